@@ -1,0 +1,118 @@
+/**
+ * Backend selection: tfjs-node-gpu (if it loads and sees a GPU) > tfjs-node > WASM > plain CPU.
+ * `MEDREL_BACKEND` (or the `force` option) picks one; the choice is printed once and recorded with results.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+
+export interface BackendInfo {
+  /** what we asked for */
+  name: BackendName;
+  /** tf.getBackend() after selection */
+  tfBackend: string;
+  /** extra kernels registered on top of the backend (e.g. native BLAS matmul) */
+  kernels: string[];
+  /** one line per backend that was tried and failed */
+  notices: string[];
+}
+
+let current: BackendInfo | undefined;
+
+/** Hooks that extend a backend after it is set (the fast CPU path registers itself here). */
+type Extender = (info: BackendInfo) => Promise<void> | void;
+const extenders: Extender[] = [];
+export function onBackendReady(fn: Extender): void {
+  extenders.push(fn);
+}
+
+function firstLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split("\n")[0].slice(0, 200);
+}
+
+async function tryNode(pkg: string): Promise<string | undefined> {
+  // tfjs-node registers the "tensorflow" backend on import; a missing libtensorflow throws here
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(pkg);
+  return tf.findBackend("tensorflow") ? "tensorflow" : undefined;
+}
+
+function gpuVisible(): boolean {
+  try {
+    // tfjs-node-gpu exposes no device query; libtensorflow logs the GPU, so we check the driver instead
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("fs") as typeof import("fs");
+    return fs.existsSync("/proc/driver/nvidia/version");
+  } catch {
+    return false;
+  }
+}
+
+async function attempt(name: BackendName, notices: string[]): Promise<boolean> {
+  try {
+    switch (name) {
+      case "tensorflow-gpu": {
+        if (!gpuVisible()) {
+          notices.push("tensorflow-gpu: no NVIDIA driver visible");
+          return false;
+        }
+        const b = await tryNode("@tensorflow/tfjs-node-gpu");
+        return b !== undefined && (await tf.setBackend(b));
+      }
+      case "tensorflow": {
+        const b = await tryNode("@tensorflow/tfjs-node");
+        return b !== undefined && (await tf.setBackend(b));
+      }
+      case "wasm": {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require("@tensorflow/tfjs-backend-wasm");
+        return await tf.setBackend("wasm");
+      }
+      case "cpu":
+        return await tf.setBackend("cpu");
+    }
+  } catch (e) {
+    notices.push(`${name}: ${firstLine(e)}`);
+    return false;
+  }
+}
+
+export interface InitBackendOptions {
+  force?: BackendName;
+  /** print the one-line summary (default true) */
+  verbose?: boolean;
+}
+
+/** Select and initialise the fastest backend that loads. Idempotent: later calls return the first choice. */
+export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendInfo> {
+  const forced = opts.force ?? (process.env.MEDREL_BACKEND as BackendName | undefined);
+  if (current && (!forced || forced === current.name)) return current;
+  if (forced && !BACKEND_NAMES.includes(forced)) {
+    throw new Error(`MEDREL_BACKEND="${forced}" is not one of ${BACKEND_NAMES.join(", ")}`);
+  }
+  const order = forced ? [forced] : BACKEND_NAMES;
+  const notices: string[] = [];
+  for (const name of order) {
+    if (await attempt(name, notices)) {
+      await tf.ready();
+      const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices };
+      for (const ext of extenders) await ext(info);
+      current = info;
+      if (opts.verbose ?? true) console.log(describeBackend(info));
+      return info;
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised: ${notices.join("; ")}`);
+}
+
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+export function describeBackend(info: BackendInfo): string {
+  const skipped = info.notices.length ? ` (not available: ${info.notices.join("; ")})` : "";
+  const kernels = info.kernels.length ? ` + ${info.kernels.join(", ")}` : "";
+  return `[medrel] TensorFlow.js backend: ${info.name}${kernels}${skipped}`;
+}
