@@ -1,0 +1,10 @@
+export * from "./errors";
+export * from "./optimizer";
+export * from "./schedule";
+export * from "./class-weights";
+export * from "./batching";
+export * from "./progress";
+export { readSafetensors, writeSafetensors } from "./safetensors";
+export type { StTensor, StDtype } from "./safetensors";
+export { padIdOf } from "./model-api";
+export type { TrainableModel, ModelInputs } from "./model-api";

@@ -1,0 +1,212 @@
+/**
+ * AdamW with decoupled weight decay (Loshchilov & Hutter 2019), written over tf.Variables so that
+ * it matches torch.optim.AdamW step for step: decay first (p ← p·(1 − lr·wd)), then the
+ * bias-corrected Adam update. tf.train.adam has no decoupled decay, hence this class.
+ * Parameters are addressed by their Hugging Face key, which decides decay (none on biases and
+ * LayerNorm) and the layer-wise learning-rate multiplier.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { CheckpointError, TrainConfigError } from "./errors";
+import { readSafetensors, StTensor, writeSafetensors } from "./safetensors";
+
+/** HF's rule (`no_decay = ["bias", "LayerNorm.weight"]`): biases and LayerNorm parameters get no weight decay. */
+export function isNoDecayParam(key: string): boolean {
+  return /(^|\.)bias$/.test(key) || /layer_?norm/i.test(key);
+}
+
+/**
+ * Encoder depth of a parameter from its HF key: embeddings 0, `encoder.layer.{i}` i + 1,
+ * anything above the encoder (pooler, classifier) numLayers + 1.
+ */
+export function paramDepth(key: string, numLayers: number): number {
+  const m = /(^|\.)encoder\.layer\.(\d+)\./.exec(key);
+  if (m) return Number(m[2]) + 1;
+  if (/(^|\.)embeddings\./.test(key)) return 0;
+  return numLayers + 1;
+}
+
+/** Number of encoder layers named in a set of HF keys (max layer index + 1). */
+export function countLayers(keys: Iterable<string>): number {
+  let n = 0;
+  for (const k of keys) {
+    const m = /(^|\.)encoder\.layer\.(\d+)\./.exec(k);
+    if (m) n = Math.max(n, Number(m[2]) + 1);
+  }
+  return n;
+}
+
+/**
+ * Layer-wise learning-rate decay as in ELECTRA (Clark et al. 2020): multiplier
+ * decay^(numLayers + 1 − depth), so the head keeps the full rate, the top layer gets decay,
+ * layer 0 decay^numLayers and the embeddings decay^(numLayers + 1). decay = 1 turns it off.
+ */
+export function layerwiseLrMultipliers(keys: Iterable<string>, decay: number): Map<string, number> {
+  if (!(decay > 0 && decay <= 1)) throw new TrainConfigError("layerwiseLrDecay", `must be in (0, 1], got ${decay}`);
+  const list = [...keys];
+  const L = countLayers(list);
+  return new Map(list.map((k) => [k, decay ** (L + 1 - paramDepth(k, L))]));
+}
+
+export interface AdamWOptions {
+  /** base learning rate, used when step() is called without one */
+  lr: number;
+  /** decoupled weight decay coefficient (torch default 0.01) */
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** which keys get no decay; default isNoDecayParam */
+  noDecay?: (key: string) => boolean;
+  /** per-key learning-rate multiplier (layer-wise decay); default 1 everywhere */
+  lrMultipliers?: Map<string, number>;
+}
+
+export class AdamW {
+  readonly weightDecay: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  lr: number;
+  /** number of updates applied so far (torch's `state["step"]`) */
+  stepCount = 0;
+  private readonly params: Map<string, tf.Variable>;
+  private readonly decays: Map<string, boolean>;
+  private readonly lrMult: Map<string, number>;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(params: Map<string, tf.Variable>, opts: AdamWOptions) {
+    this.lr = opts.lr;
+    this.weightDecay = opts.weightDecay ?? 0.01;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    if (!(this.lr >= 0)) throw new TrainConfigError("lr", `must be ≥ 0, got ${this.lr}`);
+    if (!(this.weightDecay >= 0)) throw new TrainConfigError("weightDecay", `must be ≥ 0, got ${this.weightDecay}`);
+    const noDecay = opts.noDecay ?? isNoDecayParam;
+    this.params = new Map([...params].filter(([, p]) => p.trainable));
+    this.decays = new Map([...this.params.keys()].map((k) => [k, !noDecay(k)]));
+    this.lrMult = new Map([...this.params.keys()].map((k) => [k, opts.lrMultipliers?.get(k) ?? 1]));
+    // state allocated up front so the tensor count stays flat from the first step on
+    for (const [k, p] of this.params) {
+      this.m.set(k, tf.variable(tf.zerosLike(p), false));
+      this.v.set(k, tf.variable(tf.zerosLike(p), false));
+    }
+  }
+
+  /** keys this optimizer updates (trainable parameters), in model order */
+  keys(): string[] {
+    return [...this.params.keys()];
+  }
+
+  /** whether weight decay applies to this key */
+  appliesDecay(key: string): boolean {
+    return this.decays.get(key) ?? false;
+  }
+
+  lrMultiplier(key: string): number {
+    return this.lrMult.get(key) ?? 1;
+  }
+
+  /**
+   * One AdamW update with learning rate `lr` (the scheduled rate; default this.lr).
+   * `grads` is keyed by HF key; parameters without a gradient are left alone.
+   */
+  step(grads: Map<string, tf.Tensor>, lr: number = this.lr): void {
+    this.stepCount += 1;
+    const t = this.stepCount;
+    const bc1 = 1 - this.beta1 ** t;
+    const bc2Sqrt = Math.sqrt(1 - this.beta2 ** t);
+    tf.tidy(() => {
+      const b1 = tf.scalar(this.beta1);
+      const b2 = tf.scalar(this.beta2);
+      const oneMinusB1 = tf.scalar(1 - this.beta1);
+      const oneMinusB2 = tf.scalar(1 - this.beta2);
+      const eps = tf.scalar(this.eps);
+      const bc2s = tf.scalar(bc2Sqrt);
+      for (const [k, p] of this.params) {
+        const g = grads.get(k);
+        if (!g) continue;
+        const groupLr = lr * this.lrMultiplier(k);
+        const m = this.m.get(k)!;
+        const v = this.v.get(k)!;
+        const m1 = m.mul(b1).add(g.mul(oneMinusB1));
+        const v1 = v.mul(b2).add(g.mul(g).mul(oneMinusB2));
+        m.assign(m1);
+        v.assign(v1);
+        const decayed = this.decays.get(k) && this.weightDecay > 0 ? p.mul(tf.scalar(1 - groupLr * this.weightDecay)) : p;
+        const denom = v1.sqrt().div(bc2s).add(eps);
+        p.assign(decayed.sub(m1.div(denom).mul(tf.scalar(groupLr / bc1))));
+      }
+    });
+  }
+
+  /** Copies of the moment estimates, keyed "exp_avg.{key}" / "exp_avg_sq.{key}" like torch's state. */
+  async stateTensors(): Promise<Map<string, StTensor>> {
+    const out = new Map<string, StTensor>();
+    for (const k of this.params.keys()) {
+      for (const [prefix, src] of [["exp_avg", this.m], ["exp_avg_sq", this.v]] as const) {
+        const t = src.get(k)!;
+        out.set(`${prefix}.${k}`, { dtype: "F32", shape: t.shape.slice(), data: (await t.data()) as Float32Array });
+      }
+    }
+    return out;
+  }
+
+  /** Save moments + step count (safetensors; hyper-parameters in its metadata). */
+  async save(file: string): Promise<void> {
+    writeSafetensors(file, await this.stateTensors(), {
+      format: "medrel-adamw",
+      step: String(this.stepCount),
+      lr: String(this.lr),
+      weight_decay: String(this.weightDecay),
+      betas: JSON.stringify([this.beta1, this.beta2]),
+      eps: String(this.eps),
+    });
+  }
+
+  /** Restore moments + step count saved by save(); every parameter must be present with its shape. */
+  load(file: string): void {
+    const { tensors, metadata } = readSafetensors(file);
+    if (metadata.format !== "medrel-adamw") throw new CheckpointError(file, `not an AdamW state file (format=${metadata.format})`);
+    for (const [k, p] of this.params) {
+      for (const [prefix, dst] of [["exp_avg", this.m], ["exp_avg_sq", this.v]] as const) {
+        const name = `${prefix}.${k}`;
+        const t = tensors.get(name);
+        if (!t) throw new CheckpointError(file, `missing optimizer state "${name}"`);
+        if (t.shape.join(",") !== p.shape.join(",")) {
+          throw new CheckpointError(file, `"${name}" has shape [${t.shape}] but the parameter is [${p.shape}]`);
+        }
+        tf.tidy(() => dst.get(k)!.assign(tf.tensor(t.data, t.shape, "float32")));
+      }
+    }
+    const step = Number(metadata.step);
+    if (!Number.isInteger(step) || step < 0) throw new CheckpointError(file, `metadata.step is not a count: ${metadata.step}`);
+    this.stepCount = step;
+  }
+
+  dispose(): void {
+    for (const t of this.m.values()) t.dispose();
+    for (const t of this.v.values()) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: scale all gradients by min(1, maxNorm / (‖g‖₂ + 1e-6)), where ‖g‖₂ is
+ * the norm over all gradients together. Returns new tensors (call inside tf.tidy) and the pre-clip norm.
+ * maxNorm ≤ 0 or Infinity leaves the gradients unchanged (the norm is still computed).
+ */
+export function clipByGlobalNorm(
+  grads: Map<string, tf.Tensor>,
+  maxNorm: number,
+): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
+  const squares = [...grads.values()].map((g) => g.square().sum());
+  const norm = (squares.length ? tf.addN(squares) : tf.scalar(0)).sqrt() as tf.Scalar;
+  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm };
+  const coef = tf.minimum(tf.scalar(maxNorm).div(norm.add(tf.scalar(1e-6))), tf.scalar(1));
+  const out = new Map<string, tf.Tensor>();
+  for (const [k, g] of grads) out.set(k, g.mul(coef));
+  return { grads: out, norm };
+}

@@ -1,0 +1,270 @@
+/**
+ * Training progress: a live bar in a terminal (cli-progress), one overwritten HTML entry in a tslab
+ * notebook (tslab.newDisplay()), one line per epoch elsewhere (CI logs, pipes). Updates are throttled
+ * to at most 2 per second, so a long run never prints thousands of lines.
+ * Mode: `auto` (default) picks tty when stdout is a terminal, notebook when a tslab kernel answers,
+ * lines otherwise; env MEDREL_PROGRESS=tty|notebook|lines|silent forces one.
+ */
+import { SingleBar } from "cli-progress";
+
+export type ProgressMode = "auto" | "tty" | "notebook" | "lines" | "silent";
+export const PROGRESS_MODES: readonly ProgressMode[] = ["auto", "tty", "notebook", "lines", "silent"];
+
+/** Where the loop is, after a training step. */
+export interface StepProgress {
+  /** 0-based */
+  epoch: number;
+  epochs: number;
+  /** steps done in this epoch (1-based after the first step) */
+  step: number;
+  stepsInEpoch: number;
+  globalStep: number;
+  totalSteps: number;
+  /** mean training loss over this epoch so far */
+  loss: number;
+  lr: number;
+  samplesPerSec: number;
+  /** seconds since this epoch started */
+  epochSeconds: number;
+}
+
+/** One row of TrainResult.history, as shown at the end of an epoch. */
+export interface EpochSummary {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  devLoss?: number;
+  devMacroF1: number;
+  devMicroF1: number;
+  lr: number;
+  seconds: number;
+  samplesPerSec: number;
+}
+
+export interface Progress {
+  startEpoch(epoch: number, epochs: number, stepsInEpoch: number): void;
+  update(p: StepProgress): void;
+  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void;
+  /** a one-off message (resume notice, early stop) */
+  note(msg: string): void;
+  stop(): void;
+}
+
+export interface ProgressOptions {
+  mode?: ProgressMode;
+  /** minimum milliseconds between two live updates (default 500, i.e. ≤ 2 updates/s) */
+  minIntervalMs?: number;
+  /** where tty bars and lines go (default process.stdout) */
+  stream?: NodeJS.WriteStream;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const mm = String(m).padStart(2, "0");
+  const ss = String(sec).padStart(2, "0");
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** ETA of the epoch and of the whole run, from the mean step time so far (evaluation time not included). */
+function etas(p: StepProgress): { epoch: number; run: number } {
+  const perStep = p.step > 0 ? p.epochSeconds / p.step : NaN;
+  return { epoch: (p.stepsInEpoch - p.step) * perStep, run: (p.totalSteps - p.globalStep) * perStep };
+}
+
+export function formatEpochLine(s: EpochSummary, epochs: number, isBest = false): string {
+  const dev = s.devLoss === undefined ? "" : ` dev_loss ${s.devLoss.toFixed(4)}`;
+  return (
+    `epoch ${s.epoch + 1}/${epochs} step ${s.step} loss ${s.trainLoss.toFixed(4)}${dev} ` +
+    `dev_macro_f1 ${s.devMacroF1.toFixed(4)} dev_micro_f1 ${s.devMicroF1.toFixed(4)} lr ${s.lr.toExponential(2)} ` +
+    `${s.samplesPerSec.toFixed(1)} samples/s ${formatDuration(s.seconds)}${isBest ? " *best" : ""}`
+  );
+}
+
+// ---- kernel detection (once per process) ----------------------------------------------------
+
+interface TslabDisplay {
+  html(s: string): void;
+}
+let kernelChecked = false;
+let kernelOk = false;
+
+function tslabLoaded(): boolean {
+  // inside a tslab kernel its own modules are in this process; skip loading tslab (slow) otherwise
+  const inCache = Object.keys(require.cache).some((k) => /[\\/]tslab[\\/]dist[\\/]/.test(k));
+  return inCache || process.argv.some((a) => /tslab/.test(a));
+}
+
+/** A fresh tslab display showing `html`, or undefined outside a kernel (then never tried again). */
+function newKernelDisplay(html: string): TslabDisplay | undefined {
+  if (kernelChecked && !kernelOk) return undefined;
+  kernelChecked = true;
+  if (!tslabLoaded()) return undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tslab = require("tslab") as { newDisplay(): TslabDisplay };
+    const d = tslab.newDisplay();
+    d.html(html); // throws "Not ready" outside a kernel
+    kernelOk = true;
+    return d;
+  } catch {
+    kernelOk = false;
+    return undefined;
+  }
+}
+
+/** The mode `auto` resolves to in this process. */
+export function detectProgressMode(): Exclude<ProgressMode, "auto"> {
+  const forced = process.env.MEDREL_PROGRESS as ProgressMode | undefined;
+  if (forced && forced !== "auto" && PROGRESS_MODES.includes(forced)) return forced;
+  if (process.stdout.isTTY) return "tty";
+  if (tslabLoaded() && !(kernelChecked && !kernelOk)) return "notebook";
+  return "lines";
+}
+
+// ---- implementations -------------------------------------------------------------------------
+
+class SilentProgress implements Progress {
+  startEpoch(): void {}
+  update(): void {}
+  endEpoch(): void {}
+  note(): void {}
+  stop(): void {}
+}
+
+class LineProgress implements Progress {
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+  startEpoch(): void {}
+  update(): void {}
+  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
+    this.stream.write(formatEpochLine(s, epochs, isBest) + "\n");
+  }
+  note(msg: string): void {
+    this.stream.write(msg + "\n");
+  }
+  stop(): void {}
+}
+
+class TtyProgress implements Progress {
+  private bar: SingleBar | undefined;
+  private last = 0;
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly minIntervalMs: number,
+  ) {}
+  startEpoch(epoch: number, epochs: number, stepsInEpoch: number): void {
+    this.bar?.stop();
+    this.bar = new SingleBar({
+      stream: this.stream,
+      fps: 1000 / this.minIntervalMs,
+      barsize: 24,
+      hideCursor: false,
+      format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {sps} samples/s | lr {lr} | ETA {etaEpoch} (run {etaRun})`,
+    });
+    this.bar.start(stepsInEpoch, 0, { loss: "-", sps: "-", lr: "-", etaEpoch: "--:--", etaRun: "--:--" });
+    this.last = 0;
+  }
+  update(p: StepProgress): void {
+    const now = Date.now();
+    if (now - this.last < this.minIntervalMs && p.step < p.stepsInEpoch) return;
+    this.last = now;
+    const e = etas(p);
+    this.bar?.update(p.step, {
+      loss: p.loss.toFixed(4),
+      sps: p.samplesPerSec.toFixed(1),
+      lr: p.lr.toExponential(2),
+      etaEpoch: formatDuration(e.epoch),
+      etaRun: formatDuration(e.run),
+    });
+  }
+  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
+    this.bar?.stop();
+    this.bar = undefined;
+    this.stream.write(formatEpochLine(s, epochs, isBest) + "\n");
+  }
+  note(msg: string): void {
+    this.stream.write(msg + "\n");
+  }
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c);
+}
+
+class NotebookProgress implements Progress {
+  private last = 0;
+  private live = "";
+  private readonly rows: string[] = [];
+  private readonly notes: string[] = [];
+  constructor(
+    private readonly display: TslabDisplay,
+    private readonly minIntervalMs: number,
+  ) {}
+  private render(): void {
+    const table = this.rows.length
+      ? `<table style="font-family:monospace;font-size:12px"><tr><th>epoch</th><th>step</th><th>train loss</th><th>dev loss</th>` +
+        `<th>dev Macro-F1</th><th>dev Micro-F1</th><th>lr</th><th>samples/s</th><th>time</th></tr>${this.rows.join("")}</table>`
+      : "";
+    const notes = this.notes.map((n) => `<div style="font-family:monospace">${escapeHtml(n)}</div>`).join("");
+    this.display.html(`<div>${this.live}${table}${notes}</div>`);
+  }
+  startEpoch(epoch: number, epochs: number, stepsInEpoch: number): void {
+    this.live = `<div style="font-family:monospace">epoch ${epoch + 1}/${epochs} <progress value="0" max="${stepsInEpoch}"></progress> 0/${stepsInEpoch}</div>`;
+    this.last = 0;
+    this.render();
+  }
+  update(p: StepProgress): void {
+    const now = Date.now();
+    if (now - this.last < this.minIntervalMs) return;
+    this.last = now;
+    const e = etas(p);
+    this.live =
+      `<div style="font-family:monospace">epoch ${p.epoch + 1}/${p.epochs} ` +
+      `<progress value="${p.step}" max="${p.stepsInEpoch}"></progress> ${p.step}/${p.stepsInEpoch} | ` +
+      `loss ${p.loss.toFixed(4)} | ${p.samplesPerSec.toFixed(1)} samples/s | lr ${p.lr.toExponential(2)} | ` +
+      `ETA ${formatDuration(e.epoch)} (run ${formatDuration(e.run)})</div>`;
+    this.render();
+  }
+  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
+    const f = (x: number | undefined): string => (x === undefined ? "" : x.toFixed(4));
+    this.rows.push(
+      `<tr${isBest ? ' style="font-weight:bold"' : ""}><td>${s.epoch + 1}/${epochs}</td><td>${s.step}</td><td>${f(s.trainLoss)}</td>` +
+        `<td>${f(s.devLoss)}</td><td>${f(s.devMacroF1)}</td><td>${f(s.devMicroF1)}</td><td>${s.lr.toExponential(2)}</td>` +
+        `<td>${s.samplesPerSec.toFixed(1)}</td><td>${formatDuration(s.seconds)}</td></tr>`,
+    );
+    this.live = "";
+    this.render();
+  }
+  note(msg: string): void {
+    this.notes.push(msg);
+    this.render();
+  }
+  stop(): void {}
+}
+
+/** A progress reporter for this process (see the module comment for how `auto` decides). */
+export function createProgress(opts: ProgressOptions = {}): Progress {
+  const minIntervalMs = opts.minIntervalMs ?? 500;
+  const stream = opts.stream ?? process.stdout;
+  let mode = opts.mode ?? "auto";
+  if (mode === "auto") mode = detectProgressMode();
+  switch (mode) {
+    case "silent":
+      return new SilentProgress();
+    case "tty":
+      return new TtyProgress(stream, minIntervalMs);
+    case "notebook": {
+      const d = newKernelDisplay(`<div style="font-family:monospace">training…</div>`);
+      return d ? new NotebookProgress(d, minIntervalMs) : new LineProgress(stream);
+    }
+    default:
+      return new LineProgress(stream);
+  }
+}
