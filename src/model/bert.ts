@@ -1,0 +1,303 @@
+/**
+ * BERT for relation classification, read top to bottom like the paper (Devlin et al. 2019) and Hugging Face
+ * `modeling_bert.py`: embeddings -> L x (self-attention, add & norm, feed-forward, add & norm) -> pooling ->
+ * dropout -> classifier.
+ *
+ * Parameters live in `params` under Hugging Face keys; Linear weights are stored TRANSPOSED, [in, out]
+ * (see layout.ts), so each dense layer is a plain `matMul(x, W)` on a 2-D [B*T, in] activation.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../random";
+import type { BertConfig, Pooling } from "./config";
+import { ModelInputError } from "./errors";
+import { hfParamShapes, storedShape, usesParam } from "./layout";
+
+export interface ModelInputs {
+  /** int32 [B, T] */
+  inputIds: tf.Tensor2D;
+  /** int32 [B, T] */
+  tokenTypeIds: tf.Tensor2D;
+  /** int32 [B, T], 1 = real token, 0 = padding */
+  attentionMask: tf.Tensor2D;
+  /** int32 [B], token index of the head entity's start (used by entity_start pooling) */
+  headPos: tf.Tensor1D;
+  /** int32 [B] */
+  tailPos: tf.Tensor1D;
+}
+
+export interface ModelOptions {
+  numLabels: number;
+  pooling: Pooling;
+  /** seeds random init (per parameter, so one key's values do not depend on which others were given) and default dropout */
+  seed: number;
+  /**
+   * Values for some or all parameters, in STORED layout (Linear weights [in, out]); the rest are randomly
+   * initialised. Used by the checkpoint loaders so a 110M-parameter model is not initialised twice.
+   */
+  initialValues?: Map<string, Float32Array>;
+}
+
+/** HF BERT's additive mask value for padded keys (modern HF uses finfo.min; identical after softmax). */
+const MASK_NEGATIVE = -10000;
+
+let modelCounter = 0;
+
+/** FNV-1a hash of a string, for per-key seeds. */
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Mix two 32-bit integers into one (murmur3 finaliser), for dropout site seeds. */
+function mix32(a: number, b: number): number {
+  let h = (Math.imul(a >>> 0, 0x9e3779b1) ^ (b >>> 0)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Row lookup `table[ids]` with a scatter-add gradient. tf.gather's own gradient needs UnsortedSegmentSum, which
+ * the WASM backend lacks; scatterND sums duplicate indices (a token repeated in the batch) on every backend.
+ */
+const gatherRowsOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const table = args[0] as tf.Tensor2D;
+  const ids = args[1] as tf.Tensor1D;
+  const save = args[2] as tf.GradSaveFunc;
+  save([ids]);
+  const shape = table.shape;
+  return {
+    value: tf.gather(table, ids),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.scatterND(tf.expandDims(saved[0], 1), dy, shape),
+      tf.zerosLike(saved[0]),
+    ],
+  };
+});
+export function gatherRows(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
+  return gatherRowsOp(table, ids) as tf.Tensor2D;
+}
+
+/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. */
+export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+}
+
+/** "gelu": exact x * Phi(x) with erf; "gelu_new": the tanh approximation (GPT-2 / HF gelu_new). */
+export function gelu(x: tf.Tensor2D, kind: string): tf.Tensor2D {
+  if (kind === "gelu_new") {
+    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+  }
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+}
+
+/** Dense layer on a 2-D activation with W stored [in, out]: a plain product, no transposed operand. */
+function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.add(tf.matMul(x, w as tf.Tensor2D), b);
+}
+
+interface ForwardContext {
+  training: boolean;
+  seedBase: number;
+  site: number;
+}
+
+export class BertForRelationClassification {
+  readonly config: BertConfig;
+  readonly pooling: Pooling;
+  readonly numLabels: number;
+  /** Hugging Face keys -> variables; Linear `.weight`s stored transposed as [in, out] (see layout.ts). */
+  readonly params: Map<string, tf.Variable>;
+  private readonly seed: number;
+  private trainingCalls = 0;
+  private disposed = false;
+
+  constructor(config: BertConfig, opts: ModelOptions) {
+    if (!Number.isInteger(opts.numLabels) || opts.numLabels < 1) {
+      throw new ModelInputError("numLabels", `must be a positive integer, got ${opts.numLabels}`);
+    }
+    if (opts.pooling !== "cls" && opts.pooling !== "entity_start") {
+      throw new ModelInputError("pooling", `must be "cls" or "entity_start", got "${String(opts.pooling)}"`);
+    }
+    this.config = { ...config };
+    this.pooling = opts.pooling;
+    this.numLabels = opts.numLabels;
+    this.seed = opts.seed >>> 0;
+    // variable names must be unique per tfjs engine; the prefix lets several models coexist (optimisers key by name)
+    const prefix = `m${modelCounter++}/`;
+    this.params = new Map();
+    for (const [key, hfShape] of hfParamShapes(config, opts.numLabels, opts.pooling)) {
+      const shape = storedShape(key, hfShape);
+      const size = shape.reduce((a, b) => a * b, 1);
+      let values = opts.initialValues?.get(key);
+      if (values !== undefined && values.length !== size) {
+        throw new ModelInputError("initialValues", `${key} has ${values.length} values, expected ${size} for [${shape.join(", ")}]`);
+      }
+      values ??= this.initValues(key, size);
+      this.params.set(key, tf.variable(tf.tensor(values, shape, "float32"), usesParam(key, opts.pooling), prefix + key));
+    }
+  }
+
+  /** HF `_init_weights`: normal(0, initializer_range) for Linear and Embedding weights (padding row zeroed), zero biases, LayerNorm ones/zeros. */
+  private initValues(key: string, size: number): Float32Array {
+    const out = new Float32Array(size);
+    if (key.endsWith("LayerNorm.weight")) return out.fill(1);
+    if (key.endsWith(".bias")) return out;
+    const rng = new Rng(mix32(this.seed, hashString(key)));
+    const std = this.config.initializer_range;
+    for (let i = 0; i < size; i++) out[i] = rng.normal() * std;
+    if (key === "bert.embeddings.word_embeddings.weight") {
+      const H = this.config.hidden_size;
+      out.fill(0, this.config.pad_token_id * H, (this.config.pad_token_id + 1) * H);
+    }
+    return out;
+  }
+
+  private p(key: string): tf.Variable {
+    const v = this.params.get(key);
+    if (!v) throw new Error(`internal: no parameter ${key}`);
+    return v;
+  }
+
+  /** Variables the optimiser should update: all but the pooler under entity_start pooling (it gets no gradient). */
+  trainableVariables(): tf.Variable[] {
+    return [...this.params.values()].filter((v) => v.trainable);
+  }
+
+  /** Number of scalar parameters (all of `params`). */
+  numParameters(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.size;
+    return n;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const v of this.params.values()) v.dispose();
+    this.disposed = true;
+  }
+
+  /** Dropout with a reproducible seed per call site: seedBase (dropoutSeed or a per-call counter) mixed with the site index. */
+  private dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {
+    if (!ctx.training || rate === 0) return x;
+    return tf.dropout(x, rate, undefined, mix32(ctx.seedBase, ctx.site++)) as T;
+  }
+
+  forward(inputs: ModelInputs, opts: { training: boolean; dropoutSeed?: number }): { logits: tf.Tensor2D; lastHiddenState: tf.Tensor3D } {
+    if (this.disposed) throw new ModelInputError("model", "forward() on a disposed model");
+    const [B, T] = this.checkInputs(inputs);
+    const seedBase = opts.dropoutSeed ?? mix32(this.seed, opts.training ? this.trainingCalls++ : 0);
+    const ctx: ForwardContext = { training: opts.training, seedBase: seedBase >>> 0, site: 0 };
+    const c = this.config;
+    const H = c.hidden_size;
+
+    return tf.tidy(() => {
+      // 1. embeddings: word + position + token type, LayerNorm, dropout. Activations stay 2-D [B*T, H].
+      const words = gatherRows(this.p("bert.embeddings.word_embeddings.weight"), tf.reshape(inputs.inputIds, [B * T]));
+      const types = gatherRows(this.p("bert.embeddings.token_type_embeddings.weight"), tf.reshape(inputs.tokenTypeIds, [B * T]));
+      const positions = tf.slice(this.p("bert.embeddings.position_embeddings.weight"), [0, 0], [T, H]);
+      const sum = tf.add(tf.reshape(tf.add(words, types), [B, T, H]), positions); // positions broadcast over B
+      let x = layerNorm(
+        tf.reshape(sum, [B * T, H]),
+        this.p("bert.embeddings.LayerNorm.weight"),
+        this.p("bert.embeddings.LayerNorm.bias"),
+        c.layer_norm_eps,
+      );
+      x = this.dropout(x, c.hidden_dropout_prob, ctx);
+
+      // 2. additive attention mask [B, 1, 1, T]: 0 for real keys, -10000 for padding
+      const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, "float32")), MASK_NEGATIVE), [B, 1, 1, T]);
+
+      // 3. the encoder layers
+      for (let i = 0; i < c.num_hidden_layers; i++) x = this.layer(i, x, maskAdd, B, T, ctx);
+      const lastHiddenState = tf.reshape(x, [B, T, H]) as tf.Tensor3D;
+
+      // 4. pooling -> dropout -> classifier
+      const rowStart = tf.range(0, B * T, T, "int32"); // flat index of each sequence's token 0
+      let pooled: tf.Tensor2D;
+      if (this.pooling === "cls") {
+        // BertPooler: dense + tanh on the [CLS] token, exactly BertForSequenceClassification
+        const cls = gatherRows(x, rowStart as tf.Tensor1D);
+        pooled = tf.tanh(linear(cls, this.p("bert.pooler.dense.weight"), this.p("bert.pooler.dense.bias")));
+      } else {
+        // entity start: [h_head; h_tail] from the last hidden states, no pooler
+        const head = gatherRows(x, tf.add(rowStart, inputs.headPos) as tf.Tensor1D);
+        const tail = gatherRows(x, tf.add(rowStart, inputs.tailPos) as tf.Tensor1D);
+        pooled = tf.concat([head, tail], 1);
+      }
+      pooled = this.dropout(pooled, c.hidden_dropout_prob, ctx);
+      const logits = linear(pooled, this.p("classifier.weight"), this.p("classifier.bias"));
+      return { logits, lastHiddenState };
+    });
+  }
+
+  /** One transformer layer: multi-head self-attention, add & norm, feed-forward (GELU), add & norm. */
+  private layer(i: number, x: tf.Tensor2D, maskAdd: tf.Tensor, B: number, T: number, ctx: ForwardContext): tf.Tensor2D {
+    const c = this.config;
+    const H = c.hidden_size;
+    const nh = c.num_attention_heads;
+    const d = H / nh;
+    const p = `bert.encoder.layer.${i}.`;
+    const w = (name: string): tf.Variable => this.p(p + name);
+
+    // self-attention: softmax(Q K^T / sqrt(d) + mask) V per head. K is laid out [B, nh, d, T] by its reshape/transpose
+    // so QK^T is a plain batched product; the 1/sqrt(d) scale is folded into Q.
+    const q = tf.transpose(tf.reshape(linear(x, w("attention.self.query.weight"), w("attention.self.query.bias")), [B, T, nh, d]), [0, 2, 1, 3]);
+    const kT = tf.transpose(tf.reshape(linear(x, w("attention.self.key.weight"), w("attention.self.key.bias")), [B, T, nh, d]), [0, 2, 3, 1]);
+    const v = tf.transpose(tf.reshape(linear(x, w("attention.self.value.weight"), w("attention.self.value.bias")), [B, T, nh, d]), [0, 2, 1, 3]);
+    const scores = tf.add(tf.matMul(tf.mul(q, 1 / Math.sqrt(d)) as tf.Tensor4D, kT as tf.Tensor4D), maskAdd);
+    const probs = this.dropout(tf.softmax(scores, -1), c.attention_probs_dropout_prob, ctx);
+    const context = tf.reshape(tf.transpose(tf.matMul(probs as tf.Tensor4D, v as tf.Tensor4D), [0, 2, 1, 3]), [B * T, H]) as tf.Tensor2D;
+
+    // attention output: dense, dropout, residual, LayerNorm
+    const attnDense = this.dropout(linear(context, w("attention.output.dense.weight"), w("attention.output.dense.bias")), c.hidden_dropout_prob, ctx);
+    const a = layerNorm(tf.add(attnDense, x), w("attention.output.LayerNorm.weight"), w("attention.output.LayerNorm.bias"), c.layer_norm_eps);
+
+    // feed-forward: dense H -> I, GELU, dense I -> H, dropout, residual, LayerNorm
+    const inter = gelu(linear(a, w("intermediate.dense.weight"), w("intermediate.dense.bias")), c.hidden_act);
+    const out = this.dropout(linear(inter, w("output.dense.weight"), w("output.dense.bias")), c.hidden_dropout_prob, ctx);
+    return layerNorm(tf.add(out, a), w("output.LayerNorm.weight"), w("output.LayerNorm.bias"), c.layer_norm_eps);
+  }
+
+  /** Shapes, dtypes and index ranges, checked before any kernel runs (out-of-range gathers fail silently on some backends). */
+  private checkInputs(inputs: ModelInputs): [number, number] {
+    const { inputIds, tokenTypeIds, attentionMask, headPos, tailPos } = inputs;
+    if (inputIds.rank !== 2) throw new ModelInputError("inputIds", `expected rank 2 [B, T], got shape [${inputIds.shape.join(", ")}]`);
+    const [B, T] = inputIds.shape;
+    const c = this.config;
+    const same2d: Array<[string, tf.Tensor]> = [["tokenTypeIds", tokenTypeIds], ["attentionMask", attentionMask]];
+    for (const [name, t] of same2d) {
+      if (t.rank !== 2 || t.shape[0] !== B || t.shape[1] !== T) {
+        throw new ModelInputError(name, `expected shape [${B}, ${T}] like inputIds, got [${t.shape.join(", ")}]`);
+      }
+    }
+    for (const [name, t] of [["headPos", headPos], ["tailPos", tailPos]] as Array<[string, tf.Tensor]>) {
+      if (t.rank !== 1 || t.shape[0] !== B) throw new ModelInputError(name, `expected shape [${B}], got [${t.shape.join(", ")}]`);
+    }
+    for (const [name, t] of [["inputIds", inputIds], ["tokenTypeIds", tokenTypeIds], ["headPos", headPos], ["tailPos", tailPos]] as Array<[string, tf.Tensor]>) {
+      if (t.dtype !== "int32") throw new ModelInputError(name, `expected dtype int32, got ${t.dtype}`);
+    }
+    if (T > c.max_position_embeddings) {
+      throw new ModelInputError("inputIds", `sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`);
+    }
+    if (T < 1 || B < 1) throw new ModelInputError("inputIds", `empty batch [${B}, ${T}]`);
+    const range = (name: string, t: tf.Tensor, hi: number): void => {
+      const data = t.dataSync();
+      for (let i = 0; i < data.length; i++) {
+        if (!(data[i] >= 0 && data[i] < hi)) throw new ModelInputError(name, `value ${data[i]} at flat index ${i} is outside [0, ${hi})`);
+      }
+    };
+    range("inputIds", inputIds, c.vocab_size);
+    range("tokenTypeIds", tokenTypeIds, c.type_vocab_size);
+    range("headPos", headPos, T);
+    range("tailPos", tailPos, T);
+    return [B, T];
+  }
+}
+

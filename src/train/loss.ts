@@ -1,0 +1,75 @@
+/**
+ * Cross-entropy for relation classification, PyTorch-compatible.
+ *
+ * Per row i with label y_i, log-probabilities logp = log_softmax(logits) and class weights w (default all 1):
+ *   nll_i    = -logp[i, y_i]
+ *   row_i    = (1 - eps) * w[y_i] * nll_i + (eps / C) * sum_c w[c] * (-logp[i, c])     (label smoothing eps)
+ *   row_i   *= (1 - p[i, y_i])^gamma                                                    (focal, gamma > 0)
+ * Reduction:
+ *   "weighted_mean" (default): sum_i row_i / sum_i w[y_i] — PyTorch CrossEntropyLoss(weight=w), what the study ran
+ *   "mean":                    sum_i row_i / N            — the formula the study's report writes
+ * Without class weights both are the plain mean. With eps > 0 and weights, "weighted_mean" equals
+ * torch.nn.functional.cross_entropy(weight=w, label_smoothing=eps) exactly (same per-class weighting of the
+ * smoothing term). The focal factor is not detached (Lin et al. 2017).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type LossReduction = "weighted_mean" | "mean";
+
+export interface CrossEntropyOptions {
+  classWeights?: number[] | null;
+  reduction?: LossReduction;
+  labelSmoothing?: number;
+  focalGamma?: number;
+}
+
+export class LossInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`crossEntropy ${field}: ${message}`);
+    this.name = "LossInputError";
+  }
+}
+
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, opts: CrossEntropyOptions = {}): tf.Scalar {
+  const reduction = opts.reduction ?? "weighted_mean";
+  const eps = opts.labelSmoothing ?? 0;
+  const gamma = opts.focalGamma ?? 0;
+  if (logits.rank !== 2) throw new LossInputError("logits", `expected rank 2 [N, C], got [${logits.shape.join(", ")}]`);
+  const [N, C] = logits.shape;
+  if (labels.rank !== 1 || labels.shape[0] !== N) throw new LossInputError("labels", `expected shape [${N}], got [${labels.shape.join(", ")}]`);
+  if (labels.dtype !== "int32") throw new LossInputError("labels", `expected int32, got ${labels.dtype}`);
+  if (N === 0) throw new LossInputError("logits", "empty batch");
+  if (reduction !== "weighted_mean" && reduction !== "mean") throw new LossInputError("reduction", `unknown "${String(reduction)}"`);
+  if (!(eps >= 0 && eps <= 1)) throw new LossInputError("labelSmoothing", `must be in [0, 1], got ${eps}`);
+  if (!(gamma >= 0)) throw new LossInputError("focalGamma", `must be >= 0, got ${gamma}`);
+  const w = opts.classWeights ?? null;
+  if (w !== null && (w.length !== C || !w.every((x) => Number.isFinite(x) && x >= 0))) {
+    throw new LossInputError("classWeights", `expected ${C} finite non-negative weights, got [${w.join(", ")}]`);
+  }
+  const y = labels.dataSync();
+  for (let i = 0; i < y.length; i++) {
+    if (!(y[i] >= 0 && y[i] < C)) throw new LossInputError("labels", `label ${y[i]} at row ${i} is outside [0, ${C})`);
+  }
+
+  return tf.tidy(() => {
+    const logp = tf.logSoftmax(logits, -1);
+    const oneHot = tf.oneHot(labels, C).toFloat();
+    const nll = tf.neg(tf.sum(tf.mul(oneHot, logp), 1)); // [N]
+    const wVec = w === null ? tf.ones([C]) : tf.tensor1d(w, "float32");
+    const wRow = tf.sum(tf.mul(oneHot, wVec), 1); // w[y_i], [N]
+    let rows = tf.mul(wRow, nll);
+    if (eps > 0) {
+      const smooth = tf.neg(tf.sum(tf.mul(logp, wVec), 1));
+      rows = tf.add(tf.mul(1 - eps, rows), tf.mul(eps / C, smooth));
+    }
+    if (gamma > 0) {
+      const pTrue = tf.exp(tf.neg(nll));
+      rows = tf.mul(tf.pow(tf.sub(1, pTrue), gamma), rows);
+    }
+    const denom = reduction === "weighted_mean" ? tf.sum(wRow) : tf.scalar(N);
+    return tf.div(tf.sum(rows), denom) as tf.Scalar;
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * Parity with PyTorch: test/fixtures/parity/make_fixture.py builds a tiny random BERT from torch.nn modules that
+ * mirror HF modeling_bert, saves it as model.safetensors AND pytorch_model.bin, and records last hidden states,
+ * logits, losses and gradients for a padded batch. We load both files and must reproduce them.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/backend/select";
+import { loadPretrained, toHfLayout, type ModelInputs, type Pooling } from "../src/model";
+import { crossEntropy } from "../src/train/loss";
+
+const FIXTURE = path.join(__dirname, "fixtures/parity");
+
+interface Arr {
+  shape: number[];
+  data: number[];
+}
+interface Case {
+  pooling: Pooling;
+  num_labels: number;
+  last_hidden_state: Arr;
+  logits: Arr;
+  loss: Record<string, number>;
+  grads: Record<string, Arr>;
+}
+interface Expected {
+  batch: {
+    input_ids: number[][];
+    token_type_ids: number[][];
+    attention_mask: number[][];
+    head_pos: number[];
+    tail_pos: number[];
+    labels: number[];
+    class_weights: number[];
+  };
+  cases: Case[];
+}
+const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, "expected.json"), "utf8")) as Expected;
+
+function inputs(): ModelInputs {
+  const b = expected.batch;
+  return {
+    inputIds: tf.tensor2d(b.input_ids, undefined, "int32"),
+    tokenTypeIds: tf.tensor2d(b.token_type_ids, undefined, "int32"),
+    attentionMask: tf.tensor2d(b.attention_mask, undefined, "int32"),
+    headPos: tf.tensor1d(b.head_pos, "int32"),
+    tailPos: tf.tensor1d(b.tail_pos, "int32"),
+  };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, "length");
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+async function checkCase(c: Case, weightsFile: string): Promise<void> {
+  const dir = path.join(FIXTURE, c.pooling);
+  const { model, missingKeys, unexpectedKeys } = await loadPretrained(dir, { numLabels: c.num_labels, pooling: c.pooling, seed: 0, weightsFile });
+  assert.deepEqual(missingKeys, [], "every parameter is in the fixture");
+  if (c.pooling === "entity_start" && weightsFile === "pytorch_model.bin") {
+    assert.equal(unexpectedKeys.filter((k) => k.startsWith("cls.predictions.")).length, 5, "MLM head keys reported");
+  } else {
+    assert.deepEqual(unexpectedKeys, []);
+  }
+  const x = inputs();
+  const labels = tf.tensor1d(expected.batch.labels, "int32");
+  try {
+    // forward: hidden states and logits
+    const out = model.forward(x, { training: false });
+    assert.deepEqual(out.lastHiddenState.shape, c.last_hidden_state.shape);
+    assert.deepEqual(out.logits.shape, c.logits.shape);
+    const dh = maxAbsDiff(out.lastHiddenState.dataSync(), c.last_hidden_state.data);
+    const dl = maxAbsDiff(out.logits.dataSync(), c.logits.data);
+    if (process.env.PARITY_VERBOSE) console.log(c.pooling, weightsFile, "hidden", dh, "logits", dl);
+    assert.ok(dh <= 1e-4, `${c.pooling}/${weightsFile}: last hidden state max abs error ${dh}`);
+    assert.ok(dl <= 1e-4, `${c.pooling}/${weightsFile}: logits max abs error ${dl}`);
+    tf.dispose(out);
+
+    // gradients of PyTorch's weighted cross-entropy (weighted mean)
+    const vars = model.trainableVariables();
+    const { value, grads } = tf.variableGrads(
+      () => crossEntropy(model.forward(x, { training: false }).logits, labels, { classWeights: expected.batch.class_weights }),
+      vars,
+    );
+    assert.ok(Math.abs(value.dataSync()[0] - c.loss.weighted_mean) <= 1e-5, `loss ${value.dataSync()[0]} vs ${c.loss.weighted_mean}`);
+    const byKey = new Map([...model.params].map(([k, v]) => [v.name, k]));
+    const gradByKey = new Map(Object.entries(grads).map(([name, g]) => [byKey.get(name) ?? name, g]));
+    for (const [key, exp] of Object.entries(c.grads)) {
+      const g = gradByKey.get(key);
+      assert.ok(g, `gradient for ${key}`);
+      const hf = toHfLayout(key, g.shape, g.dataSync() as Float32Array); // our Linear grads are [in, out]
+      assert.deepEqual(hf.shape, exp.shape, `${key} grad shape`);
+      const rel = maxAbsDiff(hf.data, exp.data) / maxAbs(exp.data);
+      if (process.env.PARITY_VERBOSE) console.log("  grad", key, rel);
+      assert.ok(rel <= 1e-3, `${c.pooling}/${weightsFile}: grad ${key} relative error ${rel}`);
+    }
+    tf.dispose([value, ...Object.values(grads)]);
+  } finally {
+    tf.dispose([x.inputIds, x.tokenTypeIds, x.attentionMask, x.headPos, x.tailPos, labels]);
+    model.dispose();
+  }
+}
+
+test("backend", async () => {
+  const info = await initBackend({ verbose: false });
+  assert.ok(["wasm", "cpu", "tensorflow", "tensorflow-gpu"].includes(info.name));
+});
+
+for (const c of expected.cases) {
+  for (const file of ["model.safetensors", "pytorch_model.bin"]) {
+    test(`parity ${c.pooling} from ${file} (default backend)`, async () => {
+      await initBackend({ verbose: false });
+      await checkCase(c, file);
+    });
+  }
+}
+
+test("the parity check can fail: a perturbed weight breaks it", async () => {
+  await initBackend({ verbose: false });
+  const c = expected.cases[0];
+  const { model } = await loadPretrained(path.join(FIXTURE, c.pooling), { numLabels: c.num_labels, pooling: c.pooling, seed: 0 });
+  // one weight moved by 0.01 (a bias before LayerNorm would not do: LayerNorm removes a uniform shift)
+  const v = model.params.get("bert.encoder.layer.0.attention.self.value.weight")!;
+  const vals = v.dataSync().slice();
+  vals[5] += 0.01;
+  v.assign(tf.tensor(vals, v.shape));
+  const x = inputs();
+  const logits = model.forward(x, { training: false }).logits;
+  assert.ok(maxAbsDiff(logits.dataSync(), c.logits.data) > 1e-4);
+  tf.dispose([logits, x.inputIds, x.tokenTypeIds, x.attentionMask, x.headPos, x.tailPos]);
+  model.dispose();
+});
+
+// last: switches the engine to the plain JS backend
+test("parity entity_start from pytorch_model.bin on the cpu backend", async () => {
+  await initBackend({ force: "cpu", verbose: false });
+  assert.equal(tf.getBackend(), "cpu");
+  await checkCase(expected.cases[1], "pytorch_model.bin");
+});
