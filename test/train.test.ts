@@ -28,7 +28,17 @@ import {
   createProgress,
   formatEpochLine,
   TrainConfigError,
+  train,
+  trainConfig,
+  predict,
+  evaluate,
+  hasResumableCheckpoint,
+  type TrainConfig,
+  type TrainResult,
+  type BatchSampler,
 } from "../src/train";
+import { BertForRelationClassification, PRESETS, loadCheckpoint, type BertConfig } from "../src/model";
+import { classificationMetrics } from "../src/metrics";
 
 const fixtures = JSON.parse(readFileSync(path.join(__dirname, "fixtures/train/torch_cases.json"), "utf8")) as {
   adamw: {
@@ -324,4 +334,177 @@ test("progress outside a terminal and a kernel: one line per epoch; notebook fal
     assert.equal(lines[0], formatEpochLine(summary, 2, true) + "\n");
     assert.match(lines[0], /^epoch 1\/2 step 100 loss 0\.5000 dev_loss 0\.6000 dev_macro_f1 0\.7100 .* 01:05 \*best\n$/);
   }
+});
+
+// ---- training on a tiny model -----------------------------------------------------------------
+
+/**
+ * An easy synthetic task: the label is which of ten "signal" tokens (10 + label) appears somewhere in a
+ * random filler sequence ([CLS]=1 … [SEP]=2, filler 20–59). Balanced over the 10 labels.
+ */
+function synth(n: number, seed: number): Encoded[] {
+  const rng = new Rng(seed);
+  const out: Encoded[] = [];
+  for (let i = 0; i < n; i++) {
+    const label = i % 10;
+    const len = 6 + rng.int(12);
+    const ids = [1];
+    for (let j = 1; j < len - 1; j++) ids.push(20 + rng.int(40));
+    ids.push(2);
+    ids[1 + rng.int(len - 2)] = 10 + label;
+    out.push({ inputIds: ids, tokenTypeIds: ids.map(() => 0), attentionMask: ids.map(() => 1), headPos: 1, tailPos: 2, label });
+  }
+  return out;
+}
+
+const TINY: BertConfig = {
+  ...PRESETS.tiny,
+  vocab_size: 60,
+  hidden_size: 32,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 64,
+  max_position_embeddings: 32,
+};
+const trainSet = synth(400, 1);
+const devSet = synth(200, 2);
+const tinyModel = (): BertForRelationClassification =>
+  new BertForRelationClassification(TINY, { numLabels: 10, pooling: "cls", seed: 11 });
+const quick = (over: Partial<TrainConfig> = {}): TrainConfig =>
+  trainConfig({ epochs: 6, batchSize: 16, lr: 5e-3, warmupRatio: 0.1, seed: 3, evalBatchSize: 64, ...over });
+
+test("a short training beats the majority-class baseline by a wide margin; predict/evaluate agree", async () => {
+  await ready;
+  const model = tinyModel();
+  const res = await train(model, trainSet, devSet, quick(), { progress: false });
+  // majority baseline on balanced 10 classes: accuracy 0.1, Macro-F1 = (2·0.1/1.1)/10 ≈ 0.018
+  const devLabels = devSet.map((r) => r.label!);
+  const majority = classificationMetrics(devLabels, devLabels.map(() => 0));
+  const ev = await evaluate(model, devSet, { batchSize: 7 });
+  assert.ok(ev.metrics.macro_f1 > 0.6 && ev.metrics.macro_f1 > 20 * majority.macro_f1, `dev Macro-F1 ${ev.metrics.macro_f1}`);
+  assert.ok(ev.metrics.accuracy > 0.6, `dev accuracy ${ev.metrics.accuracy}`);
+  // the model holds the best epoch's weights
+  assert.equal(ev.metrics.macro_f1, res.bestDevMacroF1);
+  assert.equal(res.history[res.bestEpoch].devMacroF1, res.bestDevMacroF1);
+  assert.equal(res.history.length, 6);
+  assert.ok(res.history[5].trainLoss < res.history[0].trainLoss * 0.5, "training loss falls");
+  assert.equal(res.totalSteps, 6 * 25);
+  // predict: same predictions whatever the batch size, probabilities sum to 1
+  const p = await predict(model, devSet, { batchSize: 64 });
+  assert.deepEqual(p.preds, ev.preds);
+  for (const row of p.probs) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  close(p.probs[17], ev.probs[17], 1e-5, "probs across batch sizes");
+  model.dispose();
+});
+
+test("memory: tensor count stays flat across training steps and nothing leaks after train()", async () => {
+  await ready;
+  const model = tinyModel();
+  const before = tf.memory().numTensors;
+  const counts: number[] = [];
+  await train(model, trainSet.slice(0, 160), devSet.slice(0, 40), quick({ epochs: 2 }), {
+    progress: false,
+    onStep: () => counts.push(tf.memory().numTensors),
+  });
+  // epoch 0: flat; epoch 1: flat at one more copy of the weights (the best-epoch snapshot)
+  const e0 = counts.slice(1, 10);
+  const e1 = counts.slice(11);
+  assert.ok(e0.every((c) => c === e0[0]), `epoch 0 counts ${e0}`);
+  assert.ok(e1.every((c) => c === e1[0]), `epoch 1 counts ${e1}`);
+  assert.equal(e1[0] - e0[0], model.params.size);
+  assert.equal(tf.memory().numTensors, before, "after train()");
+  model.dispose();
+});
+
+test("reproducible: same seed and config give identical history and predictions; another seed differs", async () => {
+  await ready;
+  const run = async (seed: number): Promise<[TrainResult, number[][]]> => {
+    const model = tinyModel();
+    const r = await train(model, trainSet.slice(0, 200), devSet, quick({ epochs: 2, seed }), { progress: false });
+    const p = await predict(model, devSet);
+    model.dispose();
+    return [r, p.probs];
+  };
+  const [a, pa] = await run(5);
+  const [b, pb] = await run(5);
+  const [c] = await run(6);
+  const strip = (r: TrainResult): unknown => r.history.map(({ seconds: _s, samplesPerSec: _p, ...rest }) => rest);
+  assert.deepEqual(strip(b), strip(a));
+  assert.deepEqual(pb, pa);
+  assert.notDeepEqual(strip(c), strip(a));
+});
+
+test("resume: 1 epoch, crash, resume for the 2nd equals 2 epochs straight (weights, metrics, history)", async () => {
+  await ready;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-resume-"));
+  try {
+    const cfg = quick({ epochs: 3, seed: 9, schedule: "linear" });
+    const sub = trainSet.slice(0, 160);
+    const straight = tinyModel();
+    const rs = await train(straight, sub, devSet, cfg, { progress: false });
+    const ps = await predict(straight, devSet);
+
+    const crashed = tinyModel();
+    await assert.rejects(
+      train(crashed, sub, devSet, { ...cfg, checkpointDir: dir }, {
+        progress: false,
+        onEpochEnd: (row) => {
+          if (row.epoch === 1) throw new Error("simulated crash");
+        },
+      }),
+      /simulated crash/,
+    );
+    crashed.dispose();
+    assert.ok(hasResumableCheckpoint(dir));
+    assert.ok(existsSync(path.join(dir, "best", "config.json")));
+
+    // a fresh process would build a fresh model: its own (different) init is overwritten by the checkpoint
+    const resumed = new BertForRelationClassification(TINY, { numLabels: 10, pooling: "cls", seed: 999 });
+    const notes: string[] = [];
+    const recorder = { startEpoch() {}, update() {}, endEpoch() {}, stop() {}, note: (m: string) => void notes.push(m) };
+    const rr = await train(resumed, sub, devSet, { ...cfg, checkpointDir: dir }, { progress: recorder });
+    assert.equal(rr.resumedFromEpoch, 2);
+    assert.match(notes.join("\n"), /resumed from .*2\/3 epochs done, step 20/);
+    const strip = (r: TrainResult): unknown => r.history.map(({ seconds: _s, samplesPerSec: _p, ...rest }) => rest);
+    assert.deepEqual(strip(rr), strip(rs));
+    assert.equal(rr.bestEpoch, rs.bestEpoch);
+    assert.deepEqual((await predict(resumed, devSet)).probs, ps.probs);
+    for (const [k, v] of straight.params) assert.deepEqual(await resumed.params.get(k)!.data(), await v.data(), k);
+
+    // the same checkpointDir with another config is refused, naming the field
+    await assert.rejects(train(tinyModel(), sub, devSet, { ...cfg, lr: 1e-3, checkpointDir: dir }, { progress: false }), /different config \(lr\)/);
+    // best/ is a loadable Hugging Face folder holding the best epoch
+    const loaded = await loadCheckpoint(path.join(dir, "best"));
+    assert.equal(loaded.extra.epoch, rs.bestEpoch);
+    assert.deepEqual((await predict(loaded.model, devSet)).preds, ps.preds);
+    for (const m of [straight, resumed, loaded.model]) m.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("early stopping on dev Macro-F1 keeps the best epoch; samplers are pluggable per epoch", async () => {
+  await ready;
+  const model = tinyModel();
+  // lr 0: nothing changes, so epoch 0 stays best and patience 2 stops after epoch 2
+  const seen: number[][] = [];
+  const fixed = (epoch: number): BatchSampler => (_e, rng) => {
+    const b = [rng.int(100), 100 + epoch];
+    seen.push(b);
+    return [b];
+  };
+  const res = await train(model, trainSet, devSet, quick({ epochs: 6, lr: 0, earlyStoppingPatience: 2, samplerByEpoch: fixed }), {
+    progress: false,
+  });
+  assert.equal(res.history.length, 3);
+  assert.equal(res.stoppedEarly, true);
+  assert.equal(res.bestEpoch, 0);
+  assert.equal(res.totalSteps, 6); // planned, one batch per epoch
+  assert.deepEqual(seen.map((b) => b[1]), [100, 101, 102, 103, 104, 105]);
+  await assert.rejects(
+    train(model, trainSet, devSet, quick({ sampler: () => [[0, 400]] }), { progress: false }),
+    /TrainConfig\.sampler: epoch 0: batch 0 holds row 400/,
+  );
+  await assert.rejects(train(model, trainSet, devSet, quick({ classWeights: [1, 2] }), { progress: false }), /classWeights: has 2 weights/);
+  model.dispose();
 });

@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Encoded } from "../encoding/types";
 import type { Rng } from "../random";
 import { TrainConfigError, TrainDataError } from "./errors";
-import type { ModelInputs } from "./model-api";
+import type { ModelInputs } from "../model";
 
 /** Lists of row indices into the training set, one list per batch, for one epoch (0-based). */
 export type BatchSampler = (epoch: number, rng: Rng) => number[][];

@@ -1,10 +1,10 @@
+/** src/train: the training loop and everything it needs (optimizer, schedules, batching, class weights, loss, progress). */
 export * from "./errors";
+export * from "./loss";
 export * from "./optimizer";
 export * from "./schedule";
 export * from "./class-weights";
 export * from "./batching";
 export * from "./progress";
-export { readSafetensors, writeSafetensors } from "./safetensors";
-export type { StTensor, StDtype } from "./safetensors";
-export { padIdOf } from "./model-api";
-export type { TrainableModel, ModelInputs } from "./model-api";
+export * from "./checkpoint";
+export * from "./trainer";

@@ -5,9 +5,10 @@
  * Parameters are addressed by their Hugging Face key, which decides decay (none on biases and
  * LayerNorm) and the layer-wise learning-rate multiplier.
  */
+import * as fs from "fs";
 import * as tf from "@tensorflow/tfjs";
+import { SafetensorsSource, writeSafetensors, type HostTensor } from "../model";
 import { CheckpointError, TrainConfigError } from "./errors";
-import { readSafetensors, StTensor, writeSafetensors } from "./safetensors";
 
 /** HF's rule (`no_decay = ["bias", "LayerNorm.weight"]`): biases and LayerNorm parameters get no weight decay. */
 export function isNoDecayParam(key: string): boolean {
@@ -89,8 +90,11 @@ export class AdamW {
     this.lrMult = new Map([...this.params.keys()].map((k) => [k, opts.lrMultipliers?.get(k) ?? 1]));
     // state allocated up front so the tensor count stays flat from the first step on
     for (const [k, p] of this.params) {
-      this.m.set(k, tf.variable(tf.zerosLike(p), false));
-      this.v.set(k, tf.variable(tf.zerosLike(p), false));
+      for (const state of [this.m, this.v]) {
+        const zeros = tf.zerosLike(p);
+        state.set(k, tf.variable(zeros, false));
+        zeros.dispose(); // the variable holds its own reference
+      }
     }
   }
 
@@ -142,12 +146,12 @@ export class AdamW {
   }
 
   /** Copies of the moment estimates, keyed "exp_avg.{key}" / "exp_avg_sq.{key}" like torch's state. */
-  async stateTensors(): Promise<Map<string, StTensor>> {
-    const out = new Map<string, StTensor>();
+  async stateTensors(): Promise<Map<string, HostTensor>> {
+    const out = new Map<string, HostTensor>();
     for (const k of this.params.keys()) {
       for (const [prefix, src] of [["exp_avg", this.m], ["exp_avg_sq", this.v]] as const) {
         const t = src.get(k)!;
-        out.set(`${prefix}.${k}`, { dtype: "F32", shape: t.shape.slice(), data: (await t.data()) as Float32Array });
+        out.set(`${prefix}.${k}`, { shape: t.shape.slice(), data: (await t.data()) as Float32Array });
       }
     }
     return out;
@@ -156,33 +160,43 @@ export class AdamW {
   /** Save moments + step count (safetensors; hyper-parameters in its metadata). */
   async save(file: string): Promise<void> {
     writeSafetensors(file, await this.stateTensors(), {
-      format: "medrel-adamw",
-      step: String(this.stepCount),
-      lr: String(this.lr),
-      weight_decay: String(this.weightDecay),
-      betas: JSON.stringify([this.beta1, this.beta2]),
-      eps: String(this.eps),
+      metadata: {
+        format: "medrel-adamw",
+        step: String(this.stepCount),
+        lr: String(this.lr),
+        weight_decay: String(this.weightDecay),
+        betas: JSON.stringify([this.beta1, this.beta2]),
+        eps: String(this.eps),
+      },
     });
   }
 
   /** Restore moments + step count saved by save(); every parameter must be present with its shape. */
   load(file: string): void {
-    const { tensors, metadata } = readSafetensors(file);
-    if (metadata.format !== "medrel-adamw") throw new CheckpointError(file, `not an AdamW state file (format=${metadata.format})`);
-    for (const [k, p] of this.params) {
-      for (const [prefix, dst] of [["exp_avg", this.m], ["exp_avg_sq", this.v]] as const) {
-        const name = `${prefix}.${k}`;
-        const t = tensors.get(name);
-        if (!t) throw new CheckpointError(file, `missing optimizer state "${name}"`);
-        if (t.shape.join(",") !== p.shape.join(",")) {
-          throw new CheckpointError(file, `"${name}" has shape [${t.shape}] but the parameter is [${p.shape}]`);
+    if (!fs.existsSync(file)) throw new CheckpointError(file, "optimizer state file not found");
+    const src = new SafetensorsSource(file);
+    try {
+      const metadata = src.metadata;
+      if (metadata.format !== "medrel-adamw") throw new CheckpointError(file, `not an AdamW state file (format=${metadata.format})`);
+      const names = new Set(src.keys());
+      for (const [k, p] of this.params) {
+        for (const [prefix, dst] of [["exp_avg", this.m], ["exp_avg_sq", this.v]] as const) {
+          const name = `${prefix}.${k}`;
+          if (!names.has(name)) throw new CheckpointError(file, `missing optimizer state "${name}"`);
+          const shape = src.info(name).shape;
+          if (shape.join(",") !== p.shape.join(",")) {
+            throw new CheckpointError(file, `"${name}" has shape [${shape}] but the parameter is [${p.shape}]`);
+          }
+          const data = src.readFloat32(name);
+          tf.tidy(() => dst.get(k)!.assign(tf.tensor(data, shape, "float32")));
         }
-        tf.tidy(() => dst.get(k)!.assign(tf.tensor(t.data, t.shape, "float32")));
       }
+      const step = Number(metadata.step);
+      if (!Number.isInteger(step) || step < 0) throw new CheckpointError(file, `metadata.step is not a count: ${metadata.step}`);
+      this.stepCount = step;
+    } finally {
+      src.close();
     }
-    const step = Number(metadata.step);
-    if (!Number.isInteger(step) || step < 0) throw new CheckpointError(file, `metadata.step is not a count: ${metadata.step}`);
-    this.stepCount = step;
   }
 
   dispose(): void {
