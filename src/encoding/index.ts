@@ -1,0 +1,30 @@
+/** Relation encodings and tokenizers: rows -> text -> token ids with entity positions. */
+export * from "./types";
+export {
+  RelationTokenizer,
+  TokenizerFileError,
+  buildCharTokenizer,
+  unkRate,
+  MARKER_TOKENS,
+  SPECIAL_TOKENS,
+  PUNCT_MARKER_CHARS,
+  type MarkerToken,
+  type MarkerSlots,
+  type TokenizerOptions,
+  type CharTokenizerOptions,
+  type TokenizerJson,
+  type AddedTokenJson,
+} from "./tokenizer";
+export {
+  renderEncoding,
+  encodeRow,
+  encodeRowWithInfo,
+  encodeDataset,
+  EncodingError,
+  DEFAULT_MAX_LENGTH,
+  type EncodeOptions,
+  type RenderOptions,
+  type EncodeInfo,
+  type EncodeStats,
+} from "./encode";
+export { locateEntities, findOccurrences, type Span, type EntityLocation, type SpanRelation } from "./spans";
