@@ -162,6 +162,7 @@ class TtyProgress implements Progress {
       fps: 1000 / this.minIntervalMs,
       barsize: 24,
       hideCursor: false,
+      clearOnComplete: true,
       format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} | {sps} samples/s | lr {lr} | ETA {etaEpoch} (run {etaRun})`,
     });
     this.bar.start(stepsInEpoch, 0, { loss: "-", sps: "-", lr: "-", etaEpoch: "--:--", etaRun: "--:--" });

@@ -95,6 +95,7 @@ export interface HistoryRow {
   step: number;
   /** mean training loss over the epoch's batches */
   trainLoss: number;
+  /** loss over the whole dev set with the training loss options (class weights, smoothing, focal) */
   devLoss?: number;
   devMacroF1: number;
   devMicroF1: number;
