@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../src/backend/select";
+import { describeBackend, initBackend } from "../src/backend/select";
 import { loadPretrained, toHfLayout, type ModelInputs, type Pooling } from "../src/model";
 import { crossEntropy } from "../src/train/loss";
 
@@ -111,9 +111,10 @@ async function checkCase(c: Case, weightsFile: string): Promise<void> {
   }
 }
 
-test("backend", async () => {
+test("backend", async (t) => {
   const info = await initBackend({ verbose: false });
   assert.ok(["wasm", "cpu", "tensorflow", "tensorflow-gpu"].includes(info.name));
+  t.diagnostic(describeBackend(info));
 });
 
 for (const c of expected.cases) {

@@ -60,6 +60,20 @@ function mix32(a: number, b: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Fill with N(0, std^2) by Marsaglia's polar method (two samples per accepted pair; ~3x faster than rng.normal() for 100M values). */
+export function fillNormal(rng: Rng, out: Float32Array, std: number): Float32Array {
+  for (let i = 0; i < out.length; ) {
+    const x = 2 * rng.next() - 1;
+    const y = 2 * rng.next() - 1;
+    const s = x * x + y * y;
+    if (s >= 1 || s === 0) continue;
+    const f = Math.sqrt((-2 * Math.log(s)) / s) * std;
+    out[i++] = x * f;
+    if (i < out.length) out[i++] = y * f;
+  }
+  return out;
+}
+
 /**
  * Row lookup `table[ids]` with a scatter-add gradient. tf.gather's own gradient needs UnsortedSegmentSum, which
  * the WASM backend lacks; scatterND sums duplicate indices (a token repeated in the batch) on every backend.
@@ -140,7 +154,9 @@ export class BertForRelationClassification {
         throw new ModelInputError("initialValues", `${key} has ${values.length} values, expected ${size} for [${shape.join(", ")}]`);
       }
       values ??= this.initValues(key, size);
-      this.params.set(key, tf.variable(tf.tensor(values, shape, "float32"), usesParam(key, opts.pooling), prefix + key));
+      const init = tf.tensor(values, shape, "float32");
+      this.params.set(key, tf.variable(init, usesParam(key, opts.pooling), prefix + key));
+      init.dispose(); // the variable holds its own reference to the data
     }
   }
 
@@ -149,9 +165,7 @@ export class BertForRelationClassification {
     const out = new Float32Array(size);
     if (key.endsWith("LayerNorm.weight")) return out.fill(1);
     if (key.endsWith(".bias")) return out;
-    const rng = new Rng(mix32(this.seed, hashString(key)));
-    const std = this.config.initializer_range;
-    for (let i = 0; i < size; i++) out[i] = rng.normal() * std;
+    fillNormal(new Rng(mix32(this.seed, hashString(key))), out, this.config.initializer_range);
     if (key === "bert.embeddings.word_embeddings.weight") {
       const H = this.config.hidden_size;
       out.fill(0, this.config.pad_token_id * H, (this.config.pad_token_id + 1) * H);

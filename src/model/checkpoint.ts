@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LABELS, NUM_LABELS } from "../data/labels";
 import { Rng } from "../random";
-import { BertForRelationClassification } from "./bert";
+import { BertForRelationClassification, fillNormal } from "./bert";
 import { type BertConfig, parseConfig, type Pooling, POOLINGS } from "./config";
 import { MissingFileError, ModelConfigError, ShapeMismatchError, VocabSizeError, WeightsFormatError } from "./errors";
 import { hfParamShapes, toHfLayout, toStoredLayout } from "./layout";
@@ -229,8 +229,7 @@ export function resizeRows(old: Float32Array, rows: number, newRows: number, H: 
     for (let j = 0; j < H; j++) mean[j] /= rows;
     for (let r = rows; r < newRows; r++) for (let j = 0; j < H; j++) out[r * H + j] = mean[j];
   } else {
-    const rng = new Rng((seed ^ 0x7e5123) >>> 0);
-    for (let i = rows * H; i < newRows * H; i++) out[i] = rng.normal() * std;
+    fillNormal(new Rng((seed ^ 0x7e5123) >>> 0), out.subarray(rows * H), std);
   }
   return out;
 }

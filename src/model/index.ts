@@ -19,3 +19,4 @@ export {
   type NewRowsInit,
 } from "./checkpoint";
 export * from "./weights";
+export * from "./ngram";

@@ -48,10 +48,12 @@ export class ZipReader {
     let cdSize = tail.readUInt32LE(eocd + 12);
     let cdOffset = tail.readUInt32LE(eocd + 16);
     const eocdAbs = raf.size - tailLen + eocd;
-    if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      // ZIP64: a locator sits just before the classic record and points at the 64-bit record
-      const loc = raf.read(eocdAbs - 20, 20, "zip64 locator");
-      if (loc.readUInt32LE(0) !== SIG_ZIP64_LOCATOR) throw new WeightsFormatError(file, undefined, "zip64 locator missing");
+    // ZIP64: a locator just before the classic record points at the 64-bit record, whose values are authoritative
+    const overflowed = count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff;
+    const loc = eocdAbs >= 20 ? raf.read(eocdAbs - 20, 20, "zip64 locator") : undefined;
+    const hasLocator = loc !== undefined && loc.readUInt32LE(0) === SIG_ZIP64_LOCATOR;
+    if (overflowed && !hasLocator) throw new WeightsFormatError(file, undefined, "zip64 locator missing");
+    if (loc && hasLocator) {
       const rec = raf.read(u64(loc, 8), 56, "zip64 end record");
       if (rec.readUInt32LE(0) !== SIG_ZIP64_EOCD) throw new WeightsFormatError(file, undefined, "zip64 end record missing");
       count = u64(rec, 32);
