@@ -1,0 +1,38 @@
+/** Public API of the data area: labels, row types, loaders, CMeIE converter, splits, demo data, statistics. */
+export * from "./labels";
+export * from "./types";
+export * from "./errors";
+export {
+  parseRows,
+  loadRows,
+  loadDataset,
+  detectFormat,
+  emptyReport,
+  rowsToJsonl,
+  writeDataset,
+  formatLoadReport,
+  type RowFormat,
+  type LoadMode,
+  type LoadOptions,
+  type ParseOptions,
+  type LoadIssue,
+  type FileSummary,
+  type LoadReport,
+  type LoadResult,
+  type LoadedDataset,
+} from "./load";
+export * from "./cmeie";
+export * from "./split";
+export * from "./describe";
+export {
+  DEMO_DIR,
+  DEMO_SEED,
+  DEMO_ROWS,
+  DEMO_KNOBS,
+  generateDemo,
+  demoClassCounts,
+  demoReadme,
+  writeDemo,
+  loadDemo,
+  type DemoOptions,
+} from "./demo";
