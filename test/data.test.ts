@@ -261,7 +261,7 @@ test("dataset folder: val becomes dev, a missing test split is a notice, a missi
   assert.deepEqual(d.report.files.map((x) => x.split), ["train", "dev"]);
   assert.equal(d.report.counts.entity_not_found, 1);
   assert.equal(d.report.issues[0].file, path.join(fx("folder"), "val.jsonl"));
-  throwsDataError(() => loadDataset(FIX), { reason: "missing_file", line: 0, file: path.join(FIX, "train.jsonl"), message: `${path.join(FIX, "train.jsonl")}: missing train.jsonl` });
+  throwsDataError(() => loadDataset(FIX), { reason: "missing_file", line: 0, file: path.join(FIX, "train.jsonl"), message: `${path.join(FIX, "train.jsonl")}: missing train.jsonl or study_train.jsonl` });
 });
 
 // ------------------------------------------------------------------------------------------------ CMeIE

@@ -5,6 +5,8 @@ export * from "./errors";
 export {
   parseRows,
   loadRows,
+  loadInputRows,
+  type InputRow,
   loadDataset,
   detectFormat,
   emptyReport,

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { normalizeLabel } from "./labels";
+import { normalizeLabel, type Label } from "./labels";
 import type { Dataset, Row, SplitName } from "./types";
 import {
   DataError,
@@ -328,7 +328,7 @@ function describeValue(v: unknown): string {
 }
 
 /** Validate one record into a Row, or the first reason it cannot be one. */
-function checkRecord(value: unknown): Checked {
+function checkRecord(value: unknown, labelOptional = false): Checked {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { kind: "malformed", detail: `expected an object with fields id, sentence, h, t, r, got ${describeValue(value)}` };
   }
@@ -337,6 +337,7 @@ function checkRecord(value: unknown): Checked {
   const id = typeof rawId === "number" && Number.isFinite(rawId) ? String(rawId) : typeof rawId === "string" ? rawId.trim() : undefined;
   for (const field of REQUIRED) {
     const v = rec[field];
+    if (field === "r" && labelOptional && (v === undefined || v === null || v === "")) continue;
     if (v === undefined || v === null) return { kind: "missing_field", field, detail: "missing", id };
     if (field === "id") {
       if (id === undefined) return { kind: "malformed", field, detail: `expected a string or number, got ${describeValue(v)}` };
@@ -348,14 +349,15 @@ function checkRecord(value: unknown): Checked {
   const sentence = rec.sentence as string;
   const h = rec.h as string;
   const t = rec.t as string;
-  const rawLabel = rec.r as string;
+  const rawLabel = (rec.r ?? "") as string;
   for (const [field, v] of [["sentence", sentence], ["h", h], ["t", t]] as const) {
     if (v.trim() === "") return { kind: "empty_text", field, detail: "empty text", id };
   }
-  if (rawLabel.trim() === "") return { kind: "missing_field", field: "r", detail: "empty label", id };
-  const r = normalizeLabel(rawLabel);
-  if (!r) return { kind: "unknown_label", field: "r", detail: `unknown label "${rawLabel}"`, id };
-  const row: Row = { id: id as string, sentence, h, t, r };
+  if (rawLabel.trim() === "" && !labelOptional) return { kind: "missing_field", field: "r", detail: "empty label", id };
+  // an unlabelled input row (prediction) carries r = undefined inside this module only; see loadInputRows
+  const r = rawLabel.trim() === "" ? (undefined as unknown as Label) : normalizeLabel(rawLabel);
+  if (!r && rawLabel.trim() !== "") return { kind: "unknown_label", field: "r", detail: `unknown label "${rawLabel}"`, id };
+  const row: Row = { id: id as string, sentence, h, t, r: r as Label };
   for (const [key, target] of Object.entries(TYPE_ALIASES)) {
     const v = rec[key];
     if (v === undefined || v === null || v === "") continue;
@@ -398,6 +400,7 @@ function parseInto(
   drop: Set<WarningKind>,
   report: LoadReport,
   split: SplitName | undefined,
+  labelOptional = false,
 ): Row[] {
   const records = readRecords(text, format);
   const good: LocatedRow[] = [];
@@ -406,7 +409,7 @@ function parseInto(
   for (const rec of records) {
     const checked: Checked = rec.malformed
       ? { kind: "malformed", field: rec.malformed.field, detail: rec.malformed.detail }
-      : checkRecord(rec.value);
+      : checkRecord(rec.value, labelOptional);
     if ("row" in checked) {
       good.push({ row: checked.row, line: rec.line });
       continue;
@@ -500,6 +503,22 @@ function parseInto(
   return kept;
 }
 
+/** A row to label: the study's format with the relation optional. */
+export type InputRow = Omit<Row, "r"> & { r?: Label };
+
+/**
+ * Load rows to predict on: the same formats, checks and report as loadRows, but `r` may be absent
+ * (rows that do carry a label are validated as usual, so predictions can be scored).
+ */
+export function loadInputRows(file: string, opts: LoadOptions = {}): { rows: InputRow[]; report: LoadReport } {
+  if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
+  const text = fs.readFileSync(file, "utf8");
+  const mode = opts.mode ?? "strict";
+  const report = emptyReport(file, mode);
+  const rows = parseInto(text, file, opts.format ?? detectFormat(file, text), mode, dropSet(opts.dropWarnings), report, undefined, true);
+  return { rows: rows.map((r) => (r.r === undefined ? { ...r, r: undefined } : r)), report };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Dataset folders
 
@@ -532,15 +551,16 @@ export function loadDataset(dir: string, opts: LoadOptions = {}): LoadedDataset 
     if (!file) {
       const wanted = names.map((n) => `${n}.jsonl`).join(" or ");
       if (required) throw new DataError(path.join(dir, `${names[0]}.jsonl`), 0, undefined, "missing_file", `missing ${wanted}`);
-      report.notices.push(`${dir}: no ${wanted}; the ${split} split is empty`);
+      report.notices.push(`${dir}: no ${names[0]}.jsonl; the ${split} split is empty`);
       return [];
     }
     const text = fs.readFileSync(file, "utf8");
     return parseInto(text, file, opts.format ?? detectFormat(file, text), mode, drop, report, split);
   };
-  const train = load("train", ["train"], true);
-  const dev = load("dev", ["val", "dev"], true);
-  const test = load("test", ["test"], false);
+  // study_*.jsonl: the names the study's files carry in ../shared/data
+  const train = load("train", ["train", "study_train"], true);
+  const dev = load("dev", ["val", "dev", "study_val"], true);
+  const test = load("test", ["test", "study_test"], false);
   return { train, dev, test, source: dir, report };
 }
 

@@ -1,0 +1,115 @@
+/**
+ * npm run experiment -- [--data-dir DIR | --train F --dev F [--test F]] [--preset P] [--model M]
+ *                       [--encoding E] [--seed N] [--out DIR] ...
+ * Runs one experiment and writes its run folder (runs/<hash>/, or --out).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command } from "commander";
+import { ENCODING_NAMES } from "../encoding/types";
+import {
+  presetConfig,
+  PRESET_NAMES,
+  runExperiment,
+  parseExperimentConfig,
+  MODELS_DIR,
+  type ExperimentConfig,
+  type DataSpec,
+  type ModelSpec,
+  WeightSchemeSchema,
+} from "../experiments";
+import { formatRunSummary } from "../report/summary";
+import { runMain, intArg, floatArg, choiceArg } from "./common";
+
+export function resolveModel(m: string): ModelSpec {
+  if (m === "tiny" || m === "small" || m === "base") return { kind: "preset", preset: m, pretrained: null };
+  const asPath = fs.existsSync(m) ? m : path.join(MODELS_DIR, m);
+  if (!fs.existsSync(path.join(asPath, "config.json"))) {
+    throw new Error(`--model "${m}": not a preset (tiny, small, base) nor a Hugging Face folder with config.json (looked in ${asPath})`);
+  }
+  return { kind: "checkpoint", dir: path.resolve(asPath), name: path.basename(asPath) };
+}
+
+export function resolveData(o: { dataDir?: string; train?: string; dev?: string; test?: string }): DataSpec | undefined {
+  if (o.dataDir && (o.train || o.dev)) throw new Error("use either --data-dir or --train/--dev/--test, not both");
+  if (o.dataDir) return { kind: "dir", dir: path.resolve(o.dataDir) };
+  if (o.train || o.dev || o.test) {
+    if (!o.train || !o.dev) throw new Error("--train and --dev are both required when --data-dir is not given");
+    return { kind: "files", train: path.resolve(o.train), dev: path.resolve(o.dev), test: o.test ? path.resolve(o.test) : undefined };
+  }
+  return undefined;
+}
+
+interface Flags {
+  dataDir?: string;
+  train?: string;
+  dev?: string;
+  test?: string;
+  preset: (typeof PRESET_NAMES)[number];
+  model?: string;
+  fromScratch?: boolean;
+  encoding?: ExperimentConfig["encoding"];
+  pooling?: ExperimentConfig["pooling"];
+  weights?: ExperimentConfig["loss"]["scheme"];
+  seed?: number;
+  epochs?: number;
+  lr?: number;
+  maxLength?: number;
+  faithful?: boolean;
+  config?: string;
+  out?: string;
+  force?: boolean;
+}
+
+async function main(): Promise<void> {
+  const program = new Command("experiment")
+    .description("Run one experiment and write its run folder (config, metrics, predictions, curve, model)")
+    .option("--data-dir <dir>", "a folder laid out as the study's: train.jsonl, val.jsonl, test.jsonl")
+    .option("--train <file>", "training rows (jsonl/json/csv/tsv)")
+    .option("--dev <file>", "dev rows")
+    .option("--test <file>", "test rows (optional)")
+    .option("--preset <name>", `one of ${PRESET_NAMES.join(", ")}`, choiceArg("--preset", PRESET_NAMES), "quick")
+    .option("--model <m>", "tiny | small | base | a Hugging Face folder (or a name under models/)")
+    .option("--from-scratch", "random init instead of the committed in-domain pretrained checkpoint")
+    .option("--encoding <e>", `one of ${ENCODING_NAMES.join(", ")}`, choiceArg("--encoding", ENCODING_NAMES))
+    .option("--pooling <p>", "cls | entity_start", choiceArg("--pooling", ["cls", "entity_start"] as const))
+    .option("--weights <scheme>", `class weights: ${WeightSchemeSchema.options.join(", ")}`, choiceArg("--weights", WeightSchemeSchema.options))
+    .option("--seed <n>", "random seed", intArg("--seed"))
+    .option("--epochs <n>", "epochs", intArg("--epochs"))
+    .option("--lr <x>", "peak learning rate", floatArg("--lr"))
+    .option("--max-length <n>", "max tokens", intArg("--max-length"))
+    .option("--faithful", "the study's quirks (double [CLS], replace-every-occurrence markers)")
+    .option("--config <file>", "a JSON file with config fields (applied after the preset, before flags)")
+    .option("--out <dir>", "write the run folder here instead of runs/<hash>")
+    .option("--force", "retrain even if the run exists")
+    .showHelpAfterError();
+  program.parse();
+  const f = program.opts<Flags>();
+
+  let cfg: ExperimentConfig = presetConfig(f.preset);
+  if (f.config) cfg = { ...cfg, ...(JSON.parse(fs.readFileSync(f.config, "utf8")) as Partial<ExperimentConfig>) };
+  const data = resolveData(f);
+  if (data) cfg.data = data;
+  if (f.model) cfg.model = resolveModel(f.model);
+  if (f.fromScratch) {
+    if (cfg.model.kind !== "preset") throw new Error("--from-scratch applies to the embedded presets, not to a checkpoint folder");
+    cfg.model = { ...cfg.model, pretrained: null };
+  }
+  if (f.encoding) cfg.encoding = f.encoding;
+  if (f.pooling) cfg.pooling = f.pooling;
+  if (f.weights) {
+    cfg.loss = { ...cfg.loss, scheme: f.weights };
+    if (f.weights === "manual" && !cfg.loss.manual) cfg.loss.manual = { 并发症: 2, "相关（导致）": 2 };
+  }
+  if (f.seed !== undefined) cfg.seed = f.seed;
+  if (f.epochs !== undefined) cfg.epochs = f.epochs;
+  if (f.lr !== undefined) cfg.lr = f.lr;
+  if (f.maxLength !== undefined) cfg.maxLength = f.maxLength;
+  if (f.faithful) cfg.faithful = true;
+  cfg = parseExperimentConfig(cfg, "flags");
+
+  const run = await runExperiment(cfg, { out: f.out, force: f.force });
+  console.log(formatRunSummary(run));
+}
+
+if (require.main === module) runMain(main);

@@ -1,0 +1,83 @@
+/**
+ * npm run reproduce -- --table models|encodings|loss|augmentation|all [--preset quick|study]
+ *                      [--data-dir DIR] [--shard i/n] [--seeds N]
+ * Runs (or loads) the grid behind each study table and prints our numbers beside the study's.
+ */
+import { Command } from "commander";
+import {
+  TABLE_NAMES,
+  gridJobs,
+  shardJobs,
+  parseShard,
+  runJobs,
+  collectRuns,
+  type TableName,
+  type PresetName,
+  type Job,
+} from "../experiments";
+import { formatGridTable } from "../report/summary";
+import { runMain, intArg, choiceArg } from "./common";
+import { resolveData } from "./experiment";
+
+interface Flags {
+  table: TableName | "all";
+  preset: PresetName;
+  dataDir?: string;
+  shard?: string;
+  seeds: number;
+}
+
+export interface ReproduceOptions {
+  tables: TableName[];
+  preset: PresetName;
+  dataDir?: string;
+  shard?: { index: number; count: number };
+  seeds: number;
+}
+
+/** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
+export async function reproduce(o: ReproduceOptions): Promise<void> {
+  const data = resolveData({ dataDir: o.dataDir });
+  const seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  const byTable = new Map<TableName, Job[]>();
+  for (const t of o.tables) byTable.set(t, gridJobs(t, { preset: o.preset, data, seeds }));
+  const all = [...byTable.values()].flat();
+  const mine = shardJobs(all, o.shard);
+  const distinct = new Set(mine.map((j) => JSON.stringify(j.config))).size;
+  console.log(
+    `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds.length} seeds)` +
+      `${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs`,
+  );
+  const t0 = Date.now();
+  await runJobs(mine, {
+    onJob: (done, total, run) =>
+      console.log(`[medrel] ${done}/${total} ${run.hash} dev Macro-F1 ${(100 * run.metrics.dev.macro_f1).toFixed(2)} (${run.info.seconds.total.toFixed(0)} s)`),
+  });
+  console.log(`[medrel] grid done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  for (const [t, jobs] of byTable) {
+    const { runs, missing } = collectRuns(jobs);
+    console.log("\n" + formatGridTable(t, runs, missing.length));
+  }
+}
+
+async function main(): Promise<void> {
+  const program = new Command("reproduce")
+    .description("Re-run the study's tables (grids over seeds), cached by config hash")
+    .requiredOption("--table <t>", `one of ${[...TABLE_NAMES, "all"].join(", ")}`, choiceArg("--table", [...TABLE_NAMES, "all"] as const))
+    .option("--preset <p>", "quick | study | smoke", choiceArg("--preset", ["quick", "study", "smoke"] as const), "quick")
+    .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl); default: the demo data")
+    .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
+    .option("--seeds <n>", "seeds per variant (0..n-1)", intArg("--seeds"), 3)
+    .showHelpAfterError();
+  program.parse();
+  const f = program.opts<Flags>();
+  await reproduce({
+    tables: f.table === "all" ? [...TABLE_NAMES] : [f.table],
+    preset: f.preset,
+    dataDir: f.dataDir,
+    shard: f.shard ? parseShard(f.shard) : undefined,
+    seeds: f.seeds,
+  });
+}
+
+if (require.main === module) runMain(main);

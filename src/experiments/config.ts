@@ -1,0 +1,122 @@
+/**
+ * One typed experiment config. Validated once at the edge (CLI, notebook, file) with zod, typed after.
+ * Its canonical hash names the run folder, so the same config is never trained twice.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { ENCODING_NAMES, type EncodingName } from "../encoding/types";
+import { LABEL_NAMES, type Label } from "../data/labels";
+
+const encodingEnum = z.enum(ENCODING_NAMES as unknown as [EncodingName, ...EncodingName[]]);
+
+export const DataSpecSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("demo") }),
+  /** a folder laid out as the study's: train.jsonl, val.jsonl, test.jsonl */
+  z.object({ kind: z.literal("dir"), dir: z.string().min(1) }),
+  z.object({ kind: z.literal("files"), train: z.string().min(1), dev: z.string().min(1), test: z.string().optional() }),
+]);
+export type DataSpec = z.infer<typeof DataSpecSchema>;
+
+export const ModelSpecSchema = z.discriminatedUnion("kind", [
+  /** an embedded shape; `pretrained` is a local HF folder to start from, null = random init */
+  z.object({ kind: z.literal("preset"), preset: z.enum(["tiny", "small", "base"]), pretrained: z.string().nullable() }),
+  /** a local Hugging Face checkpoint folder (config.json, vocab.txt/tokenizer.json, weights) */
+  z.object({ kind: z.literal("checkpoint"), dir: z.string().min(1), name: z.string().optional() }),
+]);
+export type ModelSpec = z.infer<typeof ModelSpecSchema>;
+
+export const WeightSchemeSchema = z.enum(["none", "manual", "hard_classes", "inverse", "sqrt_inverse", "effective_number"]);
+export type WeightScheme = z.infer<typeof WeightSchemeSchema>;
+
+export const LossSpecSchema = z.object({
+  scheme: WeightSchemeSchema,
+  /** per-label weight map for `manual` (missing labels weigh 1) */
+  manual: z.record(z.string(), z.number().positive()).optional(),
+  /** `hard_classes`: w_c = 1 + alpha (1 - F1_c) from a previous run's dev per-class F1 */
+  alpha: z.number().nonnegative().optional(),
+  devF1: z.record(z.string(), z.number()).optional(),
+  /** `effective_number`: Cui et al. 2019 */
+  beta: z.number().min(0).max(1).optional(),
+  focalGamma: z.number().nonnegative(),
+  reduction: z.enum(["weighted_mean", "mean"]),
+  labelSmoothing: z.number().min(0).max(0.5),
+});
+export type LossSpec = z.infer<typeof LossSpecSchema>;
+
+export const AugmentSpecSchema = z.object({
+  hardRule: z.enum(["study", "lowest_dev_f1", "lowest_frequency"]),
+  strategies: z.array(z.enum(["oversample", "entity_substitution", "char_noise"])),
+  /** augmented copies per original hard-class row */
+  multiplier: z.number().nonnegative(),
+});
+export type AugmentSpec = z.infer<typeof AugmentSpecSchema>;
+
+export const ExperimentConfigSchema = z.object({
+  data: DataSpecSchema,
+  model: ModelSpecSchema,
+  encoding: encodingEnum,
+  /** the study's quirks (double [CLS], replace-every-occurrence) */
+  faithful: z.boolean(),
+  pooling: z.enum(["cls", "entity_start"]),
+  maxLength: z.number().int().min(16).max(512),
+  loss: LossSpecSchema,
+  /** `shuffle` = bucketed random batches; `study` = 2 balanced epochs then priority-sampler epochs */
+  sampler: z.enum(["shuffle", "study"]),
+  augment: AugmentSpecSchema.nullable(),
+  seed: z.number().int().nonnegative(),
+  epochs: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  lr: z.number().positive(),
+  schedule: z.enum(["linear", "step", "constant"]),
+  warmupRatio: z.number().min(0).max(1),
+  weightDecay: z.number().nonnegative(),
+  maxGradNorm: z.number().positive(),
+  earlyStoppingPatience: z.number().int().nonnegative(),
+  layerwiseLrDecay: z.number().positive().max(1),
+  /** cap on training rows (0 = all); the smoke preset uses it to run in seconds */
+  maxTrainRows: z.number().int().nonnegative(),
+  maxEvalRows: z.number().int().nonnegative(),
+});
+export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(where: string, issues: string[]) {
+    super(`invalid experiment config (${where}):\n  ${issues.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Validate an unknown value (a parsed file, CLI flags merged onto a preset) into an ExperimentConfig. */
+export function parseExperimentConfig(value: unknown, where = "config"): ExperimentConfig {
+  const res = ExperimentConfigSchema.safeParse(value);
+  if (!res.success) {
+    throw new ConfigError(
+      where,
+      res.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
+    );
+  }
+  const cfg = res.data;
+  if (cfg.loss.manual) {
+    for (const k of Object.keys(cfg.loss.manual)) {
+      if (!LABEL_NAMES.includes(k as Label)) throw new ConfigError(where, [`loss.manual: unknown label "${k}"`]);
+    }
+  }
+  return cfg;
+}
+
+/** JSON with sorted keys at every level: equal configs give equal strings. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Short, stable hash of a config (what names its run folder). */
+export function configHash(cfg: ExperimentConfig): string {
+  return createHash("sha256").update(canonicalJson(cfg)).digest("hex").slice(0, 12);
+}

@@ -1,0 +1,80 @@
+/**
+ * Presets: `smoke` (seconds, for tests), `quick` (CPU, tiny model — the default) and `study`
+ * (the authors' recipe from study-recipe.md, meant for a real checkpoint on a GPU).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ExperimentConfig } from "./config";
+
+export type PresetName = "smoke" | "quick" | "study";
+export const PRESET_NAMES: readonly PresetName[] = ["smoke", "quick", "study"];
+
+/** The committed in-domain pretrained tiny checkpoint (issue: quality without a GPU), if present. */
+export const PRETRAINED_TINY_DIR = path.resolve(__dirname, "..", "..", "data", "pretrained", "tiny");
+/** Where users put real Hugging Face checkpoints (models/chinese-roberta-wwm-ext/ etc.). */
+export const MODELS_DIR = path.resolve(__dirname, "..", "..", "models");
+
+function pretrainedTiny(): string | null {
+  return fs.existsSync(path.join(PRETRAINED_TINY_DIR, "config.json")) ? PRETRAINED_TINY_DIR : null;
+}
+
+const STUDY_WEIGHTS = { 并发症: 2.0, "相关（导致）": 2.0 };
+
+export function presetConfig(name: PresetName): ExperimentConfig {
+  const base: ExperimentConfig = {
+    data: { kind: "demo" },
+    model: { kind: "preset", preset: "tiny", pretrained: pretrainedTiny() },
+    encoding: "Entity_marked2",
+    faithful: false,
+    // entity-start pooling: a small encoder reads the relation off the two marker states far better than off [CLS]
+    pooling: "entity_start",
+    maxLength: 128,
+    loss: { scheme: "none", focalGamma: 0, reduction: "weighted_mean", labelSmoothing: 0 },
+    sampler: "shuffle",
+    augment: null,
+    seed: 0,
+    epochs: 4,
+    batchSize: 32,
+    lr: 5e-4,
+    schedule: "linear",
+    warmupRatio: 0.1,
+    weightDecay: 0.01,
+    maxGradNorm: 1.0,
+    earlyStoppingPatience: 0,
+    layerwiseLrDecay: 1,
+    maxTrainRows: 0,
+    maxEvalRows: 0,
+  };
+  switch (name) {
+    case "quick":
+      return base;
+    case "smoke":
+      return { ...base, epochs: 1, maxLength: 64, maxTrainRows: 200, maxEvalRows: 60, batchSize: 16 };
+    case "study":
+      return {
+        ...base,
+        model: { kind: "checkpoint", dir: path.join(MODELS_DIR, "chinese-roberta-wwm-ext"), name: "Chinese-RoBERTa-wwm-ext" },
+        pooling: "cls",
+        maxLength: 300,
+        loss: { scheme: "manual", manual: STUDY_WEIGHTS, focalGamma: 0, reduction: "weighted_mean", labelSmoothing: 0 },
+        sampler: "study",
+        epochs: 4,
+        batchSize: 16,
+        lr: 1e-5,
+        schedule: "step",
+        warmupRatio: 0,
+        weightDecay: 0.01,
+      };
+  }
+}
+
+export function isPresetName(s: string): s is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(s);
+}
+
+/** The preset a notebook runs: MEDREL_PRESET (the test suite sets `smoke`) or `quick`. */
+export function notebookPreset(): PresetName {
+  const p = process.env.MEDREL_PRESET ?? "quick";
+  if (!isPresetName(p)) throw new Error(`MEDREL_PRESET="${p}" is not one of ${PRESET_NAMES.join(", ")}`);
+  return p;
+}

@@ -1,0 +1,92 @@
+/**
+ * Execute notebooks headless in real Jupyter with the tslab kernel (jupyter nbconvert --execute),
+ * collect error outputs, and export executed notebooks to HTML. Used by `npm start` and the test suite.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const NOTEBOOKS_DIR = path.resolve(__dirname, "..", "..", "notebooks");
+
+interface NbOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  ename?: string;
+  evalue?: string;
+  data?: Record<string, unknown>;
+}
+interface NbCell {
+  cell_type: string;
+  source: string | string[];
+  outputs?: NbOutput[];
+}
+export interface NotebookJson {
+  cells: NbCell[];
+  metadata: Record<string, unknown>;
+}
+
+export interface ExecutedNotebook {
+  input: string;
+  output: string;
+  seconds: number;
+  /** "cell N: Name: message" for every error output (and stderr tracebacks) */
+  errors: string[];
+  outputs: number;
+  /** MIME types seen in display outputs */
+  mimeTypes: string[];
+}
+
+export function listNotebooks(dir = NOTEBOOKS_DIR): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".ipynb"))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** Error outputs of an executed notebook. */
+export function notebookErrors(nb: NotebookJson): { errors: string[]; outputs: number; mimeTypes: string[] } {
+  const errors: string[] = [];
+  const mime = new Set<string>();
+  let outputs = 0;
+  nb.cells.forEach((cell, i) => {
+    for (const o of cell.outputs ?? []) {
+      outputs++;
+      for (const k of Object.keys(o.data ?? {})) mime.add(k);
+      if (o.output_type === "error") errors.push(`cell ${i}: ${o.ename ?? "Error"}: ${o.evalue ?? ""}`);
+      const text = Array.isArray(o.text) ? o.text.join("") : (o.text ?? "");
+      if (o.name === "stderr" && /Error|Traceback/.test(text)) errors.push(`cell ${i} stderr: ${text.slice(0, 400)}`);
+    }
+  });
+  return { errors, outputs, mimeTypes: [...mime].sort() };
+}
+
+/** Execute one notebook into outDir (cwd = the notebook's folder, so its relative imports work). */
+export function executeNotebook(
+  input: string,
+  outDir: string,
+  opts: { env?: Record<string, string>; timeoutSeconds?: number } = {},
+): ExecutedNotebook {
+  fs.mkdirSync(outDir, { recursive: true });
+  const output = path.join(path.resolve(outDir), path.basename(input));
+  const t0 = Date.now();
+  execFileSync(
+    "jupyter",
+    [
+      "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+      `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 1800}`,
+      "--ExecutePreprocessor.kernel_name=tslab",
+      "--output", output, input,
+    ],
+    { cwd: path.dirname(input), env: { ...process.env, ...(opts.env ?? {}) }, stdio: "pipe" },
+  );
+  const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
+  return { input, output, seconds: (Date.now() - t0) / 1000, ...notebookErrors(nb) };
+}
+
+/** Export an executed notebook to a standalone HTML page beside it (or into outDir). */
+export function exportNotebookHtml(executed: string, outDir = path.dirname(executed)): string {
+  execFileSync("jupyter", ["nbconvert", "--to", "html", "--output-dir", path.resolve(outDir), executed], { stdio: "pipe" });
+  return path.join(path.resolve(outDir), path.basename(executed).replace(/\.ipynb$/, ".html"));
+}

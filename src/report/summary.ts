@@ -1,0 +1,73 @@
+/** Plain-text summaries for terminals and logs (notebooks get DataFrames and charts instead). */
+import { LABELS } from "../data/labels";
+import type { Metrics } from "../metrics";
+import type { RunResult } from "../experiments/store";
+
+const pct = (x: number): string => (100 * x).toFixed(2).padStart(6);
+
+/** The study's headline metrics of one split, as one line. */
+export function formatMetricsLine(m: Metrics): string {
+  return `Macro-P ${pct(m.macro_precision)}  Macro-R ${pct(m.macro_recall)}  Macro-F1 ${pct(m.macro_f1)}  Micro-F1 ${pct(m.micro_f1)}  F1 range ${pct(m.f1_range)}`;
+}
+
+/** Per-class P/R/F1 table, one label per line (Chinese and English names). */
+export function formatPerClass(m: Metrics): string {
+  const lines = [`${"label".padEnd(30)}  ${"P".padStart(6)}  ${"R".padStart(6)}  ${"F1".padStart(6)}  support`];
+  for (const l of LABELS) {
+    const s = m.per_class[l.zh];
+    if (!s) continue;
+    lines.push(`${`${l.zh} ${l.en}`.padEnd(30)}  ${pct(s.precision)}  ${pct(s.recall)}  ${pct(s.f1)}  ${String(s.support).padStart(7)}`);
+  }
+  return lines.join("\n");
+}
+
+export function formatRunSummary(run: RunResult): string {
+  const c = run.config;
+  const model = c.model.kind === "preset" ? `${c.model.preset}${c.model.pretrained ? " (pretrained)" : " (random init)"}` : c.model.name ?? c.model.dir;
+  const out = [
+    `run ${run.hash}  ${run.dir}`,
+    `model ${model}, encoding ${c.encoding}${c.faithful ? " (faithful)" : ""}, pooling ${c.pooling}, loss ${c.loss.scheme}, seed ${c.seed}`,
+    `backend ${run.info.backend}${run.info.kernels.length ? ` + ${run.info.kernels.join(", ")}` : ""}; ${run.info.trainRows} train rows, ${run.info.parameters.toLocaleString("en")} parameters; ${run.info.seconds.total.toFixed(1)} s (train ${run.info.seconds.train.toFixed(1)} s)`,
+    `dev   ${formatMetricsLine(run.metrics.dev)}`,
+  ];
+  if (run.metrics.test) out.push(`test  ${formatMetricsLine(run.metrics.test)}`);
+  out.push("", formatPerClass(run.metrics.test ?? run.metrics.dev));
+  return out.join("\n");
+}
+
+const HEADLINE: [string, (m: Metrics) => number][] = [
+  ["Macro-P", (m) => m.macro_precision],
+  ["Macro-R", (m) => m.macro_recall],
+  ["Macro-F1", (m) => m.macro_f1],
+  ["Micro-F1", (m) => m.micro_f1],
+  ["F1 Range", (m) => m.f1_range],
+];
+
+function meanStd(xs: number[]): { mean: number; std: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
+  return { mean, std };
+}
+
+/** A study table as text: rows = metrics, columns = variants, "mean ± std" in % over seeds (test split, else dev). */
+export function formatGridTable(
+  table: string,
+  runs: (RunResult & { variant: string })[],
+  missing: number,
+): string {
+  const variants = [...new Set(runs.map((r) => r.variant))];
+  const split = runs.every((r) => r.metrics.test) ? "test" : "dev";
+  const cells = variants.map((v) => {
+    const rs = runs.filter((r) => r.variant === v);
+    return HEADLINE.map(([, f]) => meanStd(rs.map((r) => 100 * f(split === "test" && r.metrics.test ? r.metrics.test : r.metrics.dev))));
+  });
+  const w = Math.max(16, ...variants.map((v) => v.length + 2));
+  const lines = [
+    `== ${table} (${split} split, % mean ± std over seeds${missing ? `; ${missing} runs missing` : ""})`,
+    "".padEnd(10) + variants.map((v) => v.padStart(w)).join(""),
+  ];
+  HEADLINE.forEach(([name], i) => {
+    lines.push(name.padEnd(10) + cells.map((c) => `${c[i].mean.toFixed(2)} ± ${c[i].std.toFixed(2)}`.padStart(w)).join(""));
+  });
+  return lines.join("\n");
+}
