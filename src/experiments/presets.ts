@@ -10,7 +10,7 @@ export type PresetName = "smoke" | "quick" | "study";
 export const PRESET_NAMES: readonly PresetName[] = ["smoke", "quick", "study"];
 
 /** The committed in-domain pretrained tiny checkpoint (issue: quality without a GPU), if present. */
-export const PRETRAINED_TINY_DIR = path.resolve(__dirname, "..", "..", "data", "pretrained", "tiny");
+export const PRETRAINED_TINY_DIR = path.resolve(__dirname, "..", "..", "data", "pretrained", "quick");
 /** Where users put real Hugging Face checkpoints (models/chinese-roberta-wwm-ext/ etc.). */
 export const MODELS_DIR = path.resolve(__dirname, "..", "..", "models");
 
