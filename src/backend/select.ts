@@ -3,6 +3,8 @@
  * `MEDREL_BACKEND` (or the `force` option) picks one; the choice is printed once and recorded with results.
  */
 import * as tf from "@tensorflow/tfjs";
+import { installWasmKernels } from "./kernels";
+import { loadNative } from "./native";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
@@ -16,6 +18,8 @@ export interface BackendInfo {
   kernels: string[];
   /** one line per backend that was tried and failed */
   notices: string[];
+  /** OpenBLAS build/threads when the native kernels are active */
+  blas?: string;
 }
 
 let current: BackendInfo | undefined;
@@ -98,6 +102,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     if (await attempt(name, notices)) {
       await tf.ready();
       const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices };
+      if (name === "wasm") extendWasm(info);
       for (const ext of extenders) await ext(info);
       current = info;
       if (opts.verbose ?? true) console.log(describeBackend(info));
@@ -105,6 +110,22 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     }
   }
   throw new Error(`no TensorFlow.js backend could be initialised: ${notices.join("; ")}`);
+}
+
+/**
+ * WASM gets our kernels: OpenBLAS products and C row kernels when the addon loads (MEDREL_NATIVE=0 turns
+ * it off), otherwise XNNPACK routing and the same row kernels in JS. A failed load is one notice.
+ */
+function extendWasm(info: BackendInfo): void {
+  const { addon, error } = loadNative();
+  installWasmKernels({ addon });
+  if (addon) {
+    info.blas = `${addon.blasInfo()}; ${addon.getThreads()} thread(s)`;
+    info.kernels.push(`OpenBLAS matmul (${addon.getThreads()} thread)`, "C gelu/layerNorm/softmax/dropout/segmentSum");
+  } else {
+    info.kernels.push("XNNPACK matmul routing", "JS gelu/layerNorm/softmax/dropout/segmentSum");
+    info.notices.push(`native kernels: ${error ?? "unavailable"}`);
+  }
 }
 
 export function currentBackend(): BackendInfo | undefined {

@@ -1,0 +1,146 @@
+/**
+ * Loader for the OpenBLAS addon built by `src/backend/native/build.sh`.
+ * All its functions take the WebAssembly heap (ArrayBuffer) plus byte offsets and work in place.
+ * `MEDREL_NATIVE=0` disables it (pure WASM), which is also what happens when the build is missing.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+export interface NativeAddon {
+  /** C[i] = alpha op(A[i]) op(B[i]) + beta C[i] (+bias, activation); strides in elements, 0 = broadcast */
+  gemm(
+    heap: ArrayBuffer,
+    batch: number,
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    aOff: number,
+    strideA: number,
+    bOff: number,
+    strideB: number,
+    cOff: number,
+    alpha: number,
+    beta: number,
+    biasOff: number,
+    act: number,
+    actAlpha: number,
+  ): void;
+  gelu(heap: ArrayBuffer, xOff: number, yOff: number, n: number): void;
+  geluGrad(heap: ArrayBuffer, xOff: number, dyOff: number, dxOff: number, n: number): void;
+  layerNorm(
+    heap: ArrayBuffer,
+    xOff: number,
+    gammaOff: number,
+    betaOff: number,
+    yOff: number,
+    statsOff: number,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  layerNormGrad(
+    heap: ArrayBuffer,
+    xOff: number,
+    gammaOff: number,
+    statsOff: number,
+    dyOff: number,
+    dxOff: number,
+    dgOff: number,
+    dbOff: number,
+    rows: number,
+    cols: number,
+  ): void;
+  softmax(
+    heap: ArrayBuffer,
+    xOff: number,
+    yOff: number,
+    rows: number,
+    cols: number,
+    scale: number,
+    maskOff: number,
+    rowsPerMask: number,
+  ): void;
+  softmaxGrad(heap: ArrayBuffer, yOff: number, dyOff: number, dxOff: number, rows: number, cols: number, scale: number): void;
+  segmentSum(
+    heap: ArrayBuffer,
+    dataOff: number,
+    idsOff: number,
+    outOff: number,
+    nIds: number,
+    rowLen: number,
+    numSegments: number,
+  ): void;
+  dropout(heap: ArrayBuffer, xOff: number, yOff: number, n: number, rate: number, seed: number): void;
+  adamw(
+    heap: ArrayBuffer,
+    pOff: number,
+    gOff: number,
+    mOff: number,
+    vOff: number,
+    pOutOff: number,
+    mOutOff: number,
+    vOutOff: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    bc1: number,
+    bc2: number,
+  ): void;
+  setThreads(n: number): void;
+  getThreads(): number;
+  blasInfo(): string;
+}
+
+/** Activation codes understood by `gemm`'s epilogue. */
+export const NATIVE_ACT = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5, gelu: 6 } as const;
+
+export class NativeLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NativeLoadError";
+  }
+}
+
+const ADDON_REL = path.join("native", "build", "Release", "medrel_native.node");
+
+/** Where the built addon may live: beside this file (tsx from src/) or back in src/ when running from dist/. */
+export function addonCandidates(): string[] {
+  return [path.join(__dirname, ADDON_REL), path.resolve(__dirname, "..", "..", "src", "backend", ADDON_REL)];
+}
+
+let cached: { addon?: NativeAddon; error?: string } | undefined;
+
+/** Load the addon once. Returns the error line instead of throwing so callers can fall back. */
+export function loadNative(): { addon?: NativeAddon; error?: string } {
+  if (cached) return cached;
+  if (process.env.MEDREL_NATIVE === "0") {
+    cached = { error: "disabled by MEDREL_NATIVE=0" };
+    return cached;
+  }
+  const file = addonCandidates().find((p) => fs.existsSync(p));
+  if (!file) {
+    cached = { error: "addon not built (run `bash src/backend/native/build.sh`)" };
+    return cached;
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(file) as NativeAddon;
+    const threads = Number(process.env.MEDREL_BLAS_THREADS ?? "1");
+    addon.setThreads(Number.isFinite(threads) && threads >= 1 ? Math.floor(threads) : 1);
+    cached = { addon };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    cached = { error: `${file}: ${msg.split("\n")[0].slice(0, 160)}` };
+  }
+  return cached;
+}
+
+/** For tests: forget the cached load so an env change takes effect. */
+export function resetNativeForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "medrel_native",
+      "sources": ["medrel_native.c"],
+      "cflags": ["<!@(sh flags.sh cflags)"],
+      "libraries": ["<!@(sh flags.sh libs)"]
+    }
+  ]
+}

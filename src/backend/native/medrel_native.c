@@ -1,0 +1,534 @@
+/*
+ * medrel_native: BLAS-backed kernels for the tfjs WASM backend.
+ *
+ * Every entry point receives the WebAssembly heap (an ArrayBuffer) and byte offsets into it, so tensors
+ * are read and written in place: no copies between JS and C. The JS side re-fetches the heap buffer on
+ * every call because WebAssembly memory growth replaces it. All float data is float32, ids are int32.
+ *
+ * Hot loops are written branch-free so GCC vectorises them (-O3, AVX2+FMA when the CPU has them).
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------------------ */
+/* N-API argument helpers                                                                           */
+
+#define MAX_ARGS 24
+
+typedef struct {
+  napi_env env;
+  size_t argc;
+  napi_value argv[MAX_ARGS];
+  uint8_t *heap;
+  size_t heap_len;
+  int failed;
+} Args;
+
+static void fail(Args *a, const char *msg) {
+  if (!a->failed) napi_throw_error(a->env, "MEDREL_NATIVE", msg);
+  a->failed = 1;
+}
+
+static int get_args(napi_env env, napi_callback_info info, Args *a, size_t want) {
+  a->env = env;
+  a->argc = MAX_ARGS;
+  a->failed = 0;
+  a->heap = NULL;
+  a->heap_len = 0;
+  if (napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL) != napi_ok) {
+    fail(a, "cannot read arguments");
+    return 0;
+  }
+  if (a->argc < want) {
+    fail(a, "too few arguments");
+    return 0;
+  }
+  if (want > 0) {
+    void *data = NULL;
+    bool is_ab = false;
+    napi_is_arraybuffer(env, a->argv[0], &is_ab);
+    if (!is_ab || napi_get_arraybuffer_info(env, a->argv[0], &data, &a->heap_len) != napi_ok) {
+      fail(a, "argument 0 must be the WebAssembly heap ArrayBuffer");
+      return 0;
+    }
+    a->heap = (uint8_t *)data;
+  }
+  return 1;
+}
+
+static double num(Args *a, size_t i) {
+  double v = 0;
+  if (napi_get_value_double(a->env, a->argv[i], &v) != napi_ok) fail(a, "expected a number argument");
+  return v;
+}
+
+static int64_t inum(Args *a, size_t i) { return (int64_t)num(a, i); }
+
+/* pointer to `count` elements of `elem` bytes at byte offset argv[i]; NULL (and no error) for offset < 0 */
+static void *ptr(Args *a, size_t i, size_t count, size_t elem) {
+  double off = num(a, i);
+  if (a->failed || off < 0) return NULL;
+  size_t o = (size_t)off;
+  if (o + count * elem > a->heap_len || (o & 3) != 0) {
+    fail(a, "tensor range outside the WebAssembly heap");
+    return NULL;
+  }
+  return a->heap + o;
+}
+
+static napi_value undef(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* vectorisable math                                                                                */
+
+/* exp(x) for float32: Cody-Waite range reduction + degree-6 polynomial, rel. error ~2 ulp */
+static inline float vexp(float x) {
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  float n = floorf(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t e = ((int32_t)n + 127) << 23;
+  float s;
+  memcpy(&s, &e, sizeof s);
+  return p * s;
+}
+
+/* erf(x) for float32: the rational approximation used by Eigen/XLA (a few ulp; exact to float at |x|>=4) */
+static inline float verf(float x) {
+  x = x > 4.0f ? 4.0f : (x < -4.0f ? -4.0f : x);
+  float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  p = p * x;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  return p / q;
+}
+
+#define SQRT1_2 0.70710678118654752440f
+#define INV_SQRT_2PI 0.39894228040143267794f
+
+/* ------------------------------------------------------------------------------------------------ */
+/* epilogues for fused matmul                                                                       */
+
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_SIGMOID = 3, ACT_LEAKYRELU = 4, ACT_ELU = 5, ACT_GELU = 6 };
+
+static void epilogue(float *c, int64_t rows, int64_t cols, const float *bias, int act, float alpha) {
+  for (int64_t r = 0; r < rows; r++) {
+    float *row = c + r * cols;
+    if (bias)
+      for (int64_t j = 0; j < cols; j++) row[j] += bias[j];
+    switch (act) {
+      case ACT_RELU:
+        for (int64_t j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : 0;
+        break;
+      case ACT_RELU6:
+        for (int64_t j = 0; j < cols; j++) row[j] = row[j] < 0 ? 0 : (row[j] > 6 ? 6 : row[j]);
+        break;
+      case ACT_SIGMOID:
+        for (int64_t j = 0; j < cols; j++) row[j] = 1.0f / (1.0f + vexp(-row[j]));
+        break;
+      case ACT_LEAKYRELU:
+        for (int64_t j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : alpha * row[j];
+        break;
+      case ACT_ELU:
+        for (int64_t j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : vexp(row[j]) - 1.0f;
+        break;
+      case ACT_GELU:
+        for (int64_t j = 0; j < cols; j++) {
+          float x = row[j];
+          row[j] = 0.5f * x * (1.0f + verf(x * SQRT1_2));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* gemm(heap, batch, transA, transB, M, N, K, aOff, strideA, bOff, strideB, cOff, alpha, beta,
+ *      biasOff, act, actAlpha)
+ * C[i] = alpha * op(A[i]) op(B[i]) + beta * C[i], then bias (length N, broadcast over rows) and activation.
+ * strides are in elements; 0 broadcasts one matrix over the batch. A is MxK (KxM if transA), B is KxN
+ * (NxK if transB), all row-major and contiguous. */
+static napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 17)) return NULL;
+  int64_t batch = inum(&a, 1);
+  int ta = (int)inum(&a, 2), tb = (int)inum(&a, 3);
+  int64_t M = inum(&a, 4), N = inum(&a, 5), K = inum(&a, 6);
+  int64_t sA = inum(&a, 8), sB = inum(&a, 10);
+  float alpha = (float)num(&a, 12), beta = (float)num(&a, 13);
+  int act = (int)inum(&a, 15);
+  float act_alpha = (float)num(&a, 16);
+  if (a.failed) return NULL;
+  if (batch < 0 || M < 0 || N < 0 || K < 0 || sA < 0 || sB < 0) {
+    fail(&a, "negative gemm dimension");
+    return NULL;
+  }
+  if (batch == 0 || M == 0 || N == 0) return undef(env);
+  const float *A = ptr(&a, 7, (size_t)(sA * (batch - 1) + M * K), 4);
+  const float *B = ptr(&a, 9, (size_t)(sB * (batch - 1) + K * N), 4);
+  float *C = ptr(&a, 11, (size_t)(batch * M * N), 4);
+  const float *bias = ptr(&a, 14, (size_t)N, 4);
+  if (a.failed) return NULL;
+  if (K == 0) {
+    for (int64_t i = 0; i < batch * M * N; i++) C[i] = beta == 0 ? 0 : beta * C[i];
+  } else {
+    int lda = (int)(ta ? M : K), ldb = (int)(tb ? K : N);
+    for (int64_t i = 0; i < batch; i++) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                  (int)K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * M * N, (int)N);
+    }
+  }
+  if (bias || act != ACT_LINEAR) epilogue(C, batch * M, N, bias, act, act_alpha);
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* gelu(heap, xOff, yOff, n): y = x * Phi(x) (erf form, as PyTorch's default GELU) */
+static napi_value Gelu(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  int64_t n = inum(&a, 3);
+  const float *x = ptr(&a, 1, (size_t)n, 4);
+  float *y = ptr(&a, 2, (size_t)n, 4);
+  if (a.failed) return NULL;
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    y[i] = 0.5f * v * (1.0f + verf(v * SQRT1_2));
+  }
+  return undef(env);
+}
+
+/* geluGrad(heap, xOff, dyOff, dxOff, n): dx = dy * (Phi(x) + x * phi(x)) */
+static napi_value GeluGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  int64_t n = inum(&a, 4);
+  const float *x = ptr(&a, 1, (size_t)n, 4);
+  const float *dy = ptr(&a, 2, (size_t)n, 4);
+  float *dx = ptr(&a, 3, (size_t)n, 4);
+  if (a.failed) return NULL;
+  for (int64_t i = 0; i < n; i++) {
+    float v = x[i];
+    float cdf = 0.5f * (1.0f + verf(v * SQRT1_2));
+    float pdf = INV_SQRT_2PI * vexp(-0.5f * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* layerNorm(heap, xOff, gOff, bOff, yOff, statsOff, rows, cols, eps)
+ * y = (x - mean) * rstd * gamma + beta over the last axis; stats[2r] = mean, stats[2r+1] = rstd */
+static napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 9)) return NULL;
+  int64_t rows = inum(&a, 6), cols = inum(&a, 7);
+  float eps = (float)num(&a, 8);
+  const float *x = ptr(&a, 1, (size_t)(rows * cols), 4);
+  const float *g = ptr(&a, 2, (size_t)cols, 4);
+  const float *b = ptr(&a, 3, (size_t)cols, 4);
+  float *y = ptr(&a, 4, (size_t)(rows * cols), 4);
+  float *stats = ptr(&a, 5, (size_t)(2 * rows), 4);
+  if (a.failed) return NULL;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols;
+    float *yr = y + r * cols;
+    float s = 0;
+    for (int64_t j = 0; j < cols; j++) s += xr[j];
+    float mean = s / (float)cols;
+    float v = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      float d = xr[j] - mean;
+      v += d * d;
+    }
+    float rstd = 1.0f / sqrtf(v / (float)cols + eps);
+    for (int64_t j = 0; j < cols; j++) {
+      float h = (xr[j] - mean) * rstd;
+      yr[j] = (g ? h * g[j] : h) + (b ? b[j] : 0.0f);
+    }
+    if (stats) {
+      stats[2 * r] = mean;
+      stats[2 * r + 1] = rstd;
+    }
+  }
+  return undef(env);
+}
+
+/* layerNormGrad(heap, xOff, gOff, statsOff, dyOff, dxOff, dgOff, dbOff, rows, cols)
+ * dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)); dg = sum(dy*xhat); db = sum(dy) */
+static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 10)) return NULL;
+  int64_t rows = inum(&a, 8), cols = inum(&a, 9);
+  const float *x = ptr(&a, 1, (size_t)(rows * cols), 4);
+  const float *g = ptr(&a, 2, (size_t)cols, 4);
+  const float *stats = ptr(&a, 3, (size_t)(2 * rows), 4);
+  const float *dy = ptr(&a, 4, (size_t)(rows * cols), 4);
+  float *dx = ptr(&a, 5, (size_t)(rows * cols), 4);
+  float *dg = ptr(&a, 6, (size_t)cols, 4);
+  float *db = ptr(&a, 7, (size_t)cols, 4);
+  if (a.failed) return NULL;
+  if (!stats || !x || !dy || !dx) {
+    fail(&a, "layerNormGrad needs x, stats, dy and dx");
+    return NULL;
+  }
+  if (dg) memset(dg, 0, (size_t)cols * 4);
+  if (db) memset(db, 0, (size_t)cols * 4);
+  float inv = 1.0f / (float)cols;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols, *dyr = dy + r * cols;
+    float *dxr = dx + r * cols;
+    float mean = stats[2 * r], rstd = stats[2 * r + 1];
+    float s1 = 0, s2 = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      float h = (xr[j] - mean) * rstd;
+      float dh = g ? dyr[j] * g[j] : dyr[j];
+      s1 += dh;
+      s2 += dh * h;
+      if (dg) dg[j] += dyr[j] * h;
+      if (db) db[j] += dyr[j];
+    }
+    s1 *= inv;
+    s2 *= inv;
+    for (int64_t j = 0; j < cols; j++) {
+      float h = (xr[j] - mean) * rstd;
+      float dh = g ? dyr[j] * g[j] : dyr[j];
+      dxr[j] = rstd * (dh - s1 - h * s2);
+    }
+  }
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* softmax(heap, xOff, yOff, rows, cols, scale, maskOff, rowsPerMask)
+ * y = softmax(scale * x + mask) over the last axis. mask (optional) is additive with `cols` entries per
+ * mask row; mask row index = floor(row / rowsPerMask) (attention: rowsPerMask = heads * Tq). */
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 8)) return NULL;
+  int64_t rows = inum(&a, 3), cols = inum(&a, 4);
+  float scale = (float)num(&a, 5);
+  int64_t per = inum(&a, 7);
+  if (per <= 0) per = rows > 0 ? rows : 1;
+  const float *x = ptr(&a, 1, (size_t)(rows * cols), 4);
+  float *y = ptr(&a, 2, (size_t)(rows * cols), 4);
+  const float *mask = ptr(&a, 6, (size_t)(((rows + per - 1) / per) * cols), 4);
+  if (a.failed) return NULL;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * cols;
+    const float *mr = mask ? mask + (r / per) * cols : NULL;
+    float *yr = y + r * cols;
+    for (int64_t j = 0; j < cols; j++) yr[j] = scale * xr[j] + (mr ? mr[j] : 0.0f);
+    /* 8 running maxima so the loop vectorises (a single ternary chain does not) */
+    float mx[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int64_t j8 = cols & ~(int64_t)7;
+    for (int64_t j = 0; j < j8; j += 8)
+      for (int k = 0; k < 8; k++) mx[k] = yr[j + k] > mx[k] ? yr[j + k] : mx[k];
+    float m = -INFINITY;
+    for (int k = 0; k < 8; k++) m = mx[k] > m ? mx[k] : m;
+    for (int64_t j = j8; j < cols; j++) m = yr[j] > m ? yr[j] : m;
+    float s = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      float e = vexp(yr[j] - m);
+      yr[j] = e;
+      s += e;
+    }
+    float is = 1.0f / s;
+    for (int64_t j = 0; j < cols; j++) yr[j] *= is;
+  }
+  return undef(env);
+}
+
+/* softmaxGrad(heap, yOff, dyOff, dxOff, rows, cols, scale): dx = scale * y * (dy - sum(dy * y)) */
+static napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 7)) return NULL;
+  int64_t rows = inum(&a, 4), cols = inum(&a, 5);
+  float scale = (float)num(&a, 6);
+  const float *y = ptr(&a, 1, (size_t)(rows * cols), 4);
+  const float *dy = ptr(&a, 2, (size_t)(rows * cols), 4);
+  float *dx = ptr(&a, 3, (size_t)(rows * cols), 4);
+  if (a.failed) return NULL;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *yr = y + r * cols, *dyr = dy + r * cols;
+    float *dxr = dx + r * cols;
+    float s = 0;
+    for (int64_t j = 0; j < cols; j++) s += dyr[j] * yr[j];
+    for (int64_t j = 0; j < cols; j++) dxr[j] = scale * yr[j] * (dyr[j] - s);
+  }
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* segmentSum(heap, dataOff, idsOff, outOff, nIds, rowLen, numSegments)
+ * out[s] = sum of data rows whose id == s (TF UnsortedSegmentSum; ids outside [0, numSegments) dropped) */
+static napi_value SegmentSum(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 7)) return NULL;
+  int64_t n = inum(&a, 4), len = inum(&a, 5), segs = inum(&a, 6);
+  const float *data = ptr(&a, 1, (size_t)(n * len), 4);
+  const int32_t *ids = ptr(&a, 2, (size_t)n, 4);
+  float *out = ptr(&a, 3, (size_t)(segs * len), 4);
+  if (a.failed) return NULL;
+  memset(out, 0, (size_t)(segs * len) * 4);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t s = ids[i];
+    if (s < 0 || s >= segs) continue;
+    float *o = out + s * len;
+    const float *d = data + i * len;
+    for (int64_t j = 0; j < len; j++) o[j] += d[j];
+  }
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* dropout(heap, xOff, yOff, n, rate, seed): y = x * keep / (1 - rate), keep ~ Bernoulli(1 - rate) from a
+ * counter-based hash of (seed, index), so the same seed gives the same mask on every run and backend. */
+static inline uint32_t mix32(uint32_t z) {
+  z = (z ^ (z >> 16)) * 0x85ebca6bu;
+  z = (z ^ (z >> 13)) * 0xc2b2ae35u;
+  return z ^ (z >> 16);
+}
+
+static napi_value Dropout(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  int64_t n = inum(&a, 3);
+  double rate = num(&a, 4);
+  uint32_t seed = (uint32_t)(int64_t)num(&a, 5);
+  const float *x = ptr(&a, 1, (size_t)n, 4);
+  float *y = ptr(&a, 2, (size_t)n, 4);
+  if (a.failed) return NULL;
+  /* keep when hash >= threshold; threshold = rate * 2^32 */
+  uint32_t thr = (uint32_t)(rate * 4294967296.0 > 4294967295.0 ? 4294967295.0 : rate * 4294967296.0);
+  float scale = rate >= 1.0 ? 0.0f : (float)(1.0 / (1.0 - rate));
+  uint32_t key = mix32(seed ^ 0x9e3779b9u);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t h = mix32((uint32_t)i * 0x9e3779b9u + key);
+    y[i] = h >= thr ? x[i] * scale : 0.0f;
+  }
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* adamw(heap, pOff, gOff, mOff, vOff, pOutOff, mOutOff, vOutOff, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
+ * PyTorch AdamW (decoupled decay): p' = p(1 - lr wd) - lr/bc1 * m' / (sqrt(v'/bc2) + eps) with
+ * m' = b1 m + (1-b1) g, v' = b2 v + (1-b2) g^2, bc = 1 - beta^t. Outputs may alias inputs (in place). */
+static napi_value AdamW(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 16)) return NULL;
+  int64_t n = inum(&a, 8);
+  float lr = (float)num(&a, 9), b1 = (float)num(&a, 10), b2 = (float)num(&a, 11), eps = (float)num(&a, 12);
+  float wd = (float)num(&a, 13), bc1 = (float)num(&a, 14), bc2 = (float)num(&a, 15);
+  const float *p = ptr(&a, 1, (size_t)n, 4);
+  const float *g = ptr(&a, 2, (size_t)n, 4);
+  const float *m = ptr(&a, 3, (size_t)n, 4);
+  const float *v = ptr(&a, 4, (size_t)n, 4);
+  float *po = ptr(&a, 5, (size_t)n, 4);
+  float *mo = ptr(&a, 6, (size_t)n, 4);
+  float *vo = ptr(&a, 7, (size_t)n, 4);
+  if (a.failed) return NULL;
+  if (!p || !g || !m || !v || !po || !mo || !vo) {
+    fail(&a, "adamw needs all seven tensors");
+    return NULL;
+  }
+  float decay = 1.0f - lr * wd, step = lr / bc1, ibc2 = 1.0f / bc2;
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i];
+    float mi = b1 * m[i] + (1.0f - b1) * gi;
+    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    float pi = p[i] * decay - step * mi / (sqrtf(vi * ibc2) + eps);
+    mo[i] = mi;
+    vo[i] = vi;
+    po[i] = pi;
+  }
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* threads and build info */
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 0)) return NULL;
+  if (a.argc < 1) {
+    fail(&a, "setThreads(n)");
+    return NULL;
+  }
+  int n = (int)inum(&a, 0);
+  if (a.failed) return NULL;
+  openblas_set_num_threads(n < 1 ? 1 : n);
+  return undef(env);
+}
+
+static napi_value GetThreads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  return v;
+}
+
+static napi_value BlasInfo(napi_env env, napi_callback_info info) {
+  (void)info;
+  const char *cfg = openblas_get_config();
+  const char *core = openblas_get_corename();
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s; core %s", cfg ? cfg : "OpenBLAS", core ? core : "?");
+  napi_value v;
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"segmentSum", NULL, SegmentSum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dropout", NULL, Dropout, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"blasInfo", NULL, BlasInfo, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  openblas_set_num_threads(1);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
