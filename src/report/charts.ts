@@ -1,0 +1,255 @@
+/**
+ * Plotly figure specs (plain data + layout objects) for the notebooks; `display.ts` renders them.
+ * Labels are shown in Chinese and English; the layout asks for a CJK-capable font stack so the
+ * Chinese renders wherever one of these fonts exists (Linux, macOS, Windows).
+ */
+import { LABELS, normalizeLabel } from "../data/labels";
+import type { Metrics } from "../metrics";
+import { summarize, type RunRecord, ReportInputError } from "./tables";
+
+export const CJK_FONT_FAMILY =
+  '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei", sans-serif';
+
+export interface PlotlyTrace {
+  type: "bar" | "heatmap" | "scatter" | "histogram";
+  name?: string;
+  x?: (string | number)[];
+  y?: (string | number)[];
+  z?: number[][];
+  [key: string]: unknown;
+}
+
+export interface PlotlyFigure {
+  data: PlotlyTrace[];
+  layout: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+export interface ChartOptions {
+  title?: string;
+  height?: number;
+  width?: number;
+}
+
+/** "临床表现<br>Clinical Manifestation" for a label in any accepted spelling (unknown names pass through). */
+export function bilingualLabel(name: string): string {
+  const canon = normalizeLabel(name);
+  const info = LABELS.find((l) => l.zh === canon);
+  return info ? `${info.zh}<br>${info.en}` : name;
+}
+
+function baseLayout(opts: ChartOptions, defaults: { title: string; height: number }): Record<string, unknown> {
+  const layout: Record<string, unknown> = {
+    title: { text: opts.title ?? defaults.title },
+    font: { family: CJK_FONT_FAMILY, size: 13 },
+    height: opts.height ?? defaults.height,
+    margin: { l: 70, r: 30, t: 60, b: 90 },
+    paper_bgcolor: "white",
+    plot_bgcolor: "white",
+    legend: { orientation: "h", y: -0.25 },
+  };
+  if (opts.width !== undefined) layout.width = opts.width;
+  return layout;
+}
+
+const CONFIG = { responsive: true, displaylogo: false };
+
+export interface PerClassChartOptions extends ChartOptions {
+  split?: string;
+  metric?: "precision" | "recall" | "f1";
+}
+
+/** Per-class scores as grouped bars: one group per label, one bar per variant (mean over seeds, std as error bar). */
+export function perClassF1Chart(runs: readonly RunRecord[], opts: PerClassChartOptions = {}): PlotlyFigure {
+  const metric = opts.metric ?? "f1";
+  const chosen = runs.filter((r) => opts.split === undefined || r.split === opts.split);
+  if (chosen.length === 0) throw new ReportInputError("perClassF1Chart: no runs to plot");
+  const labels = Object.keys(chosen[0].metrics.per_class);
+  const x = labels.map(bilingualLabel);
+  const variants = [...new Set(chosen.map((r) => r.variant))];
+  const data: PlotlyTrace[] = variants.map((v) => {
+    const list = chosen.filter((r) => r.variant === v);
+    const stats = labels.map((l) => summarize(list.map((r) => 100 * (r.metrics.per_class[l]?.[metric] ?? NaN))));
+    const trace: PlotlyTrace = {
+      type: "bar",
+      name: v,
+      x,
+      y: stats.map((s) => s.mean),
+      hovertemplate: `${v}<br>%{x}<br>%{y:.2f}%<extra></extra>`,
+    };
+    if (list.length > 1) trace.error_y = { type: "data", array: stats.map((s) => s.std), visible: true };
+    return trace;
+  });
+  const name = metric === "f1" ? "F1" : metric === "precision" ? "Precision" : "Recall";
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts, { title: `Per-class ${name} 各类别${name}`, height: 480 }),
+      barmode: "group",
+      xaxis: { title: { text: "Relation 关系类别" }, tickangle: 0, automargin: true },
+      yaxis: { title: { text: `${name} (%)` }, range: [0, 100] },
+    },
+    config: CONFIG,
+  };
+}
+
+export interface ConfusionChartOptions extends ChartOptions {
+  /** show each row as fractions of the true class (recall per cell) instead of counts */
+  normalize?: boolean;
+  /** class names for the axes; default the metrics' per_class keys, else LABELS */
+  labels?: readonly string[];
+}
+
+/** Confusion-matrix heatmap: rows = true class (top to bottom), columns = predicted class. */
+export function confusionMatrixChart(input: Metrics | number[][], opts: ConfusionChartOptions = {}): PlotlyFigure {
+  const cm = Array.isArray(input) ? input : input.confusion;
+  const k = cm.length;
+  if (k === 0 || cm.some((row) => row.length !== k)) throw new ReportInputError("confusionMatrixChart: matrix must be square and non-empty");
+  const names = opts.labels ?? (Array.isArray(input) ? LABELS.map((l) => l.zh as string).slice(0, k) : Object.keys(input.per_class));
+  if (names.length !== k) throw new ReportInputError(`confusionMatrixChart: ${names.length} labels for a ${k}×${k} matrix`);
+  const axis = names.map(bilingualLabel);
+  const z = opts.normalize
+    ? cm.map((row) => {
+        const s = row.reduce((a, b) => a + b, 0);
+        return row.map((v) => (s === 0 ? 0 : v / s));
+      })
+    : cm.map((row) => [...row]);
+  return {
+    data: [
+      {
+        type: "heatmap",
+        x: axis,
+        y: axis,
+        z,
+        colorscale: "Blues",
+        text: cm.map((row) => row.map(String)),
+        texttemplate: "%{text}",
+        hovertemplate: "true %{y}<br>pred %{x}<br>%{text}<extra></extra>",
+        showscale: true,
+      },
+    ],
+    layout: {
+      ...baseLayout(opts, { title: opts.normalize ? "Confusion matrix (row-normalised) 混淆矩阵" : "Confusion matrix 混淆矩阵", height: 640 }),
+      margin: { l: 150, r: 30, t: 60, b: 150 },
+      xaxis: { title: { text: "Predicted 预测" }, automargin: true, side: "bottom" },
+      yaxis: { title: { text: "True 真实" }, autorange: "reversed", automargin: true },
+    },
+    config: CONFIG,
+  };
+}
+
+/** One epoch of a training history (the trainer's HistoryRow / the store's EpochRecord fit this). */
+export interface EpochPoint {
+  epoch: number;
+  trainLoss?: number;
+  devLoss?: number;
+  /** fraction in [0, 1] */
+  devMacroF1?: number;
+}
+
+/** Loss (left axis) and dev macro-F1 in % (right axis) per epoch; pass several histories by name to compare runs. */
+export function trainingCurvesChart(
+  history: readonly EpochPoint[] | Record<string, readonly EpochPoint[]>,
+  opts: ChartOptions = {},
+): PlotlyFigure {
+  const runs: [string, readonly EpochPoint[]][] = Array.isArray(history)
+    ? [["", history as readonly EpochPoint[]]]
+    : Object.entries(history as Record<string, readonly EpochPoint[]>);
+  const data: PlotlyTrace[] = [];
+  for (const [name, rows] of runs) {
+    const prefix = name ? `${name} ` : "";
+    const x = rows.map((r) => r.epoch);
+    const series: [keyof EpochPoint, string, string, string, number][] = [
+      ["trainLoss", "train loss", "y", "solid", 1],
+      ["devLoss", "dev loss", "y", "dash", 1],
+      ["devMacroF1", "dev macro-F1 (%)", "y2", "dot", 100],
+    ];
+    for (const [key, label, yaxis, dash, scale] of series) {
+      if (!rows.some((r) => r[key] !== undefined)) continue;
+      data.push({
+        type: "scatter",
+        mode: "lines+markers",
+        name: `${prefix}${label}`,
+        x,
+        y: rows.map((r) => (r[key] === undefined ? NaN : (r[key] as number) * scale)),
+        yaxis,
+        line: { dash },
+      });
+    }
+  }
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts, { title: "Training curves 训练曲线", height: 420 }),
+      xaxis: { title: { text: "epoch" }, dtick: 1 },
+      yaxis: { title: { text: "loss" }, rangemode: "tozero" },
+      yaxis2: { title: { text: "dev macro-F1 (%)" }, overlaying: "y", side: "right", range: [0, 100] },
+    },
+    config: CONFIG,
+  };
+}
+
+type Splits<T> = readonly T[] | Record<string, readonly T[]>;
+
+function asSplits<T>(input: Splits<T>, fallback: string): [string, readonly T[]][] {
+  return Array.isArray(input) ? [[fallback, input as readonly T[]]] : Object.entries(input as Record<string, readonly T[]>);
+}
+
+/** Rows per label as bars, one bar per split (e.g. { train, dev }); labels in the study's order. */
+export function labelDistributionChart(rows: Splits<{ r: string }>, opts: ChartOptions = {}): PlotlyFigure {
+  const splits = asSplits(rows, "rows");
+  const order: string[] = LABELS.map((l) => l.zh);
+  const counts = splits.map(([, list]) => {
+    const c = new Map<string, number>();
+    for (const row of list) {
+      const key = normalizeLabel(row.r) ?? row.r;
+      if (!order.includes(key)) order.push(key);
+      c.set(key, (c.get(key) ?? 0) + 1);
+    }
+    return c;
+  });
+  const x = order.map(bilingualLabel);
+  return {
+    data: splits.map(([name], i) => ({
+      type: "bar",
+      name,
+      x,
+      y: order.map((l) => counts[i].get(l) ?? 0),
+      hovertemplate: `${name}<br>%{x}<br>%{y} rows<extra></extra>`,
+    })),
+    layout: {
+      ...baseLayout(opts, { title: "Label distribution 标签分布", height: 440 }),
+      barmode: "group",
+      xaxis: { title: { text: "Relation 关系类别" }, automargin: true },
+      yaxis: { title: { text: "rows" } },
+    },
+    config: CONFIG,
+  };
+}
+
+export interface LengthHistogramOptions extends ChartOptions {
+  /** bin width in characters (default 10) */
+  binSize?: number;
+}
+
+/** Histogram of sentence lengths in characters (Unicode code points), one overlaid trace per split. */
+export function sentenceLengthHistogram(rows: Splits<{ sentence: string }>, opts: LengthHistogramOptions = {}): PlotlyFigure {
+  const splits = asSplits(rows, "sentences");
+  const size = opts.binSize ?? 10;
+  return {
+    data: splits.map(([name, list]) => ({
+      type: "histogram",
+      name,
+      x: list.map((r) => Array.from(r.sentence).length),
+      xbins: { start: 0, size },
+      opacity: splits.length > 1 ? 0.6 : 1,
+    })),
+    layout: {
+      ...baseLayout(opts, { title: "Sentence length 句子长度 (characters)", height: 400 }),
+      barmode: "overlay",
+      xaxis: { title: { text: "characters 字符数" } },
+      yaxis: { title: { text: "sentences" } },
+    },
+    config: CONFIG,
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * Showing tables and charts: in a notebook through tslab's rich display (text/html outputs), as
+ * self-contained HTML snippets, or as a standalone HTML report.
+ *
+ * Charts carry plotly.js inline (read from node_modules/plotly.js-dist-min) in the first chart of
+ * the process, then only call Plotly.newPlot, so a saved notebook, its nbconvert HTML export and a
+ * written report all work offline. JupyterLab/Notebook run the scripts of trusted outputs (outputs
+ * produced in the current session are trusted).
+ */
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import type { DataFrame } from "danfojs-node";
+import type { PlotlyFigure } from "./charts";
+
+type Tslab = typeof import("tslab");
+
+/** tslab's display, loaded on first use (the module pulls in a TypeScript compiler). */
+function tslabModule(): Tslab {
+  // Inside a tslab kernel this resolves to the kernel's own module instance (same node_modules).
+  return require("tslab") as Tslab;
+}
+
+/** true when tslab refused because no kernel is connected (plain node, tests, CLI) */
+function isNotReady(err: unknown): boolean {
+  return err instanceof Error && err.message === "Not ready";
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+}
+
+let plotlySource: string | undefined;
+
+/** plotly.min.js, read once; a literal "</script" would end the inline script, so it is escaped. */
+export function plotlyJsSource(): string {
+  if (plotlySource === undefined) {
+    const file = require.resolve("plotly.js-dist-min");
+    plotlySource = readFileSync(file, "utf8").replace(/<\/script/gi, "<\\/script");
+  }
+  return plotlySource;
+}
+
+let plotlyInlined = false;
+let plotCounter = 0;
+// ids must not collide with divs left in a notebook by an earlier kernel process
+const processToken = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+
+/** Forget that plotly.js was inlined (the next figureHtml with "auto" inlines it again). */
+export function resetPlotlyInlined(): void {
+  plotlyInlined = false;
+}
+
+/** JSON safe inside a <script> element. */
+function scriptJson(x: unknown): string {
+  return JSON.stringify(x)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
+}
+
+export interface FigureHtmlOptions {
+  /** true: inline plotly.js; false: never; "auto" (default): only in the first chart of the process */
+  includePlotlyJs?: boolean | "auto";
+  /** element id (default a unique one) */
+  id?: string;
+}
+
+function renderFigure(fig: PlotlyFigure, opts: FigureHtmlOptions): { html: string; inlined: boolean } {
+  const include = opts.includePlotlyJs ?? "auto";
+  const inlined = include === true || (include === "auto" && !plotlyInlined);
+  const id = opts.id ?? `medrel-plot-${processToken}-${++plotCounter}`;
+  const height = typeof fig.layout.height === "number" ? `height:${fig.layout.height}px;` : "";
+  const parts: string[] = [];
+  if (inlined) parts.push(`<script type="text/javascript">${plotlyJsSource()}</script>`);
+  parts.push(`<div id="${escapeHtml(id)}" class="medrel-plot" style="width:100%;${height}"></div>`);
+  parts.push(
+    `<script type="text/javascript">(function () {` +
+      `var el = document.getElementById(${scriptJson(id)});` +
+      `if (!el) return;` +
+      `if (typeof window.Plotly === "undefined") {` +
+      `el.textContent = "plotly.js is not loaded on this page: re-run the first chart cell or use includePlotlyJs: true";` +
+      `return; }` +
+      `window.Plotly.newPlot(el, ${scriptJson(fig.data)}, ${scriptJson(fig.layout)}, ${scriptJson(fig.config ?? { responsive: true })});` +
+      `})();</script>`,
+  );
+  return { html: parts.join("\n"), inlined };
+}
+
+/** A self-contained HTML snippet: (plotly.js once per process) + a div + the Plotly.newPlot call. */
+export function figureHtml(fig: PlotlyFigure, opts: FigureHtmlOptions = {}): string {
+  const { html, inlined } = renderFigure(fig, opts);
+  if (inlined) plotlyInlined = true;
+  return html;
+}
+
+export interface TableHtmlOptions {
+  caption?: string;
+  /** decimals for non-integer numbers (default 2) */
+  digits?: number;
+  /** name of the index column header (default "") */
+  indexName?: string;
+}
+
+function cellText(v: unknown, digits: number): string {
+  if (v === null || v === undefined) return "–";
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) return "–";
+    return Number.isInteger(v) ? String(v) : v.toFixed(digits);
+  }
+  return String(v);
+}
+
+const TABLE_STYLE =
+  "border-collapse:collapse;font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif;font-size:13px";
+const CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap";
+const HEAD_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:center;background:#f3f3f3";
+
+/** A DataFrame as an HTML <table> (index as the first column); danfo itself only prints text. */
+export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
+  const digits = opts.digits ?? 2;
+  const columns = df.columns.map(String);
+  const index = df.index.map(String);
+  const values = df.values as unknown[][];
+  const out: string[] = [`<table class="medrel-table" style="${TABLE_STYLE}">`];
+  if (opts.caption) out.push(`<caption style="caption-side:top;font-weight:bold;padding:4px">${escapeHtml(opts.caption)}</caption>`);
+  out.push(
+    `<thead><tr><th style="${HEAD_STYLE}">${escapeHtml(opts.indexName ?? "")}</th>` +
+      columns.map((c) => `<th style="${HEAD_STYLE}">${escapeHtml(c)}</th>`).join("") +
+      `</tr></thead>`,
+  );
+  out.push("<tbody>");
+  index.forEach((name, i) => {
+    const row = Array.isArray(values[i]) ? values[i] : [values[i]];
+    out.push(
+      `<tr><th style="${HEAD_STYLE};text-align:left">${escapeHtml(name)}</th>` +
+        columns.map((_, j) => `<td style="${CELL_STYLE}">${escapeHtml(cellText(row[j], digits))}</td>`).join("") +
+        `</tr>`,
+    );
+  });
+  out.push("</tbody></table>");
+  return out.join("\n");
+}
+
+/** A DataFrame as aligned plain text (for terminals; danfo's own print wraps CJK badly). */
+export function tableText(df: DataFrame, opts: { digits?: number } = {}): string {
+  const digits = opts.digits ?? 2;
+  const header = ["", ...df.columns.map(String)];
+  const values = df.values as unknown[][];
+  const rows = df.index.map((name, i) => [String(name), ...header.slice(1).map((_, j) => cellText((Array.isArray(values[i]) ? values[i] : [values[i]])[j], digits))]);
+  // CJK characters take two terminal columns
+  const width = (s: string): number => Array.from(s).reduce((w, ch) => w + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1), 0);
+  const all = [header, ...rows];
+  const widths = header.map((_, j) => Math.max(...all.map((r) => width(r[j]))));
+  const pad = (s: string, w: number, left: boolean): string => (left ? s + " ".repeat(w - width(s)) : " ".repeat(w - width(s)) + s);
+  return all.map((r) => r.map((c, j) => pad(c, widths[j], j === 0)).join("  ")).join("\n");
+}
+
+/** In a tslab notebook: an HTML table output. Elsewhere: prints a text table. Returns what it did. */
+export function showTable(df: DataFrame, opts: TableHtmlOptions = {}): "html" | "text" {
+  try {
+    tslabModule().display.html(tableHtml(df, opts));
+    return "html";
+  } catch (err) {
+    if (!isNotReady(err)) throw err;
+    console.log((opts.caption ? `${opts.caption}\n` : "") + tableText(df, opts));
+    return "text";
+  }
+}
+
+/** In a tslab notebook: the interactive chart. Elsewhere: nothing (returns "none"). */
+export function showChart(fig: PlotlyFigure, opts: FigureHtmlOptions = {}): "html" | "none" {
+  const { html, inlined } = renderFigure(fig, opts);
+  try {
+    tslabModule().display.html(html);
+  } catch (err) {
+    if (!isNotReady(err)) throw err;
+    return "none"; // nothing was shown, so plotly.js still has to go into the next chart
+  }
+  if (inlined) plotlyInlined = true;
+  return "html";
+}
+
+export interface ReportSection {
+  title?: string;
+  /** paragraphs of plain text (blank lines separate paragraphs) */
+  text?: string;
+  table?: DataFrame;
+  tableCaption?: string;
+  figure?: PlotlyFigure;
+  /** trusted raw HTML */
+  html?: string;
+}
+
+/** A standalone UTF-8 HTML page with the sections in order; plotly.js inlined once when any chart is present. */
+export function reportHtml(title: string, sections: readonly ReportSection[]): string {
+  const hasFigure = sections.some((s) => s.figure);
+  const body: string[] = [`<h1>${escapeHtml(title)}</h1>`];
+  for (const s of sections) {
+    body.push("<section>");
+    if (s.title) body.push(`<h2>${escapeHtml(s.title)}</h2>`);
+    if (s.text) {
+      for (const p of s.text.split(/\n\s*\n/)) if (p.trim()) body.push(`<p>${escapeHtml(p.trim())}</p>`);
+    }
+    if (s.table) body.push(tableHtml(s.table, { caption: s.tableCaption }));
+    if (s.figure) body.push(renderFigure(s.figure, { includePlotlyJs: false }).html);
+    if (s.html) body.push(s.html);
+    body.push("</section>");
+  }
+  return [
+    "<!DOCTYPE html>",
+    '<html lang="zh-CN">',
+    "<head>",
+    '<meta charset="utf-8">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}section{margin:2em 0}table{margin:1em 0}</style>`,
+    hasFigure ? `<script type="text/javascript">${plotlyJsSource()}</script>` : "",
+    "</head>",
+    "<body>",
+    ...body,
+    "</body>",
+    "</html>",
+    "",
+  ].join("\n");
+}
+
+/** Write reportHtml(title, sections) to a file (folders created); returns the absolute path. */
+export function writeReportHtml(file: string, sections: readonly ReportSection[], opts: { title?: string } = {}): string {
+  const abs = path.resolve(file);
+  mkdirSync(path.dirname(abs), { recursive: true });
+  writeFileSync(abs, reportHtml(opts.title ?? path.basename(abs, path.extname(abs)), sections), "utf8");
+  return abs;
+}

@@ -1,0 +1,291 @@
+/**
+ * danfo DataFrames shaped like the study's tables (data/study-tables.json): the same row and column
+ * names, our numbers as "mean ± std" in % over seeds, and the study's published value beside each
+ * column as "<column> (study)". Numeric mean/std/n columns are added with `numeric: true`.
+ */
+import type { DataFrame } from "danfojs-node";
+import { LABELS } from "../data/labels";
+import type { Metrics } from "../metrics";
+import { loadDanfo } from "./danfo";
+import { loadStudyTables, type StudyTableName, type StudyTables } from "./study";
+
+/** One finished run: which variant (a study column / row name or alias), which seed, its metrics. */
+export interface RunRecord {
+  variant: string;
+  seed: number;
+  metrics: Metrics;
+  /** evaluation split, e.g. "dev" or "test" */
+  split?: string;
+}
+
+/** Bad runs for a table: duplicates, mixed splits, unknown options. */
+export class ReportInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ReportInputError";
+  }
+}
+
+export const METRIC_ROWS = ["Macro-P", "Macro-R", "Macro-F1", "Micro-F1", "F1 Range"] as const;
+export type MetricRow = (typeof METRIC_ROWS)[number];
+
+/** A headline metric of one run, in %. */
+export function metricValue(m: Metrics, row: MetricRow): number {
+  switch (row) {
+    case "Macro-P": return 100 * m.macro_precision;
+    case "Macro-R": return 100 * m.macro_recall;
+    case "Macro-F1": return 100 * m.macro_f1;
+    case "Micro-F1": return 100 * m.micro_f1;
+    case "F1 Range": return 100 * m.f1_range;
+  }
+}
+
+export interface Summary {
+  mean: number;
+  /** sample standard deviation (n − 1); NaN for fewer than 2 values */
+  std: number;
+  n: number;
+}
+
+export function summarize(values: readonly number[]): Summary {
+  const n = values.length;
+  if (n === 0) return { mean: NaN, std: NaN, n };
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { mean, std, n };
+}
+
+export const MISSING = "–";
+
+/** "90.24 ± 0.31"; one seed gives "90.24" (no spread to show); none gives "–". */
+export function formatMeanStd(s: Summary, digits = 2): string {
+  if (s.n === 0 || !Number.isFinite(s.mean)) return MISSING;
+  if (s.n === 1 || !Number.isFinite(s.std)) return s.mean.toFixed(digits);
+  return `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
+}
+
+/** A signed difference as the slides print it: "+1.60", "-8.28". */
+export function formatVariation(d: number, digits = 2): string {
+  if (!Number.isFinite(d)) return MISSING;
+  const s = d.toFixed(digits);
+  return d >= 0 && !s.startsWith("-") ? `+${s}` : s;
+}
+
+export interface TableOptions {
+  /** keep only runs of this split; required when the runs mix splits */
+  split?: string;
+  /** add numeric "<column> mean", "<column> std", "<column> n" columns (default false) */
+  numeric?: boolean;
+  /** run variant → study column (or row) name, when automatic name matching is not enough */
+  variantMap?: Record<string, string>;
+  /** decimals in the strings (default 2, as on the slides) */
+  digits?: number;
+}
+
+/** Spellings of the study's variants that runs may use (matched after normalisation). */
+const ALIASES: Record<StudyTableName, Record<string, string[]>> = {
+  model_comparison: {
+    BioBERT: ["dmis-lab/biobert-base-cased-v1.2", "biobert-base-cased-v1.2", "biobert-base"],
+    "Chinese-RoBERTa-wwm-ext": ["hfl/chinese-roberta-wwm-ext", "chinese-roberta", "roberta-wwm-ext", "roberta"],
+    MedBERT: ["trueto/medbert-base-wwm-chinese", "medbert-base-wwm-chinese", "medbert-base"],
+  },
+  encoding_ablation: {
+    Entity_marked1: ["entity1", "em1"],
+    Entity_marked2: ["entity2", "em2"],
+  },
+  weighted_loss: {
+    "Regular Loss": ["regular", "ce", "unweighted", "plain"],
+    "Weighted Loss": ["weighted", "weighted-ce", "weighted_ce"],
+  },
+  augmentation: {
+    "Weighted Loss": ["weighted", "weighted-ce", "weighted_ce", "no-aug", "noaug"],
+    "Weighted+Aug": ["weighted-aug", "weighted_aug", "aug", "augmented", "augmentation", "weighted+augmentation"],
+  },
+};
+
+const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9\u4e00-\u9fff]+/g, "");
+
+/** The study column a run variant stands for, or the variant itself when it is not in the study. */
+function studyNameOf(table: StudyTableName, variant: string, names: readonly string[], map?: Record<string, string>): string {
+  if (map && map[variant] !== undefined) return map[variant];
+  const v = norm(variant);
+  for (const name of names) {
+    if (norm(name) === v) return name;
+    if ((ALIASES[table][name] ?? []).some((a) => norm(a) === v)) return name;
+  }
+  return variant;
+}
+
+/** Runs filtered to one split, checked for duplicates, grouped by study name (first-seen order). */
+function groupRuns(
+  table: StudyTableName,
+  runs: readonly RunRecord[],
+  names: readonly string[],
+  opts: TableOptions,
+): Map<string, RunRecord[]> {
+  let chosen = runs;
+  if (opts.split !== undefined) {
+    chosen = runs.filter((r) => r.split === opts.split);
+  } else {
+    const splits = [...new Set(runs.map((r) => r.split ?? "(none)"))];
+    if (splits.length > 1) {
+      throw new ReportInputError(`runs mix splits ${splits.join(", ")}; pass { split } to choose one`);
+    }
+  }
+  const groups = new Map<string, RunRecord[]>();
+  const seen = new Map<string, string>();
+  for (const r of chosen) {
+    if (!Number.isFinite(r.seed)) throw new ReportInputError(`run of variant "${r.variant}" has seed ${r.seed}`);
+    const name = studyNameOf(table, r.variant, names, opts.variantMap);
+    const key = `${name}\u0000${r.seed}`;
+    const prev = seen.get(key);
+    if (prev !== undefined) {
+      throw new ReportInputError(
+        `two runs for "${name}" with seed ${r.seed} (variants "${prev}" and "${r.variant}")`,
+      );
+    }
+    seen.set(key, r.variant);
+    const list = groups.get(name) ?? [];
+    list.push(r);
+    groups.set(name, list);
+  }
+  return groups;
+}
+
+type Column = (string | number)[];
+
+function makeFrame(columns: [string, Column][], index: string[]): DataFrame {
+  const dfd = loadDanfo();
+  const obj: Record<string, Column> = {};
+  for (const [name, values] of columns) obj[name] = values;
+  return new dfd.DataFrame(obj, { index, columns: columns.map(([n]) => n) });
+}
+
+/** Tables whose rows are metrics and whose columns are variants (model, loss, augmentation). */
+function metricRowsTable(table: StudyTableName, runs: readonly RunRecord[], opts: TableOptions, tables: StudyTables): DataFrame {
+  const study = tables.tables[table];
+  const digits = opts.digits ?? 2;
+  const rowNames = Object.keys(study.rows) as MetricRow[];
+  for (const r of rowNames) {
+    if (!(METRIC_ROWS as readonly string[]).includes(r)) throw new ReportInputError(`study table ${table} has unknown row "${r}"`);
+  }
+  const hasVariation = study.columns.includes("Variation");
+  const variantCols = study.columns.filter((c) => c !== "Variation");
+  const groups = groupRuns(table, runs, variantCols, opts);
+  const extra = [...groups.keys()].filter((k) => !variantCols.includes(k));
+  const ours = [...variantCols, ...extra];
+  const stats = new Map<string, Summary[]>(
+    ours.map((c) => [c, rowNames.map((row) => summarize((groups.get(c) ?? []).map((r) => metricValue(r.metrics, row))))]),
+  );
+  const columns: [string, Column][] = [];
+  for (const c of variantCols) columns.push([c, stats.get(c)!.map((s) => formatMeanStd(s, digits))]);
+  let variation: number[] = [];
+  if (hasVariation) {
+    // the slides' Variation: second variant minus first, on the means
+    const [a, b] = variantCols;
+    variation = rowNames.map((_, i) => stats.get(b)![i].mean - stats.get(a)![i].mean);
+    columns.push(["Variation", variation.map((d) => formatVariation(d, digits))]);
+  }
+  for (const c of extra) columns.push([c, stats.get(c)!.map((s) => formatMeanStd(s, digits))]);
+  for (const c of study.columns) {
+    const j = study.columns.indexOf(c);
+    columns.push([`${c} (study)`, rowNames.map((row) => study.rows[row][j])]);
+  }
+  if (opts.numeric) {
+    for (const c of ours) {
+      const s = stats.get(c)!;
+      columns.push([`${c} mean`, s.map((x) => x.mean)], [`${c} std`, s.map((x) => x.std)], [`${c} n`, s.map((x) => x.n)]);
+    }
+    if (hasVariation) columns.push(["Variation mean", variation]);
+  }
+  return makeFrame(columns, rowNames);
+}
+
+/** Study Table "Pretrained Model Comparison": rows Macro-P…Micro-F1, columns BioBERT, Chinese-RoBERTa-wwm-ext, MedBERT (+ other variants). */
+export function modelTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+  return metricRowsTable("model_comparison", runs, opts, loadStudyTables());
+}
+
+/** Study Table "Weighted Loss": rows Macro-P…F1 Range, columns Regular Loss, Weighted Loss, Variation. */
+export function weightedLossTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+  return metricRowsTable("weighted_loss", runs, opts, loadStudyTables());
+}
+
+/** Study Table "Sample Augmentation": rows Macro-P…F1 Range, columns Weighted Loss, Weighted+Aug, Variation. */
+export function augmentationTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+  return metricRowsTable("augmentation", runs, opts, loadStudyTables());
+}
+
+/**
+ * Study Table "Encoding Strategy Impact" (transposed like the slide): rows Basic1, Basic2, QA,
+ * Entity_marked1, Entity_marked2 (+ other variants), columns Macro-P, Macro-R, Macro-F1, Micro-F1.
+ */
+export function encodingTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+  const tables = loadStudyTables();
+  const study = tables.tables.encoding_ablation;
+  const digits = opts.digits ?? 2;
+  const metrics = study.columns as MetricRow[];
+  for (const c of metrics) {
+    if (!(METRIC_ROWS as readonly string[]).includes(c)) throw new ReportInputError(`study encoding table has unknown column "${c}"`);
+  }
+  const studyRows = Object.keys(study.rows);
+  const groups = groupRuns("encoding_ablation", runs, studyRows, opts);
+  const index = [...studyRows, ...[...groups.keys()].filter((k) => !studyRows.includes(k))];
+  const stats = metrics.map((m) => index.map((row) => summarize((groups.get(row) ?? []).map((r) => metricValue(r.metrics, m)))));
+  const columns: [string, Column][] = metrics.map((m, j) => [m, stats[j].map((s) => formatMeanStd(s, digits))]);
+  metrics.forEach((m, j) => columns.push([`${m} (study)`, index.map((row) => study.rows[row]?.[j] ?? NaN)]));
+  if (opts.numeric) {
+    metrics.forEach((m, j) => {
+      columns.push([`${m} mean`, stats[j].map((s) => s.mean)], [`${m} std`, stats[j].map((s) => s.std)], [`${m} n`, stats[j].map((s) => s.n)]);
+    });
+  }
+  return makeFrame(columns, index);
+}
+
+export interface PerClassOptions extends Omit<TableOptions, "variantMap"> {
+  /** which per-class score (default "f1") */
+  metric?: "precision" | "recall" | "f1";
+}
+
+/**
+ * Per-class scores in %: rows = the 10 labels (Chinese names, as Metrics.per_class keys), columns
+ * "label" (English), one "mean ± std" column per variant (first-seen order), and "support".
+ */
+export function perClassTable(runs: readonly RunRecord[], opts: PerClassOptions = {}): DataFrame {
+  const metric = opts.metric ?? "f1";
+  const digits = opts.digits ?? 2;
+  const groups = groupRuns("model_comparison", runs, [], { split: opts.split });
+  const first = runs.find((r) => opts.split === undefined || r.split === opts.split);
+  const index = first ? Object.keys(first.metrics.per_class) : LABELS.map((l) => l.zh as string);
+  const english = index.map((zh) => LABELS.find((l) => l.zh === zh)?.en ?? zh);
+  const columns: [string, Column][] = [["label", english]];
+  const numeric: [string, Column][] = [];
+  for (const [variant, list] of groups) {
+    const stats = index.map((zh) =>
+      summarize(
+        list.map((r) => {
+          const c = r.metrics.per_class[zh];
+          if (!c) throw new ReportInputError(`run "${r.variant}" seed ${r.seed} has no per-class scores for "${zh}"`);
+          return 100 * c[metric];
+        }),
+      ),
+    );
+    columns.push([variant, stats.map((s) => formatMeanStd(s, digits))]);
+    numeric.push([`${variant} mean`, stats.map((s) => s.mean)], [`${variant} std`, stats.map((s) => s.std)], [`${variant} n`, stats.map((s) => s.n)]);
+  }
+  columns.push(["support", index.map((zh) => first?.metrics.per_class[zh]?.support ?? NaN)]);
+  return makeFrame(opts.numeric ? [...columns, ...numeric] : columns, index);
+}
+
+/** Every run as one row: variant, seed, split and the headline metrics in % (for inspection). */
+export function runsTable(runs: readonly RunRecord[]): DataFrame {
+  const columns: [string, Column][] = [
+    ["variant", runs.map((r) => r.variant)],
+    ["seed", runs.map((r) => r.seed)],
+    ["split", runs.map((r) => r.split ?? "")],
+    ...METRIC_ROWS.map((m): [string, Column] => [m, runs.map((r) => metricValue(r.metrics, m))]),
+    ["Accuracy", runs.map((r) => 100 * r.metrics.accuracy)],
+    ["n", runs.map((r) => r.metrics.n)],
+  ];
+  return makeFrame(columns, runs.map((_, i) => String(i)));
+}

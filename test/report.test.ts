@@ -1,0 +1,313 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import vm from "node:vm";
+import type { Metrics } from "../src/metrics";
+import { classificationMetrics } from "../src/metrics";
+import { LABEL_NAMES } from "../src/data/labels";
+import {
+  loadDanfo,
+  loadStudyTables,
+  studyValue,
+  modelTable,
+  encodingTable,
+  weightedLossTable,
+  augmentationTable,
+  perClassTable,
+  runsTable,
+  formatMeanStd,
+  formatVariation,
+  summarize,
+  ReportInputError,
+  perClassF1Chart,
+  confusionMatrixChart,
+  trainingCurvesChart,
+  labelDistributionChart,
+  sentenceLengthHistogram,
+  CJK_FONT_FAMILY,
+  figureHtml,
+  tableHtml,
+  tableText,
+  showTable,
+  showChart,
+  writeReportHtml,
+  resetPlotlyInlined,
+  type RunRecord,
+  type PlotlyFigure,
+} from "../src/report";
+
+/** Metrics with chosen headline numbers (fractions) and per-class F1 = base + k/100. */
+function fakeMetrics(p: number, r: number, f1: number, micro: number, range: number, base = 0.8): Metrics {
+  const per_class: Metrics["per_class"] = {};
+  LABEL_NAMES.forEach((name, k) => {
+    per_class[name] = { precision: base, recall: base, f1: base + k / 100, support: 20 + k };
+  });
+  return {
+    per_class,
+    macro_precision: p,
+    macro_recall: r,
+    macro_f1: f1,
+    micro_f1: micro,
+    f1_range: range,
+    accuracy: micro,
+    confusion: LABEL_NAMES.map((_, i) => LABEL_NAMES.map((__, j) => (i === j ? 18 : i === (j + 1) % 10 ? 2 : 0))),
+    n: 200,
+  };
+}
+
+function col(df: { column(name: string): { values: unknown[] } }, name: string): unknown[] {
+  return df.column(name).values;
+}
+
+// Hand-computed: regular Macro-F1 over seeds = 86, 87, 88 -> 87.00 ± 1.00;
+// weighted = 88, 89, 93 -> mean 90.00, sample std sqrt((4 + 1 + 9) / 2) = sqrt(7) = 2.6458 -> "90.00 ± 2.65"
+const REGULAR = [0.86, 0.87, 0.88];
+const WEIGHTED = [0.88, 0.89, 0.93];
+const lossRuns: RunRecord[] = [1, 2, 3].flatMap((seed, i) => [
+  { variant: "regular", seed, split: "test", metrics: fakeMetrics(0.9, 0.85, REGULAR[i], 0.87, 0.2) },
+  { variant: "weighted", seed, split: "test", metrics: fakeMetrics(0.91, 0.86, WEIGHTED[i], 0.9, 0.1 + i / 100) },
+]);
+
+test("study tables load typed, values as printed", () => {
+  const t = loadStudyTables();
+  assert.match(t.copied_from, /slide-tables\.json/);
+  assert.deepEqual(t.tables.weighted_loss.columns, ["Regular Loss", "Weighted Loss", "Variation"]);
+  assert.equal(studyValue("augmentation", "F1 Range", "Weighted+Aug"), 9.45);
+  assert.equal(studyValue("model_comparison", "F1 Range", "MedBERT"), undefined);
+});
+
+test("danfo loads (through the tfjs shim when tfjs-node cannot)", () => {
+  const dfd = loadDanfo();
+  const df = new dfd.DataFrame({ a: [1, 2] });
+  assert.deepEqual(df.shape, [2, 1]);
+});
+
+test("formatting: mean ± std (sample std), one seed, none, signed variation", () => {
+  assert.equal(formatMeanStd(summarize([86, 87, 88])), "87.00 ± 1.00");
+  assert.equal(formatMeanStd(summarize([88, 89, 93])), "90.00 ± 2.65");
+  assert.equal(formatMeanStd(summarize([90.236])), "90.24");
+  assert.equal(formatMeanStd(summarize([])), "–");
+  assert.equal(formatVariation(1.6), "+1.60");
+  assert.equal(formatVariation(-8.28), "-8.28");
+  assert.equal(formatVariation(NaN), "–");
+});
+
+test("weightedLossTable: study rows/columns, mean ± std, Variation = difference of means, study values", () => {
+  const df = weightedLossTable(lossRuns, { numeric: true });
+  const study = loadStudyTables().tables.weighted_loss;
+  assert.deepEqual(df.index, ["Macro-P", "Macro-R", "Macro-F1", "Micro-F1", "F1 Range"]);
+  assert.deepEqual(df.index, Object.keys(study.rows));
+  assert.deepEqual(df.columns.slice(0, 3), study.columns);
+  assert.deepEqual(df.columns.slice(3, 6), study.columns.map((c) => `${c} (study)`));
+  const f1 = df.index.indexOf("Macro-F1");
+  assert.equal(col(df, "Regular Loss")[f1], "87.00 ± 1.00");
+  assert.equal(col(df, "Weighted Loss")[f1], "90.00 ± 2.65");
+  assert.equal(col(df, "Variation")[f1], "+3.00");
+  assert.equal(col(df, "Variation")[df.index.indexOf("F1 Range")], "-9.00"); // 11 - 20
+  assert.equal(col(df, "Variation")[df.index.indexOf("Macro-P")], "+1.00");
+  assert.ok(Math.abs((col(df, "Variation mean")[f1] as number) - 3) < 1e-9);
+  assert.ok(Math.abs((col(df, "Weighted Loss std")[f1] as number) - Math.sqrt(7)) < 1e-9);
+  assert.equal(col(df, "Weighted Loss n")[f1], 3);
+  assert.deepEqual(col(df, "Weighted Loss (study)"), [89.62, 88.6, 88.71, 89.01, 18.01]);
+  assert.deepEqual(col(df, "Variation (study)"), [1.6, 1.7, 1.7, 2.11, -8.28]);
+  // without numeric: 6 columns
+  assert.deepEqual(weightedLossTable(lossRuns).shape, [5, 6]);
+});
+
+test("augmentationTable maps variant aliases onto the study's columns", () => {
+  const runs: RunRecord[] = [
+    { variant: "weighted", seed: 1, metrics: fakeMetrics(0.9, 0.9, 0.9, 0.9, 0.2) },
+    { variant: "weighted+aug", seed: 1, metrics: fakeMetrics(0.92, 0.9, 0.91, 0.9, 0.1) },
+  ];
+  const df = augmentationTable(runs);
+  assert.deepEqual(df.columns, ["Weighted Loss", "Weighted+Aug", "Variation", "Weighted Loss (study)", "Weighted+Aug (study)", "Variation (study)"]);
+  assert.deepEqual(col(df, "Weighted+Aug"), ["92.00", "90.00", "91.00", "90.00", "10.00"]);
+  assert.deepEqual(col(df, "Variation"), ["+2.00", "+0.00", "+1.00", "+0.00", "-10.00"]);
+});
+
+test("modelTable: four metric rows, study model columns, missing models as –, extra variants appended", () => {
+  const runs: RunRecord[] = [
+    { variant: "hfl/chinese-roberta-wwm-ext", seed: 1, metrics: fakeMetrics(0.9, 0.9, 0.9, 0.9, 0.1) },
+    { variant: "char-ngram LR", seed: 1, metrics: fakeMetrics(0.84, 0.84, 0.836, 0.837, 0.3) },
+  ];
+  const df = modelTable(runs);
+  assert.deepEqual(df.index, ["Macro-P", "Macro-R", "Macro-F1", "Micro-F1"]);
+  assert.deepEqual(df.columns, [
+    "BioBERT", "Chinese-RoBERTa-wwm-ext", "MedBERT", "char-ngram LR",
+    "BioBERT (study)", "Chinese-RoBERTa-wwm-ext (study)", "MedBERT (study)",
+  ]);
+  assert.deepEqual(col(df, "BioBERT"), ["–", "–", "–", "–"]);
+  assert.deepEqual(col(df, "char-ngram LR"), ["84.00", "84.00", "83.60", "83.70"]);
+  assert.deepEqual(col(df, "MedBERT (study)"), [89.79, 88.7, 88.8, 89.25]);
+});
+
+test("encodingTable: encodings as rows like the slide, metrics as columns", () => {
+  const runs: RunRecord[] = [
+    { variant: "entity_marked2", seed: 1, metrics: fakeMetrics(0.9, 0.8, 0.85, 0.86, 0.1) },
+    { variant: "Entity_marked2", seed: 2, metrics: fakeMetrics(0.92, 0.8, 0.87, 0.88, 0.1) },
+  ];
+  const df = encodingTable(runs, { numeric: true });
+  assert.deepEqual(df.index, ["Basic1", "Basic2", "QA", "Entity_marked1", "Entity_marked2"]);
+  assert.deepEqual(df.columns.slice(0, 8), [
+    "Macro-P", "Macro-R", "Macro-F1", "Micro-F1",
+    "Macro-P (study)", "Macro-R (study)", "Macro-F1 (study)", "Micro-F1 (study)",
+  ]);
+  assert.equal(col(df, "Macro-F1")[4], "86.00 ± 1.41");
+  assert.equal(col(df, "Macro-F1")[0], "–");
+  assert.equal(col(df, "Micro-F1 (study)")[4], 90.46);
+  assert.equal(col(df, "Macro-P n")[4], 2);
+});
+
+test("perClassTable: 10 label rows, English label column, one column per variant, support", () => {
+  const df = perClassTable(lossRuns, { split: "test" });
+  assert.deepEqual(df.index, [...LABEL_NAMES]);
+  assert.deepEqual(df.columns, ["label", "regular", "weighted", "support"]);
+  assert.equal(col(df, "label")[4], "Complication");
+  assert.equal(col(df, "regular")[3], "83.00 ± 0.00");
+  assert.deepEqual(col(df, "support"), [20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+  assert.deepEqual(perClassTable(lossRuns, { numeric: true, metric: "recall" }).shape, [10, 10]);
+});
+
+test("runsTable lists every run", () => {
+  const df = runsTable(lossRuns);
+  assert.deepEqual(df.shape, [6, 10]);
+  assert.equal(col(df, "Macro-F1")[1], 88);
+});
+
+test("bad runs: duplicate seeds and mixed splits are refused", () => {
+  assert.throws(() => weightedLossTable([...lossRuns, lossRuns[0]]), (e: unknown) => e instanceof ReportInputError && /seed 1/.test(e.message));
+  const mixed = [...lossRuns, { ...lossRuns[0], split: "dev" }];
+  assert.throws(() => weightedLossTable(mixed), /mix splits/);
+  assert.deepEqual(weightedLossTable(mixed, { split: "dev" }).shape, [5, 6]);
+});
+
+test("charts: per-class grouped bars with bilingual labels and a CJK font stack", () => {
+  const fig = perClassF1Chart(lossRuns);
+  assert.equal(fig.data.length, 2);
+  assert.deepEqual(fig.data.map((t) => t.name), ["regular", "weighted"]);
+  assert.equal(fig.data[0].type, "bar");
+  assert.equal(fig.data[0].x!.length, 10);
+  assert.equal(fig.data[0].x![4], "并发症<br>Complication");
+  assert.equal(fig.data[0].x![8], "相关（导致）<br>Related");
+  assert.ok(Math.abs((fig.data[0].y![3] as number) - 83) < 1e-9);
+  assert.ok(fig.data[0].error_y, "std error bars with several seeds");
+  assert.equal(fig.layout.barmode, "group");
+  const font = fig.layout.font as { family: string };
+  assert.equal(font.family, CJK_FONT_FAMILY);
+  for (const f of ["Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei", "sans-serif"]) {
+    assert.ok(font.family.includes(f), f);
+  }
+});
+
+test("charts: confusion heatmap, training curves, label distribution, length histogram", () => {
+  const m = classificationMetrics([0, 1, 2, 2], [0, 2, 2, 1]);
+  const cm = confusionMatrixChart(m);
+  assert.equal(cm.data[0].type, "heatmap");
+  assert.deepEqual(cm.data[0].z, m.confusion);
+  assert.equal(cm.data[0].y![0], "临床表现<br>Clinical Manifestation");
+  assert.equal((cm.layout.yaxis as { autorange: string }).autorange, "reversed");
+  const norm = confusionMatrixChart(m, { normalize: true });
+  assert.deepEqual(norm.data[0].z![2].slice(0, 3), [0, 0.5, 0.5]);
+
+  const curves = trainingCurvesChart({
+    a: [{ epoch: 1, trainLoss: 1.2, devMacroF1: 0.5 }, { epoch: 2, trainLoss: 0.6, devMacroF1: 0.8 }],
+  });
+  assert.deepEqual(curves.data.map((t) => t.name), ["a train loss", "a dev macro-F1 (%)"]);
+  assert.deepEqual(curves.data[1].y, [50, 80]);
+  assert.equal(curves.data[1].yaxis, "y2");
+
+  const dist = labelDistributionChart({ train: [{ r: "并发症" }, { r: "相关" }, { r: "并发症" }], dev: [{ r: "病因" }] });
+  assert.deepEqual(dist.data.map((t) => t.name), ["train", "dev"]);
+  assert.deepEqual(dist.data[0].y, [0, 0, 0, 0, 2, 0, 0, 0, 1, 0]);
+  assert.deepEqual(dist.data[1].y, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+
+  const hist = sentenceLengthHistogram([{ sentence: "发热。" }, { sentence: "ab 𠀀" }]);
+  assert.equal(hist.data[0].type, "histogram");
+  assert.deepEqual(hist.data[0].x, [3, 4]); // code points, not UTF-16 units
+});
+
+/** Run a snippet's scripts in a sandbox with a fake DOM; return the newPlot calls. */
+function runSnippet(html: string, withPlotly: boolean): unknown[][] {
+  const calls: unknown[][] = [];
+  const el = { textContent: "" };
+  const window: Record<string, unknown> = {};
+  if (withPlotly) window.Plotly = { newPlot: (...args: unknown[]) => calls.push(args) };
+  const ctx = vm.createContext({ window, document: { getElementById: () => el } });
+  const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
+  // the last script is ours; plotly.js itself is only syntax-checked (it needs a real browser)
+  for (const s of scripts.slice(0, -1)) new vm.Script(s);
+  vm.runInContext(scripts[scripts.length - 1], ctx);
+  if (!withPlotly) calls.push(["message", el.textContent]);
+  return calls;
+}
+
+const PLOTLY_MARK = "* plotly.js v";
+
+test("figureHtml inlines plotly.js once per process, then only calls Plotly.newPlot", () => {
+  resetPlotlyInlined();
+  const fig: PlotlyFigure = perClassF1Chart(lossRuns);
+  const first = figureHtml(fig);
+  const second = figureHtml(fig);
+  assert.equal(first.split(PLOTLY_MARK).length - 1, 1);
+  assert.equal(second.split(PLOTLY_MARK).length - 1, 0);
+  assert.ok(first.length > 1_000_000 && second.length < 50_000);
+  const id1 = /<div id="([^"]+)"/.exec(first)![1];
+  const id2 = /<div id="([^"]+)"/.exec(second)![1];
+  assert.notEqual(id1, id2);
+  assert.equal(figureHtml(fig, { includePlotlyJs: true }).split(PLOTLY_MARK).length - 1, 1);
+  assert.equal(figureHtml(fig, { includePlotlyJs: false }).includes(PLOTLY_MARK), false);
+  // the snippet's own script passes data and layout through intact, Chinese included
+  const calls = runSnippet(first, true);
+  assert.equal(calls.length, 1);
+  const [, data, layout] = calls[0] as [unknown, PlotlyFigure["data"], PlotlyFigure["layout"]];
+  assert.equal(JSON.stringify(data), JSON.stringify(fig.data)); // objects from the sandbox's realm
+  assert.equal((layout.font as { family: string }).family, CJK_FONT_FAMILY);
+  // without plotly.js on the page it says so instead of throwing
+  const msg = runSnippet(second, false);
+  assert.match(String(msg[0][1]), /plotly\.js is not loaded/);
+});
+
+test("outside a notebook: showTable prints text, showChart shows nothing and keeps plotly.js for the next chart", () => {
+  resetPlotlyInlined();
+  const logged: string[] = [];
+  const orig = console.log;
+  console.log = (s: string) => logged.push(s);
+  try {
+    assert.equal(showTable(weightedLossTable(lossRuns), { caption: "Weighted loss" }), "text");
+  } finally {
+    console.log = orig;
+  }
+  assert.match(logged[0], /Weighted loss\n/);
+  assert.match(logged[0], /Macro-F1 +87\.00 ± 1\.00 +90\.00 ± 2\.65 +\+3\.00/);
+  assert.equal(showChart(perClassF1Chart(lossRuns)), "none");
+  assert.ok(figureHtml(perClassF1Chart(lossRuns)).includes(PLOTLY_MARK));
+});
+
+test("tableHtml renders index, columns and escaped cells; tableText aligns", () => {
+  const html = tableHtml(weightedLossTable(lossRuns), { caption: "<b>x</b>" });
+  assert.match(html, /<caption[^>]*>&lt;b&gt;x&lt;\/b&gt;<\/caption>/);
+  assert.equal((html.match(/<tr>/g) ?? []).length, 6);
+  assert.match(html, /<th[^>]*>Variation \(study\)<\/th>/);
+  assert.match(html, /<td[^>]*>90\.00 ± 2\.65<\/td>/);
+  assert.match(html, /<td[^>]*>-8\.28<\/td>/);
+  const text = tableText(perClassTable(lossRuns));
+  assert.equal(text.split("\n").length, 11);
+});
+
+test("writeReportHtml: one standalone page, plotly.js once, every chart and table", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-report-"));
+  const file = writeReportHtml(path.join(dir, "sub", "report.html"), [
+    { title: "Weighted loss", text: "Ours vs the study.", table: weightedLossTable(lossRuns) },
+    { title: "Per class", figure: perClassF1Chart(lossRuns) },
+    { figure: confusionMatrixChart(lossRuns[0].metrics) },
+  ], { title: "报告 report" });
+  const html = readFileSync(file, "utf8");
+  assert.match(html, /^<!DOCTYPE html>/);
+  assert.match(html, /<meta charset="utf-8">/);
+  assert.equal(html.split(PLOTLY_MARK).length - 1, 1);
+  assert.equal((html.match(/window\.Plotly\.newPlot\(/g) ?? []).length, 2);
+  assert.ok(html.indexOf(PLOTLY_MARK) < html.indexOf("window.Plotly.newPlot"));
+  assert.match(html, /<title>报告 report<\/title>/);
+});
