@@ -35,7 +35,7 @@ export function presetConfig(name: PresetName): ExperimentConfig {
     seed: 0,
     epochs: 4,
     batchSize: 32,
-    lr: 5e-4,
+    lr: 2e-3,
     schedule: "linear",
     warmupRatio: 0.1,
     weightDecay: 0.01,
