@@ -4,3 +4,5 @@ export * from "./presets";
 export * from "./store";
 export * from "./grids";
 export * from "./run";
+export * from "./baseline";
+export * from "./tables";

@@ -63,3 +63,4 @@ export {
 } from "./display";
 export * from "./summary";
 export * from "./notebooks";
+export { labelDistribution, encodingExamples, loadReportTable, splitStats } from "./views";
