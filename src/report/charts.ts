@@ -31,12 +31,15 @@ export interface ChartOptions {
   width?: number;
 }
 
-/** "临床表现<br>Clinical Manifestation" for a label in any accepted spelling (unknown names pass through). */
-export function bilingualLabel(name: string): string {
+/** "临床表现 Clinical Manifestation" for a label in any accepted spelling (unknown names pass through). */
+export function bilingualLabel(name: string, sep = " "): string {
   const canon = normalizeLabel(name);
   const info = LABELS.find((l) => l.zh === canon);
-  return info ? `${info.zh}<br>${info.en}` : name;
+  return info ? `${info.zh}${sep}${info.en}` : name;
 }
+
+// ten two-language category names do not fit side by side; slanted they do
+const SLANTED = { tickangle: -30, automargin: true };
 
 function baseLayout(opts: ChartOptions, defaults: { title: string; height: number }): Record<string, unknown> {
   const layout: Record<string, unknown> = {
@@ -46,7 +49,8 @@ function baseLayout(opts: ChartOptions, defaults: { title: string; height: numbe
     margin: { l: 70, r: 30, t: 60, b: 90 },
     paper_bgcolor: "white",
     plot_bgcolor: "white",
-    legend: { orientation: "h", y: -0.25 },
+    // above the plot, clear of slanted category labels
+    legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom" },
   };
   if (opts.width !== undefined) layout.width = opts.width;
   return layout;
@@ -65,7 +69,7 @@ export function perClassF1Chart(runs: readonly RunRecord[], opts: PerClassChartO
   const chosen = runs.filter((r) => opts.split === undefined || r.split === opts.split);
   if (chosen.length === 0) throw new ReportInputError("perClassF1Chart: no runs to plot");
   const labels = Object.keys(chosen[0].metrics.per_class);
-  const x = labels.map(bilingualLabel);
+  const x = labels.map((l) => bilingualLabel(l));
   const variants = [...new Set(chosen.map((r) => r.variant))];
   const data: PlotlyTrace[] = variants.map((v) => {
     const list = chosen.filter((r) => r.variant === v);
@@ -86,7 +90,7 @@ export function perClassF1Chart(runs: readonly RunRecord[], opts: PerClassChartO
     layout: {
       ...baseLayout(opts, { title: `Per-class ${name} 各类别${name}`, height: 480 }),
       barmode: "group",
-      xaxis: { title: { text: "Relation 关系类别" }, tickangle: 0, automargin: true },
+      xaxis: { title: { text: "Relation 关系类别" }, ...SLANTED },
       yaxis: { title: { text: `${name} (%)` }, range: [0, 100] },
     },
     config: CONFIG,
@@ -107,7 +111,7 @@ export function confusionMatrixChart(input: Metrics | number[][], opts: Confusio
   if (k === 0 || cm.some((row) => row.length !== k)) throw new ReportInputError("confusionMatrixChart: matrix must be square and non-empty");
   const names = opts.labels ?? (Array.isArray(input) ? LABELS.map((l) => l.zh as string).slice(0, k) : Object.keys(input.per_class));
   if (names.length !== k) throw new ReportInputError(`confusionMatrixChart: ${names.length} labels for a ${k}×${k} matrix`);
-  const axis = names.map(bilingualLabel);
+  const axis = names.map((l) => bilingualLabel(l));
   const z = opts.normalize
     ? cm.map((row) => {
         const s = row.reduce((a, b) => a + b, 0);
@@ -122,6 +126,7 @@ export function confusionMatrixChart(input: Metrics | number[][], opts: Confusio
         y: axis,
         z,
         colorscale: "Blues",
+        reversescale: true, // plotly's Blues runs dark to light; low counts should be light
         text: cm.map((row) => row.map(String)),
         texttemplate: "%{text}",
         hovertemplate: "true %{y}<br>pred %{x}<br>%{text}<extra></extra>",
@@ -130,8 +135,8 @@ export function confusionMatrixChart(input: Metrics | number[][], opts: Confusio
     ],
     layout: {
       ...baseLayout(opts, { title: opts.normalize ? "Confusion matrix (row-normalised) 混淆矩阵" : "Confusion matrix 混淆矩阵", height: 640 }),
-      margin: { l: 150, r: 30, t: 60, b: 150 },
-      xaxis: { title: { text: "Predicted 预测" }, automargin: true, side: "bottom" },
+      margin: { l: 220, r: 30, t: 60, b: 180 },
+      xaxis: { title: { text: "Predicted 预测" }, side: "bottom", ...SLANTED },
       yaxis: { title: { text: "True 真实" }, autorange: "reversed", automargin: true },
     },
     config: CONFIG,
@@ -208,7 +213,7 @@ export function labelDistributionChart(rows: Splits<{ r: string }>, opts: ChartO
     }
     return c;
   });
-  const x = order.map(bilingualLabel);
+  const x = order.map((l) => bilingualLabel(l));
   return {
     data: splits.map(([name], i) => ({
       type: "bar",
@@ -220,7 +225,7 @@ export function labelDistributionChart(rows: Splits<{ r: string }>, opts: ChartO
     layout: {
       ...baseLayout(opts, { title: "Label distribution 标签分布", height: 440 }),
       barmode: "group",
-      xaxis: { title: { text: "Relation 关系类别" }, automargin: true },
+      xaxis: { title: { text: "Relation 关系类别" }, ...SLANTED },
       yaxis: { title: { text: "rows" } },
     },
     config: CONFIG,

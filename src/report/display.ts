@@ -155,29 +155,28 @@ export function tableText(df: DataFrame, opts: { digits?: number } = {}): string
   return all.map((r) => r.map((c, j) => pad(c, widths[j], j === 0)).join("  ")).join("\n");
 }
 
-/** In a tslab notebook: an HTML table output. Elsewhere: prints a text table. Returns what it did. */
-export function showTable(df: DataFrame, opts: TableHtmlOptions = {}): "html" | "text" {
+// show* return nothing: a notebook cell would print any value they returned
+
+/** In a tslab notebook: an HTML table output. Elsewhere: prints a text table. */
+export function showTable(df: DataFrame, opts: TableHtmlOptions = {}): void {
   try {
     tslabModule().display.html(tableHtml(df, opts));
-    return "html";
   } catch (err) {
     if (!isNotReady(err)) throw err;
     console.log((opts.caption ? `${opts.caption}\n` : "") + tableText(df, opts));
-    return "text";
   }
 }
 
-/** In a tslab notebook: the interactive chart. Elsewhere: nothing (returns "none"). */
-export function showChart(fig: PlotlyFigure, opts: FigureHtmlOptions = {}): "html" | "none" {
+/** In a tslab notebook: the interactive chart. Elsewhere: nothing. */
+export function showChart(fig: PlotlyFigure, opts: FigureHtmlOptions = {}): void {
   const { html, inlined } = renderFigure(fig, opts);
   try {
     tslabModule().display.html(html);
   } catch (err) {
     if (!isNotReady(err)) throw err;
-    return "none"; // nothing was shown, so plotly.js still has to go into the next chart
+    return; // nothing was shown, so plotly.js still has to go into the next chart
   }
   if (inlined) plotlyInlined = true;
-  return "html";
 }
 
 export interface ReportSection {
