@@ -1,0 +1,246 @@
+/**
+ * src/pretrain + src/model/mlm: the unlabeled corpus (texts only, deduplicated, no labels), whole-word masking
+ * (rate, whole words, 80/10/10, markers never masked, determinism), the MLM head against a PyTorch fixture
+ * (test/fixtures/pretrain/make_mlm_fixture.py), and a short pre-training run that lowers the loss, resumes
+ * exactly and exports a folder the fine-tuning loader reads.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { buildCharTokenizer, MARKER_TOKENS, RelationTokenizer } from "../src/encoding";
+import { loadPretrained, presetConfig, toStoredLayout } from "../src/model";
+import { MlmHead, mlmCrossEntropy, mlmHeadShapes } from "../src/model/mlm";
+import { Rng } from "../src/random";
+import { buildCorpus, defaultCorpusSources, CorpusError } from "../src/pretrain/corpus";
+import { buildExample, jiebaSegmenter, maskWholeWords, protectedIds, tokenizeWords } from "../src/pretrain/masking";
+import { DEFAULT_PRETRAIN_CONFIG, pretrainLr, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
+
+const ROOT = path.resolve(__dirname, "..");
+const SHARED = path.resolve(ROOT, "../shared/data");
+const hasShared = fs.existsSync(path.join(SHARED, "study_train.jsonl"));
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "medrel-pretrain-"));
+}
+
+function writeJsonl(file: string, rows: object[]): void {
+  fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+}
+
+const SENTENCES = [
+  "食物中毒@发热可能由细菌感染引起，患者常伴有腹痛、腹泻和呕吐。",
+  "慢性肾病@进行眼底检查十分必要，因为其有助于诊断高血压视网膜病变。",
+  "糖尿病患者应定期监测血糖，并接受胰岛素治疗以控制病情。",
+  "小儿肺炎的主要临床表现为发热、咳嗽和呼吸困难，胸部X线检查可见片状阴影。",
+  "高血压的并发症包括脑卒中、心力衰竭和肾功能不全。",
+  "新生儿黄疸多数为生理性，可通过光疗治疗，严重者需换血。",
+];
+
+test("corpus: texts only, deduplicated in file order, exclusions honoured, labels never read", () => {
+  const dir = tmpDir();
+  const a = path.join(dir, "a.jsonl");
+  const b = path.join(dir, "b.jsonl");
+  writeJsonl(a, [
+    { id: 0, sentence: SENTENCES[0], h: "食物中毒", t: "发热", r: "LABEL_SENTINEL_临床表现" },
+    { id: 1, sentence: SENTENCES[1], h: "慢性肾病", t: "眼底检查", r: "LABEL_SENTINEL_影像学检查" },
+    { id: 2, sentence: SENTENCES[0], h: "食物中毒", t: "腹痛", r: "LABEL_SENTINEL_临床表现" },
+  ]);
+  writeJsonl(b, [
+    { text: SENTENCES[2], spo_list: [{ predicate: "LABEL_SENTINEL_药物治疗", subject: "糖尿病", object: { "@value": "胰岛素" } }] },
+    { text: ` ${SENTENCES[1]} `, spo_list: [] },
+    { text: SENTENCES[3], spo_list: [] },
+  ]);
+  const c = buildCorpus([{ file: a, field: "sentence" }, { file: b, field: "text" }], { exclude: [SENTENCES[3]] });
+  assert.deepEqual(c.texts, [SENTENCES[0], SENTENCES[1], SENTENCES[2]]);
+  assert.equal(c.stats.duplicates, 2);
+  assert.deepEqual(c.stats.files, [{ file: "a.jsonl", lines: 3, kept: 2 }, { file: "b.jsonl", lines: 3, kept: 1 }]);
+  assert.ok(!c.texts.some((t) => t.includes("LABEL_SENTINEL")));
+  assert.equal(c.stats.chars, [...SENTENCES[0], ...SENTENCES[1], ...SENTENCES[2]].length);
+  // a line without the field is an error naming file, line and field
+  writeJsonl(b, [{ text: SENTENCES[2] }, { sentence: "x" }]);
+  assert.throws(() => buildCorpus([{ file: b, field: "text" }]), (e: unknown) => e instanceof CorpusError && /b\.jsonl:2 \(text\)/.test(e.message));
+});
+
+test("corpus: the issue's real corpus (study train+val sentences, CMeIE dev + unlabeled texts) has 13,890 distinct texts", { skip: !hasShared }, () => {
+  const c = buildCorpus(defaultCorpusSources(SHARED));
+  // 7,000 + 2,000 study rows share sentences; measured with Python set() over the same four fields
+  assert.equal(c.stats.texts, 13890);
+  assert.equal(c.stats.chars, 1246238);
+  assert.equal(new Set(c.texts).size, c.texts.length);
+  const labels = new Set(fs.readFileSync(path.join(SHARED, "study_train.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { r: string }).r));
+  assert.ok(![...labels].some((l) => c.texts.includes(l)), "a label string is a corpus text");
+});
+
+function fixtureTokenizer(): RelationTokenizer {
+  return buildCharTokenizer(SENTENCES);
+}
+
+test("masking: ≈15% of words, whole words together, 80/10/10, markers and specials never chosen, deterministic by seed", () => {
+  const tok = fixtureTokenizer();
+  const cut = jiebaSegmenter();
+  const words = SENTENCES.map((s) => tokenizeWords(tok, cut(s)));
+  assert.ok(words[0].some((w) => w.length > 1), "jieba found multi-character words");
+  const prot = protectedIds(tok);
+  const vocab = { maskId: tok.maskId, vocabSize: tok.vocabSize, protected: prot };
+  const markerIds = new Set(MARKER_TOKENS.map((m) => tok.markerId(m)));
+  let chosenWords = 0;
+  let eligibleWords = 0;
+  const kinds = { mask: 0, random: 0, same: 0 };
+  const rng = new Rng(123);
+  let markersSeen = 0;
+  for (let it = 0; it < 600; it++) {
+    const w = words[it % words.length];
+    const ex = buildExample(tok, w, 64, rng, { markerProb: 1 });
+    assert.ok(ex.ids.length <= 64);
+    assert.equal(ex.ids[0], tok.clsId);
+    assert.equal(ex.ids[ex.ids.length - 1], tok.sepId);
+    markersSeen += ex.ids.filter((id) => markerIds.has(id)).length;
+    const m = maskWholeWords(ex, rng, vocab);
+    chosenWords += m.maskedWords;
+    eligibleWords += m.words;
+    // whole words: a word is predicted at all of its positions or at none
+    const byWord = new Map<number, boolean[]>();
+    ex.wordIds.forEach((wid, i) => {
+      if (wid < 0) return;
+      byWord.set(wid, [...(byWord.get(wid) ?? []), m.labels[i] !== -100]);
+    });
+    for (const flags of byWord.values()) assert.ok(flags.every((f) => f === flags[0]), "a word was partly masked");
+    for (const p of m.positions) {
+      assert.ok(!prot.has(ex.ids[p]), "a special or marker token was chosen");
+      assert.equal(m.labels[p], ex.ids[p]);
+      if (m.inputIds[p] === tok.maskId) kinds.mask++;
+      else if (m.inputIds[p] === ex.ids[p]) kinds.same++;
+      else {
+        kinds.random++;
+        assert.ok(!prot.has(m.inputIds[p]) && m.inputIds[p] < tok.vocabSize);
+      }
+    }
+    // unchosen positions are untouched
+    ex.ids.forEach((id, i) => {
+      if (m.labels[i] === -100) assert.equal(m.inputIds[i], id);
+    });
+  }
+  assert.equal(markersSeen, 600 * 4, "markerProb 1 wraps two words in every example");
+  const rate = chosenWords / eligibleWords;
+  assert.ok(Math.abs(rate - 0.15) < 0.01, `word masking rate ${rate}`);
+  const n = kinds.mask + kinds.random + kinds.same;
+  assert.ok(Math.abs(kinds.mask / n - 0.8) < 0.03, `[MASK] share ${kinds.mask / n}`);
+  assert.ok(Math.abs(kinds.random / n - 0.1) < 0.025, `random share ${kinds.random / n}`);
+  assert.ok(Math.abs(kinds.same / n - 0.1) < 0.025, `kept share ${kinds.same / n} (random replacements may hit the same id rarely)`);
+
+  const once = (seed: number) => {
+    const r = new Rng(seed);
+    return maskWholeWords(buildExample(tok, words[3], 64, r, { markerProb: 0.5 }), r, vocab);
+  };
+  assert.deepEqual(once(5), once(5));
+  assert.notDeepEqual([1, 2, 3, 4].map(once), [1, 2, 3, 4].map((s) => once(s + 100)));
+});
+
+test("masking: a long text becomes a window of whole words within maxLength", () => {
+  const tok = fixtureTokenizer();
+  const words = tokenizeWords(tok, jiebaSegmenter()(SENTENCES.join("")));
+  const ex = buildExample(tok, words, 24, new Rng(1));
+  assert.ok(ex.ids.length <= 24 && ex.ids.length >= 24 - 6, `window of ${ex.ids.length}`);
+  // the window is a run of complete words: its tokens are words[start..start+k) for some start
+  const k = new Set(ex.wordIds.filter((w) => w >= 0)).size;
+  const body = JSON.stringify(ex.ids.slice(1, -1));
+  assert.ok(words.some((_, start) => JSON.stringify(words.slice(start, start + k).flat()) === body), "not a whole-word window");
+});
+
+test("MLM head (cls.predictions.*, tied decoder) matches PyTorch: logits, loss, gradients", () => {
+  const fx = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/pretrain/mlm_head.json"), "utf8")) as {
+    N: number; H: number; V: number; hidden: number[]; labels: number[]; params: Record<string, number[]>; logits: number[]; loss: number; grads: Record<string, number[]>;
+  };
+  const config = { ...presetConfig("tiny", fx.V), hidden_size: fx.H };
+  assert.deepEqual([...mlmHeadShapes(config).keys()], Object.keys(fx.params).filter((k) => k.startsWith("cls.")));
+  const head = new MlmHead(config, 0);
+  for (const [k, v] of head.params) {
+    const hf = mlmHeadShapes(config).get(k)!;
+    v.assign(tf.tensor(toStoredLayout(k, hf, Float32Array.from(fx.params[k])), v.shape));
+  }
+  const emb = tf.variable(tf.tensor2d(fx.params["bert.embeddings.word_embeddings.weight"], [fx.V, fx.H]));
+  const hidden = tf.tensor2d(fx.hidden, [fx.N, fx.H]);
+  const labels = tf.tensor1d(fx.labels, "int32");
+  const logits = head.logits(hidden, emb);
+  const close = (a: ArrayLike<number>, b: number[], tol: number, what: string) => {
+    assert.equal(a.length, b.length, what);
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) < tol, `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  };
+  close(logits.dataSync(), fx.logits, 1e-4, "logits");
+  const vars = [emb, ...head.params.values()];
+  const { value, grads } = tf.variableGrads(() => mlmCrossEntropy(head.logits(hidden, emb), labels), vars);
+  assert.ok(Math.abs(value.dataSync()[0] - fx.loss) < 1e-5, `loss ${value.dataSync()[0]} vs ${fx.loss}`);
+  close(grads[emb.name].dataSync(), fx.grads["bert.embeddings.word_embeddings.weight"], 1e-5, "d emb");
+  const dw = grads[head.params.get("cls.predictions.transform.dense.weight")!.name];
+  close(toStoredLayout("cls.predictions.transform.dense.weight", [fx.H, fx.H], Float32Array.from(fx.grads["cls.predictions.transform.dense.weight"])), [...dw.dataSync()], 1e-5, "d dense");
+  close(grads[head.params.get("cls.predictions.bias")!.name].dataSync(), fx.grads["cls.predictions.bias"], 1e-5, "d bias");
+  head.dispose();
+  tf.dispose([emb, hidden, labels, logits, value, ...Object.values(grads)]);
+});
+
+test("pretrainLr: linear warmup then linear decay to 0", () => {
+  const c = { lr: 1e-3, warmupRatio: 0.1, totalSteps: 100 };
+  assert.equal(pretrainLr(c, 0), 1e-4);
+  assert.equal(pretrainLr(c, 9), 1e-3);
+  assert.ok(Math.abs(pretrainLr(c, 55) - 0.5e-3) < 1e-12);
+  assert.equal(pretrainLr(c, 100), 0);
+});
+
+test("pre-training: a few steps lower the MLM loss; a killed run resumes exactly; the export loads for fine-tuning", async () => {
+  const texts: string[] = [];
+  const rng = new Rng(9);
+  for (let i = 0; i < 64; i++) texts.push(SENTENCES[i % SENTENCES.length].slice(rng.int(6)));
+  const cfg: PretrainConfig = {
+    ...DEFAULT_PRETRAIN_CONFIG,
+    shape: { layers: 1, hidden: 32, heads: 2, intermediate: 64, maxPosition: 64 },
+    maxLength: 48,
+    batchSize: 16,
+    lr: 5e-3,
+    warmupRatio: 0.1,
+    totalSteps: 40,
+    minFreq: 1,
+    saveEvery: 10,
+    logEvery: 5,
+    seed: 3,
+  };
+  const quiet = { log: () => undefined };
+  const a = tmpDir();
+  const full = await runPretrain(cfg, texts, a, quiet);
+  const curve = full.state.curve;
+  assert.equal(full.state.step, 40);
+  const V = full.tokenizer.vocabSize;
+  // from about uniform (ln V) to clearly below it
+  assert.ok(Math.abs(curve[0].loss - Math.log(V)) < 0.5, `first loss ${curve[0].loss} vs ln V ${Math.log(V)}`);
+  assert.ok(curve[curve.length - 1].loss < curve[0].loss - 0.3, `MLM loss ${curve[0].loss} -> ${curve[curve.length - 1].loss}`);
+
+  // the same run killed after 20 steps, then re-run: it continues and ends on the same curve
+  const c = tmpDir();
+  const part = await runPretrain(cfg, texts, c, { ...quiet, stopAtStep: 20 });
+  assert.equal(part.state.step, 20);
+  part.dispose();
+  const resumed = await runPretrain(cfg, texts, c, quiet);
+  assert.equal(resumed.state.step, 40);
+  resumed.state.curve.forEach((p, i) => {
+    if (p.step <= 20) return;
+    assert.ok(Math.abs(p.loss - curve[i].loss) < 2e-3, `step ${p.step}: resumed ${p.loss} vs straight ${curve[i].loss}`);
+  });
+  resumed.dispose();
+
+  const out = path.join(a, "export");
+  await full.export(out);
+  const tok = RelationTokenizer.fromDir(out);
+  assert.deepEqual(MARKER_TOKENS.map((m) => tok.markerId(m)), [5, 6, 7, 8, 9, 10, 11, 12]);
+  const loaded = await loadPretrained(out, { numLabels: 10, pooling: "entity_start", seed: 0, vocabSize: tok.vocabSize });
+  assert.deepEqual(loaded.missingKeys.sort(), ["bert.pooler.dense.bias", "bert.pooler.dense.weight", "classifier.bias", "classifier.weight"]);
+  assert.deepEqual(loaded.unexpectedKeys.sort(), [...mlmHeadShapes(loaded.config).keys()].sort());
+  const w = loaded.model.params.get("bert.encoder.layer.0.attention.self.query.weight")!.dataSync();
+  const w0 = full.model.params.get("bert.encoder.layer.0.attention.self.query.weight")!.dataSync();
+  for (let i = 0; i < w.length; i += 97) assert.ok(Math.abs(w[i] - w0[i]) <= Math.abs(w0[i]) * 1e-3 + 1e-4, "F16 export round trip");
+  const csv = fs.readFileSync(path.join(out, "curve.csv"), "utf8").trim().split("\n");
+  assert.equal(csv.length, 1 + 40 / 5);
+  loaded.model.dispose();
+  full.dispose();
+});
