@@ -6,7 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
-import { executeNotebook, listNotebooks } from "../src/report/notebooks";
+import * as fs from "node:fs";
+import { executeNotebook, exportNotebookHtml, listNotebooks } from "../src/report/notebooks";
+import { renderPage } from "../src/report/browser";
 
 const outDir = path.resolve(__dirname, "..", "reports", "notebooks");
 const notebooks = listNotebooks();
@@ -24,3 +26,15 @@ for (const nb of notebooks) {
     assert.ok(res.outputs > 0, `${path.basename(nb)} produced no outputs at all`);
   });
 }
+
+test("an executed notebook exported to HTML draws its plotly charts in headless Chromium", { timeout: 5 * 60_000 }, () => {
+  const executed = path.join(outDir, "00_quickstart.ipynb");
+  assert.ok(fs.existsSync(executed), "00_quickstart must have been executed first");
+  const html = exportNotebookHtml(executed, outDir);
+  const shot = path.resolve(__dirname, "..", "reports", "screenshots", "00_quickstart.png");
+  const page = renderPage(html, { screenshot: shot });
+  // label distribution, training curves, confusion matrix
+  assert.equal(page.charts, 3, "three plotly charts drawn");
+  assert.ok(page.marks >= 10, `bars drawn (got ${page.marks} marks)`);
+  assert.ok(fs.statSync(shot).size > 10_000, "screenshot written");
+});

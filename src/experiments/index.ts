@@ -6,3 +6,4 @@ export * from "./grids";
 export * from "./run";
 export * from "./baseline";
 export * from "./tables";
+export * from "./playground";

@@ -63,4 +63,6 @@ export {
 } from "./display";
 export * from "./summary";
 export * from "./notebooks";
-export { labelDistribution, encodingExamples, loadReportTable, splitStats } from "./views";
+export { labelDistribution, encodingExamples, loadReportTable, splitStats, entitiesPerSentenceTable, overlapTable, tryLoad } from "./views";
+export { compareVariants, formatComparison, rankVariants, type ComparisonLine } from "./reading";
+export { renderPage, chromiumPath, type RenderedPage } from "./browser";

@@ -8,6 +8,7 @@ import { LABELS } from "../data/labels";
 import type { Dataset, Row } from "../data/types";
 import type { LoadReport } from "../data/load";
 import { describeRows } from "../data/describe";
+import type { SplitOverlap } from "../data/split";
 import { renderEncoding, encodeRowWithInfo, type RelationTokenizer } from "../encoding";
 import { STUDY_ENCODINGS, type EncodingName } from "../encoding/types";
 
@@ -89,4 +90,39 @@ export function splitStats(ds: Dataset): DataFrame {
       };
     }),
   );
+}
+
+/** How many sentences mention k distinct entities (over all rows sharing the sentence), and rows per sentence. */
+export function entitiesPerSentenceTable(rows: Row[]): DataFrame {
+  const { DataFrame } = loadDanfo();
+  const d = describeRows(rows);
+  const ks = Object.keys(d.entitiesPerSentence.histogram).map(Number).sort((a, b) => a - b);
+  const total = ks.reduce((a, k) => a + d.entitiesPerSentence.histogram[k], 0);
+  return new DataFrame({
+    entities: ks.map((k) => String(k)),
+    sentences: ks.map((k) => d.entitiesPerSentence.histogram[k]),
+    share: ks.map((k) => `${((100 * d.entitiesPerSentence.histogram[k]) / total).toFixed(1)}%`),
+  });
+}
+
+/** Sentences shared between splits, one line per pair of splits. */
+export function overlapTable(o: SplitOverlap): DataFrame {
+  const { DataFrame } = loadDanfo();
+  const pairs = [o.trainDev, o.trainTest, o.devTest];
+  return new DataFrame({
+    splits: pairs.map((p) => `${p.a} ∩ ${p.b}`),
+    shared_sentences: pairs.map((p) => p.sentences),
+    rows_in_first: pairs.map((p) => p.rowsA),
+    rows_in_second: pairs.map((p) => p.rowsB),
+    example: pairs.map((p) => p.examples[0] ?? ""),
+  });
+}
+
+/** Run a load and say what happened: the row count, or the error's own message (file, line, field). */
+export function tryLoad(load: () => { rows: unknown[] }): string {
+  try {
+    return `loaded ${load().rows.length} rows`;
+  } catch (e) {
+    return `${e instanceof Error ? e.name : "Error"}: ${e instanceof Error ? e.message : String(e)}`;
+  }
 }
