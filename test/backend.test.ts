@@ -22,6 +22,8 @@ import {
   loadNative,
   maskedSoftmax,
   medrelKernelsActive,
+  nativeKernelsActive,
+  selfAttention,
   uninstallWasmKernels,
 } from "../src/backend";
 import { Rng } from "../src/random";
@@ -291,6 +293,61 @@ for (const mode of MODES) {
       const ga = tf.grads(att)([q, k, v]);
       const gp = stock(mode, () => tf.grads(attPlain)([q, k, v]).map((t) => tf.keep(t.clone())));
       ga.forEach((t, i) => assert.ok(maxAbsDiff(vals(t), vals(gp[i])) < 1e-4, `attention grad ${i}`));
+    });
+  });
+
+  test(`${mode}: selfAttention on [B*T, H] equals heads + attention + merge (values, dropout, gradients)`, () => {
+    useMode(mode);
+    assert.equal(nativeKernelsActive(), mode === "native");
+    const rng = new Rng(12);
+    tf.tidy(() => {
+      const [B, T, H, nh] = [3, 7, 8, 2];
+      const q = rand(rng, [B * T, H]);
+      const k = rand(rng, [B * T, H]);
+      const v = rand(rng, [B * T, H]);
+      const w = rand(rng, [B * T, H]);
+      const mask = tf.tensor2d([[0, 0, 0, 0, 0, -10000, -10000], [0, 0, 0, 0, 0, 0, 0], [0, 0, -10000, -10000, -10000, -10000, -10000]]);
+      for (const rate of [0, 0.3]) {
+        const opts = { heads: nh, batch: B, dropoutRate: rate, seed: 5 };
+        const ours = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor): tf.Scalar => tf.sum(tf.mul(selfAttention(qq, kk, vv, mask, opts), w));
+        const split = (t: tf.Tensor): tf.Tensor => tf.transpose(tf.reshape(t, [B, T, nh, H / nh]), [0, 2, 1, 3]);
+        const plain = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor): tf.Scalar => {
+          const ctx = attention(split(qq), split(kk), split(vv), mask, { dropoutRate: rate, seed: 5 });
+          return tf.sum(tf.mul(tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [B * T, H]), w));
+        };
+        const y = selfAttention(q, k, v, mask, opts);
+        assert.deepEqual(y.shape, [B * T, H]);
+        const y3 = selfAttention(tf.reshape(q, [B, T, H]), tf.reshape(k, [B, T, H]), tf.reshape(v, [B, T, H]), mask, opts);
+        assert.deepEqual(y3.shape, [B, T, H]);
+        assert.ok(maxAbsDiff(vals(y), vals(y3)) < 1e-6);
+        const a = tf.grads(ours)([q, k, v]);
+        const b = stock(mode, () => tf.grads(plain)([q, k, v]).map((t) => tf.keep(t.clone())));
+        assert.ok(Math.abs(ours(q, k, v).dataSync()[0] - stock(mode, () => plain(q, k, v).dataSync()[0])) < 1e-4, `value, rate ${rate}`);
+        a.forEach((t, i) => assert.ok(maxAbsDiff(vals(t), vals(b[i])) < 1e-4, `rate ${rate} grad ${i}: ${maxAbsDiff(vals(t), vals(b[i]))}`));
+      }
+      assert.throws(() => selfAttention(q, k, v, null, { heads: 3 }), /does not split into 3 heads/);
+    });
+  });
+
+  test(`${mode}: linear (bias, N-D input) forward and gradients equal matMul + add autodiff`, () => {
+    useMode(mode);
+    const rng = new Rng(13);
+    tf.tidy(() => {
+      const x = rand(rng, [2, 5, 6]);
+      const W = rand(rng, [6, 4]);
+      const b = rand(rng, [4]);
+      const up = rand(rng, [2, 5, 4]);
+      const y = linear(x, W, b);
+      assert.deepEqual(y.shape, [2, 5, 4]);
+      const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor): tf.Scalar => tf.sum(tf.mul(linear(xx, ww, bb), up));
+      const fPlain = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor): tf.Scalar =>
+        tf.sum(tf.mul(tf.add(tf.reshape(tf.matMul(tf.reshape(xx, [10, 6]), ww as tf.Tensor2D), [2, 5, 4]), bb), up));
+      const ga = tf.grads(f)([x, W, b]);
+      const gb = stock(mode, () => tf.grads(fPlain)([x, W, b]).map((t) => tf.keep(t.clone())));
+      ga.forEach((t, i) => assert.ok(maxAbsDiff(vals(t), vals(gb[i])) < 1e-4, `grad ${i}`));
+      const gNoBias = tf.grad((xx: tf.Tensor) => tf.sum(linear(xx, W)))(x);
+      assert.deepEqual(gNoBias.shape, x.shape);
+      assert.throws(() => linear(x, W, tf.zeros([5])), /b must be \[4\]/);
     });
   });
 

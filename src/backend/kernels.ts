@@ -329,6 +329,31 @@ function identityShared(): KFunc {
   };
 }
 
+/** Sum over leading axes as column sums in JS (the stock kernel transposes first: ~15 ms for a bias gradient). */
+function jsColumnSum(): KFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs;
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape).sort((p, q) => p - q);
+    const contiguous = axes.every((ax, i) => i === 0 || ax === axes[i - 1] + 1);
+    const leading = contiguous && axes.length > 0 && axes[0] === 0 && axes[axes.length - 1] < rank - 1;
+    if (x.dtype !== "float32" || !leading || size(x.shape) === 0) return callStock("Sum", inputs, backend, attrs);
+    const r = size(x.shape.slice(0, axes.length));
+    const c = size(x.shape.slice(axes.length));
+    const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    const out = backend.makeOutput(outShape, "float32");
+    const h = heap(backend);
+    const src = new Float32Array(h, offset(backend, x), r * c);
+    const acc = new Float64Array(c);
+    for (let i = 0; i < r; i++) {
+      const o = i * c;
+      for (let j = 0; j < c; j++) acc[j] += src[o + j];
+    }
+    new Float32Array(h, offset(backend, out), c).set(acc);
+    return out;
+  };
+}
+
 // ------------------------------------------------------------------------------------------------
 // pure-WASM matmul: stay on XNNPACK's rank-2 fast path
 
@@ -488,6 +513,11 @@ export const MEDREL_KERNELS = {
   softmaxGrad: "MedrelSoftmaxGrad",
   dropout: "MedrelDropout",
   adamw: "MedrelAdamW",
+  // native only (BLAS inside)
+  linear: "MedrelLinear",
+  linearGrad: "MedrelLinearGrad",
+  attention: "MedrelAttention",
+  attentionGrad: "MedrelAttentionGrad",
 } as const;
 
 function medrelKernels(impl: RowKernels): Record<string, KFunc> {
@@ -617,6 +647,98 @@ function medrelKernels(impl: RowKernels): Record<string, KFunc> {
   };
 }
 
+/** Kernels that need BLAS: a whole linear layer's backward, attention straight from [B*T, H] projections. */
+function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
+  const dims = (attrs: Attrs): [number, number, number, number] => [
+    Number(attrs.batch),
+    Number(attrs.heads),
+    Number(attrs.seq),
+    Number(attrs.headDim),
+  ];
+  return {
+    [MEDREL_KERNELS.linear]: ({ inputs, backend }) => {
+      const { x, W } = inputs;
+      const b = inputs.b as TI | undefined;
+      const [inDim, outDim] = W.shape;
+      const rows = size(x.shape) / inDim;
+      const out = backend.makeOutput([...x.shape.slice(0, -1), outDim], "float32");
+      addon.gemm(heap(backend), 1, 0, 0, rows, outDim, inDim, offset(backend, x), 0, offset(backend, W), 0, offset(backend, out), 1, 0, b ? offset(backend, b) : -1, 0, 0);
+      return out;
+    },
+    [MEDREL_KERNELS.linearGrad]: ({ inputs, backend, attrs }) => {
+      const { x, W, dy } = inputs;
+      const [inDim, outDim] = W.shape;
+      const rows = size(x.shape) / inDim;
+      const dx = backend.makeOutput(x.shape, "float32");
+      const dW = backend.makeOutput(W.shape, "float32");
+      const db = attrs.hasBias ? backend.makeOutput([outDim], "float32") : undefined;
+      addon.linearGrad(
+        heap(backend),
+        offset(backend, x),
+        offset(backend, W),
+        offset(backend, dy),
+        offset(backend, dx),
+        offset(backend, dW),
+        db ? offset(backend, db) : -1,
+        rows,
+        inDim,
+        outDim,
+      );
+      return db ? [dx, dW, db] : [dx, dW];
+    },
+    [MEDREL_KERNELS.attention]: ({ inputs, backend, attrs }) => {
+      const { q, k, v } = inputs;
+      const mask = inputs.mask as TI | undefined;
+      const [B, NH, T, D] = dims(attrs);
+      const ctx = backend.makeOutput(q.shape, "float32");
+      const probs = backend.makeOutput([B, NH, T, T], "float32");
+      addon.attention(
+        heap(backend),
+        offset(backend, q),
+        offset(backend, k),
+        offset(backend, v),
+        mask ? offset(backend, mask) : -1,
+        offset(backend, ctx),
+        offset(backend, probs),
+        B,
+        NH,
+        T,
+        D,
+        Number(attrs.scale),
+        Number(attrs.rate),
+        Number(attrs.seed),
+      );
+      return [ctx, probs];
+    },
+    [MEDREL_KERNELS.attentionGrad]: ({ inputs, backend, attrs }) => {
+      const { q, k, v, probs, dctx } = inputs;
+      const [B, NH, T, D] = dims(attrs);
+      const dq = backend.makeOutput(q.shape, "float32");
+      const dk = backend.makeOutput(q.shape, "float32");
+      const dv = backend.makeOutput(q.shape, "float32");
+      addon.attentionGrad(
+        heap(backend),
+        offset(backend, q),
+        offset(backend, k),
+        offset(backend, v),
+        offset(backend, probs),
+        offset(backend, dctx),
+        offset(backend, dq),
+        offset(backend, dk),
+        offset(backend, dv),
+        B,
+        NH,
+        T,
+        D,
+        Number(attrs.scale),
+        Number(attrs.rate),
+        Number(attrs.seed),
+      );
+      return [dq, dk, dv];
+    },
+  };
+}
+
 // ------------------------------------------------------------------------------------------------
 
 export interface InstallOptions {
@@ -642,13 +764,20 @@ export function installWasmKernels(opts: InstallOptions = {}): string[] {
     register("BatchMatMul", m.batchMatMul);
     register("_FusedMatMul", m.fusedMatMul);
     register("Sum", nativeSum(addon));
+    for (const [name, fn] of Object.entries(nativeOnlyKernels(addon))) register(name, fn);
   } else {
     const m = pureWasmMatMul(backend);
     register("BatchMatMul", m.batchMatMul);
     register("_FusedMatMul", m.fusedMatMul);
+    register("Sum", jsColumnSum());
   }
   for (const [name, fn] of Object.entries(medrelKernels(rows))) register(name, fn);
   return installedWasmKernels();
+}
+
+/** True when the BLAS-backed Medrel* kernels (linear, attention) are registered for the active backend. */
+export function nativeKernelsActive(): boolean {
+  return tf.getBackend() === "wasm" && tf.getKernel(MEDREL_KERNELS.linear, "wasm") != null;
 }
 
 /** True when the Medrel* kernels (C or JS over the heap) are registered for the active backend. */

@@ -91,6 +91,52 @@ export interface NativeAddon {
     bc1: number,
     bc2: number,
   ): void;
+  attention(
+    heap: ArrayBuffer,
+    qOff: number,
+    kOff: number,
+    vOff: number,
+    maskOff: number,
+    ctxOff: number,
+    probsOff: number,
+    batch: number,
+    heads: number,
+    seq: number,
+    headDim: number,
+    scale: number,
+    rate: number,
+    seed: number,
+  ): void;
+  attentionGrad(
+    heap: ArrayBuffer,
+    qOff: number,
+    kOff: number,
+    vOff: number,
+    probsOff: number,
+    dctxOff: number,
+    dqOff: number,
+    dkOff: number,
+    dvOff: number,
+    batch: number,
+    heads: number,
+    seq: number,
+    headDim: number,
+    scale: number,
+    rate: number,
+    seed: number,
+  ): void;
+  linearGrad(
+    heap: ArrayBuffer,
+    xOff: number,
+    wOff: number,
+    dyOff: number,
+    dxOff: number,
+    dwOff: number,
+    dbOff: number,
+    rows: number,
+    inDim: number,
+    outDim: number,
+  ): void;
   setThreads(n: number): void;
   getThreads(): number;
   blasInfo(): string;

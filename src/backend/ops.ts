@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mix32 } from "./jskernels";
-import { MEDREL_KERNELS, medrelKernelsActive } from "./kernels";
+import { MEDREL_KERNELS, medrelKernelsActive, nativeKernelsActive } from "./kernels";
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 0.3989422804014327;
@@ -71,6 +71,29 @@ function registerGradients(): void {
     },
   });
   tf.registerGradient({
+    kernelName: MEDREL_KERNELS.linear,
+    inputsToSave: ["x", "W"],
+    gradFunc: (dy, saved, attrs) => {
+      const hasBias = Boolean((attrs as tf.NamedAttrMap).hasBias);
+      const g = run(MEDREL_KERNELS.linearGrad, { x: saved[0], W: saved[1], dy: dy as tf.Tensor }, { hasBias }) as tf.Tensor[];
+      const out: Record<string, () => tf.Tensor> = { x: () => g[0], W: () => g[1] };
+      if (hasBias) out.b = () => g[2];
+      return out;
+    },
+  });
+  tf.registerGradient({
+    kernelName: MEDREL_KERNELS.attention,
+    inputsToSave: ["q", "k", "v"],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [q, k, v, probs] = saved;
+      const dctx = (dys as tf.Tensor[])[0];
+      const [dq, dk, dv] = run(MEDREL_KERNELS.attentionGrad, { q, k, v, probs, dctx }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+      // the additive mask comes from the input ids: treated as a constant
+      return { q: () => dq, k: () => dk, v: () => dv, mask: () => tf.zeros([Number((attrs as tf.NamedAttrMap).batch), Number((attrs as tf.NamedAttrMap).seq)]) };
+    },
+  });
+  tf.registerGradient({
     kernelName: MEDREL_KERNELS.dropout,
     gradFunc: (dy, _saved, attrs) => {
       const a = attrs as tf.NamedAttrMap;
@@ -122,6 +145,11 @@ export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor | null): tf.Ten
   }
   if (b && (b.rank !== 1 || b.shape[0] !== outDim)) {
     throw new OpShapeError("linear", `b must be [${outDim}], got [${b.shape}]`);
+  }
+  if (nativeKernelsActive()) {
+    // one kernel forward (GEMM + bias), one backward (dx, dW, db)
+    const inputs: tf.NamedTensorMap = b ? { x, W, b } : { x, W };
+    return run1(MEDREL_KERNELS.linear, inputs, { hasBias: Boolean(b) });
   }
   return tf.tidy(() => {
     const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
@@ -225,6 +253,52 @@ export function attention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Ten
     let probs = maskedSoftmax(attentionScores(q, k), mask, scale);
     if (opts.dropoutRate && opts.dropoutRate > 0) probs = dropout(probs, opts.dropoutRate, opts.seed ?? 0);
     return tf.matMul(probs as tf.Tensor3D, v as tf.Tensor3D);
+  });
+}
+
+export interface SelfAttentionOptions extends AttentionOptions {
+  /** number of heads; H must divide by it */
+  heads: number;
+  /** examples in the batch, needed when q is 2-D [B*T, H] and there is no mask to read it from */
+  batch?: number;
+}
+
+/**
+ * Multi-head attention straight from the projections: q, k, v are [B, T, H] or [B*T, H] (what `linear`
+ * returns), the result has q's shape (heads merged back), ready for the output projection. Equal to
+ * splitting heads, `attention`, and merging, including the dropout mask for the same seed. With the
+ * OpenBLAS addon this is one kernel each way and no head transposes. `mask` is additive [B, T] (or
+ * [B, 1, 1, T]) and is treated as a constant (no gradient).
+ */
+export function selfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | null, opts: SelfAttentionOptions): tf.Tensor {
+  const H = q.shape[q.rank - 1];
+  const nh = opts.heads;
+  if (!(Number.isInteger(nh) && nh > 0 && H % nh === 0)) throw new OpShapeError("selfAttention", `hidden size ${H} does not split into ${nh} heads`);
+  if (!tf.util.arraysEqual(k.shape, q.shape) || !tf.util.arraysEqual(v.shape, q.shape)) {
+    throw new OpShapeError("selfAttention", `q [${q.shape}], k [${k.shape}] and v [${v.shape}] must have the same shape`);
+  }
+  const B = q.rank === 3 ? q.shape[0] : opts.batch ?? mask?.shape[0];
+  if (B === undefined || q.size % (B * H) !== 0) {
+    throw new OpShapeError("selfAttention", `cannot tell the batch size of q [${q.shape}] (pass opts.batch)`);
+  }
+  const T = q.size / (B * H);
+  const d = H / nh;
+  if (mask && mask.size !== B * T) throw new OpShapeError("selfAttention", `mask [${mask.shape}] must hold ${B} rows of ${T}`);
+  const scale = opts.scale ?? 1 / Math.sqrt(d);
+  const rate = opts.dropoutRate ?? 0;
+  if (!(rate >= 0 && rate < 1)) throw new OpShapeError("selfAttention", `dropoutRate must be in [0, 1), got ${rate}`);
+  const seed = (opts.seed ?? 0) >>> 0;
+  if (nativeKernelsActive()) {
+    return tf.tidy(() => {
+      const inputs: tf.NamedTensorMap = mask ? { q, k, v, mask: tf.reshape(mask, [B, T]) } : { q, k, v };
+      const attrs = { batch: B, heads: nh, seq: T, headDim: d, scale, rate, seed };
+      return (run(MEDREL_KERNELS.attention, inputs, attrs) as tf.Tensor[])[0];
+    });
+  }
+  return tf.tidy(() => {
+    const heads = (t: tf.Tensor): tf.Tensor => tf.transpose(tf.reshape(t, [B, T, nh, d]), [0, 2, 1, 3]);
+    const ctx = attention(heads(q), heads(k), heads(v), mask, { scale, dropoutRate: rate, seed });
+    return tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), q.shape);
   });
 }
 

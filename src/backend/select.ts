@@ -117,6 +117,11 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
  * it off), otherwise XNNPACK routing and the same row kernels in JS. A failed load is one notice.
  */
 function extendWasm(info: BackendInfo): void {
+  // MEDREL_WASM_KERNELS=0: tfjs-wasm exactly as shipped (for benchmarks of what our kernels buy)
+  if (process.env.MEDREL_WASM_KERNELS === "0") {
+    info.notices.push("our wasm kernels: disabled by MEDREL_WASM_KERNELS=0");
+    return;
+  }
   const { addon, error } = loadNative();
   installWasmKernels({ addon });
   if (addon) {

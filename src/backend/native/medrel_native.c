@@ -419,6 +419,29 @@ static inline uint32_t mix32(uint32_t z) {
   return z ^ (z >> 16);
 }
 
+typedef struct {
+  uint32_t thr;   /* keep when hash >= thr (thr = rate * 2^32) */
+  uint32_t key;   /* mixed seed */
+  float scale;    /* 1 / (1 - rate) */
+} DropoutMask;
+
+static DropoutMask dropout_mask(double rate, uint32_t seed) {
+  DropoutMask m;
+  double t = rate * 4294967296.0;
+  m.thr = (uint32_t)(t > 4294967295.0 ? 4294967295.0 : t);
+  m.scale = rate >= 1.0 ? 0.0f : (float)(1.0 / (1.0 - rate));
+  m.key = mix32(seed ^ 0x9e3779b9u);
+  return m;
+}
+
+/* y[i] = x[i] * mask(first + i): element indices are global so a slice of a tensor gets the tensor's mask */
+static void apply_dropout(const float *x, float *y, int64_t n, int64_t first, DropoutMask m) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t h = mix32((uint32_t)(first + i) * 0x9e3779b9u + m.key);
+    y[i] = h >= m.thr ? x[i] * m.scale : 0.0f;
+  }
+}
+
 static napi_value Dropout(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 6)) return NULL;
@@ -428,13 +451,179 @@ static napi_value Dropout(napi_env env, napi_callback_info info) {
   const float *x = ptr(&a, 1, (size_t)n, 4);
   float *y = ptr(&a, 2, (size_t)n, 4);
   if (a.failed) return NULL;
-  /* keep when hash >= threshold; threshold = rate * 2^32 */
-  uint32_t thr = (uint32_t)(rate * 4294967296.0 > 4294967295.0 ? 4294967295.0 : rate * 4294967296.0);
-  float scale = rate >= 1.0 ? 0.0f : (float)(1.0 / (1.0 - rate));
-  uint32_t key = mix32(seed ^ 0x9e3779b9u);
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t h = mix32((uint32_t)i * 0x9e3779b9u + key);
-    y[i] = h >= thr ? x[i] * scale : 0.0f;
+  apply_dropout(x, y, n, 0, dropout_mask(rate, seed));
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Attention straight from the [B*T, H] projections: head h of example b is the T x d block at
+ * (b*T)*H + h*d with row stride H, so no head split/merge transposes are needed.
+ *
+ * attention(heap, qOff, kOff, vOff, maskOff, ctxOff, probsOff, B, heads, T, d, scale, rate, seed)
+ *   probs[b,h] = softmax(scale * Q K^T + mask[b]);  ctx[b, :, h] = dropout(probs[b,h]) V
+ * attentionGrad(heap, qOff, kOff, vOff, probsOff, dctxOff, dqOff, dkOff, dvOff, B, heads, T, d, scale, rate, seed)
+ * Dropout element indices are those of probs [B, heads, T, T], as dropout(probs) would number them. */
+
+static void softmax_row(float *yr, int64_t cols, float scale, const float *mr) {
+  float mx[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+  for (int64_t j = 0; j < cols; j++) yr[j] = scale * yr[j] + (mr ? mr[j] : 0.0f);
+  int64_t j8 = cols & ~(int64_t)7;
+  for (int64_t j = 0; j < j8; j += 8)
+    for (int k = 0; k < 8; k++) mx[k] = yr[j + k] > mx[k] ? yr[j + k] : mx[k];
+  float m = -INFINITY;
+  for (int k = 0; k < 8; k++) m = mx[k] > m ? mx[k] : m;
+  for (int64_t j = j8; j < cols; j++) m = yr[j] > m ? yr[j] : m;
+  float s = 0;
+  for (int64_t j = 0; j < cols; j++) {
+    float e = vexp(yr[j] - m);
+    yr[j] = e;
+    s += e;
+  }
+  float is = 1.0f / s;
+  for (int64_t j = 0; j < cols; j++) yr[j] *= is;
+}
+
+static napi_value Attention(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 14)) return NULL;
+  int64_t B = inum(&a, 7), NH = inum(&a, 8), T = inum(&a, 9), D = inum(&a, 10);
+  float scale = (float)num(&a, 11);
+  double rate = num(&a, 12);
+  uint32_t seed = (uint32_t)(int64_t)num(&a, 13);
+  int64_t H = NH * D;
+  const float *q = ptr(&a, 1, (size_t)(B * T * H), 4);
+  const float *k = ptr(&a, 2, (size_t)(B * T * H), 4);
+  const float *v = ptr(&a, 3, (size_t)(B * T * H), 4);
+  const float *mask = ptr(&a, 4, (size_t)(B * T), 4);
+  float *ctx = ptr(&a, 5, (size_t)(B * T * H), 4);
+  float *probs = ptr(&a, 6, (size_t)(B * NH * T * T), 4);
+  if (a.failed) return NULL;
+  if (!q || !k || !v || !ctx || !probs) {
+    fail(&a, "attention needs q, k, v, ctx and probs");
+    return NULL;
+  }
+  DropoutMask dm = dropout_mask(rate, seed);
+  float *dropped = rate > 0 ? malloc((size_t)(T * T) * sizeof(float)) : NULL;
+  if (rate > 0 && !dropped) {
+    fail(&a, "out of memory");
+    return NULL;
+  }
+  for (int64_t b = 0; b < B; b++) {
+    const float *mr = mask ? mask + b * T : NULL;
+    for (int64_t h = 0; h < NH; h++) {
+      int64_t blk = (b * T) * H + h * D;
+      float *P = probs + (b * NH + h) * T * T;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)D, 1.0f, q + blk, (int)H, k + blk, (int)H,
+                  0.0f, P, (int)T);
+      for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, T, scale, mr);
+      const float *Pd = P;
+      if (dropped) {
+        apply_dropout(P, dropped, T * T, (b * NH + h) * T * T, dm);
+        Pd = dropped;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, Pd, (int)T, v + blk, (int)H, 0.0f,
+                  ctx + blk, (int)H);
+    }
+  }
+  free(dropped);
+  return undef(env);
+}
+
+static napi_value AttentionGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 16)) return NULL;
+  int64_t B = inum(&a, 9), NH = inum(&a, 10), T = inum(&a, 11), D = inum(&a, 12);
+  float scale = (float)num(&a, 13);
+  double rate = num(&a, 14);
+  uint32_t seed = (uint32_t)(int64_t)num(&a, 15);
+  int64_t H = NH * D, n = B * T * H;
+  const float *q = ptr(&a, 1, (size_t)n, 4);
+  const float *k = ptr(&a, 2, (size_t)n, 4);
+  const float *v = ptr(&a, 3, (size_t)n, 4);
+  const float *probs = ptr(&a, 4, (size_t)(B * NH * T * T), 4);
+  const float *dctx = ptr(&a, 5, (size_t)n, 4);
+  float *dq = ptr(&a, 6, (size_t)n, 4);
+  float *dk = ptr(&a, 7, (size_t)n, 4);
+  float *dv = ptr(&a, 8, (size_t)n, 4);
+  if (a.failed) return NULL;
+  if (!q || !k || !v || !probs || !dctx || !dq || !dk || !dv) {
+    fail(&a, "attentionGrad needs all tensors");
+    return NULL;
+  }
+  DropoutMask dm = dropout_mask(rate, seed);
+  float *scratch = malloc((size_t)(2 * T * T) * sizeof(float));
+  if (!scratch) {
+    fail(&a, "out of memory");
+    return NULL;
+  }
+  float *Pd = scratch, *dP = scratch + T * T;
+  for (int64_t b = 0; b < B; b++) {
+    for (int64_t h = 0; h < NH; h++) {
+      int64_t blk = (b * T) * H + h * D;
+      int64_t first = (b * NH + h) * T * T;
+      const float *P = probs + first;
+      const float *Pu = P;
+      if (rate > 0) {
+        apply_dropout(P, Pd, T * T, first, dm);
+        Pu = Pd;
+      }
+      /* dV = dropout(P)^T dC ; d(dropped P) = dC V^T */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, Pu, (int)T, dctx + blk, (int)H, 0.0f,
+                  dv + blk, (int)H);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)D, 1.0f, dctx + blk, (int)H, v + blk, (int)H,
+                  0.0f, dP, (int)T);
+      if (rate > 0) apply_dropout(dP, dP, T * T, first, dm);
+      /* dS = scale * P * (dP - rowsum(dP * P)), in place in dP */
+      for (int64_t i = 0; i < T; i++) {
+        const float *pr = P + i * T;
+        float *dr = dP + i * T;
+        float s = 0;
+        for (int64_t j = 0; j < T; j++) s += dr[j] * pr[j];
+        for (int64_t j = 0; j < T; j++) dr[j] = scale * pr[j] * (dr[j] - s);
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, dP, (int)T, k + blk, (int)H, 0.0f,
+                  dq + blk, (int)H);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, dP, (int)T, q + blk, (int)H, 0.0f,
+                  dk + blk, (int)H);
+    }
+  }
+  free(scratch);
+  return undef(env);
+}
+
+/* linearGrad(heap, xOff, wOff, dyOff, dxOff, dwOff, dbOff, rows, in, out)
+ * y = x W + b with x [rows, in], W [in, out]: dx = dy W^T, dW = x^T dy, db = column sums of dy */
+static napi_value LinearGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 10)) return NULL;
+  int64_t rows = inum(&a, 7), nin = inum(&a, 8), nout = inum(&a, 9);
+  const float *x = ptr(&a, 1, (size_t)(rows * nin), 4);
+  const float *w = ptr(&a, 2, (size_t)(nin * nout), 4);
+  const float *dy = ptr(&a, 3, (size_t)(rows * nout), 4);
+  float *dx = ptr(&a, 4, (size_t)(rows * nin), 4);
+  float *dw = ptr(&a, 5, (size_t)(nin * nout), 4);
+  float *db = ptr(&a, 6, (size_t)nout, 4);
+  if (a.failed) return NULL;
+  if (!x || !w || !dy) {
+    fail(&a, "linearGrad needs x, W and dy");
+    return NULL;
+  }
+  if (rows == 0 || nin == 0 || nout == 0) {
+    if (dx) memset(dx, 0, (size_t)(rows * nin) * 4);
+    if (dw) memset(dw, 0, (size_t)(nin * nout) * 4);
+    if (db) memset(db, 0, (size_t)nout * 4);
+    return undef(env);
+  }
+  if (dx)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nin, (int)nout, 1.0f, dy, (int)nout, w, (int)nout, 0.0f, dx, (int)nin);
+  if (dw)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nin, (int)nout, (int)rows, 1.0f, x, (int)nin, dy, (int)nout, 0.0f, dw, (int)nout);
+  if (db) {
+    memset(db, 0, (size_t)nout * 4);
+    for (int64_t r = 0; r < rows; r++) {
+      const float *row = dy + r * nout;
+      for (int64_t j = 0; j < nout; j++) db[j] += row[j];
+    }
   }
   return undef(env);
 }
@@ -522,6 +711,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"segmentSum", NULL, SegmentSum, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dropout", NULL, Dropout, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"attention", NULL, Attention, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"attentionGrad", NULL, AttentionGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"linearGrad", NULL, LinearGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"blasInfo", NULL, BlasInfo, NULL, NULL, NULL, napi_enumerable, NULL},
