@@ -19,7 +19,7 @@ export interface ComparisonLine {
 
 /** Compare variant b against variant a on one metric (in %). */
 export function compareVariants(records: readonly RunRecord[], a: string, b: string, metric: MetricRow = "Macro-F1"): ComparisonLine {
-  const vals = (v: string) => records.filter((r) => r.variant === v).map((r) => 100 * metricValue(r.metrics, metric));
+  const vals = (v: string) => records.filter((r) => r.variant === v).map((r) => metricValue(r.metrics, metric));
   const sa = summarize(vals(a));
   const sb = summarize(vals(b));
   const se = Math.sqrt((sa.n > 1 ? sa.std ** 2 / sa.n : 0) + (sb.n > 1 ? sb.std ** 2 / sb.n : 0));
@@ -39,7 +39,7 @@ export function formatComparison(c: ComparisonLine): string {
 export function rankVariants(records: readonly RunRecord[], metric: MetricRow = "Macro-F1"): string[] {
   const variants = [...new Set(records.map((r) => r.variant))];
   return variants
-    .map((v) => ({ v, s: summarize(records.filter((r) => r.variant === v).map((r) => 100 * metricValue(r.metrics, metric))) }))
+    .map((v) => ({ v, s: summarize(records.filter((r) => r.variant === v).map((r) => metricValue(r.metrics, metric))) }))
     .sort((x, y) => y.s.mean - x.s.mean)
     .map(({ v, s }) => `${v} ${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}`);
 }
