@@ -1,0 +1,90 @@
+/**
+ * npm start: the main job on the embedded defaults, no flags.
+ *   1. the demo data and its load report
+ *   2. the study's four tables with the `quick` preset (3 seeds each; cached runs are loaded)
+ *   3. every notebook executed in Jupyter (tslab) into reports/notebooks/ (+ HTML)
+ *   4. a standalone HTML report: reports/index.html
+ */
+import * as path from "node:path";
+import { initBackend, describeBackend } from "../backend/select";
+import { loadDemo, formatLoadReport } from "../data";
+import { TABLE_NAMES, reproduceTable, type TableResult } from "../experiments";
+import {
+  tableText,
+  writeReportHtml,
+  listNotebooks,
+  executeNotebook,
+  exportNotebookHtml,
+  formatComparison,
+  compareVariants,
+  type ReportSection,
+} from "../report";
+import { runMain } from "./common";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const REPORTS = path.join(ROOT, "reports");
+
+const TITLES: Record<string, string> = {
+  models: "Pretrained model comparison",
+  encodings: "Encoding strategy impact",
+  loss: "Weighted loss",
+  augmentation: "Hard-class augmentation",
+};
+
+function readings(r: TableResult): string[] {
+  switch (r.table) {
+    case "models":
+      return r.records.some((x) => x.variant === "tiny (pretrained in-domain)")
+        ? [formatComparison(compareVariants(r.records, "tiny (from scratch)", "tiny (pretrained in-domain)", "Micro-F1"))]
+        : [];
+    case "encodings":
+      return ["Basic2", "QA", "Entity_marked1", "Entity_marked2"].map((v) => formatComparison(compareVariants(r.records, "Basic1", v)));
+    case "loss":
+      return (["Macro-F1", "F1 Range"] as const).map((m) => formatComparison(compareVariants(r.records, "Regular Loss", "Weighted Loss", m)));
+    case "augmentation":
+      return (["Macro-F1", "F1 Range"] as const).map((m) => formatComparison(compareVariants(r.records, "Weighted Loss", "Weighted+Aug", m)));
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const info = await initBackend({ verbose: false });
+  console.log(describeBackend(info));
+  const ds = loadDemo({ mode: "lenient" });
+  console.log(formatLoadReport(ds.report, { maxPerKind: 2 }));
+
+  const sections: ReportSection[] = [
+    {
+      title: "About",
+      text:
+        `Our numbers (quick preset: the embedded tiny BERT on the demo data, 3 seeds, mean ± std) beside the study's ` +
+        `(Chinese-RoBERTa-wwm-ext etc. on the study's test split). Backend: ${describeBackend(info).replace("[medrel] ", "")}.`,
+    },
+  ];
+  for (const t of TABLE_NAMES) {
+    console.log(`\n[medrel] table ${t}: running or loading its grid (quick preset, 3 seeds)`);
+    const r = await reproduceTable(t, { preset: "quick" });
+    console.log(`== ${TITLES[t]} (${r.split} split, %, mean ± std over seeds${r.missing.length ? `; ${r.missing.length} runs missing` : ""})`);
+    console.log(tableText(r.frame));
+    const lines = readings(r);
+    for (const l of lines) console.log(`  ${l}`);
+    sections.push({ title: TITLES[t], table: r.frame, tableCaption: `ours (${r.split} split) beside the study's`, text: lines.join("\n") });
+    sections.push({ figure: r.chart });
+  }
+  const gridSeconds = (Date.now() - t0) / 1000;
+
+  console.log(`\n[medrel] executing the notebooks in Jupyter (tslab kernel) into reports/notebooks/`);
+  const nbDir = path.join(REPORTS, "notebooks");
+  for (const nb of listNotebooks()) {
+    const res = executeNotebook(nb, nbDir, { env: { MEDREL_PRESET: "quick" } });
+    const html = exportNotebookHtml(res.output, nbDir);
+    console.log(`  ${path.basename(nb)}: ${res.seconds.toFixed(0)} s, ${res.outputs} outputs, ${res.errors.length} errors -> ${path.relative(ROOT, html)}`);
+    if (res.errors.length) console.log(res.errors.map((e) => `    ${e}`).join("\n"));
+  }
+  const report = writeReportHtml(path.join(REPORTS, "index.html"), sections, { title: "medrel-notebooks: the study's tables, re-run" });
+  const total = (Date.now() - t0) / 1000;
+  console.log(`\n[medrel] report: ${path.relative(ROOT, report)}`);
+  console.log(`[medrel] done in ${(total / 60).toFixed(1)} min (tables ${(gridSeconds / 60).toFixed(1)} min, notebooks ${((total - gridSeconds) / 60).toFixed(1)} min)`);
+}
+
+if (require.main === module) runMain(main);
