@@ -1,0 +1,186 @@
+/**
+ * The experiment layer as a user runs it: config validation and hashing, the run cache (load, not
+ * retrain), atomic writes and recovery from a killed grid, shards, the CLIs on the real shared data,
+ * prediction, reproducibility, and a short training that must beat the majority class by a wide margin.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  presetConfig,
+  configHash,
+  canonicalJson,
+  parseExperimentConfig,
+  runExperiment,
+  runJobs,
+  gridJobs,
+  shardJobs,
+  parseShard,
+  cleanIncompleteRuns,
+  loadRun,
+  ConfigError,
+  type ExperimentConfig,
+} from "../src/experiments";
+
+const ROOT = path.resolve(__dirname, "..");
+const SHARED = path.resolve(ROOT, "..", "shared", "data");
+const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `medrel-${name}-`));
+const smoke = (over: Partial<ExperimentConfig> = {}): ExperimentConfig => ({ ...presetConfig("smoke"), ...over });
+
+test("config hash is canonical: key order does not matter, any field change does", () => {
+  const a = smoke();
+  const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(a).reverse()))) as ExperimentConfig;
+  assert.equal(canonicalJson(a), canonicalJson(reordered));
+  assert.equal(configHash(a), configHash(reordered));
+  assert.notEqual(configHash(a), configHash({ ...a, seed: 1 }));
+  assert.notEqual(configHash(a), configHash({ ...a, encoding: "QA" }));
+  assert.match(configHash(a), /^[0-9a-f]{12}$/);
+});
+
+test("invalid configs are rejected with the field named", () => {
+  assert.throws(() => parseExperimentConfig({ ...smoke(), encoding: "Basic3" }, "my.json"), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match((e as Error).message, /my\.json/);
+    assert.match((e as Error).message, /encoding/);
+    return true;
+  });
+  assert.throws(() => parseExperimentConfig({ ...smoke(), lr: -1 }), /lr/);
+  assert.throws(
+    () => parseExperimentConfig({ ...smoke(), loss: { ...smoke().loss, scheme: "manual", manual: { 不存在: 2 } } }),
+    /unknown label "不存在"/,
+  );
+});
+
+test("a run that exists is loaded, not retrained; force retrains; same seed gives identical metrics", async () => {
+  const runsDir = tmp("cache");
+  const cfg = smoke();
+  const first = await runExperiment(cfg, { runsDir, progress: false, verbose: false });
+  const again = await runExperiment(cfg, { runsDir, progress: false, verbose: false });
+  assert.equal(again.info.startedAt, first.info.startedAt, "second call loaded the run folder");
+  for (const f of ["config.json", "metrics.json", "confusion.json", "history.json", "run.json", "predictions-dev.jsonl", "model/config.json"]) {
+    assert.ok(fs.existsSync(path.join(first.dir, f)), `${f} written`);
+  }
+  const forced = await runExperiment(cfg, { runsDir, progress: false, verbose: false, force: true });
+  assert.notEqual(forced.info.startedAt, first.info.startedAt);
+  assert.deepEqual(forced.metrics, first.metrics, "same seed + config -> identical metrics on the same backend");
+  const m = JSON.parse(fs.readFileSync(path.join(first.dir, "metrics.json"), "utf8")) as Record<string, Record<string, unknown>>;
+  for (const split of ["dev", "test"]) {
+    for (const k of ["per_class", "macro_precision", "macro_recall", "macro_f1", "micro_f1", "f1_range"]) assert.ok(k in m[split], `${split}.${k}`);
+  }
+});
+
+test("leftovers of a killed run are detected and removed; complete runs stay", async () => {
+  const runsDir = tmp("clean");
+  const done = await runExperiment(smoke(), { runsDir, progress: false, verbose: false });
+  fs.mkdirSync(path.join(runsDir, "abcdef012345.tmp-999999-1"), { recursive: true }); // a dead writer's temp folder
+  fs.mkdirSync(path.join(runsDir, "0123456789ab"), { recursive: true });
+  fs.writeFileSync(path.join(runsDir, "0123456789ab", "config.json"), "{}"); // half-written run
+  const removed = cleanIncompleteRuns(runsDir).sort();
+  assert.deepEqual(removed, ["0123456789ab", "abcdef012345.tmp-999999-1"]);
+  assert.ok(loadRun(done.dir), "the complete run is kept");
+});
+
+test("shards split a grid into disjoint parts that cover it", () => {
+  const jobs = gridJobs("encodings", { preset: "smoke", seeds: [0, 1, 2] });
+  assert.equal(jobs.length, 15);
+  const parts = [1, 2, 3].map((i) => shardJobs(jobs, { index: i, count: 3 }));
+  const hashes = parts.map((p) => new Set(p.map((j) => configHash(j.config))));
+  assert.equal(hashes.reduce((a, s) => a + s.size, 0), 15);
+  assert.equal(new Set(hashes.flatMap((s) => [...s])).size, 15);
+  assert.deepEqual(parseShard("2/4"), { index: 2, count: 4 });
+  assert.throws(() => parseShard("5/4"), /1 ≤ i ≤ n/);
+  assert.throws(() => parseShard("x"), /i\/n/);
+});
+
+test("killing a grid mid-way and re-running it redoes only the missing runs", { timeout: 300_000 }, async () => {
+  const runsDir = tmp("grid");
+  const script = path.join(runsDir, "grid.ts");
+  fs.writeFileSync(
+    script,
+    `import { gridJobs, runJobs } from ${JSON.stringify(path.join(ROOT, "src", "experiments"))};\n` +
+      `runJobs(gridJobs("loss", { preset: "smoke", seeds: [0, 1] }), { runsDir: ${JSON.stringify(runsDir)}, progress: false })` +
+      `.then(() => process.exit(0));\n`,
+  );
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, stdio: "ignore" });
+  const complete = (): string[] => fs.readdirSync(runsDir).filter((n) => /^[0-9a-f]{12}$/.test(n) && loadRun(path.join(runsDir, n)));
+  // kill it as soon as the first run is complete
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (complete().length >= 1) {
+        clearInterval(t);
+        child.kill("SIGKILL");
+        resolve();
+      }
+    }, 50);
+    child.on("exit", () => {
+      clearInterval(t);
+      reject(new Error("the grid finished before it could be killed"));
+    });
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const before = new Map(complete().map((h) => [h, loadRun(path.join(runsDir, h))!.info.startedAt]));
+  assert.ok(before.size >= 1 && before.size < 4, `killed with ${before.size} of 4 runs complete`);
+  const jobs = gridJobs("loss", { preset: "smoke", seeds: [0, 1] });
+  const runs = await runJobs(jobs, { runsDir, progress: false });
+  assert.equal(runs.length, 4);
+  for (const [h, started] of before) assert.equal(loadRun(path.join(runsDir, h))!.info.startedAt, started, `${h} was not retrained`);
+  assert.equal(complete().length, 4);
+  assert.deepEqual(fs.readdirSync(runsDir).filter((n) => n.includes(".tmp-")), [], "no temp folders left");
+});
+
+test("npm run experiment on the study's real data (--data-dir ../shared/data, smoke), then predict", { timeout: 300_000 }, () => {
+  const dir = tmp("study");
+  // the study's layout: train.jsonl, val.jsonl, test.jsonl (the withheld test is stood in for by val here)
+  fs.symlinkSync(path.join(SHARED, "study_train.jsonl"), path.join(dir, "train.jsonl"));
+  fs.symlinkSync(path.join(SHARED, "study_val.jsonl"), path.join(dir, "val.jsonl"));
+  fs.symlinkSync(path.join(SHARED, "study_val.jsonl"), path.join(dir, "test.jsonl"));
+  const out = path.join(dir, "run");
+  const log = execFileSync("npx", ["tsx", "src/cli/experiment.ts", "--data-dir", dir, "--preset", "smoke", "--out", out], { cwd: ROOT }).toString();
+  assert.match(log, /dev +Macro-P/);
+  const metrics = JSON.parse(fs.readFileSync(path.join(out, "metrics.json"), "utf8")) as { dev: { n: number }; test: { n: number } | null };
+  assert.ok(metrics.dev.n > 0 && metrics.test && metrics.test.n > 0, "dev and test metrics written");
+  const info = JSON.parse(fs.readFileSync(path.join(out, "run.json"), "utf8")) as { dataReport: string[] };
+  assert.match(info.dataReport.join("\n"), /subject_placeholder/, "the load report (placeholders kept and counted) is saved with the run");
+
+  // predict: unlabelled rows in, one JSON line per row with probabilities out
+  const input = path.join(dir, "new.jsonl");
+  fs.writeFileSync(input, [
+    JSON.stringify({ id: "a", sentence: "糖尿病@患者可出现多饮、多尿等症状。", h: "糖尿病", t: "多尿" }),
+    JSON.stringify({ id: "b", sentence: "高血压可用氨氯地平治疗。", h: "高血压", t: "氨氯地平" }),
+  ].join("\n") + "\n");
+  const outFile = path.join(dir, "pred.jsonl");
+  execFileSync("npx", ["tsx", "src/cli/predict.ts", "--run", out, "--input", input, "--output", outFile], { cwd: ROOT, stdio: "pipe" });
+  const preds = fs.readFileSync(outFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; pred: string; probs: Record<string, number> });
+  assert.deepEqual(preds.map((p) => p.id), ["a", "b"]);
+  for (const p of preds) {
+    assert.equal(Object.keys(p.probs).length, 10);
+    assert.ok(Math.abs(Object.values(p.probs).reduce((a, b) => a + b, 0) - 1) < 1e-4);
+  }
+});
+
+test("CLI errors are one clear line, not a stack trace", () => {
+  const run = (args: string[]): string => {
+    try {
+      execFileSync("npx", ["tsx", ...args], { cwd: ROOT, stdio: "pipe" });
+      return "";
+    } catch (e) {
+      return String((e as { stderr: Buffer }).stderr);
+    }
+  };
+  assert.match(run(["src/cli/experiment.ts", "--encoding", "Basic9"]), /--encoding must be one of Basic1/);
+  assert.match(run(["src/cli/experiment.ts", "--data-dir", "/nonexistent"]), /^error: .*\/nonexistent/m);
+  const err = run(["src/cli/experiment.ts", "--data-dir", "/nonexistent"]);
+  assert.ok(!/WasmBackendModule|at Object\./.test(err), "no minified source or stack in the message");
+  assert.match(run(["src/cli/reproduce.ts", "--table", "nope"]), /--table must be one of models, encodings, loss, augmentation, all/);
+});
+
+test("a short training of the tiny model on the demo data beats the majority class by a wide margin", { timeout: 300_000 }, async () => {
+  const cfg: ExperimentConfig = { ...presetConfig("quick"), model: { kind: "preset", preset: "tiny", pretrained: null }, epochs: 3, lr: 2e-3, maxLength: 128 };
+  const run = await runExperiment(cfg, { runsDir: tmp("learn"), progress: false, verbose: false });
+  // the demo is balanced: the majority class scores 10% micro-F1
+  assert.ok(run.metrics.dev.micro_f1 > 0.4, `dev micro-F1 ${run.metrics.dev.micro_f1} should be far above 0.10`);
+  assert.ok(run.metrics.dev.macro_f1 > 0.35, `dev macro-F1 ${run.metrics.dev.macro_f1}`);
+});
