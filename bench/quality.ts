@@ -5,7 +5,7 @@
  *   - the character 1–3-gram TF-IDF logistic-regression baseline (src/model/ngram.ts),
  * each as micro/macro-F1 mean ± std over seeds (default 0, 1, 2) with the wall time per seed.
  *
- * Fine-tuning runs go through runExperiment's run cache (runs/bench-quality/<checkpoint sha>/), so a killed
+ * Fine-tuning runs go through runExperiment's run cache (.cache/bench-quality/<checkpoint sha>/ (not under runs/: cleanIncompleteRuns removes foreign folders there)), so a killed
  * bench resumes where it stopped and two processes may split the work (`--only pretrained` / `--only scratch`)
  * before one plain invocation prints the table. Wall time is the run's own training + evaluation time.
  *
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const seeds = (arg("seeds") ?? "0,1,2").split(",").map(Number);
   const only = (arg("only") ?? VARIANTS.join(",")).split(",") as Variant[];
   for (const v of only) if (!VARIANTS.includes(v)) throw new Error(`--only: unknown variant "${v}" (use ${VARIANTS.join(", ")})`);
-  const runsRoot = path.resolve(arg("runs") ?? "runs/bench-quality");
+  const runsRoot = path.resolve(arg("runs") ?? ".cache/bench-quality");
   const results = new Map<Variant, SeedResult[]>();
   const t0 = Date.now();
 

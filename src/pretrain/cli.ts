@@ -1,5 +1,5 @@
 /**
- * npm run pretrain -- [--data-dir ../shared/data] [--work runs/pretrain/quick] [--out data/pretrained/quick]
+ * npm run pretrain -- [--data-dir ../shared/data] [--work .cache/pretrain/quick] [--out data/pretrained/quick]
  *                     [--steps N] [--minutes M] [--seed N] [--layers 4 --hidden 192 --heads 3 --intermediate 768]
  * In-domain whole-word-masking MLM pre-training of the quick preset's encoder. Re-running the same command
  * resumes from <work>/state/ (saved every --save-every steps); on finishing (or at --minutes) the checkpoint is
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   };
   const prog = new Command("pretrain")
     .option("--data-dir <dir>", "folder with study_*.jsonl and CMeIE-V2_*.jsonl", path.resolve(process.cwd(), "..", "shared", "data"))
-    .option("--work <dir>", "resumable state folder", "runs/pretrain/quick")
+    .option("--work <dir>", "resumable state folder", ".cache/pretrain/quick")
     .option("--out <dir>", "exported checkpoint folder", "data/pretrained/quick")
     .option("--steps <n>", "planned optimizer steps", int, d.totalSteps)
     .option("--minutes <m>", "stop (and export) after this many minutes of this invocation; 0 = no limit", num, 0)

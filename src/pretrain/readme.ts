@@ -23,7 +23,7 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
     info.command,
     "```",
     "",
-    `Re-running the same command resumes from \`runs/pretrain/quick/state/\` (saved every ${c.saveEvery} steps).`,
+    `Re-running the same command resumes from \`.cache/pretrain/quick/state/\` (saved every ${c.saveEvery} steps).`,
     "",
     "## Model",
     "",
