@@ -255,6 +255,14 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     return loaded;
   } catch (e) {
     writer.abort();
+    const msg = e instanceof Error ? e.message : String(e);
+    if (backend.name === "wasm" && /memory access out of bounds|Aborted\(\)|Out of memory/i.test(msg)) {
+      // the WASM heap tops out near 2 GB (weights + gradients + AdamW moments + activations)
+      throw new Error(
+        `the WASM backend ran out of its ~2 GB heap (${msg.split("\n")[0]}): lower batchSize or maxLength, ` +
+          `use a smaller model, or install @tensorflow/tfjs-node / use a GPU (npm run doctor)`,
+      );
+    }
     throw e;
   } finally {
     // keep the backend's memory flat across many runs in one process (grids)
