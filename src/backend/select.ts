@@ -33,13 +33,24 @@ export function onBackendReady(fn: Extender): void {
 
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
+  // tfjs-node's own message is a paragraph with a path; what a user needs is why and where to look
+  if (/tfjs_binding\.node/.test(msg)) return "native binding not installed (its install script downloads libtensorflow; see npm run doctor)";
   return msg.split("\n")[0].slice(0, 200);
 }
 
 async function tryNode(pkg: string): Promise<string | undefined> {
   // tfjs-node registers the "tensorflow" backend on import; a missing libtensorflow throws here
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require(pkg);
+  // a second tfjs-node package (after tfjs-node-gpu failed) re-registers every kernel: silence those warnings only
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!/is already registered/.test(String(args[0]))) warn(...args);
+  };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(pkg);
+  } finally {
+    console.warn = warn;
+  }
   return tf.findBackend("tensorflow") ? "tensorflow" : undefined;
 }
 
