@@ -1,6 +1,6 @@
 /**
  * npm run pretrain -- [--data-dir ../shared/data] [--work .cache/pretrain/quick] [--out data/pretrained/quick]
- *                     [--steps N] [--minutes M] [--seed N] [--layers 4 --hidden 192 --heads 3 --intermediate 768]
+ *                     [--steps N] [--minutes M] [--stop-at S] [--seed N] [--layers 4 --hidden 192 --heads 3 --intermediate 768]
  * In-domain whole-word-masking MLM pre-training of the quick preset's encoder. Re-running the same command
  * resumes from <work>/state/ (saved every --save-every steps); on finishing (or at --minutes) the checkpoint is
  * exported to --out as a Hugging Face folder with its training curve and README.
@@ -39,12 +39,13 @@ async function main(): Promise<void> {
     .option("--hidden <n>", "hidden size", int, d.shape.hidden)
     .option("--heads <n>", "attention heads", int, d.shape.heads)
     .option("--intermediate <n>", "feed-forward size", int, d.shape.intermediate)
+    .option("--stop-at <n>", "stop (and export) at this step; the schedule still spans --steps", int)
     .option("--save-every <n>", "state save interval (steps)", int, d.saveEvery)
     .option("--f32", "export float32 instead of float16")
     .parse();
   const o = prog.opts<{
     dataDir: string; work: string; out: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
-    layers: number; hidden: number; heads: number; intermediate: number; saveEvery: number; f32?: boolean;
+    layers: number; hidden: number; heads: number; intermediate: number; saveEvery: number; stopAt?: number; f32?: boolean;
   }>();
   const cfg: PretrainConfig = {
     ...d,
@@ -60,8 +61,16 @@ async function main(): Promise<void> {
   const corpus = buildCorpus(defaultCorpusSources(path.resolve(o.dataDir)));
   console.log(`[pretrain] corpus: ${corpus.stats.texts} texts, ${corpus.stats.chars} chars, ${corpus.stats.duplicates} duplicates dropped`);
   const deadline = o.minutes > 0 ? Date.now() + o.minutes * 60_000 : undefined;
-  const trainer = await runPretrain(cfg, corpus.texts, path.resolve(o.work), { deadline, corpus: corpus.stats });
-  const argv = process.argv.slice(2).join(" ");
+  const trainer = await runPretrain(cfg, corpus.texts, path.resolve(o.work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats });
+  // the command that re-creates this export exactly: the same flags, --minutes replaced by the step reached
+  const args: string[] = [];
+  const raw = process.argv.slice(2);
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === "--minutes" || raw[i] === "--stop-at" || raw[i] === "--work" || raw[i] === "--out") i++;
+    else args.push(raw[i]);
+  }
+  if (trainer.state.step < cfg.totalSteps) args.push("--stop-at", String(trainer.state.step));
+  const argv = args.join(" ");
   await trainer.export(path.resolve(o.out), { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name } });
   writeReadme(path.resolve(o.out), { state: trainer.state, corpus: corpus.stats, command: `npm run pretrain${argv ? " -- " + argv : ""}`, vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters() });
   console.log(`[pretrain] exported step ${trainer.state.step} to ${o.out} (${fs.statSync(path.join(o.out, "model.safetensors")).size} bytes)`);
