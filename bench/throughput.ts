@@ -14,8 +14,10 @@
  * the same load on a shared machine; a ratio is taken per round against the faster torch setting, and the
  * median over rounds is reported.
  *
- * Options: --sizes tiny,small  --rounds N  --variants product,fused  --no-wasm  --no-2t (skip 2 BLAS threads)
- * --baseline (also stock tfjs-wasm kernels, slow)  --profile (per-kernel times of one step)  --json
+ * Options: --sizes tiny,small  --rounds N  --variants product,fused  --no-wasm  --blas2 (also 2 OpenBLAS
+ * threads)  --baseline (also stock tfjs-wasm kernels, slow)  --profile (per-kernel times of one step)  --json
+ * The default run stays under MEDREL_BENCH_BUDGET_S (270 s): rounds shrink and pure-WASM runs are skipped
+ * when a loaded machine makes everything slow (it says so).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "child_process";
 import * as os from "os";
@@ -382,13 +384,15 @@ async function benchSize(s: BenchSize, variants: Variant[], paths: Path[], round
   for (const variant of variants) {
     for (const p of paths) {
       if (p === "stock" && variant !== "product") continue; // tf.gather's gradient needs our UnsortedSegmentSum
-      if ((p === "pure-wasm" || p === "stock") && elapsedS() > BUDGET_S * (s.name === "tiny" ? 0.3 : 0.75)) {
+      if ((p === "pure-wasm" || p === "stock") && elapsedS() > BUDGET_S * (s.name === "tiny" ? 0.3 : 0.6)) {
         console.log(`tfjs ${variant}/${p}: skipped (time budget; run with --sizes ${s.name} --variants ${variant} for it)`);
         continue;
       }
       const slow = p === "pure-wasm" || p === "stock";
       // pure WASM / stock are slow on `small`: fewer rounds keep the whole bench under 5 minutes
-      const R = slow ? 2 : rounds;
+      // shrink rounds when the machine is slow today (budget shares: tiny 35%, small the rest)
+      const late = elapsedS() > BUDGET_S * (s.name === "tiny" ? 0.25 : 0.7);
+      const R = slow ? 2 : late ? Math.min(rounds, 3) : rounds;
       const srv = startVariant(s, variant, p);
       const ready = await srv.read<Ready>();
       await srv.ask<Times>({ cmd: "train", n: slow ? 1 : 2 });
@@ -471,10 +475,10 @@ async function main(): Promise<void> {
     if (!s) throw new Error(`--sizes: unknown size "${n}" (${Object.keys(SIZES).join(", ")})`);
     return s;
   });
-  const rounds = Number(opt("rounds") ?? 7);
+  const rounds = Number(opt("rounds") ?? 5);
   const variants = (opt("variants") ?? "product,fused").split(",") as Variant[];
   const paths: Path[] = ["native"];
-  if (!argv.includes("--no-2t")) paths.push("native-2t");
+  if (argv.includes("--blas2")) paths.push("native-2t");
   if (!argv.includes("--no-wasm")) paths.push("pure-wasm");
   if (argv.includes("--baseline")) paths.push("stock");
   const out: unknown[] = [];

@@ -118,6 +118,8 @@ for (const mode of MODES) {
       [[2, 3, 9, 9], [2, 3, 9, 16], false, false],
       [[2, 1, 5, 7], [1, 3, 7, 6], false, false], // 2-D broadcast: falls back to stock
       [[33, 65], [65, 17], false, false],
+      [[40, 12], [40, 3], true, false], // weight gradient with the wide operand first: transposes b instead
+      [[1, 40, 12], [1, 40, 3], true, false],
     ];
     for (const [sa, sb, ta, tb] of cases) {
       tf.tidy(() => {

@@ -469,6 +469,17 @@ function pureWasmMatMul(backend0: WasmBackendLike): { batchMatMul: KFunc; fusedM
     const tb = Boolean(attrs.transposeB);
     const p = a.dtype === "float32" && b.dtype === "float32" ? planMatMul(a, b, ta, tb, "BatchMatMul") : undefined;
     if (!p || p.batch * p.m * p.n === 0 || p.k === 0) return callStock("BatchMatMul", inputs, backend, attrs);
+    if (ta && !tb && p.batch === 1 && p.k * p.n + p.m * p.n < p.k * p.m) {
+      // a^T b with a tall a (a weight gradient x^T dy where x is the wider one): transpose the smaller
+      // operand instead, (b^T a)^T, and the small [n, m] result
+      const bT = transposeLast2(backend, b);
+      const q: MatMulPlan = { ...p, m: p.n, n: p.m, outShape: [...p.outShape.slice(0, -2), p.n, p.m] };
+      const prodT = run(backend, bT, a, q, undefined, 0, 0);
+      backend.disposeData(bT.dataId);
+      const out = transposeLast2(backend, prodT);
+      backend.disposeData(prodT.dataId);
+      return out;
+    }
     const { a2, b2, temps } = prep(backend, a, b, ta, tb);
     try {
       return run(backend, a2, b2, p, undefined, 0, 0);
