@@ -358,6 +358,8 @@ interface VariantReport {
   inferS: number;
   ratioTrain: number;
   ratioInfer: number;
+  torchTrainS: number;
+  torchInferS: number;
   rssMb: number;
   loss: number;
   profile?: KernelTime[];
@@ -401,20 +403,26 @@ async function benchSize(s: BenchSize, variants: Variant[], paths: Path[], round
       const ti: number[] = [];
       const rt: number[] = [];
       const ri: number[] = [];
+      const pairedTrain: number[] = [];
+      const pairedInfer: number[] = [];
       for (let r = 0; r < R; r++) {
         let tt = Infinity;
         for (const t of threads) tt = Math.min(tt, (await torch.ask<Times>({ cmd: "train", n: 1, threads: t })).times[0]);
         const ours = (await srv.ask<Times>({ cmd: "train", n: 1 })).times[0];
         tr.push(ours);
         torchTrain.push(tt);
+        pairedTrain.push(tt);
         rt.push(ours / tt);
       }
       for (let r = 0; r < R; r++) {
+        // two batches per side and round: one eval batch is short enough for scheduler noise to matter
+        const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
         let best = Infinity;
-        for (const t of threads) best = Math.min(best, (await torch.ask<Times>({ cmd: "infer", n: 1, threads: t })).times[0]);
-        const ours = (await srv.ask<Times>({ cmd: "infer", n: 1 })).times[0];
+        for (const t of threads) best = Math.min(best, sum((await torch.ask<Times>({ cmd: "infer", n: 2, threads: t })).times));
+        const ours = sum((await srv.ask<Times>({ cmd: "infer", n: 2 })).times);
         ti.push(ours);
         torchInfer.push(best);
+        pairedInfer.push(best);
         ri.push(ours / best);
       }
       const prof = profile ? (await srv.ask<{ profile: KernelTime[] }>({ cmd: "profile" })).profile : undefined;
@@ -428,6 +436,8 @@ async function benchSize(s: BenchSize, variants: Variant[], paths: Path[], round
         inferS: median(ti),
         ratioTrain: median(rt),
         ratioInfer: median(ri),
+        torchTrainS: median(pairedTrain),
+        torchInferS: median(pairedInfer),
         rssMb: end.rssMb,
         loss: end.loss,
         profile: prof,
@@ -435,8 +445,9 @@ async function benchSize(s: BenchSize, variants: Variant[], paths: Path[], round
       reports.push(rep);
       const kern = rep.kernels.length ? ` + ${rep.kernels.join(", ")}` : "";
       console.log(
-        `tfjs ${rep.label.padEnd(17)} train ${fmt(s.batch / rep.trainS).padStart(6)} samples/s (${fmt(rep.trainS * 1000)} ms/step), ` +
-          `eval ${fmt(s.batch / rep.inferS)} samples/s, peak RSS ${fmt(rep.rssMb, 0)} MB, ${R} rounds  [${rep.backend}${kern}]`,
+        `tfjs ${rep.label.padEnd(17)} train ${fmt(s.batch / rep.trainS).padStart(6)} samples/s (${fmt(rep.trainS * 1000)} ms/step; ` +
+          `torch ${fmt(rep.torchTrainS * 1000)} in the same rounds), eval ${fmt(s.batch / rep.inferS)} samples/s (torch ${fmt(s.batch / rep.torchInferS)}), ` +
+          `peak RSS ${fmt(rep.rssMb, 0)} MB, ${R} rounds  [${rep.backend}${kern}]`,
       );
       for (const [what, pr] of [["train step", prof], ["eval batch", profInfer]] as const) {
         if (!pr) continue;

@@ -788,7 +788,8 @@ export function installWasmKernels(opts: InstallOptions = {}): string[] {
 
 /** True when the BLAS-backed Medrel* kernels (linear, attention) are registered for the active backend. */
 export function nativeKernelsActive(): boolean {
-  return tf.getBackend() === "wasm" && tf.getKernel(MEDREL_KERNELS.linear, "wasm") != null;
+  // MEDREL_FUSED_BLAS=0 keeps linear/attention on tf.fused.matMul + head transposes (to measure what they buy)
+  return tf.getBackend() === "wasm" && process.env.MEDREL_FUSED_BLAS !== "0" && tf.getKernel(MEDREL_KERNELS.linear, "wasm") != null;
 }
 
 /** True when the Medrel* kernels (C or JS over the heap) are registered for the active backend. */
