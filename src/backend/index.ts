@@ -4,7 +4,7 @@ export type { BackendInfo, BackendName, InitBackendOptions } from "./select";
 export { gelu, linear, layerNorm, maskedSoftmax, attentionScores, attention, selfAttention, dropout, dropoutMask, adamwUpdate, OpShapeError } from "./ops";
 export type { AttentionOptions, SelfAttentionOptions, AdamWHyper } from "./ops";
 export { installWasmKernels, uninstallWasmKernels, installedWasmKernels, medrelKernelsActive, nativeKernelsActive, KernelError } from "./kernels";
-export { loadNative, NativeLoadError } from "./native";
+export { loadNative } from "./native";
 export { profileKernels } from "./profile";
 export type { KernelTime } from "./profile";
 export type { NativeAddon } from "./native";

@@ -145,13 +145,6 @@ export interface NativeAddon {
 /** Activation codes understood by `gemm`'s epilogue. */
 export const NATIVE_ACT = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5, gelu: 6 } as const;
 
-export class NativeLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "NativeLoadError";
-  }
-}
-
 const ADDON_REL = path.join("native", "build", "Release", "medrel_native.node");
 
 /** Where the built addon may live: beside this file (tsx from src/) or back in src/ when running from dist/. */
