@@ -4,9 +4,14 @@
  * dropout -> classifier.
  *
  * Parameters live in `params` under Hugging Face keys; Linear weights are stored TRANSPOSED, [in, out]
- * (see layout.ts), so each dense layer is a plain `matMul(x, W)` on a 2-D [B*T, in] activation.
+ * (see layout.ts), so each dense layer is a plain `x @ W + b` on a 2-D [B*T, in] activation.
+ *
+ * The layers call the fused ops of src/backend (one kernel each way for linear, self-attention from the
+ * projections to the merged heads, LayerNorm, GELU, dropout on WASM; plain tf ops under tf.customGrad on
+ * other backends). Dropout masks are a seeded counter hash (backend `dropout`), identical on every backend.
  */
 import * as tf from "@tensorflow/tfjs";
+import * as ops from "../backend/ops";
 import { Rng } from "../random";
 import type { BertConfig, Pooling } from "./config";
 import { ModelInputError } from "./errors";
@@ -96,24 +101,25 @@ export function gatherRows(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {
   return gatherRowsOp(table, ids) as tf.Tensor2D;
 }
 
-/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm. */
+/** LayerNorm over the last axis with biased variance, as torch.nn.LayerNorm (the fused backend op). */
 export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  return ops.layerNorm(x, gamma, beta, eps);
 }
 
-/** "gelu": exact x * Phi(x) with erf; "gelu_new": the tanh approximation (GPT-2 / HF gelu_new). */
+/** "gelu": exact x * Phi(x) with erf (the fused backend op); "gelu_new": the tanh approximation (GPT-2 / HF gelu_new). */
 export function gelu(x: tf.Tensor2D, kind: string): tf.Tensor2D {
   if (kind === "gelu_new") {
-    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
-    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+    return tf.tidy(() => {
+      const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+    });
   }
-  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  return ops.gelu(x);
 }
 
-/** Dense layer on a 2-D activation with W stored [in, out]: a plain product, no transposed operand. */
+/** Dense layer on a 2-D activation with W stored [in, out], bias fused (the backend op). */
 function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.add(tf.matMul(x, w as tf.Tensor2D), b);
+  return ops.linear(x, w, b) as tf.Tensor2D;
 }
 
 interface ForwardContext {
@@ -200,7 +206,7 @@ export class BertForRelationClassification {
   /** Dropout with a reproducible seed per call site: seedBase (dropoutSeed or a per-call counter) mixed with the site index. */
   private dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {
     if (!ctx.training || rate === 0) return x;
-    return tf.dropout(x, rate, undefined, mix32(ctx.seedBase, ctx.site++)) as T;
+    return ops.dropout(x, rate, mix32(ctx.seedBase, ctx.site++));
   }
 
   forward(inputs: ModelInputs, opts: { training: boolean; dropoutSeed?: number }): { logits: tf.Tensor2D; lastHiddenState: tf.Tensor3D } {
@@ -225,11 +231,11 @@ export class BertForRelationClassification {
       );
       x = this.dropout(x, c.hidden_dropout_prob, ctx);
 
-      // 2. additive attention mask [B, 1, 1, T]: 0 for real keys, -10000 for padding
-      const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, "float32")), MASK_NEGATIVE), [B, 1, 1, T]);
+      // 2. additive attention mask [B, T]: 0 for real keys, -10000 for padding
+      const maskAdd = tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, "float32")), MASK_NEGATIVE);
 
       // 3. the encoder layers
-      for (let i = 0; i < c.num_hidden_layers; i++) x = this.layer(i, x, maskAdd, B, T, ctx);
+      for (let i = 0; i < c.num_hidden_layers; i++) x = this.layer(i, x, maskAdd, B, ctx);
       const lastHiddenState = tf.reshape(x, [B, T, H]) as tf.Tensor3D;
 
       // 4. pooling -> dropout -> classifier
@@ -252,7 +258,7 @@ export class BertForRelationClassification {
   }
 
   /** One transformer layer: multi-head self-attention, add & norm, feed-forward (GELU), add & norm. */
-  private layer(i: number, x: tf.Tensor2D, maskAdd: tf.Tensor, B: number, T: number, ctx: ForwardContext): tf.Tensor2D {
+  private layer(i: number, x: tf.Tensor2D, maskAdd: tf.Tensor, B: number, ctx: ForwardContext): tf.Tensor2D {
     const c = this.config;
     const H = c.hidden_size;
     const nh = c.num_attention_heads;
@@ -260,14 +266,14 @@ export class BertForRelationClassification {
     const p = `bert.encoder.layer.${i}.`;
     const w = (name: string): tf.Variable => this.p(p + name);
 
-    // self-attention: softmax(Q K^T / sqrt(d) + mask) V per head. K is laid out [B, nh, d, T] by its reshape/transpose
-    // so QK^T is a plain batched product; the 1/sqrt(d) scale is folded into Q.
-    const q = tf.transpose(tf.reshape(linear(x, w("attention.self.query.weight"), w("attention.self.query.bias")), [B, T, nh, d]), [0, 2, 1, 3]);
-    const kT = tf.transpose(tf.reshape(linear(x, w("attention.self.key.weight"), w("attention.self.key.bias")), [B, T, nh, d]), [0, 2, 3, 1]);
-    const v = tf.transpose(tf.reshape(linear(x, w("attention.self.value.weight"), w("attention.self.value.bias")), [B, T, nh, d]), [0, 2, 1, 3]);
-    const scores = tf.add(tf.matMul(tf.mul(q, 1 / Math.sqrt(d)) as tf.Tensor4D, kT as tf.Tensor4D), maskAdd);
-    const probs = this.dropout(tf.softmax(scores, -1), c.attention_probs_dropout_prob, ctx);
-    const context = tf.reshape(tf.transpose(tf.matMul(probs as tf.Tensor4D, v as tf.Tensor4D), [0, 2, 1, 3]), [B * T, H]) as tf.Tensor2D;
+    // self-attention: softmax(Q K^T / sqrt(d) + mask) V per head, heads split and merged inside the fused op;
+    // dropout on the probabilities gets this site's seed (training only)
+    const q = linear(x, w("attention.self.query.weight"), w("attention.self.query.bias"));
+    const k = linear(x, w("attention.self.key.weight"), w("attention.self.key.bias"));
+    const v = linear(x, w("attention.self.value.weight"), w("attention.self.value.bias"));
+    const rate = ctx.training ? c.attention_probs_dropout_prob : 0;
+    const seed = rate > 0 ? mix32(ctx.seedBase, ctx.site++) : 0;
+    const context = ops.selfAttention(q, k, v, maskAdd, { heads: nh, batch: B, scale: 1 / Math.sqrt(d), dropoutRate: rate, seed }) as tf.Tensor2D;
 
     // attention output: dense, dropout, residual, LayerNorm
     const attnDense = this.dropout(linear(context, w("attention.output.dense.weight"), w("attention.output.dense.bias")), c.hidden_dropout_prob, ctx);
