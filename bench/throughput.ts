@@ -4,10 +4,10 @@
  *
  * For `tiny` (L=2, H=128, 2 heads, I=512) then `small` (L=4, H=256, 4 heads, I=1024), T=96, batch 32,
  * vocab 4,000, it prints samples/s and `ratio <tfjs step time / torch step time>` for:
- *   - the product model (src/model BertForRelationClassification + src/train AdamW) on the selected backend,
+ *   - the product model (src/model BertForRelationClassification + src/train loss and AdamW) on the selected backend,
  *     with native kernels (OpenBLAS addon) and on pure WASM (native off),
  *   - "fused": the same network written with src/backend/ops (fused GELU/LayerNorm/softmax/dropout kernels),
- *     which is what the product model runs once it calls those ops,
+ *     a stand-alone reference for what the product model (which now calls those ops) should reach,
  * plus inference (eval) throughput the same way and peak RSS. Each tfjs variant runs in its own process
  * (clean kernel registry and RSS). PyTorch (bench/torch_step.py, /usr/bin/python3) runs as a server too and
  * the two are interleaved step by step (torch at 1 thread, torch at all threads, tfjs, repeat), so both see
@@ -29,6 +29,7 @@ import { profileKernels, type KernelTime } from "../src/backend/profile";
 import { NUM_LABELS } from "../src/data/labels";
 import { BertForRelationClassification, PRESETS, type BertConfig, type ModelInputs } from "../src/model";
 import { Rng } from "../src/random";
+import { crossEntropy as productCrossEntropy } from "../src/train/loss";
 import { AdamW, isNoDecayParam } from "../src/train/optimizer";
 
 export interface BenchSize {
@@ -92,6 +93,7 @@ function makeBatch(s: BenchSize, rng: Rng): { inputs: ModelInputs; labels: tf.Te
   return { inputs, labels: tf.tensor1d(labels, "int32") };
 }
 
+/** the fused reference's loss (mean NLL); the product variant uses src/train/loss crossEntropy (same value without class weights) */
 function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => {
     const logp = tf.logSoftmax(logits);
@@ -240,7 +242,9 @@ async function serveVariant(spec: ServeSpec): Promise<void> {
   const rng = new Rng(1234);
   const c = benchConfig(spec.size);
   const net = spec.variant === "product" ? productNet(c, NUM_LABELS) : fusedNet(c, NUM_LABELS, rng);
+  // the product variant is the product's training step: its model, its loss (src/train/loss) and its AdamW (src/train/optimizer)
   const opt = spec.variant === "product" ? new AdamW(net.params, { lr: 2e-5, weightDecay: 0.01 }) : new FusedAdamW(net.params, 2e-5, 0.01);
+  const lossFn = spec.variant === "product" ? productCrossEntropy : crossEntropy;
   const nameToKey = new Map([...net.params].map(([k, v]) => [v.name, k]));
   const trainable = [...net.params.values()].filter((v) => v.trainable);
   const { inputs, labels } = makeBatch(spec.size, rng);
@@ -248,7 +252,7 @@ async function serveVariant(spec: ServeSpec): Promise<void> {
   let loss = NaN;
 
   const trainStep = async (): Promise<void> => {
-    const { value, grads } = tf.variableGrads(() => crossEntropy(net.forward(inputs, true, 1000 + calls++), labels), trainable);
+    const { value, grads } = tf.variableGrads(() => lossFn(net.forward(inputs, true, 1000 + calls++), labels), trainable);
     const byKey = new Map<string, tf.Tensor>();
     for (const [name, g] of Object.entries(grads)) byKey.set(nameToKey.get(name) ?? name, g);
     opt.step(byKey);
