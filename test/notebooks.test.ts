@@ -24,6 +24,8 @@ for (const nb of notebooks) {
     const res = executeNotebook(nb, outDir, { env: { MEDREL_PRESET: "smoke" } });
     assert.deepEqual(res.errors, [], `${path.basename(nb)} produced error outputs`);
     assert.ok(res.outputs > 0, `${path.basename(nb)} produced no outputs at all`);
+    // tables and charts reach the notebook as rich HTML outputs, not the text fallback
+    assert.ok(res.mimeTypes.includes("text/html"), `${path.basename(nb)} showed no HTML output (tslab display not reached)`);
   });
 }
 

@@ -12,12 +12,11 @@ import path from "node:path";
 import type { DataFrame } from "danfojs-node";
 import type { PlotlyFigure } from "./charts";
 
-type Tslab = typeof import("tslab");
+import { kernelTslab, type Tslab } from "./tslab";
 
 /** tslab's display, loaded on first use (the module pulls in a TypeScript compiler). */
 function tslabModule(): Tslab {
-  // Inside a tslab kernel this resolves to the kernel's own module instance (same node_modules).
-  return require("tslab") as Tslab;
+  return kernelTslab();
 }
 
 /** true when tslab refused because no kernel is connected (plain node, tests, CLI) */

@@ -69,6 +69,7 @@ export function executeNotebook(
   opts: { env?: Record<string, string>; timeoutSeconds?: number } = {},
 ): ExecutedNotebook {
   fs.mkdirSync(outDir, { recursive: true });
+  input = path.resolve(input);
   const output = path.join(path.resolve(outDir), path.basename(input));
   const t0 = Date.now();
   execFileSync(

@@ -5,6 +5,7 @@
  * Mode: `auto` (default) picks tty when stdout is a terminal, notebook when a tslab kernel answers,
  * lines otherwise; env MEDREL_PROGRESS=tty|notebook|lines|silent forces one.
  */
+import { kernelTslab } from "../report/tslab";
 import { SingleBar } from "cli-progress";
 
 export type ProgressMode = "auto" | "tty" | "notebook" | "lines" | "silent";
@@ -104,8 +105,7 @@ function newKernelDisplay(html: string): TslabDisplay | undefined {
   kernelChecked = true;
   if (!tslabLoaded()) return undefined;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tslab = require("tslab") as { newDisplay(): TslabDisplay };
+    const tslab = kernelTslab() as unknown as { newDisplay(): TslabDisplay };
     const d = tslab.newDisplay();
     d.html(html); // throws "Not ready" outside a kernel
     kernelOk = true;
