@@ -184,3 +184,38 @@ test("a short training of the tiny model on the demo data beats the majority cla
   assert.ok(run.metrics.dev.micro_f1 > 0.4, `dev micro-F1 ${run.metrics.dev.micro_f1} should be far above 0.10`);
   assert.ok(run.metrics.dev.macro_f1 > 0.35, `dev macro-F1 ${run.metrics.dev.macro_f1}`);
 });
+
+test("a run killed after an epoch resumes from its checkpoint and ends exactly where an uninterrupted run does", { timeout: 300_000 }, async () => {
+  const runsDir = tmp("resume");
+  const cfg: ExperimentConfig = { ...smoke(), epochs: 3 };
+  const hash = configHash(parseExperimentConfig(cfg));
+  const script = path.join(runsDir, "one.ts");
+  fs.writeFileSync(
+    script,
+    `import { runExperiment } from ${JSON.stringify(path.join(ROOT, "src", "experiments"))};\n` +
+      `runExperiment(${JSON.stringify(cfg)}, { runsDir: ${JSON.stringify(runsDir)}, progress: false }).then(() => process.exit(0));\n`,
+  );
+  const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, stdio: "ignore" });
+  const state = path.join(runsDir, `${hash}.ckpt`, "last", "trainer_state.json");
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (fs.existsSync(state)) {
+        clearInterval(t);
+        child.kill("SIGKILL");
+        resolve();
+      }
+    }, 20);
+    child.on("exit", () => {
+      clearInterval(t);
+      reject(new Error("the run finished before it could be killed"));
+    });
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(loadRun(path.join(runsDir, hash)), undefined, "no complete run yet");
+  const resumed = await runExperiment(cfg, { runsDir, progress: false, verbose: false });
+  assert.ok((resumed.info.resumedFromEpoch ?? 0) >= 1, "resumed from the checkpoint");
+  assert.ok(!fs.existsSync(path.join(runsDir, `${hash}.ckpt`)), "checkpoints removed once the run is complete");
+  const straight = await runExperiment(cfg, { runsDir: tmp("straight"), progress: false, verbose: false });
+  assert.equal(straight.info.resumedFromEpoch, 0);
+  assert.deepEqual(resumed.metrics, straight.metrics);
+});

@@ -18,7 +18,7 @@ import { train, evaluate, computeClassWeights, classCounts, type TrainConfig, ty
 import { Rng } from "../random";
 import type { ExperimentConfig } from "./config";
 import { configHash, parseExperimentConfig } from "./config";
-import { DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, RunWriter, type RunResult, type RunInfo, type Prediction } from "./store";
+import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, RunWriter, type RunResult, type RunInfo, type Prediction } from "./store";
 
 export interface RunOptions {
   /** retrain even when a complete run folder exists */
@@ -211,6 +211,9 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
       evalBatchSize: 64,
       layerwiseLrDecay: cfg.layerwiseLrDecay,
       sampler: cfg.sampler === "study" ? studyBatchSampler(trainLabels) : undefined,
+      // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
+      checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
+      checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
     };
     const t0 = Date.now();
     const result = await train(prep.model, trainEnc, devEnc, tc, { progress: opts.progress ?? "auto" });
@@ -235,6 +238,7 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
       dataReport: [...dataNotes, ...prep.notes],
       augmentReport,
       classWeights: weights,
+      resumedFromEpoch: result.resumedFromEpoch,
       node: process.version,
     };
     writer.json("config.json", cfg);
@@ -250,6 +254,7 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     });
     prep.model.dispose();
     writer.commit();
+    fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
     const loaded = loadRun(finalDir);
     if (!loaded) throw new Error(`run folder ${finalDir} incomplete after writing`);
     return loaded;

@@ -11,6 +11,8 @@ import { configHash } from "./config";
 import type { Metrics } from "../metrics";
 
 export const DEFAULT_RUNS_DIR = path.resolve(__dirname, "..", "..", "runs");
+/** runs/<hash>.ckpt/: the training checkpoints of a run in progress (kept when it is killed, for resuming) */
+export const CKPT_SUFFIX = ".ckpt";
 
 export interface SplitMetrics {
   dev: Metrics;
@@ -52,6 +54,8 @@ export interface RunInfo {
   dataReport: string[];
   augmentReport?: unknown;
   classWeights: number[] | null;
+  /** epochs taken from an interrupted attempt's checkpoint (0 = trained in one go) */
+  resumedFromEpoch?: number;
   node: string;
 }
 
@@ -112,7 +116,7 @@ export function cleanIncompleteRuns(runsDir = DEFAULT_RUNS_DIR): string[] {
   const removed: string[] = [];
   for (const name of fs.readdirSync(runsDir)) {
     const dir = path.join(runsDir, name);
-    if (!fs.statSync(dir).isDirectory()) continue;
+    if (!fs.statSync(dir).isDirectory() || name.endsWith(CKPT_SUFFIX)) continue;
     const tmp = /\.tmp-(\d+)-\d+$/.exec(name);
     if (tmp) {
       if (pidAlive(Number(tmp[1]))) continue; // a run in progress in another process
@@ -141,7 +145,7 @@ export function listRuns(runsDir = DEFAULT_RUNS_DIR): RunResult[] {
   if (!fs.existsSync(runsDir)) return [];
   return fs
     .readdirSync(runsDir)
-    .filter((n) => !n.includes(".tmp-"))
+    .filter((n) => !n.includes(".tmp-") && !n.endsWith(CKPT_SUFFIX))
     .map((n) => loadRun(path.join(runsDir, n)))
     .filter((r): r is RunResult => r !== undefined);
 }
