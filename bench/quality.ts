@@ -10,6 +10,7 @@
  * before one plain invocation prints the table. Wall time is the run's own training + evaluation time.
  *
  * Options: --data-dir ../shared/data  --seeds 0,1,2  --only pretrained,scratch,ngram  --json FILE  --runs DIR
+ *          --set JSON (fields over the quick preset, e.g. '{"epochs":3}', for lever studies)
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -50,8 +51,8 @@ function checkpointTag(): string {
 }
 
 /** The quick preset on train -> val: pretrained (default) or from scratch. */
-export function qualityConfig(dataDir: string, seed: number, scratch: boolean): ExperimentConfig {
-  const base = presetConfig("quick");
+export function qualityConfig(dataDir: string, seed: number, scratch: boolean, overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {
+  const base = { ...presetConfig("quick"), ...overrides };
   const model = base.model.kind === "preset" ? { ...base.model, pretrained: scratch ? null : base.model.pretrained } : base.model;
   return {
     ...base,
@@ -66,6 +67,8 @@ async function main(): Promise<void> {
   const seeds = (arg("seeds") ?? "0,1,2").split(",").map(Number);
   const only = (arg("only") ?? VARIANTS.join(",")).split(",") as Variant[];
   for (const v of only) if (!VARIANTS.includes(v)) throw new Error(`--only: unknown variant "${v}" (use ${VARIANTS.join(", ")})`);
+  // --set '{"epochs":3}': fields over the quick preset, for lever studies (the table then describes that variant)
+  const overrides = JSON.parse(arg("set") ?? "{}") as Partial<ExperimentConfig>;
   const runsRoot = path.resolve(arg("runs") ?? ".cache/bench-quality");
   const results = new Map<Variant, SeedResult[]>();
   const t0 = Date.now();
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     } else {
       const runsDir = path.join(runsRoot, variant === "pretrained" ? checkpointTag() : "scratch");
       for (const seed of seeds) {
-        const cfg = qualityConfig(dataDir, seed, variant === "scratch");
+        const cfg = qualityConfig(dataDir, seed, variant === "scratch", overrides);
         const run = await runExperiment(cfg, { runsDir, progress: "auto" });
         const m = run.metrics.dev;
         rows.push({ seed, micro: 100 * m.micro_f1, macro: 100 * m.macro_f1, seconds: run.info.seconds.total, epochs: run.history.length });
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
     );
     summary[v] = { micro: meanStd(rows.map((r) => r.micro)), macro: meanStd(rows.map((r) => r.macro)), seconds: secs, seeds: rows };
   }
-  console.log(`(bench wall time ${((Date.now() - t0) / 60).toFixed(1)} min, cached runs included at their recorded time)`);
+  console.log(`(bench wall time ${((Date.now() - t0) / 60000).toFixed(1)} min, cached runs included at their recorded time)`);
   const jsonOut = arg("json");
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ dataDir, seeds, quick: presetConfig("quick"), results: summary }, null, 2) + "\n");
 }
