@@ -78,9 +78,13 @@ test("leftovers of a killed run are detected and removed; complete runs stay", a
   fs.mkdirSync(path.join(runsDir, "abcdef012345.tmp-999999-1"), { recursive: true }); // a dead writer's temp folder
   fs.mkdirSync(path.join(runsDir, "0123456789ab"), { recursive: true });
   fs.writeFileSync(path.join(runsDir, "0123456789ab", "config.json"), "{}"); // half-written run
+  fs.mkdirSync(path.join(runsDir, "ngram-0123456789ab"), { recursive: true }); // a baseline cache
+  fs.mkdirSync(path.join(runsDir, "fedcba987654.ckpt", "last"), { recursive: true }); // a killed run's checkpoints
   const removed = cleanIncompleteRuns(runsDir).sort();
   assert.deepEqual(removed, ["0123456789ab", "abcdef012345.tmp-999999-1"]);
   assert.ok(loadRun(done.dir), "the complete run is kept");
+  assert.ok(fs.existsSync(path.join(runsDir, "ngram-0123456789ab")), "baseline caches are not runs: kept");
+  assert.ok(fs.existsSync(path.join(runsDir, "fedcba987654.ckpt")), "checkpoints for resuming are kept");
 });
 
 test("shards split a grid into disjoint parts that cover it", () => {

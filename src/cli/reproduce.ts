@@ -25,6 +25,7 @@ interface Flags {
   dataDir?: string;
   shard?: string;
   seeds: number;
+  quiet?: boolean;
 }
 
 export interface ReproduceOptions {
@@ -33,6 +34,8 @@ export interface ReproduceOptions {
   dataDir?: string;
   shard?: { index: number; count: number };
   seeds: number;
+  /** only the per-run lines, no tables (for worker shards) */
+  quiet?: boolean;
 }
 
 /** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
@@ -54,6 +57,7 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
       console.log(`[medrel] ${done}/${total} ${run.hash} dev Macro-F1 ${(100 * run.metrics.dev.macro_f1).toFixed(2)} (${run.info.seconds.total.toFixed(0)} s)`),
   });
   console.log(`[medrel] grid done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  if (o.quiet) return;
   for (const [t, jobs] of byTable) {
     const { runs, missing } = collectRuns(jobs);
     console.log("\n" + formatGridTable(t, runs, missing.length));
@@ -68,6 +72,7 @@ async function main(): Promise<void> {
     .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl); default: the demo data")
     .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
     .option("--seeds <n>", "seeds per variant (0..n-1)", intArg("--seeds"), 3)
+    .option("--quiet", "print only one line per run (no tables)")
     .showHelpAfterError();
   program.parse();
   const f = program.opts<Flags>();
@@ -77,6 +82,7 @@ async function main(): Promise<void> {
     dataDir: f.dataDir,
     shard: f.shard ? parseShard(f.shard) : undefined,
     seeds: f.seeds,
+    quiet: f.quiet,
   });
 }
 

@@ -5,6 +5,8 @@
  *   3. every notebook executed in Jupyter (tslab) into reports/notebooks/ (+ HTML)
  *   4. a standalone HTML report: reports/index.html
  */
+import { spawn } from "node:child_process";
+import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
@@ -46,6 +48,36 @@ function readings(r: TableResult): string[] {
   }
 }
 
+/**
+ * Train the grids in parallel worker processes, one shard each (runs are single-threaded, so two vCPUs
+ * train two runs at once); the tables below then load the finished runs. MEDREL_WORKERS overrides the count.
+ */
+async function trainShards(workers: number): Promise<void> {
+  const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
+  const script = path.join(ROOT, "src", "cli", "reproduce.ts");
+  await Promise.all(
+    Array.from({ length: workers }, (_, i) => {
+      const shard = `${i + 1}/${workers}`;
+      return new Promise<void>((resolve, reject) => {
+        const child = spawn(tsx, [script, "--table", "all", "--preset", "quick", "--shard", shard, "--quiet"], {
+          cwd: ROOT,
+          env: { ...process.env, MEDREL_PROGRESS: "silent" },
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        child.stdout.setEncoding("utf8");
+        let buf = "";
+        child.stdout.on("data", (d: string) => {
+          buf += d;
+          const lines = buf.split("\n");
+          buf = lines.pop() ?? "";
+          for (const l of lines) if (l.trim()) console.log(`  [shard ${shard}] ${l.replace(/^\[medrel\] /, "")}`);
+        });
+        child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`grid shard ${shard} failed (exit ${code})`))));
+      });
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const info = await initBackend({ verbose: false });
@@ -61,8 +93,10 @@ async function main(): Promise<void> {
         `(Chinese-RoBERTa-wwm-ext etc. on the study's test split). Backend: ${describeBackend(info).replace("[medrel] ", "")}.`,
     },
   ];
+  const workers = Math.max(1, Number(process.env.MEDREL_WORKERS ?? Math.min(2, os.cpus().length)));
+  console.log(`\n[medrel] training the four grids (quick preset, 3 seeds) in ${workers} worker process(es); finished runs are loaded`);
+  if (workers > 1) await trainShards(workers);
   for (const t of TABLE_NAMES) {
-    console.log(`\n[medrel] table ${t}: running or loading its grid (quick preset, 3 seeds)`);
     const r = await reproduceTable(t, { preset: "quick" });
     console.log(`== ${TITLES[t]} (${r.split} split, %, mean ± std over seeds${r.missing.length ? `; ${r.missing.length} runs missing` : ""})`);
     console.log(tableText(r.frame));

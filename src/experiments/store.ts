@@ -116,13 +116,16 @@ export function cleanIncompleteRuns(runsDir = DEFAULT_RUNS_DIR): string[] {
   const removed: string[] = [];
   for (const name of fs.readdirSync(runsDir)) {
     const dir = path.join(runsDir, name);
-    if (!fs.statSync(dir).isDirectory() || name.endsWith(CKPT_SUFFIX)) continue;
+    // another process may rename its temp folder into place meanwhile
+    const isDir = fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+    if (!isDir || name.endsWith(CKPT_SUFFIX)) continue;
     const tmp = /\.tmp-(\d+)-\d+$/.exec(name);
     if (tmp) {
       if (pidAlive(Number(tmp[1]))) continue; // a run in progress in another process
       fs.rmSync(dir, { recursive: true, force: true });
       removed.push(name);
-    } else if (!loadRun(dir)) {
+    } else if (/^[0-9a-f]{12}$/.test(name) && !loadRun(dir)) {
+      // only run folders (12-hex names) are judged: baselines and checkpoints live beside them
       fs.rmSync(dir, { recursive: true, force: true });
       removed.push(name);
     }
