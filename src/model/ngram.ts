@@ -104,6 +104,36 @@ export interface Csr {
  * Per-field TF-IDF vocabularies fitted on training rows: the three fields' features are
  * concatenated (marked sentence, then h, then t), each field's vocabulary sorted like sklearn's.
  */
+/**
+ * Row r's class scores into z as exp(logit − max) (softmax numerators, overflow-safe); returns their sum.
+ * Shared by the L-BFGS objective and the AdaGrad epochs.
+ */
+function expLogits(
+  z: Float64Array,
+  w: ArrayLike<number>,
+  biasAt: number,
+  K: number,
+  indptr: ArrayLike<number>,
+  indices: ArrayLike<number>,
+  values: ArrayLike<number>,
+  r: number,
+): number {
+  for (let k = 0; k < K; k++) z[k] = w[biasAt + k];
+  for (let p = indptr[r]; p < indptr[r + 1]; p++) {
+    const o = indices[p] * K;
+    const v = values[p];
+    for (let k = 0; k < K; k++) z[k] += v * w[o + k];
+  }
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) if (z[k] > max) max = z[k];
+  let sum = 0;
+  for (let k = 0; k < K; k++) {
+    z[k] = Math.exp(z[k] - max);
+    sum += z[k];
+  }
+  return sum;
+}
+
 export class NgramVectorizer {
   private readonly vocab: Map<string, number>[] = [];
   private readonly terms: string[][] = [];
@@ -225,19 +255,7 @@ class Objective {
     let loss = 0;
     const scale = 1 / this.X.rows;
     for (let r = 0; r < this.X.rows; r++) {
-      for (let k = 0; k < K; k++) z[k] = w[biasAt + k];
-      for (let p = indptr[r]; p < indptr[r + 1]; p++) {
-        const o = indices[p] * K;
-        const v = values[p];
-        for (let k = 0; k < K; k++) z[k] += v * w[o + k];
-      }
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) if (z[k] > max) max = z[k];
-      let sum = 0;
-      for (let k = 0; k < K; k++) {
-        z[k] = Math.exp(z[k] - max);
-        sum += z[k];
-      }
+      const sum = expLogits(z, w, biasAt, K, indptr, indices, values, r);
       const yr = this.y[r];
       loss -= Math.log(z[yr] / sum);
       for (let k = 0; k < K; k++) z[k] = (z[k] / sum - (k === yr ? 1 : 0)) * scale; // dL/dlogit
@@ -367,19 +385,7 @@ function adagrad(X: Csr, y: Int32Array, K: number, F: number, lambda: number, ep
     const order = rng.shuffle(Array.from({ length: X.rows }, (_, i) => i));
     let total = 0;
     for (const r of order) {
-      for (let k = 0; k < K; k++) z[k] = w[biasAt + k];
-      for (let p = indptr[r]; p < indptr[r + 1]; p++) {
-        const o = indices[p] * K;
-        const v = values[p];
-        for (let k = 0; k < K; k++) z[k] += v * w[o + k];
-      }
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) if (z[k] > max) max = z[k];
-      let sum = 0;
-      for (let k = 0; k < K; k++) {
-        z[k] = Math.exp(z[k] - max);
-        sum += z[k];
-      }
+      const sum = expLogits(z, w, biasAt, K, indptr, indices, values, r);
       const yr = y[r];
       total -= Math.log(z[yr] / sum);
       for (let k = 0; k < K; k++) z[k] = z[k] / sum - (k === yr ? 1 : 0);
