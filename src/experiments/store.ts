@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type { ExperimentConfig } from "./config";
 import { configHash } from "./config";
 import type { Metrics } from "../metrics";
+import type { HistoryRow } from "../train";
 
 export const DEFAULT_RUNS_DIR = path.resolve(__dirname, "..", "..", "runs");
 /** runs/<hash>.ckpt/: the training checkpoints of a run in progress (kept when it is killed, for resuming) */
@@ -20,15 +21,8 @@ export interface SplitMetrics {
   test: Metrics | null;
 }
 
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  devMacroF1: number;
-  devMicroF1: number;
-  lr: number;
-  seconds: number;
-  samplesPerSec: number;
-}
+/** One epoch of a run's training curve (history.json): the trainer's own record. */
+export type EpochRecord = HistoryRow;
 
 /** Everything a run leaves behind, as loaded back. */
 export interface RunResult {

@@ -20,7 +20,7 @@ import { CHECKPOINT_FILES, completeFolder, readModelWeights, saveModelFolder, wr
 import { CheckpointError, TrainConfigError, TrainDataError } from "./errors";
 import { crossEntropy, type CrossEntropyOptions, type LossReduction } from "./loss";
 import { AdamW, clipByGlobalNorm, layerwiseLrMultipliers } from "./optimizer";
-import { createProgress, Progress, ProgressMode, StepProgress } from "./progress";
+import { createProgress, Progress, ProgressMode, StepProgress, type EpochSummary } from "./progress";
 import { lrMultiplier, ScheduleName, ScheduleOptions, SCHEDULE_NAMES, warmupStepsFor } from "./schedule";
 
 type Model = BertForRelationClassification;
@@ -88,24 +88,8 @@ export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   return { ...DEFAULT_TRAIN_CONFIG, ...overrides };
 }
 
-export interface HistoryRow {
-  /** 0-based */
-  epoch: number;
-  /** optimizer steps done at the end of this epoch */
-  step: number;
-  /** mean training loss over the epoch's batches */
-  trainLoss: number;
-  /** loss over the whole dev set with the training loss options (class weights, smoothing, focal) */
-  devLoss?: number;
-  devMacroF1: number;
-  devMicroF1: number;
-  /** learning rate of the epoch's last update (head group) */
-  lr: number;
-  /** wall time of the epoch, evaluation included */
-  seconds: number;
-  /** training rows per second (evaluation excluded) */
-  samplesPerSec: number;
-}
+/** One row of TrainResult.history (the same record the progress display prints at epoch end). */
+export type HistoryRow = EpochSummary;
 
 export interface TrainResult {
   history: HistoryRow[];
