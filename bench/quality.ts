@@ -19,7 +19,7 @@ import { loadRows } from "../src/data/load";
 import { labelIndex } from "../src/data/labels";
 import { classificationMetrics } from "../src/metrics";
 import { trainNgramBaseline } from "../src/model/ngram";
-import { PRETRAINED_TINY_DIR, presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
+import { fromScratch, PRETRAINED_TINY_DIR, presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
 
 type Variant = "pretrained" | "scratch" | "ngram";
 const VARIANTS: readonly Variant[] = ["pretrained", "scratch", "ngram"];
@@ -53,7 +53,7 @@ function checkpointTag(): string {
 /** The quick preset on train -> val: pretrained (default) or from scratch. */
 export function qualityConfig(dataDir: string, seed: number, scratch: boolean, overrides: Partial<ExperimentConfig> = {}): ExperimentConfig {
   const base = { ...presetConfig("quick"), ...overrides };
-  const model = base.model.kind === "preset" ? { ...base.model, pretrained: scratch ? null : base.model.pretrained } : base.model;
+  const model = scratch ? fromScratch(base.model) : base.model;
   return {
     ...base,
     model,

@@ -290,6 +290,23 @@ test("repeated mentions: clean marks the head nearest the tail once, faithful ma
   assert.deepEqual(bt.slice(b.tailPos, b.tailPos + 2), ["口", "渴"]);
 });
 
+test("entity spans (headEnd / tailEnd): markers and mention in the marked encodings, the mention in the others", () => {
+  const r = row("糖尿病：多饮。口渴是糖尿病的症状。", "糖尿病", "口渴");
+  const c = encodeRow(tok, r, { encoding: "Entity_marked1" });
+  assert.deepEqual(toks(c.inputIds).slice(c.headPos, c.headEnd), ["[E1]", "糖", "尿", "病", "[/E1]"]);
+  assert.deepEqual(toks(c.inputIds).slice(c.tailPos, c.tailEnd), ["[E2]", "口", "渴", "[/E2]"]);
+  const b = encodeRow(tok, r, { encoding: "Basic1" });
+  assert.deepEqual(toks(b.inputIds).slice(b.headPos, b.headEnd), ["糖", "尿", "病"]);
+  assert.deepEqual(toks(b.inputIds).slice(b.tailPos, b.tailEnd), ["口", "渴"]);
+  // nested: the tail span holds the head's
+  const n = encodeRow(tok, row("糖尿病肾病患者", "糖尿病", "糖尿病肾病"), { encoding: "Entity_marked1" });
+  assert.deepEqual(toks(n.inputIds).slice(n.tailPos, n.tailEnd), ["[E2]", "[E1]", "糖", "尿", "病", "[/E1]", "肾", "病", "[/E2]"]);
+  // an entity that is not in the sentence has no span (pooling falls back to its start token); faithful has none
+  const missing = encodeRow(tok, row("患者口渴", "糖尿病", "口渴"), { encoding: "Basic1" });
+  assert.equal(missing.headEnd, undefined);
+  assert.equal(encodeRow(tok, r, { encoding: "Entity_marked1", faithful: true }).headEnd, undefined);
+});
+
 test("nested and overlapping entities", () => {
   // head inside tail, no other head occurrence: nested markers (clean); the study's replace-all loses the tail
   const n1 = row("糖尿病肾病患者", "糖尿病", "糖尿病肾病");

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/select";
-import { crossEntropy, LossInputError } from "../src/train/loss";
+import { crossEntropy, distillationLoss, LossInputError } from "../src/train/loss";
 
 const expected = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/parity/expected.json"), "utf8")) as {
   batch: { labels: number[]; class_weights: number[] };
@@ -114,4 +114,24 @@ test("clear errors for bad inputs", () => {
   assert.throws(() => loss(L, [0]), /labels: expected shape \[2\]/);
   assert.throws(() => loss(L, [0, 1], { labelSmoothing: 1.5 }), /labelSmoothing/);
   assert.throws(() => loss(L, [0, 1], { focalGamma: -1 }), /focalGamma/);
+});
+
+test("distillation: (1 − α)·CE + α·T²·KL equals PyTorch (value and gradient), α = 0 is CE, a perfect student has no soft loss", () => {
+  // torch: (1-a)*F.cross_entropy(z, y) + a*T*T*F.kl_div(F.log_softmax(z/T), F.log_softmax(log(pt)/T), 'batchmean', log_target=True)
+  const z = [[1.0, -0.5, 2.0, 0.3], [0.2, 0.1, -1.0, 1.5], [-0.7, 2.2, 0.4, 0.0]];
+  const pt = [[0.1, 0.2, 0.6, 0.1], [0.25, 0.25, 0.0, 0.5], [0.05, 0.8, 0.1, 0.05]];
+  const y = [2, 3, 1];
+  const opts = { alpha: 0.7, temperature: 2 };
+  const f = (logits: tf.Tensor2D): tf.Scalar => distillationLoss(logits, tf.tensor2d(pt), crossEntropy(logits, tf.tensor1d(y, "int32")), opts);
+  const value = tf.tidy(() => f(tf.tensor2d(z)).dataSync()[0]);
+  close(value, 0.3253207206726074, 1e-5, "loss");
+  const grad = tf.tidy(() => tf.grad((l: tf.Tensor) => f(l as tf.Tensor2D))(tf.tensor2d(z)).dataSync());
+  const want = [0.0649266466498375, -0.04990429803729057, -0.03258367255330086, 0.01756134070456028, -0.013976747170090675, -0.02075083740055561, 0.0631280317902565, -0.028400465846061707, -0.0033549214713275433, -0.040238942950963974, 0.019519532099366188, 0.02407434582710266];
+  want.forEach((g, i) => close(grad[i], g, 1e-5, `grad[${i}]`));
+  const ce = loss(z, y);
+  close(tf.tidy(() => distillationLoss(tf.tensor2d(z), tf.tensor2d(pt), tf.scalar(ce), { alpha: 0, temperature: 3 }).dataSync()[0]), ce, 1e-6, "alpha 0");
+  const selfTeacher = tf.tidy(() => tf.softmax(tf.tensor2d(z)).arraySync() as number[][]);
+  close(tf.tidy(() => distillationLoss(tf.tensor2d(z), tf.tensor2d(selfTeacher), tf.scalar(0), { alpha: 1, temperature: 2 }).dataSync()[0]), 0, 1e-5, "student = teacher");
+  assert.throws(() => distillationLoss(tf.tensor2d(z), tf.tensor2d([[1, 0, 0, 0]]), tf.scalar(0), opts), (e: unknown) => e instanceof LossInputError && /teacherProbs/.test((e as Error).message));
+  assert.throws(() => distillationLoss(tf.tensor2d(z), tf.tensor2d(pt), tf.scalar(0), { alpha: 1.5, temperature: 2 }), /alpha/);
 });

@@ -213,6 +213,34 @@ test("forward: shapes, padding does not change a sequence's outputs, entity_star
   }
 });
 
+test("entity_span pooling: logits = classifier([h_head; h_tail; mean(head span); mean(tail span)]), padding-invariant, ends required", () => {
+  const m = new BertForRelationClassification({ ...TINY, initializer_range: 0.3 }, { numLabels: 3, pooling: "entity_span", seed: 5 });
+  assert.deepEqual(m.params.get("classifier.weight")!.shape, [64, 3], "entity_span classifier is Linear(4H -> numLabels)");
+  assert.equal(m.trainableVariables().length, m.params.size - 2, "entity_span: pooler kept but not trained");
+  const ids = [[2, 7, 9, 11, 3, 5, 6]];
+  const x = { ...batch(ids, undefined, [1], [4]), headEnd: tf.tensor1d([4], "int32"), tailEnd: tf.tensor1d([7], "int32") };
+  const out = m.forward(x, { training: false });
+  const hs = out.lastHiddenState.arraySync()[0];
+  const H = 16;
+  const mean = (a: number, b: number): number[] => Array.from({ length: H }, (_, k) => hs.slice(a, b).reduce((s, r) => s + r[k], 0) / (b - a));
+  const feats = [...hs[1], ...hs[4], ...mean(1, 4), ...mean(4, 7)];
+  const W = m.params.get("classifier.weight")!.arraySync() as number[][]; // stored [in, out]
+  const bias = m.params.get("classifier.bias")!.dataSync();
+  const want = [0, 1, 2].map((c) => bias[c] + feats.reduce((s, f, i) => s + f * W[i][c], 0));
+  assert.ok(maxAbsDiff(out.logits.dataSync(), want) < 1e-4, `logits differ from the manual pooling by ${maxAbsDiff(out.logits.dataSync(), want)}`);
+  // padding the sequence leaves the span means unchanged
+  const padded = { ...batch([[...ids[0], 0, 0]], [[1, 1, 1, 1, 1, 1, 1, 0, 0]], [1], [4]), headEnd: tf.tensor1d([4], "int32"), tailEnd: tf.tensor1d([7], "int32") };
+  assert.ok(maxAbsDiff(logitsOf(m, padded), out.logits.dataSync()) < 1e-5, "padding changed entity_span logits");
+  // a wider head span changes the logits (the mean is really read)
+  const wider = { ...batch(ids, undefined, [1], [4]), headEnd: tf.tensor1d([5], "int32"), tailEnd: tf.tensor1d([7], "int32") };
+  assert.ok(maxAbsDiff(logitsOf(m, wider), out.logits.dataSync()) > 1e-4, "headEnd matters");
+  assert.throws(() => m.forward(batch(ids, undefined, [1], [4]), { training: false }), (e: unknown) => e instanceof ModelInputError && /headEnd/.test((e as Error).message));
+  const bad = { ...batch(ids, undefined, [1], [4]), headEnd: tf.tensor1d([1], "int32"), tailEnd: tf.tensor1d([7], "int32") };
+  assert.throws(() => m.forward(bad, { training: false }), (e: unknown) => e instanceof ModelInputError && /headEnd.*outside \(1, 7\]/.test((e as Error).message));
+  tf.dispose(out);
+  m.dispose();
+});
+
 test("dropout: off in eval, reproducible per dropoutSeed, different across seeds and steps", () => {
   const m = new BertForRelationClassification({ ...TINY, initializer_range: 0.3 }, { numLabels: 4, pooling: "entity_start", seed: 3 });
   const x = batch([

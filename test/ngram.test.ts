@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { trainNgramBaseline, ngramText, NgramVectorizer, NgramBaselineError, type NgramRow } from "../src/model/ngram";
+import { trainNgramBaseline, ngramText, NgramVectorizer, NgramBaselineError, outOfFoldNgramProbs, type NgramRow } from "../src/model/ngram";
 import { labelIndex, normalizeLabel } from "../src/data/labels";
 import { classificationMetrics } from "../src/metrics";
 
@@ -111,4 +111,34 @@ test("real data: study_train -> study_val micro-F1 >= 0.80, seed-deterministic",
   const p1 = trainNgramBaseline(train.slice(0, 2000), { seed: 9, maxIter: 2 }).predict(val.slice(0, 300)).probs;
   const p2 = trainNgramBaseline(train.slice(0, 2000), { seed: 9, maxIter: 2 }).predict(val.slice(0, 300)).probs;
   assert.deepEqual(p1, p2);
+});
+
+test("out-of-fold teacher probabilities: each row scored by a model that never saw it (accuracy like held-out, not like in-sample)", () => {
+  // every 3rd row: the file is ordered by label, a prefix would hold only a few classes
+  const train = loadJsonl("study_train.jsonl").filter((_, i) => i % 3 === 0);
+  const y = yOf(train);
+  const acc = (probs: Float32Array): number => {
+    let hit = 0;
+    for (let i = 0; i < train.length; i++) {
+      let best = 0;
+      for (let k = 1; k < 10; k++) if (probs[i * 10 + k] > probs[i * 10 + best]) best = k;
+      if (best === y[i]) hit++;
+    }
+    return hit / train.length;
+  };
+  const oof = outOfFoldNgramProbs(train, { seed: 2, folds: 4, maxIter: 3 });
+  const inSample = trainNgramBaseline(train, { seed: 2, maxIter: 3 }).predict(train).probs;
+  assert.equal(oof.length, train.length * 10);
+  for (let i = 0; i < train.length; i += 97) {
+    let s = 0;
+    for (let k = 0; k < 10; k++) s += oof[i * 10 + k];
+    assert.ok(Math.abs(s - 1) < 1e-5, `row ${i} sums to ${s}`);
+  }
+  const a = acc(oof);
+  const b = acc(inSample);
+  console.log(`out-of-fold accuracy ${a.toFixed(3)}, in-sample ${b.toFixed(3)}`);
+  assert.ok(b > 0.97, `in-sample accuracy ${b}`);
+  assert.ok(a > 0.6 && a < b - 0.1, `out-of-fold accuracy ${a} should be a held-out figure, well below in-sample ${b}`);
+  assert.deepEqual(outOfFoldNgramProbs(train.slice(0, 300), { seed: 2, folds: 3, maxIter: 2 }), outOfFoldNgramProbs(train.slice(0, 300), { seed: 2, folds: 3, maxIter: 2 }));
+  assert.throws(() => outOfFoldNgramProbs(train.slice(0, 10), { seed: 0, folds: 1 }), NgramBaselineError);
 });

@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { ENCODING_NAMES } from "../encoding/types";
+import { POOLINGS } from "../model/config";
 import {
+  fromScratch,
   presetConfig,
   PRESET_NAMES,
   runExperiment,
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     .option("--model <m>", "tiny | small | base | a Hugging Face folder (or a name under models/)")
     .option("--from-scratch", "random init instead of the committed in-domain pretrained checkpoint")
     .option("--encoding <e>", `one of ${ENCODING_NAMES.join(", ")}`, choiceArg("--encoding", ENCODING_NAMES))
-    .option("--pooling <p>", "cls | entity_start", choiceArg("--pooling", ["cls", "entity_start"] as const))
+    .option("--pooling <p>", "cls | entity_start | entity_span", choiceArg("--pooling", POOLINGS))
     .option("--weights <scheme>", `class weights: ${WeightSchemeSchema.options.join(", ")}`, choiceArg("--weights", WeightSchemeSchema.options))
     .option("--seed <n>", "random seed", intArg("--seed"))
     .option("--epochs <n>", "epochs", intArg("--epochs"))
@@ -92,8 +94,7 @@ async function main(): Promise<void> {
   if (data) cfg.data = data;
   if (f.model) cfg.model = resolveModel(f.model);
   if (f.fromScratch) {
-    if (cfg.model.kind !== "preset") throw new Error("--from-scratch applies to the embedded presets, not to a checkpoint folder");
-    cfg.model = { ...cfg.model, pretrained: null };
+    cfg.model = fromScratch(cfg.model);
   }
   if (f.encoding) cfg.encoding = f.encoding;
   if (f.pooling) cfg.pooling = f.pooling;

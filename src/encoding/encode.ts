@@ -518,10 +518,14 @@ export function encodeRowWithInfo(
   }
   const hStart = hReg ? hReg[0] : -1;
   const tStart = tReg ? tReg[0] : -1;
+  let headEnd = -1;
+  let tailEnd = -1;
   for (let i = 0; i < sIds.length; i++) {
     if (keep && !keep[i]) continue;
     if (i === hStart) headPos = ids.length;
     if (i === tStart) tailPos = ids.length;
+    if (hReg && i >= hReg[0] && i < hReg[1]) headEnd = ids.length + 1;
+    if (tReg && i >= tReg[0] && i < tReg[1]) tailEnd = ids.length + 1;
     ids.push(sIds[i]);
     types.push(typeFor("sentence"));
   }
@@ -541,6 +545,9 @@ export function encodeRowWithInfo(
       attentionMask: new Array<number>(ids.length).fill(1),
       headPos: pos(headPos, hSeg),
       tailPos: pos(tailPos, tSeg),
+      // the span in the sentence (markers included) when the entity was located there
+      ...(headPos >= 0 && headEnd > headPos ? { headEnd } : {}),
+      ...(tailPos >= 0 && tailEnd > tailPos ? { tailEnd } : {}),
     },
     info,
   };

@@ -28,6 +28,10 @@ export interface Encoded {
   headPos: number;
   /** token index of the tail entity's start marker (or first token) */
   tailPos: number;
+  /** one past the head entity's span (closing marker included); headPos + 1 when the span is unknown */
+  headEnd?: number;
+  /** one past the tail entity's span */
+  tailEnd?: number;
   /** label index (src/data/labels.ts order) when known */
   label?: number;
 }

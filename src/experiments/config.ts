@@ -18,8 +18,17 @@ export const DataSpecSchema = z.discriminatedUnion("kind", [
 export type DataSpec = z.infer<typeof DataSpecSchema>;
 
 export const ModelSpecSchema = z.discriminatedUnion("kind", [
-  /** an embedded shape; `pretrained` is a local HF folder to start from, null = random init */
-  z.object({ kind: z.literal("preset"), preset: z.enum(["tiny", "small", "base"]), pretrained: z.string().nullable() }),
+  /**
+   * an embedded shape; `pretrained` is a local HF folder to start from, null = random init. `shapeFrom` (random
+   * init only): take the architecture from this folder's config.json instead of the preset, so "from scratch"
+   * and "pretrained" differ only in the initial weights.
+   */
+  z.object({
+    kind: z.literal("preset"),
+    preset: z.enum(["tiny", "small", "base"]),
+    pretrained: z.string().nullable(),
+    shapeFrom: z.string().min(1).optional(),
+  }),
   /** a local Hugging Face checkpoint folder (config.json, vocab.txt/tokenizer.json, weights) */
   z.object({ kind: z.literal("checkpoint"), dir: z.string().min(1), name: z.string().optional() }),
 ]);
@@ -51,13 +60,21 @@ export const AugmentSpecSchema = z.object({
 });
 export type AugmentSpec = z.infer<typeof AugmentSpecSchema>;
 
+export const DistillSpecSchema = z.object({
+  teacher: z.literal("ngram"),
+  alpha: z.number().min(0).max(1),
+  temperature: z.number().positive(),
+  folds: z.number().int().min(2),
+});
+export type DistillSpec = z.infer<typeof DistillSpecSchema>;
+
 export const ExperimentConfigSchema = z.object({
   data: DataSpecSchema,
   model: ModelSpecSchema,
   encoding: encodingEnum,
   /** the study's quirks (double [CLS], replace-every-occurrence) */
   faithful: z.boolean(),
-  pooling: z.enum(["cls", "entity_start"]),
+  pooling: z.enum(["cls", "entity_start", "entity_span"]),
   maxLength: z.number().int().min(16).max(512),
   loss: LossSpecSchema,
   /** `shuffle` = bucketed random batches; `study` = 2 balanced epochs then priority-sampler epochs */
@@ -73,6 +90,11 @@ export const ExperimentConfigSchema = z.object({
   maxGradNorm: z.number().positive(),
   earlyStoppingPatience: z.number().int().nonnegative(),
   layerwiseLrDecay: z.number().positive().max(1),
+  /**
+   * knowledge distillation from the n-gram baseline (cross-fitted on train, `folds` parts): loss =
+   * (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student). Absent = off (and absent from the hash).
+   */
+  distill: DistillSpecSchema.optional(),
   /** cap on training rows (0 = all); the smoke preset uses it to run in seconds */
   maxTrainRows: z.number().int().nonnegative(),
   maxEvalRows: z.number().int().nonnegative(),

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExperimentConfig, DataSpec } from "./config";
 import { configHash } from "./config";
-import { presetConfig, MODELS_DIR, type PresetName } from "./presets";
+import { fromScratch, presetConfig, MODELS_DIR, type PresetName } from "./presets";
 import { STUDY_ENCODINGS } from "../encoding/types";
 import { STUDY_HARD_CLASSES } from "../data/labels";
 import { DEFAULT_RUNS_DIR, loadRun, type RunResult } from "./store";
@@ -65,9 +65,10 @@ function variants(table: TableName, base: ExperimentConfig, opts: GridOptions): 
         if (base.model.kind === "preset" && base.model.pretrained) {
           out.push({ variant: "tiny (pretrained in-domain)", config: base });
         }
+        // same architecture as the pretrained one when there is one: the row isolates what pre-training buys
         out.push({
           variant: "tiny (from scratch)",
-          config: { ...base, model: { kind: "preset", preset: "tiny", pretrained: null } },
+          config: { ...base, model: base.model.kind === "preset" ? fromScratch(base.model) : { kind: "preset", preset: "tiny", pretrained: null } },
         });
       }
       for (const ck of availableCheckpoints(opts.modelsDir)) {

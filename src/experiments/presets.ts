@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ExperimentConfig } from "./config";
+import type { ExperimentConfig, ModelSpec } from "./config";
 
 export type PresetName = "smoke" | "quick" | "study";
 export const PRESET_NAMES: readonly PresetName[] = ["smoke", "quick", "study"];
@@ -69,6 +69,16 @@ export function presetConfig(name: PresetName): ExperimentConfig {
         weightDecay: 0.01,
       };
   }
+}
+
+/**
+ * The "from scratch" twin of a preset model: random init in the SAME architecture as its pretrained checkpoint
+ * (so the ablation measures the initial weights only), with a character vocabulary from train.
+ */
+export function fromScratch(model: ModelSpec): ModelSpec {
+  if (model.kind !== "preset") throw new Error("--from-scratch applies to the embedded presets, not to a checkpoint folder");
+  if (!model.pretrained) return model;
+  return { kind: "preset", preset: model.preset, pretrained: null, shapeFrom: model.pretrained };
 }
 
 export function isPresetName(s: string): s is PresetName {

@@ -12,7 +12,7 @@ import { LABEL_NAMES, labelIndex, NUM_LABELS } from "../data/labels";
 import type { Dataset, Row } from "../data/types";
 import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encoding";
 import type { Encoded } from "../encoding/types";
-import { BertForRelationClassification, loadPretrained, presetConfig as modelPresetConfig, saveCheckpoint } from "../model";
+import { BertForRelationClassification, loadPretrained, outOfFoldNgramProbs, parseConfig, presetConfig as modelPresetConfig, saveCheckpoint } from "../model";
 import { augmentTrain, chooseHardClasses, studyBatchSampler } from "../augment";
 import { train, evaluate, computeClassWeights, classCounts, type TrainConfig, type ClassWeightSpec } from "../train";
 import { Rng } from "../random";
@@ -108,10 +108,14 @@ async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string)
   const tokenizer = buildCharTokenizer(texts, { minFreq: 1 });
   const tokDir = path.join(tmpDir, "tokenizer");
   tokenizer.save(tokDir);
-  const config = { ...modelPresetConfig(m.kind === "preset" ? m.preset : "tiny", tokenizer.vocabSize) };
+  const shapeFile = m.kind === "preset" && m.shapeFrom ? path.join(m.shapeFrom, "config.json") : null;
+  const config = shapeFile
+    ? { ...parseConfig(JSON.parse(fs.readFileSync(shapeFile, "utf8")), shapeFile), vocab_size: tokenizer.vocabSize }
+    : { ...modelPresetConfig(m.kind === "preset" ? m.preset : "tiny", tokenizer.vocabSize) };
   config.max_position_embeddings = Math.max(config.max_position_embeddings, cfg.maxLength);
   const model = new BertForRelationClassification(config, { numLabels: NUM_LABELS, pooling: cfg.pooling, seed: cfg.seed });
-  notes.push(`random init (${m.kind === "preset" ? m.preset : "?"}), character vocabulary of ${tokenizer.vocabSize} from train`);
+  const shape = `L=${config.num_hidden_layers}/H=${config.hidden_size}`;
+  notes.push(`random init (${shapeFile ? `${shape} from ${shapeFile}` : `${m.kind === "preset" ? m.preset : "?"}, ${shape}`}), character vocabulary of ${tokenizer.vocabSize} from train`);
   return { model, tokenizer, tokenizerDir: tokDir, notes };
 }
 
@@ -192,6 +196,10 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     const testEnc: Encoded[] = testRows.length ? encodeDataset(prep.tokenizer, testRows, encOpts).encoded : [];
 
     const trainLabels = trainEnc.map((e) => e.label as number);
+    // the teacher scores each training row with a model that never saw it (cross-fitting)
+    const teacherProbs = cfg.distill
+      ? outOfFoldNgramProbs(trainRows, { seed: cfg.seed, folds: cfg.distill.folds })
+      : undefined;
     const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg, trainLabels));
     const tc: TrainConfig = {
       epochs: cfg.epochs,
@@ -214,6 +222,7 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
       // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
       checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
       checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
+      distill: cfg.distill && teacherProbs ? { alpha: cfg.distill.alpha, temperature: cfg.distill.temperature, teacherProbs } : undefined,
     };
     const t0 = Date.now();
     const result = await train(prep.model, trainEnc, devEnc, tc, { progress: opts.progress ?? "auto" });

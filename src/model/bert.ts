@@ -28,6 +28,10 @@ export interface ModelInputs {
   headPos: tf.Tensor1D;
   /** int32 [B] */
   tailPos: tf.Tensor1D;
+  /** int32 [B], one past the head entity's last token (its span is [headPos, headEnd)); entity_span pooling */
+  headEnd?: tf.Tensor1D;
+  /** int32 [B] */
+  tailEnd?: tf.Tensor1D;
 }
 
 export interface ModelOptions {
@@ -144,8 +148,8 @@ export class BertForRelationClassification {
     if (!Number.isInteger(opts.numLabels) || opts.numLabels < 1) {
       throw new ModelInputError("numLabels", `must be a positive integer, got ${opts.numLabels}`);
     }
-    if (opts.pooling !== "cls" && opts.pooling !== "entity_start") {
-      throw new ModelInputError("pooling", `must be "cls" or "entity_start", got "${String(opts.pooling)}"`);
+    if (opts.pooling !== "cls" && opts.pooling !== "entity_start" && opts.pooling !== "entity_span") {
+      throw new ModelInputError("pooling", `must be "cls", "entity_start" or "entity_span", got "${String(opts.pooling)}"`);
     }
     this.config = { ...config };
     this.pooling = opts.pooling;
@@ -187,7 +191,7 @@ export class BertForRelationClassification {
     return v;
   }
 
-  /** Variables the optimiser should update: all but the pooler under entity_start pooling (it gets no gradient). */
+  /** Variables the optimiser should update: all but the pooler under the entity poolings (it gets no gradient). */
   trainableVariables(): tf.Variable[] {
     return [...this.params.values()].filter((v) => v.trainable);
   }
@@ -252,6 +256,16 @@ export class BertForRelationClassification {
         const head = gatherRows(x, tf.add(rowStart, inputs.headPos) as tf.Tensor1D);
         const tail = gatherRows(x, tf.add(rowStart, inputs.tailPos) as tf.Tensor1D);
         pooled = tf.concat([head, tail], 1);
+        if (this.pooling === "entity_span") {
+          // mean of each entity's span: a [B, 1, T] averaging row times the hidden states [B, T, H]
+          const spanMean = (start: tf.Tensor1D, end: tf.Tensor1D): tf.Tensor2D => {
+            const t = tf.reshape(tf.range(0, T, 1, "int32"), [1, T]);
+            const inSpan = tf.cast(tf.logicalAnd(tf.greaterEqual(t, tf.reshape(start, [B, 1])), tf.less(t, tf.reshape(end, [B, 1]))), "float32");
+            const avg = tf.div(inSpan, tf.sum(inSpan, 1, true));
+            return tf.reshape(tf.matMul(tf.reshape(avg, [B, 1, T]), lastHiddenState), [B, H]);
+          };
+          pooled = tf.concat([pooled, spanMean(inputs.headPos, inputs.headEnd!), spanMean(inputs.tailPos, inputs.tailEnd!)], 1);
+        }
       }
       pooled = this.dropout(pooled, c.hidden_dropout_prob, ctx);
       const logits = linear(pooled, this.p("classifier.weight"), this.p("classifier.bias"));
@@ -319,6 +333,17 @@ export class BertForRelationClassification {
     range("tokenTypeIds", tokenTypeIds, c.type_vocab_size);
     range("headPos", headPos, T);
     range("tailPos", tailPos, T);
+    if (this.pooling === "entity_span") {
+      for (const [name, end, start] of [["headEnd", inputs.headEnd, headPos], ["tailEnd", inputs.tailEnd, tailPos]] as const) {
+        if (!end) throw new ModelInputError(name, "entity_span pooling needs the entity span ends (Encoded.headEnd / tailEnd)");
+        if (end.rank !== 1 || end.shape[0] !== B || end.dtype !== "int32") throw new ModelInputError(name, `expected int32 [${B}], got ${end.dtype} [${end.shape.join(", ")}]`);
+        const e = end.dataSync();
+        const s = start.dataSync();
+        for (let i = 0; i < B; i++) {
+          if (!(e[i] > s[i] && e[i] <= T)) throw new ModelInputError(name, `value ${e[i]} at row ${i} is outside (${s[i]}, ${T}]`);
+        }
+      }
+    }
     return [B, T];
   }
 }

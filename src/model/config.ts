@@ -28,8 +28,13 @@ export type PresetName = "tiny" | "small" | "base";
 export const PRESET_NAMES: readonly PresetName[] = ["tiny", "small", "base"];
 
 /** How the relation head reads the encoder: [CLS] through the pooler, or [h_head; h_tail] at the entity starts. */
-export type Pooling = "cls" | "entity_start";
-export const POOLINGS: readonly Pooling[] = ["cls", "entity_start"];
+/**
+ * `cls`: BertPooler on [CLS] (BertForSequenceClassification). `entity_start`: [h_head; h_tail] at the entity
+ * start markers (Baldini Soares et al. 2019). `entity_span`: those two plus the mean of each entity's span
+ * (markers and mention), so the classifier also reads what the entities are, not only where they start.
+ */
+export type Pooling = "cls" | "entity_start" | "entity_span";
+export const POOLINGS: readonly Pooling[] = ["cls", "entity_start", "entity_span"];
 
 /** Activations we implement: "gelu" is the exact erf GELU (HF/PyTorch default), "gelu_new" the tanh approximation. */
 export const SUPPORTED_ACTIVATIONS = ["gelu", "gelu_new"] as const;

@@ -44,7 +44,7 @@ export function hfParamShapes(config: BertConfig, numLabels: number, pooling: Po
   // the pooler exists in every HF BertModel; entity_start pooling keeps it (loaded/saved) but does not use it
   m.set("bert.pooler.dense.weight", [H, H]);
   m.set("bert.pooler.dense.bias", [H]);
-  m.set("classifier.weight", [numLabels, pooling === "entity_start" ? 2 * H : H]);
+  m.set("classifier.weight", [numLabels, pooling === "entity_start" ? 2 * H : pooling === "entity_span" ? 4 * H : H]);
   m.set("classifier.bias", [numLabels]);
   return m;
 }
@@ -75,7 +75,7 @@ export function toHfLayout(key: string, stored: readonly number[], data: Float32
   return { shape: [stored[1], stored[0]], data: transpose2d(data, stored[0], stored[1]) };
 }
 
-/** The parameters a pooling mode actually uses (entity_start skips the pooler). */
+/** The parameters a pooling mode actually uses (the entity poolings skip the pooler). */
 export function usesParam(key: string, pooling: Pooling): boolean {
-  return !(pooling === "entity_start" && key.startsWith("bert.pooler."));
+  return !(pooling !== "cls" && key.startsWith("bert.pooler."));
 }

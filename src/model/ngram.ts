@@ -485,3 +485,35 @@ export function trainNgramBaseline(rows: readonly NgramRow[], opts: NgramOptions
     { iterations: fit.iters, finalLoss: fit.loss, numFeatures: vectorizer.numFeatures, seconds: (Date.now() - t0) / 1000 },
   );
 }
+
+/**
+ * Cross-fitted ("out-of-fold") n-gram probabilities for every training row: the sentences are split into `folds`
+ * random parts and each part's rows are scored by a model fitted on the others, so a distillation teacher never
+ * scores a row it was trained on (in-sample probabilities would be near one-hot and teach nothing).
+ * Row-major [rows × numClasses], in input order.
+ */
+export function outOfFoldNgramProbs(rows: readonly NgramRow[], opts: NgramOptions & { folds: number }): Float32Array {
+  const { folds } = opts;
+  if (!(Number.isInteger(folds) && folds >= 2 && folds <= rows.length)) {
+    throw new NgramBaselineError(`folds must be an integer in [2, ${rows.length}], got ${folds}`);
+  }
+  const K = opts.numClasses ?? NUM_LABELS;
+  // folds are drawn over distinct sentences: rows that share a sentence (other entity pairs of it) would
+  // otherwise leak it into the teacher that scores them (4-fold on 2,000 study rows: 94.7% vs 84% held out)
+  const sentences = [...new Set(rows.map((r) => r.sentence))];
+  if (sentences.length < folds) throw new NgramBaselineError(`folds (${folds}) exceeds the ${sentences.length} distinct sentences`);
+  const order = new Rng(opts.seed ^ 0x5f3759df).shuffle(sentences.map((_, i) => i));
+  const foldOfSentence = new Map<string, number>();
+  order.forEach((si, k) => foldOfSentence.set(sentences[si], k % folds));
+  const foldOf = Int32Array.from(rows, (r) => foldOfSentence.get(r.sentence)!);
+  const out = new Float32Array(rows.length * K);
+  for (let f = 0; f < folds; f++) {
+    const fitIdx: number[] = [];
+    const outIdx: number[] = [];
+    rows.forEach((_, i) => (foldOf[i] === f ? outIdx : fitIdx).push(i));
+    const model = trainNgramBaseline(fitIdx.map((i) => rows[i]), opts);
+    const { probs } = model.predict(outIdx.map((i) => rows[i]));
+    outIdx.forEach((row, j) => out.set(probs.subarray(j * K, (j + 1) * K), row * K));
+  }
+  return out;
+}

@@ -76,6 +76,9 @@ export interface Batch {
   attentionMask: Int32Array;
   headPos: Int32Array;
   tailPos: Int32Array;
+  /** one past each entity's span (headPos + 1 when a row has no span) */
+  headEnd: Int32Array;
+  tailEnd: Int32Array;
   /** null when some row has no label */
   labels: Int32Array | null;
 }
@@ -94,6 +97,12 @@ export function validateEncoded(set: readonly Encoded[], name: string, numLabels
     for (const f of ["headPos", "tailPos"] as const) {
       if (!(Number.isInteger(r[f]) && r[f] >= 0 && r[f] < n)) {
         throw new TrainDataError(`${name}[${i}].${f} = ${r[f]} is outside the row (length ${n})`);
+      }
+    }
+    for (const [f, start] of [["headEnd", r.headPos], ["tailEnd", r.tailPos]] as const) {
+      const e = r[f];
+      if (e !== undefined && !(Number.isInteger(e) && e > start && e <= n)) {
+        throw new TrainDataError(`${name}[${i}].${f} = ${e} is outside (${start}, ${n}]`);
       }
     }
     if (r.label === undefined) {
@@ -115,6 +124,8 @@ export function collate(set: readonly Encoded[], indices: readonly number[], pad
   const attentionMask = new Int32Array(B * seqLen);
   const headPos = new Int32Array(B);
   const tailPos = new Int32Array(B);
+  const headEnd = new Int32Array(B);
+  const tailEnd = new Int32Array(B);
   let labels: Int32Array | null = new Int32Array(B);
   indices.forEach((idx, b) => {
     const r = set[idx];
@@ -123,10 +134,12 @@ export function collate(set: readonly Encoded[], indices: readonly number[], pad
     attentionMask.set(r.attentionMask, b * seqLen);
     headPos[b] = r.headPos;
     tailPos[b] = r.tailPos;
+    headEnd[b] = r.headEnd ?? r.headPos + 1;
+    tailEnd[b] = r.tailEnd ?? r.tailPos + 1;
     if (labels && r.label !== undefined) labels[b] = r.label;
     else labels = null;
   });
-  return { indices: [...indices], size: B, seqLen, inputIds, tokenTypeIds, attentionMask, headPos, tailPos, labels };
+  return { indices: [...indices], size: B, seqLen, inputIds, tokenTypeIds, attentionMask, headPos, tailPos, headEnd, tailEnd, labels };
 }
 
 /** Tensors for the model (the caller disposes them, e.g. inside tf.tidy). */
@@ -138,5 +151,7 @@ export function batchInputs(batch: Batch): ModelInputs {
     attentionMask: tf.tensor2d(batch.attentionMask, shape, "int32"),
     headPos: tf.tensor1d(batch.headPos, "int32"),
     tailPos: tf.tensor1d(batch.tailPos, "int32"),
+    headEnd: tf.tensor1d(batch.headEnd, "int32"),
+    tailEnd: tf.tensor1d(batch.tailEnd, "int32"),
   };
 }

@@ -73,3 +73,32 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, opts: Cro
     return tf.div(tf.sum(rows), denom) as tf.Scalar;
   });
 }
+
+export interface DistillOptions {
+  /** weight of the distillation term; the hard-label loss gets 1 − alpha (Hinton et al. 2015) */
+  alpha: number;
+  /** softmax temperature applied to both teacher and student */
+  temperature: number;
+}
+
+/**
+ * Knowledge distillation: (1 − α) · hardLoss + α · T² · mean_i KL(p_teacher,i^T ‖ softmax(logits_i / T)).
+ * `teacherProbs` are the teacher's class probabilities at T = 1 ([N, C], rows sum to 1); softened here as
+ * p^(1/T) renormalised, which equals softmax(z / T) of the teacher's logits. T² keeps the soft term's gradient
+ * scale independent of T.
+ */
+export function distillationLoss(logits: tf.Tensor2D, teacherProbs: tf.Tensor2D, hardLoss: tf.Scalar, opts: DistillOptions): tf.Scalar {
+  const { alpha, temperature: T } = opts;
+  if (!(alpha >= 0 && alpha <= 1)) throw new LossInputError("distill.alpha", `must be in [0, 1], got ${alpha}`);
+  if (!(T > 0)) throw new LossInputError("distill.temperature", `must be > 0, got ${T}`);
+  if (teacherProbs.rank !== 2 || teacherProbs.shape[0] !== logits.shape[0] || teacherProbs.shape[1] !== logits.shape[1]) {
+    throw new LossInputError("teacherProbs", `expected shape [${logits.shape.join(", ")}], got [${teacherProbs.shape.join(", ")}]`);
+  }
+  return tf.tidy(() => {
+    // soften the teacher in log space (probabilities can underflow to 0: floor them before the log)
+    const logPt = tf.logSoftmax(tf.div(tf.log(tf.maximum(teacherProbs, 1e-12)), T), -1);
+    const logPs = tf.logSoftmax(tf.div(logits, T), -1);
+    const kl = tf.mean(tf.sum(tf.mul(tf.exp(logPt), tf.sub(logPt, logPs)), 1));
+    return tf.add(tf.mul(1 - alpha, hardLoss), tf.mul(alpha * T * T, kl)) as tf.Scalar;
+  });
+}

@@ -18,7 +18,7 @@ import type { BertForRelationClassification, SaveCheckpointOptions } from "../mo
 import { Batch, BatchSampler, batchInputs, bucketedSampler, collate, lengthSortedBatches, validateEncoded } from "./batching";
 import { CHECKPOINT_FILES, completeFolder, readModelWeights, saveModelFolder, writeFolder } from "./checkpoint";
 import { CheckpointError, TrainConfigError, TrainDataError } from "./errors";
-import { crossEntropy, type CrossEntropyOptions, type LossReduction } from "./loss";
+import { crossEntropy, distillationLoss, type CrossEntropyOptions, type DistillOptions, type LossReduction } from "./loss";
 import { AdamW, clipByGlobalNorm, layerwiseLrMultipliers } from "./optimizer";
 import { createProgress, Progress, ProgressMode, StepProgress, type EpochSummary } from "./progress";
 import { lrMultiplier, ScheduleName, ScheduleOptions, SCHEDULE_NAMES, warmupStepsFor } from "./schedule";
@@ -62,6 +62,11 @@ export interface TrainConfig {
   bucketChunkBatches?: number;
   /** tokenizer folder copied into the best/ and last/ checkpoints (so they load as complete HF folders) */
   checkpointTokenizerDir?: string;
+  /**
+   * knowledge distillation: a teacher's class probabilities for every training row (row-major [rows × numLabels],
+   * trainSet order); the loss becomes (1 − alpha)·CE + alpha·T²·KL (see distillationLoss)
+   */
+  distill?: DistillOptions & { teacherProbs: Float32Array };
 }
 
 /** Hugging Face Trainer-like defaults for fine-tuning BERT. */
@@ -179,6 +184,14 @@ function validateConfig(cfg: TrainConfig, numLabels: number): void {
   }
   const d = cfg.layerwiseLrDecay ?? 1;
   if (!(d > 0 && d <= 1)) throw new TrainConfigError("layerwiseLrDecay", `must be in (0, 1], got ${d}`);
+  if (cfg.distill) {
+    const { alpha, temperature, teacherProbs } = cfg.distill;
+    if (!(alpha >= 0 && alpha <= 1)) throw new TrainConfigError("distill", `alpha must be in [0, 1], got ${alpha}`);
+    if (!(temperature > 0)) throw new TrainConfigError("distill", `temperature must be > 0, got ${temperature}`);
+    if (teacherProbs.length % numLabels !== 0) {
+      throw new TrainConfigError("distill", `teacherProbs has ${teacherProbs.length} values, not a multiple of ${numLabels} labels`);
+    }
+  }
 }
 
 /** The fields that shape the training trajectory (what a resumed run must share with the checkpoint). */
@@ -199,7 +212,17 @@ function trajectoryFingerprint(cfg: TrainConfig): Record<string, unknown> {
     seed: cfg.seed,
     layerwiseLrDecay: cfg.layerwiseLrDecay ?? 1,
     bucketChunkBatches: cfg.bucketChunkBatches ?? 50,
+    // only present when distilling, so older checkpoints' fingerprints still match
+    ...(cfg.distill ? { distill: { alpha: cfg.distill.alpha, temperature: cfg.distill.temperature, teacher: teacherDigest(cfg.distill.teacherProbs) } } : {}),
   };
+}
+
+/** A short digest of the teacher's probabilities (a resumed run must distil from the same teacher). */
+function teacherDigest(p: Float32Array): string {
+  let h = 0x811c9dc5;
+  const bytes = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return `${p.length}:${(h >>> 0).toString(16)}`;
 }
 
 // ---- loss options ----------------------------------------------------------------------------
@@ -211,6 +234,13 @@ function lossOptionsOf(cfg: TrainConfig): CrossEntropyOptions {
     labelSmoothing: cfg.labelSmoothing,
     focalGamma: cfg.focalGamma,
   };
+}
+
+/** The teacher's probability rows of one batch, as a [B, C] tensor. */
+function teacherBatch(probs: Float32Array, rows: readonly number[], C: number): tf.Tensor2D {
+  const out = new Float32Array(rows.length * C);
+  rows.forEach((r, b) => out.set(probs.subarray(r * C, (r + 1) * C), b * C));
+  return tf.tensor2d(out, [rows.length, C]);
 }
 
 // ---- inference -------------------------------------------------------------------------------
@@ -392,6 +422,9 @@ export async function train(
   validateEncoded(trainSet, "trainSet", C, true);
   validateEncoded(devSet, "devSet", C, true);
   const padId = model.config.pad_token_id;
+  if (cfg.distill && cfg.distill.teacherProbs.length !== trainSet.length * C) {
+    throw new TrainConfigError("distill", `teacherProbs covers ${cfg.distill.teacherProbs.length / C} rows, trainSet has ${trainSet.length}`);
+  }
 
   // every epoch's batches, fixed up front: the linear schedule needs the total step count
   const fallback = bucketedSampler(trainSet, { batchSize: cfg.batchSize, chunkBatches: cfg.bucketChunkBatches });
@@ -512,10 +545,12 @@ export async function train(
         const lossT = tf.tidy(() => {
           const inputs = batchInputs(batch);
           const labels = tf.tensor1d(batch.labels!, "int32");
-          const { value, grads } = tf.variableGrads(
-            () => crossEntropy(model.forward(inputs, { training: true, dropoutSeed }).logits, labels, lossOpts),
-            vars,
-          );
+          const teacher = cfg.distill ? teacherBatch(cfg.distill.teacherProbs, plan[j], C) : null;
+          const { value, grads } = tf.variableGrads(() => {
+            const logits = model.forward(inputs, { training: true, dropoutSeed }).logits;
+            const hard = crossEntropy(logits, labels, lossOpts);
+            return teacher && cfg.distill ? distillationLoss(logits, teacher, hard, cfg.distill) : hard;
+          }, vars);
           const byKey = new Map<string, tf.Tensor>();
           for (const [name, g] of Object.entries(grads)) byKey.set(nameToKey.get(name)!, g);
           const clipped = clipByGlobalNorm(byKey, cfg.maxGradNorm);
