@@ -229,7 +229,16 @@ test("pre-training: a few steps lower the MLM loss; a killed run resumes exactly
     if (p.step <= 20) return;
     assert.ok(Math.abs(p.loss - curve[i].loss) < 2e-3, `step ${p.step}: resumed ${p.loss} vs straight ${curve[i].loss}`);
   });
+  assert.deepEqual(resumed.state.stages, [{ fromStep: 0, plannedSteps: 40 }], "a resumed run with the same --steps is one stage");
   resumed.dispose();
+
+  // extending a finished run: a second stage with its own linear decay from the step reached
+  const extended = await runPretrain({ ...cfg, totalSteps: 50 }, texts, c, quiet);
+  assert.equal(extended.state.step, 50);
+  assert.deepEqual(extended.state.stages, [{ fromStep: 0, plannedSteps: 40 }, { fromStep: 40, plannedSteps: 50 }]);
+  const lr41 = extended.state.curve.find((p) => p.step === 45)!.lr;
+  assert.ok(Math.abs(lr41 - pretrainLr({ ...cfg, totalSteps: 50 }, 44)) < 1e-9, `stage 2 follows the 50-step schedule (lr ${lr41})`);
+  extended.dispose();
 
   const out = path.join(a, "export");
   await full.export(out);

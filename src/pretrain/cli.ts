@@ -70,9 +70,13 @@ async function main(): Promise<void> {
     else args.push(raw[i]);
   }
   if (trainer.state.step < cfg.totalSteps) args.push("--stop-at", String(trainer.state.step));
+  // earlier schedule stages (a run extended with a larger --steps) come first, each resumed by the next
+  const withoutSteps = args.filter((a, i) => a !== "--steps" && args[i - 1] !== "--steps");
+  const stages = trainer.state.stages ?? [];
+  const earlier = stages.slice(0, -1).map((s) => `npm run pretrain -- ${[...withoutSteps.filter((a, i) => a !== "--stop-at" && withoutSteps[i - 1] !== "--stop-at"), "--steps", String(s.plannedSteps)].join(" ")}`);
   const argv = args.join(" ");
   await trainer.export(path.resolve(o.out), { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name } });
-  writeReadme(path.resolve(o.out), { state: trainer.state, corpus: corpus.stats, command: `npm run pretrain${argv ? " -- " + argv : ""}`, vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters() });
+  writeReadme(path.resolve(o.out), { state: trainer.state, corpus: corpus.stats, command: [...earlier, `npm run pretrain${argv ? " -- " + argv : ""}`].join(" && \\\n  "), vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters() });
   console.log(`[pretrain] exported step ${trainer.state.step} to ${o.out} (${fs.statSync(path.join(o.out, "model.safetensors")).size} bytes)`);
   trainer.dispose();
 }

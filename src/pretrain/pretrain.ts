@@ -74,7 +74,19 @@ export interface CurvePoint {
   seconds: number;
 }
 
+/**
+ * One invocation's schedule: training resumed at `fromStep` with the linear schedule planned to end at
+ * `plannedSteps`. Extending a finished run (`--steps` larger than before) starts a new stage, so the exact
+ * re-create command is the chain of `--steps plannedSteps`, one per stage.
+ */
+export interface PretrainStage {
+  fromStep: number;
+  plannedSteps: number;
+}
+
 export interface PretrainState {
+  /** schedule stages in order (absent in states written before stages were recorded: one stage) */
+  stages?: PretrainStage[];
   step: number;
   seconds: number;
   curve: CurvePoint[];
@@ -130,7 +142,7 @@ export class MlmTrainer {
     for (const [k, v] of this.model.params) if (k.startsWith("bert.") && !k.startsWith("bert.pooler.")) this.params.set(k, v);
     for (const [k, v] of this.head.params) this.params.set(k, v);
     this.optimizer = new AdamW(this.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
-    this.state = { step: 0, seconds: 0, curve: [], config: cfg, corpus: opts.corpus ?? null };
+    this.state = { stages: [{ fromStep: 0, plannedSteps: cfg.totalSteps }], step: 0, seconds: 0, curve: [], config: cfg, corpus: opts.corpus ?? null };
   }
 
   get numTexts(): number {
@@ -247,7 +259,10 @@ export class MlmTrainer {
       src.close();
     }
     this.optimizer.load(path.join(dir, "optimizer.safetensors"));
-    this.state = { ...st, config: this.cfg };
+    const stages = st.stages ?? [{ fromStep: 0, plannedSteps: st.config.totalSteps }];
+    // a larger (or smaller) planned step count than the state's continues under a new linear schedule
+    if (stages[stages.length - 1].plannedSteps !== this.cfg.totalSteps) stages.push({ fromStep: st.step, plannedSteps: this.cfg.totalSteps });
+    this.state = { ...st, stages, config: this.cfg };
   }
 
   /** The deliverable: a Hugging Face BertForMaskedLM folder (config.json, model.safetensors, tokenizer files). */
