@@ -116,7 +116,7 @@ test("clear errors for bad inputs", () => {
   assert.throws(() => loss(L, [0, 1], { focalGamma: -1 }), /focalGamma/);
 });
 
-test("distillation: (1 − α)·CE + α·T²·KL equals PyTorch (value and gradient), α = 0 is CE, a perfect student has no soft loss", () => {
+test("distillation: (1 − α)·CE + α·T²·KL equals PyTorch (value and gradient, with and without class weights), α = 0 is CE, a perfect student has no soft loss", () => {
   // torch: (1-a)*F.cross_entropy(z, y) + a*T*T*F.kl_div(F.log_softmax(z/T), F.log_softmax(log(pt)/T), 'batchmean', log_target=True)
   const z = [[1.0, -0.5, 2.0, 0.3], [0.2, 0.1, -1.0, 1.5], [-0.7, 2.2, 0.4, 0.0]];
   const pt = [[0.1, 0.2, 0.6, 0.1], [0.25, 0.25, 0.0, 0.5], [0.05, 0.8, 0.1, 0.05]];
@@ -128,6 +128,18 @@ test("distillation: (1 − α)·CE + α·T²·KL equals PyTorch (value and gradi
   const grad = tf.tidy(() => tf.grad((l: tf.Tensor) => f(l as tf.Tensor2D))(tf.tensor2d(z)).dataSync());
   const want = [0.0649266466498375, -0.04990429803729057, -0.03258367255330086, 0.01756134070456028, -0.013976747170090675, -0.02075083740055561, 0.0631280317902565, -0.028400465846061707, -0.0033549214713275433, -0.040238942950963974, 0.019519532099366188, 0.02407434582710266];
   want.forEach((g, i) => close(grad[i], g, 1e-5, `grad[${i}]`));
+  // class weights weigh the soft term's rows too (weighted mean, as the hard term)
+  const w = [1.0, 2.0, 0.5, 3.0];
+  const fw = (logits: tf.Tensor2D): tf.Scalar =>
+    distillationLoss(logits, tf.tensor2d(pt), crossEntropy(logits, tf.tensor1d(y, "int32"), { classWeights: w }), opts, {
+      classWeights: w,
+      labels: tf.tensor1d(y, "int32"),
+      reduction: "weighted_mean",
+    });
+  close(tf.tidy(() => fw(tf.tensor2d(z)).dataSync()[0]), 0.3671279549598694, 1e-5, "weighted loss");
+  const gw = tf.tidy(() => tf.grad((l: tf.Tensor) => fw(l as tf.Tensor2D))(tf.tensor2d(z)).dataSync());
+  const wantW = [0.01770726591348648, -0.013610261492431164, -0.008886453695595264, 0.004789456725120544, -0.022871054708957672, -0.033955931663513184, 0.10330040752887726, -0.04647347331047058, -0.003659912385046482, -0.04389702528715134, 0.02129402942955494, 0.02626292034983635];
+  wantW.forEach((g, i) => close(gw[i], g, 1e-5, `weighted grad[${i}]`));
   const ce = loss(z, y);
   close(tf.tidy(() => distillationLoss(tf.tensor2d(z), tf.tensor2d(pt), tf.scalar(ce), { alpha: 0, temperature: 3 }).dataSync()[0]), ce, 1e-6, "alpha 0");
   const selfTeacher = tf.tidy(() => tf.softmax(tf.tensor2d(z)).arraySync() as number[][]);

@@ -434,6 +434,33 @@ test("reproducible: same seed and config give identical history and predictions;
   assert.notDeepEqual(strip(c), strip(a));
 });
 
+test("distillation in train(): a one-hot gold teacher at α = 1, T = 1 is plain CE (same trajectory); a wrong teacher pulls the student away", async () => {
+  await ready;
+  const sub = trainSet;
+  const C = 10;
+  const teacherOf = (labelOf: (r: Encoded) => number): Float32Array => {
+    const p = new Float32Array(sub.length * C);
+    sub.forEach((r, i) => (p[i * C + labelOf(r)] = 1));
+    return p;
+  };
+  const run = async (distill?: TrainConfig["distill"]): Promise<[TrainResult, number[]]> => {
+    const model = tinyModel();
+    const r = await train(model, sub, devSet, quick({ distill }), { progress: false });
+    const ev = await evaluate(model, devSet);
+    model.dispose();
+    return [r, ev.preds];
+  };
+  const [plain, pPlain] = await run();
+  const [gold, pGold] = await run({ alpha: 1, temperature: 1, teacherProbs: teacherOf((r) => r.label!) });
+  plain.history.forEach((h, i) => assert.ok(Math.abs(h.trainLoss - gold.history[i].trainLoss) < 1e-4, `epoch ${i}: ${h.trainLoss} vs ${gold.history[i].trainLoss}`));
+  assert.deepEqual(pGold, pPlain);
+  // a teacher that always says "label + 1": the student learns the shifted labels, dev accuracy collapses
+  const [, pWrong] = await run({ alpha: 1, temperature: 1, teacherProbs: teacherOf((r) => (r.label! + 1) % C) });
+  const accOf = (p: number[]): number => p.filter((x, i) => x === devSet[i].label).length / p.length;
+  assert.ok(accOf(pWrong) < accOf(pPlain) - 0.3, `wrong teacher ${accOf(pWrong)} vs plain ${accOf(pPlain)}`);
+  await assert.rejects(() => train(tinyModel(), sub, devSet, quick({ distill: { alpha: 0.5, temperature: 2, teacherProbs: new Float32Array(10) } }), { progress: false }), /teacherProbs covers 1 rows, trainSet has 400/);
+});
+
 test("resume: 1 epoch, crash, resume for the 2nd equals 2 epochs straight (weights, metrics, history)", async () => {
   await ready;
   const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-resume-"));

@@ -82,12 +82,20 @@ export interface DistillOptions {
 }
 
 /**
- * Knowledge distillation: (1 − α) · hardLoss + α · T² · mean_i KL(p_teacher,i^T ‖ softmax(logits_i / T)).
+ * Knowledge distillation: (1 − α) · hardLoss + α · T² · mean_i KL(p_teacher,i^T ‖ softmax(logits_i / T)); with
+ * class weights the mean becomes Σ w[y_i] KL_i / Σ w[y_i] (or / N), so a weighted loss weighs both terms.
  * `teacherProbs` are the teacher's class probabilities at T = 1 ([N, C], rows sum to 1); softened here as
  * p^(1/T) renormalised, which equals softmax(z / T) of the teacher's logits. T² keeps the soft term's gradient
  * scale independent of T.
  */
-export function distillationLoss(logits: tf.Tensor2D, teacherProbs: tf.Tensor2D, hardLoss: tf.Scalar, opts: DistillOptions): tf.Scalar {
+export function distillationLoss(
+  logits: tf.Tensor2D,
+  teacherProbs: tf.Tensor2D,
+  hardLoss: tf.Scalar,
+  opts: DistillOptions,
+  /** class weights applied to the soft term too: row i counts w[y_i], reduced like crossEntropy's `reduction` */
+  weighting?: { classWeights: number[]; labels: tf.Tensor1D; reduction: LossReduction },
+): tf.Scalar {
   const { alpha, temperature: T } = opts;
   if (!(alpha >= 0 && alpha <= 1)) throw new LossInputError("distill.alpha", `must be in [0, 1], got ${alpha}`);
   if (!(T > 0)) throw new LossInputError("distill.temperature", `must be > 0, got ${T}`);
@@ -98,7 +106,13 @@ export function distillationLoss(logits: tf.Tensor2D, teacherProbs: tf.Tensor2D,
     // soften the teacher in log space (probabilities can underflow to 0: floor them before the log)
     const logPt = tf.logSoftmax(tf.div(tf.log(tf.maximum(teacherProbs, 1e-12)), T), -1);
     const logPs = tf.logSoftmax(tf.div(logits, T), -1);
-    const kl = tf.mean(tf.sum(tf.mul(tf.exp(logPt), tf.sub(logPt, logPs)), 1));
+    const klRows = tf.sum(tf.mul(tf.exp(logPt), tf.sub(logPt, logPs)), 1); // [N]
+    let kl: tf.Tensor = tf.mean(klRows);
+    if (weighting) {
+      const wRow = tf.gather(tf.tensor1d(weighting.classWeights, "float32"), weighting.labels);
+      const denom = weighting.reduction === "weighted_mean" ? tf.sum(wRow) : tf.scalar(logits.shape[0]);
+      kl = tf.div(tf.sum(tf.mul(wRow, klRows)), denom);
+    }
     return tf.add(tf.mul(1 - alpha, hardLoss), tf.mul(alpha * T * T, kl)) as tf.Scalar;
   });
 }

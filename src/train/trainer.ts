@@ -549,7 +549,9 @@ export async function train(
           const { value, grads } = tf.variableGrads(() => {
             const logits = model.forward(inputs, { training: true, dropoutSeed }).logits;
             const hard = crossEntropy(logits, labels, lossOpts);
-            return teacher && cfg.distill ? distillationLoss(logits, teacher, hard, cfg.distill) : hard;
+            if (!teacher || !cfg.distill) return hard;
+            const weighting = cfg.classWeights ? { classWeights: cfg.classWeights, labels, reduction: cfg.lossReduction } : undefined;
+            return distillationLoss(logits, teacher, hard, cfg.distill, weighting);
           }, vars);
           const byKey = new Map<string, tf.Tensor>();
           for (const [name, g] of Object.entries(grads)) byKey.set(nameToKey.get(name)!, g);
