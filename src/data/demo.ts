@@ -5,15 +5,16 @@
  *   tails, subtle cues (晚期/并发 vs 早期/症状; who causes whom), some rows genuinely ambiguous;
  * - CMeIE topic prefixes (`糖尿病@患者可出现…`), repeated head mentions;
  * - sentences with several entities and several asked pairs with different labels, so WHICH pair is asked matters;
- * - entity types on every row; exact class balance per split (or a Zipf-like imbalance on request).
+ * - entity types on every row; exact class balance per split (or a Zipf-like imbalance on request), except
+ *   that the committed train split keeps a quarter of the two hard classes' rows (DEMO_HARD_TRAIN_SHARE).
  *
- * CLI: `npx tsx src/data/demo.ts [--seed N] [--rows N] [--imbalance S] [--out DIR]` writes train.jsonl,
+ * CLI: `npx tsx src/data/demo.ts [--seed N] [--rows N] [--imbalance S] [--hard-train-share F] [--out DIR]` writes train.jsonl,
  * val.jsonl, test.jsonl and README.md (defaults: the committed data/demo).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Rng } from "../random";
-import { LABEL_NAMES, LABELS, type Label } from "./labels";
+import { LABEL_NAMES, LABELS, STUDY_HARD_CLASSES, labelIndex, type Label } from "./labels";
 import type { Dataset, Row, SplitName } from "./types";
 import { loadDataset, rowsToJsonl, type LoadOptions, type LoadedDataset } from "./load";
 import { describeRows } from "./describe";
@@ -35,6 +36,13 @@ export const DEMO_DIR = path.resolve(__dirname, "../../data/demo");
 /** Seed and size of the committed demo data. */
 export const DEMO_SEED = 20240611;
 export const DEMO_ROWS = 3000;
+/**
+ * Train rows of the study's two hard classes (并发症, 相关（导致）) relative to the others in the committed demo.
+ * They are the rarer relations in CMeIE as well; the study balanced its sample and weighted them 2x. A
+ * quarter makes the ablations' mechanism visible: an unweighted model under-predicts them, class weights
+ * (2x) and hard-class augmentation (one extra copy) each move it back. Dev and test stay balanced.
+ */
+export const DEMO_HARD_TRAIN_SHARE = 0.25;
 
 export interface DemoOptions {
   seed: number;
@@ -45,6 +53,8 @@ export interface DemoOptions {
    * (i + 1)^-imbalance. 0 (default) = equal rows per class, as in the study; 1 = classic Zipf (first class 10x the last).
    */
   imbalance?: number;
+  /** train rows of the study's hard classes as a share of their balanced count (default 1; committed data: DEMO_HARD_TRAIN_SHARE) */
+  hardTrainShare?: number;
   /** train / dev / test shares (default the study's 0.7 / 0.2 / 0.1) */
   ratios?: readonly [number, number, number];
 }
@@ -383,12 +393,16 @@ export function generateDemo(opts: DemoOptions): Dataset {
   const ratios = opts.ratios ?? STUDY_RATIOS;
   if (!Number.isInteger(rows) || rows < 10) throw new Error(`generateDemo: rows must be an integer >= 10, got ${rows}`);
   if (!(imbalance >= 0)) throw new Error(`generateDemo: imbalance must be >= 0, got ${imbalance}`);
+  const hardShare = opts.hardTrainShare ?? 1;
+  if (!(hardShare > 0 && hardShare <= 1)) throw new Error(`generateDemo: hardTrainShare must be in (0, 1], got ${hardShare}`);
   const rng = new Rng(seed);
   const seen = new Set<string>(); // no sentence in two splits
   const sizes = splitSizes(rows, ratios);
   const names: SplitName[] = ["train", "dev", "test"];
-  const out = names.map((name, k) => generateSplit(rng.fork(), demoClassCounts(sizes[k], imbalance), name, seen));
-  const desc = `demo(seed=${seed}, rows=${rows}${imbalance ? `, imbalance=${imbalance}` : ""})`;
+  const quotas = names.map((_, k) => demoClassCounts(sizes[k], imbalance));
+  for (const label of STUDY_HARD_CLASSES) quotas[0][labelIndex(label)] = Math.round(quotas[0][labelIndex(label)] * hardShare);
+  const out = names.map((name, k) => generateSplit(rng.fork(), quotas[k], name, seen));
+  const desc = `demo(seed=${seed}, rows=${rows}${imbalance ? `, imbalance=${imbalance}` : ""}${hardShare !== 1 ? `, hardTrainShare=${hardShare}` : ""})`;
   return { train: out[0], dev: out[1], test: out[2], source: desc };
 }
 
@@ -407,6 +421,7 @@ export function demoReadme(ds: Dataset, opts: DemoOptions): string {
   const d = describeRows(all);
   const args = [`--seed ${opts.seed}`, `--rows ${opts.rows}`];
   if (opts.imbalance) args.push(`--imbalance ${opts.imbalance}`);
+  if (opts.hardTrainShare !== undefined && opts.hardTrainShare !== 1) args.push(`--hard-train-share ${opts.hardTrainShare}`);
   const lines: string[] = [];
   lines.push("# Demo data (generated)");
   lines.push("");
@@ -450,8 +465,12 @@ export function demoReadme(ds: Dataset, opts: DemoOptions): string {
     `- **Sentence length** (characters): mean ${d.length.mean.toFixed(1)}, median ${d.length.p50}, 90th percentile ${d.length.p90.toFixed(1)}, max ${d.length.max} ` +
       "(the study's rows are longer: mean ~102, max 297).",
   );
-  lines.push("- **Imbalance**: `--imbalance S` gives class i (label order above) a share proportional to (i+1)^-S; the");
-  lines.push("  committed data is balanced (S = 0), equal rows per class in every split, like the study's.");
+  lines.push("- **Imbalance**: `--imbalance S` gives class i (label order above) a share proportional to (i+1)^-S (0 here:");
+  lines.push("  equal rows per class). `--hard-train-share F` keeps only F of the two hard classes' (并发症, 相关（导致）) train");
+  lines.push(`  rows${opts.hardTrainShare !== undefined && opts.hardTrainShare !== 1 ? ` (here ${opts.hardTrainShare}: see the table)` : ""}; dev and test stay balanced. They are the rarer relations in CMeIE too; the`);
+  lines.push("  study balanced its sample and weighted them 2x instead. With them scarce in train an unweighted model");
+  lines.push("  under-predicts them, so the study's two remedies (class weights, hard-class augmentation) have something to");
+  lines.push("  correct, which is what the weighted-loss and augmentation notebooks measure.");
   lines.push("");
   lines.push("All probabilities are `DEMO_KNOBS` in `src/data/demo.ts`:");
   lines.push("");
@@ -478,7 +497,7 @@ export function loadDemo(opts: LoadOptions = {}): LoadedDataset {
 }
 
 function main(argv: string[]): void {
-  const opts: DemoOptions = { seed: DEMO_SEED, rows: DEMO_ROWS };
+  const opts: DemoOptions = { seed: DEMO_SEED, rows: DEMO_ROWS, hardTrainShare: DEMO_HARD_TRAIN_SHARE };
   let out = DEMO_DIR;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -492,12 +511,13 @@ function main(argv: string[]): void {
     if (a === "--seed") opts.seed = num();
     else if (a === "--rows") opts.rows = num();
     else if (a === "--imbalance") opts.imbalance = num();
+    else if (a === "--hard-train-share") opts.hardTrainShare = num();
     else if (a === "--out") {
       if (v === undefined) throw new Error("--out needs a folder");
       out = path.resolve(v);
       i++;
     } else if (a === "--help" || a === "-h") {
-      console.log("usage: npx tsx src/data/demo.ts [--seed N] [--rows N] [--imbalance S] [--out DIR]");
+      console.log("usage: npx tsx src/data/demo.ts [--seed N] [--rows N] [--imbalance S] [--hard-train-share F] [--out DIR]");
       return;
     } else throw new Error(`unknown argument ${a}`);
   }

@@ -30,6 +30,7 @@ export {
   DEMO_DIR,
   DEMO_SEED,
   DEMO_ROWS,
+  DEMO_HARD_TRAIN_SHARE,
   DEMO_KNOBS,
   generateDemo,
   demoClassCounts,
