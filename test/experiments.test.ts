@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   presetConfig,
+  fromScratch,
   configHash,
   canonicalJson,
   parseExperimentConfig,
@@ -38,6 +39,33 @@ test("config hash is canonical: key order does not matter, any field change does
   assert.notEqual(configHash(a), configHash({ ...a, seed: 1 }));
   assert.notEqual(configHash(a), configHash({ ...a, encoding: "QA" }));
   assert.match(configHash(a), /^[0-9a-f]{12}$/);
+});
+
+test("config hash covers the model folder's content: replacing the weights in place names a new run", () => {
+  const dir = tmp("fp");
+  fs.writeFileSync(path.join(dir, "config.json"), "{}");
+  fs.writeFileSync(path.join(dir, "model.safetensors"), Buffer.alloc(1000, 1));
+  const cfg = smoke({ model: { kind: "preset", preset: "tiny", pretrained: dir } });
+  const h1 = configHash(cfg);
+  assert.equal(configHash(cfg), h1, "stable");
+  fs.writeFileSync(path.join(dir, "model.safetensors"), Buffer.alloc(1000, 2));
+  assert.notEqual(configHash(cfg), h1, "new weights, new run");
+  const big = path.join(dir, "pytorch_model.bin"); // > 16 MiB: size + head + tail
+  fs.writeFileSync(big, Buffer.alloc(17 << 20, 0));
+  const h2 = configHash(cfg);
+  const fd = fs.openSync(big, "r+");
+  fs.writeSync(fd, Buffer.from([7]), 0, 1, (17 << 20) - 10);
+  fs.closeSync(fd);
+  fs.utimesSync(big, new Date(), new Date(Date.now() + 5000));
+  assert.notEqual(configHash(cfg), h2, "a change in the tail of a large file");
+  // from scratch in the pretrained shape: the shape's config.json counts, its weights do not
+  const scratch = smoke({ model: fromScratch(cfg.model) });
+  const h3 = configHash(scratch);
+  fs.writeFileSync(path.join(dir, "model.safetensors"), Buffer.alloc(1000, 3));
+  assert.equal(configHash(scratch), h3);
+  fs.writeFileSync(path.join(dir, "config.json"), `{"hidden_size": 8}`);
+  fs.utimesSync(path.join(dir, "config.json"), new Date(), new Date(Date.now() + 9000));
+  assert.notEqual(configHash(scratch), h3);
 });
 
 test("invalid configs are rejected with the field named", () => {

@@ -3,6 +3,8 @@
  * Its canonical hash names the run folder, so the same config is never trained twice.
  */
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 import { ENCODING_NAMES, type EncodingName } from "../encoding/types";
 import { LABEL_NAMES, type Label } from "../data/labels";
@@ -138,7 +140,56 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Short, stable hash of a config (what names its run folder). */
+const fingerprintMemo = new Map<string, string>();
+
+/**
+ * Content fingerprint of a model folder's files (config, weights, vocabulary), so replacing a checkpoint in
+ * place (a re-run `npm run pretrain`, another download) names new runs instead of loading stale ones.
+ * Files up to 16 MiB are hashed whole; larger weights by size plus their first and last 4 MiB. Memoised by
+ * path, size and mtime.
+ */
+export function modelFingerprint(dir: string, files = ["config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt", "tokenizer.json"]): string {
+  const h = createHash("sha256");
+  for (const name of files) {
+    const f = path.join(dir, name);
+    if (!fs.existsSync(f)) continue;
+    const st = fs.statSync(f);
+    const key = `${f}\0${st.size}\0${st.mtimeMs}`;
+    let digest = fingerprintMemo.get(key);
+    if (digest === undefined) {
+      const fh = createHash("sha256");
+      const CHUNK = 4 << 20;
+      if (st.size <= 4 * CHUNK) fh.update(fs.readFileSync(f));
+      else {
+        const fd = fs.openSync(f, "r");
+        try {
+          const buf = Buffer.alloc(CHUNK);
+          fs.readSync(fd, buf, 0, CHUNK, 0);
+          fh.update(buf);
+          fs.readSync(fd, buf, 0, CHUNK, st.size - CHUNK);
+          fh.update(buf);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+      digest = fh.update(String(st.size)).digest("hex");
+      fingerprintMemo.set(key, digest);
+    }
+    h.update(`${name}:${digest};`);
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * Short, stable hash of a config (what names its run folder). A config that points at a model folder also
+ * covers that folder's content (modelFingerprint); one without keeps the plain config hash.
+ */
 export function configHash(cfg: ExperimentConfig): string {
-  return createHash("sha256").update(canonicalJson(cfg)).digest("hex").slice(0, 12);
+  const m = cfg.model;
+  const dir = m.kind === "checkpoint" ? m.dir : m.pretrained;
+  const shapeFrom = m.kind === "preset" ? m.shapeFrom : undefined;
+  const weights = dir ? modelFingerprint(dir) : undefined;
+  const shape = shapeFrom ? modelFingerprint(shapeFrom, ["config.json"]) : undefined;
+  const payload = weights === undefined && shape === undefined ? canonicalJson(cfg) : canonicalJson({ config: cfg, weights, shape });
+  return createHash("sha256").update(payload).digest("hex").slice(0, 12);
 }

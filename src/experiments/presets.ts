@@ -26,8 +26,10 @@ export function presetConfig(name: PresetName): ExperimentConfig {
     model: { kind: "preset", preset: "tiny", pretrained: pretrainedTiny() },
     encoding: "Entity_marked2",
     faithful: false,
-    // entity-start pooling: a small encoder reads the relation off the two marker states far better than off [CLS]
-    pooling: "entity_start",
+    // entity-span pooling: the two start-marker states plus the mean of each entity's span. On study train -> val
+    // (seed 0, 3 epochs) the small encoder gains 6.2 micro-F1 over entity_start (78.1 vs 71.9): it reads what
+    // the entities are (the tail's wording alone is 70% of the n-gram model's signal), not only where they start
+    pooling: "entity_span",
     maxLength: 128,
     loss: { scheme: "none", focalGamma: 0, reduction: "weighted_mean", labelSmoothing: 0 },
     sampler: "shuffle",
@@ -42,6 +44,8 @@ export function presetConfig(name: PresetName): ExperimentConfig {
     maxGradNorm: 1.0,
     earlyStoppingPatience: 0,
     layerwiseLrDecay: 1,
+    // distillation from the n-gram baseline, cross-fitted on train (the teacher never scores a row it saw)
+    distill: { teacher: "ngram", alpha: 0.5, temperature: 2, folds: 5 },
     maxTrainRows: 0,
     maxEvalRows: 0,
   };
@@ -58,6 +62,7 @@ export function presetConfig(name: PresetName): ExperimentConfig {
         ...base,
         model: { kind: "checkpoint", dir: path.join(MODELS_DIR, "chinese-roberta-wwm-ext"), name: "Chinese-RoBERTa-wwm-ext" },
         pooling: "cls",
+        distill: undefined,
         maxLength: 300,
         loss: { scheme: "manual", manual: STUDY_WEIGHTS, focalGamma: 0, reduction: "weighted_mean", labelSmoothing: 0 },
         sampler: "study",

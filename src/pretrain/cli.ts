@@ -73,7 +73,13 @@ async function main(): Promise<void> {
   // earlier schedule stages (a run extended with a larger --steps) come first, each resumed by the next
   const withoutSteps = args.filter((a, i) => a !== "--steps" && args[i - 1] !== "--steps");
   const stages = trainer.state.stages ?? [];
-  const earlier = stages.slice(0, -1).map((s) => `npm run pretrain -- ${[...withoutSteps.filter((a, i) => a !== "--stop-at" && withoutSteps[i - 1] !== "--stop-at"), "--steps", String(s.plannedSteps)].join(" ")}`);
+  const base = withoutSteps.filter((a, i) => a !== "--stop-at" && withoutSteps[i - 1] !== "--stop-at");
+  const earlier = stages.slice(0, -1).map((s, k) => {
+    // a stage left before its planned end (extended mid-way) stops where the next one took over
+    const next = stages[k + 1].fromStep;
+    const stop = next < s.plannedSteps ? ["--stop-at", String(next)] : [];
+    return `npm run pretrain -- ${[...base, "--steps", String(s.plannedSteps), ...stop].join(" ")}`;
+  });
   const argv = args.join(" ");
   await trainer.export(path.resolve(o.out), { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name } });
   writeReadme(path.resolve(o.out), { state: trainer.state, corpus: corpus.stats, command: [...earlier, `npm run pretrain${argv ? " -- " + argv : ""}`].join(" && \\\n  "), vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters() });
