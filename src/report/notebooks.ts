@@ -62,6 +62,29 @@ export function notebookErrors(nb: NotebookJson): { errors: string[]; outputs: n
   return { errors, outputs, mimeTypes: [...mime].sort() };
 }
 
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * JUPYTER_PATH with a private `tslab` kernelspec (.cache/jupyter/kernels/tslab) that runs THIS checkout's
+ * tslab: Jupyter reads JUPYTER_PATH before the user and system folders, so headless runs never pick up a
+ * kernel registered from another clone (`tslab install` writes one global spec, and the last setup wins).
+ * Empty when this checkout has no tslab (the global registration is used).
+ */
+export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
+  const bin = path.join(root, "node_modules", ".bin", "tslab");
+  if (!fs.existsSync(bin)) return {};
+  const dir = path.join(root, ".cache", "jupyter");
+  const specDir = path.join(dir, "kernels", "tslab");
+  const spec = JSON.stringify({ argv: [bin, "kernel", "--config-path", "{connection_file}"], display_name: "TypeScript", language: "typescript" });
+  const file = path.join(specDir, "kernel.json");
+  if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== spec) {
+    fs.mkdirSync(specDir, { recursive: true });
+    fs.writeFileSync(file, spec);
+  }
+  const prev = process.env.JUPYTER_PATH;
+  return { JUPYTER_PATH: prev ? `${dir}${path.delimiter}${prev}` : dir };
+}
+
 /** Execute one notebook into outDir (cwd = the notebook's folder, so its relative imports work). */
 export function executeNotebook(
   input: string,
@@ -80,7 +103,7 @@ export function executeNotebook(
       "--ExecutePreprocessor.kernel_name=tslab",
       "--output", output, input,
     ],
-    { cwd: path.dirname(input), env: { ...process.env, ...(opts.env ?? {}) }, stdio: "pipe" },
+    { cwd: path.dirname(input), env: { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) }, stdio: "pipe" },
   );
   const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
   return { input, output, seconds: (Date.now() - t0) / 1000, ...notebookErrors(nb) };
