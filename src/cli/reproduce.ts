@@ -7,6 +7,7 @@ import { Command } from "commander";
 import {
   TABLE_NAMES,
   gridJobs,
+  tableSeeds,
   shardJobs,
   parseShard,
   runJobs,
@@ -24,7 +25,7 @@ interface Flags {
   preset: PresetName;
   dataDir?: string;
   shard?: string;
-  seeds: number;
+  seeds?: number;
   quiet?: boolean;
 }
 
@@ -33,7 +34,8 @@ export interface ReproduceOptions {
   preset: PresetName;
   dataDir?: string;
   shard?: { index: number; count: number };
-  seeds: number;
+  /** seeds 0..n-1 for every table; undefined = each table's default (tableSeeds) */
+  seeds?: number;
   /** only the per-run lines, no tables (for worker shards) */
   quiet?: boolean;
 }
@@ -41,14 +43,14 @@ export interface ReproduceOptions {
 /** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
 export async function reproduce(o: ReproduceOptions): Promise<void> {
   const data = resolveData({ dataDir: o.dataDir });
-  const seeds = Array.from({ length: o.seeds }, (_, i) => i);
+  const seeds = o.seeds === undefined ? undefined : Array.from({ length: o.seeds }, (_, i) => i);
   const byTable = new Map<TableName, Job[]>();
   for (const t of o.tables) byTable.set(t, gridJobs(t, { preset: o.preset, data, seeds }));
   const all = [...byTable.values()].flat();
   const mine = shardJobs(all, o.shard);
   const distinct = new Set(mine.map((j) => JSON.stringify(j.config))).size;
   console.log(
-    `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds.length} seeds)` +
+    `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds ? seeds.length : o.tables.map((t) => `${t} ${tableSeeds(t).length}`).join(", ")} seeds)` +
       `${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs`,
   );
   const t0 = Date.now();
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
     .option("--preset <p>", "quick | study | smoke", choiceArg("--preset", ["quick", "study", "smoke"] as const), "quick")
     .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl); default: the demo data")
     .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
-    .option("--seeds <n>", "seeds per variant (0..n-1)", intArg("--seeds"), 3)
+    .option("--seeds <n>", "seeds per variant (0..n-1); default 3, 5 for the loss table", intArg("--seeds"))
     .option("--quiet", "print only one line per run (no tables)")
     .showHelpAfterError();
   program.parse();

@@ -14,7 +14,7 @@ import {
   type PlotlyFigure,
 } from "../report";
 import type { ExperimentConfig, DataSpec } from "./config";
-import { gridJobs, collectRuns, type TableName, type Job } from "./grids";
+import { gridJobs, collectRuns, tableSeeds, type TableName, type Job } from "./grids";
 import { runJobs, type GridRunOptions } from "./run";
 import type { RunResult } from "./store";
 import type { PresetName } from "./presets";
@@ -59,7 +59,7 @@ function build(table: TableName, records: RunRecord[]): DataFrame {
 
 /** Run (or load) one study table's grid and assemble it. */
 export async function reproduceTable(table: TableName, req: TableRequest): Promise<TableResult> {
-  const seeds = req.seeds ?? [0, 1, 2];
+  const seeds = req.seeds ?? tableSeeds(table);
   const jobs = gridJobs(table, { preset: req.preset, data: req.data, seeds, override: req.override });
   if (req.run ?? true) await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
   const { runs, missing } = collectRuns(jobs, req.runsDir);
