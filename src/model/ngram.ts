@@ -101,12 +101,8 @@ export interface Csr {
 }
 
 /**
- * Per-field TF-IDF vocabularies fitted on training rows: the three fields' features are
- * concatenated (marked sentence, then h, then t), each field's vocabulary sorted like sklearn's.
- */
-/**
  * Row r's class scores into z as exp(logit − max) (softmax numerators, overflow-safe); returns their sum.
- * Shared by the L-BFGS objective and the AdaGrad epochs.
+ * Shared by the L-BFGS objective, the AdaGrad epochs and prediction.
  */
 function expLogits(
   z: Float64Array,
@@ -134,6 +130,10 @@ function expLogits(
   return sum;
 }
 
+/**
+ * Per-field TF-IDF vocabularies fitted on training rows: the three fields' features are
+ * concatenated (marked sentence, then h, then t), each field's vocabulary sorted like sklearn's.
+ */
 export class NgramVectorizer {
   private readonly vocab: Map<string, number>[] = [];
   private readonly terms: string[][] = [];
@@ -434,17 +434,10 @@ export class NgramModel {
     const preds: number[] = [];
     const z = new Float64Array(K);
     for (let r = 0; r < X.rows; r++) {
-      for (let k = 0; k < K; k++) z[k] = W[biasAt + k];
-      for (let p = X.indptr[r]; p < X.indptr[r + 1]; p++) {
-        const o = X.indices[p] * K;
-        const v = X.values[p];
-        for (let k = 0; k < K; k++) z[k] += v * W[o + k];
-      }
+      const sum = expLogits(z, W, biasAt, K, X.indptr, X.indices, X.values, r);
       let best = 0;
-      for (let k = 1; k < K; k++) if (z[k] > z[best]) best = k;
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += Math.exp(z[k] - z[best]);
-      for (let k = 0; k < K; k++) probs[r * K + k] = Math.exp(z[k] - z[best]) / sum;
+      for (let k = 1; k < K; k++) if (z[k] > z[best]) best = k; // exp is monotonic: the logits' argmax
+      for (let k = 0; k < K; k++) probs[r * K + k] = z[k] / sum;
       preds.push(best);
     }
     return { preds, probs };

@@ -71,9 +71,9 @@ async function main(): Promise<void> {
   }
   if (trainer.state.step < cfg.totalSteps) args.push("--stop-at", String(trainer.state.step));
   // earlier schedule stages (a run extended with a larger --steps) come first, each resumed by the next
-  const withoutSteps = args.filter((a, i) => a !== "--steps" && args[i - 1] !== "--steps");
   const stages = trainer.state.stages ?? [];
-  const base = withoutSteps.filter((a, i) => a !== "--stop-at" && withoutSteps[i - 1] !== "--stop-at");
+  const perStage = (a: string | undefined): boolean => a === "--steps" || a === "--stop-at";
+  const base = args.filter((a, i) => !perStage(a) && !perStage(args[i - 1]));
   const earlier = stages.slice(0, -1).map((s, k) => {
     // a stage left before its planned end (extended mid-way) stops where the next one took over
     const next = stages[k + 1].fromStep;

@@ -8,6 +8,7 @@
  * so the RNG state at an epoch boundary is (seed, epoch, step) and a resumed run replays exactly
  * what the uninterrupted run would have done.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
@@ -185,12 +186,10 @@ function validateConfig(cfg: TrainConfig, numLabels: number): void {
   const d = cfg.layerwiseLrDecay ?? 1;
   if (!(d > 0 && d <= 1)) throw new TrainConfigError("layerwiseLrDecay", `must be in (0, 1], got ${d}`);
   if (cfg.distill) {
-    const { alpha, temperature, teacherProbs } = cfg.distill;
+    const { alpha, temperature } = cfg.distill;
     if (!(alpha >= 0 && alpha <= 1)) throw new TrainConfigError("distill", `alpha must be in [0, 1], got ${alpha}`);
     if (!(temperature > 0)) throw new TrainConfigError("distill", `temperature must be > 0, got ${temperature}`);
-    if (teacherProbs.length % numLabels !== 0) {
-      throw new TrainConfigError("distill", `teacherProbs has ${teacherProbs.length} values, not a multiple of ${numLabels} labels`);
-    }
+    // teacherProbs' size is checked against the training set in train()
   }
 }
 
@@ -219,10 +218,7 @@ function trajectoryFingerprint(cfg: TrainConfig): Record<string, unknown> {
 
 /** A short digest of the teacher's probabilities (a resumed run must distil from the same teacher). */
 function teacherDigest(p: Float32Array): string {
-  let h = 0x811c9dc5;
-  const bytes = new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return `${p.length}:${(h >>> 0).toString(16)}`;
+  return `${p.length}:${createHash("sha256").update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength)).digest("hex").slice(0, 16)}`;
 }
 
 // ---- loss options ----------------------------------------------------------------------------
