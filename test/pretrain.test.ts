@@ -16,7 +16,7 @@ import { MlmHead, mlmCrossEntropy, mlmHeadShapes } from "../src/model/mlm";
 import { Rng } from "../src/random";
 import { buildCorpus, defaultCorpusSources, CorpusError } from "../src/pretrain/corpus";
 import { buildExample, jiebaSegmenter, maskWholeWords, protectedIds, tokenizeWords } from "../src/pretrain/masking";
-import { DEFAULT_PRETRAIN_CONFIG, pretrainLr, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
+import { DEFAULT_PRETRAIN_CONFIG, pretrainLr, REWARM_STEPS, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHARED = path.resolve(ROOT, "../shared/data");
@@ -253,5 +253,26 @@ test("pre-training: a few steps lower the MLM loss; a killed run resumes exactly
   const csv = fs.readFileSync(path.join(out, "curve.csv"), "utf8").trim().split("\n");
   assert.equal(csv.length, 1 + 40 / 5);
   loaded.model.dispose();
+
+  // continuing the export (--init-from): same weights and progress as exported, fresh moments, lr ramped up again
+  const cont = await runPretrain({ ...cfg, totalSteps: 60 }, texts, tmpDir(), { ...quiet, initFrom: { dir: out, recreate: "npm run pretrain -- --steps 40" } });
+  assert.equal(cont.state.step, 60);
+  assert.deepEqual(cont.state.stages, [{ fromStep: 40, plannedSteps: 60, freshOptimizer: true }]);
+  assert.deepEqual(cont.state.initFrom?.recreate, "npm run pretrain -- --steps 40");
+  assert.deepEqual(cont.state.curve.slice(0, 8), curve, "the exported curve is continued, not restarted");
+  const lr45 = cont.state.curve.find((p) => p.step === 45)!.lr;
+  assert.ok(Math.abs(lr45 - (pretrainLr({ ...cfg, totalSteps: 60 }, 44) * 5) / REWARM_STEPS) < 1e-12, `lr ramps up after the reset (lr ${lr45})`);
+  // it starts from the exported weights: its first losses sit near the exported run's last, far below ln V
+  const firstCont = cont.state.curve[8].loss;
+  assert.ok(firstCont < curve[0].loss - 0.3, `continued loss ${firstCont} vs fresh ${curve[0].loss}`);
+  await assert.rejects(
+    runPretrain({ ...cfg, totalSteps: 40 }, texts, tmpDir(), { ...quiet, initFrom: { dir: out, recreate: "x" } }),
+    /it is at step 40; --steps must be larger/,
+  );
+  await assert.rejects(
+    runPretrain({ ...cfg, shape: { ...cfg.shape, hidden: 48 }, totalSteps: 60 }, texts, tmpDir(), { ...quiet, initFrom: { dir: out, recreate: "x" } }),
+    /config\.json: hidden_size is 32, the pre-training shape has 48/,
+  );
+  cont.dispose();
   full.dispose();
 });

@@ -180,6 +180,26 @@ export function modelFingerprint(dir: string, files = ["config.json", "model.saf
   return h.digest("hex").slice(0, 16);
 }
 
+/** config.json fields that say how a checkpoint was made or is stored, not what architecture it has. */
+const NON_ARCHITECTURE_KEYS = ["medrel", "architectures", "torch_dtype", "vocab_size", "_name_or_path", "transformers_version", "tie_word_embeddings"];
+
+/**
+ * Fingerprint of the architecture in a folder's config.json, for `shapeFrom` (random init in that shape): a
+ * from-scratch run reads the shape only (its vocabulary comes from train), so a re-exported checkpoint of the
+ * same shape (more pre-training steps) keeps naming the same from-scratch runs.
+ */
+export function architectureFingerprint(dir: string): string {
+  const file = path.join(dir, "config.json");
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${file}: cannot read the architecture for shapeFrom (${(e as Error).message})`);
+  }
+  const arch = Object.fromEntries(Object.entries(raw).filter(([k]) => !NON_ARCHITECTURE_KEYS.includes(k)));
+  return createHash("sha256").update(canonicalJson(arch)).digest("hex").slice(0, 16);
+}
+
 /**
  * Short, stable hash of a config (what names its run folder). A config that points at a model folder also
  * covers that folder's content (modelFingerprint); one without keeps the plain config hash.
@@ -189,7 +209,7 @@ export function configHash(cfg: ExperimentConfig): string {
   const dir = m.kind === "checkpoint" ? m.dir : m.pretrained;
   const shapeFrom = m.kind === "preset" ? m.shapeFrom : undefined;
   const weights = dir ? modelFingerprint(dir) : undefined;
-  const shape = shapeFrom ? modelFingerprint(shapeFrom, ["config.json"]) : undefined;
+  const shape = shapeFrom ? architectureFingerprint(shapeFrom) : undefined;
   const payload = weights === undefined && shape === undefined ? canonicalJson(cfg) : canonicalJson({ config: cfg, weights, shape });
   return createHash("sha256").update(payload).digest("hex").slice(0, 12);
 }

@@ -1,9 +1,12 @@
 /**
  * npm run pretrain -- [--data-dir ../shared/data] [--work .cache/pretrain/quick] [--out data/pretrained/quick]
  *                     [--steps N] [--minutes M] [--stop-at S] [--seed N] [--layers 4 --hidden 192 --heads 3 --intermediate 768]
+ *                     [--init-from data/pretrained/quick]
  * In-domain whole-word-masking MLM pre-training of the quick preset's encoder. Re-running the same command
  * resumes from <work>/state/ (saved every --save-every steps); on finishing (or at --minutes) the checkpoint is
  * exported to --out as a Hugging Face folder with its training curve and README.
+ * --init-from continues an exported checkpoint (its weights as exported, fresh optimizer moments) in its own work
+ * folder (<work>-from<step>), so the re-create chain is: the chain that made the export, then this command.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,7 +30,8 @@ async function main(): Promise<void> {
   };
   const prog = new Command("pretrain")
     .option("--data-dir <dir>", "folder with study_*.jsonl and CMeIE-V2_*.jsonl", path.resolve(process.cwd(), "..", "shared", "data"))
-    .option("--work <dir>", "resumable state folder", ".cache/pretrain/quick")
+    .option("--work <dir>", "resumable state folder (default .cache/pretrain/quick; with --init-from, .cache/pretrain/quick-from<step>)")
+    .option("--init-from <dir>", "continue this exported checkpoint (when the work folder holds no state yet)")
     .option("--out <dir>", "exported checkpoint folder", "data/pretrained/quick")
     .option("--steps <n>", "planned optimizer steps", int, d.totalSteps)
     .option("--minutes <m>", "stop (and export) after this many minutes of this invocation; 0 = no limit", num, 0)
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
     .option("--f32", "export float32 instead of float16")
     .parse();
   const o = prog.opts<{
-    dataDir: string; work: string; out: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
+    dataDir: string; work?: string; initFrom?: string; out: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
     layers: number; hidden: number; heads: number; intermediate: number; saveEvery: number; stopAt?: number; f32?: boolean;
   }>();
   const cfg: PretrainConfig = {
@@ -61,7 +65,9 @@ async function main(): Promise<void> {
   const corpus = buildCorpus(defaultCorpusSources(path.resolve(o.dataDir)));
   console.log(`[pretrain] corpus: ${corpus.stats.texts} texts, ${corpus.stats.chars} chars, ${corpus.stats.duplicates} duplicates dropped`);
   const deadline = o.minutes > 0 ? Date.now() + o.minutes * 60_000 : undefined;
-  const trainer = await runPretrain(cfg, corpus.texts, path.resolve(o.work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats });
+  const initFrom = o.initFrom ? { dir: path.resolve(o.initFrom), recreate: recreateChain(path.resolve(o.initFrom)) } : undefined;
+  const work = o.work ?? (initFrom ? `.cache/pretrain/quick-from${exportedStep(initFrom.dir)}` : ".cache/pretrain/quick");
+  const trainer = await runPretrain(cfg, corpus.texts, path.resolve(work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats, initFrom });
   // the command that re-creates this export exactly: the same flags, --minutes replaced by the step reached
   const args: string[] = [];
   const raw = process.argv.slice(2);
@@ -81,10 +87,35 @@ async function main(): Promise<void> {
     return `npm run pretrain -- ${[...base, "--steps", String(s.plannedSteps), ...stop].join(" ")}`;
   });
   const argv = args.join(" ");
-  await trainer.export(path.resolve(o.out), { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name } });
-  writeReadme(path.resolve(o.out), { state: trainer.state, corpus: corpus.stats, command: [...earlier, `npm run pretrain${argv ? " -- " + argv : ""}`].join(" && \\\n  "), vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters() });
+  // a continued export's chain starts with the chain that made its starting checkpoint
+  const prior = trainer.state.initFrom ? [trainer.state.initFrom.recreate] : [];
+  const recreate = [...prior, ...earlier, `npm run pretrain${argv ? " -- " + argv : ""}`].join(" && \\\n  ");
+  await trainer.export(path.resolve(o.out), { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name, recreate } });
+  writeReadme(path.resolve(o.out), { state: trainer.state, corpus: corpus.stats, command: recreate, vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters() });
   console.log(`[pretrain] exported step ${trainer.state.step} to ${o.out} (${fs.statSync(path.join(o.out, "model.safetensors")).size} bytes)`);
   trainer.dispose();
+}
+
+/** The step an exported checkpoint reached (config.json medrel.pretrain.steps). */
+function exportedStep(dir: string): number {
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as { medrel?: { pretrain?: { steps?: number } } };
+  const step = cfg.medrel?.pretrain?.steps;
+  if (!Number.isInteger(step)) throw new Error(`--init-from ${dir}/config.json: no medrel.pretrain.steps (not an export of npm run pretrain)`);
+  return step as number;
+}
+
+/**
+ * The command chain that re-creates an exported checkpoint: config.json medrel.pretrain.recreate, or (exports made
+ * before that field existed) the code block under "## Re-create" in its README.md.
+ */
+export function recreateChain(dir: string): string {
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as { medrel?: { pretrain?: { recreate?: string } } };
+  const stored = cfg.medrel?.pretrain?.recreate;
+  if (stored) return stored;
+  const readme = path.join(dir, "README.md");
+  const m = fs.existsSync(readme) ? /## Re-create\s+```\n([\s\S]*?)\n```/.exec(fs.readFileSync(readme, "utf8")) : null;
+  if (!m) throw new Error(`--init-from ${dir}: no re-create command (config.json medrel.pretrain.recreate or README.md "## Re-create")`);
+  return m[1].trim();
 }
 
 main().catch((e: unknown) => {

@@ -82,11 +82,26 @@ export interface CurvePoint {
 export interface PretrainStage {
   fromStep: number;
   plannedSteps: number;
+  /** the stage began with fresh AdamW moments (continued from an exported checkpoint): its lr ramps up again */
+  freshOptimizer?: boolean;
 }
+
+/** A run continued from an exported checkpoint (`--init-from`): where it came from and how that was made. */
+export interface PretrainInit {
+  dir: string;
+  step: number;
+  /** the command chain that re-creates the starting checkpoint */
+  recreate: string;
+}
+
+/** Steps over which the lr ramps up again after the optimizer moments were reset (a continued export). */
+export const REWARM_STEPS = 100;
 
 export interface PretrainState {
   /** schedule stages in order (absent in states written before stages were recorded: one stage) */
   stages?: PretrainStage[];
+  /** set when the run was continued from an exported checkpoint rather than started fresh */
+  initFrom?: PretrainInit;
   step: number;
   seconds: number;
   curve: CurvePoint[];
@@ -190,7 +205,7 @@ export class MlmTrainer {
   async step(): Promise<{ loss: number; accuracy: number; lr: number }> {
     const s = this.state.step;
     const b = this.batch(s);
-    const lr = pretrainLr(this.cfg, s);
+    const lr = this.lrAt(s);
     const wordKey = "bert.embeddings.word_embeddings.weight";
     const vars = [...this.params.values()];
     const inputs = {
@@ -225,6 +240,56 @@ export class MlmTrainer {
     tf.dispose([value, correct as unknown as tf.Tensor, positions, labels, ...Object.values(grads), ...Object.values(inputs)]);
     this.state.step++;
     return { loss, accuracy: acc, lr };
+  }
+
+  /** The schedule's lr at step s, ramped up again over REWARM_STEPS after an optimizer reset (fresh moments). */
+  lrAt(s: number): number {
+    const stage = this.state.stages?.[this.state.stages.length - 1];
+    const base = pretrainLr(this.cfg, s);
+    if (!stage?.freshOptimizer) return base;
+    return base * Math.min(1, (s - stage.fromStep + 1) / REWARM_STEPS);
+  }
+
+  /**
+   * Start from an exported checkpoint folder (weights, MLM head and progress; float16 there, so exactly what
+   * `export` wrote). The optimizer moments are not exported: they start at zero and the lr ramps up again.
+   */
+  initFromExport(dir: string, recreate: string): void {
+    const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as BertConfig & { medrel?: { pretrain?: { steps?: number; seconds?: number } } };
+    const s = this.cfg.shape;
+    const want: [string, number, number][] = [
+      ["num_hidden_layers", config.num_hidden_layers, s.layers],
+      ["hidden_size", config.hidden_size, s.hidden],
+      ["num_attention_heads", config.num_attention_heads, s.heads],
+      ["intermediate_size", config.intermediate_size, s.intermediate],
+      ["max_position_embeddings", config.max_position_embeddings, s.maxPosition],
+    ];
+    for (const [k, got, exp] of want) {
+      if (got !== exp) throw new Error(`--init-from ${dir}/config.json: ${k} is ${got}, the pre-training shape has ${exp}`);
+    }
+    const step = config.medrel?.pretrain?.steps;
+    if (!Number.isInteger(step) || (step as number) <= 0) throw new Error(`--init-from ${dir}/config.json: medrel.pretrain.steps missing (not an export of npm run pretrain)`);
+    const src = new SafetensorsSource(path.join(dir, "model.safetensors"));
+    try {
+      for (const [k, v] of this.params) {
+        const info = src.info(k);
+        const data = toStoredLayout(k, info.shape, src.readFloat32(k));
+        tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
+      }
+    } finally {
+      src.close();
+    }
+    const curveFile = path.join(dir, "curve.json");
+    const curve = fs.existsSync(curveFile) ? (JSON.parse(fs.readFileSync(curveFile, "utf8")) as CurvePoint[]) : [];
+    if (this.cfg.totalSteps <= (step as number)) throw new Error(`--init-from ${dir}: it is at step ${step}; --steps must be larger (got ${this.cfg.totalSteps})`);
+    this.state = {
+      ...this.state,
+      stages: [{ fromStep: step as number, plannedSteps: this.cfg.totalSteps, freshOptimizer: true }],
+      initFrom: { dir: path.relative(process.cwd(), dir) || ".", step: step as number, recreate },
+      step: step as number,
+      seconds: config.medrel?.pretrain?.seconds ?? 0,
+      curve,
+    };
   }
 
   /** Encoder + MLM head in HF layout (the pooler is left out, as in BertForMaskedLM). */
@@ -308,16 +373,28 @@ export async function runPretrain(
   cfg: PretrainConfig,
   texts: readonly string[],
   workDir: string,
-  opts: { deadline?: number; stopAtStep?: number; corpus?: CorpusStats | null; log?: (line: string) => void; segmenter?: Segmenter } = {},
+  opts: {
+    deadline?: number;
+    stopAtStep?: number;
+    corpus?: CorpusStats | null;
+    log?: (line: string) => void;
+    segmenter?: Segmenter;
+    /** continue from this exported checkpoint when workDir holds no state yet (its re-create chain given) */
+    initFrom?: { dir: string; recreate: string };
+  } = {},
 ): Promise<MlmTrainer> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const stateDir = path.join(workDir, "state");
   const resume = fs.existsSync(path.join(stateDir, "state.json"));
-  const tokenizer = resume ? RelationTokenizer.fromDir(stateDir) : corpusTokenizer(texts, cfg.minFreq);
+  const init = !resume && opts.initFrom ? opts.initFrom : undefined;
+  const tokenizer = resume ? RelationTokenizer.fromDir(stateDir) : init ? RelationTokenizer.fromDir(init.dir) : corpusTokenizer(texts, cfg.minFreq);
   const trainer = new MlmTrainer(cfg, tokenizer, texts, { segmenter: opts.segmenter, corpus: opts.corpus });
   if (resume) {
     trainer.loadState(stateDir);
     log(`[pretrain] resumed at step ${trainer.state.step} (${Math.round(trainer.state.seconds)} s so far)`);
+  } else if (init) {
+    trainer.initFromExport(init.dir, init.recreate);
+    log(`[pretrain] continuing ${init.dir} from step ${trainer.state.step} (fresh optimizer moments, lr ramp ${REWARM_STEPS} steps)`);
   } else {
     log(`[pretrain] fresh: ${trainer.numTexts} texts, vocab ${tokenizer.vocabSize}, ${trainer.model.numParameters()} encoder params`);
   }

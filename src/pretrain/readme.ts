@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CorpusStats } from "./corpus";
-import type { PretrainState } from "./pretrain";
+import { REWARM_STEPS, type PretrainState } from "./pretrain";
 
 export function writeReadme(dir: string, info: { state: PretrainState; corpus: CorpusStats; command: string; vocabSize: number; parameters: number }): void {
   const { state, corpus } = info;
@@ -23,7 +23,10 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
     info.command,
     "```",
     "",
-    `Re-running the same command resumes from \`.cache/pretrain/quick/state/\` (saved every ${c.saveEvery} steps).` +
+    `Re-running the same command resumes from its work folder's \`state/\` (\`.cache/pretrain/quick/\`, or \`.cache/pretrain/quick-from<step>/\` for an \`--init-from\` command; saved every ${c.saveEvery} steps).` +
+      (state.initFrom
+        ? ` The \`--init-from ${state.initFrom.dir}\` command continues the checkpoint the chain before it exports (step ${state.initFrom.step}): its weights as exported (float16), fresh AdamW moments, the lr ramped up again over ${REWARM_STEPS} steps.`
+        : "") +
       ((state.stages?.length ?? 1) > 1
         ? " The run was extended in stages: each command resumes where the previous one finished and continues under a new linear schedule (warm-up skipped, decay to 0 at its `--steps`), masks and batches being functions of (seed, step)."
         : ""),
