@@ -269,16 +269,7 @@ export class MlmTrainer {
     }
     const step = config.medrel?.pretrain?.steps;
     if (!Number.isInteger(step) || (step as number) <= 0) throw new Error(`--init-from ${dir}/config.json: medrel.pretrain.steps missing (not an export of npm run pretrain)`);
-    const src = new SafetensorsSource(path.join(dir, "model.safetensors"));
-    try {
-      for (const [k, v] of this.params) {
-        const info = src.info(k);
-        const data = toStoredLayout(k, info.shape, src.readFloat32(k));
-        tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
-      }
-    } finally {
-      src.close();
-    }
+    this.loadWeights(path.join(dir, "model.safetensors"));
     const curveFile = path.join(dir, "curve.json");
     const curve = fs.existsSync(curveFile) ? (JSON.parse(fs.readFileSync(curveFile, "utf8")) as CurvePoint[]) : [];
     if (this.cfg.totalSteps <= (step as number)) throw new Error(`--init-from ${dir}: it is at step ${step}; --steps must be larger (got ${this.cfg.totalSteps})`);
@@ -310,10 +301,9 @@ export class MlmTrainer {
     });
   }
 
-  /** Restore weights, optimizer and progress from state/ (written by saveState with the same config). */
-  loadState(dir: string): void {
-    const st = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as PretrainState;
-    const src = new SafetensorsSource(path.join(dir, "model.safetensors"));
+  /** Assign every parameter (encoder + MLM head) from a safetensors file in HF layout (F32 or F16). */
+  private loadWeights(file: string): void {
+    const src = new SafetensorsSource(file);
     try {
       for (const [k, v] of this.params) {
         const info = src.info(k);
@@ -323,6 +313,12 @@ export class MlmTrainer {
     } finally {
       src.close();
     }
+  }
+
+  /** Restore weights, optimizer and progress from state/ (written by saveState with the same config). */
+  loadState(dir: string): void {
+    const st = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as PretrainState;
+    this.loadWeights(path.join(dir, "model.safetensors"));
     this.optimizer.load(path.join(dir, "optimizer.safetensors"));
     const stages = st.stages ?? [{ fromStep: 0, plannedSteps: st.config.totalSteps }];
     // a larger (or smaller) planned step count than the state's continues under a new linear schedule
