@@ -5,21 +5,23 @@
  *   - the character 1–3-gram TF-IDF logistic-regression baseline (src/model/ngram.ts),
  * each as micro/macro-F1 mean ± std over seeds (default 0, 1, 2) with the wall time per seed.
  *
- * Fine-tuning runs go through runExperiment's run cache (.cache/bench-quality/<checkpoint sha>/ (not under runs/: cleanIncompleteRuns removes foreign folders there)), so a killed
- * bench resumes where it stopped and two processes may split the work (`--only pretrained` / `--only scratch`)
- * before one plain invocation prints the table. Wall time is the run's own training + evaluation time.
+ * Fine-tuning runs go through runExperiment's run cache (runs/<config hash>/, the hash covering the checkpoint's
+ * content), so a killed bench resumes where it stopped and two processes may split the work (`--only pretrained` /
+ * `--only scratch`) before one plain invocation prints the table. The data is the study-layout folder spec, so
+ * the quick rows ARE the "Regular Loss" runs of `npm run reproduce -- --table loss --data-dir ../shared/data`
+ * (and of notebook 04 with DATA_DIR set): the bench and the study-data tables share them. Wall time is the run's
+ * own training + evaluation time.
  *
  * Options: --data-dir ../shared/data  --seeds 0,1,2  --only pretrained,scratch,ngram  --json FILE  --runs DIR
  *          --set JSON (fields over the quick preset, e.g. '{"epochs":3}', for lever studies)
  */
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadRows } from "../src/data/load";
 import { labelIndex } from "../src/data/labels";
 import { classificationMetrics } from "../src/metrics";
 import { trainNgramBaseline } from "../src/model/ngram";
-import { fromScratch, PRETRAINED_TINY_DIR, presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
+import { DEFAULT_RUNS_DIR, fromScratch, PRETRAINED_TINY_DIR, presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
 
 type Variant = "pretrained" | "scratch" | "ngram";
 const VARIANTS: readonly Variant[] = ["pretrained", "scratch", "ngram"];
@@ -44,10 +46,9 @@ function meanStd(xs: number[]): { mean: number; std: number } {
   return { mean, std };
 }
 
-function checkpointTag(): string {
+function checkPretrained(): void {
   const f = path.join(PRETRAINED_TINY_DIR, "model.safetensors");
   if (!fs.existsSync(f)) throw new Error(`no pretrained checkpoint at ${f} (run \`npm run pretrain\` first)`);
-  return crypto.createHash("sha256").update(fs.readFileSync(f)).digest("hex").slice(0, 12);
 }
 
 /** The quick preset on train -> val: pretrained (default) or from scratch. */
@@ -58,7 +59,8 @@ export function qualityConfig(dataDir: string, seed: number, scratch: boolean, o
     ...base,
     model,
     seed,
-    data: { kind: "files", train: path.join(dataDir, "study_train.jsonl"), dev: path.join(dataDir, "study_val.jsonl") },
+    // the study's layout (study_train/study_val, no test split here): the same spec as `reproduce --data-dir`
+    data: { kind: "dir", dir: path.resolve(dataDir) },
   };
 }
 
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
   for (const v of only) if (!VARIANTS.includes(v)) throw new Error(`--only: unknown variant "${v}" (use ${VARIANTS.join(", ")})`);
   // --set '{"epochs":3}': fields over the quick preset, for lever studies (the table then describes that variant)
   const overrides = JSON.parse(arg("set") ?? "{}") as Partial<ExperimentConfig>;
-  const runsRoot = path.resolve(arg("runs") ?? ".cache/bench-quality");
+  const runsDir = arg("runs") ? path.resolve(arg("runs") as string) : DEFAULT_RUNS_DIR;
   const results = new Map<Variant, SeedResult[]>();
   const t0 = Date.now();
 
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
         console.log(`[quality] ngram seed ${seed}: micro ${(100 * m.micro_f1).toFixed(2)} macro ${(100 * m.macro_f1).toFixed(2)}`);
       }
     } else {
-      const runsDir = path.join(runsRoot, variant === "pretrained" ? checkpointTag() : "scratch");
+      if (variant === "pretrained") checkPretrained();
       for (const seed of seeds) {
         const cfg = qualityConfig(dataDir, seed, variant === "scratch", overrides);
         const run = await runExperiment(cfg, { runsDir, progress: "auto" });
@@ -124,7 +126,10 @@ async function main(): Promise<void> {
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ dataDir, seeds, quick: presetConfig("quick"), results: summary }, null, 2) + "\n");
 }
 
-main().catch((e: unknown) => {
-  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-  process.exit(1);
-});
+// run as a script (npm run bench:quality); a test imports qualityConfig without running the bench
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  });
+}

@@ -25,6 +25,7 @@ import {
   ConfigError,
   type ExperimentConfig,
 } from "../src/experiments";
+import { qualityConfig } from "../bench/quality";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHARED = path.resolve(ROOT, "..", "shared", "data");
@@ -39,6 +40,11 @@ test("config hash is canonical: key order does not matter, any field change does
   assert.notEqual(configHash(a), configHash({ ...a, seed: 1 }));
   assert.notEqual(configHash(a), configHash({ ...a, encoding: "QA" }));
   assert.match(configHash(a), /^[0-9a-f]{12}$/);
+  // the same folder named from two working directories (a notebook's ../../shared/data, the CLI's ../shared/data)
+  const here = smoke({ data: { kind: "dir", dir: path.join("..", "shared", "data") } });
+  const abs = smoke({ data: { kind: "dir", dir: path.resolve("..", "shared", "data") } });
+  assert.equal(configHash(here), configHash(abs));
+  assert.notEqual(configHash(here), configHash(smoke({ data: { kind: "dir", dir: path.resolve("..", "other") } })));
 });
 
 test("config hash covers the model folder's content: replacing the weights in place names a new run", () => {
@@ -254,4 +260,14 @@ test("a run killed after an epoch resumes from its checkpoint and ends exactly w
   const straight = await runExperiment(cfg, { runsDir: tmp("straight"), progress: false, verbose: false });
   assert.equal(straight.info.resumedFromEpoch, 0);
   assert.deepEqual(resumed.metrics, straight.metrics);
+});
+
+test("bench:quality's quick rows are the study-data loss table's Regular Loss runs (one set of fine-tunings serves both)", () => {
+  const dataDir = path.join("..", "shared", "data");
+  const regular = gridJobs("loss", { preset: "quick", data: { kind: "dir", dir: dataDir } }).filter((j) => j.variant === "Regular Loss");
+  assert.deepEqual(regular.map((j) => j.seed), [0, 1, 2, 3, 4]);
+  for (const seed of [0, 1, 2]) {
+    assert.equal(configHash(qualityConfig(dataDir, seed, false)), configHash(regular[seed].config), `seed ${seed}`);
+  }
+  assert.notEqual(configHash(qualityConfig(dataDir, 0, true)), configHash(regular[0].config), "from scratch is another run");
 });

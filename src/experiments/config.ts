@@ -180,6 +180,21 @@ export function modelFingerprint(dir: string, files = ["config.json", "model.saf
   return h.digest("hex").slice(0, 16);
 }
 
+/**
+ * The data spec with absolute paths: a notebook (cwd notebooks/, `../../shared/data`) and the CLI (cwd the repo,
+ * `../shared/data`) name the same folder, so they must name the same runs.
+ */
+function absoluteData(d: DataSpec): DataSpec {
+  switch (d.kind) {
+    case "demo":
+      return d;
+    case "dir":
+      return { kind: "dir", dir: path.resolve(d.dir) };
+    case "files":
+      return { kind: "files", train: path.resolve(d.train), dev: path.resolve(d.dev), test: d.test === undefined ? undefined : path.resolve(d.test) };
+  }
+}
+
 /** config.json fields that say how a checkpoint was made or is stored, not what architecture it has. */
 const NON_ARCHITECTURE_KEYS = ["medrel", "architectures", "torch_dtype", "vocab_size", "_name_or_path", "transformers_version", "tie_word_embeddings"];
 
@@ -205,6 +220,7 @@ export function architectureFingerprint(dir: string): string {
  * covers that folder's content (modelFingerprint); one without keeps the plain config hash.
  */
 export function configHash(cfg: ExperimentConfig): string {
+  cfg = { ...cfg, data: absoluteData(cfg.data) };
   const m = cfg.model;
   const dir = m.kind === "checkpoint" ? m.dir : m.pretrained;
   const shapeFrom = m.kind === "preset" ? m.shapeFrom : undefined;
