@@ -21,6 +21,7 @@ import {
   shardJobs,
   parseShard,
   cleanIncompleteRuns,
+  cachedTable,
   loadRun,
   ConfigError,
   type ExperimentConfig,
@@ -165,6 +166,13 @@ test("killing a grid mid-way and re-running it redoes only the missing runs", { 
   await new Promise((r) => setTimeout(r, 200));
   const before = new Map(complete().map((h) => [h, loadRun(path.join(runsDir, h))!.info.startedAt]));
   assert.ok(before.size >= 1 && before.size < 4, `killed with ${before.size} of 4 runs complete`);
+  // a notebook's cachedTable assembles what exists and trains nothing; with no runs at all it is null
+  const partial = await cachedTable("loss", { preset: "smoke", seeds: [0, 1], runsDir });
+  assert.ok(partial, "some runs exist");
+  assert.equal(partial.records.length, before.size);
+  assert.equal(partial.missing.length, 4 - before.size);
+  assert.equal(complete().length, before.size, "cachedTable trained nothing");
+  assert.equal(await cachedTable("loss", { preset: "smoke", seeds: [0, 1], runsDir: tmp("empty") }), null);
   const jobs = gridJobs("loss", { preset: "smoke", seeds: [0, 1] });
   const runs = await runJobs(jobs, { runsDir, progress: false });
   assert.equal(runs.length, 4);

@@ -11,6 +11,8 @@ export const PRESET_NAMES: readonly PresetName[] = ["smoke", "quick", "study"];
 
 /** The committed in-domain pretrained tiny checkpoint (issue: quality without a GPU), if present. */
 export const PRETRAINED_TINY_DIR = path.resolve(__dirname, "..", "..", "data", "pretrained", "quick");
+/** The study's own splits beside the project (`../shared/data`: study_train.jsonl, study_val.jsonl). */
+export const STUDY_DATA_DIR = path.resolve(__dirname, "..", "..", "..", "shared", "data");
 /** Where users put real Hugging Face checkpoints (models/chinese-roberta-wwm-ext/ etc.). */
 export const MODELS_DIR = path.resolve(__dirname, "..", "..", "models");
 

@@ -86,3 +86,13 @@ export async function reproduceTable(table: TableName, req: TableRequest): Promi
     missing,
   };
 }
+
+/**
+ * The table assembled from runs that already exist, or null when none do (nothing is trained). Notebooks use it to
+ * show a grid that is too long to run inside them — the study-data tables, run once from a terminal.
+ */
+export async function cachedTable(table: TableName, req: Omit<TableRequest, "run">): Promise<TableResult | null> {
+  const jobs = gridJobs(table, { preset: req.preset, data: req.data, seeds: req.seeds ?? tableSeeds(table), override: req.override });
+  if (collectRuns(jobs, req.runsDir).runs.length === 0) return null;
+  return reproduceTable(table, { ...req, run: false });
+}
