@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { initBackend } from "../backend/select";
 import { buildCorpus, defaultCorpusSources } from "./corpus";
-import { DEFAULT_PRETRAIN_CONFIG, runPretrain, type PretrainConfig } from "./pretrain";
+import { DEFAULT_PRETRAIN_CONFIG, readExportInfo, runPretrain, type ExportInfo, type PretrainConfig } from "./pretrain";
 import { writeReadme } from "./readme";
 
 async function main(): Promise<void> {
@@ -65,8 +65,10 @@ async function main(): Promise<void> {
   const corpus = buildCorpus(defaultCorpusSources(path.resolve(o.dataDir)));
   console.log(`[pretrain] corpus: ${corpus.stats.texts} texts, ${corpus.stats.chars} chars, ${corpus.stats.duplicates} duplicates dropped`);
   const deadline = o.minutes > 0 ? Date.now() + o.minutes * 60_000 : undefined;
-  const initFrom = o.initFrom ? { dir: path.resolve(o.initFrom), recreate: recreateChain(path.resolve(o.initFrom)) } : undefined;
-  const work = o.work ?? (initFrom ? `.cache/pretrain/quick-from${exportedStep(initFrom.dir)}` : ".cache/pretrain/quick");
+  const initDir = o.initFrom ? path.resolve(o.initFrom) : undefined;
+  const initInfo = initDir ? readExportInfo(initDir) : undefined;
+  const initFrom = initDir && initInfo ? { dir: initDir, recreate: recreateChain(initDir, initInfo) } : undefined;
+  const work = o.work ?? (initInfo ? `.cache/pretrain/quick-from${initInfo.step}` : ".cache/pretrain/quick");
   const trainer = await runPretrain(cfg, corpus.texts, path.resolve(work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats, initFrom });
   // the command that re-creates this export exactly: the same flags, --minutes replaced by the step reached
   const args: string[] = [];
@@ -96,22 +98,12 @@ async function main(): Promise<void> {
   trainer.dispose();
 }
 
-/** The step an exported checkpoint reached (config.json medrel.pretrain.steps). */
-function exportedStep(dir: string): number {
-  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as { medrel?: { pretrain?: { steps?: number } } };
-  const step = cfg.medrel?.pretrain?.steps;
-  if (!Number.isInteger(step)) throw new Error(`--init-from ${dir}/config.json: no medrel.pretrain.steps (not an export of npm run pretrain)`);
-  return step as number;
-}
-
 /**
  * The command chain that re-creates an exported checkpoint: config.json medrel.pretrain.recreate, or (exports made
  * before that field existed) the code block under "## Re-create" in its README.md.
  */
-export function recreateChain(dir: string): string {
-  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as { medrel?: { pretrain?: { recreate?: string } } };
-  const stored = cfg.medrel?.pretrain?.recreate;
-  if (stored) return stored;
+function recreateChain(dir: string, info: ExportInfo): string {
+  if (info.recreate) return info.recreate;
   const readme = path.join(dir, "README.md");
   const m = fs.existsSync(readme) ? /## Re-create\s+```\n([\s\S]*?)\n```/.exec(fs.readFileSync(readme, "utf8")) : null;
   if (!m) throw new Error(`--init-from ${dir}: no re-create command (config.json medrel.pretrain.recreate or README.md "## Re-create")`);

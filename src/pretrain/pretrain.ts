@@ -129,6 +129,25 @@ export function pretrainLr(cfg: Pick<PretrainConfig, "lr" | "warmupRatio" | "tot
   return cfg.lr * Math.max(0, (cfg.totalSteps - step) / Math.max(1, cfg.totalSteps - warm));
 }
 
+/** What an exported checkpoint folder records of its pre-training (config.json, `medrel.pretrain`). */
+export interface ExportInfo {
+  config: BertConfig;
+  step: number;
+  seconds: number;
+  /** the command chain that re-creates it (absent in exports made before it was recorded) */
+  recreate?: string;
+}
+
+/** Read and check an export's config.json (written by MlmTrainer.export). */
+export function readExportInfo(dir: string): ExportInfo {
+  const file = path.join(dir, "config.json");
+  const config = JSON.parse(fs.readFileSync(file, "utf8")) as BertConfig & { medrel?: { pretrain?: { steps?: number; seconds?: number; recreate?: string } } };
+  const p = config.medrel?.pretrain;
+  const step = p?.steps;
+  if (!Number.isInteger(step) || (step as number) <= 0) throw new Error(`--init-from ${file}: medrel.pretrain.steps missing (not an export of npm run pretrain)`);
+  return { config, step: step as number, seconds: p?.seconds ?? 0, recreate: p?.recreate };
+}
+
 /** Everything a training process holds. */
 export class MlmTrainer {
   readonly model: BertForRelationClassification;
@@ -255,7 +274,7 @@ export class MlmTrainer {
    * `export` wrote). The optimizer moments are not exported: they start at zero and the lr ramps up again.
    */
   initFromExport(dir: string, recreate: string): void {
-    const config = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as BertConfig & { medrel?: { pretrain?: { steps?: number; seconds?: number } } };
+    const { config, step, seconds } = readExportInfo(dir);
     const s = this.cfg.shape;
     const want: [string, number, number][] = [
       ["num_hidden_layers", config.num_hidden_layers, s.layers],
@@ -267,18 +286,16 @@ export class MlmTrainer {
     for (const [k, got, exp] of want) {
       if (got !== exp) throw new Error(`--init-from ${dir}/config.json: ${k} is ${got}, the pre-training shape has ${exp}`);
     }
-    const step = config.medrel?.pretrain?.steps;
-    if (!Number.isInteger(step) || (step as number) <= 0) throw new Error(`--init-from ${dir}/config.json: medrel.pretrain.steps missing (not an export of npm run pretrain)`);
+    if (this.cfg.totalSteps <= step) throw new Error(`--init-from ${dir}: it is at step ${step}; --steps must be larger (got ${this.cfg.totalSteps})`);
     this.loadWeights(path.join(dir, "model.safetensors"));
     const curveFile = path.join(dir, "curve.json");
     const curve = fs.existsSync(curveFile) ? (JSON.parse(fs.readFileSync(curveFile, "utf8")) as CurvePoint[]) : [];
-    if (this.cfg.totalSteps <= (step as number)) throw new Error(`--init-from ${dir}: it is at step ${step}; --steps must be larger (got ${this.cfg.totalSteps})`);
     this.state = {
       ...this.state,
-      stages: [{ fromStep: step as number, plannedSteps: this.cfg.totalSteps, freshOptimizer: true }],
-      initFrom: { dir: path.relative(process.cwd(), dir) || ".", step: step as number, recreate },
-      step: step as number,
-      seconds: config.medrel?.pretrain?.seconds ?? 0,
+      stages: [{ fromStep: step, plannedSteps: this.cfg.totalSteps, freshOptimizer: true }],
+      initFrom: { dir: path.relative(process.cwd(), dir) || ".", step, recreate },
+      step,
+      seconds,
       curve,
     };
   }
