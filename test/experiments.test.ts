@@ -27,6 +27,7 @@ import {
   type ExperimentConfig,
 } from "../src/experiments";
 import { qualityConfig } from "../bench/quality";
+import { selectVariants } from "../src/cli/reproduce";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHARED = path.resolve(ROOT, "..", "shared", "data");
@@ -136,6 +137,14 @@ test("shards split a grid into disjoint parts that cover it", () => {
   assert.deepEqual(parseShard("2/4"), { index: 2, count: 4 });
   assert.throws(() => parseShard("5/4"), /1 ≤ i ≤ n/);
   assert.throws(() => parseShard("x"), /i\/n/);
+});
+
+test("--variants picks rows of a table's grid and names the valid ones on a typo", () => {
+  const jobs = gridJobs("encodings", { preset: "smoke", seeds: [0, 1, 2] });
+  const picked = selectVariants(jobs, ["Basic1", "Entity_marked2"]);
+  assert.deepEqual([...new Set(picked.map((j) => j.variant))], ["Basic1", "Entity_marked2"]);
+  assert.equal(picked.length, 6);
+  assert.throws(() => selectVariants(jobs, ["Basic1", "Entity_marked3"]), /unknown "Entity_marked3"; this table has "Basic1", "Basic2", "QA", "Entity_marked1", "Entity_marked2"/);
 });
 
 test("killing a grid mid-way and re-running it redoes only the missing runs", { timeout: 300_000 }, async () => {

@@ -1,8 +1,10 @@
 /** The computed readings in the notebooks: differences of means, their standard error, the noise verdict. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { compareVariants, formatComparison, rankVariants, type RunRecord } from "../src/report";
-import { classificationMetrics } from "../src/metrics";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { compareVariants, formatComparison, rankVariants, tCritical, type RunRecord } from "../src/report";
+import { classificationMetrics, type Metrics } from "../src/metrics";
 
 // a run whose macro-F1 is exactly `acc` on a balanced 10-class set of 100 rows: acc*100 rows right, spread evenly
 function runWith(variant: string, seed: number, correctPerClass: number): RunRecord {
@@ -17,17 +19,47 @@ function runWith(variant: string, seed: number, correctPerClass: number): RunRec
   return { variant, seed, metrics: classificationMetrics(yTrue, yPred) };
 }
 
+// a record whose Macro-F1 is `f1` points (only that field is read by these comparisons)
+function macro(variant: string, seed: number, f1: number): RunRecord {
+  const m = { macro_f1: f1 / 100 } as Metrics;
+  return { variant, seed, metrics: m };
+}
+
 test("compareVariants: difference of means and its standard error, in points", () => {
   const recs = [runWith("A", 0, 6), runWith("A", 1, 7), runWith("A", 2, 8), runWith("B", 0, 9), runWith("B", 1, 9), runWith("B", 2, 9)];
   const c = compareVariants(recs, "A", "B", "Micro-F1");
-  // A: 60, 70, 80 (mean 70, sd 10); B: 90, 90, 90 (sd 0) -> diff 20, SE sqrt(100/3) = 5.7735
+  // A: 60, 70, 80 (mean 70, sd 10); B: 90, 90, 90 (sd 0) -> diff 20; per-seed differences 30, 20, 10 -> paired SE 10/√3
   assert.ok(Math.abs(c.diff - 20) < 1e-9);
-  assert.ok(Math.abs(c.se - Math.sqrt(100 / 3)) < 1e-9);
-  assert.equal(c.beyondNoise, true);
-  assert.match(formatComparison(c), /^B vs A: Micro-F1 \+20\.00 points \(SE 5\.77\), better, beyond seed noise/);
-  const close = compareVariants([runWith("A", 0, 6), runWith("A", 1, 8), runWith("B", 0, 7), runWith("B", 1, 8)], "A", "B", "Micro-F1");
-  assert.equal(close.beyondNoise, false, "5 points with SE 7.07 is within noise");
+  assert.equal(c.test, "paired");
+  assert.ok(Math.abs(c.se - 10 / Math.sqrt(3)) < 1e-9);
+  assert.ok(Math.abs(c.seUnpaired - Math.sqrt(100 / 3)) < 1e-9);
+  // t = 3.46 with 2 df: p = 0.074, not beyond noise — three seeds resolve only |t| > 4.30
+  assert.equal(c.beyondNoise, false);
+  assert.ok(Math.abs(tCritical(2) - 4.302652729749462) < 1e-9);
+  assert.match(formatComparison(c), /^B vs A: Micro-F1 \+20\.00 points \(paired over 3 seeds: SE 5\.77, unpaired 5\.77\), better, within seed noise \(t 3\.46, p 0\.074\)/);
   assert.deepEqual(rankVariants(recs, "Micro-F1"), ["B 90.00 ± 0.00", "A 70.00 ± 10.00"]);
+});
+
+test("compareVariants: paired and Welch t-tests match scipy.stats (ttest_rel, ttest_ind equal_var=False)", () => {
+  const cases = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/report/ttest_scipy.json"), "utf8")) as {
+    name: string; a: number[]; b: number[]; t: number; p: number; df: number;
+  }[];
+  for (const c of cases) {
+    const recs = [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
+    const got = compareVariants(recs, "A", "B", "Macro-F1");
+    assert.equal(got.test, c.a.length === c.b.length ? "paired" : "welch", c.name);
+    assert.ok(Math.abs(got.t - c.t) < 1e-6, `${c.name}: t ${got.t} vs scipy ${c.t}`);
+    assert.ok(Math.abs(got.p - c.p) < 1e-6, `${c.name}: p ${got.p} vs scipy ${c.p}`);
+    assert.ok(Math.abs(got.df - c.df) < 1e-6, `${c.name}: df ${got.df} vs ${c.df}`);
+    assert.equal(got.beyondNoise, c.p < 0.05, c.name);
+  }
+});
+
+test("compareVariants: one seed a side has no spread to test", () => {
+  const c = compareVariants([macro("A", 0, 80), macro("B", 0, 85)], "A", "B");
+  assert.ok(Number.isNaN(c.p));
+  assert.equal(c.beyondNoise, false);
+  assert.match(formatComparison(c), /no seed spread to test/);
 });
 
 test("for the F1 range, lower is better", () => {

@@ -1,6 +1,6 @@
 /**
  * npm run reproduce -- --table models|encodings|loss|augmentation|all [--preset quick|study]
- *                      [--data-dir DIR] [--shard i/n] [--seeds N]
+ *                      [--data-dir DIR] [--shard i/n] [--seeds N] [--variants A,B]
  * Runs (or loads) the grid behind each study table and prints our numbers beside the study's.
  */
 import { Command } from "commander";
@@ -26,6 +26,7 @@ interface Flags {
   dataDir?: string;
   shard?: string;
   seeds?: number;
+  variants?: string;
   quiet?: boolean;
 }
 
@@ -36,8 +37,20 @@ export interface ReproduceOptions {
   shard?: { index: number; count: number };
   /** seeds 0..n-1 for every table; undefined = each table's default (tableSeeds) */
   seeds?: number;
+  /** train only these rows of the table(s) (e.g. Basic1 and Entity_marked2 of a long study-data grid) */
+  variants?: readonly string[];
   /** only the per-run lines, no tables (for worker shards) */
   quiet?: boolean;
+}
+
+/** Keep the jobs of the named variants; a name that no selected table has is an error that lists the valid ones. */
+export function selectVariants(jobs: readonly Job[], variants: readonly string[]): Job[] {
+  const known = [...new Set(jobs.map((j) => j.variant))];
+  const unknown = variants.filter((v) => !known.includes(v));
+  if (unknown.length > 0) {
+    throw new Error(`--variants: unknown ${unknown.map((v) => `"${v}"`).join(", ")}; this table has ${known.map((v) => `"${v}"`).join(", ")}`);
+  }
+  return jobs.filter((j) => variants.includes(j.variant));
 }
 
 /** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
@@ -47,11 +60,11 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   const byTable = new Map<TableName, Job[]>();
   for (const t of o.tables) byTable.set(t, gridJobs(t, { preset: o.preset, data, seeds }));
   const all = [...byTable.values()].flat();
-  const mine = shardJobs(all, o.shard);
+  const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
   const distinct = new Set(mine.map((j) => JSON.stringify(j.config))).size;
   console.log(
     `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds ? seeds.length : o.tables.map((t) => `${t} ${tableSeeds(t).length}`).join(", ")} seeds)` +
-      `${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs`,
+      `${o.variants ? `, variants ${o.variants.join(", ")}` : ""}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs`,
   );
   const t0 = Date.now();
   await runJobs(mine, {
@@ -74,6 +87,7 @@ async function main(): Promise<void> {
     .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl); default: the demo data")
     .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
     .option("--seeds <n>", "seeds per variant (0..n-1); default 3, 5 for the loss table", intArg("--seeds"))
+    .option("--variants <list>", "comma-separated rows of the table to run (e.g. Basic1,Entity_marked2); the table still shows the others' runs that exist")
     .option("--quiet", "print only one line per run (no tables)")
     .showHelpAfterError();
   program.parse();
@@ -84,6 +98,7 @@ async function main(): Promise<void> {
     dataDir: f.dataDir,
     shard: f.shard ? parseShard(f.shard) : undefined,
     seeds: f.seeds,
+    variants: f.variants?.split(",").map((v) => v.trim()).filter((v) => v.length > 0),
     quiet: f.quiet,
   });
 }

@@ -14,7 +14,7 @@ import {
   type PlotlyFigure,
 } from "../report";
 import type { ExperimentConfig, DataSpec } from "./config";
-import { gridJobs, collectRuns, tableSeeds, type TableName, type Job } from "./grids";
+import { gridJobs, collectRuns, tableSeeds, type TableName, type Job, type CollectedRuns } from "./grids";
 import { runJobs, type GridRunOptions } from "./run";
 import type { RunResult } from "./store";
 import type { PresetName } from "./presets";
@@ -62,7 +62,11 @@ export async function reproduceTable(table: TableName, req: TableRequest): Promi
   const seeds = req.seeds ?? tableSeeds(table);
   const jobs = gridJobs(table, { preset: req.preset, data: req.data, seeds, override: req.override });
   if (req.run ?? true) await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
-  const { runs, missing } = collectRuns(jobs, req.runsDir);
+  return assemble(table, jobs, seeds, collectRuns(jobs, req.runsDir), req);
+}
+
+function assemble(table: TableName, jobs: Job[], seeds: readonly number[], collected: CollectedRuns, req: TableRequest): TableResult {
+  const { runs, missing } = collected;
   const split: "test" | "dev" = runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
   const pick = (m: RunResult["metrics"]) => (split === "test" && m.test ? m.test : m.dev);
   const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: pick(r.metrics), split }));
@@ -92,7 +96,8 @@ export async function reproduceTable(table: TableName, req: TableRequest): Promi
  * show a grid that is too long to run inside them — the study-data tables, run once from a terminal.
  */
 export async function cachedTable(table: TableName, req: Omit<TableRequest, "run">): Promise<TableResult | null> {
-  const jobs = gridJobs(table, { preset: req.preset, data: req.data, seeds: req.seeds ?? tableSeeds(table), override: req.override });
-  if (collectRuns(jobs, req.runsDir).runs.length === 0) return null;
-  return reproduceTable(table, { ...req, run: false });
+  const seeds = req.seeds ?? tableSeeds(table);
+  const jobs = gridJobs(table, { preset: req.preset, data: req.data, seeds, override: req.override });
+  const collected = collectRuns(jobs, req.runsDir);
+  return collected.runs.length === 0 ? null : assemble(table, jobs, seeds, collected, { ...req, run: false });
 }

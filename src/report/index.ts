@@ -64,5 +64,5 @@ export {
 export * from "./summary";
 export * from "./notebooks";
 export { labelDistribution, encodingExamples, loadReportTable, splitStats, entitiesPerSentenceTable, overlapTable, tryLoad } from "./views";
-export { compareVariants, formatComparison, rankVariants, type ComparisonLine } from "./reading";
+export { compareVariants, formatComparison, rankVariants, tCritical, type ComparisonLine, type ComparisonTest } from "./reading";
 export { renderPage, chromiumPath, type RenderedPage } from "./browser";
