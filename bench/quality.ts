@@ -19,7 +19,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadRows } from "../src/data/load";
 import { labelIndex } from "../src/data/labels";
-import { classificationMetrics } from "../src/metrics";
+import { classificationMetrics, type Metrics } from "../src/metrics";
+import { compareVariants, formatComparison, type RunRecord } from "../src/report";
 import { trainNgramBaseline } from "../src/model/ngram";
 import { DEFAULT_RUNS_DIR, fromScratch, PRETRAINED_TINY_DIR, presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
 
@@ -32,6 +33,7 @@ interface SeedResult {
   macro: number;
   seconds: number;
   epochs?: number;
+  metrics: Metrics;
 }
 
 function arg(name: string): string | undefined {
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
         const model = trainNgramBaseline(train, { seed });
         const { preds } = model.predict(dev);
         const m = classificationMetrics(dev.map((r) => labelIndex(r.r)), preds);
-        rows.push({ seed, micro: 100 * m.micro_f1, macro: 100 * m.macro_f1, seconds: (Date.now() - s0) / 1000 });
+        rows.push({ seed, micro: 100 * m.micro_f1, macro: 100 * m.macro_f1, seconds: (Date.now() - s0) / 1000, metrics: m });
         console.log(`[quality] ngram seed ${seed}: micro ${(100 * m.micro_f1).toFixed(2)} macro ${(100 * m.macro_f1).toFixed(2)}`);
       }
     } else {
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
         const cfg = qualityConfig(dataDir, seed, variant === "scratch", overrides);
         const run = await runExperiment(cfg, { runsDir, progress: "auto" });
         const m = run.metrics.dev;
-        rows.push({ seed, micro: 100 * m.micro_f1, macro: 100 * m.macro_f1, seconds: run.info.seconds.total, epochs: run.history.length });
+        rows.push({ seed, micro: 100 * m.micro_f1, macro: 100 * m.macro_f1, seconds: run.info.seconds.total, epochs: run.history.length, metrics: m });
         console.log(`[quality] ${variant} seed ${seed}: micro ${(100 * m.micro_f1).toFixed(2)} macro ${(100 * m.macro_f1).toFixed(2)} (${run.info.seconds.total.toFixed(0)} s)`);
       }
     }
@@ -119,7 +121,20 @@ async function main(): Promise<void> {
     console.log(
       `| ${label[v]} | ${fmt(rows.map((r) => r.micro))} | ${fmt(rows.map((r) => r.macro))} | ${secs.mean < 120 ? `${secs.mean.toFixed(1)} s` : `${(secs.mean / 60).toFixed(1)} min`} | ${rows.map((r) => r.micro.toFixed(1)).join(", ")} |`,
     );
-    summary[v] = { micro: meanStd(rows.map((r) => r.micro)), macro: meanStd(rows.map((r) => r.macro)), seconds: secs, seeds: rows };
+    summary[v] = {
+      micro: meanStd(rows.map((r) => r.micro)),
+      macro: meanStd(rows.map((r) => r.macro)),
+      seconds: secs,
+      seeds: rows.map(({ metrics: _m, ...r }) => r),
+    };
+  }
+  // is quick above the floor and above its own from-scratch self? Welch: a seed number does not tie a fine-tuning
+  // to an n-gram fit, and pre-trained vs random init share nothing but the data order
+  const records: RunRecord[] = [...results].flatMap(([v, rows]) => rows.map((r) => ({ variant: label[v], seed: r.seed, metrics: r.metrics })));
+  for (const other of ["ngram", "scratch"] as const) {
+    if (results.has("pretrained") && results.has(other)) {
+      console.log(formatComparison(compareVariants(records, label[other], label.pretrained, "Micro-F1", "welch")));
+    }
   }
   console.log(`(bench wall time ${((Date.now() - t0) / 60000).toFixed(1)} min, cached runs included at their recorded time)`);
   const jsonOut = arg("json");

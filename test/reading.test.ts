@@ -47,12 +47,22 @@ test("compareVariants: paired and Welch t-tests match scipy.stats (ttest_rel, tt
   for (const c of cases) {
     const recs = [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
     const got = compareVariants(recs, "A", "B", "Macro-F1");
+    if (c.name.startsWith("forced")) continue;
     assert.equal(got.test, c.a.length === c.b.length ? "paired" : "welch", c.name);
     assert.ok(Math.abs(got.t - c.t) < 1e-6, `${c.name}: t ${got.t} vs scipy ${c.t}`);
     assert.ok(Math.abs(got.p - c.p) < 1e-6, `${c.name}: p ${got.p} vs scipy ${c.p}`);
     assert.ok(Math.abs(got.df - c.df) < 1e-6, `${c.name}: df ${got.df} vs ${c.df}`);
     assert.equal(got.beyondNoise, c.p < 0.05, c.name);
   }
+});
+
+test("compareVariants: Welch on request even when the seeds match", () => {
+  const c = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/report/ttest_scipy.json"), "utf8"))[3] as { a: number[]; b: number[]; t: number; p: number };
+  const recs = [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
+  assert.equal(compareVariants(recs, "A", "B").test, "paired");
+  const w = compareVariants(recs, "A", "B", "Macro-F1", "welch");
+  assert.equal(w.test, "welch");
+  assert.ok(Math.abs(w.t - c.t) < 1e-6 && Math.abs(w.p - c.p) < 1e-6, `welch t ${w.t} p ${w.p} vs scipy ${c.t} ${c.p}`);
 });
 
 test("compareVariants: one seed a side has no spread to test", () => {

@@ -27,6 +27,8 @@ export interface ComparisonLine {
   test: ComparisonTest;
   /** seeds in the test: pairs (paired) or the smaller side (welch) */
   n: number;
+  /** seeds of a and of b */
+  seeds: [number, number];
   /** degrees of freedom (n - 1 paired; Welch–Satterthwaite otherwise) */
   df: number;
   /** diff / se */
@@ -48,8 +50,18 @@ function tTest(diff: number, se: number, df: number): { t: number; p: number } {
   return { t, p: 2 * (1 - tCdf(Math.abs(t), df)) };
 }
 
-/** Compare variant b against variant a on one metric (in %). */
-export function compareVariants(records: readonly RunRecord[], a: string, b: string, metric: MetricRow = "Macro-F1"): ComparisonLine {
+/**
+ * Compare variant b against variant a on one metric (in %). `test` defaults to paired when both ran on the same
+ * seeds; pass "welch" when a seed number does not tie the two runs together (e.g. a baseline whose seed shuffles
+ * something else).
+ */
+export function compareVariants(
+  records: readonly RunRecord[],
+  a: string,
+  b: string,
+  metric: MetricRow = "Macro-F1",
+  test?: ComparisonTest,
+): ComparisonLine {
   const bySeed = (v: string) => new Map(records.filter((r) => r.variant === v).map((r) => [r.seed, metricValue(r.metrics, metric)]));
   const ma = bySeed(a);
   const mb = bySeed(b);
@@ -61,13 +73,13 @@ export function compareVariants(records: readonly RunRecord[], a: string, b: str
   const seUnpaired = Math.sqrt(va + vb);
   const sameSeeds = ma.size === mb.size && [...ma.keys()].every((s) => mb.has(s));
   let line: Omit<ComparisonLine, "beyondNoise" | "t" | "p">;
-  if (sameSeeds && ma.size >= 2) {
+  if (test !== "welch" && sameSeeds && ma.size >= 2) {
     const d = summarize([...ma.keys()].map((s) => mb.get(s)! - ma.get(s)!));
-    line = { a, b, metric, diff, se: d.std / Math.sqrt(d.n), seUnpaired, test: "paired", n: d.n, df: d.n - 1 };
+    line = { a, b, metric, diff, se: d.std / Math.sqrt(d.n), seUnpaired, test: "paired", n: d.n, seeds: [sa.n, sb.n], df: d.n - 1 };
   } else {
     // Welch–Satterthwaite degrees of freedom
     const df = (va + vb) ** 2 / (va ** 2 / (sa.n - 1) + vb ** 2 / (sb.n - 1));
-    line = { a, b, metric, diff, se: seUnpaired, seUnpaired, test: "welch", n: Math.min(sa.n, sb.n), df };
+    line = { a, b, metric, diff, se: seUnpaired, seUnpaired, test: "welch", n: Math.min(sa.n, sb.n), seeds: [sa.n, sb.n], df };
   }
   const { t, p } = tTest(diff, line.se, line.df);
   return { ...line, t, p, beyondNoise: p < 0.05 };
@@ -80,7 +92,7 @@ export function formatComparison(c: ComparisonLine): string {
   const how =
     c.test === "paired"
       ? `paired over ${c.n} seeds: SE ${c.se.toFixed(2)}, unpaired ${c.seUnpaired.toFixed(2)}`
-      : `Welch, ${c.n}+ seeds a side: SE ${c.se.toFixed(2)}`;
+      : `Welch over ${c.seeds[0]} and ${c.seeds[1]} seeds: SE ${c.se.toFixed(2)}`;
   const verdict = Number.isNaN(c.p)
     ? "no seed spread to test"
     : `${c.beyondNoise ? "beyond seed noise" : "within seed noise"} (t ${c.t.toFixed(2)}, p ${c.p < 0.001 ? "< 0.001" : c.p.toFixed(3)})`;
