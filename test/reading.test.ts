@@ -70,6 +70,8 @@ test("compareVariants: one seed a side has no spread to test", () => {
   assert.ok(Number.isNaN(c.p));
   assert.equal(c.beyondNoise, false);
   assert.match(formatComparison(c), /no seed spread to test/);
+  // a grid run for some rows only (reproduce --variants): the absent row is named, not printed as NaN
+  assert.equal(formatComparison(compareVariants([macro("A", 0, 80)], "A", "QA")), "QA vs A: Macro-F1 not compared, no runs of QA yet");
 });
 
 test("for the F1 range, lower is better", () => {

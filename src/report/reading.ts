@@ -86,6 +86,10 @@ export function compareVariants(
 }
 
 export function formatComparison(c: ComparisonLine): string {
+  if (c.seeds[0] === 0 || c.seeds[1] === 0) {
+    const absent = [c.seeds[0] === 0 ? c.a : null, c.seeds[1] === 0 ? c.b : null].filter((v) => v !== null).join(" and ");
+    return `${c.b} vs ${c.a}: ${c.metric} not compared, no runs of ${absent} yet`;
+  }
   const sign = c.diff >= 0 ? "+" : "";
   const lowerBetter = c.metric === "F1 Range";
   const dir = c.diff === 0 ? "no change" : (c.diff > 0) !== lowerBetter ? "better" : "worse";
