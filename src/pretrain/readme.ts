@@ -11,6 +11,11 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
   const finalLoss = last.length ? last.reduce((a, p) => a + p.loss, 0) / last.length : NaN;
   const finalAcc = last.length ? last.reduce((a, p) => a + p.accuracy, 0) / last.length : NaN;
   const first = state.curve[0];
+  const staged = state.initFrom !== undefined || (state.stages?.length ?? 1) > 1;
+  // a staged or --init-from chain ran several schedules; the config holds the last one only
+  const schedule = staged
+    ? `the last stage decays linearly to 0 at step ${c.totalSteps}; each command of the Re-create chain ran its own schedule`
+    : `linear warmup ${c.warmupRatio * 100}% then linear decay over ${c.totalSteps} steps`;
   const lines = [
     "# data/pretrained/quick — in-domain MLM pre-trained tiny BERT for the `quick` preset",
     "",
@@ -41,7 +46,7 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
     "",
     `- whole-word masking (Chinese-RoBERTa-wwm): words from @node-rs/jieba, ${Math.round(c.wordRate * 100)}% of words per text, every token of a chosen word predicted, 80% [MASK] / 10% random / 10% kept; fresh masks every step`,
     `- markers: with probability ${c.markerProb}, two random words are wrapped in [实体1]…[/实体1] / [实体2]…[/实体2] (never masked) so the marker embeddings are trained without any label`,
-    `- ${c.maxLength} tokens per text (a random window of whole words when longer), batch ${c.batchSize}, AdamW lr ${c.lr} (linear warmup ${c.warmupRatio * 100}% then linear decay over ${c.totalSteps} steps), weight decay ${c.weightDecay}, clip ${c.maxGradNorm}, seed ${c.seed}`,
+    `- ${c.maxLength} tokens per text (a random window of whole words when longer), batch ${c.batchSize}, AdamW peak lr ${c.lr} (${schedule}), weight decay ${c.weightDecay}, clip ${c.maxGradNorm}, seed ${c.seed}`,
     "",
     "## Corpus (unlabeled text only)",
     "",
@@ -56,7 +61,7 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
     "## Training",
     "",
     `- steps: ${state.step} of ${c.totalSteps} planned (${((state.step * c.batchSize) / corpus.texts).toFixed(1)} passes over the corpus)`,
-    `- time: ${(state.seconds / 60).toFixed(1)} min of training on the machine that made it (2-core CPU, WASM + OpenBLAS, 1 thread)`,
+    `- time: ${(state.seconds / 60).toFixed(1)} min of training on the machine that made it (2-core CPU, WASM + OpenBLAS)`,
     first ? `- MLM loss: ${first.loss.toFixed(2)} (first ${c.logEvery} steps) → ${finalLoss.toFixed(3)} (mean of the last ${last.length} curve points); masked-token accuracy ${(100 * finalAcc).toFixed(1)}%` : "- no curve",
     "- curve: `curve.csv` / `curve.json` (one point per " + c.logEvery + " steps: mean loss, masked accuracy, lr, seconds)",
     "",
