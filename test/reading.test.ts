@@ -40,14 +40,16 @@ test("compareVariants: difference of means and its standard error, in points", (
   assert.deepEqual(rankVariants(recs, "Micro-F1"), ["B 90.00 ± 0.00", "A 70.00 ± 10.00"]);
 });
 
+// scipy.stats references (test/fixtures/report/make_ttest_fixture.py); `welch`: compared as independent samples
+const SCIPY_CASES = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/report/ttest_scipy.json"), "utf8")) as {
+  name: string; a: number[]; b: number[]; t: number; p: number; df: number; welch?: boolean;
+}[];
+const caseRecords = (c: { a: number[]; b: number[] }): RunRecord[] => [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
+
 test("compareVariants: paired and Welch t-tests match scipy.stats (ttest_rel, ttest_ind equal_var=False)", () => {
-  const cases = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/report/ttest_scipy.json"), "utf8")) as {
-    name: string; a: number[]; b: number[]; t: number; p: number; df: number;
-  }[];
-  for (const c of cases) {
-    const recs = [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
-    const got = compareVariants(recs, "A", "B", "Macro-F1");
-    if (c.name.startsWith("forced")) continue;
+  for (const c of SCIPY_CASES) {
+    if (c.welch) continue;
+    const got = compareVariants(caseRecords(c), "A", "B", "Macro-F1");
     assert.equal(got.test, c.a.length === c.b.length ? "paired" : "welch", c.name);
     assert.ok(Math.abs(got.t - c.t) < 1e-6, `${c.name}: t ${got.t} vs scipy ${c.t}`);
     assert.ok(Math.abs(got.p - c.p) < 1e-6, `${c.name}: p ${got.p} vs scipy ${c.p}`);
@@ -57,8 +59,9 @@ test("compareVariants: paired and Welch t-tests match scipy.stats (ttest_rel, tt
 });
 
 test("compareVariants: Welch on request even when the seeds match", () => {
-  const c = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/report/ttest_scipy.json"), "utf8"))[3] as { a: number[]; b: number[]; t: number; p: number };
-  const recs = [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
+  const c = SCIPY_CASES.find((x) => x.welch);
+  assert.ok(c, "the fixture has a forced-Welch case");
+  const recs = caseRecords(c);
   assert.equal(compareVariants(recs, "A", "B").test, "paired");
   const w = compareVariants(recs, "A", "B", "Macro-F1", "welch");
   assert.equal(w.test, "welch");

@@ -59,10 +59,14 @@ function build(table: TableName, records: RunRecord[]): DataFrame {
 
 /** Run (or load) one study table's grid and assemble it. */
 export async function reproduceTable(table: TableName, req: TableRequest): Promise<TableResult> {
-  const seeds = req.seeds ?? tableSeeds(table);
-  const jobs = gridJobs(table, { preset: req.preset, data: req.data, seeds, override: req.override });
+  const { seeds, jobs } = tableJobs(table, req);
   if (req.run ?? true) await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
   return assemble(table, jobs, seeds, collectRuns(jobs, req.runsDir), req);
+}
+
+function tableJobs(table: TableName, req: Omit<TableRequest, "run">): { seeds: readonly number[]; jobs: Job[] } {
+  const seeds = req.seeds ?? tableSeeds(table);
+  return { seeds, jobs: gridJobs(table, { preset: req.preset, data: req.data, seeds, override: req.override }) };
 }
 
 function assemble(table: TableName, jobs: Job[], seeds: readonly number[], collected: CollectedRuns, req: TableRequest): TableResult {
@@ -96,8 +100,7 @@ function assemble(table: TableName, jobs: Job[], seeds: readonly number[], colle
  * show a grid that is too long to run inside them — the study-data tables, run once from a terminal.
  */
 export async function cachedTable(table: TableName, req: Omit<TableRequest, "run">): Promise<TableResult | null> {
-  const seeds = req.seeds ?? tableSeeds(table);
-  const jobs = gridJobs(table, { preset: req.preset, data: req.data, seeds, override: req.override });
+  const { seeds, jobs } = tableJobs(table, req);
   const collected = collectRuns(jobs, req.runsDir);
   return collected.runs.length === 0 ? null : assemble(table, jobs, seeds, collected, { ...req, run: false });
 }

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const deadline = o.minutes > 0 ? Date.now() + o.minutes * 60_000 : undefined;
   const initDir = o.initFrom ? path.resolve(o.initFrom) : undefined;
   const initInfo = initDir ? readExportInfo(initDir) : undefined;
-  const initFrom = initDir && initInfo ? { dir: initDir, recreate: recreateChain(initDir, initInfo) } : undefined;
+  const initFrom = initDir && initInfo ? { dir: initDir, recreate: recreateChain(initDir, initInfo), info: initInfo } : undefined;
   const work = o.work ?? (initInfo ? `.cache/pretrain/quick-from${initInfo.step}` : ".cache/pretrain/quick");
   const trainer = await runPretrain(cfg, corpus.texts, path.resolve(work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats, initFrom });
   // the command that re-creates this export exactly: the same flags, --minutes replaced by the step reached

@@ -273,8 +273,8 @@ export class MlmTrainer {
    * Start from an exported checkpoint folder (weights, MLM head and progress; float16 there, so exactly what
    * `export` wrote). The optimizer moments are not exported: they start at zero and the lr ramps up again.
    */
-  initFromExport(dir: string, recreate: string): void {
-    const { config, step, seconds } = readExportInfo(dir);
+  initFromExport(dir: string, recreate: string, info: ExportInfo = readExportInfo(dir)): void {
+    const { config, step, seconds } = info;
     const s = this.cfg.shape;
     const want: [string, number, number][] = [
       ["num_hidden_layers", config.num_hidden_layers, s.layers],
@@ -393,7 +393,8 @@ export async function runPretrain(
     log?: (line: string) => void;
     segmenter?: Segmenter;
     /** continue from this exported checkpoint when workDir holds no state yet (its re-create chain given) */
-    initFrom?: { dir: string; recreate: string };
+    /** `info`: the export's config.json when the caller has already read it */
+    initFrom?: { dir: string; recreate: string; info?: ExportInfo };
   } = {},
 ): Promise<MlmTrainer> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -406,7 +407,7 @@ export async function runPretrain(
     trainer.loadState(stateDir);
     log(`[pretrain] resumed at step ${trainer.state.step} (${Math.round(trainer.state.seconds)} s so far)`);
   } else if (init) {
-    trainer.initFromExport(init.dir, init.recreate);
+    trainer.initFromExport(init.dir, init.recreate, init.info);
     log(`[pretrain] continuing ${init.dir} from step ${trainer.state.step} (fresh optimizer moments, lr ramp ${REWARM_STEPS} steps)`);
   } else {
     log(`[pretrain] fresh: ${trainer.numTexts} texts, vocab ${tokenizer.vocabSize}, ${trainer.model.numParameters()} encoder params`);

@@ -11,7 +11,8 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
   const finalLoss = last.length ? last.reduce((a, p) => a + p.loss, 0) / last.length : NaN;
   const finalAcc = last.length ? last.reduce((a, p) => a + p.accuracy, 0) / last.length : NaN;
   const first = state.curve[0];
-  const staged = state.initFrom !== undefined || (state.stages?.length ?? 1) > 1;
+  const multiStage = (state.stages?.length ?? 1) > 1;
+  const staged = state.initFrom !== undefined || multiStage;
   // a staged or --init-from chain ran several schedules; the config holds the last one only
   const schedule = staged
     ? `the last stage decays linearly to 0 at step ${c.totalSteps}; each command of the Re-create chain ran its own schedule`
@@ -32,7 +33,7 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
       (state.initFrom
         ? ` Each \`--init-from ${state.initFrom.dir}\` command continues the checkpoint the chain before it exports (the last one: step ${state.initFrom.step}): its weights as exported (float16), fresh AdamW moments, the lr ramped up again over ${REWARM_STEPS} steps.`
         : "") +
-      ((state.stages?.length ?? 1) > 1
+      (multiStage
         ? " The run was extended in stages: each command resumes where the previous one finished and continues under a new linear schedule (warm-up skipped, decay to 0 at its `--steps`), masks and batches being functions of (seed, step)."
         : ""),
     "",

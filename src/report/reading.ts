@@ -25,9 +25,7 @@ export interface ComparisonLine {
   /** standard error of the difference of two independent means (shown beside the paired one) */
   seUnpaired: number;
   test: ComparisonTest;
-  /** seeds in the test: pairs (paired) or the smaller side (welch) */
-  n: number;
-  /** seeds of a and of b */
+  /** seeds of a and of b (equal, and the number of pairs, when paired) */
   seeds: [number, number];
   /** degrees of freedom (n - 1 paired; Welch–Satterthwaite otherwise) */
   df: number;
@@ -75,11 +73,11 @@ export function compareVariants(
   let line: Omit<ComparisonLine, "beyondNoise" | "t" | "p">;
   if (test !== "welch" && sameSeeds && ma.size >= 2) {
     const d = summarize([...ma.keys()].map((s) => mb.get(s)! - ma.get(s)!));
-    line = { a, b, metric, diff, se: d.std / Math.sqrt(d.n), seUnpaired, test: "paired", n: d.n, seeds: [sa.n, sb.n], df: d.n - 1 };
+    line = { a, b, metric, diff, se: d.std / Math.sqrt(d.n), seUnpaired, test: "paired", seeds: [sa.n, sb.n], df: d.n - 1 };
   } else {
     // Welch–Satterthwaite degrees of freedom
     const df = (va + vb) ** 2 / (va ** 2 / (sa.n - 1) + vb ** 2 / (sb.n - 1));
-    line = { a, b, metric, diff, se: seUnpaired, seUnpaired, test: "welch", n: Math.min(sa.n, sb.n), seeds: [sa.n, sb.n], df };
+    line = { a, b, metric, diff, se: seUnpaired, seUnpaired, test: "welch", seeds: [sa.n, sb.n], df };
   }
   const { t, p } = tTest(diff, line.se, line.df);
   return { ...line, t, p, beyondNoise: p < 0.05 };
@@ -95,7 +93,7 @@ export function formatComparison(c: ComparisonLine): string {
   const dir = c.diff === 0 ? "no change" : (c.diff > 0) !== lowerBetter ? "better" : "worse";
   const how =
     c.test === "paired"
-      ? `paired over ${c.n} seeds: SE ${c.se.toFixed(2)}, unpaired ${c.seUnpaired.toFixed(2)}`
+      ? `paired over ${c.seeds[0]} seeds: SE ${c.se.toFixed(2)}, unpaired ${c.seUnpaired.toFixed(2)}`
       : `Welch over ${c.seeds[0]} and ${c.seeds[1]} seeds: SE ${c.se.toFixed(2)}`;
   const verdict = Number.isNaN(c.p)
     ? "no seed spread to test"
