@@ -80,6 +80,30 @@ test("config hash covers the model folder's content: replacing the weights in pl
   assert.equal(configHash(scratch), h4);
 });
 
+test("config hash covers the data files' content: regenerating a split in place names a new run", () => {
+  const dir = tmp("datafp");
+  const row = (s: string): string => JSON.stringify({ id: "1", sentence: s, h: "甲", t: "乙", r: "同义词" }) + "\n";
+  fs.writeFileSync(path.join(dir, "train.jsonl"), row("甲又称乙。"));
+  fs.writeFileSync(path.join(dir, "val.jsonl"), row("甲也叫乙。"));
+  const cfg = smoke({ data: { kind: "dir", dir } });
+  const h1 = configHash(cfg);
+  assert.equal(configHash(cfg), h1, "stable");
+  fs.writeFileSync(path.join(dir, "test.jsonl"), row("甲即乙。"));
+  const h2 = configHash(cfg);
+  assert.notEqual(h2, h1, "a test split appeared");
+  fs.writeFileSync(path.join(dir, "train.jsonl"), row("甲又名乙。"));
+  fs.utimesSync(path.join(dir, "train.jsonl"), new Date(), new Date(Date.now() + 5000));
+  assert.notEqual(configHash(cfg), h2, "train rows changed");
+  // explicit files (--train/--dev) are fingerprinted too
+  const files = smoke({ data: { kind: "files", train: path.join(dir, "train.jsonl"), dev: path.join(dir, "val.jsonl") } });
+  const h3 = configHash(files);
+  fs.writeFileSync(path.join(dir, "val.jsonl"), row("甲亦称乙。"));
+  fs.utimesSync(path.join(dir, "val.jsonl"), new Date(), new Date(Date.now() + 9000));
+  assert.notEqual(configHash(files), h3, "dev rows changed");
+  // a folder that does not exist yet still hashes (the run reports the missing data when it loads it)
+  assert.match(configHash(smoke({ data: { kind: "dir", dir: path.join(dir, "nope") } })), /^[0-9a-f]{12}$/);
+});
+
 test("invalid configs are rejected with the field named", () => {
   assert.throws(() => parseExperimentConfig({ ...smoke(), encoding: "Basic3" }, "my.json"), (e: unknown) => {
     assert.ok(e instanceof ConfigError);

@@ -524,6 +524,23 @@ export function loadInputRows(file: string, opts: LoadOptions = {}): { rows: Inp
 
 const EXTENSIONS = [".jsonl", ".json", ".csv", ".tsv"];
 
+/** File names (without extension) each split is read from, first found wins; study_*: the names in ../shared/data. */
+const SPLIT_FILE_NAMES: Record<SplitName, string[]> = {
+  train: ["train", "study_train"],
+  dev: ["val", "dev", "study_val"],
+  test: ["test", "study_test"],
+};
+
+/** The files loadDataset(dir) reads, by split (a split without a file is left out). */
+export function datasetFiles(dir: string): Partial<Record<SplitName, string>> {
+  const out: Partial<Record<SplitName, string>> = {};
+  for (const split of ["train", "dev", "test"] as const) {
+    const f = findSplitFile(dir, SPLIT_FILE_NAMES[split]);
+    if (f) out[split] = f;
+  }
+  return out;
+}
+
 function findSplitFile(dir: string, names: string[]): string | undefined {
   for (const name of names) {
     for (const ext of EXTENSIONS) {
@@ -557,10 +574,9 @@ export function loadDataset(dir: string, opts: LoadOptions = {}): LoadedDataset 
     const text = fs.readFileSync(file, "utf8");
     return parseInto(text, file, opts.format ?? detectFormat(file, text), mode, drop, report, split);
   };
-  // study_*.jsonl: the names the study's files carry in ../shared/data
-  const train = load("train", ["train", "study_train"], true);
-  const dev = load("dev", ["val", "dev", "study_val"], true);
-  const test = load("test", ["test", "study_test"], false);
+  const train = load("train", SPLIT_FILE_NAMES.train, true);
+  const dev = load("dev", SPLIT_FILE_NAMES.dev, true);
+  const test = load("test", SPLIT_FILE_NAMES.test, false);
   return { train, dev, test, source: dir, report };
 }
 

@@ -8,6 +8,8 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ENCODING_NAMES, type EncodingName } from "../encoding/types";
 import { LABEL_NAMES, type Label } from "../data/labels";
+import { datasetFiles } from "../data/load";
+import { DEMO_DIR } from "../data/demo";
 
 const encodingEnum = z.enum(ENCODING_NAMES as unknown as [EncodingName, ...EncodingName[]]);
 
@@ -152,30 +154,50 @@ export function modelFingerprint(dir: string, files = ["config.json", "model.saf
   const h = createHash("sha256");
   for (const name of files) {
     const f = path.join(dir, name);
-    if (!fs.existsSync(f)) continue;
-    const st = fs.statSync(f);
-    const key = `${f}\0${st.size}\0${st.mtimeMs}`;
-    let digest = fingerprintMemo.get(key);
-    if (digest === undefined) {
-      const fh = createHash("sha256");
-      const CHUNK = 4 << 20;
-      if (st.size <= 4 * CHUNK) fh.update(fs.readFileSync(f));
-      else {
-        const fd = fs.openSync(f, "r");
-        try {
-          const buf = Buffer.alloc(CHUNK);
-          fs.readSync(fd, buf, 0, CHUNK, 0);
-          fh.update(buf);
-          fs.readSync(fd, buf, 0, CHUNK, st.size - CHUNK);
-          fh.update(buf);
-        } finally {
-          fs.closeSync(fd);
-        }
+    if (fs.existsSync(f)) h.update(`${name}:${fileDigest(f)};`);
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+/** sha256 of a file (whole up to 16 MiB; larger: size plus the first and last 4 MiB), memoised by path, size, mtime. */
+function fileDigest(f: string): string {
+  const st = fs.statSync(f);
+  const key = `${f}\0${st.size}\0${st.mtimeMs}`;
+  let digest = fingerprintMemo.get(key);
+  if (digest === undefined) {
+    const fh = createHash("sha256");
+    const CHUNK = 4 << 20;
+    if (st.size <= 4 * CHUNK) fh.update(fs.readFileSync(f));
+    else {
+      const fd = fs.openSync(f, "r");
+      try {
+        const buf = Buffer.alloc(CHUNK);
+        fs.readSync(fd, buf, 0, CHUNK, 0);
+        fh.update(buf);
+        fs.readSync(fd, buf, 0, CHUNK, st.size - CHUNK);
+        fh.update(buf);
+      } finally {
+        fs.closeSync(fd);
       }
-      digest = fh.update(String(st.size)).digest("hex");
-      fingerprintMemo.set(key, digest);
     }
-    h.update(`${name}:${digest};`);
+    digest = fh.update(String(st.size)).digest("hex");
+    fingerprintMemo.set(key, digest);
+  }
+  return digest;
+}
+
+/**
+ * Content fingerprint of the data a config reads (each split's file), so editing or regenerating a split in place
+ * names new runs instead of loading results trained on the old rows. A folder or file that does not exist yet
+ * hashes as absent (the run itself reports it when it loads the data).
+ */
+export function dataFingerprint(d: DataSpec): string {
+  const files: Partial<Record<string, string>> =
+    d.kind === "files" ? { train: d.train, dev: d.dev, test: d.test } : datasetFiles(d.kind === "demo" ? DEMO_DIR : d.dir);
+  const h = createHash("sha256");
+  for (const split of ["train", "dev", "test"]) {
+    const f = files[split];
+    h.update(`${split}:${f !== undefined && fs.existsSync(f) ? fileDigest(path.resolve(f)) : "absent"};`);
   }
   return h.digest("hex").slice(0, 16);
 }
@@ -216,8 +238,8 @@ export function architectureFingerprint(dir: string): string {
 }
 
 /**
- * Short, stable hash of a config (what names its run folder). A config that points at a model folder also
- * covers that folder's content (modelFingerprint); one without keeps the plain config hash.
+ * Short, stable hash of a config (what names its run folder). It covers the content of the data files the config
+ * reads (dataFingerprint) and, for a config that points at a model folder, that folder's content (modelFingerprint).
  */
 export function configHash(cfg: ExperimentConfig): string {
   cfg = { ...cfg, data: absoluteData(cfg.data) };
@@ -226,6 +248,6 @@ export function configHash(cfg: ExperimentConfig): string {
   const shapeFrom = m.kind === "preset" ? m.shapeFrom : undefined;
   const weights = dir ? modelFingerprint(dir) : undefined;
   const shape = shapeFrom ? architectureFingerprint(shapeFrom) : undefined;
-  const payload = weights === undefined && shape === undefined ? canonicalJson(cfg) : canonicalJson({ config: cfg, weights, shape });
+  const payload = canonicalJson({ config: cfg, data: dataFingerprint(cfg.data), weights, shape });
   return createHash("sha256").update(payload).digest("hex").slice(0, 12);
 }
