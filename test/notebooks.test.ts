@@ -29,10 +29,10 @@ for (const nb of notebooks) {
   });
 }
 
-test("an executed notebook exported to HTML draws its plotly charts in headless Chromium", { timeout: 5 * 60_000 }, () => {
+test("an executed notebook exported to HTML draws its plotly charts in headless Chromium", { timeout: 5 * 60_000 }, async () => {
   const executed = path.join(outDir, "00_quickstart.ipynb");
   assert.ok(fs.existsSync(executed), "00_quickstart must have been executed first");
-  const html = exportNotebookHtml(executed, outDir);
+  const html = await exportNotebookHtml(executed, outDir);
   const shot = path.resolve(__dirname, "..", "reports", "screenshots", "00_quickstart.png");
   const page = renderPage(html, { screenshot: shot });
   // label distribution, training curves, confusion matrix

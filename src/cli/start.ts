@@ -1,7 +1,7 @@
 /**
  * npm start: the main job on the embedded defaults, no flags.
  *   1. the demo data and its load report
- *   2. the study's four tables with the `quick` preset (3 seeds each, 5 for the loss table; cached runs are loaded)
+ *   2. the study's four tables with the `quick` preset (seeds per table: tableSeeds; cached runs are loaded)
  *   3. every notebook executed in Jupyter (tslab) into reports/notebooks/ (+ HTML)
  *   4. a standalone HTML report: reports/index.html
  */
@@ -10,12 +10,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
-import { TABLE_NAMES, reproduceTable, type TableResult } from "../experiments";
+import { TABLE_NAMES, describeTableSeeds, reproduceTable, type TableResult } from "../experiments";
 import {
   tableText,
   writeReportHtml,
   listNotebooks,
-  executeNotebook,
+  executeNotebookAsync,
   exportNotebookHtml,
   formatComparison,
   compareVariants,
@@ -89,12 +89,12 @@ async function main(): Promise<void> {
     {
       title: "About",
       text:
-        `Our numbers (quick preset: the embedded tiny BERT on the demo data, 3 seeds (5 for the weighted-loss table), mean ± std) beside the study's ` +
+        `Our numbers (quick preset: the embedded tiny BERT on the demo data, ${describeTableSeeds()}, mean ± std) beside the study's ` +
         `(Chinese-RoBERTa-wwm-ext etc. on the study's test split). Backend: ${describeBackend(info).replace("[medrel] ", "")}.`,
     },
   ];
   const workers = Math.max(1, Number(process.env.MEDREL_WORKERS ?? Math.min(2, os.cpus().length)));
-  console.log(`\n[medrel] training the four grids (quick preset, 3 seeds, 5 for loss) in ${workers} worker process(es); finished runs are loaded`);
+  console.log(`\n[medrel] training the four grids (quick preset, ${describeTableSeeds()}) in ${workers} worker process(es); finished runs are loaded`);
   if (workers > 1) await trainShards(workers);
   for (const t of TABLE_NAMES) {
     const r = await reproduceTable(t, { preset: "quick" });
@@ -109,12 +109,17 @@ async function main(): Promise<void> {
 
   console.log(`\n[medrel] executing the notebooks in Jupyter (tslab kernel) into reports/notebooks/`);
   const nbDir = path.join(REPORTS, "notebooks");
-  for (const nb of listNotebooks()) {
-    const res = executeNotebook(nb, nbDir, { env: { MEDREL_PRESET: "quick" } });
-    const html = exportNotebookHtml(res.output, nbDir);
-    console.log(`  ${path.basename(nb)}: ${res.seconds.toFixed(0)} s, ${res.outputs} outputs, ${res.errors.length} errors -> ${path.relative(ROOT, html)}`);
-    if (res.errors.length) console.log(res.errors.map((e) => `    ${e}`).join("\n"));
-  }
+  // each notebook is its own kernel process: run `workers` of them side by side (the runs they load exist by now)
+  const queue = listNotebooks();
+  const executeNext = async (): Promise<void> => {
+    for (let nb = queue.shift(); nb !== undefined; nb = queue.shift()) {
+      const res = await executeNotebookAsync(nb, nbDir, { env: { MEDREL_PRESET: "quick" } });
+      const html = await exportNotebookHtml(res.output, nbDir);
+      console.log(`  ${path.basename(nb)}: ${res.seconds.toFixed(0)} s, ${res.outputs} outputs, ${res.errors.length} errors -> ${path.relative(ROOT, html)}`);
+      if (res.errors.length) console.log(res.errors.map((e) => `    ${e}`).join("\n"));
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, executeNext));
   const report = writeReportHtml(path.join(REPORTS, "index.html"), sections, { title: "medrel-notebooks: the study's tables, re-run" });
   const total = (Date.now() - t0) / 1000;
   console.log(`\n[medrel] report: ${path.relative(ROOT, report)}`);
