@@ -12,6 +12,7 @@ import {
   DEMO_DIR,
   DEMO_HARD_TRAIN_SHARE,
   DEMO_ROWS,
+  DEMO_RATIOS,
   DEMO_SEED,
   LABELS,
   LABEL_NAMES,
@@ -354,7 +355,7 @@ test("splitRows: deterministic, stratified, no sentence straddles splits", () =>
 // ------------------------------------------------------------------------------------------------ demo
 
 test("demo data: regenerating from its seed gives the committed files byte for byte", () => {
-  const opts = { seed: DEMO_SEED, rows: DEMO_ROWS, hardTrainShare: DEMO_HARD_TRAIN_SHARE };
+  const opts = { seed: DEMO_SEED, rows: DEMO_ROWS, hardTrainShare: DEMO_HARD_TRAIN_SHARE, ratios: DEMO_RATIOS };
   const ds = generateDemo(opts);
   assert.equal(path.isAbsolute(DEMO_DIR), true);
   assert.equal(fs.readFileSync(path.join(DEMO_DIR, "train.jsonl"), "utf8"), rowsToJsonl(ds.train));
@@ -369,13 +370,15 @@ test("demo data: balanced dev/test, hard classes scarce in train, typed, '@' pre
   const ds = loadDemo();
   assert.equal(ds.report.issues.length, 0); // every entity found, no duplicates or conflicts
   const all = [...ds.train, ...ds.dev, ...ds.test];
-  // train: 210 rows per class, but a quarter of that (53) for the study's two hard classes; dev/test balanced
+  // train: 120 rows per class, but a quarter of that (30) for the study's two hard classes; dev/test balanced,
+  // test the largest split (DEMO_RATIOS 40/10/50)
   assert.equal(DEMO_HARD_TRAIN_SHARE, 0.25);
-  assert.deepEqual([ds.train.length, ds.dev.length, ds.test.length], [8 * 210 + 2 * 53, 600, 300]);
+  assert.deepEqual(DEMO_RATIOS, [0.4, 0.1, 0.5]);
+  assert.deepEqual([ds.train.length, ds.dev.length, ds.test.length], [8 * 120 + 2 * 30, 300, 1500]);
   for (const l of LABEL_NAMES) {
-    assert.equal(ds.train.filter((r) => r.r === l).length, l === "并发症" || l === "相关（导致）" ? 53 : 210, `train ${l}`);
+    assert.equal(ds.train.filter((r) => r.r === l).length, l === "并发症" || l === "相关（导致）" ? 30 : 120, `train ${l}`);
   }
-  for (const [split, n] of [[ds.dev, 60], [ds.test, 30]] as const) {
+  for (const [split, n] of [[ds.dev, 30], [ds.test, 150]] as const) {
     for (const l of LABEL_NAMES) assert.equal(split.filter((r) => r.r === l).length, n, l);
   }
   assert.equal(splitOverlap(ds).any, false);

@@ -8,6 +8,7 @@ import {
   TABLE_NAMES,
   gridJobs,
   tableSeeds,
+  describeTableSeeds,
   shardJobs,
   parseShard,
   runJobs,
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     .option("--preset <p>", "quick | study | smoke", choiceArg("--preset", ["quick", "study", "smoke"] as const), "quick")
     .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl); default: the demo data")
     .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
-    .option("--seeds <n>", "seeds per variant (0..n-1); default 3, 5 for the loss table", intArg("--seeds"))
+    .option("--seeds <n>", `seeds per variant (0..n-1); default ${describeTableSeeds()}`, intArg("--seeds"))
     .option("--variants <list>", "comma-separated rows of the table to run (e.g. Basic1,Entity_marked2); the table still shows the others' runs that exist")
     .option("--quiet", "print only one line per run (no tables)")
     .showHelpAfterError();
