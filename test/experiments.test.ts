@@ -24,8 +24,10 @@ import {
   cachedTable,
   loadRun,
   ConfigError,
+  runBaseline,
   type ExperimentConfig,
 } from "../src/experiments";
+import { generateDemo, writeDataset } from "../src/data";
 import { qualityConfig } from "../bench/quality";
 import { selectVariants } from "../src/cli/reproduce";
 
@@ -102,6 +104,19 @@ test("config hash covers the data files' content: regenerating a split in place 
   assert.notEqual(configHash(files), h3, "dev rows changed");
   // a folder that does not exist yet still hashes (the run reports the missing data when it loads it)
   assert.match(configHash(smoke({ data: { kind: "dir", dir: path.join(dir, "nope") } })), /^[0-9a-f]{12}$/);
+});
+
+test("the n-gram baseline row is cached by its data's content too: a regenerated split retrains it", () => {
+  const dir = tmp("basefp");
+  const runsDir = tmp("baseruns");
+  writeDataset(generateDemo({ seed: 1, rows: 300 }), dir);
+  const cfg = smoke({ data: { kind: "dir", dir } });
+  const a = runBaseline(cfg, { runsDir });
+  assert.equal(runBaseline(cfg, { runsDir }).hash, a.hash, "loaded, same key");
+  writeDataset(generateDemo({ seed: 2, rows: 300 }), dir);
+  const b = runBaseline(cfg, { runsDir });
+  assert.notEqual(b.hash, a.hash, "new rows, new baseline run");
+  assert.notDeepEqual(b.metrics.dev, a.metrics.dev, "and it was retrained on them");
 });
 
 test("invalid configs are rejected with the field named", () => {

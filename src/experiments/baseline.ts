@@ -1,6 +1,6 @@
 /**
  * The no-pretraining baseline row of every model table: a character 1–3-gram TF-IDF logistic
- * regression (src/model/ngram.ts), cached on disk by (data, seed) like the encoder runs.
+ * regression (src/model/ngram.ts), cached on disk by (data spec and content, seed) like the encoder runs.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -8,7 +8,7 @@ import { trainNgramBaseline } from "../model/ngram";
 import { labelIndex } from "../data/labels";
 import { classificationMetrics } from "../metrics";
 import type { DataSpec, ExperimentConfig } from "./config";
-import { canonicalJson } from "./config";
+import { canonicalJson, dataFingerprint } from "./config";
 import { createHash } from "node:crypto";
 import { DEFAULT_RUNS_DIR, type SplitMetrics } from "./store";
 import { capRows, loadExperimentData } from "./run";
@@ -26,7 +26,16 @@ export interface BaselineResult {
 
 /** Train (or load) the n-gram baseline on a config's data (same row caps as the encoder runs). */
 export function runBaseline(cfg: Pick<ExperimentConfig, "data" | "seed" | "maxTrainRows" | "maxEvalRows">, opts: { runsDir?: string; force?: boolean } = {}): BaselineResult {
-  const key = { kind: "ngram-baseline", version: 1, data: cfg.data, seed: cfg.seed, maxTrainRows: cfg.maxTrainRows, maxEvalRows: cfg.maxEvalRows };
+  // the data files' content is part of the key, as in configHash: a regenerated split retrains the baseline too
+  const key = {
+    kind: "ngram-baseline",
+    version: 1,
+    data: cfg.data,
+    dataContent: dataFingerprint(cfg.data),
+    seed: cfg.seed,
+    maxTrainRows: cfg.maxTrainRows,
+    maxEvalRows: cfg.maxEvalRows,
+  };
   const hash = "ngram-" + createHash("sha256").update(canonicalJson(key)).digest("hex").slice(0, 12);
   const dir = path.join(opts.runsDir ?? DEFAULT_RUNS_DIR, hash);
   const file = path.join(dir, "baseline.json");
