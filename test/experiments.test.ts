@@ -321,7 +321,7 @@ test("a run killed after an epoch resumes from its checkpoint and ends exactly w
 test("bench:quality's quick rows are the study-data loss table's Regular Loss runs (one set of fine-tunings serves both)", () => {
   const dataDir = path.join("..", "shared", "data");
   const regular = gridJobs("loss", { preset: "quick", data: { kind: "dir", dir: dataDir } }).filter((j) => j.variant === "Regular Loss");
-  assert.deepEqual(regular.map((j) => j.seed), [0, 1, 2, 3, 4]);
+  assert.deepEqual(regular.slice(0, 3).map((j) => j.seed), [0, 1, 2], "bench:quality's seeds 0-2 are the table's first three");
   for (const seed of [0, 1, 2]) {
     assert.equal(configHash(qualityConfig(dataDir, seed, false)), configHash(regular[seed].config), `seed ${seed}`);
   }
