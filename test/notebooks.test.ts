@@ -20,8 +20,8 @@ test("the quickstart and data notebooks exist", () => {
 });
 
 for (const nb of notebooks) {
-  test(`notebook ${path.basename(nb)} executes in Jupyter (tslab) without error outputs`, { timeout: 20 * 60_000 }, () => {
-    const res = executeNotebook(nb, outDir, { env: { MEDREL_PRESET: "smoke" } });
+  test(`notebook ${path.basename(nb)} executes in Jupyter (tslab) without error outputs`, { timeout: 20 * 60_000 }, async () => {
+    const res = await executeNotebook(nb, outDir, { env: { MEDREL_PRESET: "smoke" } });
     assert.deepEqual(res.errors, [], `${path.basename(nb)} produced error outputs`);
     assert.ok(res.outputs > 0, `${path.basename(nb)} produced no outputs at all`);
     // tables and charts reach the notebook as rich HTML outputs, not the text fallback

@@ -15,7 +15,7 @@ import {
   tableText,
   writeReportHtml,
   listNotebooks,
-  executeNotebookAsync,
+  executeNotebook,
   exportNotebookHtml,
   formatComparison,
   compareVariants,
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   const queue = listNotebooks();
   const executeNext = async (): Promise<void> => {
     for (let nb = queue.shift(); nb !== undefined; nb = queue.shift()) {
-      const res = await executeNotebookAsync(nb, nbDir, { env: { MEDREL_PRESET: "quick" } });
+      const res = await executeNotebook(nb, nbDir, { env: { MEDREL_PRESET: "quick" } });
       const html = await exportNotebookHtml(res.output, nbDir);
       console.log(`  ${path.basename(nb)}: ${res.seconds.toFixed(0)} s, ${res.outputs} outputs, ${res.errors.length} errors -> ${path.relative(ROOT, html)}`);
       if (res.errors.length) console.log(res.errors.map((e) => `    ${e}`).join("\n"));

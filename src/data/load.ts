@@ -563,8 +563,10 @@ export function loadDataset(dir: string, opts: LoadOptions = {}): LoadedDataset 
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new DataError(dir, 0, undefined, "missing_file", "dataset folder not found");
   }
-  const load = (split: SplitName, names: string[], required: boolean): Row[] => {
-    const file = findSplitFile(dir, names);
+  const files = datasetFiles(dir);
+  const load = (split: SplitName, required: boolean): Row[] => {
+    const file = files[split];
+    const names = SPLIT_FILE_NAMES[split];
     if (!file) {
       const wanted = names.map((n) => `${n}.jsonl`).join(" or ");
       if (required) throw new DataError(path.join(dir, `${names[0]}.jsonl`), 0, undefined, "missing_file", `missing ${wanted}`);
@@ -574,9 +576,9 @@ export function loadDataset(dir: string, opts: LoadOptions = {}): LoadedDataset 
     const text = fs.readFileSync(file, "utf8");
     return parseInto(text, file, opts.format ?? detectFormat(file, text), mode, drop, report, split);
   };
-  const train = load("train", SPLIT_FILE_NAMES.train, true);
-  const dev = load("dev", SPLIT_FILE_NAMES.dev, true);
-  const test = load("test", SPLIT_FILE_NAMES.test, false);
+  const train = load("train", true);
+  const dev = load("dev", true);
+  const test = load("test", false);
   return { train, dev, test, source: dir, report };
 }
 

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ENCODING_NAMES, type EncodingName } from "../encoding/types";
 import { LABEL_NAMES, type Label } from "../data/labels";
 import { datasetFiles } from "../data/load";
+import type { SplitName } from "../data/types";
 import { DEMO_DIR } from "../data/demo";
 
 const encodingEnum = z.enum(ENCODING_NAMES as unknown as [EncodingName, ...EncodingName[]]);
@@ -192,10 +193,10 @@ function fileDigest(f: string): string {
  * hashes as absent (the run itself reports it when it loads the data).
  */
 export function dataFingerprint(d: DataSpec): string {
-  const files: Partial<Record<string, string>> =
+  const files: Partial<Record<SplitName, string>> =
     d.kind === "files" ? { train: d.train, dev: d.dev, test: d.test } : datasetFiles(d.kind === "demo" ? DEMO_DIR : d.dir);
   const h = createHash("sha256");
-  for (const split of ["train", "dev", "test"]) {
+  for (const split of ["train", "dev", "test"] as const) {
     const f = files[split];
     h.update(`${split}:${f !== undefined && fs.existsSync(f) ? fileDigest(path.resolve(f)) : "absent"};`);
   }

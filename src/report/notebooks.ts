@@ -2,10 +2,12 @@
  * Execute notebooks headless in real Jupyter with the tslab kernel (jupyter nbconvert --execute),
  * collect error outputs, and export executed notebooks to HTML. Used by `npm start` and the test suite.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
+
+const execFileAsync = promisify(execFile);
 
 export const NOTEBOOKS_DIR = path.resolve(__dirname, "..", "..", "notebooks");
 
@@ -86,50 +88,35 @@ export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
   return { JUPYTER_PATH: prev ? `${dir}${path.delimiter}${prev}` : dir };
 }
 
-/** Execute one notebook into outDir (cwd = the notebook's folder, so its relative imports work). */
-export function executeNotebook(
-  input: string,
-  outDir: string,
-  opts: { env?: Record<string, string>; timeoutSeconds?: number } = {},
-): ExecutedNotebook {
-  const job = nbconvertJob(input, outDir, opts);
-  const t0 = Date.now();
-  execFileSync("jupyter", job.args, job.options);
-  return job.read((Date.now() - t0) / 1000);
-}
-
-/** executeNotebook without blocking, so several notebooks (each its own kernel process) can run side by side. */
-export async function executeNotebookAsync(
+/**
+ * Execute one notebook into outDir (cwd = the notebook's folder, so its relative imports work). Asynchronous, so
+ * several notebooks (each its own kernel process) can run side by side.
+ */
+export async function executeNotebook(
   input: string,
   outDir: string,
   opts: { env?: Record<string, string>; timeoutSeconds?: number } = {},
 ): Promise<ExecutedNotebook> {
-  const job = nbconvertJob(input, outDir, opts);
-  const t0 = Date.now();
-  await promisify(execFile)("jupyter", job.args, { ...job.options, maxBuffer: 64 << 20 });
-  return job.read((Date.now() - t0) / 1000);
-}
-
-function nbconvertJob(input: string, outDir: string, opts: { env?: Record<string, string>; timeoutSeconds?: number }) {
   fs.mkdirSync(outDir, { recursive: true });
   input = path.resolve(input);
   const output = path.join(path.resolve(outDir), path.basename(input));
-  const args = [
-    "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
-    `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 1800}`,
-    "--ExecutePreprocessor.kernel_name=tslab",
-    "--output", output, input,
-  ];
-  const options = { cwd: path.dirname(input), env: { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) }, stdio: "pipe" as const };
-  const read = (seconds: number): ExecutedNotebook => {
-    const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
-    return { input, output, seconds, ...notebookErrors(nb) };
-  };
-  return { args, options, read };
+  const t0 = Date.now();
+  await execFileAsync(
+    "jupyter",
+    [
+      "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+      `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 1800}`,
+      "--ExecutePreprocessor.kernel_name=tslab",
+      "--output", output, input,
+    ],
+    { cwd: path.dirname(input), env: { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) }, maxBuffer: 64 << 20 },
+  );
+  const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
+  return { input, output, seconds: (Date.now() - t0) / 1000, ...notebookErrors(nb) };
 }
 
 /** Export an executed notebook to a standalone HTML page beside it (or into outDir). */
 export async function exportNotebookHtml(executed: string, outDir = path.dirname(executed)): Promise<string> {
-  await promisify(execFile)("jupyter", ["nbconvert", "--to", "html", "--output-dir", path.resolve(outDir), executed], { maxBuffer: 64 << 20 });
+  await execFileAsync("jupyter", ["nbconvert", "--to", "html", "--output-dir", path.resolve(outDir), executed], { maxBuffer: 64 << 20 });
   return path.join(path.resolve(outDir), path.basename(executed).replace(/\.ipynb$/, ".html"));
 }
