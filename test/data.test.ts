@@ -31,6 +31,7 @@ import {
   rowsToJsonl,
   splitOverlap,
   splitRows,
+  selectionSplit,
   type Label,
   type Row,
 } from "../src/data";
@@ -350,6 +351,22 @@ test("splitRows: deterministic, stratified, no sentence straddles splits", () =>
   const half = splitRows(rows, { seed: 1, ratios: [1, 1, 0] });
   assert.equal(half.test.length, 0);
   assert.ok(Math.abs(half.train.length - half.dev.length) < 0.01 * n);
+});
+
+test("selectionSplit: a fixed 10% sentence-grouped, stratified slice of train, the same whatever the run", () => {
+  const train = loadRows(path.join(SHARED, "study_train.jsonl"), { mode: "lenient" }).rows;
+  const a = selectionSplit(train);
+  const b = selectionSplit(train);
+  assert.deepEqual(a.selection.map((r) => r.id), b.selection.map((r) => r.id));
+  assert.equal(a.fit.length + a.selection.length, train.length);
+  const fitSentences = new Set(a.fit.map((r) => r.sentence));
+  assert.equal(a.selection.filter((r) => fitSentences.has(r.sentence)).length, 0);
+  // 700 rows per class in train: 70 ± 5 per class held out
+  for (const l of LABEL_NAMES) {
+    const got = a.selection.filter((r) => r.r === l).length;
+    assert.ok(Math.abs(got - 70) <= 5, `${l}: ${got}`);
+  }
+  assert.throws(() => selectionSplit(train, { fraction: 0, seed: 0 }), /fraction must be in \(0, 1\)/);
 });
 
 // ------------------------------------------------------------------------------------------------ demo

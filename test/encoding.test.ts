@@ -5,6 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   ENCODING_NAMES,
+  ENCODING_FIXED_TEXT,
+  QA_QUESTION,
   MARKER_TOKENS,
   RelationTokenizer,
   buildCharTokenizer,
@@ -460,6 +462,11 @@ test("char tokenizer: layout of ids, save -> load round trip gives identical ids
   );
   assert.deepEqual(ct.tokenize("晚发GBS感染"), ["晚", "发", "g", "##b", "##s", "感", "染"]);
   assert.ok(unkRate(ct, texts).rate < 0.005);
+  // the QA question's characters are rare in the corpus (什, 么, ？): a vocabulary for the encodings must hold them
+  const question = QA_QUESTION.between + QA_QUESTION.ask;
+  assert.ok(ct.tokenize(question).includes("[UNK]"), "the fixture corpus should lack some question characters");
+  const withQa = buildCharTokenizer(texts, { minFreq: 2, alwaysInclude: ENCODING_FIXED_TEXT });
+  assert.deepEqual(withQa.tokenize(question), [..."和之间的关系是什么？"]);
   const capped = buildCharTokenizer(texts, { maxSize: 300 });
   assert.equal(capped.vocabSize, 300);
 

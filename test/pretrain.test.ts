@@ -14,7 +14,8 @@ import { buildCharTokenizer, MARKER_TOKENS, RelationTokenizer } from "../src/enc
 import { loadPretrained, presetConfig, toStoredLayout } from "../src/model";
 import { MlmHead, mlmCrossEntropy, mlmHeadShapes } from "../src/model/mlm";
 import { Rng } from "../src/random";
-import { buildCorpus, defaultCorpusSources, CorpusError } from "../src/pretrain/corpus";
+import { buildCorpus, defaultCorpusSources, evaluationExclusions, formatCorpusReport, CorpusError } from "../src/pretrain/corpus";
+import { loadRows, selectionSplit } from "../src/data";
 import { buildExample, jiebaSegmenter, maskWholeWords, protectedIds, tokenizeWords } from "../src/pretrain/masking";
 import { DEFAULT_PRETRAIN_CONFIG, pretrainLr, REWARM_STEPS, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
 
@@ -39,7 +40,7 @@ const SENTENCES = [
   "新生儿黄疸多数为生理性，可通过光疗治疗，严重者需换血。",
 ];
 
-test("corpus: texts only, deduplicated in file order, exclusions honoured, labels never read", () => {
+test("corpus: texts only, deduplicated in file order, exclusions honoured and counted per file, labels never read", () => {
   const dir = tmpDir();
   const a = path.join(dir, "a.jsonl");
   const b = path.join(dir, "b.jsonl");
@@ -51,26 +52,43 @@ test("corpus: texts only, deduplicated in file order, exclusions honoured, label
   writeJsonl(b, [
     { text: SENTENCES[2], spo_list: [{ predicate: "LABEL_SENTINEL_药物治疗", subject: "糖尿病", object: { "@value": "胰岛素" } }] },
     { text: ` ${SENTENCES[1]} `, spo_list: [] },
-    { text: SENTENCES[3], spo_list: [] },
+    // the evaluation copy lost its spaces and has a half-width comma: the key still matches it
+    { text: SENTENCES[3].replace("，", " , "), spo_list: [] },
   ]);
-  const c = buildCorpus([{ file: a, field: "sentence" }, { file: b, field: "text" }], { exclude: [SENTENCES[3]] });
+  const c = buildCorpus([{ file: a, field: "sentence" }, { file: b, field: "text" }], { exclude: [{ name: "val", texts: [SENTENCES[3]] }] });
   assert.deepEqual(c.texts, [SENTENCES[0], SENTENCES[1], SENTENCES[2]]);
   assert.equal(c.stats.duplicates, 2);
-  assert.deepEqual(c.stats.files, [{ file: "a.jsonl", lines: 3, kept: 2 }, { file: "b.jsonl", lines: 3, kept: 1 }]);
+  assert.deepEqual(c.stats.files, [
+    { file: "a.jsonl", lines: 3, kept: 2, removed: { val: 0 } },
+    { file: "b.jsonl", lines: 3, kept: 1, removed: { val: 1 } },
+  ]);
+  assert.deepEqual(c.stats.excluded, { val: 1 });
   assert.ok(!c.texts.some((t) => t.includes("LABEL_SENTINEL")));
   assert.equal(c.stats.chars, [...SENTENCES[0], ...SENTENCES[1], ...SENTENCES[2]].length);
+  assert.match(formatCorpusReport(c.stats), /b\.jsonl: 3 lines, 1 kept, removed 1 in val/);
   // a line without the field is an error naming file, line and field
   writeJsonl(b, [{ text: SENTENCES[2] }, { sentence: "x" }]);
   assert.throws(() => buildCorpus([{ file: b, field: "text" }]), (e: unknown) => e instanceof CorpusError && /b\.jsonl:2 \(text\)/.test(e.message));
 });
 
-test("corpus: the issue's real corpus (study train+val sentences, CMeIE dev + unlabeled texts) has 13,890 distinct texts", { skip: !hasShared }, () => {
-  const c = buildCorpus(defaultCorpusSources(SHARED));
-  // 7,000 + 2,000 study rows share sentences; measured with Python set() over the same four fields
-  assert.equal(c.stats.texts, 13890);
-  assert.equal(c.stats.chars, 1246238);
-  assert.equal(new Set(c.texts).size, c.texts.length);
-  const labels = new Set(fs.readFileSync(path.join(SHARED, "study_train.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { r: string }).r));
+test("corpus: the real corpus holds no sentence of val or of train's selection slice, and only those are removed", { skip: !hasShared }, () => {
+  const c = buildCorpus(defaultCorpusSources(SHARED), { exclude: evaluationExclusions(SHARED) });
+  const read = (f: string, k: string): string[] =>
+    fs.readFileSync(path.join(SHARED, f), "utf8").split("\n").filter((l) => l.trim()).map((l) => (JSON.parse(l) as Record<string, string>)[k]);
+  // an independent count: plain sets over NFKC, space-free, lower-case texts (the study's rows lost CMeIE's spaces)
+  const key = (s: string): string => s.normalize("NFKC").replace(/\s/g, "").toLowerCase();
+  const val = new Set(read("study_val.jsonl", "sentence").map(key));
+  const train = read("study_train.jsonl", "sentence");
+  const { selection } = selectionSplit(loadRows(path.join(SHARED, "study_train.jsonl"), { mode: "lenient" }).rows);
+  const held = new Set([...val, ...selection.map((r) => key(r.sentence))]);
+  const all = new Set([...train, ...read("CMeIE-V2_dev.jsonl", "text"), ...read("CMeIE-V2_test_unlabeled.jsonl", "text")].map(key));
+  assert.equal(val.size, 1816);
+  assert.equal(c.stats.texts, [...all].filter((k) => !held.has(k)).length);
+  assert.ok(c.texts.every((t) => !held.has(key(t))), "an evaluation sentence reached the corpus");
+  assert.equal(c.stats.excluded["study_val.jsonl"], 1816);
+  // CMeIE dev carries 360 of the val sentences once spaces are ignored (89 byte-for-byte)
+  assert.equal(c.stats.files.find((f) => f.file === "CMeIE-V2_dev.jsonl")?.removed["study_val.jsonl"], 360);
+  const labels = new Set(read("study_train.jsonl", "r"));
   assert.ok(![...labels].some((l) => c.texts.includes(l)), "a label string is a corpus text");
 });
 

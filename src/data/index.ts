@@ -26,6 +26,7 @@ export {
 } from "./load";
 export * from "./cmeie";
 export * from "./split";
+export * from "./selection";
 export * from "./describe";
 export {
   DEMO_DIR,

@@ -77,6 +77,12 @@ import type { Encoded, EncodingName } from "./types";
 
 export const DEFAULT_MAX_LENGTH = 300;
 
+/** The QA encoding's question around h and t: "{h}和{t}之间的关系是什么？" (the study's Chinese question). */
+export const QA_QUESTION = { between: "和", ask: "之间的关系是什么？" } as const;
+
+/** Words an encoding adds to every text; a vocabulary built for the encodings must hold their characters. */
+export const ENCODING_FIXED_TEXT: readonly string[] = [QA_QUESTION.between, QA_QUESTION.ask];
+
 export interface EncodeOptions {
   encoding: EncodingName;
   /** in tokens, specials included (default 300) */
@@ -339,9 +345,9 @@ function layout(row: Row, encoding: EncodingName, faithful: boolean): Layout {
       parts = [
         ...lead,
         seg("h", "prefix", true),
-        { text: "和", zone: "prefix", space: false },
+        { text: QA_QUESTION.between, zone: "prefix", space: false },
         seg("t", "prefix", false),
-        { text: "之间的关系是什么？", zone: "prefix", space: false },
+        { text: QA_QUESTION.ask, zone: "prefix", space: false },
         special("sep", "prefix", false),
         ...sb.parts,
         special("sep", "suffix", true),

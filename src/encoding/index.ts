@@ -22,6 +22,8 @@ export {
   encodeDataset,
   EncodingError,
   DEFAULT_MAX_LENGTH,
+  QA_QUESTION,
+  ENCODING_FIXED_TEXT,
   type EncodeOptions,
   type RenderOptions,
   type EncodeInfo,

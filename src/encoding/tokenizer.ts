@@ -481,6 +481,8 @@ export interface CharTokenizerOptions {
   /** cap on the whole vocabulary, specials and markers included; default unlimited */
   maxSize?: number;
   lowercase?: boolean;
+  /** texts whose characters are always in the vocabulary, however rare (an encoding's fixed words, e.g. QA's question) */
+  alwaysInclude?: readonly string[];
 }
 
 const ADDED_SPLIT_RE = new RegExp(
@@ -532,6 +534,9 @@ export function buildCharTokenizer(texts: Iterable<string>, opts: CharTokenizerO
     ...PUNCT_MARKER_CHARS,
   ];
   const fixedSet = new Set(fixed);
+  const required = new Set<string>();
+  for (const text of opts.alwaysInclude ?? []) for (const word of pre.pre_tokenize_text(normalizer.normalize(text))) [...word].forEach((c, i) => required.add(i === 0 ? c : "##" + c));
+  for (const p of required) counts.set(p, Math.max(counts.get(p) ?? 0, minFreq));
   const pieces = [...counts.entries()]
     .filter(([p, n]) => n >= minFreq && !fixedSet.has(p))
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { initBackend } from "../backend/select";
-import { buildCorpus, defaultCorpusSources } from "./corpus";
+import { buildCorpus, defaultCorpusSources, evaluationExclusions, formatCorpusReport } from "./corpus";
 import { DEFAULT_PRETRAIN_CONFIG, readExportInfo, runPretrain, type ExportInfo, type PretrainConfig } from "./pretrain";
 import { writeReadme } from "./readme";
 
@@ -62,8 +62,9 @@ async function main(): Promise<void> {
     saveEvery: o.saveEvery,
   };
   const backend = await initBackend({ verbose: true });
-  const corpus = buildCorpus(defaultCorpusSources(path.resolve(o.dataDir)));
-  console.log(`[pretrain] corpus: ${corpus.stats.texts} texts, ${corpus.stats.chars} chars, ${corpus.stats.duplicates} duplicates dropped`);
+  const dataDir = path.resolve(o.dataDir);
+  const corpus = buildCorpus(defaultCorpusSources(dataDir), { exclude: evaluationExclusions(dataDir) });
+  console.log(formatCorpusReport(corpus.stats).replace(/^/gm, "[pretrain] "));
   const deadline = o.minutes > 0 ? Date.now() + o.minutes * 60_000 : undefined;
   const initDir = o.initFrom ? path.resolve(o.initFrom) : undefined;
   const initInfo = initDir ? readExportInfo(initDir) : undefined;

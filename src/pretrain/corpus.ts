@@ -1,10 +1,14 @@
 /**
- * The unlabeled pre-training corpus: the input TEXTS of the study's train + val rows and of CMeIE-V2 dev /
- * unlabeled test, deduplicated. Only the sentence/text field of each line is read — never `r`, `spo_list` or
- * any other annotation — and the study's test split is not here at all (withheld by ../shared/data).
+ * The unlabeled pre-training corpus: the input TEXTS of the study's train rows and of CMeIE-V2 dev / unlabeled
+ * test, deduplicated, with every evaluation sentence removed (val/dev, test and the selection slice of train).
+ * Only the sentence/text field of each line enters the corpus — never `r`, `spo_list` or any other annotation;
+ * labels are read only to cut the selection slice the same way fine-tuning does.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { createHash } from "node:crypto";
+import { datasetFiles, loadRows } from "../data/load";
+import { DEFAULT_SELECTION, selectionSplit, type SelectionSpec } from "../data/selection";
 
 export class CorpusError extends Error {
   constructor(
@@ -24,14 +28,31 @@ export interface CorpusSource {
   field: "sentence" | "text";
 }
 
-/** The issue's corpus, resolved against a data folder (default ../shared/data from the repo root). */
+/**
+ * The key under which corpus texts are deduplicated and matched against evaluation sentences: NFKC, no
+ * whitespace, lower case. The study's rows are CMeIE texts with their spaces removed, so an exact match finds 89
+ * of the val sentences in CMeIE-V2_dev.jsonl where this key finds 360.
+ */
+export function corpusKey(text: string): string {
+  return text.normalize("NFKC").replace(/\s+/gu, "").toLowerCase();
+}
+
+/**
+ * The unlabeled text of a data folder: study train sentences and CMeIE v2 dev / unlabeled test texts. The study's
+ * val split is evaluation text and is not a source (its sentences are also removed from every other file).
+ */
 export function defaultCorpusSources(dataDir = path.resolve(process.cwd(), "..", "shared", "data")): CorpusSource[] {
   return [
     { file: path.join(dataDir, "study_train.jsonl"), field: "sentence" },
-    { file: path.join(dataDir, "study_val.jsonl"), field: "sentence" },
     { file: path.join(dataDir, "CMeIE-V2_dev.jsonl"), field: "text" },
     { file: path.join(dataDir, "CMeIE-V2_test_unlabeled.jsonl"), field: "text" },
   ];
+}
+
+/** Sentences that must never reach pre-training, by where they come from (e.g. "val", "selection"). */
+export interface Exclusion {
+  name: string;
+  texts: Iterable<string>;
 }
 
 export interface CorpusFileStats {
@@ -39,6 +60,8 @@ export interface CorpusFileStats {
   lines: number;
   /** texts new to the corpus from this file */
   kept: number;
+  /** texts removed because an exclusion set holds them, per set name (first matching set) */
+  removed: Record<string, number>;
 }
 
 export interface CorpusStats {
@@ -46,6 +69,10 @@ export interface CorpusStats {
   texts: number;
   chars: number;
   duplicates: number;
+  /** distinct keys per exclusion set */
+  excluded: Record<string, number>;
+  /** sha256 of the kept texts in order: a resumed pre-training must see the same corpus */
+  digest: string;
 }
 
 export interface Corpus {
@@ -53,9 +80,12 @@ export interface Corpus {
   stats: CorpusStats;
 }
 
-/** Read the texts (in file order, first occurrence kept), dropping duplicates and any text in `exclude`. */
-export function buildCorpus(sources: CorpusSource[], opts: { exclude?: Iterable<string> } = {}): Corpus {
-  const exclude = new Set([...(opts.exclude ?? [])].map((s) => s.trim()));
+/**
+ * Read the texts (in file order, first occurrence kept), dropping duplicates and every text whose corpusKey is in
+ * an exclusion set; how many each set removed is counted per file.
+ */
+export function buildCorpus(sources: CorpusSource[], opts: { exclude?: readonly Exclusion[] } = {}): Corpus {
+  const exclude = (opts.exclude ?? []).map((e) => ({ name: e.name, keys: new Set([...e.texts].map(corpusKey)) }));
   const seen = new Set<string>();
   const texts: string[] = [];
   const files: CorpusFileStats[] = [];
@@ -63,31 +93,71 @@ export function buildCorpus(sources: CorpusSource[], opts: { exclude?: Iterable<
   for (const src of sources) {
     if (!fs.existsSync(src.file)) throw new CorpusError(src.file, undefined, undefined, "file not found");
     const lines = fs.readFileSync(src.file, "utf8").split(/\r?\n/);
-    let n = 0;
-    let kept = 0;
+    const stats: CorpusFileStats = { file: path.basename(src.file), lines: 0, kept: 0, removed: Object.fromEntries(exclude.map((e) => [e.name, 0])) };
     lines.forEach((line, i) => {
       if (line.trim() === "") return;
-      n++;
-      let obj: unknown;
-      try {
-        obj = JSON.parse(line);
-      } catch (e) {
-        throw new CorpusError(src.file, i + 1, undefined, `not JSON: ${(e as Error).message}`);
+      stats.lines++;
+      const text = readField(src, line, i + 1).trim();
+      if (text === "") return;
+      const key = corpusKey(text);
+      const hit = exclude.find((e) => e.keys.has(key));
+      if (hit) {
+        stats.removed[hit.name]++;
+        return;
       }
-      const value = (obj as Record<string, unknown>)[src.field];
-      if (typeof value !== "string") throw new CorpusError(src.file, i + 1, src.field, "missing or not a string");
-      const text = value.trim();
-      if (text === "" || exclude.has(text)) return;
-      if (seen.has(text)) {
+      if (seen.has(key)) {
         duplicates++;
         return;
       }
-      seen.add(text);
+      seen.add(key);
       texts.push(text);
-      kept++;
+      stats.kept++;
     });
-    files.push({ file: path.basename(src.file), lines: n, kept });
+    files.push(stats);
   }
   const chars = texts.reduce((a, t) => a + [...t].length, 0);
-  return { texts, stats: { files, texts: texts.length, chars, duplicates } };
+  const digest = createHash("sha256").update(texts.join("\n")).digest("hex");
+  const excluded = Object.fromEntries(exclude.map((e) => [e.name, e.keys.size]));
+  return { texts, stats: { files, texts: texts.length, chars, duplicates, excluded, digest } };
+}
+
+function readField(src: CorpusSource, line: string, lineNo: number): string {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (e) {
+    throw new CorpusError(src.file, lineNo, undefined, `not JSON: ${(e as Error).message}`);
+  }
+  const value = (obj as Record<string, unknown>)[src.field];
+  if (typeof value !== "string") throw new CorpusError(src.file, lineNo, src.field, "missing or not a string");
+  return value;
+}
+
+/**
+ * What pre-training on `dataDir` must not see: the sentences of its evaluation splits (val/dev and test, where
+ * present) and of the selection slice of its train split, on which fine-tuning recipes and the pre-training
+ * length are chosen.
+ */
+export function evaluationExclusions(dataDir: string, selection: SelectionSpec = DEFAULT_SELECTION): Exclusion[] {
+  const files = datasetFiles(dataDir);
+  const out: Exclusion[] = [];
+  for (const split of ["dev", "test"] as const) {
+    const f = files[split];
+    if (f) out.push({ name: path.basename(f), texts: loadRows(f, { mode: "lenient" }).rows.map((r) => r.sentence) });
+  }
+  if (files.train) {
+    const train = loadRows(files.train, { mode: "lenient" }).rows;
+    out.push({ name: "selection slice of train", texts: selectionSplit(train, selection).selection.map((r) => r.sentence) });
+  }
+  return out;
+}
+
+/** One line per file: lines, kept, and what each exclusion removed. */
+export function formatCorpusReport(stats: CorpusStats): string {
+  const rows = stats.files.map((f) => {
+    const removed = Object.entries(f.removed).filter(([, n]) => n > 0).map(([k, n]) => `${n} in ${k}`).join(", ");
+    return `  ${f.file}: ${f.lines} lines, ${f.kept} kept` + (removed ? `, removed ${removed}` : ", nothing removed");
+  });
+  const sets = Object.entries(stats.excluded).map(([k, n]) => `${k} ${n}`).join(", ");
+  return [`corpus: ${stats.texts} texts, ${stats.chars} chars, ${stats.duplicates} duplicates dropped; excluded sentences: ${sets || "none"}`, ...rows].join("\n");
 }

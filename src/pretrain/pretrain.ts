@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { RelationTokenizer, buildCharTokenizer } from "../encoding";
+import { RelationTokenizer, buildCharTokenizer, ENCODING_FIXED_TEXT } from "../encoding";
 import { BertForRelationClassification, SafetensorsSource, presetConfig, toHfLayout, toStoredLayout, writeSafetensors, type BertConfig, type HostTensor } from "../model";
 import { MlmHead, mlmCrossEntropy } from "../model/mlm";
 import { gatherRows } from "../model/bert";
@@ -335,6 +335,11 @@ export class MlmTrainer {
   /** Restore weights, optimizer and progress from state/ (written by saveState with the same config). */
   loadState(dir: string): void {
     const st = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as PretrainState;
+    const want = this.state.corpus?.digest;
+    const had = st.corpus?.digest;
+    if (want !== undefined && had !== want) {
+      throw new Error(`${path.join(dir, "state.json")}: this state was trained on another corpus (digest ${had ?? "none"}, now ${want}); use another --work folder`);
+    }
     this.loadWeights(path.join(dir, "model.safetensors"));
     this.optimizer.load(path.join(dir, "optimizer.safetensors"));
     const stages = st.stages ?? [{ fromStep: 0, plannedSteps: st.config.totalSteps }];
@@ -374,7 +379,7 @@ export class MlmTrainer {
 
 /** The character vocabulary of the corpus (specials + markers at fixed ids, rare characters dropped). */
 export function corpusTokenizer(texts: readonly string[], minFreq: number): RelationTokenizer {
-  return buildCharTokenizer(texts, { minFreq });
+  return buildCharTokenizer(texts, { minFreq, alwaysInclude: ENCODING_FIXED_TEXT });
 }
 
 /**

@@ -6,6 +6,7 @@ import { REWARM_STEPS, type PretrainState } from "./pretrain";
 
 export function writeReadme(dir: string, info: { state: PretrainState; corpus: CorpusStats; command: string; vocabSize: number; parameters: number }): void {
   const { state, corpus } = info;
+  const excludedNames = Object.keys(corpus.excluded ?? {});
   const c = state.config;
   const last = state.curve.slice(-5);
   const finalLoss = last.length ? last.reduce((a, p) => a + p.loss, 0) / last.length : NaN;
@@ -51,13 +52,17 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
     "",
     "## Corpus (unlabeled text only)",
     "",
-    "Only the `sentence` / `text` field of each line is read; never labels, never the study's (withheld) test split.",
+    "Only the `sentence` / `text` field of each line enters the corpus; never labels, never the study's (withheld) test split.",
+    "Every sentence of the evaluation splits is removed from every file (matched after NFKC, whitespace removal and",
+    "lower-casing, the corpus's own deduplication key), and so is the selection slice of train on which fine-tuning",
+    "recipes and this checkpoint's length are chosen:",
     "",
-    "| file | lines | texts kept |",
-    "|---|---:|---:|",
-    ...corpus.files.map((f) => `| ${f.file} | ${f.lines} | ${f.kept} |`),
+    `| file | lines | texts kept | ${excludedNames.map((n) => `removed: ${n}`).join(" | ")} |`,
+    `|---|---:|---:|${excludedNames.map(() => "---:").join("|")}|`,
+    ...corpus.files.map((f) => `| ${f.file} | ${f.lines} | ${f.kept} | ${excludedNames.map((n) => f.removed?.[n] ?? 0).join(" | ")} |`),
     "",
-    `${corpus.texts} distinct texts, ${corpus.chars.toLocaleString("en-US")} characters (${corpus.duplicates} duplicates dropped).`,
+    `${corpus.texts} distinct texts, ${corpus.chars.toLocaleString("en-US")} characters (${corpus.duplicates} duplicates dropped); ` +
+      `distinct sentences excluded: ${excludedNames.map((n) => `${n} ${corpus.excluded[n]}`).join(", ") || "none"}.`,
     "",
     "## Training",
     "",
