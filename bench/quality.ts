@@ -20,7 +20,8 @@ import * as path from "node:path";
 import { loadRows } from "../src/data/load";
 import { labelIndex } from "../src/data/labels";
 import { classificationMetrics, type Metrics } from "../src/metrics";
-import { compareVariants, formatComparison, type RunRecord } from "../src/report";
+import { formatComparison } from "../src/report";
+import { compareVariants, type RunRecord } from "../src/metrics";
 import { trainNgramBaseline } from "../src/model/ngram";
 import { DEFAULT_RUNS_DIR, fromScratch, PRETRAINED_TINY_DIR, presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
 

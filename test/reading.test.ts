@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { compareVariants, formatComparison, rankVariants, tCritical, type RunRecord } from "../src/report";
+import { formatComparison, rankVariants } from "../src/report";
+import { compareVariants, tCritical, type RunRecord } from "../src/metrics";
 import { classificationMetrics, type Metrics } from "../src/metrics";
 
 // a run whose macro-F1 is exactly `acc` on a balanced 10-class set of 100 rows: acc*100 rows right, spread evenly

@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import vm from "node:vm";
 import type { Metrics } from "../src/metrics";
-import { classificationMetrics } from "../src/metrics";
+import { classificationMetrics, summarize, type RunRecord } from "../src/metrics";
+import { TABLE_SPECS } from "../src/experiments/study-tables";
 import { LABEL_NAMES } from "../src/data/labels";
 import {
   loadDanfo,
@@ -19,7 +20,6 @@ import {
   runsTable,
   formatMeanStd,
   formatVariation,
-  summarize,
   ReportInputError,
   perClassF1Chart,
   confusionMatrixChart,
@@ -34,7 +34,6 @@ import {
   showChart,
   writeReportHtml,
   resetPlotlyInlined,
-  type RunRecord,
   type PlotlyFigure,
 } from "../src/report";
 
@@ -66,8 +65,8 @@ function col(df: { column(name: string): { values: unknown[] } }, name: string):
 const REGULAR = [0.86, 0.87, 0.88];
 const WEIGHTED = [0.88, 0.89, 0.93];
 const lossRuns: RunRecord[] = [1, 2, 3].flatMap((seed, i) => [
-  { variant: "regular", seed, split: "test", metrics: fakeMetrics(0.9, 0.85, REGULAR[i], 0.87, 0.2) },
-  { variant: "weighted", seed, split: "test", metrics: fakeMetrics(0.91, 0.86, WEIGHTED[i], 0.9, 0.1 + i / 100) },
+  { variant: "Regular Loss", seed, split: "test", metrics: fakeMetrics(0.9, 0.85, REGULAR[i], 0.87, 0.2) },
+  { variant: "Weighted Loss", seed, split: "test", metrics: fakeMetrics(0.91, 0.86, WEIGHTED[i], 0.9, 0.1 + i / 100) },
 ]);
 
 test("study tables load typed, values as printed", () => {
@@ -121,7 +120,7 @@ test("augmentationTable maps variant aliases onto the study's columns", () => {
     { variant: "weighted", seed: 1, metrics: fakeMetrics(0.9, 0.9, 0.9, 0.9, 0.2) },
     { variant: "weighted+aug", seed: 1, metrics: fakeMetrics(0.92, 0.9, 0.91, 0.9, 0.1) },
   ];
-  const df = augmentationTable(runs);
+  const df = augmentationTable(runs, { aliases: TABLE_SPECS.augmentation.aliases });
   assert.deepEqual(df.columns, ["Weighted Loss", "Weighted+Aug", "Variation", "Weighted Loss (study)", "Weighted+Aug (study)", "Variation (study)"]);
   assert.deepEqual(col(df, "Weighted+Aug"), ["92.00", "90.00", "91.00", "90.00", "10.00"]);
   assert.deepEqual(col(df, "Variation"), ["+2.00", "+0.00", "+1.00", "+0.00", "-10.00"]);
@@ -132,7 +131,7 @@ test("modelTable: four metric rows, study model columns, missing models as –, 
     { variant: "hfl/chinese-roberta-wwm-ext", seed: 1, metrics: fakeMetrics(0.9, 0.9, 0.9, 0.9, 0.1) },
     { variant: "char-ngram LR", seed: 1, metrics: fakeMetrics(0.84, 0.84, 0.836, 0.837, 0.3) },
   ];
-  const df = modelTable(runs);
+  const df = modelTable(runs, { aliases: TABLE_SPECS.models.aliases });
   assert.deepEqual(df.index, ["Macro-P", "Macro-R", "Macro-F1", "Micro-F1"]);
   assert.deepEqual(df.columns, [
     "BioBERT", "Chinese-RoBERTa-wwm-ext", "MedBERT", "char-ngram LR",

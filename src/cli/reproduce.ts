@@ -6,13 +6,13 @@
 import { Command } from "commander";
 import {
   TABLE_NAMES,
+  TABLE_SPECS,
   gridJobs,
-  tableSeeds,
   describeTableSeeds,
   shardJobs,
   parseShard,
   runJobs,
-  collectRuns,
+  existingRuns,
   type TableName,
   type PresetName,
   type Job,
@@ -36,7 +36,7 @@ export interface ReproduceOptions {
   preset: PresetName;
   dataDir?: string;
   shard?: { index: number; count: number };
-  /** seeds 0..n-1 for every table; undefined = each table's default (tableSeeds) */
+  /** seeds 0..n-1 for every table; undefined = each table's default (its spec's seeds) */
   seeds?: number;
   /** train only these rows of the table(s) (e.g. Basic1 and Entity_marked2 of a long study-data grid) */
   variants?: readonly string[];
@@ -62,9 +62,9 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   for (const t of o.tables) byTable.set(t, gridJobs(t, { preset: o.preset, data, seeds }));
   const all = [...byTable.values()].flat();
   const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
-  const distinct = new Set(mine.map((j) => JSON.stringify(j.config))).size;
+  const distinct = new Set(mine.map((j) => j.hash)).size;
   console.log(
-    `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds ? seeds.length : o.tables.map((t) => `${t} ${tableSeeds(t).length}`).join(", ")} seeds)` +
+    `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds ? seeds.length : o.tables.map((t) => `${t} ${TABLE_SPECS[t].seeds.length}`).join(", ")} seeds)` +
       `${o.variants ? `, variants ${o.variants.join(", ")}` : ""}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs`,
   );
   const t0 = Date.now();
@@ -75,7 +75,7 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   console.log(`[medrel] grid done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   if (o.quiet) return;
   for (const [t, jobs] of byTable) {
-    const { runs, missing } = collectRuns(jobs);
+    const { runs, missing } = existingRuns(jobs);
     console.log("\n" + formatGridTable(t, runs, missing.length));
   }
 }

@@ -10,43 +10,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
-import { TABLE_NAMES, describeTableSeeds, reproduceTable, type TableResult } from "../experiments";
-import {
-  tableText,
-  writeReportHtml,
-  listNotebooks,
-  executeNotebook,
-  exportNotebookHtml,
-  formatComparison,
-  compareVariants,
-  type ReportSection,
-} from "../report";
+import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, reproduceTable, tableReadings } from "../experiments";
+import { tableText, writeReportHtml, listNotebooks, executeNotebook, exportNotebookHtml, type ReportSection } from "../report";
 import { runMain } from "./common";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const REPORTS = path.join(ROOT, "reports");
-
-const TITLES: Record<string, string> = {
-  models: "Pretrained model comparison",
-  encodings: "Encoding strategy impact",
-  loss: "Weighted loss",
-  augmentation: "Hard-class augmentation",
-};
-
-function readings(r: TableResult): string[] {
-  switch (r.table) {
-    case "models":
-      return r.records.some((x) => x.variant === "tiny (pretrained in-domain)")
-        ? [formatComparison(compareVariants(r.records, "tiny (from scratch)", "tiny (pretrained in-domain)", "Micro-F1"))]
-        : [];
-    case "encodings":
-      return ["Basic2", "QA", "Entity_marked1", "Entity_marked2"].map((v) => formatComparison(compareVariants(r.records, "Basic1", v)));
-    case "loss":
-      return (["Macro-F1", "F1 Range"] as const).map((m) => formatComparison(compareVariants(r.records, "Regular Loss", "Weighted Loss", m)));
-    case "augmentation":
-      return (["Macro-F1", "F1 Range"] as const).map((m) => formatComparison(compareVariants(r.records, "Weighted Loss", "Weighted+Aug", m)));
-  }
-}
 
 /**
  * Train the grids in parallel worker processes, one shard each (runs are single-threaded, so two vCPUs
@@ -98,11 +67,12 @@ async function main(): Promise<void> {
   if (workers > 1) await trainShards(workers);
   for (const t of TABLE_NAMES) {
     const r = await reproduceTable(t, { preset: "quick" });
-    console.log(`== ${TITLES[t]} (${r.split} split, %, mean ± std over seeds${r.missing.length ? `; ${r.missing.length} runs missing` : ""})`);
+    const title = TABLE_SPECS[t].title;
+    console.log(`== ${title} (${r.split} split, %, mean ± std over seeds${r.missing.length ? `; ${r.missing.length} runs missing` : ""})`);
     console.log(tableText(r.frame));
-    const lines = readings(r);
+    const lines = tableReadings(r);
     for (const l of lines) console.log(`  ${l}`);
-    sections.push({ title: TITLES[t], table: r.frame, tableCaption: `ours (${r.split} split) beside the study's`, text: lines.join("\n") });
+    sections.push({ title, table: r.frame, tableCaption: `ours (${r.split} split) beside the study's`, text: lines.join("\n") });
     sections.push({ figure: r.chart });
   }
   const gridSeconds = (Date.now() - t0) / 1000;

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { DEFAULT_RUNS_DIR, type SplitMetrics } from "./store";
 import { capRows, loadExperimentData } from "./run";
 
-export const BASELINE_VARIANT = "n-gram TF-IDF + LR (no pretraining)";
+
 
 export interface BaselineResult {
   hash: string;

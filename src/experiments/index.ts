@@ -1,6 +1,7 @@
-/** src/experiments: typed configs, presets, the run cache, grids for the study's tables. */
+/** src/experiments: typed configs, presets, the study's table specs, the run cache, grids, tables, the playground. */
 export * from "./config";
 export * from "./presets";
+export * from "./study-tables";
 export * from "./store";
 export * from "./grids";
 export * from "./run";

@@ -3,7 +3,9 @@
  * per-class F1 before (unweighted) and after, side by side.
  */
 import type { DataFrame } from "danfojs-node";
-import { perClassTable, perClassF1Chart, type RunRecord, type PlotlyFigure } from "../report";
+import { perClassTable, perClassF1Chart, type PlotlyFigure } from "../report";
+import type { RunRecord } from "../metrics";
+import { makeJob } from "./grids";
 import { loadDanfo } from "../report/danfo";
 import { LABELS, normalizeLabel } from "../data/labels";
 import type { DataSpec, ExperimentConfig } from "./config";
@@ -46,8 +48,8 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   const weights = normalizeWeights(req.weights);
   const seeds = req.seeds ?? [0];
   const base: ExperimentConfig = { ...presetConfig(req.preset), ...(req.data ? { data: req.data } : {}) };
-  const before = seeds.map((seed) => ({ variant: "before (no weights)", seed, config: { ...base, seed, loss: { ...base.loss, scheme: "none" as const, manual: undefined } } }));
-  const after = seeds.map((seed) => ({ variant: "after (your weights)", seed, config: { ...base, seed, loss: { ...base.loss, scheme: "manual" as const, manual: weights } } }));
+  const before = seeds.map((seed) => makeJob("loss", "before (no weights)", seed, { ...base, seed, loss: { ...base.loss, scheme: "none", manual: undefined } }));
+  const after = seeds.map((seed) => makeJob("loss", "after (your weights)", seed, { ...base, seed, loss: { ...base.loss, scheme: "manual", manual: weights } }));
   const runs = await runJobs([...before, ...after], { runsDir: req.runsDir });
   const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics.test ?? r.metrics.dev }));
   const pc = perClassTable(records);

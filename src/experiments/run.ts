@@ -1,12 +1,13 @@
 /**
  * Run one experiment end to end: data -> (augmentation) -> tokenizer -> encodings -> model -> train ->
- * evaluate dev/test -> run folder. A run whose folder exists is loaded, not retrained, unless forced.
+ * evaluate -> run folder. A run whose folder exists is loaded, not retrained, unless forced; one process at a
+ * time trains a given run (the others wait for it and load its result).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, type BackendInfo } from "../backend/select";
-import { loadDataset, loadRows, formatLoadReport, type LoadReport } from "../data/load";
+import { initBackend } from "../backend/select";
+import { loadDataset, loadRows, formatLoadReport, type LoadMode, type LoadReport } from "../data/load";
 import { DEMO_DIR } from "../data/demo";
 import { LABEL_NAMES, labelIndex, NUM_LABELS } from "../data/labels";
 import type { Dataset, Row } from "../data/types";
@@ -14,11 +15,11 @@ import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encodin
 import type { Encoded } from "../encoding/types";
 import { BertForRelationClassification, loadPretrained, outOfFoldNgramProbs, parseConfig, presetConfig as modelPresetConfig, saveCheckpoint } from "../model";
 import { augmentTrain, chooseHardClasses, studyBatchSampler } from "../augment";
-import { train, evaluate, computeClassWeights, classCounts, type TrainConfig, type ClassWeightSpec } from "../train";
+import { train, evaluate, computeClassWeights, classCounts, DEFAULT_TRAIN_CONFIG, type TrainConfig, type ClassWeightSpec, type TrainResult, type Evaluation } from "../train";
 import { Rng } from "../random";
 import type { ExperimentConfig } from "./config";
 import { configHash, parseExperimentConfig } from "./config";
-import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, RunWriter, type RunResult, type RunInfo, type Prediction } from "./store";
+import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter, type RunResult, type RunInfo, type Prediction } from "./store";
 
 export interface RunOptions {
   /** retrain even when a complete run folder exists */
@@ -31,25 +32,57 @@ export interface RunOptions {
   progress?: "auto" | false;
   /** print one line when a cached run is loaded (default true) */
   verbose?: boolean;
+  /** fail on the first bad data row instead of skipping and reporting it */
+  strict?: boolean;
+  /** receives the data's load report (counts per reason and the first lines of each) when a run trains */
+  onDataReport?: (text: string) => void;
+  /** the config's hash when the caller already has it */
+  hash?: string;
 }
 
-/** Resolve a DataSpec to splits (with the load report). Test split may be empty. */
-export function loadExperimentData(cfg: ExperimentConfig): { dataset: Dataset; report: LoadReport | null; notes: string[] } {
+export interface ExperimentData {
+  dataset: Dataset;
+  /** one load report per file or folder read */
+  reports: LoadReport[];
+}
+
+/** A split with no usable row: the file, how many rows were read and why each was rejected. */
+function emptySplitError(split: string, report: LoadReport): Error {
+  const why = Object.entries(report.droppedByKind).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
+  const first = report.issues.filter((i) => i.dropped).slice(0, 3).map((i) => `\n  ${i.message}`).join("");
+  return new Error(`${split} split ${report.files.map((f) => f.file).join(", ") || report.source}: no usable rows (${report.read} read${why ? `; rejected: ${why}` : ""})${first}`);
+}
+
+/** Resolve a DataSpec to splits (with load reports); train and dev must keep at least one row. Test may be empty. */
+export function loadExperimentData(cfg: Pick<ExperimentConfig, "data">, mode: LoadMode = "lenient"): ExperimentData {
   const d = cfg.data;
   if (d.kind === "demo" || d.kind === "dir") {
-    const dir = d.kind === "demo" ? DEMO_DIR : path.resolve(d.dir);
-    const ds = loadDataset(dir, { mode: "lenient" });
-    return { dataset: ds, report: ds.report, notes: [formatLoadReport(ds.report, { maxPerKind: 3 })] };
+    const ds = loadDataset(d.kind === "demo" ? DEMO_DIR : path.resolve(d.dir), { mode });
+    for (const split of ["train", "dev"] as const) {
+      if (ds[split].length === 0) {
+        const file = ds.report.files.find((f) => f.split === split);
+        throw emptySplitError(split, { ...ds.report, source: file?.file ?? ds.report.source, read: file?.read ?? 0, files: file ? [file] : [], issues: ds.report.issues.filter((i) => i.file === file?.file) });
+      }
+    }
+    return { dataset: ds, reports: [ds.report] };
   }
-  const tr = loadRows(path.resolve(d.train), { mode: "lenient" });
-  const dv = loadRows(path.resolve(d.dev), { mode: "lenient" });
-  const te = d.test ? loadRows(path.resolve(d.test), { mode: "lenient" }) : null;
-  const notes = [tr, dv, ...(te ? [te] : [])].map((r) => formatLoadReport(r.report, { maxPerKind: 3 }));
+  const load = (split: string, f: string): { rows: Row[]; report: LoadReport } => {
+    const res = loadRows(path.resolve(f), { mode });
+    if (res.rows.length === 0 && split !== "test") throw emptySplitError(split, res.report);
+    return res;
+  };
+  const tr = load("train", d.train);
+  const dv = load("dev", d.dev);
+  const te = d.test ? load("test", d.test) : null;
   return {
     dataset: { train: tr.rows, dev: dv.rows, test: te ? te.rows : [], source: d.train },
-    report: null,
-    notes,
+    reports: [tr.report, dv.report, ...(te ? [te.report] : [])],
   };
+}
+
+/** The load reports as the terminal shows them: counts per reason and the first lines of each. */
+export function formatDataReport(data: ExperimentData, maxPerKind = 3): string {
+  return data.reports.map((r) => formatLoadReport(r, { maxPerKind })).join("\n");
 }
 
 /** A label-stratified, seeded subset of at most n rows (n = 0: all). */
@@ -57,22 +90,15 @@ export function capRows(rows: Row[], n: number, seed: number): Row[] {
   if (n <= 0 || rows.length <= n) return rows;
   const byLabel = new Map<string, Row[]>();
   for (const r of rows) {
-    const list = byLabel.get(r.r) ?? [];
-    list.push(r);
-    byLabel.set(r.r, list);
+    const list = byLabel.get(r.r);
+    if (list) list.push(r);
+    else byLabel.set(r.r, [r]);
   }
   const rng = new Rng(seed ^ 0x5eed);
-  const out: Row[] = [];
   const groups = [...byLabel.values()].map((g) => rng.shuffle([...g]));
-  for (let i = 0; out.length < n; i++) {
-    let any = false;
-    for (const g of groups) {
-      if (i < g.length && out.length < n) {
-        out.push(g[i]);
-        any = true;
-      }
-    }
-    if (!any) break;
+  const out: Row[] = [];
+  for (let i = 0; out.length < n && groups.some((g) => i < g.length); i++) {
+    for (const g of groups) if (i < g.length && out.length < n) out.push(g[i]);
   }
   return out;
 }
@@ -86,26 +112,16 @@ interface Prepared {
 
 async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string): Promise<Prepared> {
   const m = cfg.model;
-  const notes: string[] = [];
   const dir = m.kind === "checkpoint" ? m.dir : m.pretrained;
   if (dir) {
-    if (!fs.existsSync(dir)) {
-      throw new Error(`model folder not found: ${dir} (put a Hugging Face checkpoint there; see models/README.md)`);
-    }
+    if (!fs.existsSync(dir)) throw new Error(`model folder not found: ${dir} (put a Hugging Face checkpoint there; see models/README.md)`);
     const tokenizer = RelationTokenizer.fromDir(dir);
-    const res = await loadPretrained(dir, {
-      numLabels: NUM_LABELS,
-      pooling: cfg.pooling,
-      seed: cfg.seed,
-      vocabSize: tokenizer.vocabSize,
-      ignoreMismatchedHead: true,
-    });
-    notes.push(...res.notes, `loaded ${res.weightsFile}; ${res.missingKeys.length} keys initialised, ${res.unexpectedKeys.length} unused`);
+    const res = await loadPretrained(dir, { numLabels: NUM_LABELS, pooling: cfg.pooling, seed: cfg.seed, vocabSize: tokenizer.vocabSize, ignoreMismatchedHead: true });
+    const notes = [...res.notes, `loaded ${res.weightsFile}; ${res.missingKeys.length} keys initialised, ${res.unexpectedKeys.length} unused`];
     return { model: res.model, tokenizer, tokenizerDir: dir, notes };
   }
   // no checkpoint: a character vocabulary from the training sentences, random init
-  const texts = train.flatMap((r) => [r.sentence, r.h, r.t]);
-  const tokenizer = buildCharTokenizer(texts, { minFreq: 1 });
+  const tokenizer = buildCharTokenizer(train.flatMap((r) => [r.sentence, r.h, r.t]), { minFreq: 1 });
   const tokDir = path.join(tmpDir, "tokenizer");
   tokenizer.save(tokDir);
   const shapeFile = m.kind === "preset" && m.shapeFrom ? path.join(m.shapeFrom, "config.json") : null;
@@ -115,8 +131,8 @@ async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string)
   config.max_position_embeddings = Math.max(config.max_position_embeddings, cfg.maxLength);
   const model = new BertForRelationClassification(config, { numLabels: NUM_LABELS, pooling: cfg.pooling, seed: cfg.seed });
   const shape = `L=${config.num_hidden_layers}/H=${config.hidden_size}`;
-  notes.push(`random init (${shapeFile ? `${shape} from ${shapeFile}` : `${m.kind === "preset" ? m.preset : "?"}, ${shape}`}), character vocabulary of ${tokenizer.vocabSize} from train`);
-  return { model, tokenizer, tokenizerDir: tokDir, notes };
+  const from = shapeFile ? `${shape} from ${shapeFile}` : `${m.kind === "preset" ? m.preset : "?"}, ${shape}`;
+  return { model, tokenizer, tokenizerDir: tokDir, notes: [`random init (${from}), character vocabulary of ${tokenizer.vocabSize} from train`] };
 }
 
 function classWeightSpec(cfg: ExperimentConfig, trainLabels: number[]): ClassWeightSpec {
@@ -126,10 +142,9 @@ function classWeightSpec(cfg: ExperimentConfig, trainLabels: number[]): ClassWei
       return { scheme: "none" };
     case "manual":
       return { scheme: "manual", weights: l.manual ?? {} };
-    case "hard_classes": {
+    case "hard_classes":
       if (!l.devF1) throw new Error("loss.scheme hard_classes needs loss.devF1 (per-class dev F1 of a previous run)");
       return { scheme: "hard_classes", perClassF1: LABEL_NAMES.map((n) => l.devF1?.[n] ?? 0), alpha: l.alpha };
-    }
     case "inverse":
     case "sqrt_inverse":
       return { scheme: l.scheme, counts: classCounts(trainLabels) };
@@ -138,151 +153,147 @@ function classWeightSpec(cfg: ExperimentConfig, trainLabels: number[]): ClassWei
   }
 }
 
-function parameterCount(model: BertForRelationClassification): number {
-  let n = 0;
-  for (const v of model.params.values()) n += v.size;
-  return n;
+/** What a run needs besides its config to train: computed weights, a sampler, where checkpoints go, the teacher. */
+export type TrainExtras = Pick<TrainConfig, "classWeights" | "sampler" | "checkpointDir" | "checkpointTokenizerDir" | "distill">;
+
+/** The trainer's config: DEFAULT_TRAIN_CONFIG, overridden by the experiment's hyperparameters (same names) and the extras. */
+export function toTrainConfig(cfg: ExperimentConfig, extras: TrainExtras): TrainConfig {
+  const { epochs, batchSize, lr, weightDecay, warmupRatio, schedule, maxGradNorm, seed, earlyStoppingPatience, layerwiseLrDecay } = cfg;
+  return {
+    ...DEFAULT_TRAIN_CONFIG,
+    ...{ epochs, batchSize, lr, weightDecay, warmupRatio, schedule, maxGradNorm, seed, earlyStoppingPatience, layerwiseLrDecay },
+    lossReduction: cfg.loss.reduction,
+    labelSmoothing: cfg.loss.labelSmoothing,
+    focalGamma: cfg.loss.focalGamma,
+    ...extras,
+  };
 }
 
-function predictionRows(rows: Row[], preds: number[], probs: number[][]): Prediction[] {
-  return rows.map((r, i) => ({
-    id: r.id,
-    label: r.r,
-    pred: LABEL_NAMES[preds[i]],
-    probs: probs[i].map((p) => Math.round(p * 1e6) / 1e6),
-  }));
+function predictionRows(rows: Row[], ev: Evaluation): Prediction[] {
+  return rows.map((r, i) => ({ id: r.id, label: r.r, pred: LABEL_NAMES[ev.preds[i]], probs: ev.probs[i].map((p) => Math.round(p * 1e6) / 1e6) }));
+}
+
+/** The rows a run trains and evaluates on (row caps, then train-only augmentation). */
+function runRows(cfg: ExperimentConfig, dataset: Dataset): { train: Row[]; dev: Row[]; test: Row[]; augmentReport?: unknown } {
+  const train = capRows(dataset.train, cfg.maxTrainRows, cfg.seed);
+  const dev = capRows(dataset.dev, cfg.maxEvalRows, cfg.seed);
+  const test = capRows(dataset.test, cfg.maxEvalRows, cfg.seed);
+  if (!cfg.augment) return { train, dev, test };
+  const hardClasses = chooseHardClasses({ rule: cfg.augment.hardRule, trainLabels: train.map((r) => labelIndex(r.r)) });
+  const res = augmentTrain(train, { hardClasses, strategies: cfg.augment.strategies, multiplier: cfg.augment.multiplier, seed: cfg.seed }, { dev, test });
+  return { train: res.rows, dev, test, augmentReport: res.report };
+}
+
+/** Train one run into `writer`'s temp folder and return what it will hold once committed. */
+async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions): Promise<RunResult> {
+  const backend = await initBackend({ verbose: false });
+  const started = Date.now();
+  const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
+  opts.onDataReport?.(formatDataReport(data));
+  const rows = runRows(cfg, data.dataset);
+  const prep = await prepareModel(cfg, rows.train, writer.tmp);
+  const enc = (rs: Row[]): Encoded[] => (rs.length ? encodeDataset(prep.tokenizer, rs, { encoding: cfg.encoding, maxLength: cfg.maxLength, faithful: cfg.faithful }).encoded : []);
+  const [trainEnc, devEnc, testEnc] = [enc(rows.train), enc(rows.dev), enc(rows.test)];
+  const trainLabels = trainEnc.map((e) => e.label as number);
+  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg, trainLabels));
+  // the teacher scores each training row with a model that never saw it (cross-fitting)
+  const teacherProbs = cfg.distill ? outOfFoldNgramProbs(rows.train, { seed: cfg.seed, folds: cfg.distill.folds }) : undefined;
+  const tc = toTrainConfig(cfg, {
+    classWeights: weights,
+    sampler: cfg.sampler === "study" ? studyBatchSampler(trainLabels) : undefined,
+    // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
+    checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
+    checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
+    distill: cfg.distill && teacherProbs ? { alpha: cfg.distill.alpha, temperature: cfg.distill.temperature, teacherProbs } : undefined,
+  });
+  const t0 = Date.now();
+  const result: TrainResult = await train(prep.model, trainEnc, devEnc, tc, { progress: opts.progress ?? "auto" });
+  const t1 = Date.now();
+  const dev = await evaluate(prep.model, devEnc);
+  const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
+  const info: RunInfo = {
+    backend: backend.name,
+    kernels: backend.kernels,
+    startedAt: new Date(started).toISOString(),
+    seconds: { total: (Date.now() - started) / 1000, train: (t1 - t0) / 1000, eval: (Date.now() - t1) / 1000 },
+    trainRows: rows.train.length,
+    devRows: rows.dev.length,
+    testRows: rows.test.length,
+    vocabSize: prep.tokenizer.vocabSize,
+    parameters: prep.model.numParameters(),
+    bestEpoch: result.bestEpoch,
+    dataReport: [formatDataReport(data), ...prep.notes],
+    augmentReport: rows.augmentReport,
+    classWeights: weights,
+    resumedFromEpoch: result.resumedFromEpoch,
+    node: process.version,
+  };
+  const metrics = { dev: dev.metrics, test: test ? test.metrics : null };
+  writer.json("config.json", cfg);
+  writer.json("metrics.json", metrics);
+  writer.json("confusion.json", { labels: LABEL_NAMES, dev: dev.metrics.confusion, test: test?.metrics.confusion ?? null });
+  writer.json("history.json", result.history);
+  writer.json("run.json", info);
+  writer.jsonl("predictions-dev.jsonl", predictionRows(rows.dev, dev));
+  if (test) writer.jsonl("predictions-test.jsonl", predictionRows(rows.test, test));
+  await saveCheckpoint(prep.model, path.join(writer.tmp, "model"), {
+    tokenizerDir: prep.tokenizerDir ?? undefined,
+    extra: { hash, encoding: cfg.encoding, faithful: cfg.faithful, maxLength: cfg.maxLength },
+  });
+  prep.model.dispose();
+  return { hash, dir: finalDir, config: cfg, metrics, history: result.history, info };
 }
 
 /** Run (or load) one experiment. */
 export async function runExperiment(input: ExperimentConfig, opts: RunOptions = {}): Promise<RunResult> {
   const cfg = parseExperimentConfig(input);
-  const hash = configHash(cfg);
-  const finalDir = opts.out ? path.resolve(opts.out) : path.join(opts.runsDir ?? DEFAULT_RUNS_DIR, hash);
-  if (!opts.force) {
-    const cached = loadRun(finalDir);
-    if (cached && configHash(cached.config) === hash) {
-      if (opts.verbose ?? true) console.log(`[medrel] run ${hash}: loaded from ${finalDir} (not retrained)`);
-      return cached;
-    }
+  const hash = opts.hash ?? configHash(cfg);
+  const runsDir = opts.runsDir ?? DEFAULT_RUNS_DIR;
+  const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
+  const cached = (): RunResult | undefined => {
+    const run = opts.force ? undefined : loadRun(finalDir);
+    return run && (run.hash === hash || configHash(run.config) === hash) ? { ...run, hash } : undefined;
+  };
+  const hit = cached();
+  if (hit) {
+    if (opts.verbose ?? true) console.log(`[medrel] run ${hash}: loaded from ${finalDir} (not retrained)`);
+    return hit;
   }
-  const backend: BackendInfo = await initBackend({ verbose: false });
-  const started = Date.now();
-  const writer = new RunWriter(finalDir);
+  const release = await lockRun(finalDir, (holder) => console.log(`[medrel] run ${hash}: another process is training it (${holder}); waiting for its result`));
   try {
-    const { dataset, notes: dataNotes } = loadExperimentData(cfg);
-    let trainRows = capRows(dataset.train, cfg.maxTrainRows, cfg.seed);
-    const devRows = capRows(dataset.dev, cfg.maxEvalRows, cfg.seed);
-    const testRows = capRows(dataset.test, cfg.maxEvalRows, cfg.seed);
-    let augmentReport: unknown;
-    if (cfg.augment) {
-      const hard = chooseHardClasses({ rule: cfg.augment.hardRule, trainLabels: trainRows.map((r) => labelIndex(r.r)) });
-      const res = augmentTrain(
-        trainRows,
-        {
-          hardClasses: hard,
-          strategies: cfg.augment.strategies,
-          multiplier: cfg.augment.multiplier,
-          seed: cfg.seed,
-        },
-        { dev: devRows, test: testRows },
-      );
-      trainRows = res.rows;
-      augmentReport = res.report;
+    const done = cached();
+    if (done) return done;
+    cleanIncompleteRuns(path.dirname(finalDir));
+    const writer = new RunWriter(finalDir);
+    try {
+      const run = await trainRun(cfg, hash, finalDir, writer, opts);
+      writer.commit();
+      fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
+      return run;
+    } catch (e) {
+      writer.abort();
+      throw explainOutOfMemory(e);
+    } finally {
+      // keep the backend's memory flat across many runs in one process (grids)
+      tf.disposeVariables();
     }
-    const prep = await prepareModel(cfg, trainRows, writer.tmp);
-    const encOpts = { encoding: cfg.encoding, maxLength: cfg.maxLength, faithful: cfg.faithful } as const;
-    const trainEnc: Encoded[] = encodeDataset(prep.tokenizer, trainRows, encOpts).encoded;
-    const devEnc: Encoded[] = encodeDataset(prep.tokenizer, devRows, encOpts).encoded;
-    const testEnc: Encoded[] = testRows.length ? encodeDataset(prep.tokenizer, testRows, encOpts).encoded : [];
-
-    const trainLabels = trainEnc.map((e) => e.label as number);
-    // the teacher scores each training row with a model that never saw it (cross-fitting)
-    const teacherProbs = cfg.distill
-      ? outOfFoldNgramProbs(trainRows, { seed: cfg.seed, folds: cfg.distill.folds })
-      : undefined;
-    const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg, trainLabels));
-    const tc: TrainConfig = {
-      epochs: cfg.epochs,
-      batchSize: cfg.batchSize,
-      lr: cfg.lr,
-      weightDecay: cfg.weightDecay,
-      warmupRatio: cfg.warmupRatio,
-      schedule: cfg.schedule,
-      stepGamma: 0.5,
-      maxGradNorm: cfg.maxGradNorm,
-      classWeights: weights,
-      lossReduction: cfg.loss.reduction,
-      labelSmoothing: cfg.loss.labelSmoothing,
-      focalGamma: cfg.loss.focalGamma,
-      seed: cfg.seed,
-      earlyStoppingPatience: cfg.earlyStoppingPatience,
-      evalBatchSize: 64,
-      layerwiseLrDecay: cfg.layerwiseLrDecay,
-      sampler: cfg.sampler === "study" ? studyBatchSampler(trainLabels) : undefined,
-      // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
-      checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
-      checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
-      distill: cfg.distill && teacherProbs ? { alpha: cfg.distill.alpha, temperature: cfg.distill.temperature, teacherProbs } : undefined,
-    };
-    const t0 = Date.now();
-    const result = await train(prep.model, trainEnc, devEnc, tc, { progress: opts.progress ?? "auto" });
-    const trainSeconds = (Date.now() - t0) / 1000;
-
-    const t1 = Date.now();
-    const dev = await evaluate(prep.model, devEnc);
-    const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
-    const evalSeconds = (Date.now() - t1) / 1000;
-
-    const info: RunInfo = {
-      backend: backend.name,
-      kernels: backend.kernels,
-      startedAt: new Date(started).toISOString(),
-      seconds: { total: (Date.now() - started) / 1000, train: trainSeconds, eval: evalSeconds },
-      trainRows: trainRows.length,
-      devRows: devRows.length,
-      testRows: testRows.length,
-      vocabSize: prep.tokenizer.vocabSize,
-      parameters: parameterCount(prep.model),
-      bestEpoch: result.bestEpoch,
-      dataReport: [...dataNotes, ...prep.notes],
-      augmentReport,
-      classWeights: weights,
-      resumedFromEpoch: result.resumedFromEpoch,
-      node: process.version,
-    };
-    writer.json("config.json", cfg);
-    writer.json("metrics.json", { dev: dev.metrics, test: test ? test.metrics : null });
-    writer.json("confusion.json", { labels: LABEL_NAMES, dev: dev.metrics.confusion, test: test?.metrics.confusion ?? null });
-    writer.json("history.json", result.history);
-    writer.json("run.json", info);
-    writer.jsonl("predictions-dev.jsonl", predictionRows(devRows, dev.preds, dev.probs));
-    if (test) writer.jsonl("predictions-test.jsonl", predictionRows(testRows, test.preds, test.probs));
-    await saveCheckpoint(prep.model, path.join(writer.tmp, "model"), {
-      tokenizerDir: prep.tokenizerDir ?? undefined,
-      extra: { hash, encoding: cfg.encoding, faithful: cfg.faithful, maxLength: cfg.maxLength },
-    });
-    prep.model.dispose();
-    writer.commit();
-    fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
-    const loaded = loadRun(finalDir);
-    if (!loaded) throw new Error(`run folder ${finalDir} incomplete after writing`);
-    return loaded;
-  } catch (e) {
-    writer.abort();
-    const msg = e instanceof Error ? e.message : String(e);
-    if (backend.name === "wasm" && /memory access out of bounds|Aborted\(\)|Out of memory/i.test(msg)) {
-      // the WASM heap tops out near 2 GB (weights + gradients + AdamW moments + activations)
-      throw new Error(
-        `the WASM backend ran out of its ~2 GB heap (${msg.split("\n")[0]}): lower batchSize or maxLength, ` +
-          `use a smaller model, or install @tensorflow/tfjs-node / use a GPU (npm run doctor)`,
-      );
-    }
-    throw e;
   } finally {
-    // keep the backend's memory flat across many runs in one process (grids)
-    tf.disposeVariables();
+    release();
   }
 }
+
+/** The WASM heap tops out near 4 GB (weights + gradients + AdamW moments + activations): say what to change. */
+function explainOutOfMemory(e: unknown): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (tf.getBackend() !== "wasm" || !/memory access out of bounds|Aborted\(\)|Out of memory/i.test(msg)) return e;
+  return new Error(
+    `the WASM backend ran out of its heap (${msg.split("\n")[0]}): lower batchSize or maxLength, use a smaller model, ` +
+      `or install @tensorflow/tfjs-node / use a GPU (npm run doctor)`,
+  );
+}
+
+/** A job's run, with the job's own fields (variant, seed, …) beside it. */
+export type JobRun<J> = RunResult & Omit<J, "config">;
 
 export interface GridRunOptions extends RunOptions {
   /** called after each job (done, total, the job's run) */
@@ -290,24 +301,31 @@ export interface GridRunOptions extends RunOptions {
 }
 
 /**
- * Run (or load) every job, in order. Runs that exist are loaded; a grid killed mid-way and re-run
- * redoes only the missing runs. Leftovers of killed runs are cleaned first.
+ * Run (or load) every job, in order, and return the runs. Runs that exist are loaded; a grid killed mid-way and
+ * re-run redoes only the missing runs.
  */
-export async function runJobs<J extends { config: ExperimentConfig }>(
-  jobs: J[],
-  opts: GridRunOptions = {},
-): Promise<(RunResult & Omit<J, "config">)[]> {
-  cleanIncompleteRuns(opts.runsDir ?? DEFAULT_RUNS_DIR);
-  const out: (RunResult & Omit<J, "config">)[] = [];
+export async function runJobs<J extends { config: ExperimentConfig; hash: string }>(jobs: J[], opts: GridRunOptions = {}): Promise<JobRun<J>[]> {
+  const out: JobRun<J>[] = [];
   const seen = new Map<string, RunResult>();
-  let done = 0;
   for (const job of jobs) {
-    const h = configHash(job.config);
-    const run = seen.get(h) ?? (await runExperiment(job.config, { ...opts, out: undefined, verbose: false }));
-    seen.set(h, run);
+    const run = seen.get(job.hash) ?? (await runExperiment(job.config, { ...opts, out: undefined, verbose: false, hash: job.hash }));
+    seen.set(job.hash, run);
     const { config: _omit, ...rest } = job;
     out.push({ ...run, ...rest });
-    opts.onJob?.(++done, jobs.length, run);
+    opts.onJob?.(out.length, jobs.length, run);
   }
   return out;
+}
+
+/** The runs that already exist for these jobs (nothing is trained), and the jobs that have none yet. */
+export function existingRuns<J extends { hash: string; config: ExperimentConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR): { runs: JobRun<J>[]; missing: J[] } {
+  const runs: JobRun<J>[] = [];
+  const missing: J[] = [];
+  for (const job of jobs) {
+    const r = loadRun(runDir(job.hash, runsDir));
+    const { config: _omit, ...rest } = job;
+    if (r) runs.push({ ...r, ...rest });
+    else missing.push(job);
+  }
+  return { runs, missing };
 }

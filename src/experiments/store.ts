@@ -1,19 +1,23 @@
 /**
  * Run folders on disk, keyed by config hash: runs/<hash>/{config.json, metrics.json, confusion.json,
- * predictions-dev.jsonl, predictions-test.jsonl, history.json, run.json, model/}.
- * A run is written into a temp folder and renamed into place when complete, so a folder that exists is
- * whole; leftovers of a killed run (temp folders) are removed and the run redone.
+ * predictions-*.jsonl, history.json, run.json, model/, .medrel-run}.
+ * A run is written into a temp folder and renamed into place when complete, so a folder that exists is whole.
+ * One process at a time trains a given run (a lock file beside it; the second process waits, then loads the
+ * first's result). Nothing that is not ours is ever removed or overwritten: a folder counts as ours when it holds
+ * the marker file every run folder gets.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { ExperimentConfig } from "./config";
-import { configHash } from "./config";
 import type { Metrics } from "../metrics";
 import type { HistoryRow } from "../train";
 
 export const DEFAULT_RUNS_DIR = path.resolve(__dirname, "..", "..", "runs");
 /** runs/<hash>.ckpt/: the training checkpoints of a run in progress (kept when it is killed, for resuming) */
 export const CKPT_SUFFIX = ".ckpt";
+/** The file that marks a folder as a run folder written by this project (replacing it is allowed). */
+export const RUN_MARKER = ".medrel-run";
 
 export interface SplitMetrics {
   dev: Metrics;
@@ -62,87 +66,170 @@ export interface Prediction {
 
 const REQUIRED = ["config.json", "metrics.json", "history.json", "run.json"];
 
-export function runDir(cfg: ExperimentConfig, runsDir = DEFAULT_RUNS_DIR): string {
-  return path.join(runsDir, configHash(cfg));
+/** Where the run with this hash lives. */
+export function runDir(hash: string, runsDir = DEFAULT_RUNS_DIR): string {
+  return path.join(runsDir, hash);
 }
 
 /** Load a complete run folder, or undefined when it does not exist or is incomplete. */
 export function loadRun(dir: string): RunResult | undefined {
   if (!REQUIRED.every((f) => fs.existsSync(path.join(dir, f)))) return undefined;
   const read = <T>(f: string): T => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as T;
-  const config = read<ExperimentConfig>("config.json");
   return {
     hash: path.basename(dir),
     dir,
-    config,
+    config: read<ExperimentConfig>("config.json"),
     metrics: read<SplitMetrics>("metrics.json"),
     history: read<EpochRecord[]>("history.json"),
     info: read<RunInfo>("run.json"),
   };
 }
 
-/** A temp folder beside the final one; commit() renames it into place atomically. */
+/** A folder is a mount point when its device differs from its parent's (renaming onto it fails with EBUSY). */
+function isMountPoint(dir: string): boolean {
+  const parent = path.dirname(path.resolve(dir));
+  return parent !== path.resolve(dir) && fs.statSync(dir).dev !== fs.statSync(parent).dev;
+}
+
+/**
+ * Refuse, before any training, a destination that is not ours to replace: an existing folder that is not empty
+ * and holds no run marker (e.g. `--out .`), a file, or a mount point.
+ */
+export function checkRunDestination(dir: string): void {
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isDirectory()) throw new Error(`run folder ${dir}: a file of that name exists; choose a new folder`);
+  if (isMountPoint(dir)) throw new Error(`run folder ${dir}: it is a mount point; a run folder is renamed into place, so choose a folder inside it`);
+  const entries = fs.readdirSync(dir);
+  if (entries.length > 0 && !entries.includes(RUN_MARKER)) {
+    throw new Error(`run folder ${dir}: the folder exists and holds ${entries.length} entries that are not a run of this project (no ${RUN_MARKER}); nothing was written. Choose a new or empty folder`);
+  }
+}
+
+const HOST = os.hostname().replace(/[^A-Za-z0-9_.-]/g, "_");
+
+/** A temp folder beside the final one; commit() renames it into place (replacing only a run folder of ours). */
 export class RunWriter {
   readonly tmp: string;
   constructor(readonly finalDir: string) {
+    checkRunDestination(finalDir);
     fs.mkdirSync(path.dirname(finalDir), { recursive: true });
-    this.tmp = `${finalDir}.tmp-${process.pid}-${Date.now()}`;
+    this.tmp = `${finalDir}.tmp-${HOST}-${process.pid}-${Date.now()}`;
     fs.mkdirSync(this.tmp, { recursive: true });
   }
   json(name: string, value: unknown): void {
-    fs.writeFileSync(path.join(this.tmp, name), JSON.stringify(value, null, 2) + "\n");
+    this.write(name, JSON.stringify(value, null, 2) + "\n");
   }
   jsonl(name: string, rows: unknown[]): void {
-    fs.writeFileSync(path.join(this.tmp, name), rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    this.write(name, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  }
+  private write(name: string, text: string): void {
+    const file = path.join(this.tmp, name);
+    try {
+      fs.writeFileSync(file, text);
+    } catch (e) {
+      throw new Error(`${file}: ${(e as Error).message}`);
+    }
   }
   commit(): void {
-    if (fs.existsSync(this.finalDir)) fs.rmSync(this.finalDir, { recursive: true, force: true });
+    this.json(RUN_MARKER, { written: new Date().toISOString() });
+    checkRunDestination(this.finalDir);
+    const old = `${this.finalDir}.old-${process.pid}`;
+    if (fs.existsSync(this.finalDir)) fs.renameSync(this.finalDir, old);
     fs.renameSync(this.tmp, this.finalDir);
+    fs.rmSync(old, { recursive: true, force: true });
   }
   abort(): void {
     fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 }
 
-/** Remove leftovers of killed runs (temp folders, folders missing a required file). Returns what was removed. */
-export function cleanIncompleteRuns(runsDir = DEFAULT_RUNS_DIR): string[] {
-  if (!fs.existsSync(runsDir)) return [];
-  const removed: string[] = [];
-  for (const name of fs.readdirSync(runsDir)) {
-    const dir = path.join(runsDir, name);
-    // another process may rename its temp folder into place meanwhile
-    const isDir = fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
-    if (!isDir || name.endsWith(CKPT_SUFFIX)) continue;
-    const tmp = /\.tmp-(\d+)-\d+$/.exec(name);
-    if (tmp) {
-      if (pidAlive(Number(tmp[1]))) continue; // a run in progress in another process
-      fs.rmSync(dir, { recursive: true, force: true });
-      removed.push(name);
-    } else if (/^[0-9a-f]{12}$/.test(name) && !loadRun(dir)) {
-      // only run folders (12-hex names) are judged: baselines and checkpoints live beside them
-      fs.rmSync(dir, { recursive: true, force: true });
-      removed.push(name);
+// ---- one trainer per run ----------------------------------------------------------------------
+
+interface LockInfo {
+  host: string;
+  pid: number;
+  startedAt: string;
+}
+
+/** A lock older than this without a heartbeat is stale (its holder died on another machine). */
+const LOCK_STALE_MS = 5 * 60_000;
+const LOCK_HEARTBEAT_MS = 30_000;
+
+function lockIsStale(file: string): boolean {
+  let info: LockInfo;
+  try {
+    info = JSON.parse(fs.readFileSync(file, "utf8")) as LockInfo;
+  } catch {
+    return true; // unreadable: a holder killed mid-write
+  }
+  if (info.host === HOST) return !pidAlive(info.pid);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return !st || Date.now() - st.mtimeMs > LOCK_STALE_MS;
+}
+
+/**
+ * Take the lock of the run at `finalDir` (`<finalDir>.lock`), waiting while another live process holds it.
+ * A lock left by a killed process is taken over. Returns the release function.
+ */
+export async function lockRun(finalDir: string, onWait?: (holder: string) => void): Promise<() => void> {
+  const file = `${finalDir}.lock`;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, JSON.stringify({ host: HOST, pid: process.pid, startedAt: new Date().toISOString() }), { flag: "wx" });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new Error(`${file}: cannot create the run lock (${(e as Error).message})`);
     }
+    if (lockIsStale(file)) {
+      fs.rmSync(file, { force: true });
+      continue;
+    }
+    if (!told) onWait?.(fs.readFileSync(file, "utf8"));
+    told = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const beat = setInterval(() => {
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+  }, LOCK_HEARTBEAT_MS);
+  beat.unref();
+  return () => {
+    clearInterval(beat);
+    fs.rmSync(file, { force: true });
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Remove the temp folders that killed runs of this machine left under `dir` (those of live processes and of other
+ * machines stay). Returns the names removed. Nothing else is touched.
+ */
+export function cleanIncompleteRuns(dir = DEFAULT_RUNS_DIR): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const owner = tempOwner(name);
+    if (!owner || (owner.host !== undefined && owner.host !== HOST) || pidAlive(owner.pid)) continue;
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    removed.push(name);
   }
   return removed;
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Every complete run under runsDir. */
-export function listRuns(runsDir = DEFAULT_RUNS_DIR): RunResult[] {
-  if (!fs.existsSync(runsDir)) return [];
-  return fs
-    .readdirSync(runsDir)
-    .filter((n) => !n.includes(".tmp-") && !n.endsWith(CKPT_SUFFIX))
-    .map((n) => loadRun(path.join(runsDir, n)))
-    .filter((r): r is RunResult => r !== undefined);
+/** Who wrote a temp folder: `<name>.tmp-<host>-<pid>-<ms>` (older runs: `.tmp-<pid>-<ms>`) or `<name>.old-<pid>`. */
+function tempOwner(name: string): { host?: string; pid: number } | undefined {
+  const m = /\.tmp-(?:([A-Za-z0-9_.-]+?)-)?(\d+)-\d+$/.exec(name) ?? /\.old-()(\d+)$/.exec(name);
+  return m ? { host: m[1] || undefined, pid: Number(m[2]) } : undefined;
 }

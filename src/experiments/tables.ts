@@ -1,31 +1,21 @@
 /**
- * One call per study table for notebooks and `npm start`: run (or load) the grid, then return our table
- * beside the study's, the per-class table and chart, and which runs are missing.
+ * One call per study table for notebooks and `npm start`: run (or load) the grid, then return our table beside the
+ * study's, the per-class table and chart, the readings, and which runs are missing.
  */
 import type { DataFrame } from "danfojs-node";
-import {
-  modelTable,
-  encodingTable,
-  weightedLossTable,
-  augmentationTable,
-  perClassTable,
-  perClassF1Chart,
-  type RunRecord,
-  type PlotlyFigure,
-} from "../report";
-import type { ExperimentConfig, DataSpec } from "./config";
-import { gridJobs, collectRuns, tableSeeds, type TableName, type Job, type CollectedRuns } from "./grids";
-import { runJobs, type GridRunOptions } from "./run";
-import type { RunResult } from "./store";
+import { compareVariants, type ComparisonLine, type RunRecord } from "../metrics";
+import { studyTableFrame, perClassTable, perClassF1Chart, formatComparison, type PlotlyFigure } from "../report";
+import type { DataSpec, ExperimentConfig } from "./config";
+import { gridJobs, type Job } from "./grids";
+import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
-import { runBaseline, BASELINE_VARIANT } from "./baseline";
+import { runBaseline } from "./baseline";
+import { NGRAM_VARIANT, TABLE_SPECS, tableComparisons, type TableName } from "./study-tables";
 
 export interface TableRequest {
   preset: PresetName;
   data?: DataSpec;
   seeds?: readonly number[];
-  /** run the missing runs (default true); false only assembles what exists */
-  run?: boolean;
   override?: Partial<ExperimentConfig>;
   runsDir?: string;
   progress?: GridRunOptions["progress"];
@@ -40,67 +30,76 @@ export interface TableResult {
   perClass: DataFrame;
   chart: PlotlyFigure;
   records: RunRecord[];
-  runs: (RunResult & { variant: string; seed: number })[];
+  /** every variant of the grid (with or without runs), in the spec's order */
+  variants: string[];
+  runs: JobRun<Job>[];
   missing: Job[];
 }
 
-function build(table: TableName, records: RunRecord[]): DataFrame {
-  switch (table) {
-    case "models":
-      return modelTable(records);
-    case "encodings":
-      return encodingTable(records);
-    case "loss":
-      return weightedLossTable(records);
-    case "augmentation":
-      return augmentationTable(records);
-  }
+/** The table's jobs for a request (its spec's seeds unless the request names others). */
+export function tableJobs(table: TableName, req: TableRequest): Job[] {
+  return gridJobs(table, { preset: req.preset, data: req.data, seeds: req.seeds ?? TABLE_SPECS[table].seeds, override: req.override });
 }
 
 /** Run (or load) one study table's grid and assemble it. */
 export async function reproduceTable(table: TableName, req: TableRequest): Promise<TableResult> {
-  const { seeds, jobs } = tableJobs(table, req);
-  if (req.run ?? true) await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
-  return assemble(table, jobs, seeds, collectRuns(jobs, req.runsDir), req);
+  const jobs = tableJobs(table, req);
+  const runs = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
+  return assemble(table, jobs, runs, [], req, true);
 }
 
-function tableJobs(table: TableName, req: Omit<TableRequest, "run">): { seeds: readonly number[]; jobs: Job[] } {
-  const seeds = req.seeds ?? tableSeeds(table);
-  return { seeds, jobs: gridJobs(table, { preset: req.preset, data: req.data, seeds, override: req.override }) };
+/**
+ * The table assembled from runs that already exist, or null when none do (nothing is trained). Notebooks use it to
+ * show a grid that is too long to run inside them.
+ */
+export async function cachedTable(table: TableName, req: TableRequest): Promise<TableResult | null> {
+  const jobs = tableJobs(table, req);
+  const { runs, missing } = existingRuns(jobs, req.runsDir);
+  return runs.length === 0 ? null : assemble(table, jobs, runs, missing, req, false);
 }
 
-function assemble(table: TableName, jobs: Job[], seeds: readonly number[], collected: CollectedRuns, req: TableRequest): TableResult {
-  const { runs, missing } = collected;
-  const split: "test" | "dev" = runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
-  const pick = (m: RunResult["metrics"]) => (split === "test" && m.test ? m.test : m.dev);
-  const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: pick(r.metrics), split }));
-  if (table === "models" && (req.run ?? true) && jobs.length > 0) {
-    // the no-pretraining baseline row: what the encoder buys
-    for (const seed of seeds) {
+/** The split a set of runs is reported on: test when every run has one, else dev. */
+export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): "test" | "dev" {
+  return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
+}
+
+function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[], req: TableRequest, trainBaseline: boolean): TableResult {
+  const spec = TABLE_SPECS[table];
+  const split = reportedSplit(runs);
+  const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
+  if (spec.ngramRow && trainBaseline && jobs.length > 0) {
+    for (const seed of new Set(jobs.map((j) => j.seed))) {
       const b = runBaseline({ ...jobs[0].config, seed }, { runsDir: req.runsDir });
-      const m = split === "test" && b.metrics.test ? b.metrics.test : b.metrics.dev;
-      records.push({ variant: BASELINE_VARIANT, seed, metrics: m, split });
+      records.push({ variant: NGRAM_VARIANT, seed, metrics: (split === "test" ? b.metrics.test : null) ?? b.metrics.dev, split });
     }
   }
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
+  const variants = [...new Set([...jobs.map((j) => j.variant), ...records.map((r) => r.variant)])];
   return {
     table,
     split,
-    frame: build(table, records),
+    frame: studyTableFrame(spec.studyKey, records, { aliases: spec.aliases }),
     perClass: perClassTable(records),
     chart: perClassF1Chart(records),
     records,
+    variants,
     runs,
     missing,
   };
 }
 
 /**
- * The table assembled from runs that already exist, or null when none do (nothing is trained). Notebooks use it to
- * show a grid that is too long to run inside them — the study-data tables, run once from a terminal.
+ * The table's readings: each comparison its spec names (every variant against the baseline by default), on each of
+ * its metrics, beyond seed noise or not. Variants are the table's (those in `variants`, default the records');
+ * a comparison naming a variant the table does not have throws.
  */
-export async function cachedTable(table: TableName, req: Omit<TableRequest, "run">): Promise<TableResult | null> {
-  const { seeds, jobs } = tableJobs(table, req);
-  const collected = collectRuns(jobs, req.runsDir);
-  return collected.runs.length === 0 ? null : assemble(table, jobs, seeds, collected, { ...req, run: false });
+export function tableComparisonLines(table: TableName, records: readonly RunRecord[], variants?: readonly string[]): ComparisonLine[] {
+  const spec = TABLE_SPECS[table];
+  const names = variants ?? [...new Set(records.map((r) => r.variant))];
+  return tableComparisons(spec, names).flatMap((c) => spec.metrics.map((m) => compareVariants(records, c.a, c.b, m, c.test)));
+}
+
+/** The readings of a table result as sentences. */
+export function tableReadings(r: Pick<TableResult, "table" | "records" | "variants">): string[] {
+  return tableComparisonLines(r.table, r.records, r.variants).map(formatComparison);
 }

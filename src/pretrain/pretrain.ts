@@ -10,8 +10,8 @@ import { RelationTokenizer, buildCharTokenizer, ENCODING_FIXED_TEXT } from "../e
 import { BertForRelationClassification, SafetensorsSource, presetConfig, toHfLayout, toStoredLayout, writeSafetensors, type BertConfig, type HostTensor } from "../model";
 import { MlmHead, mlmCrossEntropy } from "../model/mlm";
 import { gatherRows } from "../model/bert";
-import { AdamW, clipByGlobalNorm, writeFolder, deriveSeed } from "../train";
-import { Rng } from "../random";
+import { AdamW, clipByGlobalNorm, writeFolder } from "../train";
+import { Rng, deriveSeed } from "../random";
 import { buildExample, maskWholeWords, protectedIds, tokenizeWords, jiebaSegmenter, type Segmenter } from "./masking";
 import type { CorpusStats } from "./corpus";
 

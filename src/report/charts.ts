@@ -5,7 +5,8 @@
  */
 import { LABELS, normalizeLabel } from "../data/labels";
 import type { Metrics } from "../metrics";
-import { summarize, type RunRecord, ReportInputError } from "./tables";
+import { summarize, type RunRecord } from "../metrics/records";
+import { ReportInputError } from "./tables";
 
 export const CJK_FONT_FAMILY =
   '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei", sans-serif';

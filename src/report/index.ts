@@ -11,22 +11,17 @@ export {
   type StudyTableName,
 } from "./study";
 export {
+  studyTableFrame,
   modelTable,
   encodingTable,
   weightedLossTable,
   augmentationTable,
   perClassTable,
   runsTable,
-  metricValue,
-  summarize,
   formatMeanStd,
   formatVariation,
   ReportInputError,
-  METRIC_ROWS,
   MISSING,
-  type RunRecord,
-  type MetricRow,
-  type Summary,
   type TableOptions,
   type PerClassOptions,
 } from "./tables";
@@ -64,5 +59,5 @@ export {
 export * from "./summary";
 export * from "./notebooks";
 export { labelDistribution, encodingExamples, loadReportTable, splitStats, entitiesPerSentenceTable, overlapTable, tryLoad } from "./views";
-export { compareVariants, formatComparison, rankVariants, tCritical, type ComparisonLine, type ComparisonTest } from "./reading";
+export { formatComparison, rankVariants } from "./reading";
 export { renderPage, chromiumPath, type RenderedPage } from "./browser";

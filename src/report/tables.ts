@@ -5,18 +5,9 @@
  */
 import type { DataFrame } from "danfojs-node";
 import { LABELS } from "../data/labels";
-import type { Metrics } from "../metrics";
+import { METRIC_ROWS, metricValue, summarize, type MetricRow, type RunRecord, type Summary } from "../metrics/records";
 import { loadDanfo } from "./danfo";
 import { loadStudyTables, type StudyTableName, type StudyTables } from "./study";
-
-/** One finished run: which variant (a study column / row name or alias), which seed, its metrics. */
-export interface RunRecord {
-  variant: string;
-  seed: number;
-  metrics: Metrics;
-  /** evaluation split, e.g. "dev" or "test" */
-  split?: string;
-}
 
 /** Bad runs for a table: duplicates, mixed splits, unknown options. */
 export class ReportInputError extends Error {
@@ -24,35 +15,6 @@ export class ReportInputError extends Error {
     super(message);
     this.name = "ReportInputError";
   }
-}
-
-export const METRIC_ROWS = ["Macro-P", "Macro-R", "Macro-F1", "Micro-F1", "F1 Range"] as const;
-export type MetricRow = (typeof METRIC_ROWS)[number];
-
-/** A headline metric of one run, in %. */
-export function metricValue(m: Metrics, row: MetricRow): number {
-  switch (row) {
-    case "Macro-P": return 100 * m.macro_precision;
-    case "Macro-R": return 100 * m.macro_recall;
-    case "Macro-F1": return 100 * m.macro_f1;
-    case "Micro-F1": return 100 * m.micro_f1;
-    case "F1 Range": return 100 * m.f1_range;
-  }
-}
-
-export interface Summary {
-  mean: number;
-  /** sample standard deviation (n − 1); NaN for fewer than 2 values */
-  std: number;
-  n: number;
-}
-
-export function summarize(values: readonly number[]): Summary {
-  const n = values.length;
-  if (n === 0) return { mean: NaN, std: NaN, n };
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-  return { mean, std, n };
 }
 
 export const MISSING = "–";
@@ -78,47 +40,27 @@ export interface TableOptions {
   numeric?: boolean;
   /** run variant → study column (or row) name, when automatic name matching is not enough */
   variantMap?: Record<string, string>;
+  /** study column (or row) name → other spellings runs may use (matched after normalisation) */
+  aliases?: Readonly<Record<string, readonly string[]>>;
   /** decimals in the strings (default 2, as on the slides) */
   digits?: number;
 }
 
-/** Spellings of the study's variants that runs may use (matched after normalisation). */
-const ALIASES: Record<StudyTableName, Record<string, string[]>> = {
-  model_comparison: {
-    BioBERT: ["dmis-lab/biobert-base-cased-v1.2", "biobert-base-cased-v1.2", "biobert-base"],
-    "Chinese-RoBERTa-wwm-ext": ["hfl/chinese-roberta-wwm-ext", "chinese-roberta", "roberta-wwm-ext", "roberta"],
-    MedBERT: ["trueto/medbert-base-wwm-chinese", "medbert-base-wwm-chinese", "medbert-base"],
-  },
-  encoding_ablation: {
-    Entity_marked1: ["entity1", "em1"],
-    Entity_marked2: ["entity2", "em2"],
-  },
-  weighted_loss: {
-    "Regular Loss": ["regular", "ce", "unweighted", "plain"],
-    "Weighted Loss": ["weighted", "weighted-ce", "weighted_ce"],
-  },
-  augmentation: {
-    "Weighted Loss": ["weighted", "weighted-ce", "weighted_ce", "no-aug", "noaug"],
-    "Weighted+Aug": ["weighted-aug", "weighted_aug", "aug", "augmented", "augmentation", "weighted+augmentation"],
-  },
-};
-
 const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9\u4e00-\u9fff]+/g, "");
 
 /** The study column a run variant stands for, or the variant itself when it is not in the study. */
-function studyNameOf(table: StudyTableName, variant: string, names: readonly string[], map?: Record<string, string>): string {
-  if (map && map[variant] !== undefined) return map[variant];
+function studyNameOf(variant: string, names: readonly string[], opts: TableOptions): string {
+  if (opts.variantMap && opts.variantMap[variant] !== undefined) return opts.variantMap[variant];
   const v = norm(variant);
   for (const name of names) {
     if (norm(name) === v) return name;
-    if ((ALIASES[table][name] ?? []).some((a) => norm(a) === v)) return name;
+    if ((opts.aliases?.[name] ?? []).some((a) => norm(a) === v)) return name;
   }
   return variant;
 }
 
 /** Runs filtered to one split, checked for duplicates, grouped by study name (first-seen order). */
 function groupRuns(
-  table: StudyTableName,
   runs: readonly RunRecord[],
   names: readonly string[],
   opts: TableOptions,
@@ -136,7 +78,7 @@ function groupRuns(
   const seen = new Map<string, string>();
   for (const r of chosen) {
     if (!Number.isFinite(r.seed)) throw new ReportInputError(`run of variant "${r.variant}" has seed ${r.seed}`);
-    const name = studyNameOf(table, r.variant, names, opts.variantMap);
+    const name = studyNameOf(r.variant, names, opts);
     const key = `${name}\u0000${r.seed}`;
     const prev = seen.get(key);
     if (prev !== undefined) {
@@ -171,7 +113,7 @@ function metricRowsTable(table: StudyTableName, runs: readonly RunRecord[], opts
   }
   const hasVariation = study.columns.includes("Variation");
   const variantCols = study.columns.filter((c) => c !== "Variation");
-  const groups = groupRuns(table, runs, variantCols, opts);
+  const groups = groupRuns(runs, variantCols, opts);
   const extra = [...groups.keys()].filter((k) => !variantCols.includes(k));
   const ours = [...variantCols, ...extra];
   const stats = new Map<string, Summary[]>(
@@ -199,6 +141,11 @@ function metricRowsTable(table: StudyTableName, runs: readonly RunRecord[], opts
     if (hasVariation) columns.push(["Variation mean", variation]);
   }
   return makeFrame(columns, rowNames);
+}
+
+/** The study table `key` with our runs beside it: encodings as rows (like the slide), the other tables metrics as rows. */
+export function studyTableFrame(key: StudyTableName, runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+  return key === "encoding_ablation" ? encodingTable(runs, opts) : metricRowsTable(key, runs, opts, loadStudyTables());
 }
 
 /** Study Table "Pretrained Model Comparison": rows Macro-P…Micro-F1, columns BioBERT, Chinese-RoBERTa-wwm-ext, MedBERT (+ other variants). */
@@ -229,7 +176,7 @@ export function encodingTable(runs: readonly RunRecord[], opts: TableOptions = {
     if (!(METRIC_ROWS as readonly string[]).includes(c)) throw new ReportInputError(`study encoding table has unknown column "${c}"`);
   }
   const studyRows = Object.keys(study.rows);
-  const groups = groupRuns("encoding_ablation", runs, studyRows, opts);
+  const groups = groupRuns(runs, studyRows, opts);
   const index = [...studyRows, ...[...groups.keys()].filter((k) => !studyRows.includes(k))];
   const stats = metrics.map((m) => index.map((row) => summarize((groups.get(row) ?? []).map((r) => metricValue(r.metrics, m)))));
   const columns: [string, Column][] = metrics.map((m, j) => [m, stats[j].map((s) => formatMeanStd(s, digits))]);
@@ -242,7 +189,7 @@ export function encodingTable(runs: readonly RunRecord[], opts: TableOptions = {
   return makeFrame(columns, index);
 }
 
-export interface PerClassOptions extends Omit<TableOptions, "variantMap"> {
+export interface PerClassOptions extends Omit<TableOptions, "variantMap" | "aliases"> {
   /** which per-class score (default "f1") */
   metric?: "precision" | "recall" | "f1";
 }
@@ -254,7 +201,7 @@ export interface PerClassOptions extends Omit<TableOptions, "variantMap"> {
 export function perClassTable(runs: readonly RunRecord[], opts: PerClassOptions = {}): DataFrame {
   const metric = opts.metric ?? "f1";
   const digits = opts.digits ?? 2;
-  const groups = groupRuns("model_comparison", runs, [], { split: opts.split });
+  const groups = groupRuns(runs, [], { split: opts.split });
   const first = runs.find((r) => opts.split === undefined || r.split === opts.split);
   const index = first ? Object.keys(first.metrics.per_class) : LABELS.map((l) => l.zh as string);
   const english = index.map((zh) => LABELS.find((l) => l.zh === zh)?.en ?? zh);

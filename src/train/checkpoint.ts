@@ -17,13 +17,21 @@ export const CHECKPOINT_FILES = {
   state: "trainer_state.json",
 } as const;
 
-/** Replace `dir` by a freshly written folder: write `dir.tmp`, move the old one aside, swap, drop the old one. */
+/**
+ * Replace `dir` by a freshly written folder: write a temp folder unique to this call (two writers never share one),
+ * move the old one aside, swap, drop the old one. A failed write (a full disk) removes its temp folder and names
+ * the folder it was writing.
+ */
 export async function writeFolder(dir: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = `${dir}.tmp`;
+  const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const old = `${dir}.old`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  await write(tmp);
+  try {
+    fs.mkdirSync(tmp, { recursive: true });
+    await write(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw new CheckpointError(dir, `could not write it: ${(e as Error).message}`);
+  }
   fs.rmSync(old, { recursive: true, force: true });
   if (fs.existsSync(dir)) fs.renameSync(dir, old);
   fs.renameSync(tmp, dir);

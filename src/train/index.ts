@@ -7,4 +7,6 @@ export * from "./class-weights";
 export * from "./batching";
 export * from "./progress";
 export * from "./checkpoint";
-export * from "./trainer";
+export * from "./inference";
+export * from "./state";
+export * from "./loop";

@@ -1,0 +1,206 @@
+/**
+ * The study's four tables, one spec each: which study table it mirrors, its variants (and how each variant's
+ * config derives from the preset), the baseline the readings compare against, the metrics compared and the
+ * seeds. Grids, the report, `npm start`, the CLIs, the notebooks and the README read these specs; a variant
+ * name is typed here and nowhere else.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { STUDY_ENCODINGS } from "../encoding/types";
+import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
+import type { MetricRow } from "../metrics/records";
+import type { StudyTableName } from "../report/study";
+import type { ExperimentConfig } from "./config";
+import { fromScratch, MODELS_DIR, type PresetName } from "./presets";
+
+export type TableName = "models" | "encodings" | "loss" | "augmentation";
+export const TABLE_NAMES: readonly TableName[] = ["models", "encodings", "loss", "augmentation"];
+
+/** What a table's variants may depend on besides the preset's base config. */
+export interface VariantContext {
+  preset: PresetName;
+  /** folder of real checkpoints (models/<name>/config.json) for the models table */
+  modelsDir?: string;
+}
+
+export interface VariantSpec {
+  /** the row/column name the study's table uses where it has one (e.g. "Entity_marked2", "Weighted Loss") */
+  name: string;
+  config: ExperimentConfig;
+}
+
+/** One reading: b against a on each of the table's metrics (paired t-test unless `test` says otherwise). */
+export interface Comparison {
+  a: string;
+  b: string;
+  test?: "welch";
+}
+
+export interface TableSpec {
+  name: TableName;
+  /** the table's key in data/study-tables.json */
+  studyKey: StudyTableName;
+  title: string;
+  /** the variant the others are compared against */
+  baseline: string;
+  /** metrics the readings compare */
+  metrics: readonly MetricRow[];
+  /** seeds when none are given (the readings' paired t-test over seeds: 4 seeds need |t| > 3.18, 7 seeds 2.45) */
+  seeds: readonly number[];
+  variants(base: ExperimentConfig, ctx: VariantContext): VariantSpec[];
+  /** the readings; default: every other variant against the baseline */
+  comparisons?(variants: readonly string[]): Comparison[];
+  /** other spellings of the study's names that runs may use */
+  aliases?: Readonly<Record<string, readonly string[]>>;
+  /** the table also shows the n-gram baseline (no pre-training) */
+  ngramRow?: boolean;
+}
+
+export const NGRAM_VARIANT = "n-gram TF-IDF + LR (no pretraining)";
+export const PRETRAINED_VARIANT = "tiny (pretrained in-domain)";
+export const FROM_SCRATCH_VARIANT = "tiny (from scratch)";
+const REGULAR = "Regular Loss";
+const WEIGHTED = "Weighted Loss";
+const WEIGHTED_AUG = "Weighted+Aug";
+
+/** The study's checkpoints by folder name under models/, shown under the study's column names. */
+export const STUDY_CHECKPOINTS: Readonly<Record<string, readonly string[]>> = {
+  BioBERT: ["biobert-base-cased-v1.2", "biobert", "dmis-lab/biobert-base-cased-v1.2", "biobert-base"],
+  "Chinese-RoBERTa-wwm-ext": ["chinese-roberta-wwm-ext", "hfl/chinese-roberta-wwm-ext", "chinese-roberta", "roberta-wwm-ext", "roberta"],
+  MedBERT: ["medbert-base-wwm-chinese", "medbert", "trueto/medbert-base-wwm-chinese", "medbert-base"],
+};
+
+/** The display name of a checkpoint folder: the study's name when the folder is one of its checkpoints. */
+export function checkpointName(folder: string): string {
+  const f = path.basename(folder).toLowerCase();
+  return Object.entries(STUDY_CHECKPOINTS).find(([, names]) => names.includes(f))?.[0] ?? path.basename(folder);
+}
+
+/** Checkpoint folders under modelsDir that have a config.json. */
+export function availableCheckpoints(modelsDir = MODELS_DIR): { name: string; dir: string }[] {
+  if (!fs.existsSync(modelsDir)) return [];
+  return fs
+    .readdirSync(modelsDir)
+    .map((f) => path.join(modelsDir, f))
+    .filter((d) => fs.existsSync(path.join(d, "config.json")))
+    .map((dir) => ({ name: checkpointName(dir), dir }));
+}
+
+// ---- the recipes the variants are built from -------------------------------------------------
+
+/** The study's weighted cross-entropy: 2.0 on the hard classes. */
+export function withStudyWeights(c: ExperimentConfig): ExperimentConfig {
+  return { ...c, loss: { ...c.loss, scheme: "manual", manual: { ...STUDY_MANUAL_WEIGHTS } } };
+}
+
+function unweighted(c: ExperimentConfig): ExperimentConfig {
+  return { ...c, loss: { ...c.loss, scheme: "none", manual: undefined } };
+}
+
+/** Weighted+Aug on the quick preset: one extra copy per hard-class train row (entity substitution or character noise). */
+function withHardClassAug(c: ExperimentConfig): ExperimentConfig {
+  return { ...c, augment: { hardRule: "study", strategies: ["entity_substitution", "char_noise"], multiplier: 1 } };
+}
+
+/**
+ * The study's model and encoding tables ran its full recipe (its Entity_marked2 row, 90.24 Macro-F1, is the
+ * Weighted+Aug row of the augmentation table); the study preset's base already is that recipe.
+ */
+function fullRecipe(base: ExperimentConfig, preset: PresetName): ExperimentConfig {
+  return preset === "study" ? base : withHardClassAug(withStudyWeights(base));
+}
+
+// ---- the four tables ------------------------------------------------------------------------
+
+const DEFAULT_SEEDS = [0, 1, 2, 3] as const;
+
+export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
+  models: {
+    name: "models",
+    studyKey: "model_comparison",
+    title: "Pretrained model comparison",
+    baseline: FROM_SCRATCH_VARIANT,
+    metrics: ["Micro-F1"],
+    seeds: DEFAULT_SEEDS,
+    ngramRow: true,
+    aliases: STUDY_CHECKPOINTS,
+    variants(base, ctx) {
+      const full = fullRecipe(base, ctx.preset);
+      const out: VariantSpec[] = [];
+      if (ctx.preset !== "study" && full.model.kind === "preset") {
+        // the embedded presets: what in-domain pre-training buys, same architecture either way
+        if (full.model.pretrained) out.push({ name: PRETRAINED_VARIANT, config: full });
+        out.push({ name: FROM_SCRATCH_VARIANT, config: { ...full, model: fromScratch(full.model) } });
+      }
+      for (const ck of availableCheckpoints(ctx.modelsDir)) {
+        out.push({ name: ck.name, config: { ...full, model: { kind: "checkpoint", dir: ck.dir, name: ck.name } } });
+      }
+      return out;
+    },
+    comparisons(names) {
+      // what pre-training buys over the same architecture from scratch, and over the n-gram floor (whose seed ties
+      // nothing to the encoder's, hence Welch); with no from-scratch row (the study preset) every model vs the floor
+      const encoders = names.filter((v) => v !== FROM_SCRATCH_VARIANT && v !== NGRAM_VARIANT);
+      const out: Comparison[] = names.includes(FROM_SCRATCH_VARIANT) ? encoders.map((b) => ({ a: FROM_SCRATCH_VARIANT, b })) : [];
+      const vsFloor = names.includes(FROM_SCRATCH_VARIANT) ? encoders.filter((v) => v === PRETRAINED_VARIANT) : encoders;
+      if (names.includes(NGRAM_VARIANT)) out.push(...vsFloor.map((b): Comparison => ({ a: NGRAM_VARIANT, b, test: "welch" })));
+      return out;
+    },
+  },
+  encodings: {
+    name: "encodings",
+    studyKey: "encoding_ablation",
+    title: "Encoding strategy impact",
+    baseline: "Basic1",
+    metrics: ["Macro-F1"],
+    seeds: DEFAULT_SEEDS,
+    variants: (base, ctx) => STUDY_ENCODINGS.map((e) => ({ name: e, config: { ...fullRecipe(base, ctx.preset), encoding: e } })),
+  },
+  loss: {
+    name: "loss",
+    studyKey: "weighted_loss",
+    title: "Weighted loss",
+    baseline: REGULAR,
+    metrics: ["Macro-F1", "F1 Range"],
+    // the study's smallest effect, and the unweighted model's hard-class F1 swings by seed: more seeds
+    seeds: [0, 1, 2, 3, 4, 5, 6],
+    aliases: { [REGULAR]: ["regular", "ce", "unweighted", "plain"], [WEIGHTED]: ["weighted", "weighted-ce", "weighted_ce"] },
+    variants: (base) => [
+      { name: REGULAR, config: unweighted(base) },
+      { name: WEIGHTED, config: withStudyWeights(base) },
+    ],
+  },
+  augmentation: {
+    name: "augmentation",
+    studyKey: "augmentation",
+    title: "Hard-class augmentation",
+    baseline: WEIGHTED,
+    metrics: ["Macro-F1", "F1 Range"],
+    seeds: DEFAULT_SEEDS,
+    aliases: {
+      [WEIGHTED]: ["weighted", "weighted-ce", "weighted_ce", "no-aug", "noaug"],
+      [WEIGHTED_AUG]: ["weighted-aug", "weighted_aug", "aug", "augmented", "augmentation", "weighted+augmentation"],
+    },
+    variants: (base) => [
+      { name: WEIGHTED, config: withStudyWeights(base) },
+      { name: WEIGHTED_AUG, config: withHardClassAug(withStudyWeights(base)) },
+    ],
+  },
+};
+
+/** "4 seeds (7 for the weighted-loss table)": what npm start and the CLIs say they run. */
+export function describeTableSeeds(): string {
+  const loss = TABLE_SPECS.loss.seeds.length;
+  return `${DEFAULT_SEEDS.length} seeds (${loss} for the weighted-loss table)`;
+}
+
+/** The readings of a table whose runs cover `present`; a comparison naming a variant the table lacks throws. */
+export function tableComparisons(spec: TableSpec, variants: readonly string[]): Comparison[] {
+  const list = spec.comparisons ? spec.comparisons(variants) : variants.filter((v) => v !== spec.baseline).map((b) => ({ a: spec.baseline, b }));
+  for (const c of list) {
+    for (const v of [c.a, c.b]) {
+      if (!variants.includes(v)) throw new Error(`table ${spec.name}: no variant "${v}" (it has ${variants.map((x) => `"${x}"`).join(", ")})`);
+    }
+  }
+  return list;
+}

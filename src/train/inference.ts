@@ -1,0 +1,79 @@
+/** Inference: class probabilities, predictions and metrics of a fine-tuned model (no dropout, no gradients). */
+import * as tf from "@tensorflow/tfjs";
+import type { Encoded } from "../encoding/types";
+import { classificationMetrics, type Metrics } from "../metrics";
+import type { BertForRelationClassification } from "../model";
+import { batchInputs, collate, lengthSortedBatches, validateEncoded } from "./batching";
+import { crossEntropy, type CrossEntropyOptions } from "./loss";
+
+type Model = BertForRelationClassification;
+
+/** Rows per inference batch when none is given. */
+export const EVAL_BATCH_SIZE = 64;
+
+export interface PredictOptions {
+  batchSize?: number;
+}
+
+export interface Prediction {
+  /** softmax probabilities, one row per input row, in input order */
+  probs: number[][];
+  /** argmax class per row (first on ties) */
+  preds: number[];
+}
+
+async function predictRaw(model: Model, set: readonly Encoded[], batchSize: number): Promise<Prediction & { logits: Float32Array }> {
+  validateEncoded(set, "set", model.numLabels, false);
+  const C = model.numLabels;
+  const logits = new Float32Array(set.length * C);
+  const probs: number[][] = new Array<number[]>(set.length);
+  const preds: number[] = new Array<number>(set.length);
+  for (const idx of lengthSortedBatches(set, batchSize)) {
+    const batch = collate(set, idx, model.config.pad_token_id);
+    const [lg, pr] = tf.tidy(() => {
+      const l = model.forward(batchInputs(batch), { training: false }).logits;
+      return [l, tf.softmax(l)];
+    });
+    const [lv, pv] = await Promise.all([lg.data(), pr.data()]);
+    tf.dispose([lg, pr]);
+    idx.forEach((row, b) => {
+      logits.set(lv.subarray(b * C, (b + 1) * C), row * C);
+      const p = Array.from(pv.subarray(b * C, (b + 1) * C));
+      probs[row] = p;
+      let best = 0;
+      for (let c = 1; c < C; c++) if (p[c] > p[best]) best = c;
+      preds[row] = best;
+    });
+  }
+  return { logits, probs, preds };
+}
+
+/** Class probabilities and predictions. */
+export async function predict(model: Model, set: readonly Encoded[], opts: PredictOptions = {}): Promise<Prediction> {
+  const { probs, preds } = await predictRaw(model, set, opts.batchSize ?? EVAL_BATCH_SIZE);
+  return { probs, preds };
+}
+
+export interface EvaluateOptions extends PredictOptions {
+  /** loss options for the reported loss (default: plain mean cross-entropy) */
+  loss?: CrossEntropyOptions;
+}
+
+export interface Evaluation extends Prediction {
+  metrics: Metrics;
+  /** the loss over the whole set at once (a weighted mean divides by the set's total weight) */
+  loss: number;
+}
+
+/** Metrics, predictions and loss on a labelled set. */
+export async function evaluate(model: Model, set: readonly Encoded[], opts: EvaluateOptions = {}): Promise<Evaluation> {
+  validateEncoded(set, "set", model.numLabels, true);
+  const { logits, probs, preds } = await predictRaw(model, set, opts.batchSize ?? EVAL_BATCH_SIZE);
+  const labels = set.map((r) => r.label as number);
+  const lossT = tf.tidy(() =>
+    crossEntropy(tf.tensor2d(logits, [set.length, model.numLabels]), tf.tensor1d(labels, "int32"), opts.loss ?? { reduction: "mean" }),
+  );
+  const loss = (await lossT.data())[0];
+  lossT.dispose();
+  return { metrics: classificationMetrics(labels, preds, { numLabels: model.numLabels }), preds, probs, loss };
+}
