@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { zipSync } from "fflate";
 import { initBackend } from "../src/backend/select";
 import { LABELS } from "../src/data/labels";
 import {
@@ -40,6 +41,7 @@ import {
 const FIXTURE = path.join(__dirname, "fixtures/parity");
 const CLS_DIR = path.join(FIXTURE, "cls");
 const ES_DIR = path.join(FIXTURE, "entity_start");
+const LEGACY_DIR = path.join(FIXTURE, "legacy");
 const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, "expected.json"), "utf8")) as {
   batch: { input_ids: number[][]; token_type_ids: number[][]; attention_mask: number[][]; head_pos: number[]; tail_pos: number[] };
   cases: Array<{ logits: { data: number[] } }>;
@@ -308,10 +310,12 @@ test("pytorch_model.bin and model.safetensors of the fixture hold identical tens
   }
 });
 
-test("torch reader: F16/BF16/F64 storages, strides, storage offset, pickle protocol 4, ZIP64 + deflate", () => {
+test("torch reader: F16/BF16/F64 storages, strides, storage offset, pickle protocol 4, ZIP64 + deflate, legacy format", () => {
   const r = expected.reader;
-  for (const file of ["reader_proto4.bin", "reader_zip64_deflate.bin"]) {
+  const containers = { "reader_proto4.bin": "zip", "reader_zip64_deflate.bin": "zip", "reader_legacy.bin": "legacy" } as const;
+  for (const [file, container] of Object.entries(containers)) {
     const src = new PytorchSource(path.join(FIXTURE, file));
+    assert.equal(src.container, container, file);
     assert.deepEqual(src.keys().sort(), Object.keys(r.shapes).sort());
     for (const [key, vals] of Object.entries(r.values)) {
       assert.deepEqual(src.info(key).shape, r.shapes[key], `${file} ${key} shape`);
@@ -322,6 +326,24 @@ test("torch reader: F16/BF16/F64 storages, strides, storage offset, pickle proto
     assert.equal(src.info("bf16").dtype, "BF16");
     src.close();
   }
+});
+
+test("legacy torch.save: a tied decoder shares the word embeddings' storage; int64 buffer; F16; views", () => {
+  const open = (name: string): PytorchSource => new PytorchSource(path.join(LEGACY_DIR, name, "pytorch_model.bin"));
+  const old = open("oldhub");
+  assert.equal(old.container, "legacy");
+  assert.deepEqual(old.info("bert.embeddings.position_ids"), { dtype: "I64", shape: [1, 16] });
+  assert.deepEqual(old.info("cls.predictions.decoder.weight"), { dtype: "F32", shape: [64, 16] });
+  assert.deepEqual(old.readFloat32("cls.predictions.decoder.weight"), old.readFloat32("bert.embeddings.word_embeddings.weight"));
+  assert.ok(old.keys().includes("bert.embeddings.LayerNorm.gamma"));
+  old.close();
+  const f16 = open("f16");
+  assert.deepEqual(f16.info("bert.encoder.layer.0.attention.self.query.weight"), { dtype: "F16", shape: [16, 16] });
+  f16.close();
+  const zip = new PytorchSource(path.join(CLS_DIR, "pytorch_model.bin"));
+  assert.equal(zip.container, "zip");
+  zip.close();
+  // the views folder's values are checked by test/parity.test.ts (forward parity with PyTorch)
 });
 
 test("safetensors: F16 written and read back, BF16 read, header checked", () => {
@@ -479,7 +501,7 @@ test("saveCheckpoint writes HF layout: a loaded PyTorch fixture saves back to th
 
 // ---- errors a user sees ------------------------------------------------------------------------
 
-test("clear errors: missing config.json / weights, truncated files, legacy .bin, shape mismatch, unsupported model", async () => {
+test("clear errors: missing config.json / weights, truncated files, shape mismatch, unsupported model", async () => {
   const opts = { numLabels: 5, pooling: "cls" as const, seed: 0 };
   const rejects = (p: Promise<unknown>, cls: new (...a: never[]) => Error, re: RegExp): Promise<void> =>
     assert.rejects(p, (e: unknown) => {
@@ -508,9 +530,6 @@ test("clear errors: missing config.json / weights, truncated files, legacy .bin,
   const bin = path.join(truncBin, "pytorch_model.bin");
   fs.truncateSync(bin, Math.floor(fs.statSync(bin).size / 2));
   await rejects(loadPretrained(truncBin, opts), WeightsFormatError, /pytorch_model\.bin: zip end-of-central-directory record not found/);
-  // legacy torch.save (pickle stream, no zip): starts with PROTO 2
-  fs.writeFileSync(bin, Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
-  await rejects(loadPretrained(truncBin, opts), WeightsFormatError, /legacy \(pre-1\.6, non-zip\) torch\.save format is not supported/);
 
   const wrongHidden = copyDir(CLS_DIR);
   const cfg = JSON.parse(fs.readFileSync(path.join(wrongHidden, "config.json"), "utf8"));
@@ -536,4 +555,59 @@ test("clear errors: missing config.json / weights, truncated files, legacy .bin,
   await rejects(loadPretrained(gpt, opts), ModelConfigError, /config\.json: not valid JSON/);
 
   await rejects(loadCheckpoint(CLS_DIR), ModelConfigError, /num_labels/);
+});
+
+/** A protocol-2 pickle: BINUNICODE of `text`. */
+function pickleString(text: string): Buffer {
+  const b = Buffer.from(text, "utf8");
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(b.length);
+  return Buffer.concat([Buffer.from([0x58]), len, b]);
+}
+
+test("legacy .bin errors: truncated, forbidden global (refused, nothing run), wrong magic, not a checkpoint", async () => {
+  const opts = { numLabels: 5, pooling: "cls" as const, seed: 0 };
+  const rejects = (dir: string, re: RegExp): Promise<void> =>
+    assert.rejects(loadPretrained(dir, opts), (e: unknown) => {
+      assert.ok(e instanceof WeightsFormatError, `${(e as Error).name}: ${(e as Error).message}`);
+      assert.match((e as Error).message, re);
+      return true;
+    });
+  const dir = copyDir(path.join(LEGACY_DIR, "f32"));
+  const bin = path.join(dir, "pytorch_model.bin");
+  const good = fs.readFileSync(bin);
+
+  // cut inside the storage records, then inside the state_dict pickle
+  fs.writeFileSync(bin, good.subarray(0, good.length - 100));
+  await rejects(dir, /pytorch_model\.bin: truncated file: storage \d+ \(\d+ elements of 4 bytes\) needs bytes \d+\.\.\d+ but the file has \d+ bytes/);
+  fs.writeFileSync(bin, good.subarray(0, 400));
+  await rejects(dir, /pytorch_model\.bin \[legacy state_dict pickle \(from byte 137\)\]: pickle ends early/);
+
+  // magic number, protocol version and sys info as torch writes them, then a pickle that calls os.system
+  const magic = good.subarray(0, 15);
+  const version = Buffer.from([0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e]); // BININT2 1001
+  const sysInfo = Buffer.concat([Buffer.from([0x80, 0x02, 0x7d]), pickleString("little_endian"), Buffer.from([0x88, 0x73, 0x2e])]);
+  const sentinel = path.join(dir, "pwned");
+  const evil = (global: string): Buffer =>
+    Buffer.concat([Buffer.from([0x80, 0x02, 0x63]), Buffer.from(global, "latin1"), pickleString(`touch ${sentinel}`), Buffer.from([0x85, 0x52, 0x2e])]);
+  fs.writeFileSync(bin, Buffer.concat([magic, version, sysInfo, evil("os\nsystem\n")]));
+  await rejects(dir, /pytorch_model\.bin \[legacy state_dict pickle \(from byte 45\)\]: refusing global os\.system at byte 13: .*never imports or runs code/);
+  fs.writeFileSync(bin, Buffer.concat([magic, evil("posix\nsystem\n")])); // even where the protocol-version pickle belongs
+  await rejects(dir, /\[legacy protocol-version pickle\]: refusing global posix\.system/);
+  // the zip format's data.pkl goes through the same allowlist
+  fs.writeFileSync(bin, zipSync({ "archive/data.pkl": evil("os\nsystem\n") }, { level: 0 }));
+  await rejects(dir, /pytorch_model\.bin \[data\.pkl\]: refusing global os\.system/);
+  assert.ok(!fs.existsSync(sentinel), "nothing was executed");
+
+  // wrong magic number (one byte of it changed); a plain pickle of a dict; the protocol-version pickle missing
+  const wrong = Buffer.from(good);
+  wrong[6] ^= 0xff;
+  fs.writeFileSync(bin, wrong);
+  await rejects(dir, /pytorch_model\.bin: not a torch\.save file: it starts with a pickle, but not torch\.save's magic number 0x1950a86a20f9469cfc6c/);
+  fs.writeFileSync(bin, Buffer.from([0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e])); // pickle.dumps({}, protocol=2)
+  await rejects(dir, /not a torch\.save file: it starts with a pickle, but not torch\.save's magic number/);
+  fs.writeFileSync(bin, magic);
+  await rejects(dir, /\[legacy protocol-version pickle\]: pickle ends early/);
+  fs.writeFileSync(bin, "hello");
+  await rejects(dir, /pytorch_model\.bin: not a PyTorch checkpoint \(neither a zip nor a pickle stream at byte 0\)/);
 });

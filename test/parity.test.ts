@@ -2,6 +2,8 @@
  * Parity with PyTorch: test/fixtures/parity/make_fixture.py builds a tiny random BERT from torch.nn modules that
  * mirror HF modeling_bert, saves it as model.safetensors AND pytorch_model.bin, and records last hidden states,
  * logits, losses and gradients for a padded batch. We load both files and must reproduce them.
+ * make_legacy.py does the same for pytorch_model.bin in the legacy (pre-1.6, non-zip) torch.save format
+ * (float32, float16, an old-hub state_dict, tensors saved as views), loaded as a user's folder is.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { describeBackend, initBackend } from "../src/backend/select";
+import { RelationTokenizer } from "../src/encoding";
 import { loadPretrained, toHfLayout, type ModelInputs, type Pooling } from "../src/model";
 import { crossEntropy } from "../src/train/loss";
 
@@ -26,22 +29,31 @@ interface Case {
   loss: Record<string, number>;
   grads: Record<string, Arr>;
 }
+interface Batch {
+  input_ids: number[][];
+  token_type_ids: number[][];
+  attention_mask: number[][];
+  head_pos: number[];
+  tail_pos: number[];
+}
 interface Expected {
-  batch: {
-    input_ids: number[][];
-    token_type_ids: number[][];
-    attention_mask: number[][];
-    head_pos: number[];
-    tail_pos: number[];
-    labels: number[];
-    class_weights: number[];
-  };
+  batch: Batch & { labels: number[]; class_weights: number[] };
   cases: Case[];
 }
 const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, "expected.json"), "utf8")) as Expected;
 
-function inputs(): ModelInputs {
-  const b = expected.batch;
+/** make_legacy.py's folders: logits only where the file has a classifier (not the old-hub MLM checkpoint) */
+interface LegacyCase {
+  dir: string;
+  pooling: Pooling;
+  num_labels: number;
+  last_hidden_state: Arr;
+  logits?: Arr;
+}
+const LEGACY = path.join(FIXTURE, "legacy");
+const legacy = JSON.parse(fs.readFileSync(path.join(LEGACY, "expected.json"), "utf8")) as { batch: Batch; cases: LegacyCase[] };
+
+function inputs(b: Batch = expected.batch): ModelInputs {
   return {
     inputIds: tf.tensor2d(b.input_ids, undefined, "int32"),
     tokenTypeIds: tf.tensor2d(b.token_type_ids, undefined, "int32"),
@@ -141,6 +153,47 @@ test("the parity check can fail: a perturbed weight breaks it", async () => {
   tf.dispose([logits, x.inputIds, x.tokenTypeIds, x.attentionMask, x.headPos, x.tailPos]);
   model.dispose();
 });
+
+/** The path a user's old-hub folder takes (src/experiments/run.ts): tokenizer from the folder, then loadPretrained. */
+async function checkLegacy(c: LegacyCase): Promise<void> {
+  const dir = path.join(LEGACY, c.dir);
+  const tokenizer = RelationTokenizer.fromDir(dir);
+  assert.equal(tokenizer.vocabSize, 64, "markers take [unusedN] slots: no resize");
+  const res = await loadPretrained(dir, { numLabels: c.num_labels, pooling: c.pooling, seed: 0, vocabSize: tokenizer.vocabSize, ignoreMismatchedHead: true });
+  assert.equal(res.weightsFile, path.join(dir, "pytorch_model.bin"));
+  if (c.dir === "oldhub") {
+    assert.deepEqual(res.missingKeys, ["classifier.weight", "classifier.bias"]);
+    assert.deepEqual(res.unexpectedKeys.filter((k) => !k.startsWith("cls.")), [], "every bert.* key used");
+    assert.ok(res.unexpectedKeys.includes("cls.predictions.decoder.weight"), "tied decoder reported as unused");
+    assert.equal(res.unexpectedKeys.length, 8);
+    assert.ok(res.notes.some((n) => /keys renamed to HF BERT names \(gamma\/beta/.test(n)), res.notes.join("; "));
+  } else {
+    assert.deepEqual([res.missingKeys, res.unexpectedKeys], [[], []]);
+  }
+  const x = inputs(legacy.batch);
+  try {
+    const out = res.model.forward(x, { training: false });
+    const dh = maxAbsDiff(out.lastHiddenState.dataSync(), c.last_hidden_state.data);
+    if (process.env.PARITY_VERBOSE) console.log("legacy", c.dir, "hidden", dh);
+    assert.ok(dh <= 1e-4, `legacy ${c.dir}: last hidden state max abs error ${dh}`);
+    if (c.logits) {
+      const dl = maxAbsDiff(out.logits.dataSync(), c.logits.data);
+      if (process.env.PARITY_VERBOSE) console.log("legacy", c.dir, "logits", dl);
+      assert.ok(dl <= 1e-4, `legacy ${c.dir}: logits max abs error ${dl}`);
+    }
+    tf.dispose(out);
+  } finally {
+    tf.dispose([x.inputIds, x.tokenTypeIds, x.attentionMask, x.headPos, x.tailPos]);
+    res.model.dispose();
+  }
+}
+
+for (const c of legacy.cases) {
+  test(`parity legacy (pre-1.6) pytorch_model.bin: ${c.dir} (${c.pooling})`, async () => {
+    await initBackend({ verbose: false });
+    await checkLegacy(c);
+  });
+}
 
 // last: switches the engine to the plain JS backend
 test("parity entity_start from pytorch_model.bin on the cpu backend", async () => {

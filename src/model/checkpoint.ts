@@ -59,7 +59,7 @@ export interface LoadPretrainedResult {
   notes: string[];
 }
 
-/** Open a weights file by extension: .safetensors or a torch.save zip (.bin/.pt/.pth). */
+/** Open a weights file by extension: .safetensors, or a torch.save file (.bin/.pt/.pth; zip or legacy pre-1.6). */
 export function openWeights(file: string): WeightSource {
   if (!fs.existsSync(file)) throw new MissingFileError(file, "weights file not found");
   return file.endsWith(".safetensors") ? new SafetensorsSource(file) : new PytorchSource(file);

@@ -1,8 +1,10 @@
 /**
- * A minimal pickle virtual machine: enough of protocols 2-4 to read the `data.pkl` that torch.save writes for a
- * state_dict (an OrderedDict of tensors rebuilt by torch._utils._rebuild_tensor_v2 from persistent storages).
- * It never imports or calls anything: GLOBAL yields a PyGlobal name, and REDUCE/NEWOBJ/BUILD are answered by
- * the caller's hooks or recorded as inert PyObjects. Unknown opcodes are an error naming the byte offset.
+ * A minimal pickle virtual machine: enough of protocols 2-4 to read the pickles that torch.save writes for a
+ * state_dict (an OrderedDict of tensors rebuilt by torch._utils._rebuild_tensor_v2 from persistent storages):
+ * `data.pkl` in the zip format, or the pickle stream of the legacy format.
+ * It never imports or calls anything: GLOBAL yields a PyGlobal name (refused unless the caller's allowGlobal
+ * accepts it), and REDUCE/NEWOBJ/BUILD are answered by the caller's hooks or recorded as inert PyObjects.
+ * Unknown opcodes are an error naming the byte offset.
  */
 import { WeightsFormatError } from "../errors";
 
@@ -29,26 +31,48 @@ export class PyObject {
 /** A pickled tuple (kept distinct from lists only where it matters: nowhere for state_dicts). */
 export type PyTuple = unknown[];
 
+/** The pickle stopped before its STOP opcode: the caller may retry with more bytes (see weights/legacy.ts). */
+export class PickleEndsEarly extends WeightsFormatError {}
+
 export interface PickleHooks {
   /** BINPERSID: torch stores ('storage', StorageType, key, location, numel) tuples here */
   persistentLoad(pid: unknown): unknown;
   /** REDUCE of a global with args; return undefined to get an inert PyObject */
   reduce?(fn: PyGlobal, args: unknown[]): unknown;
+  /** GLOBAL/STACK_GLOBAL of a name this returns false for is refused with an error naming it */
+  allowGlobal?(g: PyGlobal): boolean;
 }
 
 const MARK = Symbol("mark");
 
-export function unpickle(data: Uint8Array, file: string, hooks: PickleHooks): unknown {
+/** Unpickle one object from `data` (the whole of a `data.pkl`); `name` labels errors. */
+export function unpickle(data: Uint8Array, file: string, hooks: PickleHooks, name = "data.pkl"): unknown {
+  return readPickle(data, file, hooks, name).value;
+}
+
+/** Unpickle the pickle at the start of `data`, which may run on past it; `end` is the byte after its STOP. */
+export function readPickle(data: Uint8Array, file: string, hooks: PickleHooks, name: string): { value: unknown; end: number } {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
   let pos = 0;
 
   const fail = (msg: string): never => {
-    throw new WeightsFormatError(file, "data.pkl", `${msg} at byte ${pos}`);
+    throw new WeightsFormatError(file, name, `${msg} at byte ${pos}`);
+  };
+  const endsEarly = (): never => {
+    throw new PickleEndsEarly(file, name, `pickle ends early at byte ${pos} (truncated file?)`);
   };
   const need = (n: number): void => {
-    if (pos + n > buf.length) fail("pickle ends early (truncated data.pkl)");
+    if (pos + n > buf.length) endsEarly();
+  };
+  const global = (module: string, qualname: string): PyGlobal => {
+    const g = new PyGlobal(module, qualname);
+    if (hooks.allowGlobal && !hooks.allowGlobal(g)) {
+      const why = "a state_dict needs only tensors, storages and dicts, and this reader never imports or runs code from a checkpoint";
+      throw new WeightsFormatError(file, name, `refusing global ${g.qualname} at byte ${pos}: ${why}`);
+    }
+    return g;
   };
   const u8 = (): number => (need(1), buf[pos++]);
   const u16 = (): number => (need(2), (pos += 2), buf.readUInt16LE(pos - 2));
@@ -67,7 +91,7 @@ export function unpickle(data: Uint8Array, file: string, hooks: PickleHooks): un
   };
   const line = (): string => {
     const end = buf.indexOf(0x0a, pos);
-    if (end < 0) fail("unterminated text line");
+    if (end < 0) endsEarly();
     const s = buf.toString("latin1", pos, end);
     pos = end + 1;
     return s;
@@ -118,7 +142,7 @@ export function unpickle(data: Uint8Array, file: string, hooks: PickleHooks): un
         u64();
         break;
       case 0x2e: // STOP
-        return pop();
+        return { value: pop(), end: pos };
       case 0x28: // MARK
         stack.push(MARK);
         break;
@@ -189,7 +213,7 @@ export function unpickle(data: Uint8Array, file: string, hooks: PickleHooks): un
       case 0x63: {
         // GLOBAL "module\nname\n"
         const module = line();
-        stack.push(new PyGlobal(module, line()));
+        stack.push(global(module, line()));
         break;
       }
       case 0x93: {
@@ -197,7 +221,7 @@ export function unpickle(data: Uint8Array, file: string, hooks: PickleHooks): un
         const name = pop();
         const module = pop();
         if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
-        stack.push(new PyGlobal(module as string, name as string));
+        stack.push(global(module as string, name as string));
         break;
       }
       case 0x51: // BINPERSID

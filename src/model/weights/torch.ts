@@ -1,11 +1,13 @@
 /**
- * `pytorch_model.bin` without Python: torch.save's zip container (torch >= 1.6), its `data.pkl` run through our
- * pickle VM (weights/pickle.ts), and tensors rebuilt from `<archive>/data/<storage key>` with storage offset,
- * size and stride, exactly as torch._utils._rebuild_tensor_v2 does. The legacy (pre-1.6) non-zip format is
- * detected and refused with a message saying how to convert it.
+ * `pytorch_model.bin` without Python, in both torch.save containers: the zip (torch >= 1.6; `data.pkl` plus
+ * `<archive>/data/<storage key>` entries) and the legacy pre-1.6 stream (weights/legacy.ts). Either way the
+ * state_dict pickle runs through our pickle VM (weights/pickle.ts), whose allowGlobal here refuses every global
+ * but torch's tensor/storage rebuilders and containers, and tensors are views (storage offset, size, stride)
+ * into storages, read exactly as torch._utils._rebuild_tensor_v2 builds them.
  */
 import { WeightsFormatError } from "../errors";
-import { PyGlobal, unpickle } from "./pickle";
+import { readLegacyStream } from "./legacy";
+import { type PickleHooks, PyGlobal, unpickle } from "./pickle";
 import { assertLittleEndianHost, decodeFloat32, DTYPE_BYTES, RandomAccessFile, type TensorInfo, type WeightDtype, type WeightSource } from "./source";
 import { ZipReader } from "./zip";
 
@@ -27,6 +29,32 @@ const STORAGE_DTYPES: Record<string, WeightDtype> = {
   float64: "F64",
   int64: "I64",
 };
+
+function storageDtype(name: string): WeightDtype | undefined {
+  return Object.hasOwn(STORAGE_DTYPES, name) ? STORAGE_DTYPES[name] : undefined;
+}
+
+/** Globals a state_dict pickle may name (torch's weights_only list, trimmed to what checkpoints use). */
+const ALLOWED_GLOBALS = new Set([
+  "collections.OrderedDict",
+  "builtins.dict",
+  "builtins.set",
+  "builtins.frozenset",
+  "_codecs.encode", // bytes, in protocol 2
+  "torch.Size",
+  "torch.device",
+  "torch._utils._rebuild_tensor",
+  "torch._utils._rebuild_tensor_v2",
+  "torch._utils._rebuild_parameter",
+  "torch._utils._rebuild_parameter_with_state",
+]);
+
+function allowGlobal(g: PyGlobal): boolean {
+  // protocol-2 pickles spell builtins "__builtin__"
+  const module = g.module === "__builtin__" ? "builtins" : g.module;
+  if (module === "torch" && (g.name.endsWith("Storage") || storageDtype(g.name))) return true;
+  return ALLOWED_GLOBALS.has(`${module}.${g.name}`);
+}
 
 class StorageRef {
   constructor(
@@ -50,11 +78,25 @@ function asInts(v: unknown): number[] | undefined {
   return Array.isArray(v) && v.every((x) => typeof x === "number" && Number.isInteger(x)) ? (v as number[]) : undefined;
 }
 
+/** Where the storages' bytes live: zip entries, or records after the legacy stream's pickles. */
+interface StorageBytes {
+  /** byte length of storage `key`; throws (naming `tensor`) if the file lacks it */
+  size(key: string, tensor: string): number;
+  read(key: string, offset: number, length: number): Buffer;
+}
+
+const ZIP_SIGNATURE = 0x04034b50;
+const PICKLE_PROTO = 0x80;
+
 export class PytorchSource implements WeightSource {
   readonly format = "pytorch";
+  /** which torch.save container the file is */
+  readonly container: "zip" | "legacy";
   private readonly raf: RandomAccessFile;
-  private readonly zip: ZipReader;
-  private readonly prefix: string;
+  private readonly bytes: StorageBytes;
+  /** what errors call the state_dict pickle */
+  private pickleName = "data.pkl";
+  private readonly storages = new Map<string, StorageRef>();
   private readonly tensors = new Map<string, TensorRef>();
 
   constructor(readonly file: string) {
@@ -62,52 +104,94 @@ export class PytorchSource implements WeightSource {
     this.raf = new RandomAccessFile(file);
     try {
       const magic = this.raf.read(0, Math.min(4, this.raf.size), "file signature");
-      if (magic.length < 4 || magic.readUInt32LE(0) !== 0x04034b50) {
-        if (magic[0] === 0x80) {
-          throw new WeightsFormatError(
-            file,
-            undefined,
-            "legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with a newer torch " +
-              "(torch.save(torch.load(f), f)) or convert it to model.safetensors",
-          );
-        }
-        if (magic.toString("latin1", 1, 4) === "HDF") {
-          throw new WeightsFormatError(file, undefined, "this is an HDF5 (TensorFlow/Keras) file, not a PyTorch checkpoint");
-        }
-        throw new WeightsFormatError(file, undefined, "not a PyTorch zip checkpoint (no zip signature at byte 0)");
-      }
-      this.zip = new ZipReader(this.raf);
-      const pkl = [...this.zip.entries.keys()].find((n) => n === "data.pkl" || n.endsWith("/data.pkl"));
-      if (!pkl) throw new WeightsFormatError(file, undefined, "zip has no data.pkl: not a torch.save checkpoint");
-      this.prefix = pkl.slice(0, pkl.length - "data.pkl".length);
-      const order = this.zip.entries.get(`${this.prefix}byteorder`);
-      if (order && this.zip.read(order.name).toString("latin1") !== "little") {
-        throw new WeightsFormatError(file, undefined, "big-endian checkpoints are not supported");
-      }
-      const root = unpickle(this.zip.read(pkl), file, {
+      const hooks: PickleHooks = {
         persistentLoad: (pid) => this.persistentLoad(pid),
         reduce: (fn, args) => this.reduce(fn, args),
-      });
-      this.collect(root);
+        allowGlobal,
+      };
+      let opened: { root: unknown; bytes: StorageBytes };
+      if (magic.length === 4 && magic.readUInt32LE(0) === ZIP_SIGNATURE) {
+        this.container = "zip";
+        opened = this.openZip(hooks);
+      } else if (magic[0] === PICKLE_PROTO) {
+        this.container = "legacy";
+        this.pickleName = "legacy state_dict pickle";
+        opened = this.openLegacy(hooks);
+      } else if (magic.toString("latin1", 1, 4) === "HDF") {
+        throw new WeightsFormatError(file, undefined, "this is an HDF5 (TensorFlow/Keras) file, not a PyTorch checkpoint");
+      } else {
+        throw new WeightsFormatError(file, undefined, "not a PyTorch checkpoint (neither a zip nor a pickle stream at byte 0)");
+      }
+      this.bytes = opened.bytes;
+      this.collect(opened.root);
     } catch (e) {
       this.raf.close();
       throw e;
     }
   }
 
-  /** pid = ('storage', StorageType, key, location, numel) */
+  /** torch >= 1.6: `<archive>/data.pkl` and `<archive>/data/<storage key>` in a zip */
+  private openZip(hooks: PickleHooks): { root: unknown; bytes: StorageBytes } {
+    const zip = new ZipReader(this.raf);
+    const pkl = [...zip.entries.keys()].find((n) => n === "data.pkl" || n.endsWith("/data.pkl"));
+    if (!pkl) throw new WeightsFormatError(this.file, undefined, "zip has no data.pkl: not a torch.save checkpoint");
+    const prefix = pkl.slice(0, pkl.length - "data.pkl".length);
+    const order = zip.entries.get(`${prefix}byteorder`);
+    if (order && zip.read(order.name).toString("latin1") !== "little") {
+      throw new WeightsFormatError(this.file, undefined, "big-endian checkpoints are not supported");
+    }
+    const root = unpickle(zip.read(pkl), this.file, hooks);
+    const bytes: StorageBytes = {
+      size: (key, tensor) => {
+        const entry = zip.entries.get(`${prefix}data/${key}`);
+        if (!entry) throw new WeightsFormatError(this.file, tensor, `storage file ${prefix}data/${key} is missing from the zip`);
+        return entry.size;
+      },
+      read: (key, offset, length) => zip.read(`${prefix}data/${key}`, offset, length),
+    };
+    return { root, bytes };
+  }
+
+  /** torch < 1.6: pickles, then each storage's count and bytes, in one stream (weights/legacy.ts) */
+  private openLegacy(hooks: PickleHooks): { root: unknown; bytes: StorageBytes } {
+    const { root, records } = readLegacyStream(this.raf, hooks, (key) => {
+      const s = this.storages.get(key);
+      return s && { elementBytes: DTYPE_BYTES[s.dtype], numel: s.numel };
+    });
+    const bytes: StorageBytes = {
+      size: (key, tensor) => {
+        const rec = records.get(key);
+        if (!rec) throw new WeightsFormatError(this.file, tensor, `storage ${key} is not in the file's storage list`);
+        return rec.nbytes;
+      },
+      read: (key, offset, length) => this.raf.read(records.get(key)!.offset + offset, length, `storage ${key}`),
+    };
+    return { root, bytes };
+  }
+
+  /** pid = ('storage', StorageType, key, location, numel[, view_metadata]) */
   private persistentLoad(pid: unknown): StorageRef {
     if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) {
-      throw new WeightsFormatError(this.file, "data.pkl", `unexpected persistent id ${JSON.stringify(pid)}`);
+      throw new WeightsFormatError(this.file, this.pickleName, `unexpected persistent id ${JSON.stringify(pid)}`);
     }
-    const [, type, key, , numel] = pid as [string, unknown, unknown, unknown, unknown];
+    const [, type, key, , numel, view] = pid as [string, unknown, unknown, unknown, unknown, unknown];
     const name = type instanceof PyGlobal ? type.name : String(type);
-    const dtype = STORAGE_DTYPES[name];
-    if (!dtype) throw new WeightsFormatError(this.file, "data.pkl", `unsupported storage type ${name}`);
+    const dtype = storageDtype(name);
+    if (!dtype) throw new WeightsFormatError(this.file, this.pickleName, `unsupported storage type ${name}`);
     if (typeof key !== "string" || typeof numel !== "number") {
-      throw new WeightsFormatError(this.file, "data.pkl", `bad storage reference ${JSON.stringify(pid)}`);
+      throw new WeightsFormatError(this.file, this.pickleName, `bad storage reference ${JSON.stringify(pid)}`);
     }
-    return new StorageRef(dtype, key, numel);
+    // legacy files from torch < 0.4 could reference a slice of a storage; torch >= 1.0 always writes None
+    if (view !== undefined && view !== null) {
+      throw new WeightsFormatError(this.file, this.pickleName, `storage ${key} is a storage view (torch < 0.4 checkpoints): not supported`);
+    }
+    const seen = this.storages.get(key);
+    if (seen && (seen.dtype !== dtype || seen.numel !== numel)) {
+      throw new WeightsFormatError(this.file, this.pickleName, `storage ${key} is referenced as ${seen.numel} ${seen.dtype} and as ${numel} ${dtype}`);
+    }
+    const ref = seen ?? new StorageRef(dtype, key, numel);
+    this.storages.set(key, ref);
+    return ref;
   }
 
   private reduce(fn: PyGlobal, args: unknown[]): unknown {
@@ -119,7 +203,7 @@ export class PytorchSource implements WeightSource {
         const sz = asInts(size);
         const st = asInts(stride);
         if (!(storage instanceof StorageRef) || typeof offset !== "number" || !sz || !st || sz.length !== st.length) {
-          throw new WeightsFormatError(this.file, "data.pkl", `malformed ${fn.qualname} arguments`);
+          throw new WeightsFormatError(this.file, this.pickleName, `malformed ${fn.qualname} arguments`);
         }
         return new TensorRef(storage, offset, sz, st);
       }
@@ -133,7 +217,7 @@ export class PytorchSource implements WeightSource {
 
   /** Accept a state_dict, or a dict wrapping one under "state_dict"/"model" (Lightning and training scripts). */
   private collect(root: unknown): void {
-    if (!(root instanceof Map)) throw new WeightsFormatError(this.file, "data.pkl", "top-level object is not a dict (state_dict)");
+    if (!(root instanceof Map)) throw new WeightsFormatError(this.file, this.pickleName, "top-level object is not a dict (state_dict)");
     let dict = root as Map<unknown, unknown>;
     const values = [...dict.values()];
     if (!values.some((v) => v instanceof TensorRef)) {
@@ -143,7 +227,7 @@ export class PytorchSource implements WeightSource {
     for (const [k, v] of dict) {
       if (typeof k === "string" && v instanceof TensorRef) this.tensors.set(k, v);
     }
-    if (this.tensors.size === 0) throw new WeightsFormatError(this.file, "data.pkl", "no tensors found in the state_dict");
+    if (this.tensors.size === 0) throw new WeightsFormatError(this.file, this.pickleName, "no tensors found in the state_dict");
   }
 
   keys(): string[] {
@@ -164,13 +248,11 @@ export class PytorchSource implements WeightSource {
     // the span of storage elements this view touches
     let last = t.offset;
     for (let i = 0; i < t.size.length; i++) last += (t.size[i] - 1) * t.stride[i];
-    const entryName = `${this.prefix}data/${t.storage.key}`;
-    const entry = this.zip.entries.get(entryName);
-    if (!entry) throw new WeightsFormatError(this.file, key, `storage file ${entryName} is missing from the zip`);
-    if ((last + 1) * eb > entry.size || t.offset < 0) {
-      throw new WeightsFormatError(this.file, key, `tensor view reaches element ${last} but storage ${t.storage.key} holds ${entry.size / eb} (truncated?)`);
+    const size = this.bytes.size(t.storage.key, key);
+    if ((last + 1) * eb > size || t.offset < 0) {
+      throw new WeightsFormatError(this.file, key, `tensor view reaches element ${last} but storage ${t.storage.key} holds ${size / eb} (truncated?)`);
     }
-    const span = decodeFloat32(this.zip.read(entryName, t.offset * eb, (last - t.offset + 1) * eb), dtype, this.file, key);
+    const span = decodeFloat32(this.bytes.read(t.storage.key, t.offset * eb, (last - t.offset + 1) * eb), dtype, this.file, key);
     if (isContiguous(t.size, t.stride)) return span;
     // non-contiguous (e.g. a saved transposed view): walk the strides into row-major order
     const out = new Float32Array(numel);
