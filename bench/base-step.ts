@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, describeBackend } from "../src/backend/select";
 import { loadRows } from "../src/data/load";
 import { RelationTokenizer, encodeDataset } from "../src/encoding";
-import { BertForRelationClassification, presetConfig } from "../src/model";
+import { BertForRelationClassification, shapeConfig } from "../src/model";
 import { AdamW, collate, batchInputs, crossEntropy } from "../src/train";
 
 function arg(name: string, dflt: number): number {
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const tok = RelationTokenizer.fromVocabFile(path.join(shared, "bert-base-chinese-vocab.txt"));
   const rows = loadRows(path.join(shared, "study_train.jsonl"), { mode: "lenient" }).rows.slice(0, B);
   const { encoded } = encodeDataset(tok, rows, { encoding: "Entity_marked2", maxLength: T });
-  const config = presetConfig("base", tok.vocabSize);
+  const config = shapeConfig("base", tok.vocabSize);
   const t0 = Date.now();
   const model = new BertForRelationClassification(config, { numLabels: 10, pooling: "cls", seed: 0 });
   console.log(`base model: ${model.numParameters().toLocaleString("en")} parameters, built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -27,7 +27,7 @@ import * as tf from "@tensorflow/tfjs";
 import { adamwUpdate, dropout, gelu, initBackend, layerNorm, linear, selfAttention } from "../src/backend";
 import { profileKernels, type KernelTime } from "../src/backend/profile";
 import { NUM_LABELS } from "../src/data/labels";
-import { BertForRelationClassification, PRESETS, type BertConfig, type ModelInputs } from "../src/model";
+import { BertForRelationClassification, SHAPES, type BertConfig, type ModelInputs } from "../src/model";
 import { Rng } from "../src/random";
 import { crossEntropy as productCrossEntropy } from "../src/train/loss";
 import { AdamW, isNoDecayParam } from "../src/train/optimizer";
@@ -104,7 +104,7 @@ function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
 
 function benchConfig(s: BenchSize): BertConfig {
   return {
-    ...PRESETS.tiny,
+    ...SHAPES.tiny,
     vocab_size: s.vocab,
     hidden_size: s.hidden,
     num_hidden_layers: s.layers,

@@ -27,6 +27,7 @@ import {
   uninstallWasmKernels,
 } from "../src/backend";
 import { Rng } from "../src/random";
+import { maxAbsDiff, maxAbs } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..");
 const FIX = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "backend", "backend.json"), "utf8")) as Fixtures;
@@ -65,18 +66,7 @@ function stock<T>(mode: Mode, f: () => T): T {
   }
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, "length mismatch");
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
 
 const vals = (t: tf.Tensor): Float32Array => t.dataSync() as Float32Array;
 

@@ -10,6 +10,7 @@ import {
   MetricsInputError,
 } from "../src/metrics";
 import { LABEL_NAMES } from "../src/data/labels";
+import { assertClose } from "./helpers";
 
 interface SkCase {
   name: string;
@@ -34,12 +35,6 @@ const fixture = JSON.parse(
 ) as { sklearn_version: string; cases: SkCase[] };
 
 const TOL = 1e-9;
-function close(actual: number, expected: number, what: string): void {
-  assert.ok(
-    Math.abs(actual - expected) <= TOL,
-    `${what}: got ${actual}, sklearn ${expected}`,
-  );
-}
 
 test("fixture has the expected cases", () => {
   assert.ok(fixture.cases.length >= 10);
@@ -56,21 +51,21 @@ for (const c of fixture.cases) {
     if (c.num_labels === 10) assert.deepEqual(names, [...LABEL_NAMES]);
     names.forEach((name, k) => {
       const pc = m.per_class[name];
-      close(pc.precision, c.precision[k], `${name} precision`);
-      close(pc.recall, c.recall[k], `${name} recall`);
-      close(pc.f1, c.f1[k], `${name} f1`);
+      assertClose(pc.precision, c.precision[k], TOL, `${name} precision`, "abs");
+      assertClose(pc.recall, c.recall[k], TOL, `${name} recall`, "abs");
+      assertClose(pc.f1, c.f1[k], TOL, `${name} f1`, "abs");
       assert.equal(pc.support, c.support[k], `${name} support`);
     });
-    close(m.macro_precision, c.macro_precision, "macro P");
-    close(m.macro_recall, c.macro_recall, "macro R");
-    close(m.macro_f1, c.macro_f1, "macro F1");
-    close(m.micro_f1, c.micro_f1, "micro F1");
-    close(m.accuracy, c.accuracy, "accuracy");
+    assertClose(m.macro_precision, c.macro_precision, TOL, "macro P", "abs");
+    assertClose(m.macro_recall, c.macro_recall, TOL, "macro R", "abs");
+    assertClose(m.macro_f1, c.macro_f1, TOL, "macro F1", "abs");
+    assertClose(m.micro_f1, c.micro_f1, TOL, "micro F1", "abs");
+    assertClose(m.accuracy, c.accuracy, TOL, "accuracy", "abs");
     assert.deepEqual(m.confusion, c.confusion);
     assert.equal(m.n, c.y_true.length);
     // f1_range over classes present in y_true
     const present = c.f1.filter((_, k) => c.support[k] > 0);
-    close(m.f1_range, Math.max(...present) - Math.min(...present), "f1_range");
+    assertClose(m.f1_range, Math.max(...present) - Math.min(...present), TOL, "f1_range", "abs");
   });
 }
 
@@ -79,7 +74,7 @@ test("macro-F1 is the mean of per-class F1, not the F1 of macro P/R", () => {
   const m = classificationMetrics(c.y_true, c.y_pred);
   const f1OfMacro = (2 * m.macro_precision * m.macro_recall) / (m.macro_precision + m.macro_recall);
   assert.ok(Math.abs(m.macro_f1 - f1OfMacro) > 1e-3, "case should distinguish the two definitions");
-  close(m.macro_f1, c.macro_f1, "macro F1");
+  assertClose(m.macro_f1, c.macro_f1, TOL, "macro F1", "abs");
 });
 
 test("zero-division convention by hand: default 0, option 1", () => {
@@ -89,21 +84,21 @@ test("zero-division convention by hand: default 0, option 1", () => {
   const m0 = classificationMetrics(yt, yp, { numLabels: 4 });
   assert.deepEqual(m0.per_class["2"], { precision: 0, recall: 0, f1: 0, support: 2 });
   assert.deepEqual(m0.per_class["3"], { precision: 0, recall: 0, f1: 0, support: 0 });
-  close(m0.per_class["0"].precision, 0.5, "P0");
-  close(m0.macro_f1, (2 / 3 + 2 / 3 + 0 + 0) / 4, "macro F1 zd0");
+  assertClose(m0.per_class["0"].precision, 0.5, TOL, "P0", "abs");
+  assertClose(m0.macro_f1, (2 / 3 + 2 / 3 + 0 + 0) / 4, TOL, "macro F1 zd0", "abs");
   const m1 = classificationMetrics(yt, yp, { numLabels: 4, zeroDivision: 1 });
   assert.deepEqual(m1.per_class["2"], { precision: 1, recall: 0, f1: 0, support: 2 });
   assert.deepEqual(m1.per_class["3"], { precision: 1, recall: 1, f1: 1, support: 0 });
-  close(m1.macro_f1, (2 / 3 + 2 / 3 + 0 + 1) / 4, "macro F1 zd1");
+  assertClose(m1.macro_f1, (2 / 3 + 2 / 3 + 0 + 1) / 4, TOL, "macro F1 zd1", "abs");
   // f1_range ignores class 3 (absent from y_true) but counts class 2
-  close(m0.f1_range, 2 / 3, "f1_range");
-  close(m0.accuracy, 0.5, "accuracy");
+  assertClose(m0.f1_range, 2 / 3, TOL, "f1_range", "abs");
+  assertClose(m0.accuracy, 0.5, TOL, "accuracy", "abs");
 });
 
 test("custom label names key per_class", () => {
   const m = classificationMetrics([0, 1, 1], [0, 1, 0], { labels: ["a", "b"] });
   assert.deepEqual(Object.keys(m.per_class), ["a", "b"]);
-  close(m.per_class.b.recall, 0.5, "recall b");
+  assertClose(m.per_class.b.recall, 0.5, TOL, "recall b", "abs");
 });
 
 test("input validation names the problem", () => {

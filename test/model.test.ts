@@ -3,7 +3,7 @@
  * readers' rarer paths, checkpoint round trips and the error messages a user sees. Numerical parity with
  * PyTorch is test/parity.test.ts.
  */
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
@@ -24,8 +24,8 @@ import {
   type ModelInputs,
   normalizeHfKey,
   parseConfig,
-  presetConfig,
-  PRESETS,
+  shapeConfig,
+  SHAPES,
   PytorchSource,
   SafetensorsSource,
   saveCheckpoint,
@@ -37,6 +37,7 @@ import {
   writeSafetensors,
   type HostTensor,
 } from "../src/model";
+import { maxAbsDiff } from "./helpers";
 
 const FIXTURE = path.join(__dirname, "fixtures/parity");
 const CLS_DIR = path.join(FIXTURE, "cls");
@@ -49,7 +50,7 @@ const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, "expected.json"),
 };
 
 const TINY: BertConfig = {
-  ...presetConfig("tiny", 50),
+  ...shapeConfig("tiny", 50),
   hidden_size: 16,
   num_hidden_layers: 2,
   num_attention_heads: 2,
@@ -93,12 +94,6 @@ function logitsOf(model: BertForRelationClassification, x: ModelInputs, training
   return tf.tidy(() => model.forward(x, { training, dropoutSeed }).logits.dataSync() as Float32Array);
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function copyDir(src: string): string {
   const dst = tmpDir();
@@ -106,7 +101,7 @@ function copyDir(src: string): string {
   return dst;
 }
 
-test("backend", async () => {
+before(async () => {
   await initBackend({ verbose: false });
 });
 
@@ -114,22 +109,22 @@ test("backend", async () => {
 
 test("presets have the documented shapes", () => {
   assert.deepEqual(
-    [PRESETS.tiny.num_hidden_layers, PRESETS.tiny.hidden_size, PRESETS.tiny.num_attention_heads, PRESETS.tiny.intermediate_size, PRESETS.tiny.max_position_embeddings],
+    [SHAPES.tiny.num_hidden_layers, SHAPES.tiny.hidden_size, SHAPES.tiny.num_attention_heads, SHAPES.tiny.intermediate_size, SHAPES.tiny.max_position_embeddings],
     [2, 128, 2, 512, 128],
   );
   assert.deepEqual(
-    [PRESETS.small.num_hidden_layers, PRESETS.small.hidden_size, PRESETS.small.num_attention_heads, PRESETS.small.intermediate_size, PRESETS.small.max_position_embeddings],
+    [SHAPES.small.num_hidden_layers, SHAPES.small.hidden_size, SHAPES.small.num_attention_heads, SHAPES.small.intermediate_size, SHAPES.small.max_position_embeddings],
     [4, 256, 4, 1024, 512],
   );
-  const b = PRESETS.base;
+  const b = SHAPES.base;
   assert.deepEqual(
     [b.num_hidden_layers, b.hidden_size, b.num_attention_heads, b.intermediate_size, b.vocab_size, b.max_position_embeddings, b.type_vocab_size],
     [12, 768, 12, 3072, 21128, 512, 2],
   );
-  const c = presetConfig("small", 21132);
+  const c = shapeConfig("small", 21132);
   assert.equal(c.vocab_size, 21132);
-  assert.equal(PRESETS.small.vocab_size, 21128, "presetConfig returns a copy");
-  for (const name of ["tiny", "small", "base"] as const) assert.deepEqual(parseConfig(PRESETS[name], "preset"), PRESETS[name]);
+  assert.equal(SHAPES.small.vocab_size, 21128, "shapeConfig returns a copy");
+  for (const name of ["tiny", "small", "base"] as const) assert.deepEqual(parseConfig(SHAPES[name], "preset"), SHAPES[name]);
 });
 
 test("parseConfig: defaults, and errors that name the file and the field", () => {
@@ -282,7 +277,7 @@ test("forward rejects bad inputs with the field named", () => {
 });
 
 test("a base-shaped model (L=12, H=768, V=21128) constructs and runs a B=2, T=16 forward", () => {
-  const m = new BertForRelationClassification(presetConfig("base"), { numLabels: 10, pooling: "cls", seed: 0 });
+  const m = new BertForRelationClassification(shapeConfig("base"), { numLabels: 10, pooling: "cls", seed: 0 });
   assert.equal(m.numParameters(), 102267648 + 768 * 10 + 10, "bert-base-chinese body + pooler + 10-way classifier");
   const ids = Array.from({ length: 2 }, (_, b) => Array.from({ length: 16 }, (_, t) => (t === 0 ? 101 : 1000 + b * 97 + t * 13)));
   const x = batch(ids, [Array(16).fill(1), [...Array(10).fill(1), ...Array(6).fill(0)]]);

@@ -14,6 +14,7 @@ import { describeBackend, initBackend } from "../src/backend/select";
 import { RelationTokenizer } from "../src/encoding";
 import { loadPretrained, toHfLayout, type ModelInputs, type Pooling } from "../src/model";
 import { crossEntropy } from "../src/train/loss";
+import { maxAbsDiff, maxAbs } from "./helpers";
 
 const FIXTURE = path.join(__dirname, "fixtures/parity");
 
@@ -63,17 +64,6 @@ function inputs(b: Batch = expected.batch): ModelInputs {
   };
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, "length");
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
-  return m;
-}
 
 async function checkCase(c: Case, weightsFile: string): Promise<void> {
   const dir = path.join(FIXTURE, c.pooling);

@@ -11,13 +11,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { buildCharTokenizer, MARKER_TOKENS, RelationTokenizer } from "../src/encoding";
-import { loadPretrained, presetConfig, toStoredLayout } from "../src/model";
+import { loadPretrained, shapeConfig, toStoredLayout } from "../src/model";
 import { MlmHead, mlmCrossEntropy, mlmHeadShapes } from "../src/model/mlm";
 import { Rng } from "../src/random";
 import { buildCorpus, defaultCorpusSources, evaluationExclusions, formatCorpusReport, CorpusError } from "../src/pretrain/corpus";
 import { loadRows, selectionSplit } from "../src/data";
 import { buildExample, jiebaSegmenter, maskWholeWords, protectedIds, tokenizeWords } from "../src/pretrain/masking";
 import { DEFAULT_PRETRAIN_CONFIG, pretrainLr, REWARM_STEPS, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
+import { assertClose } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHARED = path.resolve(ROOT, "../shared/data");
@@ -174,7 +175,7 @@ test("MLM head (cls.predictions.*, tied decoder) matches PyTorch: logits, loss, 
   const fx = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/pretrain/mlm_head.json"), "utf8")) as {
     N: number; H: number; V: number; hidden: number[]; labels: number[]; params: Record<string, number[]>; logits: number[]; loss: number; grads: Record<string, number[]>;
   };
-  const config = { ...presetConfig("tiny", fx.V), hidden_size: fx.H };
+  const config = { ...shapeConfig("tiny", fx.V), hidden_size: fx.H };
   assert.deepEqual([...mlmHeadShapes(config).keys()], Object.keys(fx.params).filter((k) => k.startsWith("cls.")));
   const head = new MlmHead(config, 0);
   for (const [k, v] of head.params) {
@@ -185,18 +186,14 @@ test("MLM head (cls.predictions.*, tied decoder) matches PyTorch: logits, loss, 
   const hidden = tf.tensor2d(fx.hidden, [fx.N, fx.H]);
   const labels = tf.tensor1d(fx.labels, "int32");
   const logits = head.logits(hidden, emb);
-  const close = (a: ArrayLike<number>, b: number[], tol: number, what: string) => {
-    assert.equal(a.length, b.length, what);
-    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) < tol, `${what}[${i}]: ${a[i]} vs ${b[i]}`);
-  };
-  close(logits.dataSync(), fx.logits, 1e-4, "logits");
+  assertClose(logits.dataSync(), fx.logits, 1e-4, "logits", "abs");
   const vars = [emb, ...head.params.values()];
   const { value, grads } = tf.variableGrads(() => mlmCrossEntropy(head.logits(hidden, emb), labels), vars);
   assert.ok(Math.abs(value.dataSync()[0] - fx.loss) < 1e-5, `loss ${value.dataSync()[0]} vs ${fx.loss}`);
-  close(grads[emb.name].dataSync(), fx.grads["bert.embeddings.word_embeddings.weight"], 1e-5, "d emb");
+  assertClose(grads[emb.name].dataSync(), fx.grads["bert.embeddings.word_embeddings.weight"], 1e-5, "d emb", "abs");
   const dw = grads[head.params.get("cls.predictions.transform.dense.weight")!.name];
-  close(toStoredLayout("cls.predictions.transform.dense.weight", [fx.H, fx.H], Float32Array.from(fx.grads["cls.predictions.transform.dense.weight"])), [...dw.dataSync()], 1e-5, "d dense");
-  close(grads[head.params.get("cls.predictions.bias")!.name].dataSync(), fx.grads["cls.predictions.bias"], 1e-5, "d bias");
+  assertClose(toStoredLayout("cls.predictions.transform.dense.weight", [fx.H, fx.H], Float32Array.from(fx.grads["cls.predictions.transform.dense.weight"])), [...dw.dataSync()], 1e-5, "d dense", "abs");
+  assertClose(grads[head.params.get("cls.predictions.bias")!.name].dataSync(), fx.grads["cls.predictions.bias"], 1e-5, "d bias", "abs");
   head.dispose();
   tf.dispose([emb, hidden, labels, logits, value, ...Object.values(grads)]);
 });

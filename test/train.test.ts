@@ -37,8 +37,9 @@ import {
   type TrainResult,
   type BatchSampler,
 } from "../src/train";
-import { BertForRelationClassification, PRESETS, loadCheckpoint, type BertConfig } from "../src/model";
+import { BertForRelationClassification, SHAPES, loadCheckpoint, type BertConfig } from "../src/model";
 import { classificationMetrics } from "../src/metrics";
+import { assertClose } from "./helpers";
 
 const fixtures = JSON.parse(readFileSync(path.join(__dirname, "fixtures/train/torch_cases.json"), "utf8")) as {
   adamw: {
@@ -61,13 +62,6 @@ const fixtures = JSON.parse(readFileSync(path.join(__dirname, "fixtures/train/to
   effective_number: { counts: number[]; beta: number; weights: number[] };
 };
 
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    assert.ok(d <= tol * Math.max(1, Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]} (|Δ| ${d})`);
-  }
-}
 
 const ready = initBackend({ verbose: false });
 
@@ -89,17 +83,17 @@ test("AdamW: one step matches the hand-computed update, decay on the weight but 
   // decay first: w·(1 − lr·wd) = w·0.995, then − 0.01·sign(g)
   const w = await params.get("classifier.weight")!.data();
   const b = await params.get("classifier.bias")!.data();
-  close(w, [1 * 0.995 - 0.01, -2 * 0.995 + 0.01], 1e-6, "weight");
-  close(b, [0.5 - 0.01], 1e-6, "bias (no decay)");
-  close(w, fixtures.single_step.w_after, 1e-6, "weight vs torch");
-  close(b, fixtures.single_step.b_after, 1e-6, "bias vs torch");
+  assertClose(w, [1 * 0.995 - 0.01, -2 * 0.995 + 0.01], 1e-6, "weight");
+  assertClose(b, [0.5 - 0.01], 1e-6, "bias (no decay)");
+  assertClose(w, fixtures.single_step.w_after, 1e-6, "weight vs torch");
+  assertClose(b, fixtures.single_step.b_after, 1e-6, "bias vs torch");
   assert.equal(opt.stepCount, 1);
 
   // the same bias WITH decay (rule overridden): 0.5·(1 − 0.01·0.5) − 0.01 = 0.4875
   const p2 = new Map<string, tf.Variable>([["classifier.bias", tf.variable(tf.tensor1d([0.5]))]]);
   const opt2 = new AdamW(p2, { lr: 0.01, weightDecay: 0.5, noDecay: () => false });
   opt2.step(new Map([["classifier.bias", grads.get("classifier.bias")!]]));
-  close(await p2.get("classifier.bias")!.data(), [0.4875], 1e-6, "bias with decay");
+  assertClose(await p2.get("classifier.bias")!.data(), [0.4875], 1e-6, "bias with decay");
   for (const m of [params, p2]) for (const v of m.values()) v.dispose();
   for (const g of grads.values()) g.dispose();
   opt.dispose();
@@ -117,23 +111,23 @@ test("AdamW + clipping + linear warmup schedule: 5 steps match torch.optim.AdamW
   const sched = { schedule: "linear" as const, totalSteps: fx.steps, warmupSteps: fx.warmup };
   for (let s = 0; s < fx.steps; s++) {
     const lr = scheduledLr(fx.lr, sched, s, 0);
-    close([lr], [fx.lrs[s]], 1e-12, `lr at step ${s}`);
+    assertClose([lr], [fx.lrs[s]], 1e-12, `lr at step ${s}`);
     const norm = tf.tidy(() => {
       const g = new Map<string, tf.Tensor>(fx.keys.map((k, i) => [k, tf.tensor(fx.grads[s][i], fx.shapes[i])]));
       const clipped = clipByGlobalNorm(g, fx.max_norm);
       opt.step(clipped.grads, lr);
       return clipped.norm;
     });
-    close(await norm.data(), [fx.norms[s]], 1e-5, `grad norm at step ${s}`);
+    assertClose(await norm.data(), [fx.norms[s]], 1e-5, `grad norm at step ${s}`);
     norm.dispose();
     for (let i = 0; i < fx.keys.length; i++) {
-      close(await params.get(fx.keys[i])!.data(), fx.after[s][i], 2e-6, `${fx.keys[i]} after step ${s + 1}`);
+      assertClose(await params.get(fx.keys[i])!.data(), fx.after[s][i], 2e-6, `${fx.keys[i]} after step ${s + 1}`);
     }
   }
   const state = await opt.stateTensors();
   fx.keys.forEach((k, i) => {
-    close(state.get(`exp_avg.${k}`)!.data, fx.state[i].exp_avg, 1e-5, `exp_avg ${k}`);
-    close(state.get(`exp_avg_sq.${k}`)!.data, fx.state[i].exp_avg_sq, 1e-5, `exp_avg_sq ${k}`);
+    assertClose(state.get(`exp_avg.${k}`)!.data, fx.state[i].exp_avg, 1e-5, `exp_avg ${k}`);
+    assertClose(state.get(`exp_avg_sq.${k}`)!.data, fx.state[i].exp_avg_sq, 1e-5, `exp_avg_sq ${k}`);
   });
   opt.dispose();
   for (const v of params.values()) v.dispose();
@@ -201,12 +195,12 @@ test("decay and layer-wise lr rules follow the HF key", () => {
 test("schedules: linear warmup/decay and StepLR match torch; constant with warmup", () => {
   const lin = { schedule: "linear" as const, totalSteps: 10, warmupSteps: 3 };
   const got = Array.from({ length: 11 }, (_, s) => scheduledLr(2e-5, lin, s, 0));
-  close(got, fixtures.schedules.linear_2e5_w3_t10, 1e-12, "linear");
+  assertClose(got, fixtures.schedules.linear_2e5_w3_t10, 1e-12, "linear");
   // by hand: step 1 → 1/3, step 3 → 1, step 5 → (10 − 5)/(10 − 3)
-  close([lrMultiplier(lin, 1, 0), lrMultiplier(lin, 3, 0), lrMultiplier(lin, 5, 0)], [1 / 3, 1, 5 / 7], 1e-15, "linear by hand");
+  assertClose([lrMultiplier(lin, 1, 0), lrMultiplier(lin, 3, 0), lrMultiplier(lin, 5, 0)], [1 / 3, 1, 5 / 7], 1e-15, "linear by hand");
   const step = { schedule: "step" as const, totalSteps: 40, warmupSteps: 0, stepGamma: 0.5 };
   const perEpoch = [0, 1, 2, 3].map((e) => scheduledLr(1e-5, step, e * 10 + 7, e));
-  close(perEpoch, fixtures.schedules.step_lr_1e5_gamma05, 1e-15, "StepLR");
+  assertClose(perEpoch, fixtures.schedules.step_lr_1e5_gamma05, 1e-15, "StepLR");
   const cst = { schedule: "constant" as const, totalSteps: 100, warmupSteps: 4 };
   assert.deepEqual([0, 2, 4, 50, 99].map((s) => lrMultiplier(cst, s, 3)), [0, 0.5, 1, 1, 1]);
   assert.equal(warmupStepsFor(350, 0.1), 35);
@@ -225,10 +219,10 @@ test("clipping by global norm: scales by maxNorm/(norm + 1e-6) only when above",
     const k = clipByGlobalNorm(g, 10);
     return [tf.concat([c.grads.get("a")!, c.grads.get("b")!.flatten()]), c.norm, tf.concat([k.grads.get("a")!, k.grads.get("b")!.flatten()])];
   });
-  close(await norm.data(), [5], 1e-7, "norm");
+  assertClose(await norm.data(), [5], 1e-7, "norm");
   const coef = 1 / (5 + 1e-6);
-  close(await clipped.data(), [3 * coef, 0, 0, 4 * coef], 1e-7, "clipped");
-  close(await kept.data(), [3, 0, 0, 4], 0, "unclipped");
+  assertClose(await clipped.data(), [3 * coef, 0, 0, 4 * coef], 1e-7, "clipped");
+  assertClose(await kept.data(), [3, 0, 0, 4], 0, "unclipped");
   tf.dispose([clipped, norm, kept]);
 });
 
@@ -245,25 +239,25 @@ test("class weights: none, manual (the study's), hard_classes", () => {
   // w = 1 + α(1 − F1)
   const f1 = [1, 0.5, 0, 0.8];
   assert.deepEqual(hardClassWeights(f1), [1, 1.5, 2, 1 + 0.2]);
-  close(computeClassWeights({ scheme: "hard_classes", perClassF1: f1, alpha: 2 }, 4), [1, 2, 3, 1.4], 1e-15, "alpha 2");
+  assertClose(computeClassWeights({ scheme: "hard_classes", perClassF1: f1, alpha: 2 }, 4), [1, 2, 3, 1.4], 1e-15, "alpha 2");
   assert.throws(() => hardClassWeights([1.2]), TrainConfigError);
 });
 
 test("class weights: inverse, sqrt_inverse, effective_number (normalised to mean 1)", () => {
   // counts [1, 2, 4]: 1/n = [1, .5, .25], mean 7/12 → [12/7, 6/7, 3/7]
-  close(inverseFrequencyWeights([1, 2, 4]), [12 / 7, 6 / 7, 3 / 7], 1e-15, "inverse");
+  assertClose(inverseFrequencyWeights([1, 2, 4]), [12 / 7, 6 / 7, 3 / 7], 1e-15, "inverse");
   // counts [1, 4, 16]: 1/√n = [1, .5, .25] → the same
-  close(sqrtInverseFrequencyWeights([1, 4, 16]), [12 / 7, 6 / 7, 3 / 7], 1e-15, "sqrt_inverse");
+  assertClose(sqrtInverseFrequencyWeights([1, 4, 16]), [12 / 7, 6 / 7, 3 / 7], 1e-15, "sqrt_inverse");
   // β = 0.5, counts [1, 2]: (1−β)/(1−β^n) = [1, 2/3], mean 5/6 → [1.2, 0.8]
-  close(effectiveNumberWeights([1, 2], 0.5), [1.2, 0.8], 1e-15, "effective by hand");
+  assertClose(effectiveNumberWeights([1, 2], 0.5), [1.2, 0.8], 1e-15, "effective by hand");
   const en = fixtures.effective_number;
-  close(computeClassWeights({ scheme: "effective_number", counts: en.counts, beta: en.beta }, 4), en.weights, 1e-12, "effective vs python");
+  assertClose(computeClassWeights({ scheme: "effective_number", counts: en.counts, beta: en.beta }, 4), en.weights, 1e-12, "effective vs python");
   // an absent class gets 1 and does not enter the normalisation
   assert.deepEqual(inverseFrequencyWeights([2, 0, 2]), [1, 1, 1]);
-  close(inverseFrequencyWeights([1, 0, 3]), [1.5, 1, 0.5], 1e-15, "inverse with absent class");
+  assertClose(inverseFrequencyWeights([1, 0, 3]), [1.5, 1, 0.5], 1e-15, "inverse with absent class");
   assert.deepEqual(classCounts([0, 2, 2, 9]), [1, 0, 2, 0, 0, 0, 0, 0, 0, 1]);
   // balanced data: every frequency scheme gives 1s
-  close(inverseFrequencyWeights([5, 5, 5]), [1, 1, 1], 1e-15, "balanced");
+  assertClose(inverseFrequencyWeights([5, 5, 5]), [1, 1, 1], 1e-15, "balanced");
   assert.throws(() => inverseFrequencyWeights([0, 0]), /all class counts are 0/);
 });
 
@@ -358,7 +352,7 @@ function synth(n: number, seed: number): Encoded[] {
 }
 
 const TINY: BertConfig = {
-  ...PRESETS.tiny,
+  ...SHAPES.tiny,
   vocab_size: 60,
   hidden_size: 32,
   num_hidden_layers: 1,
@@ -393,7 +387,7 @@ test("a short training beats the majority-class baseline by a wide margin; predi
   const p = await predict(model, devSet, { batchSize: 64 });
   assert.deepEqual(p.preds, ev.preds);
   for (const row of p.probs) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5);
-  close(p.probs[17], ev.probs[17], 1e-5, "probs across batch sizes");
+  assertClose(p.probs[17], ev.probs[17], 1e-5, "probs across batch sizes");
   model.dispose();
 });
 

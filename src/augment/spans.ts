@@ -1,17 +1,9 @@
-/**
- * Entity mentions in a sentence. The study rows carry no character offsets, so a mention is any
- * occurrence of the entity string; CMeIE placeholders (subject_placeholder …) never occur and so
- * have no mention.
- */
+/** Entity mentions as spans, for augmentation (src/data/mentions.ts finds them). */
+import { findOccurrences } from "../data/mentions";
 
 /** [start, end) UTF-16 offsets of every occurrence of `entity`, overlapping ones included. */
 export function findMentions(sentence: string, entity: string): [number, number][] {
-  const out: [number, number][] = [];
-  if (entity.length === 0) return out;
-  for (let i = sentence.indexOf(entity); i >= 0; i = sentence.indexOf(entity, i + 1)) {
-    out.push([i, i + entity.length]);
-  }
-  return out;
+  return findOccurrences(sentence, entity).map((i) => [i, i + entity.length]);
 }
 
 /**

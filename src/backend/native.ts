@@ -178,8 +178,3 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
   }
   return cached;
 }
-
-/** For tests: forget the cached load so an env change takes effect. */
-export function resetNativeForTests(): void {
-  cached = undefined;
-}

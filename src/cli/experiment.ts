@@ -21,6 +21,7 @@ import {
   WeightSchemeSchema,
 } from "../experiments";
 import { formatRunSummary } from "../report/summary";
+import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import { runMain, intArg, floatArg, choiceArg } from "./common";
 
 export function resolveModel(m: string): ModelSpec {
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   if (f.pooling) cfg.pooling = f.pooling;
   if (f.weights) {
     cfg.loss = { ...cfg.loss, scheme: f.weights };
-    if (f.weights === "manual" && !cfg.loss.manual) cfg.loss.manual = { 并发症: 2, "相关（导致）": 2 };
+    if (f.weights === "manual" && !cfg.loss.manual) cfg.loss.manual = { ...STUDY_MANUAL_WEIGHTS };
   }
   if (f.seed !== undefined) cfg.seed = f.seed;
   if (f.epochs !== undefined) cfg.epochs = f.epochs;

@@ -182,21 +182,3 @@ export function loadCmeie(file: string, opts: Omit<CmeieOptions, "file"> = {}): 
   if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
   return convertCmeie(fs.readFileSync(file, "utf8"), { ...opts, file });
 }
-
-/** A human summary of a conversion. */
-export function formatCmeieReport(report: CmeieReport, opts: { maxIssues?: number } = {}): string {
-  const max = opts.maxIssues ?? 10;
-  const out = [
-    `Converted ${report.file}: ${report.kept} rows from ${report.triples} triples in ${report.sentences} sentences ` +
-      `(${report.sentencesWithRows} gave rows; ${report.lines} lines read)`,
-    `  per label: ${LABEL_NAMES.map((l) => `${l} ${report.perLabel[l]}`).join(", ")}`,
-  ];
-  for (const r of CMEIE_DROP_REASONS) if (report.dropped[r]) out.push(`  dropped ${r}: ${report.dropped[r]}`);
-  const others = Object.entries(report.otherPredicates).sort((a, b) => b[1] - a[1]);
-  if (others.length) out.push(`  other predicates: ${others.map(([p, n]) => `${p} ${n}`).join(", ")}`);
-  if (report.entityNotFound) out.push(`  kept with entity not in text: ${report.entityNotFound}`);
-  if (report.duplicateTriples) out.push(`  kept duplicate triples: ${report.duplicateTriples}`);
-  for (const i of report.issues.slice(0, max)) out.push(`    ${i.message}`);
-  if (report.issues.length > max) out.push(`    … and ${report.issues.length - max} more`);
-  return out.join("\n");
-}

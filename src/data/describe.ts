@@ -1,6 +1,7 @@
 /**
  * Descriptive statistics of a set of rows, for notebooks (the numbers the study's data section reports).
  */
+import { findNonOverlapping } from "./mentions";
 import { LABELS, type Label } from "./labels";
 import type { Row } from "./types";
 
@@ -57,12 +58,9 @@ export function hasTopicPrefix(sentence: string): boolean {
   return sentence.indexOf("@") > 0;
 }
 
-/** Number of (non-overlapping) occurrences of `needle` in `s`. */
+/** Number of non-overlapping occurrences of `needle` in `s` (Python's str.count, the reference the statistics are checked against). */
 export function countOccurrences(s: string, needle: string): number {
-  if (needle === "") return 0;
-  let n = 0;
-  for (let i = s.indexOf(needle); i >= 0; i = s.indexOf(needle, i + needle.length)) n++;
-  return n;
+  return findNonOverlapping(s, needle).length;
 }
 
 export function describeRows(rows: readonly Row[]): RowStats {

@@ -27,6 +27,7 @@ export {
 export * from "./cmeie";
 export * from "./split";
 export * from "./selection";
+export * from "./mentions";
 export * from "./describe";
 export {
   DEMO_DIR,

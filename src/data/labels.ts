@@ -38,18 +38,10 @@ export function normalizeLabel(raw: string): Label | undefined {
   return ALIASES[s] ?? ALIASES[s.toLowerCase()];
 }
 
-export function isLabel(raw: string): boolean {
-  return normalizeLabel(raw) !== undefined;
-}
-
 export function labelIndex(label: Label): number {
   const i = LABEL_NAMES.indexOf(label);
   if (i < 0) throw new Error(`unknown label "${label}"`);
   return i;
-}
-
-export function labelInfo(label: Label): LabelInfo {
-  return LABELS[labelIndex(label)];
 }
 
 /** The study's hard classes: 并发症 (4) and 相关（导致） (8). */

@@ -72,7 +72,8 @@
 import { labelIndex } from "../data/labels";
 import type { Row } from "../data/types";
 import { RelationTokenizer } from "./tokenizer";
-import { findNonOverlapping, locateEntities, snapLeft, snapRight, type Span, type SpanRelation } from "./spans";
+import { findNonOverlapping } from "../data/mentions";
+import { locateEntities, snapLeft, snapRight, type Span, type SpanRelation } from "./spans";
 import type { Encoded, EncodingName } from "./types";
 
 export const DEFAULT_MAX_LENGTH = 300;

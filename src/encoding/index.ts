@@ -29,4 +29,4 @@ export {
   type EncodeInfo,
   type EncodeStats,
 } from "./encode";
-export { locateEntities, findOccurrences, type Span, type EntityLocation, type SpanRelation } from "./spans";
+export { locateEntities, type Span, type EntityLocation, type SpanRelation } from "./spans";

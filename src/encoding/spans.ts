@@ -2,6 +2,7 @@
  * Where the head and tail entities sit in a sentence (character offsets, end exclusive).
  * The rules are listed at the top of encode.ts; this file implements the search.
  */
+import { findOccurrences } from "../data/mentions";
 
 export interface Span {
   start: number;
@@ -19,30 +20,6 @@ export interface EntityLocation {
   /** how many times each string occurs (overlapping occurrences counted) */
   headCount: number;
   tailCount: number;
-}
-
-/** Start offsets of every occurrence of `needle`, overlapping ones included; none for an empty needle. */
-export function findOccurrences(text: string, needle: string): number[] {
-  const out: number[] = [];
-  if (needle.length === 0) return out;
-  let i = text.indexOf(needle);
-  while (i >= 0) {
-    out.push(i);
-    i = text.indexOf(needle, i + 1);
-  }
-  return out;
-}
-
-/** Python `str.replace`-style occurrences: left to right, non-overlapping. */
-export function findNonOverlapping(text: string, needle: string): number[] {
-  const out: number[] = [];
-  if (needle.length === 0) return out;
-  let i = text.indexOf(needle);
-  while (i >= 0) {
-    out.push(i);
-    i = text.indexOf(needle, i + needle.length);
-  }
-  return out;
 }
 
 function overlaps(a: Span, b: Span): boolean {

@@ -11,6 +11,8 @@ import { LABEL_NAMES, type Label } from "../data/labels";
 import { datasetFiles } from "../data/load";
 import type { SplitName } from "../data/types";
 import { DEMO_DIR } from "../data/demo";
+import { SHAPE_NAMES, type ShapeName } from "../model/config";
+import { CLASS_WEIGHT_SCHEMES, type ClassWeightScheme } from "../train/class-weights";
 
 const encodingEnum = z.enum(ENCODING_NAMES as unknown as [EncodingName, ...EncodingName[]]);
 
@@ -30,7 +32,7 @@ export const ModelSpecSchema = z.discriminatedUnion("kind", [
    */
   z.object({
     kind: z.literal("preset"),
-    preset: z.enum(["tiny", "small", "base"]),
+    preset: z.enum(SHAPE_NAMES as unknown as [ShapeName, ...ShapeName[]]),
     pretrained: z.string().nullable(),
     shapeFrom: z.string().min(1).optional(),
   }),
@@ -39,7 +41,7 @@ export const ModelSpecSchema = z.discriminatedUnion("kind", [
 ]);
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
-export const WeightSchemeSchema = z.enum(["none", "manual", "hard_classes", "inverse", "sqrt_inverse", "effective_number"]);
+export const WeightSchemeSchema = z.enum(CLASS_WEIGHT_SCHEMES as unknown as [ClassWeightScheme, ...ClassWeightScheme[]]);
 export type WeightScheme = z.infer<typeof WeightSchemeSchema>;
 
 export const LossSpecSchema = z.object({

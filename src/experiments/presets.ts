@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExperimentConfig, ModelSpec } from "./config";
+import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 
 export type PresetName = "smoke" | "quick" | "study";
 export const PRESET_NAMES: readonly PresetName[] = ["smoke", "quick", "study"];
@@ -20,7 +21,6 @@ function pretrainedTiny(): string | null {
   return fs.existsSync(path.join(PRETRAINED_TINY_DIR, "config.json")) ? PRETRAINED_TINY_DIR : null;
 }
 
-const STUDY_WEIGHTS = { 并发症: 2.0, "相关（导致）": 2.0 };
 
 export function presetConfig(name: PresetName): ExperimentConfig {
   const base: ExperimentConfig = {
@@ -28,9 +28,8 @@ export function presetConfig(name: PresetName): ExperimentConfig {
     model: { kind: "preset", preset: "tiny", pretrained: pretrainedTiny() },
     encoding: "Entity_marked2",
     faithful: false,
-    // entity-span pooling: the two start-marker states plus the mean of each entity's span. On study train -> val
-    // (seed 0, 3 epochs) the small encoder gains 6.2 micro-F1 over entity_start (78.1 vs 71.9): it reads what
-    // the entities are (the tail's wording alone is 70% of the n-gram model's signal), not only where they start
+    // entity-span pooling: the two start-marker states plus the mean of each entity's span, so a small encoder reads
+    // what the entities are, not only where they start
     pooling: "entity_span",
     maxLength: 128,
     loss: { scheme: "none", focalGamma: 0, reduction: "weighted_mean", labelSmoothing: 0 },
@@ -53,11 +52,8 @@ export function presetConfig(name: PresetName): ExperimentConfig {
   };
   switch (name) {
     case "quick":
-      // measured on study train -> val (bench/quality.ts, seed 0, the 3,000-step checkpoint, entity_span):
-      // 160 tokens keep 84% of rows whole (mean 102 tokens); distillation 80.35 -> 80.65; with lr 1e-3 81.45
-      // (5e-4: 80.65, 1.5e-3: 81.05); alpha 0.7: 80.15; label smoothing 0.1: 80.55; 4 epochs: +0.35 but over
-      // the 10-minute budget with evaluation. 3 epochs fit it (≈6 min on one core). With the 20,000-step checkpoint
-      // (seeds 0-2): 84.33 ± 0.18 (14,000 steps: 83.97 ± 0.56); on the 8,000-step one lwlrd 0.8, batch 16 and T 4 did not help (README there).
+      // 160 tokens keep 84% of the study's rows whole; 3 epochs fit the 10-minute budget on one core. How each lever
+      // was chosen is recorded with the checkpoint (data/pretrained/quick/README.md)
       return { ...base, maxLength: 160, epochs: 3, lr: 1e-3 };
     case "smoke":
       return { ...base, epochs: 1, maxLength: 64, maxTrainRows: 200, maxEvalRows: 60, batchSize: 16 };
@@ -68,7 +64,7 @@ export function presetConfig(name: PresetName): ExperimentConfig {
         pooling: "cls",
         distill: undefined,
         maxLength: 300,
-        loss: { scheme: "manual", manual: STUDY_WEIGHTS, focalGamma: 0, reduction: "weighted_mean", labelSmoothing: 0 },
+        loss: { scheme: "manual", manual: { ...STUDY_MANUAL_WEIGHTS }, focalGamma: 0, reduction: "weighted_mean", labelSmoothing: 0 },
         sampler: "study",
         epochs: 4,
         batchSize: 16,

@@ -13,9 +13,10 @@ import { LABEL_NAMES, labelIndex, NUM_LABELS } from "../data/labels";
 import type { Dataset, Row } from "../data/types";
 import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encoding";
 import type { Encoded } from "../encoding/types";
-import { BertForRelationClassification, loadPretrained, outOfFoldNgramProbs, parseConfig, presetConfig as modelPresetConfig, saveCheckpoint } from "../model";
+import { BertForRelationClassification, loadPretrained, outOfFoldNgramProbs, parseConfig, shapeConfig, saveCheckpoint } from "../model";
 import { augmentTrain, chooseHardClasses, studyBatchSampler } from "../augment";
-import { train, evaluate, computeClassWeights, classCounts, DEFAULT_TRAIN_CONFIG, type TrainConfig, type ClassWeightSpec, type TrainResult, type Evaluation } from "../train";
+import { train, evaluate, computeClassWeights, classCounts, createProgress, DEFAULT_TRAIN_CONFIG, type TrainConfig, type ClassWeightSpec, type TrainResult, type Evaluation } from "../train";
+import { notebookProgress } from "../report/progress";
 import { Rng } from "../random";
 import type { ExperimentConfig } from "./config";
 import { configHash, parseExperimentConfig } from "./config";
@@ -38,6 +39,8 @@ export interface RunOptions {
   onDataReport?: (text: string) => void;
   /** the config's hash when the caller already has it */
   hash?: string;
+  /** what the progress display calls this run (default "run <hash>") */
+  label?: string;
 }
 
 export interface ExperimentData {
@@ -127,7 +130,7 @@ async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string)
   const shapeFile = m.kind === "preset" && m.shapeFrom ? path.join(m.shapeFrom, "config.json") : null;
   const config = shapeFile
     ? { ...parseConfig(JSON.parse(fs.readFileSync(shapeFile, "utf8")), shapeFile), vocab_size: tokenizer.vocabSize }
-    : { ...modelPresetConfig(m.kind === "preset" ? m.preset : "tiny", tokenizer.vocabSize) };
+    : { ...shapeConfig(m.kind === "preset" ? m.preset : "tiny", tokenizer.vocabSize) };
   config.max_position_embeddings = Math.max(config.max_position_embeddings, cfg.maxLength);
   const model = new BertForRelationClassification(config, { numLabels: NUM_LABELS, pooling: cfg.pooling, seed: cfg.seed });
   const shape = `L=${config.num_hidden_layers}/H=${config.hidden_size}`;
@@ -207,7 +210,8 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     distill: cfg.distill && teacherProbs ? { alpha: cfg.distill.alpha, temperature: cfg.distill.temperature, teacherProbs } : undefined,
   });
   const t0 = Date.now();
-  const result: TrainResult = await train(prep.model, trainEnc, devEnc, tc, { progress: opts.progress ?? "auto" });
+  const progress = opts.progress === false ? false : createProgress({ label: opts.label ?? `run ${hash}`, notebook: notebookProgress });
+  const result: TrainResult = await train(prep.model, trainEnc, devEnc, tc, { progress });
   const t1 = Date.now();
   const dev = await evaluate(prep.model, devEnc);
   const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
@@ -304,11 +308,12 @@ export interface GridRunOptions extends RunOptions {
  * Run (or load) every job, in order, and return the runs. Runs that exist are loaded; a grid killed mid-way and
  * re-run redoes only the missing runs.
  */
-export async function runJobs<J extends { config: ExperimentConfig; hash: string }>(jobs: J[], opts: GridRunOptions = {}): Promise<JobRun<J>[]> {
+export async function runJobs<J extends { config: ExperimentConfig; hash: string; variant?: string; seed?: number }>(jobs: J[], opts: GridRunOptions = {}): Promise<JobRun<J>[]> {
   const out: JobRun<J>[] = [];
   const seen = new Map<string, RunResult>();
   for (const job of jobs) {
-    const run = seen.get(job.hash) ?? (await runExperiment(job.config, { ...opts, out: undefined, verbose: false, hash: job.hash }));
+    const label = job.variant !== undefined ? `${job.variant}, seed ${job.seed} (run ${job.hash})` : undefined;
+    const run = seen.get(job.hash) ?? (await runExperiment(job.config, { ...opts, out: undefined, verbose: false, hash: job.hash, label }));
     seen.set(job.hash, run);
     const { config: _omit, ...rest } = job;
     out.push({ ...run, ...rest });

@@ -85,9 +85,8 @@ export function fillNormal(rng: Rng, out: Float32Array, std: number): Float32Arr
 
 /**
  * Row lookup `table[ids]` with a scatter-add gradient; scatterND sums duplicate indices (a token repeated in the
- * batch) on every backend. tf.gather's own gradient (UnsortedSegmentSum, now a src/backend kernel on WASM) gives
- * the same numbers but measured no faster (embedding lookup + gradient, 3,072 ids into 4,000 x 128/256:
- * 2.8/5.7 ms here vs 3.0/6.0 ms), and this one also works on stock tfjs-wasm.
+ * batch) on every backend. tf.gather's own gradient (UnsortedSegmentSum) gives the same numbers no faster, and this
+ * one also works on stock tfjs-wasm.
  */
 const gatherRowsOp = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
   const table = args[0] as tf.Tensor2D;

@@ -24,8 +24,8 @@ export interface BertConfig {
   architectures?: string[];
 }
 
-export type PresetName = "tiny" | "small" | "base";
-export const PRESET_NAMES: readonly PresetName[] = ["tiny", "small", "base"];
+export type ShapeName = "tiny" | "small" | "base";
+export const SHAPE_NAMES: readonly ShapeName[] = ["tiny", "small", "base"];
 
 /** How the relation head reads the encoder: [CLS] through the pooler, or [h_head; h_tail] at the entity starts. */
 /**
@@ -54,7 +54,7 @@ const common = {
   architectures: ["BertForMaskedLM"],
 };
 
-export const PRESETS: Record<PresetName, BertConfig> = {
+export const SHAPES: Record<ShapeName, BertConfig> = {
   tiny: {
     ...common,
     vocab_size: CHINESE_VOCAB,
@@ -85,9 +85,9 @@ export const PRESETS: Record<PresetName, BertConfig> = {
 };
 
 /** A fresh copy of a preset, optionally with the tokenizer's vocabulary size (marker tokens included). */
-export function presetConfig(name: PresetName, vocabSize?: number): BertConfig {
-  const base = PRESETS[name];
-  if (!base) throw new ModelConfigError("<preset>", "name", `unknown preset "${name}" (use ${PRESET_NAMES.join(", ")})`);
+export function shapeConfig(name: ShapeName, vocabSize?: number): BertConfig {
+  const base = SHAPES[name];
+  if (!base) throw new ModelConfigError("<shape>", "name", `unknown model shape "${name}" (use ${SHAPE_NAMES.join(", ")})`);
   if (vocabSize !== undefined && !(Number.isInteger(vocabSize) && vocabSize > 0)) {
     throw new ModelConfigError(`<preset ${name}>`, "vocab_size", `must be a positive integer, got ${vocabSize}`);
   }
@@ -213,9 +213,4 @@ export function parseConfig(json: unknown, file: string): BertConfig {
   if (modelType !== undefined) out.model_type = modelType;
   if (c.architectures) out.architectures = [...c.architectures];
   return out;
-}
-
-/** Same checks for a config built in code (presets edited in a notebook). */
-export function validateConfig(config: BertConfig, where = "<config>"): BertConfig {
-  return parseConfig(config, where);
 }

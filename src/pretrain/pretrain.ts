@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { RelationTokenizer, buildCharTokenizer, ENCODING_FIXED_TEXT } from "../encoding";
-import { BertForRelationClassification, SafetensorsSource, presetConfig, toHfLayout, toStoredLayout, writeSafetensors, type BertConfig, type HostTensor } from "../model";
+import { BertForRelationClassification, SafetensorsSource, shapeConfig, toHfLayout, toStoredLayout, writeSafetensors, type BertConfig, type HostTensor } from "../model";
 import { MlmHead, mlmCrossEntropy } from "../model/mlm";
 import { gatherRows } from "../model/bert";
 import { AdamW, clipByGlobalNorm, writeFolder } from "../train";
@@ -112,7 +112,7 @@ export interface PretrainState {
 /** The encoder config for a shape and vocabulary. */
 export function encoderConfig(shape: ModelShape, vocabSize: number): BertConfig {
   return {
-    ...presetConfig("small", vocabSize),
+    ...shapeConfig("small", vocabSize),
     num_hidden_layers: shape.layers,
     hidden_size: shape.hidden,
     num_attention_heads: shape.heads,

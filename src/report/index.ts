@@ -61,3 +61,4 @@ export * from "./notebooks";
 export { labelDistribution, encodingExamples, loadReportTable, splitStats, entitiesPerSentenceTable, overlapTable, tryLoad } from "./views";
 export { formatComparison, rankVariants } from "./reading";
 export { renderPage, chromiumPath, type RenderedPage } from "./browser";
+export { notebookProgress } from "./progress";

@@ -48,14 +48,6 @@ export function bucketedSampler(set: readonly Encoded[] | readonly number[], opt
   };
 }
 
-/** Rows in their order, cut into batches (no shuffling, no bucketing). */
-export function sequentialBatches(n: number, batchSize: number): number[][] {
-  checkBatchSize(batchSize);
-  const out: number[][] = [];
-  for (let s = 0; s < n; s += batchSize) out.push(Array.from({ length: Math.min(batchSize, n - s) }, (_, i) => s + i));
-  return out;
-}
-
 /** Inference batches: rows sorted by length (least padding); results are put back by index. */
 export function lengthSortedBatches(set: readonly Encoded[], batchSize: number): number[][] {
   checkBatchSize(batchSize, "evalBatchSize");

@@ -2,10 +2,10 @@
  * Training progress: a live bar in a terminal (cli-progress), one overwritten HTML entry in a tslab
  * notebook (tslab.newDisplay()), one line per epoch elsewhere (CI logs, pipes). Updates are throttled
  * to at most 2 per second, so a long run never prints thousands of lines.
- * Mode: `auto` (default) picks tty when stdout is a terminal, notebook when a tslab kernel answers,
- * lines otherwise; env MEDREL_PROGRESS=tty|notebook|lines|silent forces one.
+ * Mode: `auto` (default) picks tty when stdout is a terminal, notebook inside a tslab kernel, lines otherwise; env
+ * MEDREL_PROGRESS=tty|notebook|lines|silent forces one. The notebook display itself is presentation: src/report
+ * implements it and callers hand it in (`notebook`), so training never imports the report.
  */
-import { kernelTslab } from "../report/tslab";
 import { SingleBar } from "cli-progress";
 
 export type ProgressMode = "auto" | "tty" | "notebook" | "lines" | "silent";
@@ -57,6 +57,16 @@ export interface ProgressOptions {
   minIntervalMs?: number;
   /** where tty bars and lines go (default process.stdout) */
   stream?: NodeJS.WriteStream;
+  /** what is training (e.g. "Weighted Loss, seed 0"), shown with the bar, lines and notebook table */
+  label?: string;
+  /** the notebook display (src/report's notebookProgress); undefined outside a kernel */
+  notebook?: (label: string | undefined, minIntervalMs: number) => Progress | undefined;
+}
+
+/** Whether this process is a tslab kernel (its modules are loaded, or it was started as one). */
+export function inNotebookKernel(): boolean {
+  const inCache = Object.keys(require.cache).some((k) => /[\\/]tslab[\\/]dist[\\/]/.test(k));
+  return inCache || process.argv.some((a) => /tslab/.test(a));
 }
 
 export function formatDuration(seconds: number): string {
@@ -71,7 +81,7 @@ export function formatDuration(seconds: number): string {
 }
 
 /** ETA of the epoch and of the whole run, from the mean step time so far (evaluation time not included). */
-function etas(p: StepProgress): { epoch: number; run: number } {
+export function etas(p: StepProgress): { epoch: number; run: number } {
   const perStep = p.step > 0 ? p.epochSeconds / p.step : NaN;
   return { epoch: (p.stepsInEpoch - p.step) * perStep, run: (p.totalSteps - p.globalStep) * perStep };
 }
@@ -85,43 +95,12 @@ export function formatEpochLine(s: EpochSummary, epochs: number, isBest = false)
   );
 }
 
-// ---- kernel detection (once per process) ----------------------------------------------------
-
-interface TslabDisplay {
-  html(s: string): void;
-}
-let kernelChecked = false;
-let kernelOk = false;
-
-function tslabLoaded(): boolean {
-  // inside a tslab kernel its own modules are in this process; skip loading tslab (slow) otherwise
-  const inCache = Object.keys(require.cache).some((k) => /[\\/]tslab[\\/]dist[\\/]/.test(k));
-  return inCache || process.argv.some((a) => /tslab/.test(a));
-}
-
-/** A fresh tslab display showing `html`, or undefined outside a kernel (then never tried again). */
-function newKernelDisplay(html: string): TslabDisplay | undefined {
-  if (kernelChecked && !kernelOk) return undefined;
-  kernelChecked = true;
-  if (!tslabLoaded()) return undefined;
-  try {
-    const tslab = kernelTslab() as unknown as { newDisplay(): TslabDisplay };
-    const d = tslab.newDisplay();
-    d.html(html); // throws "Not ready" outside a kernel
-    kernelOk = true;
-    return d;
-  } catch {
-    kernelOk = false;
-    return undefined;
-  }
-}
-
 /** The mode `auto` resolves to in this process. */
 export function detectProgressMode(): Exclude<ProgressMode, "auto"> {
   const forced = process.env.MEDREL_PROGRESS as ProgressMode | undefined;
   if (forced && forced !== "auto" && PROGRESS_MODES.includes(forced)) return forced;
   if (process.stdout.isTTY) return "tty";
-  if (tslabLoaded() && !(kernelChecked && !kernelOk)) return "notebook";
+  if (inNotebookKernel()) return "notebook";
   return "lines";
 }
 
@@ -136,8 +115,13 @@ class SilentProgress implements Progress {
 }
 
 class LineProgress implements Progress {
-  constructor(private readonly stream: NodeJS.WritableStream) {}
-  startEpoch(): void {}
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly label?: string,
+  ) {}
+  startEpoch(epoch: number): void {
+    if (epoch === 0 && this.label) this.stream.write(`training ${this.label}\n`);
+  }
   update(): void {}
   endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
     this.stream.write(formatEpochLine(s, epochs, isBest) + "\n");
@@ -154,9 +138,11 @@ class TtyProgress implements Progress {
   constructor(
     private readonly stream: NodeJS.WriteStream,
     private readonly minIntervalMs: number,
+    private readonly label?: string,
   ) {}
   startEpoch(epoch: number, epochs: number, stepsInEpoch: number): void {
     this.bar?.stop();
+    if (epoch === 0 && this.label) this.stream.write(`training ${this.label}\n`);
     this.bar = new SingleBar({
       stream: this.stream,
       fps: 1000 / this.minIntervalMs,
@@ -195,61 +181,6 @@ class TtyProgress implements Progress {
   }
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c);
-}
-
-class NotebookProgress implements Progress {
-  private last = 0;
-  private live = "";
-  private readonly rows: string[] = [];
-  private readonly notes: string[] = [];
-  constructor(
-    private readonly display: TslabDisplay,
-    private readonly minIntervalMs: number,
-  ) {}
-  private render(): void {
-    const table = this.rows.length
-      ? `<table style="font-family:monospace;font-size:12px"><tr><th>epoch</th><th>step</th><th>train loss</th><th>dev loss</th>` +
-        `<th>dev Macro-F1</th><th>dev Micro-F1</th><th>lr</th><th>samples/s</th><th>time</th></tr>${this.rows.join("")}</table>`
-      : "";
-    const notes = this.notes.map((n) => `<div style="font-family:monospace">${escapeHtml(n)}</div>`).join("");
-    this.display.html(`<div>${this.live}${table}${notes}</div>`);
-  }
-  startEpoch(epoch: number, epochs: number, stepsInEpoch: number): void {
-    this.live = `<div style="font-family:monospace">epoch ${epoch + 1}/${epochs} <progress value="0" max="${stepsInEpoch}"></progress> 0/${stepsInEpoch}</div>`;
-    this.last = 0;
-    this.render();
-  }
-  update(p: StepProgress): void {
-    const now = Date.now();
-    if (now - this.last < this.minIntervalMs) return;
-    this.last = now;
-    const e = etas(p);
-    this.live =
-      `<div style="font-family:monospace">epoch ${p.epoch + 1}/${p.epochs} ` +
-      `<progress value="${p.step}" max="${p.stepsInEpoch}"></progress> ${p.step}/${p.stepsInEpoch} | ` +
-      `loss ${p.loss.toFixed(4)} | ${p.samplesPerSec.toFixed(1)} samples/s | lr ${p.lr.toExponential(2)} | ` +
-      `ETA ${formatDuration(e.epoch)} (run ${formatDuration(e.run)})</div>`;
-    this.render();
-  }
-  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
-    const f = (x: number | undefined): string => (x === undefined ? "" : x.toFixed(4));
-    this.rows.push(
-      `<tr${isBest ? ' style="font-weight:bold"' : ""}><td>${s.epoch + 1}/${epochs}</td><td>${s.step}</td><td>${f(s.trainLoss)}</td>` +
-        `<td>${f(s.devLoss)}</td><td>${f(s.devMacroF1)}</td><td>${f(s.devMicroF1)}</td><td>${s.lr.toExponential(2)}</td>` +
-        `<td>${s.samplesPerSec.toFixed(1)}</td><td>${formatDuration(s.seconds)}</td></tr>`,
-    );
-    this.live = "";
-    this.render();
-  }
-  note(msg: string): void {
-    this.notes.push(msg);
-    this.render();
-  }
-  stop(): void {}
-}
-
 /** A progress reporter for this process (see the module comment for how `auto` decides). */
 export function createProgress(opts: ProgressOptions = {}): Progress {
   const minIntervalMs = opts.minIntervalMs ?? 500;
@@ -260,12 +191,11 @@ export function createProgress(opts: ProgressOptions = {}): Progress {
     case "silent":
       return new SilentProgress();
     case "tty":
-      return new TtyProgress(stream, minIntervalMs);
-    case "notebook": {
-      const d = newKernelDisplay(`<div style="font-family:monospace">training…</div>`);
-      return d ? new NotebookProgress(d, minIntervalMs) : new LineProgress(stream);
-    }
+      return new TtyProgress(stream, minIntervalMs, opts.label);
+    case "notebook":
+      // the notebook display is presentation (src/report implements it); without one, lines
+      return opts.notebook?.(opts.label, minIntervalMs) ?? new LineProgress(stream, opts.label);
     default:
-      return new LineProgress(stream);
+      return new LineProgress(stream, opts.label);
   }
 }
