@@ -14,6 +14,7 @@ import {
   PRESET_NAMES,
   runExperiment,
   parseExperimentConfig,
+  readConfigFile,
   MODELS_DIR,
   type ExperimentConfig,
   type DataSpec,
@@ -62,6 +63,7 @@ interface Flags {
   config?: string;
   out?: string;
   force?: boolean;
+  strict?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -85,12 +87,13 @@ async function main(): Promise<void> {
     .option("--config <file>", "a JSON file with config fields (applied after the preset, before flags)")
     .option("--out <dir>", "write the run folder here instead of runs/<hash>")
     .option("--force", "retrain even if the run exists")
+    .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
     .showHelpAfterError();
   program.parse();
   const f = program.opts<Flags>();
 
   let cfg: ExperimentConfig = presetConfig(f.preset);
-  if (f.config) cfg = { ...cfg, ...(JSON.parse(fs.readFileSync(f.config, "utf8")) as Partial<ExperimentConfig>) };
+  if (f.config) cfg = { ...cfg, ...readConfigFile(f.config) };
   const data = resolveData(f);
   if (data) cfg.data = data;
   if (f.model) cfg.model = resolveModel(f.model);
@@ -108,9 +111,9 @@ async function main(): Promise<void> {
   if (f.lr !== undefined) cfg.lr = f.lr;
   if (f.maxLength !== undefined) cfg.maxLength = f.maxLength;
   if (f.faithful) cfg.faithful = true;
-  cfg = parseExperimentConfig(cfg, "flags");
+  cfg = parseExperimentConfig(cfg, f.config ? `${f.config} and flags` : "flags");
 
-  const run = await runExperiment(cfg, { out: f.out, force: f.force });
+  const run = await runExperiment(cfg, { out: f.out, force: f.force, strict: f.strict, onDataReport: (text) => console.log(text) });
   console.log(formatRunSummary(run));
 }
 

@@ -19,6 +19,7 @@ import { runMain } from "./common";
 
 export interface PredictedRow {
   id: string;
+  sentence: string;
   h: string;
   t: string;
   pred: string;
@@ -47,6 +48,7 @@ export async function predictWithRun(runDir: string, rows: InputRow[]): Promise<
     const p = LABELS[preds[i]];
     const out: PredictedRow = {
       id: r.id,
+      sentence: r.sentence,
       h: r.h,
       t: r.t,
       pred: p.zh,
@@ -65,11 +67,13 @@ async function main(): Promise<void> {
     .requiredOption("--run <dir>", "a run folder (runs/<hash> or an experiment's --out)")
     .requiredOption("--input <file>", "rows to label: jsonl/json/csv/tsv with id, sentence, h, t (r optional)")
     .option("--output <file>", "where to write predictions (JSON lines); default: stdout")
+    .option("--strict", "fail on the first bad input row instead of skipping and reporting it")
     .showHelpAfterError();
   program.parse();
-  const f = program.opts<{ run: string; input: string; output?: string }>();
-  const { rows, report } = loadInputRows(path.resolve(f.input), { mode: "lenient" });
-  if (report.dropped > 0 || report.issues.length > 0) console.error(formatLoadReport(report, { maxPerKind: 3 }));
+  const f = program.opts<{ run: string; input: string; output?: string; strict?: boolean }>();
+  const { rows, report } = loadInputRows(path.resolve(f.input), { mode: f.strict ? "strict" : "lenient" });
+  console.error(formatLoadReport(report, { maxPerKind: 3 }));
+  if (rows.length === 0) throw new Error(`${f.input}: no usable rows to predict (${report.read} read, ${report.dropped} rejected; the report above says why)`);
   const out = await predictWithRun(path.resolve(f.run), rows);
   const text = out.map((o) => JSON.stringify(o)).join("\n") + "\n";
   if (f.output) {

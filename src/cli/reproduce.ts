@@ -1,9 +1,11 @@
 /**
- * npm run reproduce -- --table models|encodings|loss|augmentation|all [--preset quick|study]
- *                      [--data-dir DIR] [--shard i/n] [--seeds N] [--variants A,B]
- * Runs (or loads) the grid behind each study table and prints our numbers beside the study's.
+ * npm run reproduce -- --table models|encodings|loss|augmentation|all [--preset quick|study] [--data-dir DIR]
+ *                      [--shard i/n] [--seeds N] [--variants A,B] [--export DIR] [--strict] [--runs-dir DIR]
+ * Runs (or loads) the grid behind each study table and prints our numbers beside the study's; --export writes
+ * each table's runs as <DIR>/<table>.json (results/study/ for the study's data).
  */
-import { Command } from "commander";
+import * as path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
 import {
   TABLE_NAMES,
   TABLE_SPECS,
@@ -12,13 +14,19 @@ import {
   shardJobs,
   parseShard,
   runJobs,
+  reproduceTable,
+  loadExperimentData,
+  formatDataReport,
+  tableResultsFile,
+  writeResultsFile,
   existingRuns,
+  DEFAULT_RUNS_DIR,
   type TableName,
   type PresetName,
   type Job,
 } from "../experiments";
 import { formatGridTable } from "../report/summary";
-import { runMain, intArg, choiceArg } from "./common";
+import { runMain, choiceArg } from "./common";
 import { resolveData } from "./experiment";
 
 interface Flags {
@@ -29,6 +37,9 @@ interface Flags {
   seeds?: number;
   variants?: string;
   quiet?: boolean;
+  export?: string;
+  strict?: boolean;
+  runsDir?: string;
 }
 
 export interface ReproduceOptions {
@@ -42,6 +53,11 @@ export interface ReproduceOptions {
   variants?: readonly string[];
   /** only the per-run lines, no tables (for worker shards) */
   quiet?: boolean;
+  /** write each table's runs to <export>/<table>.json (every run of the grid must exist) */
+  export?: string;
+  /** fail on the first bad data row */
+  strict?: boolean;
+  runsDir?: string;
 }
 
 /** Keep the jobs of the named variants; a name that no selected table has is an error that lists the valid ones. */
@@ -58,8 +74,8 @@ export function selectVariants(jobs: readonly Job[], variants: readonly string[]
 export async function reproduce(o: ReproduceOptions): Promise<void> {
   const data = resolveData({ dataDir: o.dataDir });
   const seeds = o.seeds === undefined ? undefined : Array.from({ length: o.seeds }, (_, i) => i);
-  const byTable = new Map<TableName, Job[]>();
-  for (const t of o.tables) byTable.set(t, gridJobs(t, { preset: o.preset, data, seeds }));
+  const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
+  const byTable = new Map<TableName, Job[]>(o.tables.map((t) => [t, gridJobs(t, { preset: o.preset, data, seeds })]));
   const all = [...byTable.values()].flat();
   const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
   const distinct = new Set(mine.map((j) => j.hash)).size;
@@ -67,17 +83,44 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
     `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds ? seeds.length : o.tables.map((t) => `${t} ${TABLE_SPECS[t].seeds.length}`).join(", ")} seeds)` +
       `${o.variants ? `, variants ${o.variants.join(", ")}` : ""}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs`,
   );
+  if (all.length > 0 && !o.quiet) console.log(formatDataReport(loadExperimentData(all[0].config, o.strict ? "strict" : "lenient")));
   const t0 = Date.now();
   await runJobs(mine, {
+    runsDir,
+    strict: o.strict,
     onJob: (done, total, run) =>
-      console.log(`[medrel] ${done}/${total} ${run.hash} dev Macro-F1 ${(100 * run.metrics.dev.macro_f1).toFixed(2)} (${run.info.seconds.total.toFixed(0)} s)`),
+      console.log(`[medrel] ${done}/${total} ${run.hash} selection Macro-F1 ${(100 * (run.metrics.selection ?? run.metrics.dev).macro_f1).toFixed(2)} (${run.info.seconds.total.toFixed(0)} s)`),
   });
-  console.log(`[medrel] grid done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const gridSeconds = (Date.now() - t0) / 1000;
+  console.log(`[medrel] grid done in ${gridSeconds.toFixed(0)} s (${(gridSeconds / 60).toFixed(1)} min)`);
+  if (o.export) await exportTables(o, byTable, { runsDir, gridSeconds, data, seeds });
   if (o.quiet) return;
   for (const [t, jobs] of byTable) {
-    const { runs, missing } = existingRuns(jobs);
+    const { runs, missing } = existingRuns(jobs, runsDir);
     console.log("\n" + formatGridTable(t, runs, missing.length));
   }
+}
+
+/** Write each table's runs (all must exist: run every shard first) as <export>/<table>.json. */
+async function exportTables(
+  o: ReproduceOptions,
+  byTable: Map<TableName, Job[]>,
+  ctx: { runsDir: string; gridSeconds: number; data: ReturnType<typeof resolveData>; seeds?: number[] },
+): Promise<void> {
+  const command = `npm run reproduce -- ${process.argv.slice(2).join(" ")}`;
+  for (const [t, jobs] of byTable) {
+    const { missing } = existingRuns(jobs, ctx.runsDir);
+    if (missing.length) throw new Error(`--export: table ${t} has ${missing.length} runs missing (run every shard first), e.g. ${missing[0].variant} seed ${missing[0].seed}`);
+    const r = await reproduceTable(t, { preset: o.preset, data: ctx.data, seeds: ctx.seeds, runsDir: ctx.runsDir, progress: false });
+    const file = writeResultsFile(path.resolve(o.export!), tableResultsFile(r, { command, gridSeconds: ctx.gridSeconds }));
+    console.log(`[medrel] exported ${r.records.length} runs of ${t} to ${path.relative(process.cwd(), file)}`);
+  }
+}
+
+function seedCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--seeds must be a positive integer (seeds 0..n-1), got "${v}"`);
+  return n;
 }
 
 async function main(): Promise<void> {
@@ -87,8 +130,11 @@ async function main(): Promise<void> {
     .option("--preset <p>", "quick | study | smoke", choiceArg("--preset", ["quick", "study", "smoke"] as const), "quick")
     .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl); default: the demo data")
     .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
-    .option("--seeds <n>", `seeds per variant (0..n-1); default ${describeTableSeeds()}`, intArg("--seeds"))
+    .option("--seeds <n>", `seeds per variant (0..n-1); default ${describeTableSeeds()}`, seedCount)
     .option("--variants <list>", "comma-separated rows of the table to run (e.g. Basic1,Entity_marked2); the table still shows the others' runs that exist")
+    .option("--export <dir>", "write each table's runs, with their full configs, to <dir>/<table>.json")
+    .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
+    .option("--runs-dir <dir>", "folder of run folders (default runs/; a shared folder for a cluster)")
     .option("--quiet", "print only one line per run (no tables)")
     .showHelpAfterError();
   program.parse();
@@ -101,6 +147,9 @@ async function main(): Promise<void> {
     seeds: f.seeds,
     variants: f.variants?.split(",").map((v) => v.trim()).filter((v) => v.length > 0),
     quiet: f.quiet,
+    export: f.export,
+    strict: f.strict,
+    runsDir: f.runsDir,
   });
 }
 

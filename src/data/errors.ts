@@ -12,6 +12,7 @@ export type ErrorKind = (typeof ERROR_KINDS)[number];
  * - entity_not_found: h or t does not occur in the sentence
  * - subject_placeholder / object_placeholder: CMeIE's stand-in for an implicit entity (never in the sentence)
  * - duplicate: an exact copy (sentence, h, t, r) of an earlier row of the same file; ids ignored
+ * - duplicate_id: a row whose id an earlier row of the same file already has
  * - conflict: the same sentence + (h, t) pair appears with different labels (every row of the group is flagged)
  */
 export const WARNING_KINDS = [
@@ -19,6 +20,7 @@ export const WARNING_KINDS = [
   "subject_placeholder",
   "object_placeholder",
   "duplicate",
+  "duplicate_id",
   "conflict",
 ] as const;
 export type WarningKind = (typeof WARNING_KINDS)[number];

@@ -152,6 +152,46 @@ export function detectFormat(file: string, text: string): RowFormat {
 // ---------------------------------------------------------------------------------------------------------
 // Reading records
 
+/** A file's text, decoded strictly: the lines whose bytes are not UTF-8 are listed (1-based), never replaced silently. */
+interface DecodedText {
+  text: string;
+  badLines: number[];
+}
+
+function readText(file: string): DecodedText {
+  const buf = fs.readFileSync(file);
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  try {
+    return { text: strict.decode(buf), badLines: [] };
+  } catch {
+    // find the offending lines; the text keeps U+FFFD there only for rows that are then rejected
+    const badLines: number[] = [];
+    let start = 0;
+    for (let line = 1; start <= buf.length; line++) {
+      const nl = buf.indexOf(10, start);
+      const end = nl < 0 ? buf.length : nl;
+      try {
+        strict.decode(buf.subarray(start, end));
+      } catch {
+        badLines.push(line);
+      }
+      start = end + 1;
+    }
+    return { text: new TextDecoder("utf-8").decode(buf), badLines };
+  }
+}
+
+/** Records that contain a line with invalid UTF-8 become malformed (each record spans lines from its start). */
+function markInvalidUtf8(records: RawRecord[], badLines: readonly number[]): RawRecord[] {
+  if (badLines.length === 0) return records;
+  const out = records.map((r) => ({ ...r }));
+  for (const b of badLines) {
+    const owner = [...out].reverse().find((r) => r.line <= b);
+    if (owner) owner.malformed = { detail: `invalid UTF-8 on line ${b} (the file is not UTF-8 there; nothing was replaced)` };
+  }
+  return out;
+}
+
 function lineStarts(text: string): number[] {
   const starts = [0];
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
@@ -265,7 +305,8 @@ interface PapaLike {
 // papaparse ships no types and @types/papaparse is not installed: type the one call we make.
 const Papa = require("papaparse") as PapaLike;
 
-function readDelimited(text: string, delimiter: string): RawRecord[] {
+function readCsv(text: string): RawRecord[] {
+  const delimiter = ",";
   const starts = lineStarts(text);
   const rows: Array<{ line: number; cells: string[]; error?: string }> = [];
   let rowStart = 0;
@@ -287,7 +328,7 @@ function readDelimited(text: string, delimiter: string): RawRecord[] {
   for (const { line, cells, error } of rows.slice(1)) {
     if (error) {
       const field = header[Math.min(cells.length, header.length) - 1];
-      out.push({ line, malformed: { detail: `bad ${delimiter === "\t" ? "TSV" : "CSV"} row: ${error}`, field } });
+      out.push({ line, malformed: { detail: `bad CSV row: ${error}`, field } });
     } else if (cells.length < header.length) {
       out.push({
         line,
@@ -304,6 +345,31 @@ function readDelimited(text: string, delimiter: string): RawRecord[] {
   return out;
 }
 
+/**
+ * Tab-separated values have no quoting: a field is everything between two tabs, a row is one line. (A CSV parser
+ * would let a field that starts with `"` swallow the rows after it.)
+ */
+function readTsv(text: string): RawRecord[] {
+  const lines = text.split("\n").map((l) => l.replace(/\r$/, ""));
+  const first = lines.findIndex((l) => l.trim() !== "");
+  if (first < 0) return [];
+  const header = lines[first].split("\t").map((h) => h.trim());
+  const out: RawRecord[] = [];
+  for (let i = first + 1; i < lines.length; i++) {
+    if (lines[i].trim() === "") continue;
+    const cells = lines[i].split("\t");
+    if (cells.length !== header.length) {
+      const field = cells.length < header.length ? header[cells.length] : undefined;
+      out.push({ line: i + 1, malformed: { detail: `expected ${header.length} tab-separated fields, found ${cells.length}`, field } });
+      continue;
+    }
+    const value: Record<string, string> = {};
+    header.forEach((h, k) => (value[h] = cells[k]));
+    out.push({ line: i + 1, value });
+  }
+  return out;
+}
+
 function readRecords(text: string, format: RowFormat): RawRecord[] {
   const t = text.replace(/^\uFEFF/, "");
   switch (format) {
@@ -312,9 +378,9 @@ function readRecords(text: string, format: RowFormat): RawRecord[] {
     case "json":
       return readJsonArray(t);
     case "csv":
-      return readDelimited(t, ",");
+      return readCsv(t);
     case "tsv":
-      return readDelimited(t, "\t");
+      return readTsv(t);
   }
 }
 
@@ -378,18 +444,21 @@ function dropSet(opt: LoadOptions["dropWarnings"]): Set<WarningKind> {
 
 /** Parse rows from text already in memory (the file name is only used in messages). */
 export function parseRows(text: string, opts: ParseOptions = {}): LoadResult {
-  const file = opts.file ?? "<input>";
+  return parseText({ text, badLines: [] }, opts.file ?? "<input>", opts, false);
+}
+
+function parseText(decoded: DecodedText, file: string, opts: LoadOptions, labelOptional: boolean): LoadResult {
   const mode = opts.mode ?? "strict";
-  const format = opts.format ?? detectFormat(file, text);
   const report = emptyReport(file, mode);
-  const rows = parseInto(text, file, format, mode, dropSet(opts.dropWarnings), report, undefined);
+  const format = opts.format ?? detectFormat(file, decoded.text);
+  const rows = parseInto(decoded.text, file, format, mode, dropSet(opts.dropWarnings), report, undefined, labelOptional, decoded.badLines);
   return { rows, report };
 }
 
 /** Load rows from one JSONL / JSON / CSV / TSV file. */
 export function loadRows(file: string, opts: LoadOptions = {}): LoadResult {
   if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
-  return parseRows(fs.readFileSync(file, "utf8"), { ...opts, file });
+  return parseText(readText(file), file, opts, false);
 }
 
 function parseInto(
@@ -401,8 +470,9 @@ function parseInto(
   report: LoadReport,
   split: SplitName | undefined,
   labelOptional = false,
+  badLines: readonly number[] = [],
 ): Row[] {
-  const records = readRecords(text, format);
+  const records = markInvalidUtf8(readRecords(text, format), badLines);
   const good: LocatedRow[] = [];
   const fileIssues: LoadIssue[] = [];
 
@@ -460,8 +530,14 @@ function parseInto(
   }
 
   const firstCopy = new Map<string, LocatedRow>();
+  const firstId = new Map<string, LocatedRow>();
   const pairs = new Map<string, LocatedRow[]>();
   for (const lr of good) {
+    const sameId = firstId.get(lr.row.id);
+    if (sameId) {
+      warn(lr, "duplicate_id", "id", `id "${lr.row.id}" is also the id of the row at line ${sameId.line} (predictions by id would be ambiguous)`);
+      mark(lr, "duplicate_id");
+    } else firstId.set(lr.row.id, lr);
     const { sentence, h, t, r } = lr.row;
     const pairKey = JSON.stringify([sentence, h, t]);
     const key = JSON.stringify([sentence, h, t, r]);
@@ -512,10 +588,7 @@ export type InputRow = Omit<Row, "r"> & { r?: Label };
  */
 export function loadInputRows(file: string, opts: LoadOptions = {}): { rows: InputRow[]; report: LoadReport } {
   if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
-  const text = fs.readFileSync(file, "utf8");
-  const mode = opts.mode ?? "strict";
-  const report = emptyReport(file, mode);
-  const rows = parseInto(text, file, opts.format ?? detectFormat(file, text), mode, dropSet(opts.dropWarnings), report, undefined, true);
+  const { rows, report } = parseText(readText(file), file, opts, true);
   return { rows: rows.map((r) => (r.r === undefined ? { ...r, r: undefined } : r)), report };
 }
 
@@ -573,8 +646,8 @@ export function loadDataset(dir: string, opts: LoadOptions = {}): LoadedDataset 
       report.notices.push(`${dir}: no ${names[0]}.jsonl; the ${split} split is empty`);
       return [];
     }
-    const text = fs.readFileSync(file, "utf8");
-    return parseInto(text, file, opts.format ?? detectFormat(file, text), mode, drop, report, split);
+    const { text, badLines } = readText(file);
+    return parseInto(text, file, opts.format ?? detectFormat(file, text), mode, drop, report, split, false, badLines);
   };
   const train = load("train", true);
   const dev = load("dev", true);

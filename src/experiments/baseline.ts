@@ -29,8 +29,8 @@ export function runBaseline(cfg: Pick<ExperimentConfig, "data" | "seed" | "maxTr
   // the data files' content is part of the key, as in configHash: a regenerated split retrains the baseline too
   const key = {
     kind: "ngram-baseline",
-    version: 1,
-    data: cfg.data,
+    version: 2,
+    data: cfg.data.kind,
     dataContent: dataFingerprint(cfg.data),
     seed: cfg.seed,
     maxTrainRows: cfg.maxTrainRows,

@@ -1,6 +1,8 @@
 /**
- * One typed experiment config. Validated once at the edge (CLI, notebook, file) with zod, typed after.
- * Its canonical hash names the run folder, so the same config is never trained twice.
+ * One typed experiment config. Validated once at the edge (CLI, notebook, file, grid) with zod, typed after.
+ * Paths in a validated config are relative to the project root, so a saved config means the same in every
+ * checkout; its hash covers the content of the data and model files it names, never where they are, so a copied
+ * or moved checkout (or a shipped runs/ folder) finds the same runs.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -11,16 +13,17 @@ import { LABEL_NAMES, type Label } from "../data/labels";
 import { datasetFiles } from "../data/load";
 import type { SplitName } from "../data/types";
 import { DEMO_DIR } from "../data/demo";
+import { DEFAULT_SELECTION } from "../data/selection";
 import { SHAPE_NAMES, type ShapeName } from "../model/config";
 import { CLASS_WEIGHT_SCHEMES, type ClassWeightScheme } from "../train/class-weights";
 
 const encodingEnum = z.enum(ENCODING_NAMES as unknown as [EncodingName, ...EncodingName[]]);
 
 export const DataSpecSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("demo") }),
+  z.strictObject({ kind: z.literal("demo") }),
   /** a folder laid out as the study's: train.jsonl, val.jsonl, test.jsonl */
-  z.object({ kind: z.literal("dir"), dir: z.string().min(1) }),
-  z.object({ kind: z.literal("files"), train: z.string().min(1), dev: z.string().min(1), test: z.string().optional() }),
+  z.strictObject({ kind: z.literal("dir"), dir: z.string().min(1) }),
+  z.strictObject({ kind: z.literal("files"), train: z.string().min(1), dev: z.string().min(1), test: z.string().optional() }),
 ]);
 export type DataSpec = z.infer<typeof DataSpecSchema>;
 
@@ -30,21 +33,21 @@ export const ModelSpecSchema = z.discriminatedUnion("kind", [
    * init only): take the architecture from this folder's config.json instead of the preset, so "from scratch"
    * and "pretrained" differ only in the initial weights.
    */
-  z.object({
+  z.strictObject({
     kind: z.literal("preset"),
     preset: z.enum(SHAPE_NAMES as unknown as [ShapeName, ...ShapeName[]]),
     pretrained: z.string().nullable(),
     shapeFrom: z.string().min(1).optional(),
   }),
   /** a local Hugging Face checkpoint folder (config.json, vocab.txt/tokenizer.json, weights) */
-  z.object({ kind: z.literal("checkpoint"), dir: z.string().min(1), name: z.string().optional() }),
+  z.strictObject({ kind: z.literal("checkpoint"), dir: z.string().min(1), name: z.string().optional() }),
 ]);
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
 export const WeightSchemeSchema = z.enum(CLASS_WEIGHT_SCHEMES as unknown as [ClassWeightScheme, ...ClassWeightScheme[]]);
 export type WeightScheme = z.infer<typeof WeightSchemeSchema>;
 
-export const LossSpecSchema = z.object({
+export const LossSpecSchema = z.strictObject({
   scheme: WeightSchemeSchema,
   /** per-label weight map for `manual` (missing labels weigh 1) */
   manual: z.record(z.string(), z.number().positive()).optional(),
@@ -59,7 +62,7 @@ export const LossSpecSchema = z.object({
 });
 export type LossSpec = z.infer<typeof LossSpecSchema>;
 
-export const AugmentSpecSchema = z.object({
+export const AugmentSpecSchema = z.strictObject({
   hardRule: z.enum(["study", "lowest_dev_f1", "lowest_frequency"]),
   strategies: z.array(z.enum(["oversample", "entity_substitution", "char_noise"])),
   /** augmented copies per original hard-class row */
@@ -67,16 +70,31 @@ export const AugmentSpecSchema = z.object({
 });
 export type AugmentSpec = z.infer<typeof AugmentSpecSchema>;
 
-export const DistillSpecSchema = z.object({
+export const DistillSpecSchema = z.strictObject({
   teacher: z.literal("ngram"),
   alpha: z.number().min(0).max(1),
   temperature: z.number().positive(),
   folds: z.number().int().min(2),
+  /** fit the teacher with the student's class weights, so a weighted student is not pulled back to the unweighted prior */
+  classWeighted: z.boolean(),
 });
 export type DistillSpec = z.infer<typeof DistillSpecSchema>;
 
-export const ExperimentConfigSchema = z.object({
+/**
+ * Where the best epoch (and early stopping) is chosen: the data's dev split when a test split is reported, else a
+ * fixed sentence-grouped slice of train (src/data/selection.ts), so the split a table reports is never looked at
+ * before it is reported. "auto" resolves to one of the two when the config is validated.
+ */
+export const SelectionSpecSchema = z.union([
+  z.literal("auto"),
+  z.strictObject({ from: z.literal("dev") }),
+  z.strictObject({ from: z.literal("train"), fraction: z.number().gt(0).lt(1), seed: z.number().int().nonnegative() }),
+]);
+export type SelectionSpec = z.infer<typeof SelectionSpecSchema>;
+
+export const ExperimentConfigSchema = z.strictObject({
   data: DataSpecSchema,
+  selection: SelectionSpecSchema,
   model: ModelSpecSchema,
   encoding: encodingEnum,
   /** the study's quirks (double [CLS], replace-every-occurrence) */
@@ -115,7 +133,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validate an unknown value (a parsed file, CLI flags merged onto a preset) into an ExperimentConfig. */
+/**
+ * Validate an unknown value (a parsed file, CLI flags merged onto a preset) into an ExperimentConfig: unknown keys
+ * are refused, paths become project-relative, and selection "auto" is resolved against the data's splits.
+ */
 export function parseExperimentConfig(value: unknown, where = "config"): ExperimentConfig {
   const res = ExperimentConfigSchema.safeParse(value);
   if (!res.success) {
@@ -124,13 +145,37 @@ export function parseExperimentConfig(value: unknown, where = "config"): Experim
       res.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
     );
   }
-  const cfg = res.data;
+  const cfg = { ...res.data, data: projectData(res.data.data), model: projectModel(res.data.model) };
   if (cfg.loss.manual) {
     for (const k of Object.keys(cfg.loss.manual)) {
       if (!LABEL_NAMES.includes(k as Label)) throw new ConfigError(where, [`loss.manual: unknown label "${k}"`]);
     }
   }
+  const hasTest = dataFiles(cfg.data).test !== undefined;
+  if (cfg.selection === "auto") cfg.selection = hasTest ? { from: "dev" } : { from: "train", ...DEFAULT_SELECTION };
+  if (cfg.selection.from === "dev" && !hasTest) {
+    throw new ConfigError(where, ["selection: choosing epochs on dev needs a test split to report (the data has none); use \"auto\" or { from: \"train\", fraction, seed }"]);
+  }
   return cfg;
+}
+
+/** Read a config file (a run's config.json, or a few fields to apply over a preset); errors name the file. */
+export function readConfigFile(file: string): Partial<ExperimentConfig> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(file, [`cannot read it (${(e as Error).message})`]);
+  }
+  if (text.trim() === "") throw new ConfigError(file, ["the file is empty (expected a JSON object of config fields)"]);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(file, [`not valid JSON (${(e as Error).message})`]);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(file, ["expected a JSON object of config fields"]);
+  return value as Partial<ExperimentConfig>;
 }
 
 /** JSON with sorted keys at every level: equal configs give equal strings. */
@@ -189,35 +234,55 @@ function fileDigest(f: string): string {
   return digest;
 }
 
-/**
- * Content fingerprint of the data a config reads (each split's file), so editing or regenerating a split in place
- * names new runs instead of loading results trained on the old rows. A folder or file that does not exist yet
- * hashes as absent (the run itself reports it when it loads the data).
- */
-export function dataFingerprint(d: DataSpec): string {
-  const files: Partial<Record<SplitName, string>> =
-    d.kind === "files" ? { train: d.train, dev: d.dev, test: d.test } : datasetFiles(d.kind === "demo" ? DEMO_DIR : d.dir);
-  const h = createHash("sha256");
-  for (const split of ["train", "dev", "test"] as const) {
-    const f = files[split];
-    h.update(`${split}:${f !== undefined && fs.existsSync(f) ? fileDigest(path.resolve(f)) : "absent"};`);
-  }
-  return h.digest("hex").slice(0, 16);
+/** The project's root folder (this file sits in src/experiments, or dist/experiments once built). */
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+/** A path as configs store it: relative to the project root, forward slashes. A relative input is taken as project-relative. */
+export function toProjectPath(p: string): string {
+  const rel = path.relative(PROJECT_ROOT, path.resolve(PROJECT_ROOT, p));
+  return (rel === "" ? "." : rel).split(path.sep).join("/");
 }
 
-/**
- * The data spec with absolute paths: a notebook (cwd notebooks/, `../../shared/data`) and the CLI (cwd the repo,
- * `../shared/data`) name the same folder, so they must name the same runs.
- */
-function absoluteData(d: DataSpec): DataSpec {
+/** A config's (project-relative) path on this machine. */
+export function fromProjectPath(p: string): string {
+  return path.resolve(PROJECT_ROOT, p);
+}
+
+function projectData(d: DataSpec): DataSpec {
   switch (d.kind) {
     case "demo":
       return d;
     case "dir":
-      return { kind: "dir", dir: path.resolve(d.dir) };
+      return { kind: "dir", dir: toProjectPath(d.dir) };
     case "files":
-      return { kind: "files", train: path.resolve(d.train), dev: path.resolve(d.dev), test: d.test === undefined ? undefined : path.resolve(d.test) };
+      return { kind: "files", train: toProjectPath(d.train), dev: toProjectPath(d.dev), ...(d.test === undefined ? {} : { test: toProjectPath(d.test) }) };
   }
+}
+
+function projectModel(m: ModelSpec): ModelSpec {
+  if (m.kind === "checkpoint") return { ...m, dir: toProjectPath(m.dir) };
+  return { ...m, pretrained: m.pretrained === null ? null : toProjectPath(m.pretrained), ...(m.shapeFrom ? { shapeFrom: toProjectPath(m.shapeFrom) } : {}) };
+}
+
+/** The files a data spec reads, by split (absolute; a split without a file is left out). */
+export function dataFiles(d: DataSpec): Partial<Record<SplitName, string>> {
+  if (d.kind !== "files") return datasetFiles(d.kind === "demo" ? DEMO_DIR : fromProjectPath(d.dir));
+  return { train: fromProjectPath(d.train), dev: fromProjectPath(d.dev), ...(d.test === undefined ? {} : { test: fromProjectPath(d.test) }) };
+}
+
+/**
+ * Content fingerprint of the data a config reads (each split's file), so editing or regenerating a split in place
+ * names new runs instead of loading results trained on the old rows. A file that does not exist yet hashes as
+ * absent (the run itself reports it when it loads the data).
+ */
+export function dataFingerprint(d: DataSpec): string {
+  const files = dataFiles(d);
+  const h = createHash("sha256");
+  for (const split of ["train", "dev", "test"] as const) {
+    const f = files[split];
+    h.update(`${split}:${f !== undefined && fs.existsSync(f) ? fileDigest(f) : "absent"};`);
+  }
+  return h.digest("hex").slice(0, 16);
 }
 
 /** config.json fields that say how a checkpoint was made or is stored, not what architecture it has. */
@@ -240,17 +305,23 @@ export function architectureFingerprint(dir: string): string {
   return createHash("sha256").update(canonicalJson(arch)).digest("hex").slice(0, 16);
 }
 
+/** What a model spec trains from, by content: the weights' fingerprint, or the architecture a random init takes. */
+function modelIdentity(m: ModelSpec): object {
+  if (m.kind === "checkpoint") return { kind: "checkpoint", weights: modelFingerprint(fromProjectPath(m.dir)) };
+  return {
+    kind: "preset",
+    preset: m.preset,
+    pretrained: m.pretrained ? modelFingerprint(fromProjectPath(m.pretrained)) : null,
+    shape: m.shapeFrom ? architectureFingerprint(fromProjectPath(m.shapeFrom)) : undefined,
+  };
+}
+
 /**
- * Short, stable hash of a config (what names its run folder). It covers the content of the data files the config
- * reads (dataFingerprint) and, for a config that points at a model folder, that folder's content (modelFingerprint).
+ * Short, stable hash of a config (what names its run folder): its settings, plus the content of the data files and
+ * model folder it names — not their paths, so a run means the same wherever the project lives.
  */
-export function configHash(cfg: ExperimentConfig): string {
-  cfg = { ...cfg, data: absoluteData(cfg.data) };
-  const m = cfg.model;
-  const dir = m.kind === "checkpoint" ? m.dir : m.pretrained;
-  const shapeFrom = m.kind === "preset" ? m.shapeFrom : undefined;
-  const weights = dir ? modelFingerprint(dir) : undefined;
-  const shape = shapeFrom ? architectureFingerprint(shapeFrom) : undefined;
-  const payload = canonicalJson({ config: cfg, data: dataFingerprint(cfg.data), weights, shape });
+export function configHash(input: ExperimentConfig): string {
+  const { data, model, ...settings } = parseExperimentConfig(input);
+  const payload = canonicalJson({ settings, data: { kind: data.kind, content: dataFingerprint(data) }, model: modelIdentity(model) });
   return createHash("sha256").update(payload).digest("hex").slice(0, 12);
 }

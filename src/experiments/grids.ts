@@ -4,7 +4,7 @@
  * processes or machines.
  */
 import type { ExperimentConfig, DataSpec } from "./config";
-import { configHash } from "./config";
+import { configHash, parseExperimentConfig } from "./config";
 import { presetConfig, type PresetName } from "./presets";
 import { TABLE_SPECS, type TableName } from "./study-tables";
 
@@ -26,11 +26,14 @@ export interface GridOptions {
   modelsDir?: string;
   /** applied to every config last (e.g. a notebook's class-weight map) */
   override?: Partial<ExperimentConfig>;
+  /** only these rows of the table (a name the table does not have throws) */
+  variants?: readonly string[];
 }
 
-/** A job for one config (its hash computed here, once). */
+/** A job for one config, validated (project-relative paths, selection resolved) and hashed here, once. */
 export function makeJob(table: TableName, variant: string, seed: number, config: ExperimentConfig): Job {
-  return { table, variant, seed, config, hash: configHash(config) };
+  const parsed = parseExperimentConfig(config, `${table} table, ${variant}, seed ${seed}`);
+  return { table, variant, seed, config: parsed, hash: configHash(parsed) };
 }
 
 /** All jobs of one table's grid. */
@@ -38,8 +41,11 @@ export function gridJobs(table: TableName, opts: GridOptions): Job[] {
   const spec = TABLE_SPECS[table];
   const base: ExperimentConfig = { ...presetConfig(opts.preset), ...(opts.data ? { data: opts.data } : {}) };
   const seeds = opts.seeds ?? spec.seeds;
-  return spec
-    .variants(base, { preset: opts.preset, modelsDir: opts.modelsDir })
+  const all = spec.variants(base, { preset: opts.preset, modelsDir: opts.modelsDir });
+  const unknown = (opts.variants ?? []).filter((v) => !all.some((x) => x.name === v));
+  if (unknown.length) throw new Error(`table ${table}: no variant ${unknown.map((v) => `"${v}"`).join(", ")} (it has ${all.map((x) => `"${x.name}"`).join(", ")})`);
+  return all
+    .filter((v) => !opts.variants || opts.variants.includes(v.name))
     .flatMap((v) => seeds.map((seed) => makeJob(table, v.name, seed, { ...v.config, ...(opts.override ?? {}), seed })));
 }
 

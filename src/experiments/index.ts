@@ -7,4 +7,5 @@ export * from "./grids";
 export * from "./run";
 export * from "./baseline";
 export * from "./tables";
+export * from "./results";
 export * from "./playground";

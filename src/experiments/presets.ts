@@ -25,6 +25,7 @@ function pretrainedTiny(): string | null {
 export function presetConfig(name: PresetName): ExperimentConfig {
   const base: ExperimentConfig = {
     data: { kind: "demo" },
+    selection: "auto",
     model: { kind: "preset", preset: "tiny", pretrained: pretrainedTiny() },
     encoding: "Entity_marked2",
     faithful: false,
@@ -46,7 +47,7 @@ export function presetConfig(name: PresetName): ExperimentConfig {
     earlyStoppingPatience: 0,
     layerwiseLrDecay: 1,
     // distillation from the n-gram baseline, cross-fitted on train (the teacher never scores a row it saw)
-    distill: { teacher: "ngram", alpha: 0.5, temperature: 2, folds: 5 },
+    distill: { teacher: "ngram", alpha: 0.5, temperature: 2, folds: 5, classWeighted: true },
     maxTrainRows: 0,
     maxEvalRows: 0,
   };

@@ -19,8 +19,9 @@ import { train, evaluate, computeClassWeights, classCounts, createProgress, DEFA
 import { notebookProgress } from "../report/progress";
 import { Rng } from "../random";
 import type { ExperimentConfig } from "./config";
-import { configHash, parseExperimentConfig } from "./config";
-import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter, type RunResult, type RunInfo, type Prediction } from "./store";
+import { configHash, fromProjectPath, parseExperimentConfig } from "./config";
+import { selectionSplit } from "../data/selection";
+import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter, type RunResult, type RunInfo, type Prediction, type SplitMetrics } from "./store";
 
 export interface RunOptions {
   /** retrain even when a complete run folder exists */
@@ -60,7 +61,7 @@ function emptySplitError(split: string, report: LoadReport): Error {
 export function loadExperimentData(cfg: Pick<ExperimentConfig, "data">, mode: LoadMode = "lenient"): ExperimentData {
   const d = cfg.data;
   if (d.kind === "demo" || d.kind === "dir") {
-    const ds = loadDataset(d.kind === "demo" ? DEMO_DIR : path.resolve(d.dir), { mode });
+    const ds = loadDataset(d.kind === "demo" ? DEMO_DIR : fromProjectPath(d.dir), { mode });
     for (const split of ["train", "dev"] as const) {
       if (ds[split].length === 0) {
         const file = ds.report.files.find((f) => f.split === split);
@@ -70,7 +71,7 @@ export function loadExperimentData(cfg: Pick<ExperimentConfig, "data">, mode: Lo
     return { dataset: ds, reports: [ds.report] };
   }
   const load = (split: string, f: string): { rows: Row[]; report: LoadReport } => {
-    const res = loadRows(path.resolve(f), { mode });
+    const res = loadRows(fromProjectPath(f), { mode });
     if (res.rows.length === 0 && split !== "test") throw emptySplitError(split, res.report);
     return res;
   };
@@ -115,7 +116,8 @@ interface Prepared {
 
 async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string): Promise<Prepared> {
   const m = cfg.model;
-  const dir = m.kind === "checkpoint" ? m.dir : m.pretrained;
+  const configured = m.kind === "checkpoint" ? m.dir : m.pretrained;
+  const dir = configured ? fromProjectPath(configured) : null;
   if (dir) {
     if (!fs.existsSync(dir)) throw new Error(`model folder not found: ${dir} (put a Hugging Face checkpoint there; see models/README.md)`);
     const tokenizer = RelationTokenizer.fromDir(dir);
@@ -127,7 +129,7 @@ async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string)
   const tokenizer = buildCharTokenizer(train.flatMap((r) => [r.sentence, r.h, r.t]), { minFreq: 1 });
   const tokDir = path.join(tmpDir, "tokenizer");
   tokenizer.save(tokDir);
-  const shapeFile = m.kind === "preset" && m.shapeFrom ? path.join(m.shapeFrom, "config.json") : null;
+  const shapeFile = m.kind === "preset" && m.shapeFrom ? path.join(fromProjectPath(m.shapeFrom), "config.json") : null;
   const config = shapeFile
     ? { ...parseConfig(JSON.parse(fs.readFileSync(shapeFile, "utf8")), shapeFile), vocab_size: tokenizer.vocabSize }
     : { ...shapeConfig(m.kind === "preset" ? m.preset : "tiny", tokenizer.vocabSize) };
@@ -138,22 +140,39 @@ async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string)
   return { model, tokenizer, tokenizerDir: tokDir, notes: [`random init (${from}), character vocabulary of ${tokenizer.vocabSize} from train`] };
 }
 
-function classWeightSpec(cfg: ExperimentConfig, trainLabels: number[]): ClassWeightSpec {
+/**
+ * The class-weight spec of a config. `hard_classes` without per-class F1 takes it from the same config trained
+ * without class weights, on the selection split (that run is loaded from the cache, or trained first).
+ */
+async function classWeightSpec(cfg: ExperimentConfig, fitLabels: number[], opts: RunOptions): Promise<ClassWeightSpec> {
   const l = cfg.loss;
   switch (l.scheme) {
     case "none":
       return { scheme: "none" };
     case "manual":
       return { scheme: "manual", weights: l.manual ?? {} };
-    case "hard_classes":
-      if (!l.devF1) throw new Error("loss.scheme hard_classes needs loss.devF1 (per-class dev F1 of a previous run)");
-      return { scheme: "hard_classes", perClassF1: LABEL_NAMES.map((n) => l.devF1?.[n] ?? 0), alpha: l.alpha };
+    case "hard_classes": {
+      const f1 = l.devF1 ?? selectionF1(await referenceRun(cfg, opts));
+      return { scheme: "hard_classes", perClassF1: LABEL_NAMES.map((n) => f1[n] ?? 0), alpha: l.alpha };
+    }
     case "inverse":
     case "sqrt_inverse":
-      return { scheme: l.scheme, counts: classCounts(trainLabels) };
+      return { scheme: l.scheme, counts: classCounts(fitLabels) };
     case "effective_number":
-      return { scheme: "effective_number", counts: classCounts(trainLabels), beta: l.beta };
+      return { scheme: "effective_number", counts: classCounts(fitLabels), beta: l.beta };
   }
+}
+
+function selectionF1(run: RunResult): Record<string, number> {
+  const pc = run.metrics.selection?.per_class;
+  if (!pc) throw new Error(`loss.scheme hard_classes: the unweighted reference run ${run.dir} has no selection metrics`);
+  return Object.fromEntries(Object.entries(pc).map(([k, c]) => [k, c.f1]));
+}
+
+/** The same config trained without class weights: where `hard_classes` reads which classes are hard. */
+function referenceRun(cfg: ExperimentConfig, opts: RunOptions): Promise<RunResult> {
+  const loss = { ...cfg.loss, scheme: "none" as const, alpha: undefined, devF1: undefined, beta: undefined, manual: undefined };
+  return runExperiment({ ...cfg, loss }, { runsDir: opts.runsDir, progress: opts.progress, verbose: false, label: "the unweighted reference of a hard_classes run" });
 }
 
 /** What a run needs besides its config to train: computed weights, a sampler, where checkpoints go, the teacher. */
@@ -173,18 +192,38 @@ export function toTrainConfig(cfg: ExperimentConfig, extras: TrainExtras): Train
 }
 
 function predictionRows(rows: Row[], ev: Evaluation): Prediction[] {
-  return rows.map((r, i) => ({ id: r.id, label: r.r, pred: LABEL_NAMES[ev.preds[i]], probs: ev.probs[i].map((p) => Math.round(p * 1e6) / 1e6) }));
+  return rows.map((r, i) => ({
+    id: r.id,
+    sentence: r.sentence,
+    h: r.h,
+    t: r.t,
+    label: r.r,
+    pred: LABEL_NAMES[ev.preds[i]],
+    probs: ev.probs[i].map((p) => Math.round(p * 1e6) / 1e6),
+  }));
 }
 
-/** The rows a run trains and evaluates on (row caps, then train-only augmentation). */
-function runRows(cfg: ExperimentConfig, dataset: Dataset): { train: Row[]; dev: Row[]; test: Row[]; augmentReport?: unknown } {
+/** The rows of one run: `fit` trains, `selection` chooses the epoch, `dev` and `test` are only reported. */
+interface RunRows {
+  fit: Row[];
+  selection: Row[];
+  dev: Row[];
+  test: Row[];
+  augmentReport?: unknown;
+}
+
+/** Row caps, the selection split (the dev split, or a slice of train), then train-only augmentation of the fit rows. */
+function runRows(cfg: ExperimentConfig, dataset: Dataset): RunRows {
   const train = capRows(dataset.train, cfg.maxTrainRows, cfg.seed);
   const dev = capRows(dataset.dev, cfg.maxEvalRows, cfg.seed);
   const test = capRows(dataset.test, cfg.maxEvalRows, cfg.seed);
-  if (!cfg.augment) return { train, dev, test };
-  const hardClasses = chooseHardClasses({ rule: cfg.augment.hardRule, trainLabels: train.map((r) => labelIndex(r.r)) });
-  const res = augmentTrain(train, { hardClasses, strategies: cfg.augment.strategies, multiplier: cfg.augment.multiplier, seed: cfg.seed }, { dev, test });
-  return { train: res.rows, dev, test, augmentReport: res.report };
+  const sel = cfg.selection;
+  if (sel === "auto") throw new Error("selection \"auto\" must be resolved by parseExperimentConfig first");
+  const { fit, selection } = sel.from === "dev" ? { fit: train, selection: dev } : selectionSplit(train, sel);
+  if (!cfg.augment) return { fit, selection, dev, test };
+  const hardClasses = chooseHardClasses({ rule: cfg.augment.hardRule, trainLabels: fit.map((r) => labelIndex(r.r)) });
+  const res = augmentTrain(fit, { hardClasses, strategies: cfg.augment.strategies, multiplier: cfg.augment.multiplier, seed: cfg.seed }, { dev: [...selection, ...dev], test });
+  return { fit: res.rows, selection, dev, test, augmentReport: res.report };
 }
 
 /** Train one run into `writer`'s temp folder and return what it will hold once committed. */
@@ -194,25 +233,24 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
   const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
   opts.onDataReport?.(formatDataReport(data));
   const rows = runRows(cfg, data.dataset);
-  const prep = await prepareModel(cfg, rows.train, writer.tmp);
+  const prep = await prepareModel(cfg, rows.fit, writer.tmp);
   const enc = (rs: Row[]): Encoded[] => (rs.length ? encodeDataset(prep.tokenizer, rs, { encoding: cfg.encoding, maxLength: cfg.maxLength, faithful: cfg.faithful }).encoded : []);
-  const [trainEnc, devEnc, testEnc] = [enc(rows.train), enc(rows.dev), enc(rows.test)];
-  const trainLabels = trainEnc.map((e) => e.label as number);
-  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg, trainLabels));
-  // the teacher scores each training row with a model that never saw it (cross-fitting)
-  const teacherProbs = cfg.distill ? outOfFoldNgramProbs(rows.train, { seed: cfg.seed, folds: cfg.distill.folds }) : undefined;
+  const [fitEnc, selectionEnc, devEnc, testEnc] = [enc(rows.fit), enc(rows.selection), enc(rows.dev), enc(rows.test)];
+  const fitLabels = fitEnc.map((e) => e.label as number);
+  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(await classWeightSpec(cfg, fitLabels, opts));
   const tc = toTrainConfig(cfg, {
     classWeights: weights,
-    sampler: cfg.sampler === "study" ? studyBatchSampler(trainLabels) : undefined,
+    sampler: cfg.sampler === "study" ? studyBatchSampler(fitLabels) : undefined,
     // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
     checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
     checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
-    distill: cfg.distill && teacherProbs ? { alpha: cfg.distill.alpha, temperature: cfg.distill.temperature, teacherProbs } : undefined,
+    distill: teacher(cfg, rows.fit, weights),
   });
   const t0 = Date.now();
   const progress = opts.progress === false ? false : createProgress({ label: opts.label ?? `run ${hash}`, notebook: notebookProgress });
-  const result: TrainResult = await train(prep.model, trainEnc, devEnc, tc, { progress });
+  const result: TrainResult = await train(prep.model, fitEnc, selectionEnc, tc, { progress });
   const t1 = Date.now();
+  const selection = await evaluate(prep.model, selectionEnc);
   const dev = await evaluate(prep.model, devEnc);
   const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
   const info: RunInfo = {
@@ -220,7 +258,8 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     kernels: backend.kernels,
     startedAt: new Date(started).toISOString(),
     seconds: { total: (Date.now() - started) / 1000, train: (t1 - t0) / 1000, eval: (Date.now() - t1) / 1000 },
-    trainRows: rows.train.length,
+    trainRows: rows.fit.length,
+    selectionRows: rows.selection.length,
     devRows: rows.dev.length,
     testRows: rows.test.length,
     vocabSize: prep.tokenizer.vocabSize,
@@ -232,12 +271,13 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     resumedFromEpoch: result.resumedFromEpoch,
     node: process.version,
   };
-  const metrics = { dev: dev.metrics, test: test ? test.metrics : null };
+  const metrics: SplitMetrics = { selection: selection.metrics, dev: dev.metrics, test: test ? test.metrics : null };
   writer.json("config.json", cfg);
   writer.json("metrics.json", metrics);
-  writer.json("confusion.json", { labels: LABEL_NAMES, dev: dev.metrics.confusion, test: test?.metrics.confusion ?? null });
+  writer.json("confusion.json", { labels: LABEL_NAMES, selection: selection.metrics.confusion, dev: dev.metrics.confusion, test: test?.metrics.confusion ?? null });
   writer.json("history.json", result.history);
   writer.json("run.json", info);
+  writer.jsonl("predictions-selection.jsonl", predictionRows(rows.selection, selection));
   writer.jsonl("predictions-dev.jsonl", predictionRows(rows.dev, dev));
   if (test) writer.jsonl("predictions-test.jsonl", predictionRows(rows.test, test));
   await saveCheckpoint(prep.model, path.join(writer.tmp, "model"), {
@@ -246,6 +286,18 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
   });
   prep.model.dispose();
   return { hash, dir: finalDir, config: cfg, metrics, history: result.history, info };
+}
+
+/**
+ * The distillation teacher for the fit rows: the n-gram model cross-fitted on them (it never scores a row it saw),
+ * fitted with the student's class weights when the config says so.
+ */
+function teacher(cfg: ExperimentConfig, fit: Row[], weights: number[] | null): TrainExtras["distill"] {
+  const d = cfg.distill;
+  if (!d) return undefined;
+  const classWeights = d.classWeighted && weights ? weights : undefined;
+  const teacherProbs = outOfFoldNgramProbs(fit, { seed: cfg.seed, folds: d.folds, classWeights });
+  return { alpha: d.alpha, temperature: d.temperature, teacherProbs };
 }
 
 /** Run (or load) one experiment. */
@@ -276,7 +328,7 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
       return run;
     } catch (e) {
       writer.abort();
-      throw explainOutOfMemory(e);
+      throw explainOutOfMemory(withPath(e, finalDir));
     } finally {
       // keep the backend's memory flat across many runs in one process (grids)
       tf.disposeVariables();
@@ -284,6 +336,12 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
   } finally {
     release();
   }
+}
+
+/** A system error (a full disk: ENOSPC) names the run folder it was writing when its message names none. */
+function withPath(e: unknown, dir: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  return err && typeof err.code === "string" && !(err.message ?? "").includes(path.sep) ? new Error(`${dir}: ${err.message}`) : e;
 }
 
 /** The WASM heap tops out near 4 GB (weights + gradients + AdamW moments + activations): say what to change. */

@@ -20,6 +20,8 @@ export const CKPT_SUFFIX = ".ckpt";
 export const RUN_MARKER = ".medrel-run";
 
 export interface SplitMetrics {
+  /** the split the best epoch was chosen on (train's selection slice, or dev when a test split is reported) */
+  selection?: Metrics;
   dev: Metrics;
   /** absent when the data has no test split */
   test: Metrics | null;
@@ -43,7 +45,9 @@ export interface RunInfo {
   kernels: string[];
   startedAt: string;
   seconds: { total: number; train: number; eval: number };
+  /** rows trained on (train minus the selection slice, augmentation included) */
   trainRows: number;
+  selectionRows?: number;
   devRows: number;
   testRows: number;
   vocabSize: number;
@@ -59,6 +63,9 @@ export interface RunInfo {
 
 export interface Prediction {
   id: string;
+  sentence: string;
+  h: string;
+  t: string;
   label: string;
   pred: string;
   probs: number[];

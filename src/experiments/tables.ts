@@ -19,6 +19,8 @@ export interface TableRequest {
   override?: Partial<ExperimentConfig>;
   runsDir?: string;
   progress?: GridRunOptions["progress"];
+  /** only these rows of the table (e.g. the spec's demoVariants) */
+  variants?: readonly string[];
 }
 
 export interface TableResult {
@@ -38,7 +40,7 @@ export interface TableResult {
 
 /** The table's jobs for a request (its spec's seeds unless the request names others). */
 export function tableJobs(table: TableName, req: TableRequest): Job[] {
-  return gridJobs(table, { preset: req.preset, data: req.data, seeds: req.seeds ?? TABLE_SPECS[table].seeds, override: req.override });
+  return gridJobs(table, { preset: req.preset, data: req.data, seeds: req.seeds ?? TABLE_SPECS[table].seeds, override: req.override, variants: req.variants });
 }
 
 /** Run (or load) one study table's grid and assemble it. */

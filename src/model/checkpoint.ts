@@ -120,6 +120,31 @@ interface ReadResult {
  * Read every expected key from `source` into stored layout. Word embeddings may have any row count here
  * (checked against config/tokenizer by the caller); every other shape must match.
  */
+/**
+ * config.json against the weight file, from the file's keys and shapes alone (nothing is built yet): a config that
+ * does not describe these weights (e.g. num_hidden_layers 1000000) is refused before it can allocate anything.
+ */
+function checkConfigAgainstWeights(source: WeightSource, config: BertConfig, configFile: string): void {
+  const shapes = new Map(source.keys().map((k) => [normalizeHfKey(k), k]));
+  const shapeOf = (suffix: string): number[] | undefined => {
+    const key = [...shapes.keys()].find((k) => k === `bert.${suffix}` || k === suffix);
+    return key === undefined ? undefined : source.info(shapes.get(key)!).shape;
+  };
+  const layers = new Set([...shapes.keys()].map((k) => /(?:^|\.)encoder\.layer\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined));
+  const checks: [keyof BertConfig, number | undefined][] = [
+    ["num_hidden_layers", layers.size || undefined],
+    ["hidden_size", shapeOf("embeddings.word_embeddings.weight")?.[1]],
+    ["max_position_embeddings", shapeOf("embeddings.position_embeddings.weight")?.[0]],
+    ["type_vocab_size", shapeOf("embeddings.token_type_embeddings.weight")?.[0]],
+    ["intermediate_size", shapeOf("encoder.layer.0.intermediate.dense.weight")?.[0]],
+  ];
+  for (const [field, inFile] of checks) {
+    if (inFile !== undefined && config[field] !== inFile) {
+      throw new ModelConfigError(configFile, field, `is ${String(config[field])}, but ${source.file} holds ${inFile} (is this config.json the one that belongs to these weights?)`);
+    }
+  }
+}
+
 function readWeights(source: WeightSource, config: BertConfig, numLabels: number, pooling: Pooling, ignoreMismatchedHead: boolean): ReadResult {
   const expected = hfParamShapes(config, numLabels, pooling);
   const values = new Map<string, Float32Array>();
@@ -170,12 +195,13 @@ function readWeights(source: WeightSource, config: BertConfig, numLabels: number
 
 /** Load a Hugging Face BERT folder for fine-tuning (see the module comment). */
 export async function loadPretrained(dir: string, opts: LoadPretrainedOptions): Promise<LoadPretrainedResult> {
-  const { config } = readConfigFile(dir);
+  const { config, file: configFile } = readConfigFile(dir);
   if (!POOLINGS.includes(opts.pooling)) throw new ModelConfigError("<options>", "pooling", `must be one of ${POOLINGS.join(", ")}`);
   const weightsFile = opts.weightsFile !== undefined ? path.join(dir, opts.weightsFile) : findWeightsFile(dir);
   const source = openWeights(weightsFile);
   let read: ReadResult;
   try {
+    checkConfigAgainstWeights(source, config, configFile);
     read = readWeights(source, config, opts.numLabels, opts.pooling, opts.ignoreMismatchedHead ?? false);
   } finally {
     source.close();
