@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # One-shot set-up for a fresh Debian machine (run as root) or an existing one: skips what is present.
 #   1. npm dependencies (lockfile; optional GPU/native TF packages may fail to load — that is fine)
-#   2. Debian packages: Jupyter (nbconvert, nbclient, ipykernel) to run notebooks headless,
-#      OpenBLAS + build tools for the native CPU kernels, Chromium for the chart test,
-#      python3-torch / python3-sklearn for the reference checks and benches
-#   3. the tslab kernel, registered with Jupyter, pointing at this checkout's tslab
+#   2. Debian packages: Jupyter (nbconvert, nbclient, ipykernel) to run notebooks headless, Jupyter Notebook 6
+#      for `npm run notebook`, OpenBLAS + build tools for the native CPU kernels, Chromium for the chart and
+#      Jupyter UI tests, python3-torch / python3-sklearn for the reference checks and benches
+#   3. this checkout's tslab kernel (.cache/jupyter, found through JUPYTER_PATH by npm run notebook, npm start
+#      and the tests), so two checkouts never re-point each other's notebooks
 #   4. the native OpenBLAS addon (falls back to pure WASM with one line if it cannot build)
 #   5. the TypeScript build (dist/) that notebooks import
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 say() { echo "[setup] $*"; }
 
 # --- 1. npm ---------------------------------------------------------------------------------------
@@ -21,7 +21,7 @@ else
 fi
 
 # --- 2. Debian packages ---------------------------------------------------------------------------
-APT_PKGS=(jupyter-nbconvert python3-nbclient python3-ipykernel libopenblas-dev g++ make chromium fonts-wqy-microhei python3-torch python3-sklearn)
+APT_PKGS=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook libopenblas-dev g++ make chromium fonts-wqy-microhei python3-torch python3-sklearn)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,21 +39,8 @@ else
 fi
 
 # --- 3. tslab kernel ------------------------------------------------------------------------------
-tslab_bin="$root/node_modules/.bin/tslab"
-if /usr/bin/python3 - "$tslab_bin" <<'PY'
-import json, sys, jupyter_client.kernelspec as ks
-try:
-    spec = ks.KernelSpecManager().get_kernel_spec("tslab")
-    sys.exit(0 if spec.argv[0] == sys.argv[1] else 1)
-except Exception:
-    sys.exit(1)
-PY
-then
-  say "tslab kernel registered"
-else
-  say "registering the tslab kernel with Jupyter"
-  "$tslab_bin" install --python=/usr/bin/python3 --binary "$tslab_bin"
-fi
+# a kernelspec inside this checkout, not a machine-wide `tslab install` (the last checkout to run setup would win)
+npx tsx src/cli/notebook.ts --register-kernel
 
 # --- 4. native kernels ----------------------------------------------------------------------------
 if [ -x src/backend/native/build.sh ]; then

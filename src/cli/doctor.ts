@@ -7,6 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend, describeBackend, type BackendName } from "../backend/select";
 import { runMain } from "./common";
+import { localKernelEnv } from "../report/notebooks";
+import { CHECKOUT_TSLAB, resolveKernelArgv0 } from "../report/jupyter-server";
 
 interface Check {
   name: string;
@@ -73,8 +75,21 @@ async function main(): Promise<void> {
   });
   const jup = sh("jupyter", ["nbconvert", "--version"]);
   checks.push({ name: "jupyter nbconvert", ok: jup !== undefined, detail: jup ?? "missing", fix: "npm run setup (as root) installs jupyter-nbconvert python3-nbclient python3-ipykernel" });
-  const spec = sh("/usr/bin/python3", ["-c", "import jupyter_client.kernelspec as k; print(k.KernelSpecManager().get_kernel_spec('tslab').argv[0])"]);
-  checks.push({ name: "tslab kernel", ok: spec !== undefined, detail: spec ?? "not registered", fix: "npm run setup (runs tslab install --python=/usr/bin/python3)" });
+  const nb = sh("jupyter", ["notebook", "--version"]);
+  checks.push({ name: "jupyter notebook (npm run notebook)", ok: nb !== undefined, detail: nb ?? "missing", fix: "npm run setup (as root) installs jupyter-notebook" });
+  // the kernel this checkout's notebooks start (its JUPYTER_PATH), not whichever clone registered one last
+  let spec: string | undefined;
+  try {
+    spec = resolveKernelArgv0({ ...process.env, ...localKernelEnv() });
+  } catch {
+    spec = undefined;
+  }
+  checks.push({
+    name: "tslab kernel (this checkout's)",
+    ok: spec === CHECKOUT_TSLAB,
+    detail: spec ?? "not found",
+    fix: "npm ci, then npm run notebook -- --register-kernel (npm run setup does both)",
+  });
   const torch = sh("/usr/bin/python3", ["-c", "import torch; print(torch.__version__)"]);
   checks.push({ name: "python3-torch (benches, parity fixtures)", ok: torch !== undefined, detail: torch ?? "missing", fix: "apt-get install python3-torch" });
 

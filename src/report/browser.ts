@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-const FLAGS = [
+/** Headless Chromium on this workplace: no sandbox as root, no GPU, no network of its own (QUIC, updates, sync). */
+export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -16,6 +17,10 @@ const FLAGS = [
   "--disable-background-networking",
   "--disable-component-update",
   "--disable-sync",
+];
+
+const FLAGS = [
+  ...CHROMIUM_FLAGS,
   "--hide-scrollbars",
   // let plotly's scripts run before the DOM is dumped
   "--virtual-time-budget=20000",

@@ -1,0 +1,104 @@
+/**
+ * Jupyter Notebook (Debian's jupyter-notebook 6) serving notebooks/ on 127.0.0.1 with THIS checkout's tslab
+ * kernel (the JUPYTER_PATH of localKernelEnv). Used by `npm run notebook` and the UI test, so both start it alike.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { localKernelEnv, NOTEBOOKS_DIR } from "./notebooks";
+
+/** This checkout's tslab: what its kernelspec runs. */
+export const CHECKOUT_TSLAB = path.resolve(__dirname, "..", "..", "node_modules", ".bin", "tslab");
+
+export interface NotebookServer {
+  /** the URL to open, with its token: http://127.0.0.1:PORT/?token=… */
+  url: string;
+  port: number;
+  token: string;
+  pid: number;
+  /** everything the server printed so far (its log goes to stderr) */
+  log(): string;
+  /** resolves with the exit code once the server is gone (null when a signal ended it) */
+  exited: Promise<number | null>;
+  /** SIGTERM: Jupyter shuts its kernels down and exits 0; SIGKILL after 20 s. Resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface NotebookServerOptions {
+  /** folder served (default notebooks/) */
+  dir?: string;
+  /** first port tried (default 8888); when it is taken Jupyter tries the next ones */
+  port?: number;
+  /** extra environment for the server, which its kernels inherit (e.g. MEDREL_PRESET) */
+  env?: Record<string, string>;
+  /** called with each chunk of the server's log after it started */
+  onLog?: (chunk: string) => void;
+  /** Jupyter's log level (default INFO); at WARN the terminal shows kernel deaths and errors, not every request */
+  logLevel?: "INFO" | "WARN";
+  startTimeoutMs?: number;
+}
+
+// the URL Jupyter logs once it listens (no token when the user's Jupyter config turned tokens off)
+const URL_RE = /http:\/\/127\.0\.0\.1:(\d+)\/(?:\?token=([0-9a-f]+))?(?=\s)/;
+const INSTALL_HINT = "npm run setup (as root) installs Debian's jupyter-notebook; or: apt-get install jupyter-notebook";
+
+export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<NotebookServer> {
+  const args = [
+    "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${opts.port ?? 8888}`, "--NotebookApp.port_retries=50",
+    `--notebook-dir=${opts.dir ?? NOTEBOOKS_DIR}`, `--log-level=${opts.logLevel ?? "INFO"}`,
+  ];
+  // Notebook 6 refuses to start as root without it (CI and the setup machine run as root)
+  if (process.getuid?.() === 0) args.push("--allow-root");
+  // its own process group: a terminal's Ctrl-C reaches only the CLI, which stops the server once, cleanly
+  const child = spawn("jupyter", args, {
+    // (debugpy, imported at each kernel start, warns about frozen modules otherwise)
+    env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1", ...localKernelEnv(), ...(opts.env ?? {}) },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let log = "";
+  let started = false;
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      reject(new Error(`jupyter notebook did not start: ${why}\n${log.trim().split("\n").slice(-15).join("\n")}\n(${INSTALL_HINT})`));
+    };
+    const timer = setTimeout(() => {
+      fail(`no URL within ${(opts.startTimeoutMs ?? 60_000) / 1000} s`);
+      child.kill("SIGKILL");
+    }, opts.startTimeoutMs ?? 60_000);
+    child.on("error", (e) => fail(e.message));
+    child.on("exit", (code, signal) => started || fail(`it exited (${signal ?? `code ${code}`})`));
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString();
+      if (started) return opts.onLog?.(chunk.toString());
+      const m = URL_RE.exec(log);
+      if (!m) return;
+      started = true;
+      clearTimeout(timer);
+      resolve({
+        url: m[0], port: Number(m[1]), token: m[2] ?? "", pid: child.pid ?? -1, log: () => log, exited,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+          const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
+          const code = await exited;
+          clearTimeout(kill);
+          return code;
+        },
+      });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+  });
+}
+
+/**
+ * argv[0] of the kernelspec Jupyter resolves for `name` under env (which tslab a notebook would start). Asks
+ * jupyter_client itself, with the Python that runs Debian's `jupyter`.
+ */
+export function resolveKernelArgv0(env: NodeJS.ProcessEnv, name = "tslab"): string {
+  const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const code = "import sys, jupyter_client.kernelspec as k; print(k.KernelSpecManager().get_kernel_spec(sys.argv[1]).argv[0])";
+  return execFileSync(python, ["-c", code, name], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}

@@ -1,0 +1,163 @@
+/**
+ * Jupyter as a person uses it: this checkout's tslab kernel (never another clone's), `npm run notebook` (URL with
+ * token, a free port, a clean Ctrl-C), and notebook 00 run through the Notebook UI in headless Chromium.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { chromium, type Page } from "playwright-core";
+import { localKernelEnv } from "../src/report/notebooks";
+import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../src/report/jupyter-server";
+import { CHROMIUM_FLAGS, chromiumPath } from "../src/report/browser";
+
+const ROOT = path.resolve(__dirname, "..");
+const SHOT = path.join(ROOT, "reports", "test", "jupyter-ui-00.png");
+
+function writeSpec(dir: string, argv0: string): void {
+  fs.mkdirSync(path.join(dir, "kernels", "tslab"), { recursive: true });
+  const spec = { argv: [argv0, "kernel", "--config-path", "{connection_file}"], display_name: "TypeScript", language: "typescript" };
+  fs.writeFileSync(path.join(dir, "kernels", "tslab", "kernel.json"), JSON.stringify(spec));
+}
+
+test("each checkout's Jupyter resolves the tslab kernel to its own tslab, whatever another clone registered", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-kernels-"));
+  try {
+    // what `tslab install --user` run from some other clone leaves in the user's Jupyter folder
+    const userData = path.join(tmp, "user");
+    writeSpec(userData, "/elsewhere/node_modules/.bin/tslab");
+    // a second checkout beside this one, with its own tslab
+    const other = path.join(tmp, "other-checkout");
+    fs.mkdirSync(path.join(other, "node_modules", ".bin"), { recursive: true });
+    fs.writeFileSync(path.join(other, "node_modules", ".bin", "tslab"), "");
+    const base: NodeJS.ProcessEnv = { ...process.env, JUPYTER_DATA_DIR: userData, JUPYTER_PATH: "" };
+    assert.equal(resolveKernelArgv0(base), "/elsewhere/node_modules/.bin/tslab", "without ours the user's spec wins");
+    assert.equal(resolveKernelArgv0({ ...base, ...localKernelEnv(ROOT) }), CHECKOUT_TSLAB);
+    assert.equal(resolveKernelArgv0({ ...base, ...localKernelEnv(other) }), path.join(other, "node_modules", ".bin", "tslab"));
+    // the other checkout writing its spec did not re-point this one
+    assert.equal(resolveKernelArgv0({ ...base, ...localKernelEnv(ROOT) }), CHECKOUT_TSLAB);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+/** Start `npm run notebook`'s CLI; resolves with its output once it printed the URL. */
+function startCli(port: number): Promise<{ out: () => string; url: string; exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/notebook.ts", "--port", String(port)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL within 60 s:\n${out}`)), 60_000);
+    void exit.then((code) => reject(new Error(`npm run notebook exited (${code}):\n${out}`)));
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      const m = /^ {4}(http:\/\/\S+)$/m.exec(out);
+      if (m && out.includes("Ctrl-C stops")) {
+        clearTimeout(timer);
+        resolve({ out: () => out, url: m[1], exit, kill: (s) => child.kill(s) });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+  });
+}
+
+test("npm run notebook serves notebooks/ on 127.0.0.1 with this checkout's kernel, on a free port, and Ctrl-C stops it", { timeout: 2 * 60_000 }, async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+  const busy = (blocker.address() as net.AddressInfo).port;
+  try {
+    const cli = await startCli(busy);
+    const m = /^http:\/\/127\.0\.0\.1:(\d+)\/\?token=([0-9a-f]{48})$/.exec(cli.url);
+    assert.ok(m, `URL with a token on 127.0.0.1: ${cli.url}`);
+    assert.notEqual(Number(m[1]), busy, "the busy port was skipped");
+    assert.match(cli.out(), /run `npm start` first/);
+    const api = `http://127.0.0.1:${m[1]}/api`;
+    assert.equal((await fetch(`${api}/kernelspecs`)).status, 403, "no token, no access");
+    const specs = (await (await fetch(`${api}/kernelspecs?token=${m[2]}`)).json()) as { kernelspecs: Record<string, { spec: { argv: string[] } }> };
+    assert.equal(specs.kernelspecs.tslab.spec.argv[0], CHECKOUT_TSLAB, "the server's tslab kernel is this checkout's");
+    const contents = (await (await fetch(`${api}/contents?token=${m[2]}`)).json()) as { content: { name: string }[] };
+    assert.ok(contents.content.some((c) => c.name === "00_quickstart.ipynb"), "it serves notebooks/");
+    cli.kill("SIGINT");
+    assert.equal(await cli.exit, 0, cli.out());
+    assert.match(cli.out(), /Jupyter stopped/);
+    await assert.rejects(fetch(`${api}/status`), "the server is gone");
+  } finally {
+    blocker.close();
+  }
+});
+
+interface JupyterPage {
+  Jupyter: {
+    notebook: {
+      _fully_loaded?: boolean;
+      kernel_busy: boolean;
+      kernel?: { is_connected(): boolean; info_reply?: object };
+      set_autosave_interval(ms: number): void;
+      get_cells(): { cell_type: string; input_prompt_number?: number | string | null }[];
+    };
+  };
+}
+
+/**
+ * Cell → Run All in Notebook 6, then wait until no cell runs and the kernel is idle: "done" when every code cell got
+ * its execution count, "stopped" when some did not (tslab reports a thrown error on stderr and the rest is aborted).
+ */
+async function runAllCells(page: Page): Promise<string> {
+  await page.waitForFunction(() => {
+    const nb = (window as unknown as Partial<JupyterPage>).Jupyter?.notebook;
+    return nb?._fully_loaded === true && nb.kernel?.is_connected() === true && nb.kernel.info_reply !== undefined && !nb.kernel_busy;
+  }, undefined, { timeout: 60_000 });
+  // never write the tracked notebook: autosave off before anything runs
+  await page.evaluate(() => (window as unknown as JupyterPage).Jupyter.notebook.set_autosave_interval(0));
+  await page.click("#celllink");
+  await page.click("#run_all_cells > a");
+  const state = await page.waitForFunction(() => {
+    const nb = (window as unknown as JupyterPage).Jupyter.notebook;
+    const counts = nb.get_cells().filter((c) => c.cell_type === "code").map((c) => c.input_prompt_number);
+    if (document.querySelector(".cell.running") || nb.kernel_busy || !counts.some((n) => typeof n === "number")) return false;
+    return counts.every((n) => typeof n === "number") ? "done" : "stopped";
+  }, undefined, { timeout: 120_000, polling: 250 });
+  return (await state.jsonValue()) as string;
+}
+
+test("Jupyter Notebook in headless Chromium runs 00_quickstart (smoke) to its plotly charts with no error output", { timeout: 4 * 60_000 }, async (t) => {
+  const nbFile = path.join(ROOT, "notebooks", "00_quickstart.ipynb");
+  const before = fs.readFileSync(nbFile, "utf8");
+  const bin = chromiumPath();
+  assert.ok(bin, "chromium not found (npm run setup installs Debian's chromium)");
+  const server = await startNotebookServer({ env: { MEDREL_PRESET: "smoke" } });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: bin, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(`http://127.0.0.1:${server.port}/notebooks/00_quickstart.ipynb?token=${server.token}`);
+    const state = await runAllCells(page);
+    // error outputs, and exceptions on stderr (where tslab reports a thrown error)
+    const text = (sel: string): Promise<string[]> => page.$$eval(sel, (els) => els.map((e) => (e.textContent ?? "").slice(0, 400)));
+    const stderr = (await text(".output_stderr")).filter((s) => /Error|Traceback|Exception/.test(s));
+    assert.deepEqual([...(await text(".output_error")), ...stderr], [], "no error output");
+    assert.equal(state, "done", "every code cell ran");
+    await page.waitForFunction(() => document.querySelectorAll(".js-plotly-plot .main-svg").length >= 3, undefined, { timeout: 30_000 });
+    // label distribution, training curves, confusion matrix
+    assert.equal(await page.locator(".js-plotly-plot").count(), 3, "three plotly charts drawn");
+    assert.equal(await page.getByText("plotly.js is not loaded").count(), 0);
+    assert.equal(await page.getByText("preset: smoke").count(), 1, "the kernel inherited the server's MEDREL_PRESET");
+    // the whole notebook in one picture: the page scrolls inside #site, so grow the window to its height
+    const height = await page.evaluate(() => document.getElementById("notebook-container")?.scrollHeight ?? 900);
+    await page.setViewportSize({ width: 1280, height: Math.min(height + 200, 16_000) });
+    fs.mkdirSync(path.dirname(SHOT), { recursive: true });
+    await page.screenshot({ path: SHOT });
+    t.diagnostic(`screenshot: ${SHOT}`);
+    assert.ok(fs.statSync(SHOT).size > 50_000, "screenshot written");
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    assert.equal(await server.stop(), 0, server.log());
+  }
+  assert.match(server.log(), /Shutting down 1 kernel/, "the kernel was shut down with the server");
+  assert.equal(fs.readFileSync(nbFile, "utf8"), before, "the tracked notebook was not saved over");
+});
