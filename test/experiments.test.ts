@@ -25,6 +25,7 @@ import {
   loadRun,
   ConfigError,
   runBaseline,
+  TABLE_SPECS,
   type ExperimentConfig,
 } from "../src/experiments";
 import { generateDemo, writeDataset } from "../src/data";
@@ -187,13 +188,15 @@ test("--variants picks rows of a table's grid and names the valid ones on a typo
   assert.throws(() => selectVariants(jobs, ["Basic1", "Entity_marked3"]), /unknown "Entity_marked3"; this table has "Basic1", "Basic2", "QA", "Entity_marked1", "Entity_marked2"/);
 });
 
+const TWO_ROWS = TABLE_SPECS.loss.demoVariants;
+
 test("killing a grid mid-way and re-running it redoes only the missing runs", { timeout: 300_000 }, async () => {
   const runsDir = tmp("grid");
   const script = path.join(runsDir, "grid.ts");
   fs.writeFileSync(
     script,
     `import { gridJobs, runJobs } from ${JSON.stringify(path.join(ROOT, "src", "experiments"))};\n` +
-      `runJobs(gridJobs("loss", { preset: "smoke", seeds: [0, 1] }), { runsDir: ${JSON.stringify(runsDir)}, progress: false })` +
+      `runJobs(gridJobs("loss", { preset: "smoke", seeds: [0, 1], variants: ${JSON.stringify(TWO_ROWS)} }), { runsDir: ${JSON.stringify(runsDir)}, progress: false })` +
       `.then(() => process.exit(0));\n`,
   );
   const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, stdio: "ignore" });
@@ -216,13 +219,13 @@ test("killing a grid mid-way and re-running it redoes only the missing runs", { 
   const before = new Map(complete().map((h) => [h, loadRun(path.join(runsDir, h))!.info.startedAt]));
   assert.ok(before.size >= 1 && before.size < 4, `killed with ${before.size} of 4 runs complete`);
   // a notebook's cachedTable assembles what exists and trains nothing; with no runs at all it is null
-  const partial = await cachedTable("loss", { preset: "smoke", seeds: [0, 1], runsDir });
+  const partial = await cachedTable("loss", { preset: "smoke", seeds: [0, 1], variants: TWO_ROWS, runsDir });
   assert.ok(partial, "some runs exist");
   assert.equal(partial.records.length, before.size);
   assert.equal(partial.missing.length, 4 - before.size);
   assert.equal(complete().length, before.size, "cachedTable trained nothing");
-  assert.equal(await cachedTable("loss", { preset: "smoke", seeds: [0, 1], runsDir: tmp("empty") }), null);
-  const jobs = gridJobs("loss", { preset: "smoke", seeds: [0, 1] });
+  assert.equal(await cachedTable("loss", { preset: "smoke", seeds: [0, 1], variants: TWO_ROWS, runsDir: tmp("empty") }), null);
+  const jobs = gridJobs("loss", { preset: "smoke", seeds: [0, 1], variants: TWO_ROWS });
   const runs = await runJobs(jobs, { runsDir, progress: false });
   assert.equal(runs.length, 4);
   for (const [h, started] of before) assert.equal(loadRun(path.join(runsDir, h))!.info.startedAt, started, `${h} was not retrained`);

@@ -75,7 +75,9 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   const data = resolveData({ dataDir: o.dataDir });
   const seeds = o.seeds === undefined ? undefined : Array.from({ length: o.seeds }, (_, i) => i);
   const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
-  const byTable = new Map<TableName, Job[]>(o.tables.map((t) => [t, gridJobs(t, { preset: o.preset, data, seeds })]));
+  // the demo runs each table's demo rows (npm start's grid); a data folder runs every row
+  const rows = (t: TableName): readonly string[] | undefined => (data ? undefined : TABLE_SPECS[t].demoVariants);
+  const byTable = new Map<TableName, Job[]>(o.tables.map((t) => [t, gridJobs(t, { preset: o.preset, data, seeds, variants: rows(t) })]));
   const all = [...byTable.values()].flat();
   const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
   const distinct = new Set(mine.map((j) => j.hash)).size;
@@ -111,7 +113,7 @@ async function exportTables(
   for (const [t, jobs] of byTable) {
     const { missing } = existingRuns(jobs, ctx.runsDir);
     if (missing.length) throw new Error(`--export: table ${t} has ${missing.length} runs missing (run every shard first), e.g. ${missing[0].variant} seed ${missing[0].seed}`);
-    const r = await reproduceTable(t, { preset: o.preset, data: ctx.data, seeds: ctx.seeds, runsDir: ctx.runsDir, progress: false });
+    const r = await reproduceTable(t, { preset: o.preset, data: ctx.data, seeds: ctx.seeds, runsDir: ctx.runsDir, progress: false, variants: [...new Set(jobs.map((j) => j.variant))] });
     const file = writeResultsFile(path.resolve(o.export!), tableResultsFile(r, { command, gridSeconds: ctx.gridSeconds }));
     console.log(`[medrel] exported ${r.records.length} runs of ${t} to ${path.relative(process.cwd(), file)}`);
   }
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     .description("Re-run the study's tables (grids over seeds), cached by config hash")
     .requiredOption("--table <t>", `one of ${[...TABLE_NAMES, "all"].join(", ")}`, choiceArg("--table", [...TABLE_NAMES, "all"] as const))
     .option("--preset <p>", "quick | study | smoke", choiceArg("--preset", ["quick", "study", "smoke"] as const), "quick")
-    .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl); default: the demo data")
+    .option("--data-dir <dir>", "a folder laid out as the study's (train.jsonl, val.jsonl, test.jsonl): every row of each table; default: the demo data, each table's demo rows")
     .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
     .option("--seeds <n>", `seeds per variant (0..n-1); default ${describeTableSeeds()}`, seedCount)
     .option("--variants <list>", "comma-separated rows of the table to run (e.g. Basic1,Entity_marked2); the table still shows the others' runs that exist")

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
-import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, reproduceTable, tableReadings } from "../experiments";
+import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings } from "../experiments";
 import { tableText, writeReportHtml, listNotebooks, executeNotebook, exportNotebookHtml, type ReportSection } from "../report";
 import { runMain } from "./common";
 
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   console.log(`\n[medrel] training the four grids (quick preset, ${describeTableSeeds()}) in ${workers} worker process(es); finished runs are loaded`);
   if (workers > 1) await trainShards(workers);
   for (const t of TABLE_NAMES) {
-    const r = await reproduceTable(t, { preset: "quick" });
+    const r = await demoTable(t, "quick");
     const title = TABLE_SPECS[t].title;
     console.log(`== ${title} (${r.split} split, %, mean ± std over seeds${r.missing.length ? `; ${r.missing.length} runs missing` : ""})`);
     console.log(tableText(r.frame));

@@ -9,3 +9,4 @@ export * from "./baseline";
 export * from "./tables";
 export * from "./results";
 export * from "./playground";
+export * from "./notebook";

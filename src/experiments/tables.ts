@@ -50,6 +50,11 @@ export async function reproduceTable(table: TableName, req: TableRequest): Promi
   return assemble(table, jobs, runs, [], req, true);
 }
 
+/** The demo grid of a table (its spec's demo rows): what `npm start` trains and the notebooks show after the study's data. */
+export function demoTable(table: TableName, preset: PresetName, opts: Pick<TableRequest, "runsDir" | "progress" | "seeds"> = {}): Promise<TableResult> {
+  return reproduceTable(table, { ...opts, preset, variants: TABLE_SPECS[table].demoVariants });
+}
+
 /**
  * The table assembled from runs that already exist, or null when none do (nothing is trained). Notebooks use it to
  * show a grid that is too long to run inside them.
