@@ -331,3 +331,80 @@ test("bench:quality's quick rows are the study-data loss table's Regular Loss ru
   }
   assert.notEqual(configHash(qualityConfig(dataDir, 0, true)), configHash(regular[0].config), "from scratch is another run");
 });
+
+test("a copied or moved checkout reuses its runs: configs store project-relative paths and hashes cover content, not location", async () => {
+  const base = tmp("moved");
+  const copy = (from: string, to: string): void => {
+    fs.mkdirSync(to, { recursive: true });
+    for (const item of ["src", "data", "package.json", "tsconfig.json"]) fs.cpSync(path.join(from, item), path.join(to, item), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(to, "node_modules"));
+  };
+  const a = path.join(base, "a", "medrel");
+  copy(ROOT, a);
+  const cli = (cwd: string): string =>
+    execFileSync(process.execPath, ["--import", "tsx", "src/cli/experiment.ts", "--preset", "smoke", "--seed", "3"], { cwd, env: { ...process.env, MEDREL_PROGRESS: "silent" } }).toString();
+  const first = cli(a);
+  const hash = /run ([0-9a-f]{12})/.exec(first)?.[1];
+  assert.ok(hash, first);
+  const saved = JSON.parse(fs.readFileSync(path.join(a, "runs", hash, "config.json"), "utf8")) as ExperimentConfig;
+  assert.equal(saved.model.kind === "preset" && saved.model.pretrained, "data/pretrained/quick", "the checkpoint is named relative to the project");
+  // the whole checkout, runs included, moved somewhere else (deeper, another name)
+  const b = path.join(base, "elsewhere", "deeper", "copy");
+  copy(a, b);
+  fs.cpSync(path.join(a, "runs"), path.join(b, "runs"), { recursive: true });
+  fs.rmSync(a, { recursive: true, force: true });
+  const second = cli(b);
+  assert.match(second, new RegExp(`run ${hash}: loaded from .*copy.runs.${hash} \\(not retrained\\)`));
+});
+
+test("selection off the reported split: without a test split the epoch is chosen on a train slice; a weighted run's teacher is weighted too", async () => {
+  const dir = tmp("sel");
+  const demo = (f: string, n: number): string => fs.readFileSync(path.join(ROOT, "data", "demo", f), "utf8").trim().split("\n").slice(0, n).join("\n") + "\n";
+  fs.writeFileSync(path.join(dir, "train.jsonl"), demo("train.jsonl", 400));
+  fs.writeFileSync(path.join(dir, "val.jsonl"), demo("val.jsonl", 80));
+  const cfg = parseExperimentConfig(smoke({ data: { kind: "dir", dir }, maxTrainRows: 0, maxEvalRows: 0 }));
+  assert.deepEqual(cfg.selection, { from: "train", fraction: 0.1, seed: 0 }, "no test split: select on a slice of train");
+  assert.deepEqual(parseExperimentConfig(smoke()).selection, { from: "dev" }, "the demo has a test split: select on dev, report test");
+  assert.throws(() => parseExperimentConfig(smoke({ data: { kind: "dir", dir }, selection: { from: "dev" } })), /selection: choosing epochs on dev needs a test split/);
+  const runsDir = tmp("sel-runs");
+  const r = await runExperiment(cfg, { runsDir, progress: false, verbose: false });
+  assert.equal(r.info.devRows, 80, "val is only reported");
+  assert.equal((r.info.selectionRows ?? 0) + r.info.trainRows, 400);
+  assert.ok((r.info.selectionRows ?? 0) >= 30 && (r.info.selectionRows ?? 0) <= 50, `selection rows ${r.info.selectionRows}`);
+  const best = r.history[r.info.bestEpoch];
+  assert.equal(best.devMacroF1, r.metrics.selection?.macro_f1, "the best epoch's score is the selection split's, not val's");
+  const predicted = fs.readFileSync(path.join(r.dir, "predictions-dev.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { sentence: string; h: string; t: string });
+  assert.equal(predicted.length, 80);
+  assert.ok(predicted.every((p) => p.sentence.length > 0 && p.h.length > 0 && p.t.length > 0), "predictions carry sentence, head and tail");
+  const weighted = await runExperiment({ ...cfg, loss: { ...cfg.loss, scheme: "manual", manual: { 并发症: 2 } } }, { runsDir, progress: false, verbose: false });
+  assert.equal(weighted.info.teacherClassWeights?.[4], 2, "the teacher is fitted with the student's class weights");
+  const unweightedTeacher = { ...weighted.config, distill: { ...weighted.config.distill!, classWeighted: false } };
+  assert.notEqual(configHash(unweightedTeacher), weighted.hash, "the teacher's weighting is part of the run's identity");
+});
+
+test("reproduce --export writes each run with its full config; experiment --config on one reproduces its numbers exactly", { timeout: 600_000 }, async () => {
+  const dir = tmp("export-data");
+  const demo = (f: string, n: number): string => fs.readFileSync(path.join(ROOT, "data", "demo", f), "utf8").trim().split("\n").slice(0, n).join("\n") + "\n";
+  fs.writeFileSync(path.join(dir, "train.jsonl"), demo("train.jsonl", 300));
+  fs.writeFileSync(path.join(dir, "val.jsonl"), demo("val.jsonl", 60));
+  const out = tmp("export");
+  const runsDir = tmp("export-runs");
+  const log = execFileSync(process.execPath, ["--import", "tsx", "src/cli/reproduce.ts", "--table", "loss", "--preset", "smoke", "--data-dir", dir, "--seeds", "2", "--export", out, "--runs-dir", runsDir, "--quiet"], {
+    cwd: ROOT,
+    env: { ...process.env, MEDREL_PROGRESS: "silent" },
+  }).toString();
+  assert.match(log, /grid done in \d+ s/);
+  const file = JSON.parse(fs.readFileSync(path.join(out, "loss.json"), "utf8")) as { runs: { variant: string; seed: number; hash: string; split: string; config: ExperimentConfig; metrics: { micro_f1: number; per_class: object } }[]; command: string; gridSeconds: number };
+  assert.deepEqual([...new Set(file.runs.map((r) => r.variant))], TABLE_SPECS.loss.variants(presetConfig("smoke"), { preset: "smoke" }).map((v) => v.name));
+  assert.equal(file.runs.length, 8);
+  assert.ok(file.runs.every((r) => r.split === "dev" && r.config.selection !== "auto" && typeof r.metrics.micro_f1 === "number" && Object.keys(r.metrics.per_class).length === 10));
+  assert.ok(file.gridSeconds > 0 && /--export/.test(file.command));
+  const one = file.runs.find((r) => r.variant === TABLE_SPECS.loss.baseline && r.seed === 1)!;
+  const cfgFile = path.join(out, "one.json");
+  fs.writeFileSync(cfgFile, JSON.stringify(one.config));
+  const again = path.join(tmp("again"), "run");
+  execFileSync(process.execPath, ["--import", "tsx", "src/cli/experiment.ts", "--config", cfgFile, "--out", again], { cwd: ROOT, env: { ...process.env, MEDREL_PROGRESS: "silent" } });
+  const m = JSON.parse(fs.readFileSync(path.join(again, "metrics.json"), "utf8")) as { dev: { micro_f1: number } };
+  assert.equal(m.dev.micro_f1, one.metrics.micro_f1, "the exported config re-runs to the same val micro-F1");
+  assert.equal(configHash(one.config), one.hash);
+});

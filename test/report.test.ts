@@ -162,9 +162,9 @@ test("encodingTable: encodings as rows like the slide, metrics as columns", () =
 test("perClassTable: 10 label rows, English label column, one column per variant, support", () => {
   const df = perClassTable(lossRuns, { split: "test" });
   assert.deepEqual(df.index, [...LABEL_NAMES]);
-  assert.deepEqual(df.columns, ["label", "regular", "weighted", "support"]);
+  assert.deepEqual(df.columns, ["label", "Regular Loss", "Weighted Loss", "support"]);
   assert.equal(col(df, "label")[4], "Complication");
-  assert.equal(col(df, "regular")[3], "83.00 ± 0.00");
+  assert.equal(col(df, "Regular Loss")[3], "83.00 ± 0.00");
   assert.deepEqual(col(df, "support"), [20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
   assert.deepEqual(perClassTable(lossRuns, { numeric: true, metric: "recall" }).shape, [10, 10]);
 });
@@ -185,7 +185,7 @@ test("bad runs: duplicate seeds and mixed splits are refused", () => {
 test("charts: per-class grouped bars with bilingual labels and a CJK font stack", () => {
   const fig = perClassF1Chart(lossRuns);
   assert.equal(fig.data.length, 2);
-  assert.deepEqual(fig.data.map((t) => t.name), ["regular", "weighted"]);
+  assert.deepEqual(fig.data.map((t) => t.name), ["Regular Loss", "Weighted Loss"]);
   assert.equal(fig.data[0].type, "bar");
   assert.equal(fig.data[0].x!.length, 10);
   assert.equal(fig.data[0].x![4], "并发症 Complication");

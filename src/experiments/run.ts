@@ -268,6 +268,7 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     dataReport: [formatDataReport(data), ...prep.notes],
     augmentReport: rows.augmentReport,
     classWeights: weights,
+    teacherClassWeights: cfg.distill?.classWeighted && weights ? weights : null,
     resumedFromEpoch: result.resumedFromEpoch,
     node: process.version,
   };

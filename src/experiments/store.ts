@@ -56,6 +56,8 @@ export interface RunInfo {
   dataReport: string[];
   augmentReport?: unknown;
   classWeights: number[] | null;
+  /** the class weights the distillation teacher was fitted with (null: unweighted, or no distillation) */
+  teacherClassWeights?: number[] | null;
   /** epochs taken from an interrupted attempt's checkpoint (0 = trained in one go) */
   resumedFromEpoch?: number;
   node: string;
