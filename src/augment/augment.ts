@@ -107,13 +107,8 @@ function checkMultiplier(field: string, m: unknown): number {
 const rowKey = (r: Pick<Row, "sentence" | "h" | "t">): string => `${r.sentence}\u0000${r.h}\u0000${r.t}`;
 const sentenceKey = (s: string): string => s.trim();
 
-export function augmentTrain(train: readonly Row[], opts: AugmentOptions, forbidden: AugmentForbidden): AugmentResult {
-  if (!Number.isInteger(opts.seed)) throw new AugmentConfigError("seed", `${opts.seed} is not an integer`);
-  const maxTries = opts.maxTries ?? 10;
-  if (!Number.isInteger(maxTries) || maxTries < 1) throw new AugmentConfigError("maxTries", `${maxTries} is not an integer ≥ 1`);
-  if (opts.strategies.length === 0) throw new AugmentConfigError("strategies", "no strategy given");
-  const hard = opts.hardClasses.map((c, i) => toLabel(`hardClasses[${i}]`, c));
-
+/** Per-class copies requested from the options (a number for the hard classes, or a per-label map). */
+function multipliers(opts: AugmentOptions, hard: Label[]): Record<Label, number> {
   const multiplier = perLabel(() => 0);
   if (typeof opts.multiplier === "number") {
     const m = checkMultiplier("multiplier", opts.multiplier);
@@ -122,27 +117,12 @@ export function augmentTrain(train: readonly Row[], opts: AugmentOptions, forbid
   } else {
     for (const [k, v] of Object.entries(opts.multiplier)) multiplier[toLabel(`multiplier["${k}"]`, k)] = checkMultiplier(`multiplier["${k}"]`, v);
   }
+  return multiplier;
+}
 
-  // labels of the train rows, canonical
-  const labels: Label[] = train.map((row) => {
-    const l = typeof row.r === "string" ? normalizeLabel(row.r) : undefined;
-    if (!l) throw new AugmentDataError(String(row.id), "r", `unknown label "${String(row.r)}"`);
-    return l;
-  });
-
-  const cache: { index?: EntityIndex } = {};
-  const augmenters: Augmenter[] = opts.strategies.map((s, i) => makeAugmenter(s, train, `strategies[${i}]`, cache));
-  // names must be distinct for the per-strategy counts
-  const names = augmenters.map((a, i) => (augmenters.findIndex((b) => b.name === a.name) === i ? a.name : `${a.name}@${i}`));
-
-  const forbiddenSentences = new Set<string>();
-  for (const r of forbidden.dev) forbiddenSentences.add(sentenceKey(r.sentence));
-  for (const r of forbidden.test) forbiddenSentences.add(sentenceKey(r.sentence));
-  const existing = new Set(train.map(rowKey));
-
-  const rng = new Rng(opts.seed);
-  // copies per row: floor(m) each, plus one for a random round(frac · n) of the class's rows
-  const copies = new Array<number>(train.length).fill(0);
+/** Copies per row: floor(m) each, plus one for a random round(frac · n) of the class's rows. */
+function copiesPerRow(labels: Label[], multiplier: Record<Label, number>, rng: Rng): { copies: number[]; originalPerClass: Record<Label, number>; requestedPerClass: Record<Label, number> } {
+  const copies = new Array<number>(labels.length).fill(0);
   const originalPerClass = perLabel(() => 0);
   const rowsOf = new Map<Label, number[]>();
   labels.forEach((l, i) => {
@@ -162,75 +142,109 @@ export function augmentTrain(train: readonly Row[], opts: AugmentOptions, forbid
     if (extra > 0) for (const i of rng.shuffle(rows.slice()).slice(0, extra)) copies[i]++;
     requestedPerClass[l] = whole * rows.length + extra;
   }
+  return { copies, originalPerClass, requestedPerClass };
+}
 
-  const added = perLabel<Record<string, number>>(() => ({}));
-  const addedPerClass = perLabel(() => 0);
-  const rejected = zeroReasons();
-  const rejectedPerClass = perLabel(zeroReasons);
-  const turn = perLabel(() => 0);
-  const out: Row[] = [];
-  const reject = (l: Label, reason: RejectReason): void => {
-    rejected[reason]++;
-    rejectedPerClass[l][reason]++;
-  };
-
-  train.forEach((row, i) => {
-    const l = labels[i];
-    for (let k = 1; k <= copies[i]; k++) {
-      const s = turn[l]++ % augmenters.length;
-      const aug = augmenters[s];
-      for (let attempt = 0; attempt < maxTries; attempt++) {
-        const res = aug.apply(row, rng);
-        if (!res.ok) {
-          reject(l, res.reason);
-          if (res.reason === "not_applicable" || res.reason === "no_candidate") break;
-          continue;
-        }
-        const nr = res.row;
-        if (forbiddenSentences.has(sentenceKey(nr.sentence))) {
-          reject(l, "dev_test_collision");
-          // an exact copy collides every time
-          if (aug.duplicates) break;
-          continue;
-        }
-        if (!aug.duplicates) {
-          if (nr.sentence === row.sentence && nr.h === row.h && nr.t === row.t) {
-            reject(l, "unchanged");
-            continue;
-          }
-          if (existing.has(rowKey(nr))) {
-            reject(l, "duplicate");
-            continue;
-          }
-        }
-        existing.add(rowKey(nr));
-        out.push({ ...nr, id: `${row.id}#aug${k}`, r: row.r });
-        added[l][names[s]] = (added[l][names[s]] ?? 0) + 1;
-        addedPerClass[l]++;
-        break;
-      }
-    }
+export function augmentTrain(train: readonly Row[], opts: AugmentOptions, forbidden: AugmentForbidden): AugmentResult {
+  if (!Number.isInteger(opts.seed)) throw new AugmentConfigError("seed", `${opts.seed} is not an integer`);
+  const maxTries = opts.maxTries ?? 10;
+  if (!Number.isInteger(maxTries) || maxTries < 1) throw new AugmentConfigError("maxTries", `${maxTries} is not an integer ≥ 1`);
+  if (opts.strategies.length === 0) throw new AugmentConfigError("strategies", "no strategy given");
+  const hard = opts.hardClasses.map((c, i) => toLabel(`hardClasses[${i}]`, c));
+  const multiplier = multipliers(opts, hard);
+  // labels of the train rows, canonical
+  const labels: Label[] = train.map((row) => {
+    const l = typeof row.r === "string" ? normalizeLabel(row.r) : undefined;
+    if (!l) throw new AugmentDataError(String(row.id), "r", `unknown label "${String(row.r)}"`);
+    return l;
   });
-
+  const cache: { index?: EntityIndex } = {};
+  const augmenters: Augmenter[] = opts.strategies.map((s, i) => makeAugmenter(s, train, `strategies[${i}]`, cache));
+  // names must be distinct for the per-strategy counts
+  const names = augmenters.map((a, i) => (augmenters.findIndex((b) => b.name === a.name) === i ? a.name : `${a.name}@${i}`));
+  const forbiddenSentences = new Set([...forbidden.dev, ...forbidden.test].map((r) => sentenceKey(r.sentence)));
+  const rng = new Rng(opts.seed);
+  const { copies, originalPerClass, requestedPerClass } = copiesPerRow(labels, multiplier, rng);
+  const g = new Generation(augmenters, names, forbiddenSentences, new Set(train.map(rowKey)), maxTries);
+  train.forEach((row, i) => {
+    for (let k = 1; k <= copies[i]; k++) g.copy(row, labels[i], k, rng);
+  });
   const failedPerClass = perLabel(() => 0);
-  for (const l of LABEL_NAMES) failedPerClass[l] = requestedPerClass[l] - addedPerClass[l];
+  for (const l of LABEL_NAMES) failedPerClass[l] = requestedPerClass[l] - g.addedPerClass[l];
   return {
-    rows: [...train, ...out],
+    rows: [...train, ...g.out],
     report: {
       seed: opts.seed,
       hardClasses: hard,
       strategies: names,
       multiplier,
       originalRows: train.length,
-      addedRows: out.length,
-      totalRows: train.length + out.length,
+      addedRows: g.out.length,
+      totalRows: train.length + g.out.length,
       originalPerClass,
       requestedPerClass,
-      added,
-      addedPerClass,
+      added: g.added,
+      addedPerClass: g.addedPerClass,
       failedPerClass,
-      rejected,
-      rejectedPerClass,
+      rejected: g.rejected,
+      rejectedPerClass: g.rejectedPerClass,
     },
   };
+}
+
+/** The augmented rows made so far, with what each strategy added and why attempts were rejected. */
+class Generation {
+  readonly out: Row[] = [];
+  readonly added = perLabel<Record<string, number>>(() => ({}));
+  readonly addedPerClass = perLabel(() => 0);
+  readonly rejected = zeroReasons();
+  readonly rejectedPerClass = perLabel(zeroReasons);
+  private readonly turn = perLabel(() => 0);
+  constructor(
+    private readonly augmenters: Augmenter[],
+    private readonly names: string[],
+    private readonly forbiddenSentences: Set<string>,
+    private readonly existing: Set<string>,
+    private readonly maxTries: number,
+  ) {}
+
+  private reject(l: Label, reason: RejectReason): void {
+    this.rejected[reason]++;
+    this.rejectedPerClass[l][reason]++;
+  }
+
+  /** Copy k of a row: strategies take turns per class; up to maxTries attempts; every attempt's fate is counted. */
+  copy(row: Row, l: Label, k: number, rng: Rng): void {
+    const s = this.turn[l]++ % this.augmenters.length;
+    const aug = this.augmenters[s];
+    for (let attempt = 0; attempt < this.maxTries; attempt++) {
+      const res = aug.apply(row, rng);
+      if (!res.ok) {
+        this.reject(l, res.reason);
+        if (res.reason === "not_applicable" || res.reason === "no_candidate") return;
+        continue;
+      }
+      const nr = res.row;
+      if (this.forbiddenSentences.has(sentenceKey(nr.sentence))) {
+        this.reject(l, "dev_test_collision");
+        if (aug.duplicates) return; // an exact copy collides every time
+        continue;
+      }
+      if (!aug.duplicates) {
+        if (nr.sentence === row.sentence && nr.h === row.h && nr.t === row.t) {
+          this.reject(l, "unchanged");
+          continue;
+        }
+        if (this.existing.has(rowKey(nr))) {
+          this.reject(l, "duplicate");
+          continue;
+        }
+      }
+      this.existing.add(rowKey(nr));
+      this.out.push({ ...nr, id: `${row.id}#aug${k}`, r: row.r });
+      this.added[l][this.names[s]] = (this.added[l][this.names[s]] ?? 0) + 1;
+      this.addedPerClass[l]++;
+      return;
+    }
+  }
 }

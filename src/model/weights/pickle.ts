@@ -52,296 +52,252 @@ export function unpickle(data: Uint8Array, file: string, hooks: PickleHooks, nam
 
 /** Unpickle the pickle at the start of `data`, which may run on past it; `end` is the byte after its STOP. */
 export function readPickle(data: Uint8Array, file: string, hooks: PickleHooks, name: string): { value: unknown; end: number } {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const stack: unknown[] = [];
-  const memo = new Map<number, unknown>();
-  let pos = 0;
+  const vm = new PickleVM(Buffer.from(data.buffer, data.byteOffset, data.byteLength), file, hooks, name);
+  for (;;) {
+    const op = vm.u8();
+    if (op === STOP) return { value: vm.pop(), end: vm.pos };
+    const handler = OPCODES[op];
+    if (!handler) vm.fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, "0")} ('${String.fromCharCode(op)}')`);
+    handler(vm, op);
+  }
+}
 
-  const fail = (msg: string): never => {
-    throw new WeightsFormatError(file, name, `${msg} at byte ${pos}`);
-  };
-  const endsEarly = (): never => {
-    throw new PickleEndsEarly(file, name, `pickle ends early at byte ${pos} (truncated file?)`);
-  };
-  const need = (n: number): void => {
-    if (pos + n > buf.length) endsEarly();
-  };
-  const global = (module: string, qualname: string): PyGlobal => {
+const STOP = 0x2e;
+
+/** The machine's state and its reads; the opcodes (OPCODES) act on it. */
+class PickleVM {
+  readonly stack: unknown[] = [];
+  readonly memo = new Map<number, unknown>();
+  pos = 0;
+  constructor(
+    readonly buf: Buffer,
+    private readonly file: string,
+    readonly hooks: PickleHooks,
+    private readonly name: string,
+  ) {}
+
+  fail(msg: string): never {
+    throw new WeightsFormatError(this.file, this.name, `${msg} at byte ${this.pos}`);
+  }
+  private endsEarly(): never {
+    throw new PickleEndsEarly(this.file, this.name, `pickle ends early at byte ${this.pos} (truncated file?)`);
+  }
+  need(n: number): void {
+    if (this.pos + n > this.buf.length) this.endsEarly();
+  }
+  global(module: string, qualname: string): PyGlobal {
     const g = new PyGlobal(module, qualname);
-    if (hooks.allowGlobal && !hooks.allowGlobal(g)) {
+    if (this.hooks.allowGlobal && !this.hooks.allowGlobal(g)) {
       const why = "a state_dict needs only tensors, storages and dicts, and this reader never imports or runs code from a checkpoint";
-      throw new WeightsFormatError(file, name, `refusing global ${g.qualname} at byte ${pos}: ${why}`);
+      throw new WeightsFormatError(this.file, this.name, `refusing global ${g.qualname} at byte ${this.pos}: ${why}`);
     }
     return g;
-  };
-  const u8 = (): number => (need(1), buf[pos++]);
-  const u16 = (): number => (need(2), (pos += 2), buf.readUInt16LE(pos - 2));
-  const u32 = (): number => (need(4), (pos += 4), buf.readUInt32LE(pos - 4));
-  const i32 = (): number => (need(4), (pos += 4), buf.readInt32LE(pos - 4));
-  const u64 = (): number => {
-    need(8);
-    const v = buf.readBigUInt64LE(pos);
-    pos += 8;
+  }
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++];
+  }
+  u16(): number {
+    this.need(2);
+    this.pos += 2;
+    return this.buf.readUInt16LE(this.pos - 2);
+  }
+  u32(): number {
+    this.need(4);
+    this.pos += 4;
+    return this.buf.readUInt32LE(this.pos - 4);
+  }
+  i32(): number {
+    this.need(4);
+    this.pos += 4;
+    return this.buf.readInt32LE(this.pos - 4);
+  }
+  u64(): number {
+    this.need(8);
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
     return Number(v);
-  };
-  const bytes = (n: number): Buffer => {
-    need(n);
-    pos += n;
-    return buf.subarray(pos - n, pos);
-  };
-  const line = (): string => {
-    const end = buf.indexOf(0x0a, pos);
-    if (end < 0) endsEarly();
-    const s = buf.toString("latin1", pos, end);
-    pos = end + 1;
+  }
+  f64be(): number {
+    this.need(8);
+    this.pos += 8;
+    return this.buf.readDoubleBE(this.pos - 8);
+  }
+  bytes(n: number): Buffer {
+    this.need(n);
+    this.pos += n;
+    return this.buf.subarray(this.pos - n, this.pos);
+  }
+  line(): string {
+    const end = this.buf.indexOf(0x0a, this.pos);
+    if (end < 0) this.endsEarly();
+    const s = this.buf.toString("latin1", this.pos, end);
+    this.pos = end + 1;
     return s;
-  };
-  const pop = (): unknown => {
-    if (stack.length === 0) fail("stack underflow");
-    return stack.pop();
-  };
-  const top = (): unknown => {
-    if (stack.length === 0) fail("stack underflow");
-    return stack[stack.length - 1];
-  };
-  const popMark = (): unknown[] => {
-    const i = stack.lastIndexOf(MARK);
-    if (i < 0) fail("MARK not found");
-    const items = stack.splice(i);
+  }
+  push(v: unknown): void {
+    this.stack.push(v);
+  }
+  pop(): unknown {
+    if (this.stack.length === 0) this.fail("stack underflow");
+    return this.stack.pop();
+  }
+  top(): unknown {
+    if (this.stack.length === 0) this.fail("stack underflow");
+    return this.stack[this.stack.length - 1];
+  }
+  popMark(): unknown[] {
+    const i = this.stack.lastIndexOf(MARK);
+    if (i < 0) this.fail("MARK not found");
+    const items = this.stack.splice(i);
     items.shift();
     return items;
-  };
-  const littleEndianInt = (b: Buffer): number | bigint => {
-    if (b.length === 0) return 0;
-    let v = 0n;
-    for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length); // two's complement
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  };
-  const setItems = (target: unknown, items: unknown[]): void => {
-    if (!(target instanceof Map)) fail("SETITEM(S) on a non-dict");
+  }
+  setItems(target: unknown, items: unknown[]): void {
+    if (!(target instanceof Map)) this.fail("SETITEM(S) on a non-dict");
     const m = target as Map<unknown, unknown>;
     for (let i = 0; i + 1 < items.length; i += 2) m.set(items[i], items[i + 1]);
-  };
-  const reduce = (fn: unknown, args: unknown[]): unknown => {
+  }
+  /** REDUCE / NEWOBJ: dicts are built here, everything else is the hooks' or an inert PyObject. */
+  reduce(fn: unknown, args: unknown): unknown {
+    const list = Array.isArray(args) ? args : [args];
     if (fn instanceof PyGlobal) {
       if (fn.qualname === "collections.OrderedDict" || fn.qualname === "builtins.dict") return new Map();
-      const r = hooks.reduce?.(fn, args);
+      const r = this.hooks.reduce?.(fn, list);
       if (r !== undefined) return r;
     }
-    return new PyObject(fn, args);
-  };
-
-  for (;;) {
-    const op = u8();
-    switch (op) {
-      case 0x80: // PROTO
-        u8();
-        break;
-      case 0x95: // FRAME (protocol 4): length only
-        u64();
-        break;
-      case 0x2e: // STOP
-        return { value: pop(), end: pos };
-      case 0x28: // MARK
-        stack.push(MARK);
-        break;
-      case 0x7d: // EMPTY_DICT
-        stack.push(new Map());
-        break;
-      case 0x5d: // EMPTY_LIST
-        stack.push([]);
-        break;
-      case 0x29: // EMPTY_TUPLE
-        stack.push([]);
-        break;
-      case 0x8f: // EMPTY_SET
-        stack.push(new Set());
-        break;
-      case 0x4e: // NONE
-        stack.push(null);
-        break;
-      case 0x88: // NEWTRUE
-        stack.push(true);
-        break;
-      case 0x89: // NEWFALSE
-        stack.push(false);
-        break;
-      case 0x4a: // BININT
-        stack.push(i32());
-        break;
-      case 0x4b: // BININT1
-        stack.push(u8());
-        break;
-      case 0x4d: // BININT2
-        stack.push(u16());
-        break;
-      case 0x8a: // LONG1
-        stack.push(littleEndianInt(bytes(u8())));
-        break;
-      case 0x8b: // LONG4
-        stack.push(littleEndianInt(bytes(u32())));
-        break;
-      case 0x47: {
-        // BINFLOAT (big-endian double)
-        need(8);
-        stack.push(buf.readDoubleBE(pos));
-        pos += 8;
-        break;
-      }
-      case 0x58: // BINUNICODE
-        stack.push(bytes(u32()).toString("utf8"));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        stack.push(bytes(u8()).toString("utf8"));
-        break;
-      case 0x8d: // BINUNICODE8
-        stack.push(bytes(u64()).toString("utf8"));
-        break;
-      case 0x54: // BINSTRING
-        stack.push(bytes(i32()).toString("latin1"));
-        break;
-      case 0x55: // SHORT_BINSTRING
-        stack.push(bytes(u8()).toString("latin1"));
-        break;
-      case 0x42: // BINBYTES
-        stack.push(new Uint8Array(bytes(u32())));
-        break;
-      case 0x43: // SHORT_BINBYTES
-        stack.push(new Uint8Array(bytes(u8())));
-        break;
-      case 0x63: {
-        // GLOBAL "module\nname\n"
-        const module = line();
-        stack.push(global(module, line()));
-        break;
-      }
-      case 0x93: {
-        // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== "string" || typeof name !== "string") fail("STACK_GLOBAL needs two strings");
-        stack.push(global(module as string, name as string));
-        break;
-      }
-      case 0x51: // BINPERSID
-        stack.push(hooks.persistentLoad(pop()));
-        break;
-      case 0x74: // TUPLE
-        stack.push(popMark());
-        break;
-      case 0x85: // TUPLE1
-        stack.push([pop()]);
-        break;
-      case 0x86: {
-        // TUPLE2
-        const b = pop();
-        stack.push([pop(), b]);
-        break;
-      }
-      case 0x87: {
-        // TUPLE3
-        const c = pop();
-        const b = pop();
-        stack.push([pop(), b, c]);
-        break;
-      }
-      case 0x6c: // LIST
-        stack.push(popMark());
-        break;
-      case 0x64: {
-        // DICT
-        const m = new Map();
-        setItems(m, popMark());
-        stack.push(m);
-        break;
-      }
-      case 0x52: {
-        // REDUCE
-        const args = pop();
-        const fn = pop();
-        stack.push(reduce(fn, Array.isArray(args) ? args : [args]));
-        break;
-      }
-      case 0x81: {
-        // NEWOBJ: cls.__new__(cls, *args)
-        const args = pop();
-        const cls = pop();
-        stack.push(reduce(cls, Array.isArray(args) ? args : [args]));
-        break;
-      }
-      case 0x62: {
-        // BUILD: obj.__setstate__(state). A state_dict's OrderedDict gets its `_metadata` here; we keep it inert.
-        const state = pop();
-        const obj = top();
-        if (obj instanceof PyObject) obj.state = state;
-        break;
-      }
-      case 0x73: {
-        // SETITEM
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      }
-      case 0x75: {
-        // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
-        break;
-      }
-      case 0x61: {
-        // APPEND
-        const v = pop();
-        const l = top();
-        if (!Array.isArray(l)) fail("APPEND on a non-list");
-        (l as unknown[]).push(v);
-        break;
-      }
-      case 0x65: {
-        // APPENDS
-        const items = popMark();
-        const l = top();
-        if (!Array.isArray(l)) fail("APPENDS on a non-list");
-        (l as unknown[]).push(...items);
-        break;
-      }
-      case 0x90: {
-        // ADDITEMS
-        const items = popMark();
-        const s = top();
-        if (!(s instanceof Set)) fail("ADDITEMS on a non-set");
-        for (const it of items) (s as Set<unknown>).add(it);
-        break;
-      }
-      case 0x71: // BINPUT
-        memo.set(u8(), top());
-        break;
-      case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
-        break;
-      case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
-        break;
-      case 0x68: // BINGET
-      case 0x6a: {
-        // LONG_BINGET
-        const k = op === 0x68 ? u8() : u32();
-        if (!memo.has(k)) fail(`memo key ${k} not found`);
-        stack.push(memo.get(k));
-        break;
-      }
-      case 0x30: // POP
-        pop();
-        break;
-      case 0x31: // POP_MARK
-        popMark();
-        break;
-      case 0x32: // DUP
-        stack.push(top());
-        break;
-      default:
-        fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, "0")} ('${String.fromCharCode(op)}')`);
-    }
+    return new PyObject(fn, list);
   }
+  /** The element to append to, checked to be of the kind the opcode needs. */
+  target<T>(ok: (x: unknown) => boolean, what: string): T {
+    const t = this.top();
+    if (!ok(t)) this.fail(`${what} on a non-${what === "ADDITEMS" ? "set" : "list"}`);
+    return t as T;
+  }
+}
+
+function littleEndianInt(b: Buffer): number | bigint {
+  if (b.length === 0) return 0;
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length); // two's complement
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+type Op = (vm: PickleVM, op: number) => void;
+
+/** What each supported opcode does (protocols 2-4; nothing here imports or calls code). */
+const OPCODES: Record<number, Op> = {
+  0x80: (vm) => void vm.u8(), // PROTO
+  0x95: (vm) => void vm.u64(), // FRAME (protocol 4): length only
+  0x28: (vm) => vm.push(MARK), // MARK
+  0x7d: (vm) => vm.push(new Map()), // EMPTY_DICT
+  0x5d: (vm) => vm.push([]), // EMPTY_LIST
+  0x29: (vm) => vm.push([]), // EMPTY_TUPLE
+  0x8f: (vm) => vm.push(new Set()), // EMPTY_SET
+  0x4e: (vm) => vm.push(null), // NONE
+  0x88: (vm) => vm.push(true), // NEWTRUE
+  0x89: (vm) => vm.push(false), // NEWFALSE
+  0x4a: (vm) => vm.push(vm.i32()), // BININT
+  0x4b: (vm) => vm.push(vm.u8()), // BININT1
+  0x4d: (vm) => vm.push(vm.u16()), // BININT2
+  0x8a: (vm) => vm.push(littleEndianInt(vm.bytes(vm.u8()))), // LONG1
+  0x8b: (vm) => vm.push(littleEndianInt(vm.bytes(vm.u32()))), // LONG4
+  0x47: (vm) => vm.push(vm.f64be()), // BINFLOAT (big-endian double)
+  0x58: (vm) => vm.push(vm.bytes(vm.u32()).toString("utf8")), // BINUNICODE
+  0x8c: (vm) => vm.push(vm.bytes(vm.u8()).toString("utf8")), // SHORT_BINUNICODE
+  0x8d: (vm) => vm.push(vm.bytes(vm.u64()).toString("utf8")), // BINUNICODE8
+  0x54: (vm) => vm.push(vm.bytes(vm.i32()).toString("latin1")), // BINSTRING
+  0x55: (vm) => vm.push(vm.bytes(vm.u8()).toString("latin1")), // SHORT_BINSTRING
+  0x42: (vm) => vm.push(new Uint8Array(vm.bytes(vm.u32()))), // BINBYTES
+  0x43: (vm) => vm.push(new Uint8Array(vm.bytes(vm.u8()))), // SHORT_BINBYTES
+  0x63: (vm) => {
+    // GLOBAL "module\nname\n"
+    const module = vm.line();
+    vm.push(vm.global(module, vm.line()));
+  },
+  0x93: (vm) => {
+    // STACK_GLOBAL
+    const name = vm.pop();
+    const module = vm.pop();
+    if (typeof module !== "string" || typeof name !== "string") vm.fail("STACK_GLOBAL needs two strings");
+    vm.push(vm.global(module as string, name as string));
+  },
+  0x51: (vm) => vm.push(vm.hooks.persistentLoad(vm.pop())), // BINPERSID
+  0x74: (vm) => vm.push(vm.popMark()), // TUPLE
+  0x85: (vm) => vm.push([vm.pop()]), // TUPLE1
+  0x86: (vm) => {
+    // TUPLE2
+    const b = vm.pop();
+    vm.push([vm.pop(), b]);
+  },
+  0x87: (vm) => {
+    // TUPLE3
+    const c = vm.pop();
+    const b = vm.pop();
+    vm.push([vm.pop(), b, c]);
+  },
+  0x6c: (vm) => vm.push(vm.popMark()), // LIST
+  0x64: (vm) => {
+    // DICT
+    const m = new Map();
+    vm.setItems(m, vm.popMark());
+    vm.push(m);
+  },
+  0x52: (vm) => {
+    // REDUCE
+    const args = vm.pop();
+    vm.push(vm.reduce(vm.pop(), args));
+  },
+  0x81: (vm) => {
+    // NEWOBJ: cls.__new__(cls, *args)
+    const args = vm.pop();
+    vm.push(vm.reduce(vm.pop(), args));
+  },
+  0x62: (vm) => {
+    // BUILD: obj.__setstate__(state). A state_dict's OrderedDict gets its `_metadata` here; we keep it inert.
+    const state = vm.pop();
+    const obj = vm.top();
+    if (obj instanceof PyObject) obj.state = state;
+  },
+  0x73: (vm) => {
+    // SETITEM
+    const v = vm.pop();
+    const k = vm.pop();
+    vm.setItems(vm.top(), [k, v]);
+  },
+  0x75: (vm) => {
+    // SETITEMS
+    const items = vm.popMark();
+    vm.setItems(vm.top(), items);
+  },
+  0x61: (vm) => {
+    // APPEND
+    const v = vm.pop();
+    vm.target<unknown[]>(Array.isArray, "APPEND").push(v);
+  },
+  0x65: (vm) => {
+    // APPENDS
+    const items = vm.popMark();
+    vm.target<unknown[]>(Array.isArray, "APPENDS").push(...items);
+  },
+  0x90: (vm) => {
+    // ADDITEMS
+    const items = vm.popMark();
+    const s = vm.target<Set<unknown>>((x) => x instanceof Set, "ADDITEMS");
+    for (const it of items) s.add(it);
+  },
+  0x71: (vm) => void vm.memo.set(vm.u8(), vm.top()), // BINPUT
+  0x72: (vm) => void vm.memo.set(vm.u32(), vm.top()), // LONG_BINPUT
+  0x94: (vm) => void vm.memo.set(vm.memo.size, vm.top()), // MEMOIZE
+  0x68: (vm) => memoGet(vm, vm.u8()), // BINGET
+  0x6a: (vm) => memoGet(vm, vm.u32()), // LONG_BINGET
+  0x30: (vm) => void vm.pop(), // POP
+  0x31: (vm) => void vm.popMark(), // POP_MARK
+  0x32: (vm) => vm.push(vm.top()), // DUP
+};
+
+function memoGet(vm: PickleVM, k: number): void {
+  if (!vm.memo.has(k)) vm.fail(`memo key ${k} not found`);
+  vm.push(vm.memo.get(k));
 }
