@@ -461,45 +461,13 @@ export function loadRows(file: string, opts: LoadOptions = {}): LoadResult {
   return parseText(readText(file), file, opts, false);
 }
 
-function parseInto(
-  text: string,
-  file: string,
-  format: RowFormat,
-  mode: LoadMode,
-  drop: Set<WarningKind>,
-  report: LoadReport,
-  split: SplitName | undefined,
-  labelOptional = false,
-  badLines: readonly number[] = [],
-): Row[] {
-  const records = markInvalidUtf8(readRecords(text, format), badLines);
-  const good: LocatedRow[] = [];
-  const fileIssues: LoadIssue[] = [];
-
-  for (const rec of records) {
-    const checked: Checked = rec.malformed
-      ? { kind: "malformed", field: rec.malformed.field, detail: rec.malformed.detail }
-      : checkRecord(rec.value, labelOptional);
-    if ("row" in checked) {
-      good.push({ row: checked.row, line: rec.line });
-      continue;
-    }
-    if (mode === "strict") throw new DataError(file, rec.line, checked.field, checked.kind, checked.detail);
-    fileIssues.push({
-      severity: "error",
-      kind: checked.kind,
-      file,
-      line: rec.line,
-      id: checked.id,
-      field: checked.field,
-      message: formatLocation(file, rec.line, checked.field, checked.detail),
-      dropped: true,
-    });
-  }
-
-  // Warnings: per row (entities), then across the file (duplicates, conflicts).
+/**
+ * Warnings on usable rows: per row (entities), then across the file (duplicate ids, exact duplicates, conflicting
+ * labels). Pushes them to `issues` and returns the rows a dropped warning kind removes.
+ */
+function rowWarnings(good: LocatedRow[], file: string, drop: Set<WarningKind>, report: LoadReport, issues: LoadIssue[]): Set<LocatedRow> {
   const warn = (lr: LocatedRow, kind: WarningKind, field: string | undefined, detail: string): void => {
-    fileIssues.push({
+    issues.push({
       severity: "warning",
       kind,
       file,
@@ -560,6 +528,47 @@ function parseInto(
       mark(lr, "conflict");
     }
   }
+
+  return dropped;
+}
+
+function parseInto(
+  text: string,
+  file: string,
+  format: RowFormat,
+  mode: LoadMode,
+  drop: Set<WarningKind>,
+  report: LoadReport,
+  split: SplitName | undefined,
+  labelOptional = false,
+  badLines: readonly number[] = [],
+): Row[] {
+  const records = markInvalidUtf8(readRecords(text, format), badLines);
+  const good: LocatedRow[] = [];
+  const fileIssues: LoadIssue[] = [];
+
+  for (const rec of records) {
+    const checked: Checked = rec.malformed
+      ? { kind: "malformed", field: rec.malformed.field, detail: rec.malformed.detail }
+      : checkRecord(rec.value, labelOptional);
+    if ("row" in checked) {
+      good.push({ row: checked.row, line: rec.line });
+      continue;
+    }
+    if (mode === "strict") throw new DataError(file, rec.line, checked.field, checked.kind, checked.detail);
+    fileIssues.push({
+      severity: "error",
+      kind: checked.kind,
+      file,
+      line: rec.line,
+      id: checked.id,
+      field: checked.field,
+      message: formatLocation(file, rec.line, checked.field, checked.detail),
+      dropped: true,
+    });
+  }
+
+  const dropped = rowWarnings(good, file, drop, report, fileIssues);
 
   // Rows with any dropped warning are dropped; issues of a dropped row say so.
   const droppedLines = new Set([...dropped].map((lr) => lr.line));
