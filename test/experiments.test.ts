@@ -29,7 +29,6 @@ import {
   type ExperimentConfig,
 } from "../src/experiments";
 import { generateDemo, writeDataset } from "../src/data";
-import { qualityConfig } from "../bench/quality";
 import { selectVariants } from "../src/cli/reproduce";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -322,15 +321,6 @@ test("a run killed after an epoch resumes from its checkpoint and ends exactly w
   assert.deepEqual(resumed.metrics, straight.metrics);
 });
 
-test("bench:quality's quick rows are the study-data loss table's Regular Loss runs (one set of fine-tunings serves both)", () => {
-  const dataDir = path.join("..", "shared", "data");
-  const regular = gridJobs("loss", { preset: "quick", data: { kind: "dir", dir: dataDir } }).filter((j) => j.variant === "Regular Loss");
-  assert.deepEqual(regular.slice(0, 3).map((j) => j.seed), [0, 1, 2], "bench:quality's seeds 0-2 are the table's first three");
-  for (const seed of [0, 1, 2]) {
-    assert.equal(configHash(qualityConfig(dataDir, seed, false)), configHash(regular[seed].config), `seed ${seed}`);
-  }
-  assert.notEqual(configHash(qualityConfig(dataDir, 0, true)), configHash(regular[0].config), "from scratch is another run");
-});
 
 test("a copied or moved checkout reuses its runs: configs store project-relative paths and hashes cover content, not location", async () => {
   const base = tmp("moved");
