@@ -93,7 +93,7 @@ test("the recipe's npm and tslab lines work with the image's npm; the rebuild ru
   for (const f of ["package.json", "package-lock.json", ".npmrc", "tsconfig.json", "tsconfig.build.json"]) {
     fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
   }
-  fs.cpSync(path.join(ROOT, "src"), path.join(dir, "src"), { recursive: true, filter: (p) => !p.includes(`${path.sep}native${path.sep}build`) });
+  fs.cpSync(path.join(ROOT, "src"), path.join(dir, "src"), { recursive: true, filter: (p) => !/[\\/]native[\\/]build([\\/]|$)/.test(p) });
   // `python3` for tslab: the system Python with Jupyter, told to install the kernel spec inside the scratch folder
   const bin = path.join(dir, "fake-bin");
   fs.mkdirSync(bin);

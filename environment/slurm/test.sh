@@ -6,7 +6,8 @@
 # checks: both tasks completed, task 1 ran twice, every run of the grid exists exactly once and nothing else
 # (no temp or checkpoint folders), runs finished before the requeue were not redone, no run was trained by two
 # tasks, and two runs' metrics.json equal those of the same configs run locally. Stops every daemon it started.
-# MEDREL_SLURM_KEEP=1 keeps the scratch folder (configuration, daemon and job logs) for a look afterwards.
+# MEDREL_SLURM_KEEP=1 keeps the scratch folder (configuration, daemon and job logs) for a look afterwards;
+# MEDREL_SLURM_RESULT=<file.json> writes the outcome and timings there.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -19,6 +20,17 @@ say() { echo "[test:slurm] $*"; }
 # wait_for SECONDS COMMAND...: poll until COMMAND succeeds; false on timeout
 wait_for() { local end=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done; }
 
+write_result() {
+  python3 - "$1" <<PY
+import json, sys
+json.dump({"what": "npm run test:slurm (loss table, smoke preset, $SEEDS seeds, $TASKS-task array, one requeue)",
+           "date": "$(date -u +%F)", "slurm": "$(slurmctld -V 2>/dev/null)", "cpus": "$(nproc)",
+           "passed": $passed, "failed": $failed, "install_seconds": ${install_s:-0},
+           "array_seconds": ${array_s:-null}, "wall_seconds": $SECONDS,
+           "load_average_at_end": "$(cut -d' ' -f1-3 /proc/loadavg)"}, open(sys.argv[1], "w"), indent=1)
+PY
+}
+
 if [ "$(id -u)" != 0 ]; then
   echo "test:slurm needs root: it installs and starts munged, slurmctld and slurmd"
   echo "0 passed, 1 failed"
@@ -28,6 +40,7 @@ fi
 # --- install --------------------------------------------------------------------------------------
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null || ! command -v sbatch >/dev/null; then
   say "installing slurmctld, slurmd, munge (apt)"
+  install_t0=$SECONDS
   # keep the packages' own services from starting (this test starts its own daemons, and stops them again)
   policy=/usr/sbin/policy-rc.d
   [ -e $policy ] || { printf '#!/bin/sh\nexit 101\n' >$policy && chmod 755 $policy && made_policy=1; }
@@ -35,6 +48,7 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
     slurmctld slurmd slurm-client munge >/dev/null
   rc=$?
   [ -z "${made_policy:-}" ] || rm -f $policy
+  install_s=$((SECONDS - install_t0))
   [ $rc = 0 ] || { echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 say "$(slurmctld -V), $(munged -V 2>&1 | head -1)"
@@ -74,6 +88,7 @@ cleanup() {
   fi
   if [ "${MEDREL_SLURM_KEEP:-0}" = 1 ]; then say "kept $W"; else rm -rf "$W"; fi
   echo "$passed passed, $failed failed"
+  [ -z "${MEDREL_SLURM_RESULT:-}" ] || write_result "$MEDREL_SLURM_RESULT"
   [ "$failed" -eq 0 ] && [ $rc -eq 0 ]
   exit
 }
@@ -161,7 +176,7 @@ if wait_for 240 first_run_done && [ "$(squeue -h -j "${jobid}_1" -o %T)" = RUNNI
 else
   bad "task 1 did not finish a run while running within 240 s"
 fi
-if wait_for 420 idle_queue; then ok "array finished in $((SECONDS - t0)) s"; else bad "array not finished within 420 s"; exit 1; fi
+if wait_for 420 idle_queue; then array_s=$((SECONDS - t0)); ok "array finished in $array_s s"; else bad "array not finished within 420 s"; exit 1; fi
 
 # --- checks ---------------------------------------------------------------------------------------
 job_field() { scontrol -o show job "${jobid}_$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
