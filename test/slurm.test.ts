@@ -21,8 +21,9 @@ function task(env: Record<string, string>): { status: number | null; out: string
 
 const ARRAY_TASK = { SLURM_ARRAY_JOB_ID: "7", SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_COUNT: "2", SLURM_ARRAY_TASK_MIN: "0" };
 
-test("an array task trains its shard of the grid into MEDREL_RUNS_DIR, with --cpus-per-task BLAS threads", { timeout: 120_000 }, () => {
+test("an array task trains its shard of the grid into MEDREL_RUNS_DIR, with --cpus-per-task BLAS threads", { timeout: 120_000 }, (t) => {
   const runsDir = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-sbatch-"));
+  t.after(() => fs.rmSync(runsDir, { recursive: true, force: true }));
   const r = task({ ...ARRAY_TASK, SLURM_CPUS_PER_TASK: "2", MEDREL_TABLE: "loss", MEDREL_PRESET: "smoke", MEDREL_SEEDS: "1", MEDREL_RUNS_DIR: runsDir });
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /^\[grid\] job 7_1 attempt 1 on .+: shard 2\/2, 2 BLAS thread\(s\)$/m);

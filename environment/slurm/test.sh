@@ -67,6 +67,7 @@ pids=()
 
 cleanup() {
   local rc=$?
+  trap '' INT TERM HUP PIPE # finish cleaning up whatever happens to the terminal or the pipe we print to
   if [ -n "${jobid:-}" ] && [ -n "${ctld_pid:-}" ]; then
     scancel "$jobid" 2>/dev/null
     wait_for 60 idle_queue || bad "jobs still queued 60 s after scancel"
@@ -93,7 +94,11 @@ cleanup() {
   exit
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# signals that would end the shell without its EXIT trap (e.g. `npm run test:slurm | head` closing the pipe)
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 host=$(hostname -s)
