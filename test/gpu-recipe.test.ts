@@ -1,5 +1,5 @@
 /**
- * environment/gpu/Dockerfile's npm and tslab commands, run as the image would run them, in a scratch copy of the
+ * environment/gpu/Dockerfile's npm commands, run as the image would run them, in a scratch copy of the
  * project: the image's npm (NodeSource Node 20: npm 10.8.2) installs the pinned npm, and that npm runs the
  * recipe's RUN lines (read from the Dockerfile, /app replaced by the scratch folder). tfjs-node-gpu's install
  * script (a libtensorflow download) is never run: before the rebuild step every install script in node_modules
@@ -76,13 +76,13 @@ test("the Dockerfile's RUN lines parse into the commands the recipe means", () =
     "npm ci",
     `npm pkg set 'allowScripts[${GPU_PKG}]=true' --json`,
     `npm rebuild ${GPU_PKG}`,
-    "node_modules/.bin/tslab install --python=python3 --binary /app/node_modules/.bin/tslab",
+    "npm run notebook -- --register-kernel",
     "bash src/backend/native/build.sh || true",
     "npx tsc -p tsconfig.build.json",
   ]);
 });
 
-test("the recipe's npm and tslab lines work with the image's npm; the rebuild runs tfjs-node-gpu's install script and no other", { timeout: 600_000 }, (t) => {
+test("the recipe's npm lines work with the image's npm; the rebuild runs tfjs-node-gpu's install script and no other", { timeout: 600_000 }, (t) => {
   const offline = registryReachable();
   if (offline) return t.skip(offline);
   const runs = runCommands(fs.readFileSync(DOCKERFILE, "utf8"));
@@ -94,15 +94,11 @@ test("the recipe's npm and tslab lines work with the image's npm; the rebuild ru
     fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
   }
   fs.cpSync(path.join(ROOT, "src"), path.join(dir, "src"), { recursive: true, filter: (p) => !/[\\/]native[\\/]build([\\/]|$)/.test(p) });
-  // `python3` for tslab: the system Python with Jupyter, told to install the kernel spec inside the scratch folder
-  const bin = path.join(dir, "fake-bin");
-  fs.mkdirSync(bin);
-  fs.writeFileSync(path.join(bin, "python3"), `#!/bin/sh\nexec /usr/bin/python3 "$@" --prefix "${dir}/jupyter"\n`, { mode: 0o755 });
   const globalDir = path.join(dir, "npm-global");
   const marker = path.join(dir, "install-scripts.txt");
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: `${path.join(globalDir, "bin")}:${bin}:${process.env.PATH}`,
+    PATH: `${path.join(globalDir, "bin")}:${process.env.PATH}`,
     MARKER_FILE: marker,
     // should any libtensorflow download start after all, it goes nowhere
     TFJS_NODE_BASE_URI: "http://127.0.0.1:9/",
@@ -123,15 +119,17 @@ test("the recipe's npm and tslab lines work with the image's npm; the rebuild ru
       assert.ok(!fs.existsSync(marker), "npm ci ran no install script");
       assert.ok(stubInstallScripts(dir).includes(GPU_PKG));
     }
-    sh(cmd.replaceAll("/app", dir), dir, env);
+    const out = sh(cmd.replaceAll("/app", dir), dir, env);
     done.push(cmd.split(" ").slice(0, 2).join(" "));
+    if (cmd.includes("--register-kernel")) assert.match(out, new RegExp(`tslab kernel for this checkout: .* -> ${path.join(dir, "node_modules", ".bin", "tslab")}`));
   }
   const ran = fs.existsSync(marker) ? fs.readFileSync(marker, "utf8").trim().split("\n") : [];
   assert.deepEqual(ran, [`${GPU_PKG} install`], "the rebuild ran tfjs-node-gpu's install script, no other");
-  assert.deepEqual(done, ["npm ci", "npm pkg", "npm rebuild", "node_modules/.bin/tslab install", "npx tsc"]);
+  assert.deepEqual(done, ["npm ci", "npm pkg", "npm rebuild", "npm run", "npx tsc"]);
   const after = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")) as { allowScripts: Record<string, boolean> };
   assert.deepEqual(after.allowScripts, { ...before.allowScripts, [GPU_PKG]: true }, "only tfjs-node-gpu's entry changed");
-  const kernel = JSON.parse(fs.readFileSync(path.join(dir, "jupyter", "share", "jupyter", "kernels", "tslab", "kernel.json"), "utf8")) as { argv: string[] };
+  // the checkout's own kernelspec, which Jupyter resolved (the line matched above)
+  const kernel = JSON.parse(fs.readFileSync(path.join(dir, ".cache", "jupyter", "kernels", "tslab", "kernel.json"), "utf8")) as { argv: string[] };
   assert.equal(kernel.argv[0], path.join(dir, "node_modules", ".bin", "tslab"));
   assert.ok(fs.existsSync(path.join(dir, "dist", "index.js")), "tsc built dist/");
 });

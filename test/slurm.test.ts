@@ -8,7 +8,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gridJobs, shardJobs, configHash } from "../src/experiments";
+import { shardJobs } from "../src/experiments";
+import { reproduceGrid } from "../src/cli/reproduce";
 
 const ROOT = path.resolve(__dirname, "..");
 const SCRIPT = path.join(ROOT, "environment", "slurm", "grid.sbatch");
@@ -29,7 +30,8 @@ test("an array task trains its shard of the grid into MEDREL_RUNS_DIR, with --cp
   assert.match(r.out, /^\[grid\] job 7_1 attempt 1 on .+: shard 2\/2, 2 BLAS thread\(s\)$/m);
   assert.match(r.out, /reproduce loss \(preset smoke, 1 seeds\), shard 2\/2: 1 distinct runs/);
   assert.doesNotMatch(r.out, /== loss/, "--quiet: no table");
-  const mine = shardJobs(gridJobs("loss", { preset: "smoke", seeds: [0] }), { index: 2, count: 2 }).map((j) => configHash(j.config));
+  const grid = reproduceGrid({ tables: ["loss"], preset: "smoke", seeds: 1 }).byTable.get("loss") ?? [];
+  const mine = shardJobs(grid, { index: 2, count: 2 }).map((j) => j.hash);
   assert.equal(mine.length, 1);
   assert.deepEqual(fs.readdirSync(runsDir), mine);
 });

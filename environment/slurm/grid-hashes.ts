@@ -1,19 +1,23 @@
 /**
- * tsx environment/slurm/grid-hashes.ts <table> <preset> <seeds> <shards>
- * Prints "<hash> <shard>" for each distinct run of a table's grid on the demo data (what `npm run reproduce
- * -- --shard i/n` would train where): the SLURM test's expected runs.
+ * tsx environment/slurm/grid-hashes.ts <table|all> <preset> <seeds|default> <shards> [data-dir]
+ * Prints "<hash> <shard>" for each distinct run that `npm run reproduce -- --table <table> --preset <preset>
+ * [--seeds <seeds>] [--data-dir D] --shard i/<shards>` trains, shard by shard: the SLURM test's expected runs,
+ * and the number of array tasks a grid can use (`... default 1 | wc -l`; "default": each table's own seeds).
  */
-import { TABLE_NAMES, gridJobs, shardJobs, configHash, isPresetName, type TableName } from "../../src/experiments";
+import { TABLE_NAMES, shardJobs, isPresetName, type TableName } from "../../src/experiments";
+import { reproduceGrid } from "../../src/cli/reproduce";
 
 function main(argv: string[]): void {
-  const [table, preset, seeds, shards] = argv;
-  if (!(TABLE_NAMES as readonly string[]).includes(table) || !isPresetName(preset) || !(Number(seeds) > 0) || !(Number(shards) > 0)) {
-    throw new Error(`usage: grid-hashes.ts <${TABLE_NAMES.join("|")}> <preset> <seeds> <shards>, got ${argv.join(" ")}`);
+  const [table, preset, seeds, shards, dataDir] = argv;
+  const known = table === "all" || (TABLE_NAMES as readonly string[]).includes(table);
+  if (!known || !isPresetName(preset) || !(seeds === "default" || Number(seeds) > 0) || !(Number(shards) > 0)) {
+    throw new Error(`usage: grid-hashes.ts <${TABLE_NAMES.join("|")}|all> <preset> <seeds|default> <shards> [data-dir], got ${argv.join(" ")}`);
   }
-  const jobs = gridJobs(table as TableName, { preset, seeds: Array.from({ length: Number(seeds) }, (_, i) => i) });
+  const tables = table === "all" ? [...TABLE_NAMES] : [table as TableName];
+  // reproduce shards the tables' jobs in this order, flattened
+  const jobs = [...reproduceGrid({ tables, preset, seeds: seeds === "default" ? undefined : Number(seeds), dataDir }).byTable.values()].flat();
   for (let i = 1; i <= Number(shards); i++) {
-    const hashes = new Set(shardJobs(jobs, { index: i, count: Number(shards) }).map((j) => configHash(j.config)));
-    for (const h of hashes) console.log(`${h} ${i}`);
+    for (const h of new Set(shardJobs(jobs, { index: i, count: Number(shards) }).map((j) => j.hash))) console.log(`${h} ${i}`);
   }
 }
 

@@ -70,14 +70,19 @@ export function selectVariants(jobs: readonly Job[], variants: readonly string[]
   return jobs.filter((j) => variants.includes(j.variant));
 }
 
-/** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
-export async function reproduce(o: ReproduceOptions): Promise<void> {
+/** The grid of each table that reproduce runs: the demo runs each table's demo rows (npm start's grid), a data folder every row. */
+export function reproduceGrid(o: Pick<ReproduceOptions, "tables" | "preset" | "dataDir" | "seeds">) {
   const data = resolveData({ dataDir: o.dataDir });
   const seeds = o.seeds === undefined ? undefined : Array.from({ length: o.seeds }, (_, i) => i);
-  const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
-  // the demo runs each table's demo rows (npm start's grid); a data folder runs every row
   const rows = (t: TableName): readonly string[] | undefined => (data ? undefined : TABLE_SPECS[t].demoVariants);
   const byTable = new Map<TableName, Job[]>(o.tables.map((t) => [t, gridJobs(t, { preset: o.preset, data, seeds, variants: rows(t) })]));
+  return { data, seeds, byTable };
+}
+
+/** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
+export async function reproduce(o: ReproduceOptions): Promise<void> {
+  const { data, seeds, byTable } = reproduceGrid(o);
+  const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
   const all = [...byTable.values()].flat();
   const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
   const distinct = new Set(mine.map((j) => j.hash)).size;
