@@ -33,7 +33,7 @@ export function missingResultsMessage(table: TableName, dir = studyResultsDir())
     `No study-data results for the ${TABLE_SPECS[table].title.toLowerCase()} table yet: ${path.relative(PROJECT_ROOT, file) || file} is missing.`,
     `They are the grid on the study's data (../shared/data, train → val), every row of the table × ${STUDY_SEEDS.length} seeds — hours on a CPU, so it runs once from a terminal in the project folder, not in a notebook:`,
     `  ${studyResultsCommand(table)}`,
-    `(add --shard 1/2 and --shard 2/2 in two terminals to use two cores, then run it once more without --shard to export). The demo grid below is shown meanwhile.`,
+    `(two cores: run it with --shard 1/2 and with --shard 2/2 in two terminals, without --export, then once more as above to export). The demo grid below is shown meanwhile.`,
   ].join("\n");
 }
 

@@ -224,7 +224,7 @@ export interface ReportSection {
   table?: DataFrame;
   tableCaption?: string;
   figure?: PlotlyFigure;
-  /** sentences shown as a list, one per line (readings) */
+  /** sentences shown as a list under the table, one per line (readings) */
   list?: readonly string[];
   /** trusted raw HTML */
   html?: string;
@@ -240,8 +240,8 @@ export function reportHtml(title: string, sections: readonly ReportSection[]): s
     if (s.text) {
       for (const p of s.text.split(/\n\s*\n/)) if (p.trim()) body.push(`<p>${escapeHtml(p.trim())}</p>`);
     }
-    if (s.list) body.push(sentencesHtml(s.list));
     if (s.table) body.push(tableHtml(s.table, { caption: s.tableCaption }));
+    if (s.list) body.push(sentencesHtml(s.list));
     if (s.figure) body.push(renderFigure(s.figure, { includePlotlyJs: false }).html);
     if (s.html) body.push(s.html);
     body.push("</section>");

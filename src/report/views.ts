@@ -88,8 +88,8 @@ export function splitStats(ds: Dataset): DataFrame {
         p90_chars: d.length.p90,
         max_chars: d.length.max,
         entities_per_sentence: Math.round(d.entitiesPerSentence.mean * 100) / 100,
-        at_prefix: `${(100 * d.atPrefixShare).toFixed(1)}%`,
-        repeated_head: `${(100 * d.repeatedHeadShare).toFixed(1)}%`,
+        at_prefix: `${(100 * d.atPrefixShare).toFixed(2)}%`,
+        repeated_head: `${(100 * d.repeatedHeadShare).toFixed(2)}%`,
       };
     }),
   );
@@ -104,7 +104,7 @@ export function entitiesPerSentenceTable(rows: Row[]): DataFrame {
   return new DataFrame({
     entities: ks.map((k) => String(k)),
     sentences: ks.map((k) => d.entitiesPerSentence.histogram[k]),
-    share: ks.map((k) => `${((100 * d.entitiesPerSentence.histogram[k]) / total).toFixed(1)}%`),
+    share: ks.map((k) => `${((100 * d.entitiesPerSentence.histogram[k]) / total).toFixed(2)}%`),
   });
 }
 
