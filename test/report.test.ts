@@ -20,6 +20,7 @@ import {
   runsTable,
   formatMeanStd,
   formatVariation,
+  dropEmptyColumns,
   ReportInputError,
   perClassF1Chart,
   confusionMatrixChart,
@@ -34,6 +35,11 @@ import {
   showChart,
   writeReportHtml,
   resetPlotlyInlined,
+  confusionDiffChart,
+  sentencesHtml,
+  displayWidth,
+  padDisplay,
+  formatPerClass,
   type PlotlyFigure,
 } from "../src/report";
 
@@ -109,8 +115,9 @@ test("weightedLossTable: study rows/columns, mean ± std, Variation = difference
   assert.ok(Math.abs((col(df, "Variation mean")[f1] as number) - 3) < 1e-9);
   assert.ok(Math.abs((col(df, "Weighted Loss std")[f1] as number) - Math.sqrt(7)) < 1e-9);
   assert.equal(col(df, "Weighted Loss n")[f1], 3);
-  assert.deepEqual(col(df, "Weighted Loss (study)"), [89.62, 88.6, 88.71, 89.01, 18.01]);
-  assert.deepEqual(col(df, "Variation (study)"), [1.6, 1.7, 1.7, 2.11, -8.28]);
+  // the study's numbers with two decimals like ours, differences signed
+  assert.deepEqual(col(df, "Weighted Loss (study)"), ["89.62", "88.60", "88.71", "89.01", "18.01"]);
+  assert.deepEqual(col(df, "Variation (study)"), ["+1.60", "+1.70", "+1.70", "+2.11", "-8.28"]);
   // without numeric: 6 columns
   assert.deepEqual(weightedLossTable(lossRuns).shape, [5, 6]);
 });
@@ -139,7 +146,12 @@ test("modelTable: four metric rows, study model columns, missing models as –, 
   ]);
   assert.deepEqual(col(df, "BioBERT"), ["–", "–", "–", "–"]);
   assert.deepEqual(col(df, "char-ngram LR"), ["84.00", "84.00", "83.60", "83.70"]);
-  assert.deepEqual(col(df, "MedBERT (study)"), [89.79, 88.7, 88.8, 89.25]);
+  assert.deepEqual(col(df, "MedBERT (study)"), ["89.79", "88.70", "88.80", "89.25"]);
+  assert.deepEqual(col(df, "BioBERT (study)"), ["46.00", "36.30", "30.80", "46.28"]);
+  // no BioBERT or MedBERT run: those columns of ours go, their study columns stay
+  assert.deepEqual(dropEmptyColumns(df).columns, [
+    "Chinese-RoBERTa-wwm-ext", "char-ngram LR", "BioBERT (study)", "Chinese-RoBERTa-wwm-ext (study)", "MedBERT (study)",
+  ]);
 });
 
 test("encodingTable: encodings as rows like the slide, metrics as columns", () => {
@@ -155,7 +167,7 @@ test("encodingTable: encodings as rows like the slide, metrics as columns", () =
   ]);
   assert.equal(col(df, "Macro-F1")[4], "86.00 ± 1.41");
   assert.equal(col(df, "Macro-F1")[0], "–");
-  assert.equal(col(df, "Micro-F1 (study)")[4], 90.46);
+  assert.equal(col(df, "Micro-F1 (study)")[4], "90.46");
   assert.equal(col(df, "Macro-P n")[4], 2);
 });
 
@@ -309,4 +321,44 @@ test("writeReportHtml: one standalone page, plotly.js once, every chart and tabl
   assert.equal((html.match(/window\.Plotly\.newPlot\(/g) ?? []).length, 2);
   assert.ok(html.indexOf(PLOTLY_MARK) < html.indexOf("window.Plotly.newPlot"));
   assert.match(html, /<title>报告 report<\/title>/);
+});
+
+test("tableHtml wraps long text in its cell; the table scrolls inside its own box instead of running off the page", () => {
+  const dfd = loadDanfo();
+  const long = "[CLS] 腓肠肌 [SEP] 小腿肚即腓肠肌，是常见的受累部位。 [SEP] 小腿肚 [SEP]";
+  const html = tableHtml(new dfd.DataFrame({ text: [long], n: [3] }));
+  assert.match(html, /^<div style="max-width:100%;overflow-x:auto"><table/);
+  assert.match(html, /<td style="[^"]*white-space:normal;overflow-wrap:anywhere;max-width:520px[^"]*">\[CLS\] 腓肠肌/);
+  assert.match(html, /<td style="[^"]*white-space:nowrap">3<\/td>/, "short cells stay on one line");
+});
+
+test("formatPerClass pads by display width: every row's numbers start in the same terminal column", () => {
+  const text = formatPerClass(lossRuns[0].metrics);
+  const lines = text.split("\n");
+  assert.equal(lines.length, 11);
+  // the columns before the first number, counting a CJK character as two
+  const starts = lines.slice(1).map((l) => displayWidth(l.slice(0, l.search(/\d+\.\d\d/))));
+  assert.deepEqual(new Set(starts).size, 1, `one start column, got ${[...new Set(starts)].join(", ")}`);
+  assert.equal(padDisplay("病因", 6, "left"), "病因  ");
+  assert.equal(padDisplay("ab", 4, "right"), "  ab");
+});
+
+test("confusionDiffChart: after − before per cell, signed text, a diverging scale centred on 0", () => {
+  const before = [[5, 1], [2, 3]];
+  const after = [[6, 0], [4, 1]];
+  const fig = confusionDiffChart(before, after, { names: ["unweighted", "weighted"] });
+  assert.deepEqual(fig.data[0].z, [[1, -1], [2, -2]]);
+  assert.deepEqual(fig.data[0].text, [["+1", "-1"], ["+2", "-2"]]);
+  assert.equal(fig.data[0].zmid, 0);
+  assert.equal(fig.data[0].zmin, -2);
+  assert.equal(fig.data[0].zmax, 2);
+  assert.match((fig.layout.title as { text: string }).text, /^Confusion matrix: weighted − unweighted/);
+  assert.throws(() => confusionDiffChart(before, [[1, 2, 3]]), /two square matrices of the same size/);
+});
+
+test("readings as a list: sentencesHtml escapes, reportHtml shows a section's list one item per line", () => {
+  assert.equal(sentencesHtml(["a < b", "c"], "T"), `<div style="font-weight:bold;margin-top:6px">T</div><ul style="margin:4px 0 8px 0"><li>a &lt; b</li><li>c</li></ul>`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-report-"));
+  const html = readFileSync(writeReportHtml(path.join(dir, "r.html"), [{ title: "t", list: ["one", "two"] }]), "utf8");
+  assert.match(html, /<li>one<\/li><li>two<\/li>/);
 });

@@ -10,8 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
-import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings } from "../experiments";
-import { tableText, writeReportHtml, listNotebooks, executeNotebook, exportNotebookHtml, type ReportSection } from "../report";
+import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings, tableSummary } from "../experiments";
+import { tableText, writeReportHtml, listNotebooks, executeNotebook, exportNotebookHtml, escapeHtml, type ReportSection } from "../report";
 import { runMain } from "./common";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -47,6 +47,18 @@ async function trainShards(workers: number): Promise<void> {
   );
 }
 
+/** The executed notebooks as links relative to reports/index.html, in notebook order. */
+function notebookLinks(exported: readonly { file: string; errors: number }[]): string {
+  const items = [...exported]
+    .sort((a, b) => a.file.localeCompare(b.file))
+    .map((e) => {
+      const rel = path.relative(REPORTS, e.file).split(path.sep).join("/");
+      const note = e.errors ? ` <span style="color:#cf222e">(${e.errors} error outputs)</span>` : "";
+      return `<li><a href="${escapeHtml(rel)}">${escapeHtml(path.basename(e.file, ".html"))}</a>${note}</li>`;
+    });
+  return `<ul>${items.join("")}</ul>`;
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   const info = await initBackend({ verbose: false });
@@ -72,7 +84,7 @@ async function main(): Promise<void> {
     console.log(tableText(r.frame));
     const lines = tableReadings(r);
     for (const l of lines) console.log(`  ${l}`);
-    sections.push({ title, table: r.frame, tableCaption: `ours (${r.split} split) beside the study's`, text: lines.join("\n") });
+    sections.push({ title, table: r.frame, tableCaption: `ours (${r.split} split) beside the study's`, list: [...tableSummary(r), ...lines] });
     sections.push({ figure: r.chart });
   }
   const gridSeconds = (Date.now() - t0) / 1000;
@@ -81,15 +93,18 @@ async function main(): Promise<void> {
   const nbDir = path.join(REPORTS, "notebooks");
   // each notebook is its own kernel process: run `workers` of them side by side (the runs they load exist by now)
   const queue = listNotebooks();
+  const exported: { file: string; errors: number }[] = [];
   const executeNext = async (): Promise<void> => {
     for (let nb = queue.shift(); nb !== undefined; nb = queue.shift()) {
       const res = await executeNotebook(nb, nbDir, { env: { MEDREL_PRESET: "quick" } });
       const html = await exportNotebookHtml(res.output, nbDir);
+      exported.push({ file: html, errors: res.errors.length });
       console.log(`  ${path.basename(nb)}: ${res.seconds.toFixed(0)} s, ${res.outputs} outputs, ${res.errors.length} errors -> ${path.relative(ROOT, html)}`);
       if (res.errors.length) console.log(res.errors.map((e) => `    ${e}`).join("\n"));
     }
   };
   await Promise.all(Array.from({ length: workers }, executeNext));
+  sections.splice(1, 0, { title: "Notebooks", html: notebookLinks(exported) });
   const report = writeReportHtml(path.join(REPORTS, "index.html"), sections, { title: "medrel-notebooks: the study's tables, re-run" });
   const total = (Date.now() - t0) / 1000;
   console.log(`\n[medrel] report: ${path.relative(ROOT, report)}`);

@@ -325,3 +325,17 @@ export function configHash(input: ExperimentConfig): string {
   const payload = canonicalJson({ settings, data: { kind: data.kind, content: dataFingerprint(data) }, model: modelIdentity(model) });
   return createHash("sha256").update(payload).digest("hex").slice(0, 12);
 }
+
+/**
+ * Where two configs differ, one "path: a → b" line per differing field (objects walked, arrays compared whole,
+ * missing fields shown as "(unset)"): e.g. what --from-scratch changes.
+ */
+export function configDiff(a: unknown, b: unknown, prefix = ""): string[] {
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => configDiff(a[k], b[k], prefix ? `${prefix}.${k}` : k));
+  }
+  const show = (x: unknown): string => (x === undefined ? "(unset)" : JSON.stringify(x));
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [`${prefix || "(config)"}: ${show(a)} → ${show(b)}`];
+}

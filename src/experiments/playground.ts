@@ -1,35 +1,83 @@
 /**
- * The class-weights playground: retrain with a user's weight map (cached by config hash) and show
- * per-class F1 before (unweighted) and after, side by side.
+ * The class-weights playground: several named weight settings trained side by side (each a cached run per seed),
+ * compared with the unweighted setting on the headline metrics (a paired t-test over the seeds says whether a change
+ * is beyond seed noise), per class, and in the confusion matrix; plus an instant preview of a decision rule on the
+ * unweighted run's saved probabilities.
  */
 import type { DataFrame } from "danfojs-node";
-import { perClassTable, perClassF1Chart, type PlotlyFigure } from "../report";
-import type { RunRecord } from "../metrics";
-import { makeJob } from "./grids";
+import {
+  perClassF1Chart,
+  formatComparison,
+  formatMeanStd,
+  formatVariation,
+  sumConfusion,
+  decisionPreviewHtml,
+  predictionsToSplit,
+  type PlotlyFigure,
+  type ProbSplit,
+} from "../report";
+import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunRecord } from "../metrics";
+import { makeJob, type Job } from "./grids";
 import { loadDanfo } from "../report/danfo";
-import { LABELS, normalizeLabel } from "../data/labels";
+import { LABELS, LABEL_NAMES, normalizeLabel } from "../data/labels";
+import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "./config";
 import { presetConfig, type PresetName } from "./presets";
-import { runJobs } from "./run";
-import type { RunResult } from "./store";
+import { runJobs, type GridRunOptions } from "./run";
+import { loadPredictions, type RunResult } from "./store";
+import { reportedSplit } from "./tables";
+
+export interface WeightSetting {
+  /** shown in the tables and the progress titles */
+  name: string;
+  /** label (any accepted spelling, e.g. 相关 or Related) → weight; missing labels weigh 1; {} = no class weights */
+  weights: Record<string, number>;
+}
+
+/** The reference every other setting is compared with. */
+export const UNWEIGHTED_SETTING: WeightSetting = { name: "unweighted", weights: {} };
+
+/** The default: unweighted and the study's 2.0 on the two hard classes (the weighted-loss table's two demo rows). */
+export const DEFAULT_WEIGHT_SETTINGS: readonly WeightSetting[] = [
+  UNWEIGHTED_SETTING,
+  { name: "study weights", weights: { ...STUDY_MANUAL_WEIGHTS } },
+];
 
 export interface PlaygroundRequest {
-  /** label (any accepted spelling, e.g. 相关 or Related) → weight; missing labels weigh 1 */
-  weights: Record<string, number>;
+  /** default DEFAULT_WEIGHT_SETTINGS; the unweighted setting is put first when it is not in the list */
+  settings?: readonly WeightSetting[];
   preset: PresetName;
   data?: DataSpec;
-  /** seeds to average (default [0]: one quick retrain) */
+  /** default [0, 1]: two seeds, so the paired t-test has something to say */
   seeds?: readonly number[];
   runsDir?: string;
+  progress?: GridRunOptions["progress"];
 }
 
 export interface PlaygroundResult {
-  /** per-class F1: before, after, and the change in points */
-  table: DataFrame;
+  /** the settings as run (weights in canonical labels), the reference first */
+  settings: WeightSetting[];
+  /** name of the unweighted setting */
+  reference: string;
+  seeds: number[];
+  /** the split the numbers are from: test when every run has one, else dev */
+  split: "test" | "dev";
+  /** setting name → its runs, in seed order */
+  runs: Record<string, RunResult[]>;
+  records: RunRecord[];
+  /** per setting: weights, Macro-F1, Micro-F1 and F1 range (mean ± std), change vs unweighted and its verdict */
+  summary: DataFrame;
+  /** every setting against the unweighted one on Macro-F1 and the F1 range, as sentences */
+  verdicts: string[];
+  comparisons: ComparisonLine[];
+  /** per class: P, R and F1 of every setting (mean ± std), and F1's change vs unweighted */
+  perClass: DataFrame;
+  /** per-class F1 bars, one per setting */
   chart: PlotlyFigure;
-  before: RunResult[];
-  after: RunResult[];
-  weights: Record<string, number>;
+  /** setting name → confusion matrix summed over its seeds */
+  confusion: Record<string, number[][]>;
+  /** the instant decision-rule preview on the unweighted run of the first seed (HTML with its own script) */
+  preview: string;
 }
 
 /** Canonical label → weight map (rejects unknown labels with their spelling). */
@@ -44,35 +92,112 @@ export function normalizeWeights(weights: Record<string, number>): Record<string
   return out;
 }
 
+/** "并发症 ×2, 相关（导致） ×2", or "none". */
+export function describeWeights(weights: Record<string, number>): string {
+  const parts = LABEL_NAMES.filter((l) => weights[l] !== undefined).map((l) => `${l} ×${weights[l]}`);
+  return parts.length ? parts.join(", ") : "none";
+}
+
+/** The settings as run: names unique, weights canonical, the unweighted reference first. */
+function resolveSettings(settings: readonly WeightSetting[]): { list: WeightSetting[]; reference: string } {
+  const list = settings.map((s) => ({ name: s.name, weights: normalizeWeights(s.weights) }));
+  const names = list.map((s) => s.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw new Error(`class-weights playground: two settings are named "${dup}"`);
+  const ref = list.find((s) => Object.keys(s.weights).length === 0);
+  if (ref) return { list: [ref, ...list.filter((s) => s !== ref)], reference: ref.name };
+  if (names.includes(UNWEIGHTED_SETTING.name)) throw new Error(`class-weights playground: "${UNWEIGHTED_SETTING.name}" must have no weights ({})`);
+  return { list: [UNWEIGHTED_SETTING, ...list], reference: UNWEIGHTED_SETTING.name };
+}
+
+function settingJob(s: WeightSetting, seed: number, base: ExperimentConfig): Job & { label: string } {
+  const weighted = Object.keys(s.weights).length > 0;
+  const loss = weighted ? { ...base.loss, scheme: "manual" as const, manual: s.weights } : { ...base.loss, scheme: "none" as const, manual: undefined };
+  const job = makeJob("loss", s.name, seed, { ...base, seed, loss });
+  return { ...job, label: `class-weights playground · ${s.name} (weights: ${describeWeights(s.weights)}) · seed ${seed} (run ${job.hash})` };
+}
+
 export async function classWeightPlayground(req: PlaygroundRequest): Promise<PlaygroundResult> {
-  const weights = normalizeWeights(req.weights);
-  const seeds = req.seeds ?? [0];
+  const { list, reference } = resolveSettings(req.settings ?? DEFAULT_WEIGHT_SETTINGS);
+  const seeds = [...(req.seeds ?? [0, 1])];
+  if (seeds.length === 0) throw new Error("class-weights playground: no seeds");
   const base: ExperimentConfig = { ...presetConfig(req.preset), ...(req.data ? { data: req.data } : {}) };
-  const before = seeds.map((seed) => makeJob("loss", "before (no weights)", seed, { ...base, seed, loss: { ...base.loss, scheme: "none", manual: undefined } }));
-  const after = seeds.map((seed) => makeJob("loss", "after (your weights)", seed, { ...base, seed, loss: { ...base.loss, scheme: "manual", manual: weights } }));
-  const runs = await runJobs([...before, ...after], { runsDir: req.runsDir });
-  const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics.test ?? r.metrics.dev }));
-  const pc = perClassTable(records);
-  const { DataFrame } = loadDanfo();
-  const mean = (v: string, zh: string): number => {
-    const xs = records.filter((r) => r.variant === v).map((r) => 100 * r.metrics.per_class[zh].f1);
-    return xs.reduce((a, b) => a + b, 0) / xs.length;
-  };
-  const table = new DataFrame(
-    {
-      label: LABELS.map((l) => l.en),
-      weight: LABELS.map((l) => weights[l.zh] ?? 1),
-      "F1 before": pc["before (no weights)"].values as string[],
-      "F1 after": pc["after (your weights)"].values as string[],
-      "Δ F1 (points)": LABELS.map((l) => Math.round(100 * (mean("after (your weights)", l.zh) - mean("before (no weights)", l.zh))) / 100),
-    },
-    { index: LABELS.map((l) => l.zh) },
-  );
+  const jobs = list.flatMap((s) => seeds.map((seed) => settingJob(s, seed, base)));
+  const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
+  const split = reportedSplit(done);
+  const records: RunRecord[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
+  const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
+  const others = list.filter((s) => s.name !== reference);
+  const comparisons = others.flatMap((s) => (["Macro-F1", "F1 Range"] as const).map((m) => compareVariants(records, reference, s.name, m)));
   return {
-    table,
+    settings: list,
+    reference,
+    seeds,
+    split,
+    runs,
+    records,
+    summary: summaryFrame(list, reference, records, comparisons),
+    verdicts: comparisons.map(formatComparison),
+    comparisons,
+    perClass: perClassFrame(list, reference, records),
     chart: perClassF1Chart(records),
-    before: runs.filter((r) => r.variant.startsWith("before")),
-    after: runs.filter((r) => r.variant.startsWith("after")),
-    weights,
+    confusion: Object.fromEntries(list.map((s) => [s.name, sumConfusion(records.filter((r) => r.variant === s.name).map((r) => r.metrics))])),
+    preview: previewOf(runs[reference][0], seeds[0]),
   };
+}
+
+function meanOf(records: readonly RunRecord[], name: string, f: (r: RunRecord) => number): ReturnType<typeof summarize> {
+  return summarize(records.filter((r) => r.variant === name).map(f));
+}
+
+/** "+1.90, beyond seed noise (p 0.010)", or why there is no verdict. */
+function verdictCell(c: ComparisonLine | undefined): string {
+  if (!c) return "(reference)";
+  if (Number.isNaN(c.p)) return `${formatVariation(c.diff)}, needs ≥ 2 seeds to test`;
+  return `${formatVariation(c.diff)}, ${c.beyondNoise ? "beyond" : "within"} seed noise (p ${c.p < 0.001 ? "< 0.001" : c.p.toFixed(3)})`;
+}
+
+function summaryFrame(list: WeightSetting[], reference: string, records: RunRecord[], comparisons: ComparisonLine[]): DataFrame {
+  const { DataFrame } = loadDanfo();
+  const metric = (m: MetricRow) => list.map((s) => formatMeanStd(meanOf(records, s.name, (r) => metricValue(r.metrics, m))));
+  const verdict = (m: MetricRow) => list.map((s) => verdictCell(comparisons.find((c) => c.b === s.name && c.metric === m && s.name !== reference)));
+  return new DataFrame(
+    {
+      weights: list.map((s) => describeWeights(s.weights)),
+      seeds: list.map((s) => records.filter((r) => r.variant === s.name).length),
+      "Macro-F1": metric("Macro-F1"),
+      "Micro-F1": metric("Micro-F1"),
+      "F1 Range": metric("F1 Range"),
+      "Macro-F1 vs unweighted": verdict("Macro-F1"),
+      "F1 Range vs unweighted": verdict("F1 Range"),
+    },
+    { index: list.map((s) => s.name) },
+  );
+}
+
+function perClassFrame(list: WeightSetting[], reference: string, records: RunRecord[]): DataFrame {
+  const { DataFrame } = loadDanfo();
+  const cols: Record<string, string[]> = { label: LABELS.map((l) => l.en) };
+  const score = (name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
+  for (const s of list) {
+    cols[`P · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "precision")));
+    cols[`R · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "recall")));
+    cols[`F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "f1")));
+    if (s.name !== reference) cols[`Δ F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatVariation(score(s.name, zh, "f1").mean - score(reference, zh, "f1").mean));
+  }
+  return new DataFrame(cols, { index: [...LABEL_NAMES] });
+}
+
+/** The decision-rule preview on one unweighted run's saved dev and test probabilities. */
+function previewOf(run: RunResult, seed: number): string {
+  const splits: Record<string, ProbSplit> = {};
+  if (run.metrics.test) splits.test = predictionsToSplit(loadPredictions(run.dir, "test"));
+  splits.dev = predictionsToSplit(loadPredictions(run.dir, "dev"));
+  return decisionPreviewHtml({
+    splits,
+    source: `the unweighted run ${run.hash} (seed ${seed})`,
+    retrainCode:
+      `const mine = await experiments.classWeightPlayground({ settings: [{ name: "unweighted", weights: {} }, ` +
+      `{ name: "mine", weights: __WEIGHTS__ }], preset: PRESET, data: DATA, seeds: [0, 1] });`,
+  });
 }

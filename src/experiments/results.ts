@@ -7,14 +7,35 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DataFrame } from "danfojs-node";
 import type { Metrics, RunRecord } from "../metrics";
-import { studyTableFrame, perClassTable, perClassF1Chart, type PlotlyFigure } from "../report";
+import { studyTableFrame, perClassTable, perClassF1Chart, dropEmptyColumns, type PlotlyFigure } from "../report";
 import type { ExperimentConfig } from "./config";
 import { PROJECT_ROOT } from "./config";
-import { TABLE_SPECS, type TableName } from "./study-tables";
-import { tableReadings, type TableResult } from "./tables";
+import { STUDY_SEEDS, TABLE_SPECS, type TableName } from "./study-tables";
+import { tableReadings, tableSummary, type TableResult } from "./tables";
 
 /** Where the study-data results are committed. */
 export const STUDY_RESULTS_DIR = path.join(PROJECT_ROOT, "results", "study");
+
+/** Where loadResults looks by default: MEDREL_RESULTS_DIR (a stand-in folder: development, the test suite) or results/study. */
+export function studyResultsDir(): string {
+  return process.env.MEDREL_RESULTS_DIR ? path.resolve(process.env.MEDREL_RESULTS_DIR) : STUDY_RESULTS_DIR;
+}
+
+/** The command that writes results/study/<table>.json (the study's data, every row of the table, STUDY_SEEDS). */
+export function studyResultsCommand(table: TableName | "all"): string {
+  return `npm run reproduce -- --table ${table} --data-dir ../shared/data --seeds ${STUDY_SEEDS.length} --export results/study`;
+}
+
+/** What a notebook says when a table's study-data results are not there: which file, and the exact command. */
+export function missingResultsMessage(table: TableName, dir = studyResultsDir()): string {
+  const file = path.join(dir, `${table}.json`);
+  return [
+    `No study-data results for the ${TABLE_SPECS[table].title.toLowerCase()} table yet: ${path.relative(PROJECT_ROOT, file) || file} is missing.`,
+    `They are the grid on the study's data (../shared/data, train → val), every row of the table × ${STUDY_SEEDS.length} seeds — hours on a CPU, so it runs once from a terminal in the project folder, not in a notebook:`,
+    `  ${studyResultsCommand(table)}`,
+    `(two cores: run it with --shard 1/2 and with --shard 2/2 in two terminals, without --export, then once more as above to export). The demo grid below is shown meanwhile.`,
+  ].join("\n");
+}
 
 export interface ResultRun {
   variant: string;
@@ -82,13 +103,16 @@ export interface ShippedTable {
   records: RunRecord[];
   variants: string[];
   readings: string[];
+  /** the table in 2–4 plain sentences (tableSummary) */
+  summary: string[];
   /** seeds per variant */
   seeds: Record<string, number[]>;
+  runs: ResultRun[];
 }
 
-/** Load results/study/<table>.json (or another folder's), or null when it is not there. */
-export function loadResults(table: TableName, dir = STUDY_RESULTS_DIR): ShippedTable | null {
-  const file = path.join(dir, `${table}.json`);
+/** Load results/study/<table>.json (or another folder's, relative to the working folder), or null when it is not there. */
+export function loadResults(table: TableName, dir = studyResultsDir()): ShippedTable | null {
+  const file = path.resolve(dir, `${table}.json`);
   if (!fs.existsSync(file)) return null;
   const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as ResultsFile;
   const { runs, ...meta } = parsed;
@@ -101,12 +125,14 @@ export function loadResults(table: TableName, dir = STUDY_RESULTS_DIR): ShippedT
     file,
     meta,
     split,
-    frame: studyTableFrame(TABLE_SPECS[table].studyKey, records, { aliases: TABLE_SPECS[table].aliases }),
+    frame: dropEmptyColumns(studyTableFrame(TABLE_SPECS[table].studyKey, records, { aliases: TABLE_SPECS[table].aliases })),
     perClass: perClassTable(records),
     chart: perClassF1Chart(records),
     records,
     variants,
     readings: tableReadings({ table, records, variants }),
+    summary: tableSummary({ table, records, variants }),
     seeds,
+    runs,
   };
 }

@@ -367,11 +367,15 @@ export interface GridRunOptions extends RunOptions {
  * Run (or load) every job, in order, and return the runs. Runs that exist are loaded; a grid killed mid-way and
  * re-run redoes only the missing runs.
  */
-export async function runJobs<J extends { config: ExperimentConfig; hash: string; variant?: string; seed?: number }>(jobs: J[], opts: GridRunOptions = {}): Promise<JobRun<J>[]> {
+export async function runJobs<J extends { config: ExperimentConfig; hash: string; variant?: string; seed?: number; table?: string; label?: string }>(
+  jobs: J[],
+  opts: GridRunOptions = {},
+): Promise<JobRun<J>[]> {
   const out: JobRun<J>[] = [];
   const seen = new Map<string, RunResult>();
   for (const job of jobs) {
-    const label = job.variant !== undefined ? `${job.variant}, seed ${job.seed} (run ${job.hash})` : undefined;
+    // what the progress display is titled: the job's own label, else its table, variant and seed
+    const label = job.label ?? (job.variant !== undefined ? `${job.table ? `${job.table} table · ` : ""}${job.variant}, seed ${job.seed} (run ${job.hash})` : undefined);
     const run = seen.get(job.hash) ?? (await runExperiment(job.config, { ...opts, out: undefined, verbose: false, hash: job.hash, label }));
     seen.set(job.hash, run);
     const { config: _omit, ...rest } = job;

@@ -50,6 +50,8 @@ export interface TableSpec {
   /** the variants the demo grid runs (npm start's budget); the study-data grid runs them all */
   demoVariants: readonly string[];
   variants(base: ExperimentConfig, ctx: VariantContext): VariantSpec[];
+  /** the study's own comparison (its Variation column, or its best row against the baseline); tableSummary reads it */
+  headline?: Comparison;
   /** the readings; default: every other variant against the baseline */
   comparisons?(variants: readonly string[]): Comparison[];
   /** other spellings of the study's names that runs may use */
@@ -145,6 +147,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
     metrics: ["Micro-F1", "Macro-F1"],
     seeds: DEFAULT_SEEDS,
     demoVariants: [PRETRAINED_VARIANT, FROM_SCRATCH_VARIANT],
+    headline: { a: FROM_SCRATCH_VARIANT, b: PRETRAINED_VARIANT },
     ngramRow: true,
     aliases: STUDY_CHECKPOINTS,
     variants(base, ctx) {
@@ -178,6 +181,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
     metrics: ["Macro-F1"],
     seeds: DEFAULT_SEEDS,
     demoVariants: STUDY_ENCODINGS,
+    headline: { a: "Basic1", b: "Entity_marked2" },
     variants: (base, ctx) => STUDY_ENCODINGS.map((e) => ({ name: e, config: { ...fullRecipe(base, ctx.preset), encoding: e } })),
   },
   loss: {
@@ -189,6 +193,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
     // the study's smallest effect, and the unweighted model's hard-class F1 swings by seed: more seeds
     seeds: [0, 1, 2, 3, 4, 5, 6],
     demoVariants: [REGULAR, WEIGHTED],
+    headline: { a: REGULAR, b: WEIGHTED },
     aliases: { [REGULAR]: ["regular", "ce", "unweighted", "plain"], [WEIGHTED]: ["weighted", "weighted-ce", "weighted_ce"] },
     variants: (base) => [
       { name: REGULAR, config: unweighted(base) },
@@ -206,6 +211,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
     metrics: ["Macro-F1", "F1 Range"],
     seeds: DEFAULT_SEEDS,
     demoVariants: [WEIGHTED, WEIGHTED_AUG],
+    headline: { a: WEIGHTED, b: WEIGHTED_AUG },
     aliases: {
       [WEIGHTED]: ["weighted", "weighted-ce", "weighted_ce", "no-aug", "noaug"],
       [WEIGHTED_AUG]: ["weighted-aug", "weighted_aug", "aug", "augmented", "augmentation", "weighted+augmentation"],

@@ -3,14 +3,36 @@
  * study's, the per-class table and chart, the readings, and which runs are missing.
  */
 import type { DataFrame } from "danfojs-node";
-import { compareVariants, type ComparisonLine, type RunRecord } from "../metrics";
-import { studyTableFrame, perClassTable, perClassF1Chart, formatComparison, type PlotlyFigure } from "../report";
+import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunRecord } from "../metrics";
+import {
+  studyTableFrame,
+  perClassTable,
+  perClassF1Chart,
+  formatComparison,
+  formatVariation,
+  dropEmptyColumns,
+  perClassShifts,
+  studyValue,
+  showTable,
+  showChart,
+  showSentences,
+  showHtml,
+  confusionMatrixChart,
+  confusedPairsTable,
+  errorAnalysisHtml,
+  sumConfusion,
+  worstPairs,
+  type PlotlyFigure,
+} from "../report";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DEFAULT_RUNS_DIR, runDir, type PredictionSplit } from "./store";
 import type { DataSpec, ExperimentConfig } from "./config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { runBaseline } from "./baseline";
-import { NGRAM_VARIANT, TABLE_SPECS, tableComparisons, type TableName } from "./study-tables";
+import { NGRAM_VARIANT, TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
 
 export interface TableRequest {
   preset: PresetName;
@@ -85,7 +107,7 @@ function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: J
   return {
     table,
     split,
-    frame: studyTableFrame(spec.studyKey, records, { aliases: spec.aliases }),
+    frame: dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases })),
     perClass: perClassTable(records),
     chart: perClassF1Chart(records),
     records,
@@ -109,4 +131,124 @@ export function tableComparisonLines(table: TableName, records: readonly RunReco
 /** The readings of a table result as sentences. */
 export function tableReadings(r: Pick<TableResult, "table" | "records" | "variants">): string[] {
   return tableComparisonLines(r.table, r.records, r.variants).map(formatComparison);
+}
+
+const p3 = (p: number): string => (p < 0.001 ? "< 0.001" : p.toFixed(3));
+
+/** "Entity_marked2 +2.80 (p 0.002)", or "(no spread to test)" with one seed. */
+function shortLine(c: ComparisonLine): string {
+  return `${c.b} ${formatVariation(c.diff)}${Number.isNaN(c.p) ? " (no seed spread to test)" : ` (p ${p3(c.p)})`}`;
+}
+
+/** The study's own b − a on a metric, from data/study-tables.json, when its table has both. */
+function studyDiff(table: TableName, metric: MetricRow, c: Comparison): number | undefined {
+  const key = TABLE_SPECS[table].studyKey;
+  const v = (variant: string) => (key === "encoding_ablation" ? studyValue(key, variant, metric) : studyValue(key, metric, variant));
+  const [a, b] = [v(c.a), v(c.b)];
+  return a === undefined || b === undefined ? undefined : b - a;
+}
+
+/**
+ * A table result in 2–4 plain sentences, computed from its runs: the ranking on the table's first metric, which
+ * comparisons are beyond seed noise, the largest per-class gain and loss of the study's own comparison, and
+ * whether ours points the study's way. Notebooks print these instead of hand-typed numbers.
+ */
+export function tableSummary(r: Pick<TableResult, "table" | "records" | "variants">): string[] {
+  const spec = TABLE_SPECS[r.table];
+  const metric = spec.metrics[0];
+  const present = r.variants.filter((v) => r.records.some((x) => x.variant === v));
+  if (present.length === 0) return [`No runs of the ${spec.title.toLowerCase()} table yet.`];
+  const seeds = new Set(r.records.map((x) => x.seed)).size;
+  const split = r.records[0].split ?? "reported";
+  const mean = (v: string) => summarize(r.records.filter((x) => x.variant === v).map((x) => metricValue(x.metrics, metric))).mean;
+  const ranked = [...present].sort((x, y) => mean(y) - mean(x)).map((v) => `${v} ${mean(v).toFixed(2)}`);
+  const out = [`${metric} on the ${split} split, mean over ${seeds} seeds, best first: ${ranked.join("; ")}.`];
+  const lines = tableComparisonLines(r.table, r.records, present).filter((c) => c.metric === metric && c.seeds[0] > 0 && c.seeds[1] > 0);
+  for (const a of [...new Set(lines.map((c) => c.a))]) {
+    const mine = lines.filter((c) => c.a === a);
+    const beyond = mine.filter((c) => c.beyondNoise).map(shortLine);
+    const within = mine.filter((c) => !c.beyondNoise).map(shortLine);
+    const parts = [beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "", within.length ? `within seed noise: ${within.join(", ")}` : ""].filter(Boolean);
+    out.push(`Against ${a} on ${metric}, ${parts.join("; ")}.`);
+  }
+  const h = spec.headline;
+  if (h && present.includes(h.a) && present.includes(h.b)) {
+    const shifts = perClassShifts(r.records, h.a, h.b);
+    const up = shifts[0];
+    const down = shifts[shifts.length - 1];
+    const fmt = (s: typeof up) => `${s.label} ${formatVariation(s.diff)} (${s.a.toFixed(2)} → ${s.b.toFixed(2)})`;
+    out.push(
+      `Per class, ${h.b} against ${h.a} gains most on ${fmt(up)}` + (down.diff < 0 ? ` and loses most on ${fmt(down)}.` : "; no class loses F1."),
+    );
+    const study = studyDiff(r.table, metric, h);
+    const ours = mean(h.b) - mean(h.a);
+    if (study !== undefined) {
+      const same = Math.sign(study) === Math.sign(ours);
+      out.push(`The study's table has ${h.b} − ${h.a} = ${formatVariation(study)} ${metric} (one run each); ours is ${formatVariation(ours)}: ${same ? "the same direction" : "the opposite direction"}.`);
+    }
+  }
+  return out;
+}
+
+/** The variant of a table's headline comparison (the study's own, e.g. Weighted Loss), or the table's baseline. */
+export function headlineVariant(table: TableName): string {
+  const spec = TABLE_SPECS[table];
+  return spec.headline?.b ?? spec.baseline;
+}
+
+/** What a notebook shows of a table (the study-data results or the demo grid): ours beside the study's, the summary, per class, the readings. */
+export function showTableResult(r: Pick<TableResult, "table" | "split" | "frame" | "perClass" | "chart" | "records" | "variants">, opts: { caption?: string } = {}): void {
+  const seeds = new Set(r.records.map((x) => x.seed)).size;
+  showTable(r.frame, { caption: opts.caption ?? `ours (${r.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
+  showSentences(tableSummary(r), "In words (computed from the runs above):");
+  showChart(r.chart);
+  showTable(r.perClass, { caption: `per-class F1 (%, ${r.split} split, mean ± std over seeds)` });
+  showSentences(tableReadings(r), "Readings (paired t-test over seeds, p < 0.05 = beyond seed noise):");
+}
+
+export interface ErrorAnalysisRequest {
+  /** default the table's headline variant (headlineVariant) */
+  variant?: string;
+  /** confused pairs to list (default 3) */
+  pairs?: number;
+  /** example sentences per pair (default 4) */
+  examples?: number;
+  /** where run folders are looked up for results files (default runs/) */
+  runsDir?: string;
+}
+
+/** The folder of a variant's first run when its saved predictions are on this machine. */
+function predictionsFolder(runs: readonly ({ variant: string; dir?: string; hash?: string | null })[], variant: string, split: string, runsDir: string): string | undefined {
+  for (const run of runs.filter((x) => x.variant === variant)) {
+    const dir = run.dir ?? (run.hash ? runDir(run.hash, runsDir) : undefined);
+    if (dir && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`))) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * Where a table's headline variant goes wrong: its confusion matrix summed over seeds, its most confused pairs, and
+ * (when the run folders with their saved predictions are on this machine) the most confident mistakes of each pair.
+ */
+export function showErrorAnalysis(
+  r: Pick<TableResult, "table" | "records"> & { runs: readonly { variant: string; dir?: string; hash?: string | null }[] },
+  opts: ErrorAnalysisRequest = {},
+): void {
+  const v = opts.variant ?? headlineVariant(r.table);
+  const recs = r.records.filter((x) => x.variant === v);
+  if (recs.length === 0) {
+    console.log(`no runs of ${v} in this table`);
+    return;
+  }
+  const split = recs[0].split ?? "dev";
+  const metrics = recs.map((x) => x.metrics);
+  showChart(confusionMatrixChart(sumConfusion(metrics), { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
+  const dir = predictionsFolder(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR);
+  if (dir) {
+    showHtml(errorAnalysisHtml({ dir }, { pairs: opts.pairs ?? 3, examples: opts.examples ?? 4, split: split as PredictionSplit }));
+  } else {
+    showTable(confusedPairsTable(worstPairs(metrics, opts.pairs ?? 3)), {
+      caption: `${v}: most confused pairs over ${recs.length} seeds (the runs' saved predictions are not on this machine, so no example sentences)`,
+    });
+  }
 }

@@ -144,6 +144,56 @@ export function confusionMatrixChart(input: Metrics | number[][], opts: Confusio
   };
 }
 
+export interface ConfusionDiffOptions extends ChartOptions {
+  /** names of the two matrices for the title and hover (default "before", "after") */
+  names?: [string, string];
+}
+
+/**
+ * after − before, cell by cell, as a diverging heatmap centred on 0 (blue more, red fewer). On the diagonal more is
+ * better (rows moved to their right class); off it fewer is better.
+ */
+export function confusionDiffChart(before: number[][], after: number[][], opts: ConfusionDiffOptions = {}): PlotlyFigure {
+  const k = before.length;
+  if (k === 0 || after.length !== k || [...before, ...after].some((row) => row.length !== k)) {
+    throw new ReportInputError(`confusionDiffChart: two square matrices of the same size needed (got ${before.length} and ${after.length} rows)`);
+  }
+  const [a, b] = opts.names ?? ["before", "after"];
+  const axis = LABELS.slice(0, k).map((l) => bilingualLabel(l.zh));
+  const z = after.map((row, i) => row.map((v, j) => v - before[i][j]));
+  const top = Math.max(1, ...z.flat().map(Math.abs));
+  return {
+    data: [
+      {
+        type: "heatmap",
+        x: axis,
+        y: axis,
+        z,
+        zmin: -top,
+        zmax: top,
+        zmid: 0,
+        // red fewer, white unchanged, blue more (plotly's own "RdBu" runs the other way and greys the middle)
+        colorscale: [
+          [0, "#b2182b"],
+          [0.5, "#f7f7f7"],
+          [1, "#2166ac"],
+        ],
+        text: z.map((row) => row.map((v) => (v > 0 ? `+${v}` : String(v)))),
+        texttemplate: "%{text}",
+        hovertemplate: `true %{y}<br>pred %{x}<br>${b} − ${a}: %{text}<extra></extra>`,
+        showscale: true,
+      },
+    ],
+    layout: {
+      ...baseLayout(opts, { title: `Confusion matrix: ${b} − ${a} (diagonal: + is better; off the diagonal: − is better)`, height: 640 }),
+      margin: { l: 220, r: 30, t: 60, b: 180 },
+      xaxis: { title: { text: "Predicted 预测" }, side: "bottom", ...SLANTED },
+      yaxis: { title: { text: "True 真实" }, autorange: "reversed", automargin: true },
+    },
+    config: CONFIG,
+  };
+}
+
 /** One epoch of a training history (the trainer's HistoryRow / the store's EpochRecord fit this). */
 export interface EpochPoint {
   epoch: number;

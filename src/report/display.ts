@@ -112,6 +112,9 @@ function cellText(v: unknown, digits: number): string {
 const TABLE_STYLE =
   "border-collapse:collapse;font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif;font-size:13px";
 const CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap";
+// long text (an encoded sentence, a token list) wraps inside its cell instead of pushing the table off the page
+const TEXT_CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:520px;min-width:160px";
+const LONG_TEXT = 32;
 const HEAD_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:center;background:#f3f3f3";
 
 /** A DataFrame as an HTML <table> (index as the first column); danfo itself only prints text. */
@@ -120,7 +123,7 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
   const columns = df.columns.map(String);
   const index = df.index.map(String);
   const values = df.values as unknown[][];
-  const out: string[] = [`<table class="medrel-table" style="${TABLE_STYLE}">`];
+  const out: string[] = [`<div style="max-width:100%;overflow-x:auto"><table class="medrel-table" style="${TABLE_STYLE}">`];
   if (opts.caption) out.push(`<caption style="caption-side:top;font-weight:bold;padding:4px">${escapeHtml(opts.caption)}</caption>`);
   out.push(
     `<thead><tr><th style="${HEAD_STYLE}">${escapeHtml(opts.indexName ?? "")}</th>` +
@@ -132,11 +135,16 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
     const row = Array.isArray(values[i]) ? values[i] : [values[i]];
     out.push(
       `<tr><th style="${HEAD_STYLE};text-align:left">${escapeHtml(name)}</th>` +
-        columns.map((_, j) => `<td style="${CELL_STYLE}">${escapeHtml(cellText(row[j], digits))}</td>`).join("") +
+        columns
+          .map((_, j) => {
+            const text = cellText(row[j], digits);
+            return `<td style="${text.length > LONG_TEXT ? TEXT_CELL_STYLE : CELL_STYLE}">${escapeHtml(text)}</td>`;
+          })
+          .join("") +
         `</tr>`,
     );
   });
-  out.push("</tbody></table>");
+  out.push("</tbody></table></div>");
   return out.join("\n");
 }
 
@@ -146,12 +154,22 @@ export function tableText(df: DataFrame, opts: { digits?: number } = {}): string
   const header = ["", ...df.columns.map(String)];
   const values = df.values as unknown[][];
   const rows = df.index.map((name, i) => [String(name), ...header.slice(1).map((_, j) => cellText((Array.isArray(values[i]) ? values[i] : [values[i]])[j], digits))]);
-  // CJK characters take two terminal columns
-  const width = (s: string): number => Array.from(s).reduce((w, ch) => w + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1), 0);
   const all = [header, ...rows];
-  const widths = header.map((_, j) => Math.max(...all.map((r) => width(r[j]))));
-  const pad = (s: string, w: number, left: boolean): string => (left ? s + " ".repeat(w - width(s)) : " ".repeat(w - width(s)) + s);
-  return all.map((r) => r.map((c, j) => pad(c, widths[j], j === 0)).join("  ")).join("\n");
+  const widths = header.map((_, j) => Math.max(...all.map((r) => displayWidth(r[j]))));
+  return all.map((r) => r.map((c, j) => padDisplay(c, widths[j], j === 0 ? "left" : "right")).join("  ")).join("\n");
+}
+
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/;
+
+/** Terminal columns a string takes: CJK and full-width characters take two. */
+export function displayWidth(s: string): number {
+  return Array.from(s).reduce((w, ch) => w + (WIDE.test(ch) ? 2 : 1), 0);
+}
+
+/** Pad to `width` terminal columns (padEnd/padStart count CJK characters as one and zig-zag the columns). */
+export function padDisplay(s: string, width: number, align: "left" | "right"): string {
+  const fill = " ".repeat(Math.max(0, width - displayWidth(s)));
+  return align === "left" ? s + fill : fill + s;
 }
 
 // show* return nothing: a notebook cell would print any value they returned
@@ -164,6 +182,27 @@ export function showTable(df: DataFrame, opts: TableHtmlOptions = {}): void {
     if (!isNotReady(err)) throw err;
     console.log((opts.caption ? `${opts.caption}\n` : "") + tableText(df, opts));
   }
+}
+
+/** In a tslab notebook: an HTML output (trusted: ours). Elsewhere: prints `text` when given. */
+export function showHtml(html: string, text?: string): void {
+  try {
+    tslabModule().display.html(html);
+  } catch (err) {
+    if (!isNotReady(err)) throw err;
+    if (text !== undefined) console.log(text);
+  }
+}
+
+/** Sentences as an HTML list under an optional heading (readings, summaries): one per line, escaped. */
+export function sentencesHtml(lines: readonly string[], title?: string): string {
+  const head = title ? `<div style="font-weight:bold;margin-top:6px">${escapeHtml(title)}</div>` : "";
+  return `${head}<ul style="margin:4px 0 8px 0">${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join("")}</ul>`;
+}
+
+/** In a notebook: the sentences as a list; elsewhere printed one per line. */
+export function showSentences(lines: readonly string[], title?: string): void {
+  showHtml(sentencesHtml(lines, title), [title, ...lines.map((l) => `  ${l}`)].filter((x) => x !== undefined).join("\n"));
 }
 
 /** In a tslab notebook: the interactive chart. Elsewhere: nothing. */
@@ -185,6 +224,8 @@ export interface ReportSection {
   table?: DataFrame;
   tableCaption?: string;
   figure?: PlotlyFigure;
+  /** sentences shown as a list under the table, one per line (readings) */
+  list?: readonly string[];
   /** trusted raw HTML */
   html?: string;
 }
@@ -200,6 +241,7 @@ export function reportHtml(title: string, sections: readonly ReportSection[]): s
       for (const p of s.text.split(/\n\s*\n/)) if (p.trim()) body.push(`<p>${escapeHtml(p.trim())}</p>`);
     }
     if (s.table) body.push(tableHtml(s.table, { caption: s.tableCaption }));
+    if (s.list) body.push(sentencesHtml(s.list));
     if (s.figure) body.push(renderFigure(s.figure, { includePlotlyJs: false }).html);
     if (s.html) body.push(s.html);
     body.push("</section>");

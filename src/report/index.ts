@@ -20,6 +20,7 @@ export {
   runsTable,
   formatMeanStd,
   formatVariation,
+  dropEmptyColumns,
   ReportInputError,
   MISSING,
   type TableOptions,
@@ -28,6 +29,7 @@ export {
 export {
   perClassF1Chart,
   confusionMatrixChart,
+  confusionDiffChart,
   trainingCurvesChart,
   labelDistributionChart,
   sentenceLengthHistogram,
@@ -38,6 +40,7 @@ export {
   type ChartOptions,
   type PerClassChartOptions,
   type ConfusionChartOptions,
+  type ConfusionDiffOptions,
   type EpochPoint,
   type LengthHistogramOptions,
 } from "./charts";
@@ -52,13 +55,57 @@ export {
   plotlyJsSource,
   resetPlotlyInlined,
   escapeHtml,
+  showHtml,
+  sentencesHtml,
+  showSentences,
+  displayWidth,
+  padDisplay,
   type FigureHtmlOptions,
   type TableHtmlOptions,
   type ReportSection,
 } from "./display";
 export * from "./summary";
 export * from "./notebooks";
-export { labelDistribution, encodingExamples, loadReportTable, splitStats, entitiesPerSentenceTable, overlapTable, tryLoad } from "./views";
-export { formatComparison, rankVariants } from "./reading";
+export {
+  labelDistribution,
+  encodingExamples,
+  loadReportTable,
+  splitStats,
+  entitiesPerSentenceTable,
+  overlapTable,
+  tryLoad,
+  runMetricsTable,
+  encodingPositionsHtml,
+  batchComposition,
+  augmentReportTable,
+} from "./views";
+export { formatComparison, rankVariants, perClassShifts, type ClassShift } from "./reading";
 export { renderPage, chromiumPath, type RenderedPage } from "./browser";
 export { notebookProgress } from "./progress";
+export {
+  worstPairs,
+  sumConfusion,
+  confusedPairsTable,
+  highlightEntities,
+  errors,
+  errorAnalysisHtml,
+  runPredictions,
+  ENTITY_LEGEND,
+  type RunRef,
+  type ConfusionSource,
+  type ConfusedPair,
+  type ErrorExample,
+  type ErrorExamples,
+  type ErrorOptions,
+  type ErrorAnalysisOptions,
+} from "./errors";
+export {
+  rescoreDecision,
+  decisionRuleMetrics,
+  decisionPreviewHtml,
+  predictionsToSplit,
+  quantizeProbs,
+  weightVector,
+  type ProbSplit,
+  type DecisionPreviewOptions,
+} from "./preview";

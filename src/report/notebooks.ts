@@ -11,18 +11,20 @@ const execFileAsync = promisify(execFile);
 
 export const NOTEBOOKS_DIR = path.resolve(__dirname, "..", "..", "notebooks");
 
-interface NbOutput {
+export interface NbOutput {
   output_type: string;
+  execution_count?: number | null;
   name?: string;
   text?: string | string[];
   ename?: string;
   evalue?: string;
   data?: Record<string, unknown>;
 }
-interface NbCell {
+export interface NbCell {
   cell_type: string;
   source: string | string[];
   outputs?: NbOutput[];
+  execution_count?: number | null;
 }
 export interface NotebookJson {
   cells: NbCell[];
@@ -112,7 +114,27 @@ export async function executeNotebook(
     { cwd: path.dirname(input), env: { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) }, maxBuffer: 64 << 20 },
   );
   const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
+  if (numberExecutedCells(nb)) fs.writeFileSync(output, JSON.stringify(nb, null, 1) + "\n");
   return { input, output, seconds: (Date.now() - t0) / 1000, ...notebookErrors(nb) };
+}
+
+/**
+ * Give every code cell of a notebook executed top to bottom its execution count (1, 2, …) where the kernel left
+ * none: tslab's execute replies carry no count, so nbconvert writes null and the HTML export shows `In [ ]:` on
+ * cells that did run. Counts a kernel did write are kept. Returns whether anything changed.
+ */
+export function numberExecutedCells(nb: NotebookJson): boolean {
+  let n = 0;
+  let changed = false;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "code") continue;
+    n++;
+    if (typeof cell.execution_count === "number") continue;
+    cell.execution_count = n;
+    for (const o of cell.outputs ?? []) if (o.output_type === "execute_result") o.execution_count = n;
+    changed = true;
+  }
+  return changed;
 }
 
 /** Export an executed notebook to a standalone HTML page beside it (or into outDir). */

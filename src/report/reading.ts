@@ -3,6 +3,8 @@
  * and whether that is beyond seed noise.
  */
 import { metricValue, summarize, type RunRecord, type MetricRow } from "../metrics/records";
+import { LABEL_NAMES } from "../data/labels";
+import { bilingualLabel } from "./charts";
 import type { ComparisonLine } from "../metrics/compare";
 
 export function formatComparison(c: ComparisonLine): string {
@@ -30,4 +32,22 @@ export function rankVariants(records: readonly RunRecord[], metric: MetricRow = 
     .map((v) => ({ v, s: summarize(records.filter((r) => r.variant === v).map((r) => metricValue(r.metrics, metric))) }))
     .sort((x, y) => y.s.mean - x.s.mean)
     .map(({ v, s }) => `${v} ${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}`);
+}
+
+export interface ClassShift {
+  /** the label, in both languages */
+  label: string;
+  /** mean per-class F1 of a and of b over their seeds, in % */
+  a: number;
+  b: number;
+  /** b − a, in points */
+  diff: number;
+}
+
+/** Per-class F1 of variant b against variant a (means over seeds, %), largest gain first. */
+export function perClassShifts(records: readonly RunRecord[], a: string, b: string): ClassShift[] {
+  const mean = (v: string, zh: string): number => summarize(records.filter((r) => r.variant === v).map((r) => 100 * (r.metrics.per_class[zh]?.f1 ?? NaN))).mean;
+  return LABEL_NAMES.map((zh) => ({ label: bilingualLabel(zh), a: mean(a, zh), b: mean(b, zh), diff: mean(b, zh) - mean(a, zh) }))
+    .filter((s) => Number.isFinite(s.diff))
+    .sort((x, y) => y.diff - x.diff);
 }

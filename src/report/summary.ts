@@ -2,6 +2,7 @@
 import { LABELS } from "../data/labels";
 import type { Metrics } from "../metrics";
 import type { RunResult } from "../experiments/store";
+import { padDisplay } from "./display";
 
 const pct = (x: number): string => (100 * x).toFixed(2).padStart(6);
 
@@ -12,16 +13,18 @@ export function formatMetricsLine(m: Metrics): string {
 
 /** Per-class P/R/F1 table, one label per line (Chinese and English names). */
 export function formatPerClass(m: Metrics): string {
-  const lines = [`${"label".padEnd(30)}  ${"P".padStart(6)}  ${"R".padStart(6)}  ${"F1".padStart(6)}  support`];
+  // padded by display width: a CJK character takes two columns
+  const lines = [`${padDisplay("label", 34, "left")}  ${"P".padStart(6)}  ${"R".padStart(6)}  ${"F1".padStart(6)}  support`];
   for (const l of LABELS) {
     const s = m.per_class[l.zh];
     if (!s) continue;
-    lines.push(`${`${l.zh} ${l.en}`.padEnd(30)}  ${pct(s.precision)}  ${pct(s.recall)}  ${pct(s.f1)}  ${String(s.support).padStart(7)}`);
+    lines.push(`${padDisplay(`${l.zh} ${l.en}`, 34, "left")}  ${pct(s.precision)}  ${pct(s.recall)}  ${pct(s.f1)}  ${String(s.support).padStart(7)}`);
   }
   return lines.join("\n");
 }
 
-export function formatRunSummary(run: RunResult): string {
+/** A run in a few lines; `perClass: false` leaves out the per-class block (a notebook shows runMetricsTable instead). */
+export function formatRunSummary(run: RunResult, opts: { perClass?: boolean } = {}): string {
   const c = run.config;
   const model = c.model.kind === "preset" ? `${c.model.preset}${c.model.pretrained ? " (pretrained)" : " (random init)"}` : c.model.name ?? c.model.dir;
   const out = [
@@ -31,7 +34,7 @@ export function formatRunSummary(run: RunResult): string {
     `dev   ${formatMetricsLine(run.metrics.dev)}`,
   ];
   if (run.metrics.test) out.push(`test  ${formatMetricsLine(run.metrics.test)}`);
-  out.push("", formatPerClass(run.metrics.test ?? run.metrics.dev));
+  if (opts.perClass ?? true) out.push("", formatPerClass(run.metrics.test ?? run.metrics.dev));
   return out.join("\n");
 }
 

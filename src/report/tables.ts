@@ -131,7 +131,8 @@ function metricRowsTable(table: StudyTableName, runs: readonly RunRecord[], opts
   for (const c of extra) columns.push([c, stats.get(c)!.map((s) => formatMeanStd(s, digits))]);
   for (const c of study.columns) {
     const j = study.columns.indexOf(c);
-    columns.push([`${c} (study)`, rowNames.map((row) => study.rows[row][j])]);
+    const fmt = c === "Variation" ? (v: number) => formatVariation(v, digits) : (v: number) => v.toFixed(digits);
+    columns.push([`${c} (study)`, rowNames.map((row) => fmt(study.rows[row][j]))]);
   }
   if (opts.numeric) {
     for (const c of ours) {
@@ -180,7 +181,7 @@ export function encodingTable(runs: readonly RunRecord[], opts: TableOptions = {
   const index = [...studyRows, ...[...groups.keys()].filter((k) => !studyRows.includes(k))];
   const stats = metrics.map((m) => index.map((row) => summarize((groups.get(row) ?? []).map((r) => metricValue(r.metrics, m)))));
   const columns: [string, Column][] = metrics.map((m, j) => [m, stats[j].map((s) => formatMeanStd(s, digits))]);
-  metrics.forEach((m, j) => columns.push([`${m} (study)`, index.map((row) => study.rows[row]?.[j] ?? NaN)]));
+  metrics.forEach((m, j) => columns.push([`${m} (study)`, index.map((row) => study.rows[row]?.[j]?.toFixed(digits) ?? MISSING)]));
   if (opts.numeric) {
     metrics.forEach((m, j) => {
       columns.push([`${m} mean`, stats[j].map((s) => s.mean)], [`${m} std`, stats[j].map((s) => s.std)], [`${m} n`, stats[j].map((s) => s.n)]);
@@ -222,6 +223,15 @@ export function perClassTable(runs: readonly RunRecord[], opts: PerClassOptions 
   }
   columns.push(["support", index.map((zh) => first?.metrics.per_class[zh]?.support ?? NaN)]);
   return makeFrame(opts.numeric ? [...columns, ...numeric] : columns, index);
+}
+
+/**
+ * The frame without the columns that hold no number at all (every cell "–"): e.g. the study's BioBERT column when
+ * no BioBERT checkpoint was run; its published values stay in "BioBERT (study)".
+ */
+export function dropEmptyColumns(df: DataFrame): DataFrame {
+  const empty = df.columns.filter((c) => (df.column(c).values as unknown[]).every((v) => v === MISSING));
+  return empty.length === 0 ? df : df.drop({ columns: empty });
 }
 
 /** Every run as one row: variant, seed, split and the headline metrics in % (for inspection). */

@@ -1,0 +1,114 @@
+/**
+ * What the notebooks call besides training: the table summary in words (hand-computed numbers), the study-data
+ * results files and the message when one is missing, what a config change is, the playground's settings checks,
+ * and the execution counts written into executed notebooks.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { LABEL_NAMES } from "../src/data/labels";
+import type { Metrics, RunRecord } from "../src/metrics";
+import {
+  tableSummary,
+  loadResults,
+  missingResultsMessage,
+  studyResultsCommand,
+  configDiff,
+  presetConfig,
+  fromScratch,
+  classWeightPlayground,
+  describeWeights,
+  headlineVariant,
+} from "../src/experiments";
+import { numberExecutedCells, type NotebookJson } from "../src/report";
+
+const FIXTURE = path.resolve(__dirname, "fixtures", "results-smoke");
+
+/** Metrics with a chosen Macro-F1 and per-class F1 (0.8 unless named). */
+function metrics(macro: number, f1: Record<string, number>): Metrics {
+  const per_class: Metrics["per_class"] = {};
+  for (const l of LABEL_NAMES) per_class[l] = { precision: 0.8, recall: 0.8, f1: f1[l] ?? 0.8, support: 10 };
+  const zeros = LABEL_NAMES.map(() => LABEL_NAMES.map(() => 0));
+  return { per_class, macro_precision: 0.8, macro_recall: 0.8, macro_f1: macro, micro_f1: 0.8, f1_range: 0.3, accuracy: 0.8, confusion: zeros, n: 100 };
+}
+
+test("tableSummary: ranking, verdict, largest per-class gain and loss, the study's direction — numbers by hand", () => {
+  const regular = [0.8, 0.82, 0.81];
+  const weighted = [0.83, 0.85, 0.83];
+  const records: RunRecord[] = [0, 1, 2].flatMap((seed) => [
+    { variant: "Regular Loss", seed, split: "test", metrics: metrics(regular[seed], { 并发症: 0.5, 临床表现: 0.9 }) },
+    { variant: "Weighted Loss", seed, split: "test", metrics: metrics(weighted[seed], { 并发症: 0.7, 临床表现: 0.85 }) },
+  ]);
+  // per-seed differences 3, 3, 2 points: mean 2.667, sd sqrt(1/3), SE 1/3, t = 8 on 2 df:
+  // p = 2·(1 − F(8)) with F(t) = 1/2 + t / (2·sqrt(2 + t²)) for 2 df -> 1 − 8/sqrt(66) = 0.01527
+  assert.deepEqual(tableSummary({ table: "loss", records, variants: ["Regular Loss", "Weighted Loss"] }), [
+    "Macro-F1 on the test split, mean over 3 seeds, best first: Weighted Loss 83.67; Regular Loss 81.00.",
+    "Against Regular Loss on Macro-F1, beyond seed noise: Weighted Loss +2.67 (p 0.015).",
+    "Per class, Weighted Loss against Regular Loss gains most on 并发症 Complication +20.00 (50.00 → 70.00) and loses most on 临床表现 Clinical Manifestation -5.00 (90.00 → 85.00).",
+    // the study: 88.71 − 87.01
+    "The study's table has Weighted Loss − Regular Loss = +1.70 Macro-F1 (one run each); ours is +2.67: the same direction.",
+  ]);
+  // one seed: no spread to test, said so
+  const one = records.filter((r) => r.seed === 0);
+  assert.equal(tableSummary({ table: "loss", records: one, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, within seed noise: Weighted Loss +3.00 (no seed spread to test).");
+  assert.deepEqual(tableSummary({ table: "loss", records: [], variants: ["Regular Loss"] }), ["No runs of the weighted loss table yet."]);
+  assert.equal(headlineVariant("encodings"), "Entity_marked2");
+  assert.equal(headlineVariant("augmentation"), "Weighted+Aug");
+});
+
+test("loadResults reads a results folder: the study's model columns without runs are dropped, their study values kept", () => {
+  const models = loadResults("models", FIXTURE);
+  assert.ok(models);
+  assert.equal(models.split, "dev");
+  assert.ok(!models.frame.columns.includes("BioBERT"), "no BioBERT run: no BioBERT column of ours");
+  for (const c of ["BioBERT (study)", "Chinese-RoBERTa-wwm-ext (study)", "MedBERT (study)", "tiny (pretrained in-domain)"]) assert.ok(models.frame.columns.includes(c), c);
+  assert.equal(models.summary[0].startsWith("Micro-F1 on the dev split, mean over 2 seeds, best first: "), true);
+  const loss = loadResults("loss", FIXTURE);
+  assert.ok(loss);
+  assert.deepEqual(loss.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);
+  assert.equal(loadResults("loss", path.join(FIXTURE, "nowhere")), null);
+});
+
+test("missingResultsMessage names the file and the exact command", () => {
+  assert.equal(studyResultsCommand("loss"), "npm run reproduce -- --table loss --data-dir ../shared/data --seeds 5 --export results/study");
+  const msg = missingResultsMessage("loss", path.resolve(__dirname, "..", "results", "study"));
+  assert.match(msg, /^No study-data results for the weighted loss table yet: results\/study\/loss\.json is missing\./);
+  assert.ok(msg.includes("\n  npm run reproduce -- --table loss --data-dir ../shared/data --seeds 5 --export results/study\n"));
+});
+
+test("configDiff: what --from-scratch changes is the model's initial weights only", () => {
+  const a = presetConfig("quick");
+  if (a.model.kind !== "preset" || !a.model.pretrained) assert.fail("the quick preset starts from the committed in-domain checkpoint");
+  const b = { ...a, model: fromScratch(a.model) };
+  assert.deepEqual(configDiff(a, b), [`model.pretrained: ${JSON.stringify(a.model.pretrained)} → null`, `model.shapeFrom: (unset) → ${JSON.stringify(a.model.pretrained)}`]);
+  assert.deepEqual(configDiff(a, { ...a }), []);
+  assert.deepEqual(configDiff({ x: [1, 2] }, { x: [1, 3] }), ["x: [1,2] → [1,3]"]);
+});
+
+test("classWeightPlayground refuses bad settings before training anything", async () => {
+  await assert.rejects(
+    classWeightPlayground({ settings: [{ name: "a", weights: {} }, { name: "a", weights: { 并发症: 2 } }], preset: "smoke" }),
+    /two settings are named "a"/,
+  );
+  await assert.rejects(classWeightPlayground({ settings: [{ name: "b", weights: { Complications: 2 } }], preset: "smoke" }), /unknown label "Complications"/);
+  await assert.rejects(classWeightPlayground({ settings: [{ name: "unweighted", weights: { 并发症: 2 } }], preset: "smoke" }), /"unweighted" must have no weights/);
+  await assert.rejects(classWeightPlayground({ settings: [{ name: "c", weights: { 并发症: 0 } }], preset: "smoke" }), /weight of "并发症" must be a positive number, got 0/);
+  assert.equal(describeWeights({ "相关（导致）": 2, 并发症: 2 }), "并发症 ×2, 相关（导致） ×2");
+  assert.equal(describeWeights({}), "none");
+});
+
+test("numberExecutedCells: code cells get 1, 2, … where the kernel left none; counts it wrote are kept", () => {
+  const nb: NotebookJson = {
+    metadata: {},
+    cells: [
+      { cell_type: "markdown", source: "# x" },
+      { cell_type: "code", source: "a", outputs: [], execution_count: null },
+      { cell_type: "code", source: "b", outputs: [{ output_type: "execute_result", execution_count: null, data: {} }], execution_count: null },
+      { cell_type: "code", source: "c", outputs: [], execution_count: 7 },
+    ],
+  };
+  assert.equal(numberExecutedCells(nb), true);
+  assert.deepEqual(nb.cells.map((c) => c.execution_count), [undefined, 1, 2, 7]);
+  assert.equal(nb.cells[2].outputs![0].execution_count, 2);
+  assert.equal(numberExecutedCells(nb), false, "nothing left to number");
+});
