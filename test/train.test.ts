@@ -455,6 +455,41 @@ test("distillation in train(): a one-hot gold teacher at α = 1, T = 1 is plain 
   await assert.rejects(() => train(tinyModel(), sub, devSet, quick({ distill: { alpha: 0.5, temperature: 2, teacherProbs: new Float32Array(10) } }), { progress: false }), /teacherProbs covers 1 rows, trainSet has 400/);
 });
 
+test("resume mid-epoch: a run killed between two epoch ends resumes from its last save and equals the straight run", async () => {
+  await ready;
+  const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-resume-mid-"));
+  try {
+    const cfg = quick({ epochs: 2, seed: 5, schedule: "linear" });
+    const sub = trainSet.slice(0, 160);
+    const straight = tinyModel();
+    const rs = await train(straight, sub, devSet, cfg, { progress: false });
+    const crashed = tinyModel();
+    await assert.rejects(
+      train(crashed, sub, devSet, { ...cfg, checkpointDir: dir, checkpointEverySteps: 3 }, {
+        progress: false,
+        onStep: (p) => {
+          if (p.epoch === 1 && p.step === 8) throw new Error("killed");
+        },
+      }),
+      /killed/,
+    );
+    crashed.dispose();
+    const state = JSON.parse(readFileSync(path.join(dir, "last", "trainer_state.json"), "utf8")) as { epochsDone: number; stepInEpoch: number };
+    assert.deepEqual([state.epochsDone, state.stepInEpoch], [1, 6], "the last save was 6 batches into epoch 2");
+    const resumed = new BertForRelationClassification(TINY, { numLabels: 10, pooling: "cls", seed: 999 });
+    const notes: string[] = [];
+    const recorder = { startEpoch() {}, update() {}, endEpoch() {}, stop() {}, note: (m: string) => void notes.push(m) };
+    const rr = await train(resumed, sub, devSet, { ...cfg, checkpointDir: dir, checkpointEverySteps: 3 }, { progress: recorder });
+    assert.match(notes.join("\n"), /1\/2 epochs done and 6 batches of epoch 2, step 16/);
+    const strip = (r: TrainResult): unknown => r.history.map(({ seconds: _s, samplesPerSec: _p, ...rest }) => rest);
+    assert.deepEqual(strip(rr), strip(rs));
+    for (const [k, v] of straight.params) assert.deepEqual(await resumed.params.get(k)!.data(), await v.data(), k);
+    for (const m of [straight, resumed]) m.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("resume: 1 epoch, crash, resume for the 2nd equals 2 epochs straight (weights, metrics, history)", async () => {
   await ready;
   const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-resume-"));

@@ -176,7 +176,7 @@ function referenceRun(cfg: ExperimentConfig, opts: RunOptions): Promise<RunResul
 }
 
 /** What a run needs besides its config to train: computed weights, a sampler, where checkpoints go, the teacher. */
-export type TrainExtras = Pick<TrainConfig, "classWeights" | "sampler" | "checkpointDir" | "checkpointTokenizerDir" | "distill">;
+export type TrainExtras = Pick<TrainConfig, "classWeights" | "sampler" | "checkpointDir" | "checkpointTokenizerDir" | "checkpointEverySeconds" | "distill">;
 
 /** The trainer's config: DEFAULT_TRAIN_CONFIG, overridden by the experiment's hyperparameters (same names) and the extras. */
 export function toTrainConfig(cfg: ExperimentConfig, extras: TrainExtras): TrainConfig {
@@ -243,6 +243,8 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     sampler: cfg.sampler === "study" ? studyBatchSampler(fitLabels) : undefined,
     // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
     checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
+    // a long epoch (a base model at 300 tokens: hours) also saves mid-epoch, so a killed run loses minutes, not an epoch
+    checkpointEverySeconds: 600,
     checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
     distill: teacher(cfg, rows.fit, weights),
   });

@@ -20,7 +20,7 @@ import { crossEntropy, distillationLoss, type CrossEntropyOptions, type DistillO
 import { AdamW, clipByGlobalNorm, layerwiseLrMultipliers } from "./optimizer";
 import { createProgress, type EpochSummary, type Progress, type ProgressMode, type StepProgress } from "./progress";
 import { lrMultiplier, type ScheduleName, type ScheduleOptions, warmupStepsFor } from "./schedule";
-import { resumeTraining, saveEpoch, type LoopPosition } from "./state";
+import { resumeTraining, saveProgress, type LoopPosition } from "./state";
 
 type Model = BertForRelationClassification;
 
@@ -55,6 +55,9 @@ export interface TrainConfig {
   samplerByEpoch?: (epoch: number) => BatchSampler | undefined;
   /** save last + best here after every epoch; resume when a last checkpoint exists */
   checkpointDir?: string;
+  /** also save last/ mid-epoch every this many steps or seconds (whichever comes first; undefined = only at epoch ends) */
+  checkpointEverySteps?: number;
+  checkpointEverySeconds?: number;
   /** layer-wise learning-rate decay (ELECTRA style); 1 or undefined = off */
   layerwiseLrDecay?: number;
   /** chunk size (in batches) of the default sampler's length bucketing; default 50 */
@@ -201,16 +204,32 @@ async function step(L: Loop, rows: readonly number[], lr: number, dropoutSeed: n
   return loss;
 }
 
-/** The optimizer steps of one epoch; returns the epoch's mean loss, rows seen, last lr and step count after it. */
-async function trainEpoch(L: Loop, epoch: number, plan: number[][], startStep: number): Promise<{ loss: number; seen: number; lr: number; globalStep: number; seconds: number; started: number }> {
+/** Where an epoch starts: batch `from` of its plan, with the loss and rows of the batches before it (a mid-epoch resume). */
+interface EpochStart {
+  globalStep: number;
+  from: number;
+  lossSum: number;
+  rows: number;
+}
+
+/**
+ * The optimizer steps of one epoch from `start`; `save(batchesDone, lossSum, rows, globalStep)` is called mid-epoch
+ * when a checkpoint is due. Returns the epoch's mean loss, rows seen, last lr and the step count after it.
+ */
+async function trainEpoch(
+  L: Loop,
+  epoch: number,
+  plan: number[][],
+  start: EpochStart,
+  save?: (done: number, lossSum: number, rows: number, globalStep: number) => Promise<void>,
+): Promise<{ loss: number; seen: number; lr: number; globalStep: number; seconds: number; started: number }> {
   const { cfg } = L;
   const t0 = Date.now();
   L.progress.startEpoch(epoch, cfg.epochs, plan.length);
-  let lossSum = 0;
-  let seen = 0;
+  let { lossSum, rows: seen, globalStep } = start;
   let lr = cfg.lr;
-  let globalStep = startStep;
-  for (let j = 0; j < plan.length; j++) {
+  let lastSave = { step: globalStep, time: t0 };
+  for (let j = start.from; j < plan.length; j++) {
     lr = cfg.lr * lrMultiplier(L.sched, globalStep, epoch);
     const loss = await step(L, plan[j], lr, deriveSeed(cfg.seed, DROPOUT_STREAM, globalStep));
     if (!Number.isFinite(loss)) throw new TrainDataError(`epoch ${epoch} step ${globalStep}: training loss is ${loss} (lr ${lr}); lower lr or check the labels`);
@@ -227,13 +246,20 @@ async function trainEpoch(L: Loop, epoch: number, plan: number[][], startStep: n
       totalSteps: L.sched.totalSteps,
       loss: lossSum / (j + 1),
       lr,
-      samplesPerSec: secs > 0 ? seen / secs : 0,
+      samplesPerSec: secs > 0 ? (seen - start.rows) / secs : 0,
       epochSeconds: secs,
     };
     L.progress.update(sp);
     L.onStep?.(sp);
+    const due = (cfg.checkpointEverySteps !== undefined && globalStep - lastSave.step >= cfg.checkpointEverySteps) ||
+      (cfg.checkpointEverySeconds !== undefined && Date.now() - lastSave.time >= 1000 * cfg.checkpointEverySeconds);
+    if (save && due && j + 1 < plan.length) {
+      await save(j + 1, lossSum, seen, globalStep);
+      lastSave = { step: globalStep, time: Date.now() };
+    }
   }
-  return { loss: lossSum / plan.length, seen, lr, globalStep, seconds: (Date.now() - t0) / 1000, started: t0 };
+  const seconds = (Date.now() - t0) / 1000;
+  return { loss: lossSum / plan.length, seen, lr, globalStep, seconds, started: t0 };
 }
 
 function resolveProgress(p: TrainHooks["progress"]): Progress {
@@ -269,10 +295,18 @@ export async function train(model: Model, trainSet: readonly Encoded[], devSet: 
     if (resumed) {
       pos = resumed.position;
       if (resumed.best) replaceBest(resumed.best);
-      L.progress.note(`resumed from ${resumed.from}: ${pos.epochsDone}/${cfg.epochs} epochs done, step ${pos.globalStep}`);
+      const mid = pos.stepInEpoch ? ` and ${pos.stepInEpoch} batches of epoch ${pos.epochsDone + 1}` : "";
+      L.progress.note(`resumed from ${resumed.from}: ${pos.epochsDone}/${cfg.epochs} epochs done${mid}, step ${pos.globalStep}`);
     }
     for (let epoch = pos.epochsDone; epoch < cfg.epochs && !pos.stoppedEarly; epoch++) {
-      const e = await trainEpoch(L, epoch, plans[epoch], pos.globalStep);
+      const resumeMid = epoch === pos.epochsDone ? pos : undefined;
+      const start: EpochStart = { globalStep: pos.globalStep, from: resumeMid?.stepInEpoch ?? 0, lossSum: resumeMid?.partialLoss ?? 0, rows: resumeMid?.partialRows ?? 0 };
+      const at = pos;
+      const saveMid = cfg.checkpointDir
+        ? (done: number, lossSum: number, rows: number, globalStep: number): Promise<void> =>
+            saveProgress(cfg.checkpointDir!, model, L.optimizer, cfg, { ...at, globalStep, stepInEpoch: done, partialLoss: lossSum, partialRows: rows }, totalSteps, false)
+        : undefined;
+      const e = await trainEpoch(L, epoch, plans[epoch], start, saveMid);
       const ev = await evaluate(model, devSet, { batchSize: cfg.evalBatchSize, loss: L.lossOpts });
       const row: HistoryRow = {
         epoch,
@@ -298,7 +332,7 @@ export async function train(model: Model, trainSet: readonly Encoded[], devSet: 
         stoppedEarly: cfg.earlyStoppingPatience > 0 && bad >= cfg.earlyStoppingPatience && epoch < cfg.epochs - 1,
       };
       if (isBest) replaceBest(new Map([...model.params].map(([k, v]) => [k, tf.clone(v)])));
-      if (cfg.checkpointDir) await saveEpoch(cfg.checkpointDir, model, L.optimizer, cfg, pos, totalSteps, isBest);
+      if (cfg.checkpointDir) await saveProgress(cfg.checkpointDir, model, L.optimizer, cfg, pos, totalSteps, isBest);
       L.progress.endEpoch(row, cfg.epochs, isBest);
       await hooks.onEpochEnd?.(row, ev.metrics);
       if (pos.stoppedEarly) L.progress.note(`early stopping: no better selection Macro-F1 for ${bad} epoch(s); best epoch ${pos.bestEpoch + 1}`);

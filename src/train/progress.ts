@@ -114,16 +114,29 @@ class SilentProgress implements Progress {
   stop(): void {}
 }
 
+/** Lines for logs and pipes: one per epoch, and between them a step line with the ETA at most once a minute. */
 class LineProgress implements Progress {
+  private last = Date.now();
   constructor(
     private readonly stream: NodeJS.WritableStream,
     private readonly label?: string,
+    private readonly minIntervalMs = 60_000,
   ) {}
   startEpoch(epoch: number): void {
     if (epoch === 0 && this.label) this.stream.write(`training ${this.label}\n`);
   }
-  update(): void {}
+  update(p: StepProgress): void {
+    const now = Date.now();
+    if (now - this.last < this.minIntervalMs) return;
+    this.last = now;
+    const e = etas(p);
+    this.stream.write(
+      `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.stepsInEpoch} loss ${p.loss.toFixed(4)} ${p.samplesPerSec.toFixed(1)} samples/s ` +
+        `ETA ${formatDuration(e.epoch)} (run ${formatDuration(e.run)})\n`,
+    );
+  }
   endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
+    this.last = Date.now();
     this.stream.write(formatEpochLine(s, epochs, isBest) + "\n");
   }
   note(msg: string): void {

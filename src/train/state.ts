@@ -27,6 +27,10 @@ export interface LoopPosition {
   bestDevMacroF1: number;
   epochsWithoutImprovement: number;
   stoppedEarly: boolean;
+  /** mid-epoch save: batches of epoch `epochsDone` already trained, and their summed loss and rows (0 at epoch ends) */
+  stepInEpoch?: number;
+  partialLoss?: number;
+  partialRows?: number;
 }
 
 interface TrainerState extends LoopPosition {
@@ -38,7 +42,16 @@ interface TrainerState extends LoopPosition {
 }
 
 /** TrainConfig fields that do not shape the training trajectory (where things go, how they are evaluated). */
-const NOT_TRAJECTORY = new Set<keyof TrainConfig>(["evalBatchSize", "sampler", "samplerByEpoch", "checkpointDir", "checkpointTokenizerDir", "distill"]);
+const NOT_TRAJECTORY = new Set<keyof TrainConfig>([
+  "evalBatchSize",
+  "sampler",
+  "samplerByEpoch",
+  "checkpointDir",
+  "checkpointTokenizerDir",
+  "checkpointEverySteps",
+  "checkpointEverySeconds",
+  "distill",
+]);
 
 /** The fields that shape the training trajectory: what a resumed run must share with its checkpoint. */
 export function trajectoryFingerprint(cfg: TrainConfig): Record<string, unknown> {
@@ -57,10 +70,14 @@ function saveOpts(cfg: TrainConfig, epoch: number, devMacroF1: number): SaveChec
   return { tokenizerDir: cfg.checkpointTokenizerDir, extra: { epoch, devMacroF1, trainer: "medrel.train" } };
 }
 
-/** Write last/ (weights, AdamW moments, state) and, for a new best epoch, best/. */
-export async function saveEpoch(dir: string, model: Model, optimizer: AdamW, cfg: TrainConfig, pos: LoopPosition, totalSteps: number, isBest: boolean): Promise<void> {
-  const epoch = pos.epochsDone - 1;
-  const f1 = pos.history[epoch].devMacroF1;
+/**
+ * Write last/ (weights, AdamW moments, state): at an epoch end (and best/ for a new best epoch), or mid-epoch
+ * (pos.stepInEpoch > 0) so that a long epoch killed half-way resumes from its last save, not its start.
+ */
+export async function saveProgress(dir: string, model: Model, optimizer: AdamW, cfg: TrainConfig, pos: LoopPosition, totalSteps: number, isBest: boolean): Promise<void> {
+  const midEpoch = (pos.stepInEpoch ?? 0) > 0;
+  const epoch = midEpoch ? pos.epochsDone : pos.epochsDone - 1;
+  const f1 = midEpoch ? NaN : pos.history[epoch].devMacroF1;
   const state: TrainerState = {
     ...pos,
     version: STATE_VERSION,
@@ -138,11 +155,14 @@ export async function resumeTraining(dir: string, model: Model, optimizer: AdamW
     bestDevMacroF1: s.bestDevMacroF1 ?? -Infinity,
     epochsWithoutImprovement: s.epochsWithoutImprovement,
     stoppedEarly: s.stoppedEarly,
+    stepInEpoch: s.stepInEpoch ?? 0,
+    partialLoss: s.partialLoss ?? 0,
+    partialRows: s.partialRows ?? 0,
   };
   if (s.bestEpoch < 0) return { from, position };
   const bestDir = path.join(dir, "best");
   const onDisk = bestEpochOnDisk(bestDir);
-  if (s.bestEpoch === s.epochsDone - 1) {
+  if (s.bestEpoch === s.epochsDone - 1 && !(s.stepInEpoch ?? 0)) {
     // last/ is written before best/, so when the last epoch was the best, best/ may lag behind: rewrite it
     if (onDisk !== s.bestEpoch) await writeFolder(bestDir, (tmp) => saveModelFolder(model, tmp, saveOpts(cfg, s.bestEpoch, s.bestDevMacroF1)));
     return { from, position, best: new Map([...model.params].map(([k, v]) => [k, tf.clone(v)])) };
