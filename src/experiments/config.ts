@@ -104,6 +104,13 @@ export const ExperimentConfigSchema = z.strictObject({
   loss: LossSpecSchema,
   /** `shuffle` = bucketed random batches; `study` = 2 balanced epochs then priority-sampler epochs */
   sampler: z.enum(["shuffle", "study"]),
+  /**
+   * how many batches make a `study` sampler epoch: `rows` = one pass over the training rows' count (as many rows as a
+   * shuffled epoch, so comparisons train as long), `first_exhausted` = the authors' code (stop when the first class
+   * runs out: on the study's balanced split the same balanced epochs, priority epochs 2.5× shorter; on imbalanced
+   * data, an epoch of a few batches)
+   */
+  samplerEpoch: z.enum(["rows", "first_exhausted"]),
   augment: AugmentSpecSchema.nullable(),
   seed: z.number().int().nonnegative(),
   epochs: z.number().int().positive(),

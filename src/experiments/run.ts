@@ -240,7 +240,7 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
   const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(await classWeightSpec(cfg, fitLabels, opts));
   const tc = toTrainConfig(cfg, {
     classWeights: weights,
-    sampler: cfg.sampler === "study" ? studyBatchSampler(fitLabels) : undefined,
+    sampler: cfg.sampler === "study" ? studyBatchSampler(fitLabels, { batches: cfg.samplerEpoch }) : undefined,
     // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
     checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
     // a long epoch (a base model at 300 tokens: hours) also saves mid-epoch, so a killed run loses minutes, not an epoch
