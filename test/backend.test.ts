@@ -84,6 +84,31 @@ test("setup: wasm backend with our kernels", async () => {
   if (addon) assert.match(info.blas ?? "", /OpenBLAS/);
 });
 
+/**
+ * What setup installs to build the addon (libopenblas-dev, g++, make, node-gyp), each as missing or present:
+ * when all are present a failed build is a defect, not a reason to run on pure WASM.
+ */
+function missingBuildDeps(): string[] {
+  const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0;
+  const dpkg = spawnSync("dpkg-query", ["-W", "-f=${Status}", "libopenblas-dev"], { encoding: "utf8" });
+  const headers = ["/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h", "/usr/include/openblas/cblas.h", "/usr/include/cblas.h"];
+  const missing: string[] = [];
+  if (!/install ok installed/.test(dpkg.stdout ?? "") && !headers.some((h) => fs.existsSync(h))) missing.push("libopenblas-dev");
+  for (const cmd of ["g++", "make"]) if (!has(cmd)) missing.push(cmd);
+  if (!fs.existsSync(path.join(ROOT, "node_modules", ".bin", "node-gyp")) && !has("node-gyp")) missing.push("node-gyp");
+  return missing;
+}
+
+test("addon: loaded whenever its build dependencies are installed (no silent fall-back to pure WASM)", (t) => {
+  if (process.env.MEDREL_NATIVE === "0") return t.skip("MEDREL_NATIVE=0 turns the addon off");
+  const missing = missingBuildDeps();
+  if (missing.length) return t.skip(`build dependencies missing (${missing.join(", ")}): pure WASM is expected`);
+  const log = path.join(ROOT, "src", "backend", "native", "build.log");
+  const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").slice(-5).join("\n") : "(no build.log)";
+  assert.ok(addon, `libopenblas-dev, g++, make and node-gyp are installed but the addon did not load: ${loadNative().error}\nrun bash src/backend/native/build.sh; its log ends:\n${tail}`);
+  assert.equal(MODES[0], "native", "the native kernels' tests run");
+});
+
 test("addon: bounds are checked, not trusted", { skip: !addon }, () => {
   const heap = new ArrayBuffer(512);
   assert.throws(() => addon?.gemm(heap, 1, 0, 0, 16, 16, 16, 0, 256, 0, 256, 0, 1, 0, -1, 0, 0), /outside the WebAssembly heap/);
