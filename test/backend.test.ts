@@ -404,6 +404,58 @@ for (const mode of MODES) {
   });
 }
 
+/** every kernel the model runs, forward and backward, at shapes big enough to be split over the pool */
+function poolWorkload(): Float32Array[] {
+  const rng = new Rng(5);
+  const x = rand(rng, [384, 192]);
+  const W = rand(rng, [192, 160]);
+  const b = rand(rng, [160]);
+  const [q, k, v] = [rand(rng, [384, 192]), rand(rng, [384, 192]), rand(rng, [384, 192])];
+  const mask = tf.mul(tf.cast(tf.less(rand(rng, [4, 96]), -1), "float32"), -10000); // some keys masked
+  const [gamma, beta] = [rand(rng, [192]), rand(rng, [192])];
+  const scores = rand(rng, [4, 2, 96, 96]);
+  const attn = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => selfAttention(a, c, d, mask, { heads: 3, batch: 4, dropoutRate: 0.1, seed: 9 });
+  const sq = (t: tf.Tensor): tf.Scalar => tf.sum(tf.square(t));
+  const outs = [
+    linear(x, W, b),
+    ...tf.grads((a: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => sq(linear(a, w, c)))([x, W, b]),
+    attn(q, k, v),
+    ...tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(attn(a, c, d)))([q, k, v]),
+    layerNorm(x, gamma, beta),
+    ...tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(layerNorm(a, c, d)))([x, gamma, beta]),
+    gelu(x),
+    tf.grad((a: tf.Tensor) => sq(gelu(a)))(x),
+    dropout(x, 0.2, 3),
+    maskedSoftmax(scores, null, 0.5),
+    tf.grad((a: tf.Tensor) => sq(maskedSoftmax(a, null, 0.5)))(scores),
+    tf.matMul(rand(rng, [6, 64, 80]), rand(rng, [6, 80, 72])), // a true batch of products
+    ...Object.values(adamwUpdate(x, q, k, tf.abs(v), { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3 })),
+  ];
+  return outs.map((t) => t.dataSync() as Float32Array);
+}
+
+test("native: two pool threads compute what one does (products split by rows/columns, row kernels, attention blocks)", { skip: !addon }, () => {
+  useMode("native");
+  const threadsBefore = addon!.getThreads();
+  const tasks = (): number => (fs.existsSync("/proc/self/task") ? fs.readdirSync("/proc/self/task").length : NaN);
+  try {
+    addon!.setThreads(1);
+    const one = tf.tidy(poolWorkload);
+    const before = tasks();
+    addon!.setThreads(2);
+    assert.equal(addon!.getThreads(), 2);
+    const two = tf.tidy(poolWorkload);
+    if (threadsBefore < 2 && Number.isFinite(before)) assert.ok(tasks() > before, "a pool worker thread was started");
+    one.forEach((a, i) => {
+      // LayerNorm's dgamma/dbeta (outputs 10, 11) add per-thread partial sums: same values up to rounding
+      if (i === 10 || i === 11) assert.ok(maxAbsDiff(a, two[i]) <= 1e-5 * maxAbs(a), `output ${i}`);
+      else assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`);
+    });
+  } finally {
+    addon!.setThreads(threadsBefore);
+  }
+});
+
 test("composite path (cpu backend): same PyTorch numbers without the Medrel kernels", async () => {
   await tf.setBackend("cpu");
   try {
