@@ -11,6 +11,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import {
   adamwUpdate,
+  addLayerNorm,
   attention,
   dropout,
   dropoutMask,
@@ -313,6 +314,37 @@ for (const mode of MODES) {
     });
   });
 
+  test(`${mode}: addLayerNorm = LayerNorm(dropout(x) + residual): values and gradients equal autodiff of the plain formulas`, () => {
+    useMode(mode);
+    const rng = new Rng(13);
+    tf.tidy(() => {
+      const [R, H] = [9, 16];
+      const x = rand(rng, [R, H]);
+      const res = rand(rng, [R, H]);
+      const gamma = rand(rng, [H]);
+      const beta = rand(rng, [H]);
+      const up = rand(rng, [R, H]);
+      for (const rate of [0, 0.25]) {
+        const drop = { rate, seed: 77 };
+        const ours = (a: tf.Tensor, r: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.sum(tf.mul(addLayerNorm(a, r, g, b, 1e-5, drop), up));
+        const mask = tf.tensor2d(dropoutMask(R * H, rate, 77), [R, H]); // rate 0: all ones
+        const plain = (a: tf.Tensor, r: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+          const s2 = tf.add(tf.mul(a, mask), r);
+          const { mean, variance } = tf.moments(s2, -1, true);
+          return tf.sum(tf.mul(tf.add(tf.mul(tf.div(tf.sub(s2, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), up));
+        };
+        const y = vals(addLayerNorm(x, res, gamma, beta, 1e-5, drop));
+        const yPlain = vals(stock(mode, () => tf.keep(layerNorm(tf.add(tf.mul(x, mask), res), gamma, beta, 1e-5))));
+        assert.ok(maxAbsDiff(y, yPlain) < 1e-5, `rate ${rate}: forward ${maxAbsDiff(y, yPlain)}`);
+        const a = tf.grads(ours)([x, res, gamma, beta]);
+        const b = stock(mode, () => tf.grads(plain)([x, res, gamma, beta]).map((t) => tf.keep(t.clone())));
+        a.forEach((t, i) => assert.ok(maxAbsDiff(vals(t), vals(b[i])) < 1e-4 * Math.max(1, maxAbs(vals(b[i]))), `rate ${rate} grad ${i}: ${maxAbsDiff(vals(t), vals(b[i]))}`));
+        if (rate > 0) assert.ok(maxAbsDiff(vals(a[0]), vals(a[1])) > 1e-3, "the dropped branch's gradient carries the mask");
+      }
+      assert.throws(() => addLayerNorm(x, rand(rng, [R, H + 1]), gamma, beta), /x \[9,16\] and residual \[9,17\] differ/);
+    });
+  });
+
   test(`${mode}: selfAttention on [B*T, H] equals heads + attention + merge (values, dropout, gradients)`, () => {
     useMode(mode);
     assert.equal(nativeKernelsActive(), mode === "native");
@@ -430,6 +462,8 @@ function poolWorkload(): Float32Array[] {
     tf.grad((a: tf.Tensor) => sq(maskedSoftmax(a, null, 0.5)))(scores),
     tf.matMul(rand(rng, [6, 64, 80]), rand(rng, [6, 80, 72])), // a true batch of products
     ...Object.values(adamwUpdate(x, q, k, tf.abs(v), { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3 })),
+    addLayerNorm(x, q, gamma, beta, 1e-12, { rate: 0.1, seed: 4 }),
+    ...tf.grads((a: tf.Tensor, r: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(addLayerNorm(a, r, c, d, 1e-12, { rate: 0.1, seed: 4 })))([x, q, gamma, beta]),
   ];
   return outs.map((t) => t.dataSync() as Float32Array);
 }
@@ -439,16 +473,22 @@ test("native: two pool threads compute what one does (products split by rows/col
   const threadsBefore = addon!.getThreads();
   const tasks = (): number => (fs.existsSync("/proc/self/task") ? fs.readdirSync("/proc/self/task").length : NaN);
   try {
+    // (tidy returns nothing: it would walk every element of the arrays looking for tensors)
+    const run = (): Float32Array[] => {
+      let out: Float32Array[] = [];
+      tf.tidy(() => void (out = poolWorkload()));
+      return out;
+    };
     addon!.setThreads(1);
-    const one = tf.tidy(poolWorkload);
+    const one = run();
     const before = tasks();
     addon!.setThreads(2);
     assert.equal(addon!.getThreads(), 2);
-    const two = tf.tidy(poolWorkload);
+    const two = run();
     if (threadsBefore < 2 && Number.isFinite(before)) assert.ok(tasks() > before, "a pool worker thread was started");
     one.forEach((a, i) => {
-      // LayerNorm's dgamma/dbeta (outputs 10, 11) add per-thread partial sums: same values up to rounding
-      if (i === 10 || i === 11) assert.ok(maxAbsDiff(a, two[i]) <= 1e-5 * maxAbs(a), `output ${i}`);
+      // LayerNorm's dgamma/dbeta (outputs 10, 11, 24, 25) add per-thread partial sums: same values up to rounding
+      if ([10, 11, 24, 25].includes(i)) assert.ok(maxAbsDiff(a, two[i]) <= 1e-5 * maxAbs(a), `output ${i}`);
       else assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`);
     });
   } finally {

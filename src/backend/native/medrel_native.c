@@ -292,12 +292,51 @@ static napi_value GeluGrad(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* dropout(heap, xOff, yOff, n, rate, seed): y = x * keep / (1 - rate), keep ~ Bernoulli(1 - rate) from a
+ * counter-based hash of (seed, index), so the same seed gives the same mask on every run and backend. */
+static inline uint32_t mix32(uint32_t z) {
+  z = (z ^ (z >> 16)) * 0x85ebca6bu;
+  z = (z ^ (z >> 13)) * 0xc2b2ae35u;
+  return z ^ (z >> 16);
+}
+
+typedef struct {
+  uint32_t thr;   /* keep when hash >= thr (thr = rate * 2^32) */
+  uint32_t key;   /* mixed seed */
+  float scale;    /* 1 / (1 - rate) */
+} DropoutMask;
+
+static DropoutMask dropout_mask(double rate, uint32_t seed) {
+  DropoutMask m;
+  double t = rate * 4294967296.0;
+  m.thr = (uint32_t)(t > 4294967295.0 ? 4294967295.0 : t);
+  m.scale = rate >= 1.0 ? 0.0f : (float)(1.0 / (1.0 - rate));
+  m.key = mix32(seed ^ 0x9e3779b9u);
+  return m;
+}
+
+/* y[i] = x[i] * mask(first + i): element indices are global so a slice of a tensor gets the tensor's mask */
+static void apply_dropout(const float *x, float *y, int64_t n, int64_t first, DropoutMask m) {
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t h = mix32((uint32_t)(first + i) * 0x9e3779b9u + m.key);
+    y[i] = h >= m.thr ? x[i] * m.scale : 0.0f;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 /* layerNorm(heap, xOff, gOff, bOff, yOff, statsOff, rows, cols, eps)
- * y = (x - mean) * rstd * gamma + beta over the last axis; stats[2r] = mean, stats[2r+1] = rstd */
+ * y = (x - mean) * rstd * gamma + beta over the last axis; stats[2r] = mean, stats[2r+1] = rstd
+ * addLayerNorm(heap, xOff, rOff, gOff, bOff, yOff, statsOff, sumOff, rows, cols, eps, rate, seed)
+ * the residual block's end in one pass: sum = dropout(x) + r, y = layerNorm(sum) (sum kept for the gradient) */
 typedef struct {
   const float *x, *g, *b, *stats, *dy;
   float *y, *st, *dx;
-  float *partial; /* gradient: per part, cols of dgamma then cols of dbeta */
+  float *partial;   /* gradient: per part, cols of dgamma then cols of dbeta */
+  const float *res; /* addLayerNorm: the residual added to dropout(x), whose sum goes to `sum` */
+  float *sum;
+  float *dxdrop;    /* addLayerNormGrad: dropout'(dx), the gradient of the dropped branch */
+  DropoutMask dm;
+  int drop;         /* rate > 0 */
   int64_t cols;
   float eps;
 } LayerNormJob;
@@ -310,6 +349,15 @@ static void layer_norm_rows(void *ctx, int64_t lo, int64_t hi, int part) {
   for (int64_t r = lo; r < hi; r++) {
     const float *xr = L->x + r * cols;
     float *yr = L->y + r * cols;
+    if (L->res) {
+      /* the normalised row is dropout(x) + residual, written to sum first */
+      float *sr = L->sum + r * cols;
+      if (L->drop) apply_dropout(xr, sr, cols, r * cols, L->dm);
+      else memcpy(sr, xr, (size_t)cols * sizeof(float));
+      const float *rr = L->res + r * cols;
+      for (int64_t j = 0; j < cols; j++) sr[j] += rr[j];
+      xr = sr;
+    }
     float s = 0;
     for (int64_t j = 0; j < cols; j++) s += xr[j];
     float mean = s / (float)cols;
@@ -375,7 +423,28 @@ static void layer_norm_grad_rows(void *ctx, int64_t lo, int64_t hi, int part) {
       float dh = g ? dyr[j] * g[j] : dyr[j];
       dxr[j] = rstd * (dh - s1 - h * s2);
     }
+    if (L->dxdrop) apply_dropout(dxr, L->dxdrop + r * cols, cols, r * cols, L->dm);
   }
+}
+
+/* the rows over the pool, then dgamma/dbeta from the parts' partial sums; 0 when out of memory */
+static int layer_norm_grad(LayerNormJob *L, int64_t rows, float *dg, float *db) {
+  int64_t cols = L->cols;
+  int parts = pool_parts(rows, row_grain(cols));
+  L->partial = calloc((size_t)(parts * 2 * cols), sizeof(float));
+  if (!L->partial) return 0;
+  par_range(layer_norm_grad_rows, L, rows, row_grain(cols), 1);
+  for (int64_t j = 0; j < cols; j++) {
+    float sg = 0, sb = 0;
+    for (int p = 0; p < parts; p++) {
+      sg += L->partial[(int64_t)p * 2 * cols + j];
+      sb += L->partial[(int64_t)p * 2 * cols + cols + j];
+    }
+    if (dg) dg[j] = sg;
+    if (db) db[j] = sb;
+  }
+  free(L->partial);
+  return 1;
 }
 
 static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
@@ -396,24 +465,62 @@ static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
     fail(&a, "layerNormGrad needs x, stats, dy and dx");
     return NULL;
   }
-  int parts = pool_parts(rows, row_grain(cols));
-  L.partial = calloc((size_t)(parts * 2 * cols), sizeof(float));
-  if (!L.partial) {
-    fail(&a, "out of memory");
+  if (!layer_norm_grad(&L, rows, dg, db)) fail(&a, "out of memory");
+  return a.failed ? NULL : undef(env);
+}
+
+/* addLayerNorm: see layerNorm above */
+static napi_value AddLayerNorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 13)) return NULL;
+  int64_t rows = inum(&a, 8), cols = inum(&a, 9), n = rows * cols;
+  double rate = num(&a, 11);
+  LayerNormJob L = {0};
+  L.cols = cols;
+  L.eps = (float)num(&a, 10);
+  L.dm = dropout_mask(rate, (uint32_t)(int64_t)num(&a, 12));
+  L.drop = rate > 0;
+  L.x = ptr(&a, 1, (size_t)n, 4);
+  L.res = ptr(&a, 2, (size_t)n, 4);
+  L.g = ptr(&a, 3, (size_t)cols, 4);
+  L.b = ptr(&a, 4, (size_t)cols, 4);
+  L.y = ptr(&a, 5, (size_t)n, 4);
+  L.st = ptr(&a, 6, (size_t)(2 * rows), 4);
+  L.sum = ptr(&a, 7, (size_t)n, 4);
+  if (a.failed) return NULL;
+  if (!L.x || !L.res || !L.y || !L.sum) {
+    fail(&a, "addLayerNorm needs x, residual, y and sum");
     return NULL;
   }
-  par_range(layer_norm_grad_rows, &L, rows, row_grain(cols), 1);
-  for (int64_t j = 0; j < cols; j++) {
-    float sg = 0, sb = 0;
-    for (int p = 0; p < parts; p++) {
-      sg += L.partial[(int64_t)p * 2 * cols + j];
-      sb += L.partial[(int64_t)p * 2 * cols + cols + j];
-    }
-    if (dg) dg[j] = sg;
-    if (db) db[j] = sb;
-  }
-  free(L.partial);
+  par_range(layer_norm_rows, &L, rows, row_grain(cols), 1);
   return undef(env);
+}
+
+/* addLayerNormGrad(heap, sumOff, gOff, statsOff, dyOff, dsumOff, dxOff, dgOff, dbOff, rows, cols, rate, seed)
+ * dsum = layerNorm'(dy) (the residual's gradient), dx = dropout'(dsum) (needs rate > 0), dgamma, dbeta */
+static napi_value AddLayerNormGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 13)) return NULL;
+  int64_t rows = inum(&a, 9), cols = inum(&a, 10), n = rows * cols;
+  double rate = num(&a, 11);
+  LayerNormJob L = {0};
+  L.cols = cols;
+  L.dm = dropout_mask(rate, (uint32_t)(int64_t)num(&a, 12));
+  L.x = ptr(&a, 1, (size_t)n, 4);
+  L.g = ptr(&a, 2, (size_t)cols, 4);
+  L.stats = ptr(&a, 3, (size_t)(2 * rows), 4);
+  L.dy = ptr(&a, 4, (size_t)n, 4);
+  L.dx = ptr(&a, 5, (size_t)n, 4);
+  L.dxdrop = rate > 0 ? ptr(&a, 6, (size_t)n, 4) : NULL;
+  float *dg = ptr(&a, 7, (size_t)cols, 4);
+  float *db = ptr(&a, 8, (size_t)cols, 4);
+  if (a.failed) return NULL;
+  if (!L.stats || !L.x || !L.dy || !L.dx || (rate > 0 && !L.dxdrop)) {
+    fail(&a, "addLayerNormGrad needs sum, stats, dy, dsum (and dx with dropout)");
+    return NULL;
+  }
+  if (!layer_norm_grad(&L, rows, dg, db)) fail(&a, "out of memory");
+  return a.failed ? NULL : undef(env);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -523,38 +630,6 @@ static napi_value SegmentSum(napi_env env, napi_callback_info info) {
     for (int64_t j = 0; j < len; j++) o[j] += d[j];
   }
   return undef(env);
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* dropout(heap, xOff, yOff, n, rate, seed): y = x * keep / (1 - rate), keep ~ Bernoulli(1 - rate) from a
- * counter-based hash of (seed, index), so the same seed gives the same mask on every run and backend. */
-static inline uint32_t mix32(uint32_t z) {
-  z = (z ^ (z >> 16)) * 0x85ebca6bu;
-  z = (z ^ (z >> 13)) * 0xc2b2ae35u;
-  return z ^ (z >> 16);
-}
-
-typedef struct {
-  uint32_t thr;   /* keep when hash >= thr (thr = rate * 2^32) */
-  uint32_t key;   /* mixed seed */
-  float scale;    /* 1 / (1 - rate) */
-} DropoutMask;
-
-static DropoutMask dropout_mask(double rate, uint32_t seed) {
-  DropoutMask m;
-  double t = rate * 4294967296.0;
-  m.thr = (uint32_t)(t > 4294967295.0 ? 4294967295.0 : t);
-  m.scale = rate >= 1.0 ? 0.0f : (float)(1.0 / (1.0 - rate));
-  m.key = mix32(seed ^ 0x9e3779b9u);
-  return m;
-}
-
-/* y[i] = x[i] * mask(first + i): element indices are global so a slice of a tensor gets the tensor's mask */
-static void apply_dropout(const float *x, float *y, int64_t n, int64_t first, DropoutMask m) {
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t h = mix32((uint32_t)(first + i) * 0x9e3779b9u + m.key);
-    y[i] = h >= m.thr ? x[i] * m.scale : 0.0f;
-  }
 }
 
 typedef struct {
@@ -858,6 +933,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addLayerNorm", NULL, AddLayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addLayerNormGrad", NULL, AddLayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_enumerable, NULL},
       {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"segmentSum", NULL, SegmentSum, NULL, NULL, NULL, napi_enumerable, NULL},
