@@ -9,9 +9,7 @@
 
 #define POOL_MAX 64
 /* ~100 µs of polling before a worker sleeps: consecutive kernels of a step reuse awake workers */
-#ifndef SPIN_POLLS
 #define SPIN_POLLS 4000
-#endif
 
 static inline void relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -34,6 +32,7 @@ static atomic_uint gen;  /* bumped once per job */
 static atomic_int left;  /* workers that have not finished the current job */
 static Job job;          /* written by the caller before `gen` moves, read by workers after */
 static _Thread_local int in_job; /* this thread is running a part */
+static atomic_int busy;          /* a job is in flight (the addon loaded by two JS threads must not share one) */
 
 static void run_part(const Job *j, int part) {
   if (part >= j->parts) return;
@@ -99,11 +98,14 @@ int pool_parts(int64_t n, int64_t grain) {
 
 void par_range(range_fn fn, void *ctx, int64_t n, int64_t grain, int64_t align) {
   if (n <= 0) return;
-  /* a part that itself asks for a parallel range runs it alone (the pool is busy with its job) */
+  /* a part that itself asks for a parallel range, or a second caller thread, runs it alone */
   int parts = in_job ? 1 : pool_parts(n, grain);
+  int idle = 0;
+  if (parts > 1 && !atomic_compare_exchange_strong(&busy, &idle, 1)) parts = 1;
   if (parts > 1) {
     int workers = ensure_workers(parts - 1);
     if (workers + 1 < parts) parts = workers + 1;
+    if (parts == 1) atomic_store(&busy, 0);
   }
   if (parts == 1) {
     fn(ctx, 0, n, 0);
@@ -123,6 +125,7 @@ void par_range(range_fn fn, void *ctx, int64_t n, int64_t grain, int64_t align) 
     if (s < SPIN_POLLS * 4) relax();
     else sched_yield(); /* a worker was descheduled (busy machine): let it run */
   }
+  atomic_store(&busy, 0);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
