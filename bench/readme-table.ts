@@ -41,12 +41,16 @@ export function renderReadmeTable(result: ThroughputResult): string {
   for (const sr of result.seq) lines.push(row(result, sr, `${sr.size.name}, T=${sr.size.seq}`));
   const m = result.machine;
   const sg = result.sgemm.map((g) => `${g.gflops.median.toFixed(0)}`).join(" / ");
+  // both sides run the same OpenBLAS: its kernel (forced by OPENBLAS_CORETYPE where set) decides the sgemm rate
+  const core = /core (\w+)/.exec(result.versions.openblas ?? "")?.[1];
+  const env = Object.entries(m.env).filter(([k]) => k.startsWith("OPENBLAS_")).map(([k, v]) => `${k}=${v}`);
+  const blas = `OpenBLAS${core ? ` core ${core}` : ""}${env.length ? ` (${env.join(", ")})` : ""}`;
   lines.push(
     "",
     `Ratio = tfjs time / PyTorch ${result.versions.torch} time (below 1: we are faster); each side's fastest configuration, ` +
       `"at n threads": every thread pool ≤ n. Median of the timed steps, each configuration in a fresh process. ` +
       `Measured ${result.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB (load average ${m.loadavgStart[0].toFixed(1)} at the start), ` +
-      `sgemm 1024³ ${sg} GFLOP/s at ${result.sgemm.map((g) => g.threads).join(" / ")} thread(s); ` +
+      `${blas}: sgemm 1024³ ${sg} GFLOP/s at ${result.sgemm.map((g) => g.threads).join(" / ")} thread(s); ` +
       `\`npm run bench:throughput\` (${(result.totalSeconds / 60).toFixed(0)} min) wrote bench/results/throughput.json.`,
   );
   return lines.join("\n");

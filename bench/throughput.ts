@@ -18,8 +18,9 @@
  * Options: --sizes tiny,small,base  --seq 64,128,256|none  --threads 1,2  --steps N (timed train steps; eval 2N)
  *   --quick (tiny only, 1 warm-up + 3 steps, no seq line; writes bench/results/throughput-quick.json only)
  *   --profile (per-kernel times of one tfjs step)  --pure-wasm (also tfjs without the addon)  --out FILE
- * The full default run takes ~15 minutes on an idle 2-core machine; run it on an idle machine: a loaded one
- * makes every number (and the 2-thread ones most) meaningless.
+ * The full default run takes ~14 minutes on an idle 2-core machine (base ~8, small ~2, the T sweep ~2, tiny
+ * under 1); run it on an idle machine: a loaded one makes every number (and the 2-thread ones most) meaningless.
+ * It ends with the README table rendered from the file it wrote (bench/readme-table.ts).
  */
 import { spawn, execFileSync } from "child_process";
 import * as fs from "fs";
@@ -27,6 +28,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import type { KernelTime } from "../src/backend/profile";
+import { renderReadmeTable } from "./readme-table";
 import type { StepSpec } from "./tfjs_step";
 import {
   BENCH_LABELS,
@@ -271,6 +273,7 @@ async function main(): Promise<void> {
   console.log("");
   for (const line of summaryLines(result)) console.log(line);
   console.log(`\nwrote ${write(result, o).map((f) => path.relative(ROOT, f)).join(", ")}; total ${(result.totalSeconds / 60).toFixed(1)} min`);
+  if (!o.quick && !o.out) console.log(`\nREADME table (npx tsx bench/readme-table.ts):\n\n${renderReadmeTable(result)}`);
 }
 
 if (require.main === module) {

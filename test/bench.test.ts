@@ -32,8 +32,8 @@ function result(): ThroughputResult {
     date: "2026-12-02T10:00:00.000Z",
     command: "npm run bench:throughput",
     quick: false,
-    machine: { cpu: "AMD EPYC", cores: 2, memoryGiB: 24, loadavgStart: [0.1, 0.1, 0.1], loadavgEnd: [1, 1, 1], env: {} },
-    versions: { torch: "1.13.0a0" },
+    machine: { cpu: "AMD EPYC", cores: 2, memoryGiB: 24, loadavgStart: [0.1, 0.1, 0.1], loadavgEnd: [1, 1, 1], env: { OPENBLAS_CORETYPE: "Haswell", MEDREL_X: "1" } },
+    versions: { torch: "1.13.0a0", openblas: "OpenBLAS 0.3.21 DYNAMIC_ARCH Haswell; core Haswell; 1 thread(s)" },
     settings: {},
     sgemm: [
       { threads: 1, gflops: stats([80]) },
@@ -79,7 +79,7 @@ test("the README table renders from a result; a --quick result is refused", () =
   const table = renderReadmeTable(result()).split("\n");
   assert.equal(table[0], TABLE_HEADER);
   assert.equal(table[2], "| tiny (2/128/96/32) | 131 (2) | 110 (2, 1) | 1.19 | 1.01 / 1.19 | 1.25 | 1.33 / 1.25 | 62 (42%) |");
-  assert.match(table[4], /Measured 2026-12-02 on AMD EPYC, 2 cores, 24 GiB .*sgemm 1024³ 80 \/ 150 GFLOP\/s at 1 \/ 2 thread\(s\).*\(14 min\)/);
+  assert.match(table[4], /Measured 2026-12-02 on AMD EPYC, 2 cores, 24 GiB .*OpenBLAS core Haswell \(OPENBLAS_CORETYPE=Haswell\): sgemm 1024³ 80 \/ 150 GFLOP\/s at 1 \/ 2 thread\(s\).*\(14 min\)/);
   assert.throws(() => renderReadmeTable({ ...result(), quick: true }), /--quick result is not for the README/);
 });
 

@@ -169,6 +169,7 @@ export interface NativeAddon {
     inDim: number,
     outDim: number,
   ): void;
+  /** threads for every product and kernel of the addon (its own pool, pool.c; OpenBLAS itself runs one) */
   setThreads(n: number): void;
   getThreads(): number;
   blasInfo(): string;
