@@ -170,7 +170,7 @@ export function bestLine(name: string, runs: ConfigRun[], phase: Phase): string 
 }
 
 /** `equal-threads SIZE: ratio R1 (1 thread) / R2 (2 threads)`: each side's fastest with every pool ≤ n threads */
-export function equalLine(name: string, runs: ConfigRun[], phase: Phase, threads: number[] = [1, 2]): string {
+export function equalLine(name: string, runs: ConfigRun[], phase: Phase, threads = [...new Set(runs.filter((r) => r.side === "tfjs").map((r) => r.blasThreads))].sort((a, b) => a - b)): string {
   const parts = threads.map((n) => `${r2(compare(runs, phase, n)?.ratio)} (${n} thread${n > 1 ? "s" : ""})`);
   return `${phase === "train" ? "equal-threads" : "eval equal-threads"} ${name}: ratio ${parts.join(" / ")}`;
 }
