@@ -11,6 +11,7 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import {
   adamwUpdate,
+  addLayerNorm,
   attention,
   dropout,
   dropoutMask,
@@ -82,6 +83,31 @@ test("setup: wasm backend with our kernels", async () => {
   assert.equal(tf.getBackend(), "wasm");
   assert.ok(info.kernels.length > 0, "extra kernels listed");
   if (addon) assert.match(info.blas ?? "", /OpenBLAS/);
+});
+
+/**
+ * What setup installs to build the addon (libopenblas-dev, g++, make, node-gyp), each as missing or present:
+ * when all are present a failed build is a defect, not a reason to run on pure WASM.
+ */
+function missingBuildDeps(): string[] {
+  const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status === 0;
+  const dpkg = spawnSync("dpkg-query", ["-W", "-f=${Status}", "libopenblas-dev"], { encoding: "utf8" });
+  const headers = ["/usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h", "/usr/include/openblas/cblas.h", "/usr/include/cblas.h"];
+  const missing: string[] = [];
+  if (!/install ok installed/.test(dpkg.stdout ?? "") && !headers.some((h) => fs.existsSync(h))) missing.push("libopenblas-dev");
+  for (const cmd of ["g++", "make"]) if (!has(cmd)) missing.push(cmd);
+  if (!fs.existsSync(path.join(ROOT, "node_modules", ".bin", "node-gyp")) && !has("node-gyp")) missing.push("node-gyp");
+  return missing;
+}
+
+test("addon: loaded whenever its build dependencies are installed (no silent fall-back to pure WASM)", (t) => {
+  if (process.env.MEDREL_NATIVE === "0") return t.skip("MEDREL_NATIVE=0 turns the addon off");
+  const missing = missingBuildDeps();
+  if (missing.length) return t.skip(`build dependencies missing (${missing.join(", ")}): pure WASM is expected`);
+  const log = path.join(ROOT, "src", "backend", "native", "build.log");
+  const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").slice(-5).join("\n") : "(no build.log)";
+  assert.ok(addon, `libopenblas-dev, g++, make and node-gyp are installed but the addon did not load: ${loadNative().error}\nrun bash src/backend/native/build.sh; its log ends:\n${tail}`);
+  assert.equal(MODES[0], "native", "the native kernels' tests run");
 });
 
 test("addon: bounds are checked, not trusted", { skip: !addon }, () => {
@@ -288,6 +314,37 @@ for (const mode of MODES) {
     });
   });
 
+  test(`${mode}: addLayerNorm = LayerNorm(dropout(x) + residual): values and gradients equal autodiff of the plain formulas`, () => {
+    useMode(mode);
+    const rng = new Rng(13);
+    tf.tidy(() => {
+      const [R, H] = [9, 16];
+      const x = rand(rng, [R, H]);
+      const res = rand(rng, [R, H]);
+      const gamma = rand(rng, [H]);
+      const beta = rand(rng, [H]);
+      const up = rand(rng, [R, H]);
+      for (const rate of [0, 0.25]) {
+        const drop = { rate, seed: 77 };
+        const ours = (a: tf.Tensor, r: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => tf.sum(tf.mul(addLayerNorm(a, r, g, b, 1e-5, drop), up));
+        const mask = tf.tensor2d(dropoutMask(R * H, rate, 77), [R, H]); // rate 0: all ones
+        const plain = (a: tf.Tensor, r: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar => {
+          const s2 = tf.add(tf.mul(a, mask), r);
+          const { mean, variance } = tf.moments(s2, -1, true);
+          return tf.sum(tf.mul(tf.add(tf.mul(tf.div(tf.sub(s2, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b), up));
+        };
+        const y = vals(addLayerNorm(x, res, gamma, beta, 1e-5, drop));
+        const yPlain = vals(stock(mode, () => tf.keep(layerNorm(tf.add(tf.mul(x, mask), res), gamma, beta, 1e-5))));
+        assert.ok(maxAbsDiff(y, yPlain) < 1e-5, `rate ${rate}: forward ${maxAbsDiff(y, yPlain)}`);
+        const a = tf.grads(ours)([x, res, gamma, beta]);
+        const b = stock(mode, () => tf.grads(plain)([x, res, gamma, beta]).map((t) => tf.keep(t.clone())));
+        a.forEach((t, i) => assert.ok(maxAbsDiff(vals(t), vals(b[i])) < 1e-4 * Math.max(1, maxAbs(vals(b[i]))), `rate ${rate} grad ${i}: ${maxAbsDiff(vals(t), vals(b[i]))}`));
+        if (rate > 0) assert.ok(maxAbsDiff(vals(a[0]), vals(a[1])) > 1e-3, "the dropped branch's gradient carries the mask");
+      }
+      assert.throws(() => addLayerNorm(x, rand(rng, [R, H + 1]), gamma, beta), /x \[9,16\] and residual \[9,17\] differ/);
+    });
+  });
+
   test(`${mode}: selfAttention on [B*T, H] equals heads + attention + merge (values, dropout, gradients)`, () => {
     useMode(mode);
     assert.equal(nativeKernelsActive(), mode === "native");
@@ -378,6 +435,66 @@ for (const mode of MODES) {
     tf.dispose([p, m, v]);
   });
 }
+
+/** every kernel the model runs, forward and backward, at shapes big enough to be split over the pool */
+function poolWorkload(): Float32Array[] {
+  const rng = new Rng(5);
+  const x = rand(rng, [384, 192]);
+  const W = rand(rng, [192, 160]);
+  const b = rand(rng, [160]);
+  const [q, k, v] = [rand(rng, [384, 192]), rand(rng, [384, 192]), rand(rng, [384, 192])];
+  const mask = tf.mul(tf.cast(tf.less(rand(rng, [4, 96]), -1), "float32"), -10000); // some keys masked
+  const [gamma, beta] = [rand(rng, [192]), rand(rng, [192])];
+  const scores = rand(rng, [4, 2, 96, 96]);
+  const attn = (a: tf.Tensor, c: tf.Tensor, d: tf.Tensor): tf.Tensor => selfAttention(a, c, d, mask, { heads: 3, batch: 4, dropoutRate: 0.1, seed: 9 });
+  const sq = (t: tf.Tensor): tf.Scalar => tf.sum(tf.square(t));
+  const outs = [
+    linear(x, W, b),
+    ...tf.grads((a: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => sq(linear(a, w, c)))([x, W, b]),
+    attn(q, k, v),
+    ...tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(attn(a, c, d)))([q, k, v]),
+    layerNorm(x, gamma, beta),
+    ...tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(layerNorm(a, c, d)))([x, gamma, beta]),
+    gelu(x),
+    tf.grad((a: tf.Tensor) => sq(gelu(a)))(x),
+    dropout(x, 0.2, 3),
+    maskedSoftmax(scores, null, 0.5),
+    tf.grad((a: tf.Tensor) => sq(maskedSoftmax(a, null, 0.5)))(scores),
+    tf.matMul(rand(rng, [6, 64, 80]), rand(rng, [6, 80, 72])), // a true batch of products
+    ...Object.values(adamwUpdate(x, q, k, tf.abs(v), { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3 })),
+    addLayerNorm(x, q, gamma, beta, 1e-12, { rate: 0.1, seed: 4 }),
+    ...tf.grads((a: tf.Tensor, r: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(addLayerNorm(a, r, c, d, 1e-12, { rate: 0.1, seed: 4 })))([x, q, gamma, beta]),
+  ];
+  return outs.map((t) => t.dataSync() as Float32Array);
+}
+
+test("native: two pool threads compute what one does (products split by rows/columns, row kernels, attention blocks)", { skip: !addon }, () => {
+  useMode("native");
+  const threadsBefore = addon!.getThreads();
+  const tasks = (): number => (fs.existsSync("/proc/self/task") ? fs.readdirSync("/proc/self/task").length : NaN);
+  try {
+    // (tidy returns nothing: it would walk every element of the arrays looking for tensors)
+    const run = (): Float32Array[] => {
+      let out: Float32Array[] = [];
+      tf.tidy(() => void (out = poolWorkload()));
+      return out;
+    };
+    addon!.setThreads(1);
+    const one = run();
+    const before = tasks();
+    addon!.setThreads(2);
+    assert.equal(addon!.getThreads(), 2);
+    const two = run();
+    if (threadsBefore < 2 && Number.isFinite(before)) assert.ok(tasks() > before, "a pool worker thread was started");
+    one.forEach((a, i) => {
+      // LayerNorm's dgamma/dbeta (outputs 10, 11, 24, 25) add per-thread partial sums: same values up to rounding
+      if ([10, 11, 24, 25].includes(i)) assert.ok(maxAbsDiff(a, two[i]) <= 1e-5 * maxAbs(a), `output ${i}`);
+      else assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`);
+    });
+  } finally {
+    addon!.setThreads(threadsBefore);
+  }
+});
 
 test("composite path (cpu backend): same PyTorch numbers without the Medrel kernels", async () => {
   await tf.setBackend("cpu");

@@ -36,6 +36,9 @@ interface Batch {
   attention_mask: number[][];
   head_pos: number[];
   tail_pos: number[];
+  /** entity_span pooling: one past each span's last token (absent from the legacy fixture) */
+  head_end?: number[];
+  tail_end?: number[];
 }
 interface Expected {
   batch: Batch & { labels: number[]; class_weights: number[] };
@@ -61,8 +64,14 @@ function inputs(b: Batch = expected.batch): ModelInputs {
     attentionMask: tf.tensor2d(b.attention_mask, undefined, "int32"),
     headPos: tf.tensor1d(b.head_pos, "int32"),
     tailPos: tf.tensor1d(b.tail_pos, "int32"),
+    ...(b.head_end && b.tail_end ? { headEnd: tf.tensor1d(b.head_end, "int32"), tailEnd: tf.tensor1d(b.tail_end, "int32") } : {}),
   };
 }
+
+const disposeInputs = (x: ModelInputs): void => tf.dispose(Object.values(x) as tf.Tensor[]);
+
+/** the weight files a case's folder holds (entity_span has only model.safetensors) */
+const weightFiles = (c: Case): string[] => ["model.safetensors", "pytorch_model.bin"].filter((f) => fs.existsSync(path.join(FIXTURE, c.pooling, f)));
 
 
 async function checkCase(c: Case, weightsFile: string): Promise<void> {
@@ -108,7 +117,8 @@ async function checkCase(c: Case, weightsFile: string): Promise<void> {
     }
     tf.dispose([value, ...Object.values(grads)]);
   } finally {
-    tf.dispose([x.inputIds, x.tokenTypeIds, x.attentionMask, x.headPos, x.tailPos, labels]);
+    disposeInputs(x);
+    labels.dispose();
     model.dispose();
   }
 }
@@ -119,8 +129,12 @@ test("backend", async (t) => {
   t.diagnostic(describeBackend(info));
 });
 
+test("the fixture covers every pooling", () => {
+  assert.deepEqual(expected.cases.map((c) => c.pooling), ["cls", "entity_start", "entity_span"]);
+});
+
 for (const c of expected.cases) {
-  for (const file of ["model.safetensors", "pytorch_model.bin"]) {
+  for (const file of weightFiles(c)) {
     test(`parity ${c.pooling} from ${file} (default backend)`, async () => {
       await initBackend({ verbose: false });
       await checkCase(c, file);
@@ -140,7 +154,8 @@ test("the parity check can fail: a perturbed weight breaks it", async () => {
   const x = inputs();
   const logits = model.forward(x, { training: false }).logits;
   assert.ok(maxAbsDiff(logits.dataSync(), c.logits.data) > 1e-4);
-  tf.dispose([logits, x.inputIds, x.tokenTypeIds, x.attentionMask, x.headPos, x.tailPos]);
+  logits.dispose();
+  disposeInputs(x);
   model.dispose();
 });
 
@@ -173,7 +188,7 @@ async function checkLegacy(c: LegacyCase): Promise<void> {
     }
     tf.dispose(out);
   } finally {
-    tf.dispose([x.inputIds, x.tokenTypeIds, x.attentionMask, x.headPos, x.tailPos]);
+    disposeInputs(x);
     res.model.dispose();
   }
 }
@@ -186,8 +201,9 @@ for (const c of legacy.cases) {
 }
 
 // last: switches the engine to the plain JS backend
-test("parity entity_start from pytorch_model.bin on the cpu backend", async () => {
+test("parity entity_start (pytorch_model.bin) and entity_span on the cpu backend", async () => {
   await initBackend({ force: "cpu", verbose: false });
   assert.equal(tf.getBackend(), "cpu");
   await checkCase(expected.cases[1], "pytorch_model.bin");
+  await checkCase(expected.cases[2], "model.safetensors");
 });

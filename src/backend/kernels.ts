@@ -524,7 +524,9 @@ export const MEDREL_KERNELS = {
   softmaxGrad: "MedrelSoftmaxGrad",
   dropout: "MedrelDropout",
   adamw: "MedrelAdamW",
-  // native only (BLAS inside)
+  // native only (BLAS inside, or fused where the JS fallback composes ops)
+  addLayerNorm: "MedrelAddLayerNorm",
+  addLayerNormGrad: "MedrelAddLayerNormGrad",
   linear: "MedrelLinear",
   linearGrad: "MedrelLinearGrad",
   attention: "MedrelAttention",
@@ -658,7 +660,7 @@ function medrelKernels(impl: RowKernels): Record<string, KFunc> {
   };
 }
 
-/** Kernels that need BLAS: a whole linear layer's backward, attention straight from [B*T, H] projections. */
+/** Kernels that need BLAS (a whole linear layer's backward, attention straight from [B*T, H] projections) or fuse several ops. */
 function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
   const dims = (attrs: Attrs): [number, number, number, number] => [
     Number(attrs.batch),
@@ -667,6 +669,30 @@ function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
     Number(attrs.headDim),
   ];
   return {
+    [MEDREL_KERNELS.addLayerNorm]: ({ inputs, backend, attrs }) => {
+      const { x, residual, gamma, beta } = inputs;
+      const cols = x.shape[x.shape.length - 1];
+      const rows = size(x.shape) / cols;
+      const y = backend.makeOutput(x.shape, "float32");
+      const stats = backend.makeOutput([rows, 2], "float32");
+      const sum = backend.makeOutput(x.shape, "float32");
+      const [o, h] = [(t: TI): number => offset(backend, t), heap(backend)];
+      addon.addLayerNorm(h, o(x), o(residual), o(gamma), o(beta), o(y), o(stats), o(sum), rows, cols, Number(attrs.eps), Number(attrs.rate), Number(attrs.seed));
+      return [y, stats, sum];
+    },
+    [MEDREL_KERNELS.addLayerNormGrad]: ({ inputs, backend, attrs }) => {
+      const { sum, gamma, stats, dy } = inputs;
+      const cols = sum.shape[sum.shape.length - 1];
+      const rows = size(sum.shape) / cols;
+      const rate = Number(attrs.rate);
+      const dsum = backend.makeOutput(sum.shape, "float32");
+      const dx = rate > 0 ? backend.makeOutput(sum.shape, "float32") : undefined;
+      const dg = backend.makeOutput([cols], "float32");
+      const db = backend.makeOutput([cols], "float32");
+      const o = (t: TI): number => offset(backend, t);
+      addon.addLayerNormGrad(heap(backend), o(sum), o(gamma), o(stats), o(dy), o(dsum), dx ? o(dx) : -1, o(dg), o(db), rows, cols, rate, Number(attrs.seed));
+      return dx ? [dsum, dg, db, dx] : [dsum, dg, db];
+    },
     [MEDREL_KERNELS.linear]: ({ inputs, backend }) => {
       const { x, W } = inputs;
       const b = inputs.b as TI | undefined;

@@ -52,6 +52,38 @@ export interface NativeAddon {
     rows: number,
     cols: number,
   ): void;
+  /** sum = dropout(x, rate, seed) + residual; y = layerNorm(sum) (stats as layerNorm) */
+  addLayerNorm(
+    heap: ArrayBuffer,
+    xOff: number,
+    resOff: number,
+    gammaOff: number,
+    betaOff: number,
+    yOff: number,
+    statsOff: number,
+    sumOff: number,
+    rows: number,
+    cols: number,
+    eps: number,
+    rate: number,
+    seed: number,
+  ): void;
+  /** dsum = layerNorm's input gradient (the residual's), dx = dropout'(dsum) (written only when rate > 0) */
+  addLayerNormGrad(
+    heap: ArrayBuffer,
+    sumOff: number,
+    gammaOff: number,
+    statsOff: number,
+    dyOff: number,
+    dsumOff: number,
+    dxOff: number,
+    dgOff: number,
+    dbOff: number,
+    rows: number,
+    cols: number,
+    rate: number,
+    seed: number,
+  ): void;
   softmax(
     heap: ArrayBuffer,
     xOff: number,
@@ -137,6 +169,7 @@ export interface NativeAddon {
     inDim: number,
     outDim: number,
   ): void;
+  /** threads for every product and kernel of the addon (its own pool, pool.c; OpenBLAS itself runs one) */
   setThreads(n: number): void;
   getThreads(): number;
   blasInfo(): string;

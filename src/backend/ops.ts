@@ -52,6 +52,20 @@ function registerGradients(): void {
     },
   });
   tf.registerGradient({
+    kernelName: MEDREL_KERNELS.addLayerNorm,
+    inputsToSave: ["gamma"],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const dy = (dys as tf.Tensor[])[0];
+      const [gamma, stats, sum] = saved;
+      const rate = Number((attrs as tf.NamedAttrMap).rate);
+      const seed = Number((attrs as tf.NamedAttrMap).seed);
+      const [dsum, dg, db, dx] = run(MEDREL_KERNELS.addLayerNormGrad, { sum, gamma, stats, dy }, { rate, seed }) as tf.Tensor[];
+      // without dropout both branches get dsum: a second tensor over the same data (backprop disposes each one it sums into)
+      return { x: () => dx ?? dsum.clone(), residual: () => dsum, gamma: () => dg, beta: () => db };
+    },
+  });
+  tf.registerGradient({
     kernelName: MEDREL_KERNELS.softmax,
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
@@ -199,6 +213,25 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.
     return tf.tidy(() => (run(MEDREL_KERNELS.layerNorm, { x, gamma, beta }, { eps }) as tf.Tensor[])[0]) as T;
   }
   return layerNormComposite(eps)(x, gamma, beta) as T;
+}
+
+/**
+ * The end of BERT's residual blocks, LayerNorm(dropout(x) + residual): one kernel each way with the addon
+ * (no dropout or sum tensor of its own), else those three ops. Dropout draws its mask as `dropout(x, rate,
+ * seed)` does, so both paths give the same numbers; rate 0 (evaluation) adds x as it is.
+ */
+export function addLayerNorm<T extends tf.Tensor>(x: T, residual: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-12, drop = { rate: 0, seed: 0 }): T {
+  if (!tf.util.arraysEqual(x.shape, residual.shape)) throw new OpShapeError("addLayerNorm", `x [${x.shape}] and residual [${residual.shape}] differ`);
+  const { rate } = drop;
+  if (!(rate >= 0 && rate < 1)) throw new OpShapeError("addLayerNorm", `dropout rate must be in [0, 1), got ${rate}`);
+  const seed = drop.seed >>> 0;
+  if (!nativeKernelsActive()) return layerNorm(tf.add(dropout(x, rate, seed), residual), gamma, beta, eps) as T;
+  const cols = x.shape[x.rank - 1];
+  if (gamma.size !== cols || beta.size !== cols) {
+    throw new OpShapeError("addLayerNorm", `gamma/beta must have ${cols} entries, got [${gamma.shape}] and [${beta.shape}]`);
+  }
+  // outputs [y, stats, sum]: the last two only for the gradient (the tape keeps its own references)
+  return tf.tidy(() => (run(MEDREL_KERNELS.addLayerNorm, { x, residual, gamma, beta }, { eps, rate, seed }) as tf.Tensor[])[0]) as T;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -291,13 +291,18 @@ export class BertForRelationClassification {
     const context = ops.selfAttention(q, k, v, maskAdd, { heads: nh, batch: B, scale: 1 / Math.sqrt(d), dropoutRate: rate, seed }) as tf.Tensor2D;
 
     // attention output: dense, dropout, residual, LayerNorm
-    const attnDense = this.dropout(linear(context, w("attention.output.dense.weight"), w("attention.output.dense.bias")), c.hidden_dropout_prob, ctx);
-    const a = layerNorm(tf.add(attnDense, x), w("attention.output.LayerNorm.weight"), w("attention.output.LayerNorm.bias"), c.layer_norm_eps);
+    const a = this.addNorm(linear(context, w("attention.output.dense.weight"), w("attention.output.dense.bias")), x, p + "attention.output.LayerNorm", ctx);
 
     // feed-forward: dense H -> I, GELU, dense I -> H, dropout, residual, LayerNorm
     const inter = gelu(linear(a, w("intermediate.dense.weight"), w("intermediate.dense.bias")), c.hidden_act);
-    const out = this.dropout(linear(inter, w("output.dense.weight"), w("output.dense.bias")), c.hidden_dropout_prob, ctx);
-    return layerNorm(tf.add(out, a), w("output.LayerNorm.weight"), w("output.LayerNorm.bias"), c.layer_norm_eps);
+    return this.addNorm(linear(inter, w("output.dense.weight"), w("output.dense.bias")), a, p + "output.LayerNorm", ctx);
+  }
+
+  /** Add & norm: LayerNorm(dropout(x) + residual) in one fused op; the dropout seed is this site's, drawn as this.dropout draws it. */
+  private addNorm(x: tf.Tensor2D, residual: tf.Tensor2D, norm: string, ctx: ForwardContext): tf.Tensor2D {
+    const rate = ctx.training ? this.config.hidden_dropout_prob : 0;
+    const seed = rate > 0 ? mix32(ctx.seedBase, ctx.site++) : 0;
+    return ops.addLayerNorm(x, residual, this.p(norm + ".weight"), this.p(norm + ".bias"), this.config.layer_norm_eps, { rate, seed });
   }
 
   /** Shapes, dtypes and index ranges, checked before any kernel runs (out-of-range gathers fail silently on some backends). */

@@ -12,7 +12,7 @@ if [ "${MEDREL_NATIVE:-1}" = "0" ]; then
   echo "[medrel] native kernels: skipped (MEDREL_NATIVE=0)"
   exit 0
 fi
-if [ -f "$out" ] && [ "$out" -nt "$here/medrel_native.c" ] && [ "$out" -nt "$here/binding.gyp" ] && [ "$out" -nt "$here/flags.sh" ]; then
+if [ -f "$out" ] && [ "$out" -nt "$here/medrel_native.c" ] && [ "$out" -nt "$here/pool.c" ] && [ "$out" -nt "$here/pool.h" ] && [ "$out" -nt "$here/binding.gyp" ] && [ "$out" -nt "$here/flags.sh" ]; then
   echo "[medrel] native kernels: up to date ($out)"
   exit 0
 fi

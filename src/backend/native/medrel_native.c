@@ -5,7 +5,8 @@
  * are read and written in place: no copies between JS and C. The JS side re-fetches the heap buffer on
  * every call because WebAssembly memory growth replaces it. All float data is float32, ids are int32.
  *
- * Hot loops are written branch-free so GCC vectorises them (-O3, AVX2+FMA when the CPU has them).
+ * Hot loops are written branch-free so GCC vectorises them (-O3, AVX2+FMA when the CPU has them), and run
+ * on the pool of pool.c (setThreads(n): n threads for products and kernels alike, OpenBLAS itself at one).
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -15,6 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "pool.h"
+
+/* elements (or row elements) per part below which splitting a loop costs more than it saves */
+#define EW_GRAIN 16384
+static int64_t row_grain(int64_t cols) { return cols >= EW_GRAIN ? 1 : EW_GRAIN / (cols > 0 ? cols : 1); }
 
 /* ------------------------------------------------------------------------------------------------ */
 /* N-API argument helpers                                                                           */
@@ -138,8 +145,23 @@ static inline float verf(float x) {
 
 enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_SIGMOID = 3, ACT_LEAKYRELU = 4, ACT_ELU = 5, ACT_GELU = 6 };
 
-static void epilogue(float *c, int64_t rows, int64_t cols, const float *bias, int act, float alpha) {
-  for (int64_t r = 0; r < rows; r++) {
+typedef struct {
+  float *c;
+  int64_t cols;
+  const float *bias;
+  int act;
+  float alpha;
+} EpilogueJob;
+
+static void epilogue_rows(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const EpilogueJob *e = ctx;
+  float *c = e->c;
+  int64_t cols = e->cols;
+  const float *bias = e->bias;
+  float alpha = e->alpha;
+  int act = e->act;
+  for (int64_t r = lo; r < hi; r++) {
     float *row = c + r * cols;
     if (bias)
       for (int64_t j = 0; j < cols; j++) row[j] += bias[j];
@@ -169,6 +191,11 @@ static void epilogue(float *c, int64_t rows, int64_t cols, const float *bias, in
         break;
     }
   }
+}
+
+static void epilogue(float *c, int64_t rows, int64_t cols, const float *bias, int act, float alpha) {
+  EpilogueJob e = {c, cols, bias, act, alpha};
+  par_range(epilogue_rows, &e, rows, row_grain(cols), 1);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -201,11 +228,7 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
   if (K == 0) {
     for (int64_t i = 0; i < batch * M * N; i++) C[i] = beta == 0 ? 0 : beta * C[i];
   } else {
-    int lda = (int)(ta ? M : K), ldb = (int)(tb ? K : N);
-    for (int64_t i = 0; i < batch; i++) {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                  (int)K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * M * N, (int)N);
-    }
+    par_sgemm_batch(ta, tb, batch, M, N, K, alpha, A, sA, B, sB, beta, C);
   }
   if (bias || act != ACT_LINEAR) epilogue(C, batch * M, N, bias, act, act_alpha);
   return undef(env);
@@ -213,6 +236,35 @@ static napi_value Gemm(napi_env env, napi_callback_info info) {
 
 /* ------------------------------------------------------------------------------------------------ */
 /* gelu(heap, xOff, yOff, n): y = x * Phi(x) (erf form, as PyTorch's default GELU) */
+typedef struct {
+  const float *x, *dy;
+  float *out;
+} GeluJob;
+
+static void gelu_part(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const GeluJob *g = ctx;
+  const float *x = g->x;
+  float *y = g->out;
+  for (int64_t i = lo; i < hi; i++) {
+    float v = x[i];
+    y[i] = 0.5f * v * (1.0f + verf(v * SQRT1_2));
+  }
+}
+
+static void gelu_grad_part(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const GeluJob *g = ctx;
+  const float *x = g->x, *dy = g->dy;
+  float *dx = g->out;
+  for (int64_t i = lo; i < hi; i++) {
+    float v = x[i];
+    float cdf = 0.5f * (1.0f + verf(v * SQRT1_2));
+    float pdf = INV_SQRT_2PI * vexp(-0.5f * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
 static napi_value Gelu(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 4)) return NULL;
@@ -220,10 +272,8 @@ static napi_value Gelu(napi_env env, napi_callback_info info) {
   const float *x = ptr(&a, 1, (size_t)n, 4);
   float *y = ptr(&a, 2, (size_t)n, 4);
   if (a.failed) return NULL;
-  for (int64_t i = 0; i < n; i++) {
-    float v = x[i];
-    y[i] = 0.5f * v * (1.0f + verf(v * SQRT1_2));
-  }
+  GeluJob g = {x, NULL, y};
+  par_range(gelu_part, &g, n, EW_GRAIN, 16);
   return undef(env);
 }
 
@@ -236,177 +286,8 @@ static napi_value GeluGrad(napi_env env, napi_callback_info info) {
   const float *dy = ptr(&a, 2, (size_t)n, 4);
   float *dx = ptr(&a, 3, (size_t)n, 4);
   if (a.failed) return NULL;
-  for (int64_t i = 0; i < n; i++) {
-    float v = x[i];
-    float cdf = 0.5f * (1.0f + verf(v * SQRT1_2));
-    float pdf = INV_SQRT_2PI * vexp(-0.5f * v * v);
-    dx[i] = dy[i] * (cdf + v * pdf);
-  }
-  return undef(env);
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* layerNorm(heap, xOff, gOff, bOff, yOff, statsOff, rows, cols, eps)
- * y = (x - mean) * rstd * gamma + beta over the last axis; stats[2r] = mean, stats[2r+1] = rstd */
-static napi_value LayerNorm(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 9)) return NULL;
-  int64_t rows = inum(&a, 6), cols = inum(&a, 7);
-  float eps = (float)num(&a, 8);
-  const float *x = ptr(&a, 1, (size_t)(rows * cols), 4);
-  const float *g = ptr(&a, 2, (size_t)cols, 4);
-  const float *b = ptr(&a, 3, (size_t)cols, 4);
-  float *y = ptr(&a, 4, (size_t)(rows * cols), 4);
-  float *stats = ptr(&a, 5, (size_t)(2 * rows), 4);
-  if (a.failed) return NULL;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * cols;
-    float *yr = y + r * cols;
-    float s = 0;
-    for (int64_t j = 0; j < cols; j++) s += xr[j];
-    float mean = s / (float)cols;
-    float v = 0;
-    for (int64_t j = 0; j < cols; j++) {
-      float d = xr[j] - mean;
-      v += d * d;
-    }
-    float rstd = 1.0f / sqrtf(v / (float)cols + eps);
-    for (int64_t j = 0; j < cols; j++) {
-      float h = (xr[j] - mean) * rstd;
-      yr[j] = (g ? h * g[j] : h) + (b ? b[j] : 0.0f);
-    }
-    if (stats) {
-      stats[2 * r] = mean;
-      stats[2 * r + 1] = rstd;
-    }
-  }
-  return undef(env);
-}
-
-/* layerNormGrad(heap, xOff, gOff, statsOff, dyOff, dxOff, dgOff, dbOff, rows, cols)
- * dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)); dg = sum(dy*xhat); db = sum(dy) */
-static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 10)) return NULL;
-  int64_t rows = inum(&a, 8), cols = inum(&a, 9);
-  const float *x = ptr(&a, 1, (size_t)(rows * cols), 4);
-  const float *g = ptr(&a, 2, (size_t)cols, 4);
-  const float *stats = ptr(&a, 3, (size_t)(2 * rows), 4);
-  const float *dy = ptr(&a, 4, (size_t)(rows * cols), 4);
-  float *dx = ptr(&a, 5, (size_t)(rows * cols), 4);
-  float *dg = ptr(&a, 6, (size_t)cols, 4);
-  float *db = ptr(&a, 7, (size_t)cols, 4);
-  if (a.failed) return NULL;
-  if (!stats || !x || !dy || !dx) {
-    fail(&a, "layerNormGrad needs x, stats, dy and dx");
-    return NULL;
-  }
-  if (dg) memset(dg, 0, (size_t)cols * 4);
-  if (db) memset(db, 0, (size_t)cols * 4);
-  float inv = 1.0f / (float)cols;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * cols, *dyr = dy + r * cols;
-    float *dxr = dx + r * cols;
-    float mean = stats[2 * r], rstd = stats[2 * r + 1];
-    float s1 = 0, s2 = 0;
-    for (int64_t j = 0; j < cols; j++) {
-      float h = (xr[j] - mean) * rstd;
-      float dh = g ? dyr[j] * g[j] : dyr[j];
-      s1 += dh;
-      s2 += dh * h;
-      if (dg) dg[j] += dyr[j] * h;
-      if (db) db[j] += dyr[j];
-    }
-    s1 *= inv;
-    s2 *= inv;
-    for (int64_t j = 0; j < cols; j++) {
-      float h = (xr[j] - mean) * rstd;
-      float dh = g ? dyr[j] * g[j] : dyr[j];
-      dxr[j] = rstd * (dh - s1 - h * s2);
-    }
-  }
-  return undef(env);
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* softmax(heap, xOff, yOff, rows, cols, scale, maskOff, rowsPerMask)
- * y = softmax(scale * x + mask) over the last axis. mask (optional) is additive with `cols` entries per
- * mask row; mask row index = floor(row / rowsPerMask) (attention: rowsPerMask = heads * Tq). */
-static napi_value Softmax(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 8)) return NULL;
-  int64_t rows = inum(&a, 3), cols = inum(&a, 4);
-  float scale = (float)num(&a, 5);
-  int64_t per = inum(&a, 7);
-  if (per <= 0) per = rows > 0 ? rows : 1;
-  const float *x = ptr(&a, 1, (size_t)(rows * cols), 4);
-  float *y = ptr(&a, 2, (size_t)(rows * cols), 4);
-  const float *mask = ptr(&a, 6, (size_t)(((rows + per - 1) / per) * cols), 4);
-  if (a.failed) return NULL;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * cols;
-    const float *mr = mask ? mask + (r / per) * cols : NULL;
-    float *yr = y + r * cols;
-    for (int64_t j = 0; j < cols; j++) yr[j] = scale * xr[j] + (mr ? mr[j] : 0.0f);
-    /* 8 running maxima so the loop vectorises (a single ternary chain does not) */
-    float mx[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    int64_t j8 = cols & ~(int64_t)7;
-    for (int64_t j = 0; j < j8; j += 8)
-      for (int k = 0; k < 8; k++) mx[k] = yr[j + k] > mx[k] ? yr[j + k] : mx[k];
-    float m = -INFINITY;
-    for (int k = 0; k < 8; k++) m = mx[k] > m ? mx[k] : m;
-    for (int64_t j = j8; j < cols; j++) m = yr[j] > m ? yr[j] : m;
-    float s = 0;
-    for (int64_t j = 0; j < cols; j++) {
-      float e = vexp(yr[j] - m);
-      yr[j] = e;
-      s += e;
-    }
-    float is = 1.0f / s;
-    for (int64_t j = 0; j < cols; j++) yr[j] *= is;
-  }
-  return undef(env);
-}
-
-/* softmaxGrad(heap, yOff, dyOff, dxOff, rows, cols, scale): dx = scale * y * (dy - sum(dy * y)) */
-static napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 7)) return NULL;
-  int64_t rows = inum(&a, 4), cols = inum(&a, 5);
-  float scale = (float)num(&a, 6);
-  const float *y = ptr(&a, 1, (size_t)(rows * cols), 4);
-  const float *dy = ptr(&a, 2, (size_t)(rows * cols), 4);
-  float *dx = ptr(&a, 3, (size_t)(rows * cols), 4);
-  if (a.failed) return NULL;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *yr = y + r * cols, *dyr = dy + r * cols;
-    float *dxr = dx + r * cols;
-    float s = 0;
-    for (int64_t j = 0; j < cols; j++) s += dyr[j] * yr[j];
-    for (int64_t j = 0; j < cols; j++) dxr[j] = scale * yr[j] * (dyr[j] - s);
-  }
-  return undef(env);
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* segmentSum(heap, dataOff, idsOff, outOff, nIds, rowLen, numSegments)
- * out[s] = sum of data rows whose id == s (TF UnsortedSegmentSum; ids outside [0, numSegments) dropped) */
-static napi_value SegmentSum(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 7)) return NULL;
-  int64_t n = inum(&a, 4), len = inum(&a, 5), segs = inum(&a, 6);
-  const float *data = ptr(&a, 1, (size_t)(n * len), 4);
-  const int32_t *ids = ptr(&a, 2, (size_t)n, 4);
-  float *out = ptr(&a, 3, (size_t)(segs * len), 4);
-  if (a.failed) return NULL;
-  memset(out, 0, (size_t)(segs * len) * 4);
-  for (int64_t i = 0; i < n; i++) {
-    int64_t s = ids[i];
-    if (s < 0 || s >= segs) continue;
-    float *o = out + s * len;
-    const float *d = data + i * len;
-    for (int64_t j = 0; j < len; j++) o[j] += d[j];
-  }
+  GeluJob g = {x, dy, dx};
+  par_range(gelu_grad_part, &g, n, EW_GRAIN, 16);
   return undef(env);
 }
 
@@ -442,31 +323,216 @@ static void apply_dropout(const float *x, float *y, int64_t n, int64_t first, Dr
   }
 }
 
-static napi_value Dropout(napi_env env, napi_callback_info info) {
+/* ------------------------------------------------------------------------------------------------ */
+/* layerNorm(heap, xOff, gOff, bOff, yOff, statsOff, rows, cols, eps)
+ * y = (x - mean) * rstd * gamma + beta over the last axis; stats[2r] = mean, stats[2r+1] = rstd
+ * addLayerNorm(heap, xOff, rOff, gOff, bOff, yOff, statsOff, sumOff, rows, cols, eps, rate, seed)
+ * the residual block's end in one pass: sum = dropout(x) + r, y = layerNorm(sum) (sum kept for the gradient) */
+typedef struct {
+  const float *x, *g, *b, *stats, *dy;
+  float *y, *st, *dx;
+  float *partial;   /* gradient: per part, cols of dgamma then cols of dbeta */
+  const float *res; /* addLayerNorm: the residual added to dropout(x), whose sum goes to `sum` */
+  float *sum;
+  float *dxdrop;    /* addLayerNormGrad: dropout'(dx), the gradient of the dropped branch */
+  DropoutMask dm;
+  int drop;         /* rate > 0 */
+  int64_t cols;
+  float eps;
+} LayerNormJob;
+
+static void layer_norm_rows(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const LayerNormJob *L = ctx;
+  const float *g = L->g, *b = L->b;
+  int64_t cols = L->cols;
+  for (int64_t r = lo; r < hi; r++) {
+    const float *xr = L->x + r * cols;
+    float *yr = L->y + r * cols;
+    if (L->res) {
+      /* the normalised row is dropout(x) + residual, written to sum first */
+      float *sr = L->sum + r * cols;
+      if (L->drop) apply_dropout(xr, sr, cols, r * cols, L->dm);
+      else memcpy(sr, xr, (size_t)cols * sizeof(float));
+      const float *rr = L->res + r * cols;
+      for (int64_t j = 0; j < cols; j++) sr[j] += rr[j];
+      xr = sr;
+    }
+    float s = 0;
+    for (int64_t j = 0; j < cols; j++) s += xr[j];
+    float mean = s / (float)cols;
+    float v = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      float d = xr[j] - mean;
+      v += d * d;
+    }
+    float rstd = 1.0f / sqrtf(v / (float)cols + L->eps);
+    for (int64_t j = 0; j < cols; j++) {
+      float h = (xr[j] - mean) * rstd;
+      yr[j] = (g ? h * g[j] : h) + (b ? b[j] : 0.0f);
+    }
+    if (L->st) {
+      L->st[2 * r] = mean;
+      L->st[2 * r + 1] = rstd;
+    }
+  }
+}
+
+static napi_value LayerNorm(napi_env env, napi_callback_info info) {
   Args a;
-  if (!get_args(env, info, &a, 6)) return NULL;
-  int64_t n = inum(&a, 3);
-  double rate = num(&a, 4);
-  uint32_t seed = (uint32_t)(int64_t)num(&a, 5);
-  const float *x = ptr(&a, 1, (size_t)n, 4);
-  float *y = ptr(&a, 2, (size_t)n, 4);
+  if (!get_args(env, info, &a, 9)) return NULL;
+  int64_t rows = inum(&a, 6), cols = inum(&a, 7);
+  LayerNormJob L = {0};
+  L.cols = cols;
+  L.eps = (float)num(&a, 8);
+  L.x = ptr(&a, 1, (size_t)(rows * cols), 4);
+  L.g = ptr(&a, 2, (size_t)cols, 4);
+  L.b = ptr(&a, 3, (size_t)cols, 4);
+  L.y = ptr(&a, 4, (size_t)(rows * cols), 4);
+  L.st = ptr(&a, 5, (size_t)(2 * rows), 4);
   if (a.failed) return NULL;
-  apply_dropout(x, y, n, 0, dropout_mask(rate, seed));
+  par_range(layer_norm_rows, &L, rows, row_grain(cols), 1);
   return undef(env);
 }
 
-/* ------------------------------------------------------------------------------------------------ */
-/* Attention straight from the [B*T, H] projections: head h of example b is the T x d block at
- * (b*T)*H + h*d with row stride H, so no head split/merge transposes are needed.
- *
- * attention(heap, qOff, kOff, vOff, maskOff, ctxOff, probsOff, B, heads, T, d, scale, rate, seed)
- *   probs[b,h] = softmax(scale * Q K^T + mask[b]);  ctx[b, :, h] = dropout(probs[b,h]) V
- * attentionGrad(heap, qOff, kOff, vOff, probsOff, dctxOff, dqOff, dkOff, dvOff, B, heads, T, d, scale, rate, seed)
- * Dropout element indices are those of probs [B, heads, T, T], as dropout(probs) would number them. */
+/* layerNormGrad(heap, xOff, gOff, statsOff, dyOff, dxOff, dgOff, dbOff, rows, cols)
+ * dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)); dg = sum(dy*xhat); db = sum(dy) */
+static void layer_norm_grad_rows(void *ctx, int64_t lo, int64_t hi, int part) {
+  const LayerNormJob *L = ctx;
+  const float *g = L->g;
+  int64_t cols = L->cols;
+  float *dg = L->partial + (int64_t)part * 2 * cols, *db = dg + cols;
+  float inv = 1.0f / (float)cols;
+  for (int64_t r = lo; r < hi; r++) {
+    const float *xr = L->x + r * cols, *dyr = L->dy + r * cols;
+    float *dxr = L->dx + r * cols;
+    float mean = L->stats[2 * r], rstd = L->stats[2 * r + 1];
+    float s1 = 0, s2 = 0;
+    for (int64_t j = 0; j < cols; j++) {
+      float h = (xr[j] - mean) * rstd;
+      float dh = g ? dyr[j] * g[j] : dyr[j];
+      s1 += dh;
+      s2 += dh * h;
+      dg[j] += dyr[j] * h;
+      db[j] += dyr[j];
+    }
+    s1 *= inv;
+    s2 *= inv;
+    for (int64_t j = 0; j < cols; j++) {
+      float h = (xr[j] - mean) * rstd;
+      float dh = g ? dyr[j] * g[j] : dyr[j];
+      dxr[j] = rstd * (dh - s1 - h * s2);
+    }
+    if (L->dxdrop) apply_dropout(dxr, L->dxdrop + r * cols, cols, r * cols, L->dm);
+  }
+}
 
-static void softmax_row(float *yr, int64_t cols, float scale, const float *mr) {
+/* the rows over the pool, then dgamma/dbeta from the parts' partial sums; 0 when out of memory */
+static int layer_norm_grad(LayerNormJob *L, int64_t rows, float *dg, float *db) {
+  int64_t cols = L->cols;
+  int parts = pool_parts(rows, row_grain(cols));
+  L->partial = calloc((size_t)(parts * 2 * cols), sizeof(float));
+  if (!L->partial) return 0;
+  par_range(layer_norm_grad_rows, L, rows, row_grain(cols), 1);
+  for (int64_t j = 0; j < cols; j++) {
+    float sg = 0, sb = 0;
+    for (int p = 0; p < parts; p++) {
+      sg += L->partial[(int64_t)p * 2 * cols + j];
+      sb += L->partial[(int64_t)p * 2 * cols + cols + j];
+    }
+    if (dg) dg[j] = sg;
+    if (db) db[j] = sb;
+  }
+  free(L->partial);
+  return 1;
+}
+
+static napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 10)) return NULL;
+  int64_t rows = inum(&a, 8), cols = inum(&a, 9);
+  LayerNormJob L = {0};
+  L.cols = cols;
+  L.x = ptr(&a, 1, (size_t)(rows * cols), 4);
+  L.g = ptr(&a, 2, (size_t)cols, 4);
+  L.stats = ptr(&a, 3, (size_t)(2 * rows), 4);
+  L.dy = ptr(&a, 4, (size_t)(rows * cols), 4);
+  L.dx = ptr(&a, 5, (size_t)(rows * cols), 4);
+  float *dg = ptr(&a, 6, (size_t)cols, 4);
+  float *db = ptr(&a, 7, (size_t)cols, 4);
+  if (a.failed) return NULL;
+  if (!L.stats || !L.x || !L.dy || !L.dx) {
+    fail(&a, "layerNormGrad needs x, stats, dy and dx");
+    return NULL;
+  }
+  if (!layer_norm_grad(&L, rows, dg, db)) fail(&a, "out of memory");
+  return a.failed ? NULL : undef(env);
+}
+
+/* addLayerNorm: see layerNorm above */
+static napi_value AddLayerNorm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 13)) return NULL;
+  int64_t rows = inum(&a, 8), cols = inum(&a, 9), n = rows * cols;
+  double rate = num(&a, 11);
+  LayerNormJob L = {0};
+  L.cols = cols;
+  L.eps = (float)num(&a, 10);
+  L.dm = dropout_mask(rate, (uint32_t)(int64_t)num(&a, 12));
+  L.drop = rate > 0;
+  L.x = ptr(&a, 1, (size_t)n, 4);
+  L.res = ptr(&a, 2, (size_t)n, 4);
+  L.g = ptr(&a, 3, (size_t)cols, 4);
+  L.b = ptr(&a, 4, (size_t)cols, 4);
+  L.y = ptr(&a, 5, (size_t)n, 4);
+  L.st = ptr(&a, 6, (size_t)(2 * rows), 4);
+  L.sum = ptr(&a, 7, (size_t)n, 4);
+  if (a.failed) return NULL;
+  if (!L.x || !L.res || !L.y || !L.sum) {
+    fail(&a, "addLayerNorm needs x, residual, y and sum");
+    return NULL;
+  }
+  par_range(layer_norm_rows, &L, rows, row_grain(cols), 1);
+  return undef(env);
+}
+
+/* addLayerNormGrad(heap, sumOff, gOff, statsOff, dyOff, dsumOff, dxOff, dgOff, dbOff, rows, cols, rate, seed)
+ * dsum = layerNorm'(dy) (the residual's gradient), dx = dropout'(dsum) (needs rate > 0), dgamma, dbeta */
+static napi_value AddLayerNormGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 13)) return NULL;
+  int64_t rows = inum(&a, 9), cols = inum(&a, 10), n = rows * cols;
+  double rate = num(&a, 11);
+  LayerNormJob L = {0};
+  L.cols = cols;
+  L.dm = dropout_mask(rate, (uint32_t)(int64_t)num(&a, 12));
+  L.x = ptr(&a, 1, (size_t)n, 4);
+  L.g = ptr(&a, 2, (size_t)cols, 4);
+  L.stats = ptr(&a, 3, (size_t)(2 * rows), 4);
+  L.dy = ptr(&a, 4, (size_t)n, 4);
+  L.dx = ptr(&a, 5, (size_t)n, 4);
+  L.dxdrop = rate > 0 ? ptr(&a, 6, (size_t)n, 4) : NULL;
+  float *dg = ptr(&a, 7, (size_t)cols, 4);
+  float *db = ptr(&a, 8, (size_t)cols, 4);
+  if (a.failed) return NULL;
+  if (!L.stats || !L.x || !L.dy || !L.dx || (rate > 0 && !L.dxdrop)) {
+    fail(&a, "addLayerNormGrad needs sum, stats, dy, dsum (and dx with dropout)");
+    return NULL;
+  }
+  if (!layer_norm_grad(&L, rows, dg, db)) fail(&a, "out of memory");
+  return a.failed ? NULL : undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* softmax(heap, xOff, yOff, rows, cols, scale, maskOff, rowsPerMask)
+ * y = softmax(scale * x + mask) over the last axis. mask (optional) is additive with `cols` entries per
+ * mask row; mask row index = floor(row / rowsPerMask) (attention: rowsPerMask = heads * Tq). */
+
+/* one row: yr = softmax(scale * xr + mr) (xr may be yr) */
+static void softmax_row(const float *xr, float *yr, int64_t cols, float scale, const float *mr) {
+  for (int64_t j = 0; j < cols; j++) yr[j] = scale * xr[j] + (mr ? mr[j] : 0.0f);
+  /* 8 running maxima so the loop vectorises (a single ternary chain does not) */
   float mx[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-  for (int64_t j = 0; j < cols; j++) yr[j] = scale * yr[j] + (mr ? mr[j] : 0.0f);
   int64_t j8 = cols & ~(int64_t)7;
   for (int64_t j = 0; j < j8; j += 8)
     for (int k = 0; k < 8; k++) mx[k] = yr[j + k] > mx[k] ? yr[j + k] : mx[k];
@@ -483,112 +549,265 @@ static void softmax_row(float *yr, int64_t cols, float scale, const float *mr) {
   for (int64_t j = 0; j < cols; j++) yr[j] *= is;
 }
 
+/* one row of the gradient: dx = scale * y * (dy - sum(dy * y)) (dx may be dy) */
+static void softmax_grad_row(const float *yr, const float *dyr, float *dxr, int64_t cols, float scale) {
+  float s = 0;
+  for (int64_t j = 0; j < cols; j++) s += dyr[j] * yr[j];
+  for (int64_t j = 0; j < cols; j++) dxr[j] = scale * yr[j] * (dyr[j] - s);
+}
+
+typedef struct {
+  const float *x, *mask, *dy;
+  float *y;
+  int64_t cols, per;
+  float scale;
+} SoftmaxJob;
+
+static void softmax_rows(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const SoftmaxJob *S = ctx;
+  for (int64_t r = lo; r < hi; r++)
+    softmax_row(S->x + r * S->cols, S->y + r * S->cols, S->cols, S->scale, S->mask ? S->mask + (r / S->per) * S->cols : NULL);
+}
+
+static void softmax_grad_rows(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const SoftmaxJob *S = ctx; /* x = y (the forward output), y = dx */
+  for (int64_t r = lo; r < hi; r++) softmax_grad_row(S->x + r * S->cols, S->dy + r * S->cols, S->y + r * S->cols, S->cols, S->scale);
+}
+
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 8)) return NULL;
+  int64_t rows = inum(&a, 3), cols = inum(&a, 4);
+  int64_t per = inum(&a, 7);
+  if (per <= 0) per = rows > 0 ? rows : 1;
+  SoftmaxJob S = {0};
+  S.cols = cols;
+  S.per = per;
+  S.scale = (float)num(&a, 5);
+  S.x = ptr(&a, 1, (size_t)(rows * cols), 4);
+  S.y = ptr(&a, 2, (size_t)(rows * cols), 4);
+  S.mask = ptr(&a, 6, (size_t)(((rows + per - 1) / per) * cols), 4);
+  if (a.failed) return NULL;
+  par_range(softmax_rows, &S, rows, row_grain(cols), 1);
+  return undef(env);
+}
+
+/* softmaxGrad(heap, yOff, dyOff, dxOff, rows, cols, scale): dx = scale * y * (dy - sum(dy * y)) */
+static napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 7)) return NULL;
+  int64_t rows = inum(&a, 4), cols = inum(&a, 5);
+  SoftmaxJob S = {0};
+  S.cols = cols;
+  S.scale = (float)num(&a, 6);
+  S.x = ptr(&a, 1, (size_t)(rows * cols), 4);
+  S.dy = ptr(&a, 2, (size_t)(rows * cols), 4);
+  S.y = ptr(&a, 3, (size_t)(rows * cols), 4);
+  if (a.failed) return NULL;
+  par_range(softmax_grad_rows, &S, rows, row_grain(cols), 1);
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* segmentSum(heap, dataOff, idsOff, outOff, nIds, rowLen, numSegments)
+ * out[s] = sum of data rows whose id == s (TF UnsortedSegmentSum; ids outside [0, numSegments) dropped) */
+static napi_value SegmentSum(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 7)) return NULL;
+  int64_t n = inum(&a, 4), len = inum(&a, 5), segs = inum(&a, 6);
+  const float *data = ptr(&a, 1, (size_t)(n * len), 4);
+  const int32_t *ids = ptr(&a, 2, (size_t)n, 4);
+  float *out = ptr(&a, 3, (size_t)(segs * len), 4);
+  if (a.failed) return NULL;
+  memset(out, 0, (size_t)(segs * len) * 4);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t s = ids[i];
+    if (s < 0 || s >= segs) continue;
+    float *o = out + s * len;
+    const float *d = data + i * len;
+    for (int64_t j = 0; j < len; j++) o[j] += d[j];
+  }
+  return undef(env);
+}
+
+typedef struct {
+  const float *x;
+  float *y;
+  DropoutMask m;
+} DropoutJob;
+
+static void dropout_part(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const DropoutJob *d = ctx;
+  apply_dropout(d->x + lo, d->y + lo, hi - lo, lo, d->m);
+}
+
+static napi_value Dropout(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 6)) return NULL;
+  int64_t n = inum(&a, 3);
+  double rate = num(&a, 4);
+  uint32_t seed = (uint32_t)(int64_t)num(&a, 5);
+  const float *x = ptr(&a, 1, (size_t)n, 4);
+  float *y = ptr(&a, 2, (size_t)n, 4);
+  if (a.failed) return NULL;
+  DropoutJob d = {x, y, dropout_mask(rate, seed)};
+  par_range(dropout_part, &d, n, EW_GRAIN, 16);
+  return undef(env);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Attention straight from the [B*T, H] projections: head h of example b is the T x d block at
+ * (b*T)*H + h*d with row stride H, so no head split/merge transposes are needed.
+ *
+ * attention(heap, qOff, kOff, vOff, maskOff, ctxOff, probsOff, B, heads, T, d, scale, rate, seed)
+ *   probs[b,h] = softmax(scale * Q K^T + mask[b]);  ctx[b, :, h] = dropout(probs[b,h]) V
+ * attentionGrad(heap, qOff, kOff, vOff, probsOff, dctxOff, dqOff, dkOff, dvOff, B, heads, T, d, scale, rate, seed)
+ * Dropout element indices are those of probs [B, heads, T, T], as dropout(probs) would number them. */
+
+typedef struct {
+  const float *q, *k, *v, *mask, *probs, *dctx;
+  float *ctx, *P, *dq, *dk, *dv;
+  int64_t NH, T, D;
+  float scale;
+  double rate;
+  DropoutMask dm;
+  int failed; /* a part could not allocate its scratch */
+} AttentionJob;
+
+/* blocks lo..hi of B * heads: scores, softmax, dropout, times V (one-thread products) */
+static void attention_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  AttentionJob *J = ctx;
+  int64_t T = J->T, D = J->D, H = J->NH * J->D;
+  float *dropped = J->rate > 0 ? malloc((size_t)(T * T) * sizeof(float)) : NULL;
+  if (J->rate > 0 && !dropped) {
+    J->failed = 1;
+    return;
+  }
+  for (int64_t bh = lo; bh < hi; bh++) {
+    int64_t b = bh / J->NH, h = bh % J->NH;
+    int64_t blk = (b * T) * H + h * D;
+    const float *mr = J->mask ? J->mask + b * T : NULL;
+    float *P = J->P + bh * T * T;
+    sgemm1(0, 1, T, T, D, 1.0f, J->q + blk, H, J->k + blk, H, 0.0f, P, T);
+    for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, P + i * T, T, J->scale, mr);
+    const float *Pd = P;
+    if (dropped) {
+      apply_dropout(P, dropped, T * T, bh * T * T, J->dm);
+      Pd = dropped;
+    }
+    sgemm1(0, 0, T, D, T, 1.0f, Pd, T, J->v + blk, H, 0.0f, J->ctx + blk, H);
+  }
+  free(dropped);
+}
+
 static napi_value Attention(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 14)) return NULL;
   int64_t B = inum(&a, 7), NH = inum(&a, 8), T = inum(&a, 9), D = inum(&a, 10);
-  float scale = (float)num(&a, 11);
-  double rate = num(&a, 12);
-  uint32_t seed = (uint32_t)(int64_t)num(&a, 13);
   int64_t H = NH * D;
-  const float *q = ptr(&a, 1, (size_t)(B * T * H), 4);
-  const float *k = ptr(&a, 2, (size_t)(B * T * H), 4);
-  const float *v = ptr(&a, 3, (size_t)(B * T * H), 4);
-  const float *mask = ptr(&a, 4, (size_t)(B * T), 4);
-  float *ctx = ptr(&a, 5, (size_t)(B * T * H), 4);
-  float *probs = ptr(&a, 6, (size_t)(B * NH * T * T), 4);
+  AttentionJob J = {0};
+  J.NH = NH;
+  J.T = T;
+  J.D = D;
+  J.scale = (float)num(&a, 11);
+  J.rate = num(&a, 12);
+  J.dm = dropout_mask(J.rate, (uint32_t)(int64_t)num(&a, 13));
+  J.q = ptr(&a, 1, (size_t)(B * T * H), 4);
+  J.k = ptr(&a, 2, (size_t)(B * T * H), 4);
+  J.v = ptr(&a, 3, (size_t)(B * T * H), 4);
+  J.mask = ptr(&a, 4, (size_t)(B * T), 4);
+  J.ctx = ptr(&a, 5, (size_t)(B * T * H), 4);
+  J.P = ptr(&a, 6, (size_t)(B * NH * T * T), 4);
   if (a.failed) return NULL;
-  if (!q || !k || !v || !ctx || !probs) {
+  if (!J.q || !J.k || !J.v || !J.ctx || !J.P) {
     fail(&a, "attention needs q, k, v, ctx and probs");
     return NULL;
   }
-  DropoutMask dm = dropout_mask(rate, seed);
-  float *dropped = rate > 0 ? malloc((size_t)(T * T) * sizeof(float)) : NULL;
-  if (rate > 0 && !dropped) {
-    fail(&a, "out of memory");
-    return NULL;
+  par_range(attention_blocks, &J, B * NH, 1, 1);
+  if (J.failed) fail(&a, "out of memory");
+  return a.failed ? NULL : undef(env);
+}
+
+/* blocks lo..hi of the gradient: dV = dropout(P)^T dC; dP = dropout'(dC V^T); dS = softmax'(dP); dQ = dS K; dK = dS^T Q */
+static void attention_grad_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  AttentionJob *J = ctx;
+  int64_t T = J->T, D = J->D, H = J->NH * J->D;
+  float *scratch = malloc((size_t)(2 * T * T) * sizeof(float));
+  if (!scratch) {
+    J->failed = 1;
+    return;
   }
-  for (int64_t b = 0; b < B; b++) {
-    const float *mr = mask ? mask + b * T : NULL;
-    for (int64_t h = 0; h < NH; h++) {
-      int64_t blk = (b * T) * H + h * D;
-      float *P = probs + (b * NH + h) * T * T;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)D, 1.0f, q + blk, (int)H, k + blk, (int)H,
-                  0.0f, P, (int)T);
-      for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, T, scale, mr);
-      const float *Pd = P;
-      if (dropped) {
-        apply_dropout(P, dropped, T * T, (b * NH + h) * T * T, dm);
-        Pd = dropped;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, Pd, (int)T, v + blk, (int)H, 0.0f,
-                  ctx + blk, (int)H);
+  float *Pd = scratch, *dP = scratch + T * T;
+  for (int64_t bh = lo; bh < hi; bh++) {
+    int64_t b = bh / J->NH, h = bh % J->NH;
+    int64_t blk = (b * T) * H + h * D;
+    int64_t first = bh * T * T;
+    const float *P = J->probs + first;
+    const float *Pu = P;
+    if (J->rate > 0) {
+      apply_dropout(P, Pd, T * T, first, J->dm);
+      Pu = Pd;
     }
+    sgemm1(1, 0, T, D, T, 1.0f, Pu, T, J->dctx + blk, H, 0.0f, J->dv + blk, H);
+    sgemm1(0, 1, T, T, D, 1.0f, J->dctx + blk, H, J->v + blk, H, 0.0f, dP, T);
+    if (J->rate > 0) apply_dropout(dP, dP, T * T, first, J->dm);
+    for (int64_t i = 0; i < T; i++) softmax_grad_row(P + i * T, dP + i * T, dP + i * T, T, J->scale);
+    sgemm1(0, 0, T, D, T, 1.0f, dP, T, J->k + blk, H, 0.0f, J->dq + blk, H);
+    sgemm1(1, 0, T, D, T, 1.0f, dP, T, J->q + blk, H, 0.0f, J->dk + blk, H);
   }
-  free(dropped);
-  return undef(env);
+  free(scratch);
 }
 
 static napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 16)) return NULL;
   int64_t B = inum(&a, 9), NH = inum(&a, 10), T = inum(&a, 11), D = inum(&a, 12);
-  float scale = (float)num(&a, 13);
-  double rate = num(&a, 14);
-  uint32_t seed = (uint32_t)(int64_t)num(&a, 15);
-  int64_t H = NH * D, n = B * T * H;
-  const float *q = ptr(&a, 1, (size_t)n, 4);
-  const float *k = ptr(&a, 2, (size_t)n, 4);
-  const float *v = ptr(&a, 3, (size_t)n, 4);
-  const float *probs = ptr(&a, 4, (size_t)(B * NH * T * T), 4);
-  const float *dctx = ptr(&a, 5, (size_t)n, 4);
-  float *dq = ptr(&a, 6, (size_t)n, 4);
-  float *dk = ptr(&a, 7, (size_t)n, 4);
-  float *dv = ptr(&a, 8, (size_t)n, 4);
+  int64_t n = B * T * NH * D;
+  AttentionJob J = {0};
+  J.NH = NH;
+  J.T = T;
+  J.D = D;
+  J.scale = (float)num(&a, 13);
+  J.rate = num(&a, 14);
+  J.dm = dropout_mask(J.rate, (uint32_t)(int64_t)num(&a, 15));
+  J.q = ptr(&a, 1, (size_t)n, 4);
+  J.k = ptr(&a, 2, (size_t)n, 4);
+  J.v = ptr(&a, 3, (size_t)n, 4);
+  J.probs = ptr(&a, 4, (size_t)(B * NH * T * T), 4);
+  J.dctx = ptr(&a, 5, (size_t)n, 4);
+  J.dq = ptr(&a, 6, (size_t)n, 4);
+  J.dk = ptr(&a, 7, (size_t)n, 4);
+  J.dv = ptr(&a, 8, (size_t)n, 4);
   if (a.failed) return NULL;
-  if (!q || !k || !v || !probs || !dctx || !dq || !dk || !dv) {
+  if (!J.q || !J.k || !J.v || !J.probs || !J.dctx || !J.dq || !J.dk || !J.dv) {
     fail(&a, "attentionGrad needs all tensors");
     return NULL;
   }
-  DropoutMask dm = dropout_mask(rate, seed);
-  float *scratch = malloc((size_t)(2 * T * T) * sizeof(float));
-  if (!scratch) {
-    fail(&a, "out of memory");
-    return NULL;
+  par_range(attention_grad_blocks, &J, B * NH, 1, 1);
+  if (J.failed) fail(&a, "out of memory");
+  return a.failed ? NULL : undef(env);
+}
+
+/* out[j] = sum over rows of x[r, j], for columns lo..hi */
+typedef struct {
+  const float *x;
+  float *out;
+  int64_t rows, cols;
+} ColumnSumJob;
+
+static void column_sums(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const ColumnSumJob *c = ctx;
+  for (int64_t j = lo; j < hi; j++) c->out[j] = 0;
+  for (int64_t r = 0; r < c->rows; r++) {
+    const float *row = c->x + r * c->cols;
+    for (int64_t j = lo; j < hi; j++) c->out[j] += row[j];
   }
-  float *Pd = scratch, *dP = scratch + T * T;
-  for (int64_t b = 0; b < B; b++) {
-    for (int64_t h = 0; h < NH; h++) {
-      int64_t blk = (b * T) * H + h * D;
-      int64_t first = (b * NH + h) * T * T;
-      const float *P = probs + first;
-      const float *Pu = P;
-      if (rate > 0) {
-        apply_dropout(P, Pd, T * T, first, dm);
-        Pu = Pd;
-      }
-      /* dV = dropout(P)^T dC ; d(dropped P) = dC V^T */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, Pu, (int)T, dctx + blk, (int)H, 0.0f,
-                  dv + blk, (int)H);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)D, 1.0f, dctx + blk, (int)H, v + blk, (int)H,
-                  0.0f, dP, (int)T);
-      if (rate > 0) apply_dropout(dP, dP, T * T, first, dm);
-      /* dS = scale * P * (dP - rowsum(dP * P)), in place in dP */
-      for (int64_t i = 0; i < T; i++) {
-        const float *pr = P + i * T;
-        float *dr = dP + i * T;
-        float s = 0;
-        for (int64_t j = 0; j < T; j++) s += dr[j] * pr[j];
-        for (int64_t j = 0; j < T; j++) dr[j] = scale * pr[j] * (dr[j] - s);
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, dP, (int)T, k + blk, (int)H, 0.0f,
-                  dq + blk, (int)H);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)T, (int)D, (int)T, 1.0f, dP, (int)T, q + blk, (int)H, 0.0f,
-                  dk + blk, (int)H);
-    }
-  }
-  free(scratch);
-  return undef(env);
 }
 
 /* linearGrad(heap, xOff, wOff, dyOff, dxOff, dwOff, dbOff, rows, in, out)
@@ -614,16 +833,11 @@ static napi_value LinearGrad(napi_env env, napi_callback_info info) {
     if (db) memset(db, 0, (size_t)nout * 4);
     return undef(env);
   }
-  if (dx)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)nin, (int)nout, 1.0f, dy, (int)nout, w, (int)nout, 0.0f, dx, (int)nin);
-  if (dw)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nin, (int)nout, (int)rows, 1.0f, x, (int)nin, dy, (int)nout, 0.0f, dw, (int)nout);
+  if (dx) par_sgemm(0, 1, rows, nin, nout, 1.0f, dy, nout, w, nout, 0.0f, dx, nin);
+  if (dw) par_sgemm(1, 0, nin, nout, rows, 1.0f, x, nin, dy, nout, 0.0f, dw, nout);
   if (db) {
-    memset(db, 0, (size_t)nout * 4);
-    for (int64_t r = 0; r < rows; r++) {
-      const float *row = dy + r * nout;
-      for (int64_t j = 0; j < nout; j++) db[j] += row[j];
-    }
+    ColumnSumJob c = {dy, db, rows, nout};
+    par_range(column_sums, &c, nout, row_grain(rows), 16);
   }
   return undef(env);
 }
@@ -632,6 +846,27 @@ static napi_value LinearGrad(napi_env env, napi_callback_info info) {
 /* adamw(heap, pOff, gOff, mOff, vOff, pOutOff, mOutOff, vOutOff, n, lr, beta1, beta2, eps, weightDecay, bc1, bc2)
  * PyTorch AdamW (decoupled decay): p' = p(1 - lr wd) - lr/bc1 * m' / (sqrt(v'/bc2) + eps) with
  * m' = b1 m + (1-b1) g, v' = b2 v + (1-b2) g^2, bc = 1 - beta^t. Outputs may alias inputs (in place). */
+typedef struct {
+  const float *p, *g, *m, *v;
+  float *po, *mo, *vo;
+  float b1, b2, eps, decay, step, ibc2;
+} AdamWJob;
+
+static void adamw_part(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const AdamWJob *J = ctx;
+  float b1 = J->b1, b2 = J->b2, eps = J->eps, decay = J->decay, step = J->step, ibc2 = J->ibc2;
+  for (int64_t i = lo; i < hi; i++) {
+    float gi = J->g[i];
+    float mi = b1 * J->m[i] + (1.0f - b1) * gi;
+    float vi = b2 * J->v[i] + (1.0f - b2) * gi * gi;
+    float pi = J->p[i] * decay - step * mi / (sqrtf(vi * ibc2) + eps);
+    J->mo[i] = mi;
+    J->vo[i] = vi;
+    J->po[i] = pi;
+  }
+}
+
 static napi_value AdamW(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 16)) return NULL;
@@ -650,16 +885,8 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     fail(&a, "adamw needs all seven tensors");
     return NULL;
   }
-  float decay = 1.0f - lr * wd, step = lr / bc1, ibc2 = 1.0f / bc2;
-  for (int64_t i = 0; i < n; i++) {
-    float gi = g[i];
-    float mi = b1 * m[i] + (1.0f - b1) * gi;
-    float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-    float pi = p[i] * decay - step * mi / (sqrtf(vi * ibc2) + eps);
-    mo[i] = mi;
-    vo[i] = vi;
-    po[i] = pi;
-  }
+  AdamWJob J = {p, g, m, v, po, mo, vo, b1, b2, eps, 1.0f - lr * wd, lr / bc1, 1.0f / bc2};
+  par_range(adamw_part, &J, n, EW_GRAIN, 16);
   return undef(env);
 }
 
@@ -675,14 +902,14 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   }
   int n = (int)inum(&a, 0);
   if (a.failed) return NULL;
-  openblas_set_num_threads(n < 1 ? 1 : n);
+  pool_set_size(n);
   return undef(env);
 }
 
 static napi_value GetThreads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
-  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_create_int32(env, pool_get_size(), &v);
   return v;
 }
 
@@ -706,6 +933,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addLayerNorm", NULL, AddLayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addLayerNormGrad", NULL, AddLayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_enumerable, NULL},
       {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"segmentSum", NULL, SegmentSum, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -719,7 +948,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"blasInfo", NULL, BlasInfo, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  openblas_set_num_threads(1);
+  pool_set_size(1);
   return exports;
 }
 

@@ -1,0 +1,37 @@
+/*
+ * A fork-join thread pool for the addon's kernels: the calling (JS) thread plus size - 1 workers each run one
+ * part of a job. OpenBLAS itself is kept at one thread; every product is split here instead (par_sgemm), so
+ * no second pool spins beside ours.
+ */
+#ifndef MEDREL_POOL_H
+#define MEDREL_POOL_H
+#include <stdint.h>
+
+/* work on [lo, hi) of a range, as part `part` of a job */
+typedef void (*range_fn)(void *ctx, int64_t lo, int64_t hi, int part);
+
+/* threads a job may use, the caller included (1 = run everything on the caller) */
+void pool_set_size(int n);
+int pool_get_size(void);
+
+/* number of parts par_range will cut [0, n) into: at most the pool size, each at least `grain` long */
+int pool_parts(int64_t n, int64_t grain);
+
+/* fn on consecutive parts of [0, n) (part boundaries multiples of `align`), one per thread, then wait for all */
+void par_range(range_fn fn, void *ctx, int64_t n, int64_t grain, int64_t align);
+
+/* row-major C = alpha op(A) op(B) + beta C on the calling thread (OpenBLAS's sgemm with 0/1 flags) */
+void sgemm1(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+            int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* the same, split by rows (or columns) of C over the pool; one-thread sgemm each */
+void par_sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+               const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* C[i] = alpha op(A[i]) op(B[i]) + beta C[i] for i < batch, A[i] = A + i * strideA (0: one matrix for all), B likewise,
+ * C[i] = C + i * M * N, contiguous (lda = K or M, ldb = N or K, ldc = N); whole products per thread when there are
+ * enough of them, else each product split */
+void par_sgemm_batch(int transA, int transB, int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                     int64_t strideA, const float *B, int64_t strideB, float beta, float *C);
+
+#endif
