@@ -1,7 +1,7 @@
 /**
  * The README's speed table, rendered from a bench:throughput result file (default bench/results/throughput.json):
  *   npx tsx bench/readme-table.ts [file]
- * test/bench.test.ts checks that README.md holds exactly this text for the committed result file.
+ * scripts/readme.ts puts it in README.md's "speed" block; test/readme.test.ts checks README.md holds exactly this text.
  */
 import * as fs from "fs";
 import * as path from "path";

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, tableComparisonLines, type ShippedTable } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
+import { RESULT_FILE as THROUGHPUT_FILE, readResult, renderReadmeTable } from "../bench/readme-table";
 
 export const README = path.resolve(__dirname, "..", "README.md");
 
@@ -45,6 +46,7 @@ export function renderBlocks(): Map<string, string> {
   const models = shipped.find((t) => t.table === "models");
   if (models) out.set("quality", qualityBlock(models));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
+  if (fs.existsSync(THROUGHPUT_FILE)) out.set("speed", renderReadmeTable(readResult()));
   return out;
 }
 

@@ -83,13 +83,3 @@ test("the README table renders from a result; a --quick result is refused", () =
   assert.throws(() => renderReadmeTable({ ...result(), quick: true }), /--quick result is not for the README/);
 });
 
-test("README.md's speed table is the one rendered from bench/results/throughput.json", (t) => {
-  const readme = fs.readFileSync(README, "utf8");
-  if (!readme.includes(TABLE_HEADER)) {
-    t.skip("README.md has no throughput table yet: paste the output of `npx tsx bench/readme-table.ts`");
-    return;
-  }
-  assert.ok(fs.existsSync(RESULT_FILE), "README.md has a throughput table but bench/results/throughput.json, its source, is missing");
-  const table = renderReadmeTable(readResult());
-  assert.ok(readme.includes(table), `README.md's table differs from bench/results/throughput.json; render it with npx tsx bench/readme-table.ts:\n${table}`);
-});
