@@ -1,15 +1,11 @@
 /**
  * bench:throughput's derived numbers (FLOPs from the shapes, best-vs-best and equal-threads ratios, the printed
- * lines) on a hand-made result, and the README's speed table against the committed bench/results/throughput.json.
+ * lines) on a hand-made result, and the README table it renders (test/readme.test.ts checks README.md against it).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "fs";
-import * as path from "path";
-import { RESULT_FILE, TABLE_HEADER, readResult, renderReadmeTable } from "../bench/readme-table";
+import { TABLE_HEADER, renderReadmeTable } from "../bench/readme-table";
 import { SIZES, bestLine, compare, equalLine, flopsLine, stats, stepFlops, type ConfigRun, type ThroughputResult } from "../bench/throughput-results";
-
-const README = path.join(__dirname, "..", "README.md");
 
 function run(side: ConfigRun["side"], blas: number, torchThreads: number | undefined, train: number, evalS: number, extra: Partial<ConfigRun> = {}): ConfigRun {
   return { side, blasThreads: blas, torchThreads, seq: 96, train: stats([train, train * 0.99, train * 1.02]), eval: stats([evalS]), wallSeconds: 1, ...extra };
