@@ -5,7 +5,7 @@
  */
 import type { Rng } from "../random";
 import type { Row } from "../data/types";
-import { findMentions, mentionSpanIds, replaceMentions } from "./spans";
+import { mentionSpanIds, replaceMentions } from "./spans";
 import { AugmentConfigError } from "./errors";
 
 export type RejectReason =
