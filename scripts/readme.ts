@@ -1,7 +1,8 @@
 /**
- * npm run readme: regenerate the README's figures from the files commands wrote. Every block between
- * `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` is rendered here from its source file; test/readme.test.ts
- * fails when README.md differs from what this renders, so a figure nothing reproduces cannot stay.
+ * npm run readme: regenerate the READMEs' figures from the files commands wrote. Every block between
+ * `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` in README.md and data/pretrained/quick/README.md is rendered
+ * here from its source file; test/readme.test.ts fails when a README differs from what this renders, so a figure
+ * nothing reproduces cannot stay.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -10,6 +11,26 @@ import { metricValue, summarize, type MetricRow } from "../src/metrics";
 import { RESULT_FILE as THROUGHPUT_FILE, readResult, renderReadmeTable } from "../bench/readme-table";
 
 export const README = path.resolve(__dirname, "..", "README.md");
+/** Every file with generated blocks. */
+export const READMES = [README, path.resolve(__dirname, "..", "data", "pretrained", "quick", "README.md")];
+const PRETRAIN_SELECTION = path.resolve(__dirname, "..", "bench", "results", "pretrain-selection.json");
+
+interface SelectionRecord {
+  name: string;
+  seeds: number[];
+  micro: { mean: number; std: number };
+  macro: { mean: number; std: number };
+  runs: { bestEpoch: number; seconds: number }[];
+}
+
+/** bench:selection's records: checkpoints and levers on the selection split. */
+function selectionBlock(records: SelectionRecord[]): string {
+  const rows = records.map((r) => {
+    const min = r.runs.reduce((a, x) => a + x.seconds, 0) / r.runs.length / 60;
+    return `| ${r.name} | ${fmt(r.micro.mean, r.micro.std)} | ${fmt(r.macro.mean, r.macro.std)} | ${r.seeds.join(", ")} | ${r.runs.map((x) => x.bestEpoch + 1).join(", ")} | ${min.toFixed(1)} |`;
+  });
+  return ["| setting | selection micro-F1 | selection macro-F1 | seeds | best epoch | min / run |", "|---|---:|---:|---|---|---:|", ...rows].join("\n");
+}
 
 const fmt = (m: number, s: number): string => (Number.isFinite(s) ? `${m.toFixed(2)} ± ${s.toFixed(2)}` : m.toFixed(2));
 const signed = (d: number): string => `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)}`;
@@ -47,6 +68,7 @@ export function renderBlocks(): Map<string, string> {
   if (models) out.set("quality", qualityBlock(models));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
   if (fs.existsSync(THROUGHPUT_FILE)) out.set("speed", renderReadmeTable(readResult()));
+  if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
   return out;
 }
 
@@ -58,8 +80,11 @@ export function renderReadme(text: string, blocks = renderBlocks()): string {
 }
 
 if (require.main === module) {
-  const before = fs.readFileSync(README, "utf8");
-  const after = renderReadme(before);
-  fs.writeFileSync(README, after);
-  console.log(after === before ? "README.md: generated blocks already current" : "README.md: generated blocks rewritten");
+  const blocks = renderBlocks();
+  for (const file of READMES) {
+    const before = fs.readFileSync(file, "utf8");
+    const after = renderReadme(before, blocks);
+    fs.writeFileSync(file, after);
+    console.log(`${path.relative(process.cwd(), file)}: ${after === before ? "generated blocks already current" : "generated blocks rewritten"}`);
+  }
 }

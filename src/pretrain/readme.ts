@@ -30,12 +30,12 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
     info.command,
     "```",
     "",
-    `Re-running the same command resumes from its work folder's \`state/\` (\`.cache/pretrain/quick/\`, or \`.cache/pretrain/quick-from<step>/\` for an \`--init-from\` command; saved every ${c.saveEvery} steps). \`MEDREL_BLAS_THREADS=2\` runs it ≈25% faster on two cores (checked over 60 steps: the same losses to the printed digits as with one thread).` +
+    `Re-running the same command resumes from its work folder's \`state/\` (\`.cache/pretrain/quick/\`, or \`.cache/pretrain/quick-from<step>/\` for an \`--init-from\` command; saved every ${c.saveEvery} steps). It uses every core (\`MEDREL_BLAS_THREADS\` sets the count; results repeat exactly for a given count).` +
       (state.initFrom
         ? ` Each \`--init-from ${state.initFrom.dir}\` command continues the checkpoint the chain before it exports (the last one: step ${state.initFrom.step}): its weights as exported (float16), fresh AdamW moments, the lr ramped up again over ${REWARM_STEPS} steps.`
         : "") +
       (multiStage
-        ? " The run was extended in stages: each command resumes where the previous one finished and continues under a new linear schedule (warm-up skipped, decay to 0 at its `--steps`), masks and batches being functions of (seed, step)."
+        ? " The run changed its planned length on the way: each command resumes where the previous one stopped and continues under a new linear schedule (warm-up skipped, decay to 0 at its `--steps`), masks and batches being functions of (seed, step)."
         : ""),
     "",
     "## Model",
@@ -63,6 +63,14 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
     "",
     `${corpus.texts} distinct texts, ${corpus.chars.toLocaleString("en-US")} characters (${corpus.duplicates} duplicates dropped); ` +
       `distinct sentences excluded: ${excludedNames.map((n) => `${n} ${corpus.excluded[n]}`).join(", ") || "none"}.`,
+    "",
+    "## Does more pre-training pay? (selection split)",
+    "",
+    "Fine-tuning the quick preset from snapshots of this run, scored on the selection split only (`npm run bench:selection`,",
+    "`bench/results/pretrain-selection.json`; val is not looked at):",
+    "",
+    "<!-- generated:pretrain-selection -->",
+    "<!-- /generated:pretrain-selection -->",
     "",
     "## Training",
     "",
