@@ -1,7 +1,7 @@
 /** Backend selection and the fast kernels/ops the model uses. */
 export { initBackend, onBackendReady, describeBackend, currentBackend, BACKEND_NAMES } from "./select";
 export type { BackendInfo, BackendName, InitBackendOptions } from "./select";
-export { gelu, linear, layerNorm, maskedSoftmax, attentionScores, attention, selfAttention, dropout, dropoutMask, adamwUpdate, OpShapeError } from "./ops";
+export { gelu, linear, layerNorm, residualAdd, maskedSoftmax, attentionScores, attention, selfAttention, dropout, dropoutMask, adamwUpdate, OpShapeError } from "./ops";
 export type { AttentionOptions, SelfAttentionOptions, AdamWHyper } from "./ops";
 export { installWasmKernels, uninstallWasmKernels, installedWasmKernels, medrelKernelsActive, nativeKernelsActive, KernelError } from "./kernels";
 export { loadNative } from "./native";

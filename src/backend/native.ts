@@ -4,6 +4,7 @@
  * `MEDREL_NATIVE=0` disables it (pure WASM), which is also what happens when the build is missing.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 export interface NativeAddon {
@@ -152,6 +153,23 @@ export function addonCandidates(): string[] {
   return [path.join(__dirname, ADDON_REL), path.resolve(__dirname, "..", "..", "src", "backend", ADDON_REL)];
 }
 
+/**
+ * OpenBLAS threads for this process: MEDREL_BLAS_THREADS, else every core (one run owns the machine; a launcher
+ * that runs several workers sets floor(cores / workers) for each). Anything but a positive integer is an error.
+ */
+export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MEDREL_BLAS_THREADS;
+  if (raw === undefined || raw.trim() === "") return os.availableParallelism();
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`MEDREL_BLAS_THREADS must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** Threads per worker when `workers` processes share this machine's cores (at least 1). */
+export function threadsPerWorker(workers: number, cores: number = os.availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, workers)));
+}
+
 let cached: { addon?: NativeAddon; error?: string } | undefined;
 
 /** Load the addon once. Returns the error line instead of throwing so callers can fall back. */
@@ -161,6 +179,7 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
     cached = { error: "disabled by MEDREL_NATIVE=0" };
     return cached;
   }
+  const threads = blasThreads(); // a bad value is the user's error, not a reason to fall back to pure WASM
   const file = addonCandidates().find((p) => fs.existsSync(p));
   if (!file) {
     cached = { error: "addon not built (run `bash src/backend/native/build.sh`)" };
@@ -169,8 +188,7 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
-    const threads = Number(process.env.MEDREL_BLAS_THREADS ?? "1");
-    addon.setThreads(Number.isFinite(threads) && threads >= 1 ? Math.floor(threads) : 1);
+    addon.setThreads(threads);
     cached = { addon };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

@@ -159,6 +159,23 @@ export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor | null): tf.Ten
 }
 
 // ------------------------------------------------------------------------------------------------
+// residual add
+
+const addKeepingNothing = tf.customGrad(((a: tf.Tensor, b: tf.Tensor) => ({
+  value: tf.add(a, b),
+  gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.clone(dy)],
+})) as unknown as CustomFn) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * a + b for tensors of one shape (a residual connection). tf.add keeps both inputs until backward for its
+ * broadcast shapes; this keeps nothing (two [B*T, H] activations less per BERT layer).
+ */
+export function residualAdd<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) throw new OpShapeError("residualAdd", `shapes [${a.shape}] and [${b.shape}] differ`);
+  return addKeepingNothing(a, b) as T;
+}
+
+// ------------------------------------------------------------------------------------------------
 // LayerNorm
 
 const layerNormComposite = (eps: number) =>

@@ -236,6 +236,7 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     const info: RunInfo = {
       backend: backend.name,
       kernels: backend.kernels,
+      threads: backend.threads,
       startedAt: new Date(started).toISOString(),
       seconds: { total: (Date.now() - started) / 1000, train: trainSeconds, eval: evalSeconds },
       trainRows: trainRows.length,

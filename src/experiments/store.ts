@@ -37,6 +37,8 @@ export interface RunResult {
 export interface RunInfo {
   backend: string;
   kernels: string[];
+  /** threads the kernels ran on (BackendInfo.threads); absent in runs recorded before it was */
+  threads?: number;
   startedAt: string;
   seconds: { total: number; train: number; eval: number };
   trainRows: number;

@@ -212,7 +212,8 @@ export function clipByGlobalNorm(
   grads: Map<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
-  const squares = [...grads.values()].map((g) => g.square().sum());
+  // one scalar kept per gradient (a caller's tidy would otherwise hold every squared gradient: another copy of them all)
+  const squares = [...grads.values()].map((g) => tf.tidy(() => g.square().sum()));
   const norm = (squares.length ? tf.addN(squares) : tf.scalar(0)).sqrt() as tf.Scalar;
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm };
   const coef = tf.minimum(tf.scalar(maxNorm).div(norm.add(tf.scalar(1e-6))), tf.scalar(1));
