@@ -5,20 +5,24 @@
  * Prints s/step, peak RSS and the WASM heap's high-water mark, and writes the raw result as JSON to --out.
  *
  *   --batch 16 --seq 300 (alias --max-length) --steps 3 --pad max|longest --profile --out bench/results/base-step.json
- *   --recompute auto|<layers>[,...]   several policies alternate step by step in one process, each timed on its own
- *                                     steps after the first round (a paired comparison on a shared, noisy machine)
+ *   --recompute auto|<layers>[,...]  --threads <n>[,...]
+ *     a comma list alternates its values step by step in one process, each timed on its own steps after the first
+ *     round (a paired comparison on a shared, noisy machine); alternate one of the two at a time
  *
- * Memory: 102M parameters' weights, gradients (twice: raw and clipped) and AdamW moments take 2 GB of the WASM heap's
- * 4 GiB; the activations a step keeps for backward (≈290 MB per layer at 16 × 300) do not all fit beside them, so
- * the model recomputes the bottom layers' activations in backward ("auto": as few as fit; see BertForRelationClassification
- * `recompute`). BLAS threads: MEDREL_BLAS_THREADS, default every core.
+ * Memory: 102M parameters' weights and AdamW moments take 1.2 GB of the WASM heap's 4 GiB, gradients 0.4 GB more;
+ * the activations a step keeps for backward (≈305 MB per layer at 16 × 300) do not all fit beside them, so the model
+ * recomputes the bottom layers' activations in backward ("auto": as few as fit; BertForRelationClassification
+ * `recompute`), and backward frees as it goes (src/backend/tape.ts; MEDREL_LEAN_BACKPROP=0 turns that off).
+ * BLAS threads: MEDREL_BLAS_THREADS, default every core.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as tf from "@tensorflow/tfjs";
+import { loadNative } from "../src/backend/native";
 import { profileKernels, type KernelTime } from "../src/backend/profile";
+import { leanBackpropActive } from "../src/backend/tape";
 import { initBackend, describeBackend, memoryLimitBytes, type BackendInfo } from "../src/backend/select";
 import { runMain } from "../src/cli/common";
 import { loadRows } from "../src/data/load";
@@ -36,6 +40,8 @@ interface Flags {
   steps: number;
   /** one policy, or several taken in turn step by step (a paired comparison under the same machine load) */
   recompute: RecomputePolicy[];
+  /** OpenBLAS threads, one count or several taken in turn; undefined: the process default (MEDREL_BLAS_THREADS / all cores) */
+  threads?: number[];
   pad: "max" | "longest";
   profile: boolean;
   out: string;
@@ -58,6 +64,10 @@ function recomputeArg(v: string): RecomputePolicy[] {
   });
 }
 
+function threadsArg(v: string): number[] {
+  return v.split(",").map((p) => positive("--threads")(p));
+}
+
 function parseFlags(argv: string[]): Flags {
   const cmd = new Command("bench:base")
     .description("training steps of a base-size BERT at the study's batch; s/step and peak memory")
@@ -66,6 +76,7 @@ function parseFlags(argv: string[]): Flags {
     .option("--max-length <tokens>", "same as --seq", positive("--max-length"))
     .option("--steps <n>", "training steps (the first round also warms up)", positive("--steps"), 3)
     .option("--recompute <layers>", 'encoder layers recomputed in backward: "auto" or a count; a comma list alternates them step by step', recomputeArg, ["auto"] as RecomputePolicy[])
+    .option("--threads <n>", "OpenBLAS threads; a comma list alternates them step by step (default: MEDREL_BLAS_THREADS, else all cores)", threadsArg)
     .addOption(new Option("--pad <mode>", "pad rows to --seq (max) or to the batch's longest row").choices(["max", "longest"]).default("max"))
     .option("--profile", "per-kernel times of the last step (into the JSON)", false)
     .option("--out <file>", "where the JSON result goes", path.join("bench", "results", "base-step.json"))
@@ -75,6 +86,7 @@ function parseFlags(argv: string[]): Flags {
   if (o.seq !== undefined && o.maxLength !== undefined && o.seq !== o.maxLength) {
     throw new Error(`--seq ${o.seq} and --max-length ${o.maxLength} are the same flag; give one`);
   }
+  if (o.recompute.length > 1 && (o.threads?.length ?? 0) > 1) throw new Error("alternate --recompute or --threads, not both");
   return { ...o, seq: o.seq ?? o.maxLength ?? 300 };
 }
 
@@ -131,7 +143,8 @@ function heapMeter(): HeapMeter | undefined {
 function strategy(info: BackendInfo, recomputed: number, layers: number): string {
   const where = info.name === "wasm" ? "every tensor in the WASM heap (4 GiB ceiling)" : `tensors in ${info.name} backend memory`;
   const rec = recomputed === 0 ? "no recomputation" : `gradient checkpointing: the bottom ${recomputed} of ${layers} encoder layers recompute their activations in backward`;
-  return `${where}; ${rec}`;
+  const lean = leanBackpropActive() ? "lean backprop (each tape node frees its gradients and saved tensors once used)" : "tfjs's own backprop (holds all until the end)";
+  return `${where}; ${rec}; ${lean}`;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -141,6 +154,7 @@ interface StepRecord {
   step: number;
   recompute: RecomputePolicy;
   recomputedLayers: number;
+  threads: number;
   /** wall time */
   seconds: number;
   /** CPU time of this process (all its threads, incl. OpenBLAS's spinning ones): less sensitive to other jobs' load */
@@ -149,6 +163,18 @@ interface StepRecord {
   /** most bytes live tensors held in the WASM heap during the step */
   peakLiveGiB?: number;
   heapGiB?: number;
+}
+
+/** What a step runs with; several alternate step by step. */
+interface Variant {
+  recompute: RecomputePolicy;
+  threads: number;
+}
+
+function variantsOf(flags: Flags, defaultThreads: number): Variant[] {
+  const threads = flags.threads ?? [defaultThreads];
+  const n = Math.max(flags.recompute.length, threads.length);
+  return Array.from({ length: n }, (_, i) => ({ recompute: flags.recompute[i % flags.recompute.length], threads: threads[i % threads.length] }));
 }
 
 /** The study batch: the first B training rows, encoded as the study does, padded to T (or to their longest). */
@@ -161,12 +187,37 @@ function studyBatch(B: number, T: number, pad: Flags["pad"]): { batch: Batch; vo
   return { batch: pad === "max" ? padTo(collated, T, PAD_ID) : collated, vocabSize: tok.vocabSize };
 }
 
+interface Trainee {
+  model: BertForRelationClassification;
+  opt: AdamW;
+  vars: tf.Variable[];
+  nameToKey: Map<string, string>;
+}
+
+/** The trainer's step (src/train/trainer.ts): loss and gradients, clipping to norm 1, AdamW. Returns the loss. */
+async function trainStep(t: Trainee, batch: Batch, dropoutSeed: number): Promise<number> {
+  const lossT = tf.tidy(() => {
+    const inputs = batchInputs(batch);
+    const labels = tf.tensor1d(batch.labels!, "int32");
+    const { value, grads } = tf.variableGrads(() => crossEntropy(t.model.forward(inputs, { training: true, dropoutSeed }).logits, labels), t.vars);
+    const byKey = new Map(Object.entries(grads).map(([n, g]) => [t.nameToKey.get(n)!, g]));
+    t.opt.step(clipByGlobalNorm(byKey, 1).grads);
+    return value;
+  });
+  const loss = (await lossT.data())[0];
+  lossT.dispose();
+  return loss;
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const { batch: B, seq: T } = flags;
   const loadAtStart = os.loadavg();
   const info = await initBackend({ verbose: false });
   console.log(describeBackend(info));
+  const addon = loadNative().addon;
+  if (flags.threads && !addon) throw new Error("--threads sets OpenBLAS threads, and the OpenBLAS addon is not loaded");
+  const variants = variantsOf(flags, info.threads);
   const meter = heapMeter();
   const { batch, vocabSize } = studyBatch(B, T, flags.pad);
   const config = presetConfig("base", vocabSize);
@@ -174,45 +225,33 @@ async function main(): Promise<void> {
   const model = new BertForRelationClassification(config, { numLabels: 10, pooling: "cls", seed: 0 });
   console.log(`base model: ${model.numParameters().toLocaleString("en")} parameters, built in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const vars = model.trainableVariables();
-  const nameToKey = new Map([...model.params].map(([k, v]) => [v.name, k]));
-  const opt = new AdamW(new Map([...model.params].filter(([, v]) => v.trainable)), { lr: 1e-5 });
+  const trainee: Trainee = { model, vars, nameToKey: new Map([...model.params].map(([k, v]) => [v.name, k])), opt: new AdamW(new Map([...model.params].filter(([, v]) => v.trainable)), { lr: 1e-5 }) };
   const steps: StepRecord[] = [];
   let profile: KernelTime[] | undefined;
   for (let s = 0; s < flags.steps; s++) {
-    const policy = flags.recompute[s % flags.recompute.length];
-    model.recompute = policy;
+    const v = variants[s % variants.length];
+    model.recompute = v.recompute;
+    addon?.setThreads(v.threads);
     const stopProfile = flags.profile && s === flags.steps - 1 ? profileKernels() : undefined;
     meter?.takePeak();
     const t = Date.now();
     const cpu = process.cpuUsage();
-    // the trainer's step (src/train/trainer.ts): loss and gradients, clipping to norm 1, AdamW
-    const lossT = tf.tidy(() => {
-      const inputs = batchInputs(batch);
-      const labels = tf.tensor1d(batch.labels!, "int32");
-      const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(inputs, { training: true, dropoutSeed: s }).logits, labels), vars);
-      const byKey = new Map(Object.entries(grads).map(([n, g]) => [nameToKey.get(n)!, g]));
-      opt.step(clipByGlobalNorm(byKey, 1).grads);
-      return value;
-    });
-    const loss = (await lossT.data())[0];
-    lossT.dispose();
+    const loss = await trainStep(trainee, batch, s);
     const seconds = (Date.now() - t) / 1000;
     const used = process.cpuUsage(cpu);
-    const cpuSeconds = +((used.user + used.system) / 1e6).toFixed(2);
     profile = stopProfile?.() ?? profile;
-    const rec: StepRecord = { step: s + 1, recompute: policy, recomputedLayers: model.lastRecomputed, seconds, cpuSeconds, loss };
+    const rec: StepRecord = { step: s + 1, ...v, recomputedLayers: model.lastRecomputed, seconds, cpuSeconds: +((used.user + used.system) / 1e6).toFixed(2), loss };
     if (meter) Object.assign(rec, { peakLiveGiB: gib(meter.takePeak()), heapGiB: gib(meter.heap()) });
     steps.push(rec);
     const mem = meter ? `, peak live ${rec.peakLiveGiB} GiB, WASM heap ${rec.heapGiB} GiB` : "";
-    console.log(`step ${s + 1}: batch ${B} x ${batch.seqLen} tokens, recompute ${policy} (${rec.recomputedLayers} layers), loss ${loss.toFixed(4)}, ${seconds.toFixed(2)} s (CPU ${cpuSeconds} s)${mem}`);
+    console.log(`step ${s + 1}: batch ${B} x ${batch.seqLen} tokens, recompute ${v.recompute} (${rec.recomputedLayers} layers), ${v.threads} thread(s), loss ${loss.toFixed(4)}, ${seconds.toFixed(2)} s (CPU ${rec.cpuSeconds} s)${mem}`);
   }
   const peakRssGiB = process.resourceUsage().maxRSS / 1024 ** 2; // KiB -> GiB
-  const policies = summarise(flags, steps, info, config.num_hidden_layers);
-  for (const p of policies) {
-    console.log(`recompute ${p.recompute}: ${p.secondsPerStep.toFixed(2)} s/step, CPU ${p.cpuSecondsPerStep.toFixed(2)} s/step (median of ${p.timedSteps.length} step(s) after the first round)`);
+  const summary = summarise(variants, steps, info, config.num_hidden_layers);
+  for (const p of summary) {
+    console.log(`recompute ${p.recompute}, ${p.threads} thread(s): ${p.secondsPerStep.toFixed(2)} s/step, CPU ${p.cpuSecondsPerStep.toFixed(2)} s/step (median of ${p.timedSteps.length} step(s) after the first round)`);
   }
   console.log(`peak RSS ${peakRssGiB.toFixed(2)} GiB (machine: ${(os.totalmem() / GiB).toFixed(0)} GiB)`);
-
   const result = {
     command: `npm run bench:base -- ${process.argv.slice(2).join(" ")}`.trim(),
     date: new Date().toISOString(),
@@ -222,12 +261,13 @@ async function main(): Promise<void> {
     backend: info.name,
     kernels: info.kernels,
     blas: info.blas ?? null,
-    threads: info.threads,
+    threads: summary[0].threads,
+    leanBackprop: leanBackpropActive(),
     model: { shape: "base (L=12, H=768, 12 heads, I=3072)", vocab: config.vocab_size, parameters: model.numParameters() },
     heapLimitGiB: Number.isFinite(memoryLimitBytes()) ? gib(memoryLimitBytes()) : null,
-    secondsPerStep: policies[0].secondsPerStep,
-    memoryStrategy: policies[0].strategy,
-    policies,
+    secondsPerStep: summary[0].secondsPerStep,
+    memoryStrategy: summary[0].strategy,
+    variants: summary,
     peakRssGiB: +peakRssGiB.toFixed(3),
     steps,
     ...(profile ? { profileLastStep: profile.map((k) => ({ ...k, ms: +k.ms.toFixed(1) })) } : {}),
@@ -238,16 +278,16 @@ async function main(): Promise<void> {
   console.log(`wrote ${path.relative(process.cwd(), out)}`);
 }
 
-/** Per recompute policy: median s/step over the steps after the first round, peak live bytes, the strategy in words. */
-function summarise(flags: Flags, steps: StepRecord[], info: BackendInfo, layers: number) {
-  const n = flags.recompute.length;
-  return flags.recompute.map((policy, i) => {
+/** Per variant: median s/step over its steps after the first round, peak live bytes, the memory strategy in words. */
+function summarise(variants: Variant[], steps: StepRecord[], info: BackendInfo, layers: number) {
+  const n = variants.length;
+  return variants.map((v, i) => {
     const mine = steps.filter((_, s) => s % n === i);
     const timed = mine.length > 1 ? mine.slice(1) : mine;
     const live = mine.map((s) => s.peakLiveGiB ?? 0);
     const used = mine[mine.length - 1]?.recomputedLayers ?? 0;
     return {
-      recompute: policy,
+      ...v,
       recomputedLayers: used,
       strategy: strategy(info, used, layers),
       timedSteps: timed.map((s) => s.step),

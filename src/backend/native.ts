@@ -1,6 +1,7 @@
 /**
  * Loader for the OpenBLAS addon built by `src/backend/native/build.sh`.
- * All its functions take the WebAssembly heap (ArrayBuffer) plus byte offsets and work in place.
+ * All its functions take the WebAssembly heap (ArrayBuffer) plus byte offsets and work in place; where an offset
+ * is typed `number | Float32Array`, a typed array outside the heap may stand in for it.
  * `MEDREL_NATIVE=0` disables it (pure WASM), which is also what happens when the build is missing.
  */
 import * as fs from "fs";
@@ -74,15 +75,16 @@ export interface NativeAddon {
     numSegments: number,
   ): void;
   dropout(heap: ArrayBuffer, xOff: number, yOff: number, n: number, rate: number, seed: number): void;
+  /** m/v (and their outputs) may be Float32Arrays outside the heap, updated in place when mOut/vOut are the same arrays */
   adamw(
     heap: ArrayBuffer,
     pOff: number,
     gOff: number,
-    mOff: number,
-    vOff: number,
+    mOff: number | Float32Array,
+    vOff: number | Float32Array,
     pOutOff: number,
-    mOutOff: number,
-    vOutOff: number,
+    mOutOff: number | Float32Array,
+    vOutOff: number | Float32Array,
     n: number,
     lr: number,
     beta1: number,
@@ -92,6 +94,7 @@ export interface NativeAddon {
     bc1: number,
     bc2: number,
   ): void;
+  /** probsOff -1: the probabilities are not written out */
   attention(
     heap: ArrayBuffer,
     qOff: number,
@@ -125,6 +128,8 @@ export interface NativeAddon {
     scale: number,
     rate: number,
     seed: number,
+    /** -1: no mask; needed when probsOff is -1 (the probabilities are recomputed) */
+    maskOff: number,
   ): void;
   linearGrad(
     heap: ArrayBuffer,

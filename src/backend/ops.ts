@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mix32 } from "./jskernels";
-import { MEDREL_KERNELS, medrelKernelsActive, nativeKernelsActive } from "./kernels";
+import { adamwHostMoments, MEDREL_KERNELS, medrelKernelsActive, nativeKernelsActive, type AdamWKernelAttrs } from "./kernels";
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 0.3989422804014327;
@@ -83,15 +83,19 @@ function registerGradients(): void {
   });
   tf.registerGradient({
     kernelName: MEDREL_KERNELS.attention,
-    inputsToSave: ["q", "k", "v"],
-    outputsToSave: [false, true],
-    gradFunc: (dys, saved, attrs) => {
-      const [q, k, v, probs] = saved;
-      const dctx = (dys as tf.Tensor[])[0];
-      const [dq, dk, dv] = run(MEDREL_KERNELS.attentionGrad, { q, k, v, probs, dctx }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+    // not the probabilities: the gradient kernel recomputes them (selfAttention always passes a mask, zeros if none)
+    inputsToSave: ["q", "k", "v", "mask"],
+    gradFunc: (dy, saved, attrs) => {
+      const [q, k, v, mask] = saved;
+      const dctx = dy as tf.Tensor;
+      const [dq, dk, dv] = run(MEDREL_KERNELS.attentionGrad, { q, k, v, mask, dctx }, attrs as tf.NamedAttrMap) as tf.Tensor[];
       // the additive mask comes from the input ids: treated as a constant
       return { q: () => dq, k: () => dk, v: () => dv, mask: () => tf.zeros([Number((attrs as tf.NamedAttrMap).batch), Number((attrs as tf.NamedAttrMap).seq)]) };
     },
+  });
+  tf.registerGradient({
+    kernelName: MEDREL_KERNELS.residualAdd,
+    gradFunc: (dy) => ({ a: () => tf.clone(dy as tf.Tensor), b: () => tf.clone(dy as tf.Tensor) }),
   });
   tf.registerGradient({
     kernelName: MEDREL_KERNELS.dropout,
@@ -161,18 +165,14 @@ export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor | null): tf.Ten
 // ------------------------------------------------------------------------------------------------
 // residual add
 
-const addKeepingNothing = tf.customGrad(((a: tf.Tensor, b: tf.Tensor) => ({
-  value: tf.add(a, b),
-  gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.clone(dy)],
-})) as unknown as CustomFn) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
-
 /**
  * a + b for tensors of one shape (a residual connection). tf.add keeps both inputs until backward for its
- * broadcast shapes; this keeps nothing (two [B*T, H] activations less per BERT layer).
+ * broadcast shapes; on WASM this keeps nothing (two [B*T, H] activations less per BERT layer).
  */
 export function residualAdd<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
   if (!tf.util.arraysEqual(a.shape, b.shape)) throw new OpShapeError("residualAdd", `shapes [${a.shape}] and [${b.shape}] differ`);
-  return addKeepingNothing(a, b) as T;
+  if (medrelKernelsActive()) return run1(MEDREL_KERNELS.residualAdd, { a, b }) as T;
+  return tf.add(a, b);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -307,9 +307,9 @@ export function selfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf
   const seed = (opts.seed ?? 0) >>> 0;
   if (nativeKernelsActive()) {
     return tf.tidy(() => {
-      const inputs: tf.NamedTensorMap = mask ? { q, k, v, mask: tf.reshape(mask, [B, T]) } : { q, k, v };
+      const inputs: tf.NamedTensorMap = { q, k, v, mask: mask ? tf.reshape(mask, [B, T]) : tf.zeros([B, T]) };
       const attrs = { batch: B, heads: nh, seq: T, headDim: d, scale, rate, seed };
-      return (run(MEDREL_KERNELS.attention, inputs, attrs) as tf.Tensor[])[0];
+      return run1(MEDREL_KERNELS.attention, inputs, attrs);
     });
   }
   return tf.tidy(() => {
@@ -360,6 +360,11 @@ export interface AdamWHyper {
   step: number;
 }
 
+/** The C kernel's attributes: the step count becomes the bias corrections 1 - beta^t. */
+function kernelAttrs(h: AdamWHyper): AdamWKernelAttrs {
+  return { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay, bc1: 1 - h.beta1 ** h.step, bc2: 1 - h.beta2 ** h.step };
+}
+
 /**
  * One PyTorch-AdamW update of one parameter as a single kernel: returns new {p, m, v} (the caller assigns
  * them to its variables). p' = p(1 - lr wd) - lr/(1-b1^t) * m' / (sqrt(v'/(1-b2^t)) + eps).
@@ -369,11 +374,9 @@ export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tens
   for (const [name, t] of [["g", g], ["m", m], ["v", v]] as const) {
     if (!tf.util.arraysEqual(t.shape, p.shape)) throw new OpShapeError("adamwUpdate", `${name} [${t.shape}] must match p [${p.shape}]`);
   }
-  const bc1 = 1 - h.beta1 ** h.step;
-  const bc2 = 1 - h.beta2 ** h.step;
+  const { bc1, bc2 } = kernelAttrs(h);
   if (medrelKernelsActive()) {
-    const attrs = { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay, bc1, bc2 };
-    const [p1, m1, v1] = run(MEDREL_KERNELS.adamw, { p, g, m, v }, attrs) as tf.Tensor[];
+    const [p1, m1, v1] = run(MEDREL_KERNELS.adamw, { p, g, m, v }, { ...kernelAttrs(h) }) as tf.Tensor[];
     return { p: p1, m: m1, v: v1 };
   }
   return tf.tidy(() => {
@@ -383,4 +386,13 @@ export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tens
     const p1 = tf.sub(tf.mul(p, 1 - h.lr * h.weightDecay), tf.mul(tf.div(m1, denom), h.lr / bc1));
     return { p: p1, m: m1, v: v1 };
   });
+}
+
+/**
+ * The same update with m and v in host Float32Arrays, updated in place (outside the WASM heap, which then holds
+ * weights, gradients and activations only): returns the new p. WASM with our kernels only (kernels.hostMomentsAvailable).
+ */
+export function adamwUpdateHostMoments(p: tf.Tensor, g: tf.Tensor, m: Float32Array, v: Float32Array, h: AdamWHyper): tf.Tensor {
+  if (!tf.util.arraysEqual(g.shape, p.shape)) throw new OpShapeError("adamwUpdateHostMoments", `g [${g.shape}] must match p [${p.shape}]`);
+  return adamwHostMoments(p, g, m, v, kernelAttrs(h));
 }

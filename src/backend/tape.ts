@@ -1,7 +1,7 @@
 /**
  * Lean backprop: tfjs's backward pass keeps every intermediate gradient and every tensor saved for backward until
  * the whole pass ends, and fills the gradient of each unused output of a multi-output kernel with a zeros tensor
- * of that output's size (for our attention kernel: the probabilities, [B, heads, T, T]). For a BERT layer that is
+ * of that output's size (for our LayerNorm kernel: its row stats). For a BERT layer that is
  * about twice its activations again, held to the end. Here each tape node frees what only it needed (its outputs'
  * gradients and its saved tensors) once its input gradients are taken, and our multi-output kernels get null for
  * the unused outputs (their gradient functions read only the first). Numbers are unchanged: the same gradient
@@ -16,8 +16,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { MEDREL_KERNELS } from "./kernels";
 
-/** Our kernels with outputs only kept for the gradient (LayerNorm's row stats, attention's probabilities). */
-const AUX_OUTPUT_KERNELS = new Set<string>([MEDREL_KERNELS.layerNorm, MEDREL_KERNELS.attention]);
+/** Our kernels with outputs only kept for the gradient (LayerNorm's row stats). */
+const AUX_OUTPUT_KERNELS = new Set<string>([MEDREL_KERNELS.layerNorm]);
 
 interface TapeNode {
   gradient?: (dys: Array<tf.Tensor | null>) => Record<string, () => tf.Tensor>;

@@ -65,10 +65,12 @@ let modelCounter = 0;
 /**
  * Bytes the tape keeps for backward per encoder layer at B × T (what recomputing the layer saves): eight [B*T, H]
  * float32 activations (the input, q, k, v, the attention context, the two residual sums, the first LayerNorm's
- * output), two [B*T, I] (before and after GELU) and the attention probabilities [B, heads, T, T].
+ * output) and two [B*T, I] (before and after GELU). Not the attention probabilities [B, heads, T, T]: with the
+ * OpenBLAS kernels their gradient recomputes them (composite backends keep them: this undercounts there, where
+ * memory has no 4 GiB ceiling).
  */
 export function layerActivationBytes(c: BertConfig, B: number, T: number): number {
-  return 4 * (B * T * (8 * c.hidden_size + 2 * c.intermediate_size) + B * c.num_attention_heads * T * T);
+  return 4 * B * T * (8 * c.hidden_size + 2 * c.intermediate_size);
 }
 
 export interface StepMemory {

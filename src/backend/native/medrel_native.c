@@ -4,6 +4,8 @@
  * Every entry point receives the WebAssembly heap (an ArrayBuffer) and byte offsets into it, so tensors
  * are read and written in place: no copies between JS and C. The JS side re-fetches the heap buffer on
  * every call because WebAssembly memory growth replaces it. All float data is float32, ids are int32.
+ * Where an offset is expected, a Float32Array/Int32Array outside the heap may be passed instead (AdamW's
+ * moments live in JS memory so that the 4 GiB heap holds weights, gradients and activations only).
  *
  * Hot loops are written branch-free so GCC vectorises them (-O3, AVX2+FMA when the CPU has them).
  */
@@ -70,8 +72,29 @@ static double num(Args *a, size_t i) {
 
 static int64_t inum(Args *a, size_t i) { return (int64_t)num(a, i); }
 
-/* pointer to `count` elements of `elem` bytes at byte offset argv[i]; NULL (and no error) for offset < 0 */
+/* a float32/int32 typed array's first element (memory outside the heap, e.g. optimizer state kept in JS) */
+static void *typed_ptr(Args *a, size_t i, size_t count) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(a->env, a->argv[i], &type, &length, &data, NULL, NULL) != napi_ok) {
+    fail(a, "expected a byte offset into the heap or a typed array");
+    return NULL;
+  }
+  if ((type != napi_float32_array && type != napi_int32_array) || length < count) {
+    fail(a, "typed array is not float32/int32 or shorter than the tensor");
+    return NULL;
+  }
+  return data;
+}
+
+/* pointer to `count` elements of `elem` bytes at byte offset argv[i] of the heap, or into a typed array passed
+ * there instead (4-byte elements); NULL (and no error) for offset < 0 */
 static void *ptr(Args *a, size_t i, size_t count, size_t elem) {
+  napi_valuetype t = napi_undefined;
+  if (!a->failed && napi_typeof(a->env, a->argv[i], &t) == napi_ok && t == napi_object) return typed_ptr(a, i, count);
   double off = num(a, i);
   if (a->failed || off < 0) return NULL;
   size_t o = (size_t)off;
@@ -461,8 +484,21 @@ static napi_value Dropout(napi_env env, napi_callback_info info) {
  *
  * attention(heap, qOff, kOff, vOff, maskOff, ctxOff, probsOff, B, heads, T, d, scale, rate, seed)
  *   probs[b,h] = softmax(scale * Q K^T + mask[b]);  ctx[b, :, h] = dropout(probs[b,h]) V
- * attentionGrad(heap, qOff, kOff, vOff, probsOff, dctxOff, dqOff, dkOff, dvOff, B, heads, T, d, scale, rate, seed)
+ *   probsOff < 0: the probabilities are not written out (one T x T block at a time in scratch)
+ * attentionGrad(heap, qOff, kOff, vOff, probsOff, dctxOff, dqOff, dkOff, dvOff, B, heads, T, d, scale, rate, seed, maskOff)
+ *   probsOff < 0: each block's probabilities are recomputed from Q, K and the mask (one more T x T x d product per
+ *   head) instead of read, so a layer need not keep [B, heads, T, T] for backward
  * Dropout element indices are those of probs [B, heads, T, T], as dropout(probs) would number them. */
+
+static void softmax_row(float *yr, int64_t cols, float scale, const float *mr);
+
+/* P = softmax(scale * Q K^T + mask) for head h of example b, into the T x T block P */
+static void attention_probs(const float *q, const float *k, const float *mr, float *P, int64_t blk, int64_t T, int64_t D,
+                            int64_t H, float scale) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)D, 1.0f, q + blk, (int)H, k + blk, (int)H, 0.0f,
+              P, (int)T);
+  for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, T, scale, mr);
+}
 
 static void softmax_row(float *yr, int64_t cols, float scale, const float *mr) {
   float mx[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
@@ -498,24 +534,24 @@ static napi_value Attention(napi_env env, napi_callback_info info) {
   float *ctx = ptr(&a, 5, (size_t)(B * T * H), 4);
   float *probs = ptr(&a, 6, (size_t)(B * NH * T * T), 4);
   if (a.failed) return NULL;
-  if (!q || !k || !v || !ctx || !probs) {
-    fail(&a, "attention needs q, k, v, ctx and probs");
+  if (!q || !k || !v || !ctx) {
+    fail(&a, "attention needs q, k, v and ctx");
     return NULL;
   }
   DropoutMask dm = dropout_mask(rate, seed);
-  float *dropped = rate > 0 ? malloc((size_t)(T * T) * sizeof(float)) : NULL;
-  if (rate > 0 && !dropped) {
+  /* [dropped block][probability block when not written out] */
+  float *scratch = malloc((size_t)(2 * T * T) * sizeof(float));
+  if (!scratch) {
     fail(&a, "out of memory");
     return NULL;
   }
+  float *dropped = rate > 0 ? scratch : NULL;
   for (int64_t b = 0; b < B; b++) {
     const float *mr = mask ? mask + b * T : NULL;
     for (int64_t h = 0; h < NH; h++) {
       int64_t blk = (b * T) * H + h * D;
-      float *P = probs + (b * NH + h) * T * T;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)D, 1.0f, q + blk, (int)H, k + blk, (int)H,
-                  0.0f, P, (int)T);
-      for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, T, scale, mr);
+      float *P = probs ? probs + (b * NH + h) * T * T : scratch + T * T;
+      attention_probs(q, k, mr, P, blk, T, D, H, scale);
       const float *Pd = P;
       if (dropped) {
         apply_dropout(P, dropped, T * T, (b * NH + h) * T * T, dm);
@@ -525,13 +561,13 @@ static napi_value Attention(napi_env env, napi_callback_info info) {
                   ctx + blk, (int)H);
     }
   }
-  free(dropped);
+  free(scratch);
   return undef(env);
 }
 
 static napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!get_args(env, info, &a, 16)) return NULL;
+  if (!get_args(env, info, &a, 17)) return NULL;
   int64_t B = inum(&a, 9), NH = inum(&a, 10), T = inum(&a, 11), D = inum(&a, 12);
   float scale = (float)num(&a, 13);
   double rate = num(&a, 14);
@@ -545,23 +581,25 @@ static napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   float *dq = ptr(&a, 6, (size_t)n, 4);
   float *dk = ptr(&a, 7, (size_t)n, 4);
   float *dv = ptr(&a, 8, (size_t)n, 4);
+  const float *mask = ptr(&a, 16, (size_t)(B * T), 4);
   if (a.failed) return NULL;
-  if (!q || !k || !v || !probs || !dctx || !dq || !dk || !dv) {
-    fail(&a, "attentionGrad needs all tensors");
+  if (!q || !k || !v || !dctx || !dq || !dk || !dv) {
+    fail(&a, "attentionGrad needs q, k, v, dctx, dq, dk and dv");
     return NULL;
   }
   DropoutMask dm = dropout_mask(rate, seed);
-  float *scratch = malloc((size_t)(2 * T * T) * sizeof(float));
+  float *scratch = malloc((size_t)(3 * T * T) * sizeof(float));
   if (!scratch) {
     fail(&a, "out of memory");
     return NULL;
   }
-  float *Pd = scratch, *dP = scratch + T * T;
+  float *Pd = scratch, *dP = scratch + T * T, *Pr = scratch + 2 * T * T;
   for (int64_t b = 0; b < B; b++) {
     for (int64_t h = 0; h < NH; h++) {
       int64_t blk = (b * T) * H + h * D;
       int64_t first = (b * NH + h) * T * T;
-      const float *P = probs + first;
+      const float *P = probs ? probs + first : Pr;
+      if (!probs) attention_probs(q, k, mask ? mask + b * T : NULL, Pr, blk, T, D, H, scale);
       const float *Pu = P;
       if (rate > 0) {
         apply_dropout(P, Pd, T * T, first, dm);
