@@ -4,7 +4,7 @@
  * clipping, AdamW) on real study rows, each padded to exactly --seq tokens (as HF's padding="max_length" does).
  * Prints s/step, peak RSS and the WASM heap's high-water mark, and writes the raw result as JSON to --out.
  *
- *   --batch 16 --seq 300 (alias --max-length) --steps 3 --pad max|longest --profile --out bench/results/base-step.json
+ *   --batch 16 --seq 300 (alias --max-length) --steps 4 --pad max|longest --profile --out bench/results/base-step.json
  *   --recompute auto|<layers>[,...]  --threads <n>[,...]
  *     a comma list alternates its values step by step in one process, each timed on its own steps after the first
  *     round (a paired comparison on a shared, noisy machine); alternate one of the two at a time
@@ -74,7 +74,7 @@ function parseFlags(argv: string[]): Flags {
     .option("--batch <rows>", "rows per batch", positive("--batch"), 16)
     .option("--seq <tokens>", "tokens per row (alias --max-length)", positive("--seq"))
     .option("--max-length <tokens>", "same as --seq", positive("--max-length"))
-    .option("--steps <n>", "training steps (the first round also warms up)", positive("--steps"), 3)
+    .option("--steps <n>", "training steps (the first round also warms up)", positive("--steps"), 4)
     .option("--recompute <layers>", 'encoder layers recomputed in backward: "auto" or a count; a comma list alternates them step by step', recomputeArg, ["auto"] as RecomputePolicy[])
     .option("--threads <n>", "OpenBLAS threads; a comma list alternates them step by step (default: MEDREL_BLAS_THREADS, else all cores)", threadsArg)
     .addOption(new Option("--pad <mode>", "pad rows to --seq (max) or to the batch's longest row").choices(["max", "longest"]).default("max"))
@@ -147,7 +147,11 @@ function strategy(info: BackendInfo, recomputed: number, layers: number): string
   return `${where}; ${rec}; ${lean}`;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const gib = (bytes: number): number => +(bytes / GiB).toFixed(3);
 
 interface StepRecord {

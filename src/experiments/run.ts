@@ -272,9 +272,9 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     writer.abort();
     const msg = e instanceof Error ? e.message : String(e);
     if (backend.name === "wasm" && /memory access out of bounds|Aborted\(\)|Out of memory/i.test(msg)) {
-      // the WASM heap tops out near 2 GB (weights + gradients + AdamW moments + activations)
+      // the WASM heap tops out at 4 GiB (weights + gradients + activations; the model recomputes layers to fit)
       throw new Error(
-        `the WASM backend ran out of its ~2 GB heap (${msg.split("\n")[0]}): lower batchSize or maxLength, ` +
+        `the WASM backend ran out of its 4 GiB heap (${msg.split("\n")[0]}): lower batchSize or maxLength, ` +
           `use a smaller model, or install @tensorflow/tfjs-node / use a GPU (npm run doctor)`,
       );
     }
