@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     backend: describeBackend(info),
     blasThreadsEnv: process.env.MEDREL_BLAS_THREADS ?? null,
     loadAverage: os.loadavg().map((x) => +x.toFixed(2)),
-    results: [await timeSteps("tiny", 16, 64, 22), await timeSteps("small", 16, 128, 12)],
+    results: [await timeSteps("tiny", 16, 64, 80), await timeSteps("small", 16, 128, 12)],
   };
   for (const r of run.results) console.log(`${o.label} ${r.preset}: wall ${r.wallMsMedian} ms, CPU ${r.cpuMsMedian} ms (min ${r.cpuMsMin}) per step`);
   const prev = fs.existsSync(o.out) ? (JSON.parse(fs.readFileSync(o.out, "utf8")) as unknown[]) : [];
