@@ -287,7 +287,7 @@ export class BertForRelationClassification {
     const H = c.hidden_size;
     // the bottom k encoder layers keep only their input and replay themselves in backward (gradient checkpointing)
     const k = opts.training ? this.recomputedLayers(B, T) : 0;
-    this.lastRecomputed = k;
+    if (opts.training) this.lastRecomputed = k;
 
     return tf.tidy(() => {
       // 1. embeddings: word + position + token type, LayerNorm, dropout. Activations stay 2-D [B*T, H].
