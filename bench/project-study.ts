@@ -101,7 +101,7 @@ function main(): void {
       dynamicTimeFactor: +dynamicFactor.toFixed(3),
       recomputedLayersAt300: recomputed(B),
       measuredWall: run ? { file: B === 16 ? "base-step.json" : `base-step-${B}x300.json`, threads: run.threads, ...hours(run.secondsPerStep) } : null,
-      oneIdleCore: { basis: "CPU s/step at 1 thread (≈ wall time on one otherwise idle core), scaled by the length model and the recompute cost", ...hours(cpu300 * shape(B, 300) * (1 + recomputed(B) * perLayer)) },
+      oneCoreCpuTime: { basis: "1-thread CPU s/step (the work one core does per step, less sensitive to other jobs than wall time), scaled by the length model and the recompute cost", ...hours(cpu300 * shape(B, 300) * (1 + recomputed(B) * perLayer)) },
     };
   });
   const out = {
@@ -121,10 +121,10 @@ function main(): void {
   fs.writeFileSync(file, JSON.stringify(out, null, 1) + "\n");
   for (const s of scenarios) {
     const w = s.measuredWall;
-    const idle = s.oneIdleCore;
+    const cpu = s.oneCoreCpuTime;
     console.log(`batch ${s.batch}: ${s.stepsPerEpoch} steps/epoch x ${EPOCHS} = ${s.steps} steps (${s.recomputedLayersAt300} layers recomputed at 300 tokens)`);
     if (w) console.log(`  measured here (${w.threads} threads, loaded machine): ${w.sPerStepAt300} s/step -> ${w.paddedHours} h padded to 300, ${w.dynamicHours} h with dynamic padding`);
-    console.log(`  one idle core: ${idle.sPerStepAt300} s/step -> ${idle.paddedHours} h padded to 300, ${idle.dynamicHours} h with dynamic padding (mean ${s.meanPaddedLength} tokens)`);
+    console.log(`  1-thread CPU time: ${cpu.sPerStepAt300} s/step -> ${cpu.paddedHours} h padded to 300, ${cpu.dynamicHours} h with dynamic padding (mean ${s.meanPaddedLength} tokens)`);
   }
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
 }
