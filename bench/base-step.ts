@@ -9,10 +9,11 @@
  *     a comma list alternates its values step by step in one process, each timed on its own steps after the first
  *     round (a paired comparison on a shared, noisy machine); alternate one of the two at a time
  *
- * Memory: 102M parameters' weights and AdamW moments take 1.2 GB of the WASM heap's 4 GiB, gradients 0.4 GB more;
- * the activations a step keeps for backward (≈305 MB per layer at 16 × 300) do not all fit beside them, so the model
- * recomputes the bottom layers' activations in backward ("auto": as few as fit; BertForRelationClassification
- * `recompute`), and backward frees as it goes (src/backend/tape.ts; MEDREL_LEAN_BACKPROP=0 turns that off).
+ * Memory: the WASM heap (4 GiB) holds the weights (0.4 GB), the gradients (0.4 GB, twice while clipping) and the
+ * activations kept for backward (≈236 MB per layer at 16 × 300); AdamW's moments (0.8 GB) are host arrays. At 16 × 300
+ * all layers fit (peak ≈3.2 GiB); beyond, the model recomputes the bottom layers' activations in backward ("auto":
+ * as few as fit; BertForRelationClassification `recompute`). Backward frees as it goes (src/backend/tape.ts;
+ * MEDREL_LEAN_BACKPROP=0 turns that off).
  * BLAS threads: MEDREL_BLAS_THREADS, default every core.
  */
 import * as fs from "node:fs";
