@@ -143,10 +143,15 @@ export interface NativeAddon {
     inDim: number,
     outDim: number,
   ): void;
+  /** MEDREL_NATIVE_ABI of the C source it was built from (absent in builds before version 2) */
+  abiVersion?(): number;
   setThreads(n: number): void;
   getThreads(): number;
   blasInfo(): string;
 }
+
+/** The C source's MEDREL_NATIVE_ABI this file's signatures match; a build of another version is not loaded. */
+export const NATIVE_ABI = 2;
 
 /** Activation codes understood by `gemm`'s epilogue. */
 export const NATIVE_ACT = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5, gelu: 6 } as const;
@@ -193,6 +198,11 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
+    const abi = addon.abiVersion?.() ?? 1;
+    if (abi !== NATIVE_ABI) {
+      cached = { error: `${file} was built from another medrel_native.c (ABI ${abi}, this code needs ${NATIVE_ABI}): run \`bash src/backend/native/build.sh\`` };
+      return cached;
+    }
     addon.setThreads(threads);
     cached = { addon };
   } catch (e) {

@@ -737,6 +737,17 @@ static napi_value BlasInfo(napi_env env, napi_callback_info info) {
 
 /* ------------------------------------------------------------------------------------------------ */
 
+/* bumped whenever an entry point's arguments change; src/backend/native.ts refuses a build of another version
+ * 2: typed arrays accepted for offsets; attention may skip writing probs, attentionGrad recomputes them (maskOff) */
+#define MEDREL_NATIVE_ABI 2
+
+static napi_value AbiVersion(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, MEDREL_NATIVE_ABI, &v);
+  return v;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -755,6 +766,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"blasInfo", NULL, BlasInfo, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"abiVersion", NULL, AbiVersion, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   openblas_set_num_threads(1);
