@@ -27,6 +27,7 @@ import {
   selfAttention,
   uninstallWasmKernels,
 } from "../src/backend";
+import { adamwUpdateHostMoments } from "../src/backend/ops";
 import { Rng } from "../src/random";
 import { maxAbsDiff, maxAbs } from "./helpers";
 
@@ -465,7 +466,10 @@ function poolWorkload(): Float32Array[] {
     addLayerNorm(x, q, gamma, beta, 1e-12, { rate: 0.1, seed: 4 }),
     ...tf.grads((a: tf.Tensor, r: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(addLayerNorm(a, r, c, d, 1e-12, { rate: 0.1, seed: 4 })))([x, q, gamma, beta]),
   ];
-  return outs.map((t) => t.dataSync() as Float32Array);
+  // the same AdamW step with its moments in host arrays (outputs 26-28: p, m, v; updated in place)
+  const [m, vv] = [k.dataSync().slice() as Float32Array, tf.abs(v).dataSync().slice() as Float32Array];
+  outs.push(adamwUpdateHostMoments(x, q, m, vv, { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, step: 3 }));
+  return [...outs.map((t) => t.dataSync() as Float32Array), m, vv];
 }
 
 test("native: two pool threads compute what one does (products split by rows/columns, row kernels, attention blocks)", { skip: !addon }, () => {
@@ -491,6 +495,8 @@ test("native: two pool threads compute what one does (products split by rows/col
       if ([10, 11, 24, 25].includes(i)) assert.ok(maxAbsDiff(a, two[i]) <= 1e-5 * maxAbs(a), `output ${i}`);
       else assert.deepEqual(two[i], a, `output ${i} differs between 1 and 2 threads`);
     });
+    // AdamW over the pool with host-array moments (outputs 26-28) updates as with heap moments (18-20)
+    [0, 1, 2].forEach((j) => assert.deepEqual(two[26 + j], two[18 + j], `AdamW output ${j}: host moments differ from heap moments`));
   } finally {
     addon!.setThreads(threadsBefore);
   }

@@ -60,7 +60,9 @@ export function mix32(z0: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-const f32 = (h: ArrayBuffer, off: number, n: number): Float32Array => new Float32Array(h, off, n);
+/** n floats at a byte offset of the heap, or the first n of a typed array passed instead (as the C addon takes). */
+const f32 = (h: ArrayBuffer, off: number | Float32Array, n: number): Float32Array =>
+  typeof off === "number" ? new Float32Array(h, off, n) : off.subarray(0, n);
 
 export const jsKernels: RowKernels = {
   gelu(h, xOff, yOff, n) {

@@ -66,6 +66,8 @@ const heap = (b: WasmBackendLike): ArrayBuffer => b.wasm.HEAPU8.buffer as ArrayB
 type KFunc = (args: { inputs: Inputs; backend: WasmBackendLike; attrs: Attrs }) => TI | TI[];
 
 const stockKernels = new Map<string, tf.KernelConfig>();
+/** the row kernels (C addon or their JS twins) behind the installed Medrel* kernels */
+let installedRows: RowKernels | undefined;
 const installed: string[] = [];
 
 /** The kernel we replaced, or the registered one for kernels we never replace (Transpose, ...). */
@@ -95,6 +97,7 @@ function register(name: string, fn: KFunc): void {
 
 /** Put the stock kernels back (tests compare against them; `MEDREL_NATIVE=0` style comparisons). */
 export function uninstallWasmKernels(): void {
+  installedRows = undefined;
   for (const name of installed.splice(0)) {
     tf.unregisterKernel(name, "wasm");
     const prev = stockKernels.get(name);
@@ -524,6 +527,7 @@ export const MEDREL_KERNELS = {
   softmaxGrad: "MedrelSoftmaxGrad",
   dropout: "MedrelDropout",
   adamw: "MedrelAdamW",
+  residualAdd: "MedrelResidualAdd",
   // native only (BLAS inside, or fused where the JS fallback composes ops)
   addLayerNorm: "MedrelAddLayerNorm",
   addLayerNormGrad: "MedrelAddLayerNormGrad",
@@ -650,6 +654,8 @@ function medrelKernels(impl: RowKernels): Record<string, KFunc> {
       );
       return [po, mo, vo];
     },
+    // the stock Add; a kernel of its own so that its gradient keeps no inputs (ops.residualAdd)
+    [MEDREL_KERNELS.residualAdd]: ({ inputs, backend }) => callStock1("Add", { a: inputs.a, b: inputs.b }, backend, {}),
     [MEDREL_KERNELS.dropout]: ({ inputs, backend, attrs }) => {
       const { x } = inputs;
       f32("MedrelDropout", x);
@@ -723,12 +729,12 @@ function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
       );
       return db ? [dx, dW, db] : [dx, dW];
     },
+    // the probabilities [B, heads, T, T] are not kept: backward recomputes them block by block from q, k and the mask
     [MEDREL_KERNELS.attention]: ({ inputs, backend, attrs }) => {
       const { q, k, v } = inputs;
       const mask = inputs.mask as TI | undefined;
       const [B, NH, T, D] = dims(attrs);
       const ctx = backend.makeOutput(q.shape, "float32");
-      const probs = backend.makeOutput([B, NH, T, T], "float32");
       addon.attention(
         heap(backend),
         offset(backend, q),
@@ -736,7 +742,7 @@ function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
         offset(backend, v),
         mask ? offset(backend, mask) : -1,
         offset(backend, ctx),
-        offset(backend, probs),
+        -1,
         B,
         NH,
         T,
@@ -745,10 +751,11 @@ function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
         Number(attrs.rate),
         Number(attrs.seed),
       );
-      return [ctx, probs];
+      return ctx;
     },
     [MEDREL_KERNELS.attentionGrad]: ({ inputs, backend, attrs }) => {
-      const { q, k, v, probs, dctx } = inputs;
+      const { q, k, v, dctx } = inputs;
+      const mask = inputs.mask as TI | undefined;
       const [B, NH, T, D] = dims(attrs);
       const dq = backend.makeOutput(q.shape, "float32");
       const dk = backend.makeOutput(q.shape, "float32");
@@ -758,7 +765,7 @@ function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
         offset(backend, q),
         offset(backend, k),
         offset(backend, v),
-        offset(backend, probs),
+        -1,
         offset(backend, dctx),
         offset(backend, dq),
         offset(backend, dk),
@@ -770,6 +777,7 @@ function nativeOnlyKernels(addon: NativeAddon): Record<string, KFunc> {
         Number(attrs.scale),
         Number(attrs.rate),
         Number(attrs.seed),
+        mask ? offset(backend, mask) : -1,
       );
       return [dq, dk, dv];
     },
@@ -809,7 +817,41 @@ export function installWasmKernels(opts: InstallOptions = {}): string[] {
     register("Sum", jsColumnSum());
   }
   for (const [name, fn] of Object.entries(medrelKernels(rows))) register(name, fn);
+  installedRows = rows;
   return installedWasmKernels();
+}
+
+/** True where adamwHostMoments runs: the wasm backend with our kernels (C or JS) installed. */
+export function hostMomentsAvailable(): boolean {
+  return installedRows !== undefined && medrelKernelsActive();
+}
+
+/** AdamW hyper-parameters as the C kernel takes them (bias corrections already 1 - beta^t). */
+export interface AdamWKernelAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  bc1: number;
+  bc2: number;
+}
+
+/**
+ * AdamW on one WASM parameter whose moments are host Float32Arrays (updated in place, outside the WASM heap):
+ * returns the new p. Not a registered kernel: kernel attributes cannot carry arrays, and it has no gradient.
+ */
+export function adamwHostMoments(p: tf.Tensor, g: tf.Tensor, m: Float32Array, v: Float32Array, h: AdamWKernelAttrs): tf.Tensor {
+  const backend = tf.findBackend("wasm") as unknown as WasmBackendLike | null;
+  const impl = installedRows;
+  if (!backend || !impl || !medrelKernelsActive()) throw new KernelError("adamwHostMoments", "needs the wasm backend with our kernels");
+  if (p.dtype !== "float32" || g.dtype !== "float32") throw new KernelError("adamwHostMoments", `expects float32, got ${p.dtype}/${g.dtype}`);
+  const n = size(p.shape);
+  if (m.length !== n || v.length !== n) throw new KernelError("adamwHostMoments", `moments hold ${m.length}/${v.length} values for ${n}`);
+  const out = backend.makeOutput(p.shape, "float32");
+  const h0 = heap(backend);
+  impl.adamw(h0, offset(backend, p), offset(backend, g), m, v, offset(backend, out), m, v, n, h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.bc1, h.bc2);
+  return tf.engine().makeTensorFromTensorInfo(out);
 }
 
 /** True when the BLAS-backed Medrel* kernels (linear, attention) are registered for the active backend. */

@@ -1,9 +1,11 @@
 /**
  * Loader for the OpenBLAS addon built by `src/backend/native/build.sh`.
- * All its functions take the WebAssembly heap (ArrayBuffer) plus byte offsets and work in place.
+ * All its functions take the WebAssembly heap (ArrayBuffer) plus byte offsets and work in place; where an offset
+ * is typed `number | Float32Array`, a typed array outside the heap may stand in for it.
  * `MEDREL_NATIVE=0` disables it (pure WASM), which is also what happens when the build is missing.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 export interface NativeAddon {
@@ -105,15 +107,16 @@ export interface NativeAddon {
     numSegments: number,
   ): void;
   dropout(heap: ArrayBuffer, xOff: number, yOff: number, n: number, rate: number, seed: number): void;
+  /** m/v (and their outputs) may be Float32Arrays outside the heap, updated in place when mOut/vOut are the same arrays */
   adamw(
     heap: ArrayBuffer,
     pOff: number,
     gOff: number,
-    mOff: number,
-    vOff: number,
+    mOff: number | Float32Array,
+    vOff: number | Float32Array,
     pOutOff: number,
-    mOutOff: number,
-    vOutOff: number,
+    mOutOff: number | Float32Array,
+    vOutOff: number | Float32Array,
     n: number,
     lr: number,
     beta1: number,
@@ -123,6 +126,7 @@ export interface NativeAddon {
     bc1: number,
     bc2: number,
   ): void;
+  /** probsOff -1: the probabilities are not written out */
   attention(
     heap: ArrayBuffer,
     qOff: number,
@@ -156,6 +160,8 @@ export interface NativeAddon {
     scale: number,
     rate: number,
     seed: number,
+    /** -1: no mask; needed when probsOff is -1 (the probabilities are recomputed) */
+    maskOff: number,
   ): void;
   linearGrad(
     heap: ArrayBuffer,
@@ -169,11 +175,16 @@ export interface NativeAddon {
     inDim: number,
     outDim: number,
   ): void;
+  /** MEDREL_NATIVE_ABI of the C source it was built from (absent in builds before version 2) */
+  abiVersion?(): number;
   /** threads for every product and kernel of the addon (its own pool, pool.c; OpenBLAS itself runs one) */
   setThreads(n: number): void;
   getThreads(): number;
   blasInfo(): string;
 }
+
+/** The C source's MEDREL_NATIVE_ABI this file's signatures match; a build of another version is not loaded. */
+export const NATIVE_ABI = 3;
 
 /** Activation codes understood by `gemm`'s epilogue. */
 export const NATIVE_ACT = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5, gelu: 6 } as const;
@@ -185,6 +196,24 @@ export function addonCandidates(): string[] {
   return [path.join(__dirname, ADDON_REL), path.resolve(__dirname, "..", "..", "src", "backend", ADDON_REL)];
 }
 
+/**
+ * Threads of the addon's pool (pool.c; OpenBLAS itself runs one) for this process: MEDREL_BLAS_THREADS, else every
+ * core (one run owns the machine; a launcher that runs several workers sets floor(cores / workers) for each).
+ * Anything but a positive integer is an error.
+ */
+export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.MEDREL_BLAS_THREADS;
+  if (raw === undefined || raw.trim() === "") return os.availableParallelism();
+  const n = Number(raw);
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`MEDREL_BLAS_THREADS must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** Threads per worker when `workers` processes share this machine's cores (at least 1). */
+export function threadsPerWorker(workers: number, cores: number = os.availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / Math.max(1, workers)));
+}
+
 let cached: { addon?: NativeAddon; error?: string } | undefined;
 
 /** Load the addon once. Returns the error line instead of throwing so callers can fall back. */
@@ -194,6 +223,7 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
     cached = { error: "disabled by MEDREL_NATIVE=0" };
     return cached;
   }
+  const threads = blasThreads(); // a bad value is the user's error, not a reason to fall back to pure WASM
   const file = addonCandidates().find((p) => fs.existsSync(p));
   if (!file) {
     cached = { error: "addon not built (run `bash src/backend/native/build.sh`)" };
@@ -202,8 +232,12 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
-    const threads = Number(process.env.MEDREL_BLAS_THREADS ?? "1");
-    addon.setThreads(Number.isFinite(threads) && threads >= 1 ? Math.floor(threads) : 1);
+    const abi = addon.abiVersion?.() ?? 1;
+    if (abi !== NATIVE_ABI) {
+      cached = { error: `${file} was built from another medrel_native.c (ABI ${abi}, this code needs ${NATIVE_ABI}): run \`bash src/backend/native/build.sh\`` };
+      return cached;
+    }
+    addon.setThreads(threads);
     cached = { addon };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);

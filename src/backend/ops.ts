@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { mix32 } from "./jskernels";
-import { MEDREL_KERNELS, medrelKernelsActive, nativeKernelsActive } from "./kernels";
+import { adamwHostMoments, MEDREL_KERNELS, medrelKernelsActive, nativeKernelsActive, type AdamWKernelAttrs } from "./kernels";
 
 const SQRT1_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 0.3989422804014327;
@@ -97,15 +97,19 @@ function registerGradients(): void {
   });
   tf.registerGradient({
     kernelName: MEDREL_KERNELS.attention,
-    inputsToSave: ["q", "k", "v"],
-    outputsToSave: [false, true],
-    gradFunc: (dys, saved, attrs) => {
-      const [q, k, v, probs] = saved;
-      const dctx = (dys as tf.Tensor[])[0];
-      const [dq, dk, dv] = run(MEDREL_KERNELS.attentionGrad, { q, k, v, probs, dctx }, attrs as tf.NamedAttrMap) as tf.Tensor[];
+    // not the probabilities: the gradient kernel recomputes them (selfAttention always passes a mask, zeros if none)
+    inputsToSave: ["q", "k", "v", "mask"],
+    gradFunc: (dy, saved, attrs) => {
+      const [q, k, v, mask] = saved;
+      const dctx = dy as tf.Tensor;
+      const [dq, dk, dv] = run(MEDREL_KERNELS.attentionGrad, { q, k, v, mask, dctx }, attrs as tf.NamedAttrMap) as tf.Tensor[];
       // the additive mask comes from the input ids: treated as a constant
       return { q: () => dq, k: () => dk, v: () => dv, mask: () => tf.zeros([Number((attrs as tf.NamedAttrMap).batch), Number((attrs as tf.NamedAttrMap).seq)]) };
     },
+  });
+  tf.registerGradient({
+    kernelName: MEDREL_KERNELS.residualAdd,
+    gradFunc: (dy) => ({ a: () => tf.clone(dy as tf.Tensor), b: () => tf.clone(dy as tf.Tensor) }),
   });
   tf.registerGradient({
     kernelName: MEDREL_KERNELS.dropout,
@@ -173,6 +177,19 @@ export function linear(x: tf.Tensor, W: tf.Tensor, b?: tf.Tensor | null): tf.Ten
 }
 
 // ------------------------------------------------------------------------------------------------
+// residual add
+
+/**
+ * a + b for tensors of one shape (a residual connection; addLayerNorm's composite path). tf.add keeps both inputs
+ * until backward for its broadcast shapes; with our WASM kernels this keeps nothing (two [B*T, H] activations less
+ * per BERT layer where the addon's fused kernel is missing).
+ */
+function residualAdd<T extends tf.Tensor>(a: T, b: tf.Tensor): T {
+  if (medrelKernelsActive()) return run1(MEDREL_KERNELS.residualAdd, { a, b }) as T;
+  return tf.add(a, b);
+}
+
+// ------------------------------------------------------------------------------------------------
 // LayerNorm
 
 const layerNormComposite = (eps: number) =>
@@ -217,15 +234,16 @@ export function layerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.
 
 /**
  * The end of BERT's residual blocks, LayerNorm(dropout(x) + residual): one kernel each way with the addon
- * (no dropout or sum tensor of its own), else those three ops. Dropout draws its mask as `dropout(x, rate,
- * seed)` does, so both paths give the same numbers; rate 0 (evaluation) adds x as it is.
+ * (no dropout or sum tensor of its own), else those three ops (the sum by residualAdd, which keeps nothing for
+ * backward). Dropout draws its mask as `dropout(x, rate, seed)` does, so both paths give the same numbers; rate 0
+ * (evaluation) adds x as it is.
  */
 export function addLayerNorm<T extends tf.Tensor>(x: T, residual: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps = 1e-12, drop = { rate: 0, seed: 0 }): T {
   if (!tf.util.arraysEqual(x.shape, residual.shape)) throw new OpShapeError("addLayerNorm", `x [${x.shape}] and residual [${residual.shape}] differ`);
   const { rate } = drop;
   if (!(rate >= 0 && rate < 1)) throw new OpShapeError("addLayerNorm", `dropout rate must be in [0, 1), got ${rate}`);
   const seed = drop.seed >>> 0;
-  if (!nativeKernelsActive()) return layerNorm(tf.add(dropout(x, rate, seed), residual), gamma, beta, eps) as T;
+  if (!nativeKernelsActive()) return layerNorm(residualAdd(dropout(x, rate, seed), residual), gamma, beta, eps) as T;
   const cols = x.shape[x.rank - 1];
   if (gamma.size !== cols || beta.size !== cols) {
     throw new OpShapeError("addLayerNorm", `gamma/beta must have ${cols} entries, got [${gamma.shape}] and [${beta.shape}]`);
@@ -323,9 +341,9 @@ export function selfAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf
   const seed = (opts.seed ?? 0) >>> 0;
   if (nativeKernelsActive()) {
     return tf.tidy(() => {
-      const inputs: tf.NamedTensorMap = mask ? { q, k, v, mask: tf.reshape(mask, [B, T]) } : { q, k, v };
+      const inputs: tf.NamedTensorMap = { q, k, v, mask: mask ? tf.reshape(mask, [B, T]) : tf.zeros([B, T]) };
       const attrs = { batch: B, heads: nh, seq: T, headDim: d, scale, rate, seed };
-      return (run(MEDREL_KERNELS.attention, inputs, attrs) as tf.Tensor[])[0];
+      return run1(MEDREL_KERNELS.attention, inputs, attrs);
     });
   }
   return tf.tidy(() => {
@@ -376,6 +394,11 @@ export interface AdamWHyper {
   step: number;
 }
 
+/** The C kernel's attributes: the step count becomes the bias corrections 1 - beta^t. */
+function kernelAttrs(h: AdamWHyper): AdamWKernelAttrs {
+  return { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay, bc1: 1 - h.beta1 ** h.step, bc2: 1 - h.beta2 ** h.step };
+}
+
 /**
  * One PyTorch-AdamW update of one parameter as a single kernel: returns new {p, m, v} (the caller assigns
  * them to its variables). p' = p(1 - lr wd) - lr/(1-b1^t) * m' / (sqrt(v'/(1-b2^t)) + eps).
@@ -385,11 +408,9 @@ export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tens
   for (const [name, t] of [["g", g], ["m", m], ["v", v]] as const) {
     if (!tf.util.arraysEqual(t.shape, p.shape)) throw new OpShapeError("adamwUpdate", `${name} [${t.shape}] must match p [${p.shape}]`);
   }
-  const bc1 = 1 - h.beta1 ** h.step;
-  const bc2 = 1 - h.beta2 ** h.step;
+  const { bc1, bc2 } = kernelAttrs(h);
   if (medrelKernelsActive()) {
-    const attrs = { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, weightDecay: h.weightDecay, bc1, bc2 };
-    const [p1, m1, v1] = run(MEDREL_KERNELS.adamw, { p, g, m, v }, attrs) as tf.Tensor[];
+    const [p1, m1, v1] = run(MEDREL_KERNELS.adamw, { p, g, m, v }, { ...kernelAttrs(h) }) as tf.Tensor[];
     return { p: p1, m: m1, v: v1 };
   }
   return tf.tidy(() => {
@@ -399,4 +420,13 @@ export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tens
     const p1 = tf.sub(tf.mul(p, 1 - h.lr * h.weightDecay), tf.mul(tf.div(m1, denom), h.lr / bc1));
     return { p: p1, m: m1, v: v1 };
   });
+}
+
+/**
+ * The same update with m and v in host Float32Arrays, updated in place (outside the WASM heap, which then holds
+ * weights, gradients and activations only): returns the new p. WASM with our kernels only (kernels.hostMomentsAvailable).
+ */
+export function adamwUpdateHostMoments(p: tf.Tensor, g: tf.Tensor, m: Float32Array, v: Float32Array, h: AdamWHyper): tf.Tensor {
+  if (!tf.util.arraysEqual(g.shape, p.shape)) throw new OpShapeError("adamwUpdateHostMoments", `g [${g.shape}] must match p [${p.shape}]`);
+  return adamwHostMoments(p, g, m, v, kernelAttrs(h));
 }

@@ -2,9 +2,11 @@
  * Backend selection: tfjs-node-gpu (if it loads and sees a GPU) > tfjs-node > WASM > plain CPU.
  * `MEDREL_BACKEND` (or the `force` option) picks one; the choice is printed once and recorded with results.
  */
+import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
 import { installWasmKernels } from "./kernels";
 import { loadNative } from "./native";
+import { installLeanBackprop } from "./tape";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
@@ -20,6 +22,8 @@ export interface BackendInfo {
   notices: string[];
   /** OpenBLAS build/threads when the native kernels are active */
   blas?: string;
+  /** threads the numeric kernels run on: the addon pool's (MEDREL_BLAS_THREADS, default all cores), TensorFlow's own pool (all cores), else 1 */
+  threads: number;
 }
 
 let current: BackendInfo | undefined;
@@ -112,7 +116,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   for (const name of order) {
     if (await attempt(name, notices)) {
       await tf.ready();
-      const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices };
+      // libtensorflow sizes its intra-op pool to the cores; WASM (no SIMD threads build) and cpu run on one
+      const threads = name === "tensorflow" || name === "tensorflow-gpu" ? os.availableParallelism() : 1;
+      const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices, threads };
+      installLeanBackprop();
       if (name === "wasm") extendWasm(info);
       for (const ext of extenders) await ext(info);
       current = info;
@@ -136,12 +143,21 @@ function extendWasm(info: BackendInfo): void {
   const { addon, error } = loadNative();
   installWasmKernels({ addon });
   if (addon) {
-    info.blas = `${addon.blasInfo()}; ${addon.getThreads()} thread(s)`;
-    info.kernels.push(`OpenBLAS matmul (${addon.getThreads()} thread)`, "C gelu/layerNorm/softmax/dropout/segmentSum");
+    info.threads = addon.getThreads();
+    info.blas = `${addon.blasInfo()}; ${info.threads} thread(s)`;
+    info.kernels.push("OpenBLAS matmul", "C gelu/layerNorm/softmax/dropout/segmentSum");
   } else {
     info.kernels.push("XNNPACK matmul routing", "JS gelu/layerNorm/softmax/dropout/segmentSum");
     info.notices.push(`native kernels: ${error ?? "unavailable"}`);
   }
+}
+
+/** tfjs-backend-wasm's heap ceiling: its glue's getHeapMax() (wasm32, 4 GiB − 64 KiB); every WASM tensor lives in it. */
+export const WASM_HEAP_MAX_BYTES = 4294901760;
+
+/** Bytes the active backend can hold in all: the WASM heap's ceiling, Infinity for backends in process memory. */
+export function memoryLimitBytes(): number {
+  return tf.getBackend() === "wasm" ? WASM_HEAP_MAX_BYTES : Infinity;
 }
 
 export function currentBackend(): BackendInfo | undefined {
@@ -151,5 +167,5 @@ export function currentBackend(): BackendInfo | undefined {
 export function describeBackend(info: BackendInfo): string {
   const skipped = info.notices.length ? ` (not available: ${info.notices.join("; ")})` : "";
   const kernels = info.kernels.length ? ` + ${info.kernels.join(", ")}` : "";
-  return `[medrel] TensorFlow.js backend: ${info.name}${kernels}${skipped}`;
+  return `[medrel] TensorFlow.js backend: ${info.name}${kernels}; ${info.threads} thread${info.threads === 1 ? "" : "s"}${skipped}`;
 }

@@ -8,6 +8,7 @@
 import { spawn } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
+import { threadsPerWorker } from "../backend/native";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
 import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings, tableSummary } from "../experiments";
@@ -18,8 +19,9 @@ const ROOT = path.resolve(__dirname, "..", "..");
 const REPORTS = path.join(ROOT, "reports");
 
 /**
- * Train the grids in parallel worker processes, one shard each (runs are single-threaded, so two vCPUs
- * train two runs at once); the tables below then load the finished runs. MEDREL_WORKERS overrides the count.
+ * Train the grids in parallel worker processes, one shard each, the cores split between them (each gets
+ * MEDREL_BLAS_THREADS = floor(cores / workers)); the tables below then load the finished runs. MEDREL_WORKERS
+ * overrides the count.
  */
 async function trainShards(workers: number): Promise<void> {
   const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
@@ -30,7 +32,7 @@ async function trainShards(workers: number): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         const child = spawn(tsx, [script, "--table", "all", "--preset", "quick", "--shard", shard, "--quiet"], {
           cwd: ROOT,
-          env: { ...process.env, MEDREL_PROGRESS: "silent" },
+          env: { ...process.env, MEDREL_PROGRESS: "silent", MEDREL_BLAS_THREADS: String(threadsPerWorker(workers)) },
           stdio: ["ignore", "pipe", "inherit"],
         });
         child.stdout.setEncoding("utf8");
@@ -91,12 +93,12 @@ async function main(): Promise<void> {
 
   console.log(`\n[medrel] executing the notebooks in Jupyter (tslab kernel) into reports/notebooks/`);
   const nbDir = path.join(REPORTS, "notebooks");
-  // each notebook is its own kernel process: run `workers` of them side by side (the runs they load exist by now)
+  // each notebook is its own kernel process: run `workers` of them side by side, the cores split between them
   const queue = listNotebooks();
   const exported: { file: string; errors: number }[] = [];
   const executeNext = async (): Promise<void> => {
     for (let nb = queue.shift(); nb !== undefined; nb = queue.shift()) {
-      const res = await executeNotebook(nb, nbDir, { env: { MEDREL_PRESET: "quick" } });
+      const res = await executeNotebook(nb, nbDir, { env: { MEDREL_PRESET: "quick", MEDREL_BLAS_THREADS: String(threadsPerWorker(workers)) } });
       const html = await exportNotebookHtml(res.output, nbDir);
       exported.push({ file: html, errors: res.errors.length });
       console.log(`  ${path.basename(nb)}: ${res.seconds.toFixed(0)} s, ${res.outputs} outputs, ${res.errors.length} errors -> ${path.relative(ROOT, html)}`);

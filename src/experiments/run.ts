@@ -258,6 +258,7 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
   const info: RunInfo = {
     backend: backend.name,
     kernels: backend.kernels,
+    threads: backend.threads,
     startedAt: new Date(started).toISOString(),
     seconds: { total: (Date.now() - started) / 1000, train: (t1 - t0) / 1000, eval: (Date.now() - t1) / 1000 },
     trainRows: rows.fit.length,
@@ -347,12 +348,12 @@ function withPath(e: unknown, dir: string): unknown {
   return err && typeof err.code === "string" && !(err.message ?? "").includes(path.sep) ? new Error(`${dir}: ${err.message}`) : e;
 }
 
-/** The WASM heap tops out near 4 GB (weights + gradients + AdamW moments + activations): say what to change. */
+/** The WASM heap tops out at 4 GiB (weights + gradients + activations; the model recomputes layers to fit): say what to change. */
 function explainOutOfMemory(e: unknown): unknown {
   const msg = e instanceof Error ? e.message : String(e);
   if (tf.getBackend() !== "wasm" || !/memory access out of bounds|Aborted\(\)|Out of memory/i.test(msg)) return e;
   return new Error(
-    `the WASM backend ran out of its heap (${msg.split("\n")[0]}): lower batchSize or maxLength, use a smaller model, ` +
+    `the WASM backend ran out of its 4 GiB heap (${msg.split("\n")[0]}): lower batchSize or maxLength, use a smaller model, ` +
       `or install @tensorflow/tfjs-node / use a GPU (npm run doctor)`,
   );
 }

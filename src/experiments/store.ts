@@ -43,6 +43,8 @@ export interface RunResult {
 export interface RunInfo {
   backend: string;
   kernels: string[];
+  /** threads the kernels ran on (BackendInfo.threads); absent in runs recorded before it was */
+  threads?: number;
   startedAt: string;
   seconds: { total: number; train: number; eval: number };
   /** rows trained on (train minus the selection slice, augmentation included) */

@@ -12,6 +12,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as ops from "../backend/ops";
+import { checkpoint } from "../backend/recompute";
+import { memoryLimitBytes } from "../backend/select";
 import { Rng } from "../random";
 import type { BertConfig, Pooling } from "./config";
 import { ModelInputError } from "./errors";
@@ -44,12 +46,65 @@ export interface ModelOptions {
    * initialised. Used by the checkpoint loaders so a 110M-parameter model is not initialised twice.
    */
   initialValues?: Map<string, Float32Array>;
+  /** encoder layers that recompute their activations in backward (see `recompute`); default "auto" */
+  recompute?: RecomputePolicy;
 }
+
+/**
+ * Gradient checkpointing per encoder layer: a count of layers (from the bottom) whose activations are recomputed in
+ * backward instead of kept, or "auto": as few as let a training step fit the backend's memory (the WASM heap's
+ * 4 GiB; none on backends without such a ceiling). Recomputing costs one more forward of each such layer.
+ */
+export type RecomputePolicy = number | "auto";
 
 /** HF BERT's additive mask value for padded keys (modern HF uses finfo.min; identical after softmax). */
 const MASK_NEGATIVE = -10000;
 
 let modelCounter = 0;
+
+/**
+ * Bytes the tape keeps for backward per encoder layer at B × T (what recomputing the layer saves): eight [B*T, H]
+ * float32 activations (the input, q, k, v, the attention context, the two residual sums, the first LayerNorm's
+ * output) and two [B*T, I] (before and after GELU). Not the attention probabilities [B, heads, T, T]: with the
+ * OpenBLAS kernels their gradient recomputes them (composite backends keep them: this undercounts there, where
+ * memory has no 4 GiB ceiling).
+ */
+export function layerActivationBytes(c: BertConfig, B: number, T: number): number {
+  return 4 * B * T * (8 * c.hidden_size + 2 * c.intermediate_size);
+}
+
+export interface StepMemory {
+  /** bytes held when the forward starts (weights, optimizer moments, inputs, ...) */
+  inUse: number;
+  /** bytes of the trainable parameters (= of their gradients) */
+  gradBytes: number;
+  /** the backend's ceiling (Infinity: none) */
+  limit: number;
+}
+
+/**
+ * Fewest encoder layers to recompute so that a training step at B × T fits 90% of `m.limit` (the rest for the
+ * allocator). A step peaks at one of three points (with src/backend/tape.ts freeing as backward goes): the start of
+ * backward (the kept activations, recomputed layers' inputs only, and the top layer's backward scratch), the replay
+ * of the last recomputed layer (its activations and scratch beside nearly all gradients), or the optimizer (the
+ * gradients, their clipped copy, and AdamW's new p/m/v of the largest parameter, the word embeddings). Returns the
+ * layer count when even recomputing all does not fit (the step may then still run out of memory).
+ */
+export function layersToRecompute(c: BertConfig, B: number, T: number, m: StepMemory): number {
+  const L = c.num_hidden_layers;
+  if (!Number.isFinite(m.limit)) return 0;
+  const act = layerActivationBytes(c, B, T);
+  const input = 4 * B * T * c.hidden_size;
+  const scratch = 4 * B * T * (6 * c.hidden_size + 2 * c.intermediate_size);
+  const optimizer = m.inUse + 2 * m.gradBytes + 3 * 4 * c.vocab_size * c.hidden_size;
+  const peak = (k: number): number => {
+    const backwardStart = m.inUse + (L - k) * act + (k + 5) * input + scratch; // +5 inputs' worth: embeddings, pooling
+    const replay = k > 0 ? m.inUse + k * input + m.gradBytes + act + scratch : 0;
+    return Math.max(backwardStart, replay, optimizer);
+  };
+  for (let k = 0; k < L; k++) if (peak(k) <= 0.9 * m.limit) return k;
+  return L;
+}
 
 /** FNV-1a hash of a string, for per-key seeds. */
 function hashString(s: string): number {
@@ -140,6 +195,10 @@ export class BertForRelationClassification {
   /** Hugging Face keys -> variables; Linear `.weight`s stored transposed as [in, out] (see layout.ts). */
   readonly params: Map<string, tf.Variable>;
   private readonly seed: number;
+  /** gradient checkpointing of the encoder layers (settable between steps) */
+  recompute: RecomputePolicy;
+  /** encoder layers the last training forward recomputes in backward (for logs and benchmarks) */
+  lastRecomputed = 0;
   private trainingCalls = 0;
   private disposed = false;
 
@@ -154,6 +213,10 @@ export class BertForRelationClassification {
     this.pooling = opts.pooling;
     this.numLabels = opts.numLabels;
     this.seed = opts.seed >>> 0;
+    this.recompute = opts.recompute ?? "auto";
+    if (this.recompute !== "auto" && !(Number.isInteger(this.recompute) && this.recompute >= 0)) {
+      throw new ModelInputError("recompute", `must be "auto" or a layer count ≥ 0, got ${String(this.recompute)}`);
+    }
     // variable names must be unique per tfjs engine; the prefix lets several models coexist (optimisers key by name)
     const prefix = `m${modelCounter++}/`;
     this.params = new Map();
@@ -221,26 +284,23 @@ export class BertForRelationClassification {
     const ctx: ForwardContext = { training: opts.training, seedBase: seedBase >>> 0, site: 0 };
     const c = this.config;
     const H = c.hidden_size;
+    // the bottom k encoder layers keep only their input and replay themselves in backward (gradient checkpointing)
+    const k = opts.training ? this.recomputedLayers(B, T) : 0;
+    if (opts.training) this.lastRecomputed = k;
 
     return tf.tidy(() => {
       // 1. embeddings: word + position + token type, LayerNorm, dropout. Activations stay 2-D [B*T, H].
-      const words = gatherRows(this.p("bert.embeddings.word_embeddings.weight"), tf.reshape(inputs.inputIds, [B * T]));
-      const types = gatherRows(this.p("bert.embeddings.token_type_embeddings.weight"), tf.reshape(inputs.tokenTypeIds, [B * T]));
-      const positions = tf.slice(this.p("bert.embeddings.position_embeddings.weight"), [0, 0], [T, H]);
-      const sum = tf.add(tf.reshape(tf.add(words, types), [B, T, H]), positions); // positions broadcast over B
-      let x = layerNorm(
-        tf.reshape(sum, [B * T, H]),
-        this.p("bert.embeddings.LayerNorm.weight"),
-        this.p("bert.embeddings.LayerNorm.bias"),
-        c.layer_norm_eps,
-      );
-      x = this.dropout(x, c.hidden_dropout_prob, ctx);
+      // (a tidy per stage frees what the tape does not keep as the forward goes, not when it ends)
+      let x = tf.tidy(() => this.embeddings(inputs, B, T, ctx));
 
       // 2. additive attention mask [B, T]: 0 for real keys, -10000 for padding
       const maskAdd = tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, "float32")), MASK_NEGATIVE);
 
       // 3. the encoder layers
-      for (let i = 0; i < c.num_hidden_layers; i++) x = this.layer(i, x, maskAdd, B, ctx);
+      for (let i = 0; i < c.num_hidden_layers; i++) {
+        const input = x;
+        x = tf.tidy(() => (i < k ? this.recomputedLayer(i, input, maskAdd, B, ctx) : this.layer(i, input, maskAdd, B, ctx)));
+      }
       const lastHiddenState = tf.reshape(x, [B, T, H]) as tf.Tensor3D;
 
       // 4. pooling -> dropout -> classifier
@@ -270,6 +330,49 @@ export class BertForRelationClassification {
       const logits = linear(pooled, this.p("classifier.weight"), this.p("classifier.bias"));
       return { logits, lastHiddenState };
     });
+  }
+
+  /** Word + position + token type embeddings, LayerNorm, dropout: [B*T, H]. */
+  private embeddings(inputs: ModelInputs, B: number, T: number, ctx: ForwardContext): tf.Tensor2D {
+    const c = this.config;
+    const H = c.hidden_size;
+    const words = gatherRows(this.p("bert.embeddings.word_embeddings.weight"), tf.reshape(inputs.inputIds, [B * T]));
+    const types = gatherRows(this.p("bert.embeddings.token_type_embeddings.weight"), tf.reshape(inputs.tokenTypeIds, [B * T]));
+    const positions = tf.slice(this.p("bert.embeddings.position_embeddings.weight"), [0, 0], [T, H]);
+    const sum = tf.add(tf.reshape(tf.add(words, types), [B, T, H]), positions); // positions broadcast over B
+    const x = layerNorm(
+      tf.reshape(sum, [B * T, H]),
+      this.p("bert.embeddings.LayerNorm.weight"),
+      this.p("bert.embeddings.LayerNorm.bias"),
+      c.layer_norm_eps,
+    );
+    return this.dropout(x, c.hidden_dropout_prob, ctx);
+  }
+
+  /** Layers to recompute at B × T under `recompute` (bottom ones: their replay runs when the layers above are freed). */
+  private recomputedLayers(B: number, T: number): number {
+    const L = this.config.num_hidden_layers;
+    if (this.recompute !== "auto") return Math.min(this.recompute, L);
+    let gradBytes = 0;
+    for (const v of this.trainableVariables()) gradBytes += 4 * v.size;
+    return layersToRecompute(this.config, B, T, { inUse: tf.memory().numBytes, gradBytes, limit: memoryLimitBytes() });
+  }
+
+  /** `layer` under gradient checkpointing; the replay starts from the same dropout site, so it draws the same masks. */
+  private recomputedLayer(i: number, x: tf.Tensor2D, maskAdd: tf.Tensor, B: number, ctx: ForwardContext): tf.Tensor2D {
+    const site = ctx.site;
+    let next = site;
+    const prefix = `bert.encoder.layer.${i}.`;
+    const weights = [...this.params].filter(([k]) => k.startsWith(prefix)).map(([, v]) => v);
+    const run = (input: tf.Tensor, mask: tf.Tensor): tf.Tensor2D => {
+      const replayCtx = { ...ctx, site };
+      const y = this.layer(i, input as tf.Tensor2D, mask, B, replayCtx);
+      next = replayCtx.site;
+      return y;
+    };
+    const y = checkpoint(run, x, [maskAdd], weights);
+    ctx.site = next;
+    return y;
   }
 
   /** One transformer layer: multi-head self-attention, add & norm, feed-forward (GELU), add & norm. */

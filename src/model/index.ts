@@ -1,7 +1,7 @@
 /** src/model: BERT for relation classification on TensorFlow.js, with Hugging Face checkpoints in and out. */
 export * from "./config";
 export * from "./errors";
-export { BertForRelationClassification, gatherRows, gelu, layerNorm, type ModelInputs, type ModelOptions } from "./bert";
+export { BertForRelationClassification, gatherRows, gelu, layerActivationBytes, layerNorm, layersToRecompute, type ModelInputs, type ModelOptions, type RecomputePolicy, type StepMemory } from "./bert";
 export { hfParamShapes, isLinearWeight, storedShape, toHfLayout, toStoredLayout, transpose2d, usesParam } from "./layout";
 export {
   loadPretrained,

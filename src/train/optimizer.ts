@@ -7,7 +7,8 @@
  */
 import * as fs from "fs";
 import * as tf from "@tensorflow/tfjs";
-import { adamwUpdate } from "../backend/ops";
+import { hostMomentsAvailable } from "../backend/kernels";
+import { adamwUpdate, adamwUpdateHostMoments } from "../backend/ops";
 import { SafetensorsSource, writeSafetensors, type HostTensor } from "../model";
 import { CheckpointError, TrainConfigError } from "./errors";
 
@@ -63,6 +64,9 @@ export interface AdamWOptions {
   lrMultipliers?: Map<string, number>;
 }
 
+/** torch's state names of the two moments */
+const MOMENTS = [["exp_avg", "m"], ["exp_avg_sq", "v"]] as const;
+
 export class AdamW {
   readonly weightDecay: number;
   readonly beta1: number;
@@ -76,6 +80,13 @@ export class AdamW {
   private readonly lrMult: Map<string, number>;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
+  /**
+   * On WASM the moments live in host Float32Arrays instead (m, v empty): the 4 GiB heap then holds weights, gradients
+   * and activations only (a base model's moments are 0.8 GB). Same update, same numbers.
+   */
+  private readonly hostM = new Map<string, Float32Array>();
+  private readonly hostV = new Map<string, Float32Array>();
+  readonly hostMoments: boolean;
 
   constructor(params: Map<string, tf.Variable>, opts: AdamWOptions) {
     this.lr = opts.lr;
@@ -90,7 +101,13 @@ export class AdamW {
     this.decays = new Map([...this.params.keys()].map((k) => [k, !noDecay(k)]));
     this.lrMult = new Map([...this.params.keys()].map((k) => [k, opts.lrMultipliers?.get(k) ?? 1]));
     // state allocated up front so the tensor count stays flat from the first step on
+    this.hostMoments = hostMomentsAvailable();
     for (const [k, p] of this.params) {
+      if (this.hostMoments) {
+        this.hostM.set(k, new Float32Array(p.size));
+        this.hostV.set(k, new Float32Array(p.size));
+        continue;
+      }
       for (const state of [this.m, this.v]) {
         const zeros = tf.zerosLike(p);
         state.set(k, tf.variable(zeros, false));
@@ -123,17 +140,24 @@ export class AdamW {
     for (const [k, p] of this.params) {
       const g = grads.get(k);
       if (!g) continue;
-      const m = this.m.get(k)!;
-      const v = this.v.get(k)!;
       // one fused kernel per parameter on WASM (plain tf ops elsewhere), the same maths as torch.optim.AdamW
-      const r = adamwUpdate(p, g, m, v, {
+      const hyper = {
         lr: lr * this.lrMultiplier(k),
         beta1: this.beta1,
         beta2: this.beta2,
         eps: this.eps,
         weightDecay: this.decays.get(k) ? this.weightDecay : 0,
         step: t,
-      });
+      };
+      if (this.hostMoments) {
+        const p1 = adamwUpdateHostMoments(p, g, this.hostM.get(k)!, this.hostV.get(k)!, hyper);
+        p.assign(p1);
+        p1.dispose();
+        continue;
+      }
+      const m = this.m.get(k)!;
+      const v = this.v.get(k)!;
+      const r = adamwUpdate(p, g, m, v, hyper);
       p.assign(r.p);
       m.assign(r.m);
       v.assign(r.v);
@@ -144,13 +168,23 @@ export class AdamW {
   /** Copies of the moment estimates, keyed "exp_avg.{key}" / "exp_avg_sq.{key}" like torch's state. */
   async stateTensors(): Promise<Map<string, HostTensor>> {
     const out = new Map<string, HostTensor>();
-    for (const k of this.params.keys()) {
-      for (const [prefix, src] of [["exp_avg", this.m], ["exp_avg_sq", this.v]] as const) {
-        const t = src.get(k)!;
-        out.set(`${prefix}.${k}`, { shape: t.shape.slice(), data: (await t.data()) as Float32Array });
+    for (const [k, p] of this.params) {
+      for (const [prefix, which] of MOMENTS) {
+        out.set(`${prefix}.${k}`, { shape: p.shape.slice(), data: await this.readMoment(which, k) });
       }
     }
     return out;
+  }
+
+  /** A copy of one moment's values. */
+  private async readMoment(which: "m" | "v", key: string): Promise<Float32Array> {
+    if (this.hostMoments) return (which === "m" ? this.hostM : this.hostV).get(key)!.slice();
+    return (await (which === "m" ? this.m : this.v).get(key)!.data()) as Float32Array;
+  }
+
+  private writeMoment(which: "m" | "v", key: string, data: Float32Array, shape: number[]): void {
+    if (this.hostMoments) (which === "m" ? this.hostM : this.hostV).get(key)!.set(data);
+    else tf.tidy(() => (which === "m" ? this.m : this.v).get(key)!.assign(tf.tensor(data, shape, "float32")));
   }
 
   /** Save moments + step count (safetensors; hyper-parameters in its metadata). */
@@ -176,15 +210,14 @@ export class AdamW {
       if (metadata.format !== "medrel-adamw") throw new CheckpointError(file, `not an AdamW state file (format=${metadata.format})`);
       const names = new Set(src.keys());
       for (const [k, p] of this.params) {
-        for (const [prefix, dst] of [["exp_avg", this.m], ["exp_avg_sq", this.v]] as const) {
+        for (const [prefix, which] of MOMENTS) {
           const name = `${prefix}.${k}`;
           if (!names.has(name)) throw new CheckpointError(file, `missing optimizer state "${name}"`);
           const shape = src.info(name).shape;
           if (shape.join(",") !== p.shape.join(",")) {
             throw new CheckpointError(file, `"${name}" has shape [${shape}] but the parameter is [${p.shape}]`);
           }
-          const data = src.readFloat32(name);
-          tf.tidy(() => dst.get(k)!.assign(tf.tensor(data, shape, "float32")));
+          this.writeMoment(which, k, src.readFloat32(name), shape);
         }
       }
       const step = Number(metadata.step);
@@ -200,6 +233,8 @@ export class AdamW {
     for (const t of this.v.values()) t.dispose();
     this.m.clear();
     this.v.clear();
+    this.hostM.clear();
+    this.hostV.clear();
   }
 }
 
@@ -212,7 +247,8 @@ export function clipByGlobalNorm(
   grads: Map<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
-  const squares = [...grads.values()].map((g) => g.square().sum());
+  // one scalar kept per gradient (a caller's tidy would otherwise hold every squared gradient: another copy of them all)
+  const squares = [...grads.values()].map((g) => tf.tidy(() => g.square().sum()));
   const norm = (squares.length ? tf.addN(squares) : tf.scalar(0)).sqrt() as tf.Scalar;
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm };
   const coef = tf.minimum(tf.scalar(maxNorm).div(norm.add(tf.scalar(1e-6))), tf.scalar(1));

@@ -4,6 +4,8 @@
  * Every entry point receives the WebAssembly heap (an ArrayBuffer) and byte offsets into it, so tensors
  * are read and written in place: no copies between JS and C. The JS side re-fetches the heap buffer on
  * every call because WebAssembly memory growth replaces it. All float data is float32, ids are int32.
+ * Where an offset is expected, a Float32Array/Int32Array outside the heap may be passed instead (AdamW's
+ * moments live in JS memory so that the 4 GiB heap holds weights, gradients and activations only).
  *
  * Hot loops are written branch-free so GCC vectorises them (-O3, AVX2+FMA when the CPU has them), and run
  * on the pool of pool.c (setThreads(n): n threads for products and kernels alike, OpenBLAS itself at one).
@@ -77,8 +79,29 @@ static double num(Args *a, size_t i) {
 
 static int64_t inum(Args *a, size_t i) { return (int64_t)num(a, i); }
 
-/* pointer to `count` elements of `elem` bytes at byte offset argv[i]; NULL (and no error) for offset < 0 */
+/* a float32/int32 typed array's first element (memory outside the heap, e.g. optimizer state kept in JS) */
+static void *typed_ptr(Args *a, size_t i, size_t count) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(a->env, a->argv[i], &type, &length, &data, NULL, NULL) != napi_ok) {
+    fail(a, "expected a byte offset into the heap or a typed array");
+    return NULL;
+  }
+  if ((type != napi_float32_array && type != napi_int32_array) || length < count) {
+    fail(a, "typed array is not float32/int32 or shorter than the tensor");
+    return NULL;
+  }
+  return data;
+}
+
+/* pointer to `count` elements of `elem` bytes at byte offset argv[i] of the heap, or into a typed array passed
+ * there instead (4-byte elements); NULL (and no error) for offset < 0 */
 static void *ptr(Args *a, size_t i, size_t count, size_t elem) {
+  napi_valuetype t = napi_undefined;
+  if (!a->failed && napi_typeof(a->env, a->argv[i], &t) == napi_ok && t == napi_object) return typed_ptr(a, i, count);
   double off = num(a, i);
   if (a->failed || off < 0) return NULL;
   size_t o = (size_t)off;
@@ -660,11 +683,15 @@ static napi_value Dropout(napi_env env, napi_callback_info info) {
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Attention straight from the [B*T, H] projections: head h of example b is the T x d block at
- * (b*T)*H + h*d with row stride H, so no head split/merge transposes are needed.
+ * (b*T)*H + h*d with row stride H, so no head split/merge transposes are needed. Both directions run over the
+ * pool by (example, head) block, each part with its own T x T scratch.
  *
  * attention(heap, qOff, kOff, vOff, maskOff, ctxOff, probsOff, B, heads, T, d, scale, rate, seed)
  *   probs[b,h] = softmax(scale * Q K^T + mask[b]);  ctx[b, :, h] = dropout(probs[b,h]) V
- * attentionGrad(heap, qOff, kOff, vOff, probsOff, dctxOff, dqOff, dkOff, dvOff, B, heads, T, d, scale, rate, seed)
+ *   probsOff < 0: the probabilities are not written out (each block in its part's scratch)
+ * attentionGrad(heap, qOff, kOff, vOff, probsOff, dctxOff, dqOff, dkOff, dvOff, B, heads, T, d, scale, rate, seed, maskOff)
+ *   probsOff < 0: each block's probabilities are recomputed from Q, K and the mask (one more T x T x d product per
+ *   block) instead of read, so a layer need not keep [B, heads, T, T] for backward
  * Dropout element indices are those of probs [B, heads, T, T], as dropout(probs) would number them. */
 
 typedef struct {
@@ -677,31 +704,45 @@ typedef struct {
   int failed; /* a part could not allocate its scratch */
 } AttentionJob;
 
+/* P = softmax(scale * Q K^T + mask) for block bh (example bh / heads, head bh % heads), on the calling thread */
+static void attention_probs(const AttentionJob *J, int64_t bh, float *P) {
+  int64_t T = J->T, D = J->D, H = J->NH * J->D, b = bh / J->NH;
+  int64_t blk = (b * T) * H + (bh % J->NH) * D;
+  const float *mr = J->mask ? J->mask + b * T : NULL;
+  sgemm1(0, 1, T, T, D, 1.0f, J->q + blk, H, J->k + blk, H, 0.0f, P, T);
+  for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, P + i * T, T, J->scale, mr);
+}
+
+/* `blocks` T x T blocks of scratch for one part; NULL for none, or (the job then marked failed) out of memory */
+static float *block_scratch(AttentionJob *J, int64_t blocks) {
+  if (blocks == 0) return NULL;
+  float *s = malloc((size_t)(blocks * J->T * J->T) * sizeof(float));
+  if (!s) J->failed = 1;
+  return s;
+}
+
 /* blocks lo..hi of B * heads: scores, softmax, dropout, times V (one-thread products) */
 static void attention_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
   (void)part;
   AttentionJob *J = ctx;
-  int64_t T = J->T, D = J->D, H = J->NH * J->D;
-  float *dropped = J->rate > 0 ? malloc((size_t)(T * T) * sizeof(float)) : NULL;
-  if (J->rate > 0 && !dropped) {
-    J->failed = 1;
-    return;
-  }
+  int64_t T = J->T, D = J->D, H = J->NH * J->D, TT = T * T;
+  int drop = J->rate > 0;
+  /* [dropped block][probability block when probs are not written out] */
+  int64_t blocks = drop + (J->P ? 0 : 1);
+  float *scratch = block_scratch(J, blocks);
+  if (blocks && !scratch) return;
   for (int64_t bh = lo; bh < hi; bh++) {
-    int64_t b = bh / J->NH, h = bh % J->NH;
-    int64_t blk = (b * T) * H + h * D;
-    const float *mr = J->mask ? J->mask + b * T : NULL;
-    float *P = J->P + bh * T * T;
-    sgemm1(0, 1, T, T, D, 1.0f, J->q + blk, H, J->k + blk, H, 0.0f, P, T);
-    for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, P + i * T, T, J->scale, mr);
+    int64_t blk = ((bh / J->NH) * T) * H + (bh % J->NH) * D;
+    float *P = J->P ? J->P + bh * TT : scratch + drop * TT;
+    attention_probs(J, bh, P);
     const float *Pd = P;
-    if (dropped) {
-      apply_dropout(P, dropped, T * T, bh * T * T, J->dm);
-      Pd = dropped;
+    if (drop) {
+      apply_dropout(P, scratch, TT, bh * TT, J->dm);
+      Pd = scratch;
     }
     sgemm1(0, 0, T, D, T, 1.0f, Pd, T, J->v + blk, H, 0.0f, J->ctx + blk, H);
   }
-  free(dropped);
+  free(scratch);
 }
 
 static napi_value Attention(napi_env env, napi_callback_info info) {
@@ -723,8 +764,8 @@ static napi_value Attention(napi_env env, napi_callback_info info) {
   J.ctx = ptr(&a, 5, (size_t)(B * T * H), 4);
   J.P = ptr(&a, 6, (size_t)(B * NH * T * T), 4);
   if (a.failed) return NULL;
-  if (!J.q || !J.k || !J.v || !J.ctx || !J.P) {
-    fail(&a, "attention needs q, k, v, ctx and probs");
+  if (!J.q || !J.k || !J.v || !J.ctx) {
+    fail(&a, "attention needs q, k, v and ctx");
     return NULL;
   }
   par_range(attention_blocks, &J, B * NH, 1, 1);
@@ -736,26 +777,24 @@ static napi_value Attention(napi_env env, napi_callback_info info) {
 static void attention_grad_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
   (void)part;
   AttentionJob *J = ctx;
-  int64_t T = J->T, D = J->D, H = J->NH * J->D;
-  float *scratch = malloc((size_t)(2 * T * T) * sizeof(float));
-  if (!scratch) {
-    J->failed = 1;
-    return;
-  }
-  float *Pd = scratch, *dP = scratch + T * T;
+  int64_t T = J->T, D = J->D, H = J->NH * J->D, TT = T * T;
+  /* [dropped P][dP][recomputed P when probs are not given] */
+  float *scratch = block_scratch(J, J->probs ? 2 : 3);
+  if (!scratch) return;
+  float *Pd = scratch, *dP = scratch + TT, *Pr = scratch + 2 * TT;
   for (int64_t bh = lo; bh < hi; bh++) {
-    int64_t b = bh / J->NH, h = bh % J->NH;
-    int64_t blk = (b * T) * H + h * D;
-    int64_t first = bh * T * T;
-    const float *P = J->probs + first;
+    int64_t blk = ((bh / J->NH) * T) * H + (bh % J->NH) * D;
+    int64_t first = bh * TT;
+    const float *P = J->probs ? J->probs + first : Pr;
+    if (!J->probs) attention_probs(J, bh, Pr);
     const float *Pu = P;
     if (J->rate > 0) {
-      apply_dropout(P, Pd, T * T, first, J->dm);
+      apply_dropout(P, Pd, TT, first, J->dm);
       Pu = Pd;
     }
     sgemm1(1, 0, T, D, T, 1.0f, Pu, T, J->dctx + blk, H, 0.0f, J->dv + blk, H);
     sgemm1(0, 1, T, T, D, 1.0f, J->dctx + blk, H, J->v + blk, H, 0.0f, dP, T);
-    if (J->rate > 0) apply_dropout(dP, dP, T * T, first, J->dm);
+    if (J->rate > 0) apply_dropout(dP, dP, TT, first, J->dm);
     for (int64_t i = 0; i < T; i++) softmax_grad_row(P + i * T, dP + i * T, dP + i * T, T, J->scale);
     sgemm1(0, 0, T, D, T, 1.0f, dP, T, J->k + blk, H, 0.0f, J->dq + blk, H);
     sgemm1(1, 0, T, D, T, 1.0f, dP, T, J->q + blk, H, 0.0f, J->dk + blk, H);
@@ -765,7 +804,7 @@ static void attention_grad_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
 
 static napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   Args a;
-  if (!get_args(env, info, &a, 16)) return NULL;
+  if (!get_args(env, info, &a, 17)) return NULL;
   int64_t B = inum(&a, 9), NH = inum(&a, 10), T = inum(&a, 11), D = inum(&a, 12);
   int64_t n = B * T * NH * D;
   AttentionJob J = {0};
@@ -783,9 +822,10 @@ static napi_value AttentionGrad(napi_env env, napi_callback_info info) {
   J.dq = ptr(&a, 6, (size_t)n, 4);
   J.dk = ptr(&a, 7, (size_t)n, 4);
   J.dv = ptr(&a, 8, (size_t)n, 4);
+  J.mask = ptr(&a, 16, (size_t)(B * T), 4);
   if (a.failed) return NULL;
-  if (!J.q || !J.k || !J.v || !J.probs || !J.dctx || !J.dq || !J.dk || !J.dv) {
-    fail(&a, "attentionGrad needs all tensors");
+  if (!J.q || !J.k || !J.v || !J.dctx || !J.dq || !J.dk || !J.dv) {
+    fail(&a, "attentionGrad needs q, k, v, dctx, dq, dk and dv");
     return NULL;
   }
   par_range(attention_grad_blocks, &J, B * NH, 1, 1);
@@ -926,6 +966,18 @@ static napi_value BlasInfo(napi_env env, napi_callback_info info) {
 
 /* ------------------------------------------------------------------------------------------------ */
 
+/* bumped whenever an entry point's arguments change; src/backend/native.ts refuses a build of another version
+ * 2: typed arrays accepted for offsets; attention may skip writing probs, attentionGrad recomputes them (maskOff)
+ * 3: addLayerNorm/addLayerNormGrad; setThreads sizes the addon's own pool (pool.c), OpenBLAS at one thread */
+#define MEDREL_NATIVE_ABI 3
+
+static napi_value AbiVersion(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, MEDREL_NATIVE_ABI, &v);
+  return v;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -946,6 +998,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"blasInfo", NULL, BlasInfo, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"abiVersion", NULL, AbiVersion, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   pool_set_size(1);
