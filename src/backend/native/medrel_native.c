@@ -354,7 +354,8 @@ static void apply_dropout(const float *x, float *y, int64_t n, int64_t first, Dr
 typedef struct {
   const float *x, *g, *b, *stats, *dy;
   float *y, *st, *dx;
-  float *partial;   /* gradient: per part, cols of dgamma then cols of dbeta */
+  float *partial;   /* gradient: per block of LN_BLOCK rows, cols of dgamma then cols of dbeta */
+  int64_t rows;
   const float *res; /* addLayerNorm: the residual added to dropout(x), whose sum goes to `sum` */
   float *sum;
   float *dxdrop;    /* addLayerNormGrad: dropout'(dx), the gradient of the dropped branch */
@@ -419,49 +420,59 @@ static napi_value LayerNorm(napi_env env, napi_callback_info info) {
 }
 
 /* layerNormGrad(heap, xOff, gOff, statsOff, dyOff, dxOff, dgOff, dbOff, rows, cols)
- * dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)); dg = sum(dy*xhat); db = sum(dy) */
-static void layer_norm_grad_rows(void *ctx, int64_t lo, int64_t hi, int part) {
+ * dx = rstd * (dy*g - mean(dy*g) - xhat * mean(dy*g*xhat)); dg = sum(dy*xhat); db = sum(dy)
+ * dgamma/dbeta are summed per block of LN_BLOCK rows, then over the blocks in order: the blocks do not depend on how
+ * many threads run them, so the sums (and the training that follows) are the same bits at any thread count. */
+#define LN_BLOCK 32
+
+static void layer_norm_grad_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
   const LayerNormJob *L = ctx;
   const float *g = L->g;
   int64_t cols = L->cols;
-  float *dg = L->partial + (int64_t)part * 2 * cols, *db = dg + cols;
   float inv = 1.0f / (float)cols;
-  for (int64_t r = lo; r < hi; r++) {
-    const float *xr = L->x + r * cols, *dyr = L->dy + r * cols;
-    float *dxr = L->dx + r * cols;
-    float mean = L->stats[2 * r], rstd = L->stats[2 * r + 1];
-    float s1 = 0, s2 = 0;
-    for (int64_t j = 0; j < cols; j++) {
-      float h = (xr[j] - mean) * rstd;
-      float dh = g ? dyr[j] * g[j] : dyr[j];
-      s1 += dh;
-      s2 += dh * h;
-      dg[j] += dyr[j] * h;
-      db[j] += dyr[j];
+  for (int64_t blk = lo; blk < hi; blk++) {
+    float *dg = L->partial + blk * 2 * cols, *db = dg + cols;
+    int64_t end = (blk + 1) * LN_BLOCK < L->rows ? (blk + 1) * LN_BLOCK : L->rows;
+    for (int64_t r = blk * LN_BLOCK; r < end; r++) {
+      const float *xr = L->x + r * cols, *dyr = L->dy + r * cols;
+      float *dxr = L->dx + r * cols;
+      float mean = L->stats[2 * r], rstd = L->stats[2 * r + 1];
+      float s1 = 0, s2 = 0;
+      for (int64_t j = 0; j < cols; j++) {
+        float h = (xr[j] - mean) * rstd;
+        float dh = g ? dyr[j] * g[j] : dyr[j];
+        s1 += dh;
+        s2 += dh * h;
+        dg[j] += dyr[j] * h;
+        db[j] += dyr[j];
+      }
+      s1 *= inv;
+      s2 *= inv;
+      for (int64_t j = 0; j < cols; j++) {
+        float h = (xr[j] - mean) * rstd;
+        float dh = g ? dyr[j] * g[j] : dyr[j];
+        dxr[j] = rstd * (dh - s1 - h * s2);
+      }
+      if (L->dxdrop) apply_dropout(dxr, L->dxdrop + r * cols, cols, r * cols, L->dm);
     }
-    s1 *= inv;
-    s2 *= inv;
-    for (int64_t j = 0; j < cols; j++) {
-      float h = (xr[j] - mean) * rstd;
-      float dh = g ? dyr[j] * g[j] : dyr[j];
-      dxr[j] = rstd * (dh - s1 - h * s2);
-    }
-    if (L->dxdrop) apply_dropout(dxr, L->dxdrop + r * cols, cols, r * cols, L->dm);
   }
 }
 
-/* the rows over the pool, then dgamma/dbeta from the parts' partial sums; 0 when out of memory */
+/* the row blocks over the pool, then dgamma/dbeta from the blocks' partial sums in block order; 0 when out of memory */
 static int layer_norm_grad(LayerNormJob *L, int64_t rows, float *dg, float *db) {
   int64_t cols = L->cols;
-  int parts = pool_parts(rows, row_grain(cols));
-  L->partial = calloc((size_t)(parts * 2 * cols), sizeof(float));
+  int64_t blocks = (rows + LN_BLOCK - 1) / LN_BLOCK;
+  int64_t grain = row_grain(cols) / LN_BLOCK;
+  L->rows = rows;
+  L->partial = calloc((size_t)(blocks * 2 * cols), sizeof(float));
   if (!L->partial) return 0;
-  par_range(layer_norm_grad_rows, L, rows, row_grain(cols), 1);
+  par_range(layer_norm_grad_blocks, L, blocks, grain < 1 ? 1 : grain, 1);
   for (int64_t j = 0; j < cols; j++) {
     float sg = 0, sb = 0;
-    for (int p = 0; p < parts; p++) {
-      sg += L->partial[(int64_t)p * 2 * cols + j];
-      sb += L->partial[(int64_t)p * 2 * cols + cols + j];
+    for (int64_t p = 0; p < blocks; p++) {
+      sg += L->partial[p * 2 * cols + j];
+      sb += L->partial[p * 2 * cols + cols + j];
     }
     if (dg) dg[j] = sg;
     if (db) db[j] = sb;
