@@ -138,15 +138,14 @@ void sgemm1(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 
 typedef struct {
   int ta, tb, by_rows;
-  int64_t M, N, K, lda, ldb, ldc, sA, sB;
+  int64_t M, N, K, lda, ldb, ldc, sA, sB, chunk;
   float alpha, beta;
   const float *A, *B;
   float *C;
 } GemmJob;
 
-static void gemm_part(void *ctx, int64_t lo, int64_t hi, int part) {
-  (void)part;
-  const GemmJob *g = ctx;
+/* C's rows (or columns) lo..hi, as one product */
+static void gemm_rows(const GemmJob *g, int64_t lo, int64_t hi) {
   const float *A = g->A, *B = g->B;
   float *C = g->C;
   int64_t M = g->M, N = g->N;
@@ -163,16 +162,34 @@ static void gemm_part(void *ctx, int64_t lo, int64_t hi, int part) {
   sgemm1(g->ta, g->tb, M, N, g->K, g->alpha, A, g->lda, B, g->ldb, g->beta, C, g->ldc);
 }
 
-/* at least 64^3 multiply-adds per part (OpenBLAS's own threshold for threading is of that order) */
+/* chunks lo..hi, each its own product: OpenBLAS's result for an element depends on the shape of the call, so the
+ * chunks are fixed by the product's shape alone and the bits do not depend on how many threads share them */
+static void gemm_chunks(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)part;
+  const GemmJob *g = ctx;
+  int64_t len = g->by_rows ? g->M : g->N;
+  for (int64_t c = lo; c < hi; c++) {
+    int64_t end = (c + 1) * g->chunk < len ? (c + 1) * g->chunk : len;
+    gemm_rows(g, c * g->chunk, end);
+  }
+}
+
+/* at least 64^3 multiply-adds per chunk (OpenBLAS's own threshold for threading is of that order) */
 #define GEMM_GRAIN_MACS (64 * 64 * 64)
+/* at most this many chunks per product: up to this many threads share one, with the same bits as one thread */
+#define GEMM_CHUNKS 8
 
 void par_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
                int64_t ldb, float beta, float *C, int64_t ldc) {
-  GemmJob g = {ta, tb, M >= N, M, N, K, lda, ldb, ldc, 0, 0, alpha, beta, A, B, C};
+  GemmJob g = {ta, tb, M >= N, M, N, K, lda, ldb, ldc, 0, 0, 0, alpha, beta, A, B, C};
   int64_t len = g.by_rows ? M : N;
   int64_t per = (g.by_rows ? N : M) * K; /* multiply-adds per row (column) of C */
   int64_t grain = per > 0 ? (GEMM_GRAIN_MACS + per - 1) / per : len;
-  par_range(gemm_part, &g, len, grain < 16 ? 16 : grain, 16);
+  int64_t chunk = (len + GEMM_CHUNKS - 1) / GEMM_CHUNKS;
+  if (chunk < grain) chunk = grain;
+  chunk = (chunk + 15) / 16 * 16; /* whole 16-row micro-kernel blocks */
+  g.chunk = chunk < 16 ? 16 : chunk;
+  par_range(gemm_chunks, &g, (len + g.chunk - 1) / g.chunk, 1, 1);
 }
 
 static void batch_part(void *ctx, int64_t lo, int64_t hi, int part) {
@@ -186,7 +203,7 @@ void par_sgemm_batch(int ta, int tb, int64_t batch, int64_t M, int64_t N, int64_
                      const float *B, int64_t sB, float beta, float *C) {
   int64_t lda = ta ? M : K, ldb = tb ? K : N;
   if (batch > 1 && batch >= size) {
-    GemmJob g = {ta, tb, 1, M, N, K, lda, ldb, N, sA, sB, alpha, beta, A, B, C};
+    GemmJob g = {ta, tb, 1, M, N, K, lda, ldb, N, sA, sB, 0, alpha, beta, A, B, C};
     par_range(batch_part, &g, batch, 1, 1);
     return;
   }
