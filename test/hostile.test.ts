@@ -204,3 +204,36 @@ test("a write that fails (a full disk) names the folder and leaves no temp folde
   await assert.rejects(writeFolder(dir, async () => Promise.reject(full)));
   assert.equal(fs.readFileSync(path.join(dir, "ok"), "utf8"), "1");
 });
+
+test("kill -9 mid-epoch: re-running the same command resumes from the last mid-epoch save and ends with the uninterrupted run's numbers", { timeout: 600_000 }, async () => {
+  const dir = tmp("kill9");
+  const cfgFile = path.join(dir, "cfg.json");
+  fs.writeFileSync(cfgFile, JSON.stringify({ maxTrainRows: 400, maxEvalRows: 60, epochs: 2 }));
+  const args = (out: string): string[] => ["--import", "tsx", "src/cli/experiment.ts", "--preset", "quick", "--config", cfgFile, "--out", out, "--checkpoint-minutes", "0.002"];
+  const env = { ...process.env, MEDREL_PROGRESS: "silent" };
+  const straight = path.join(dir, "straight");
+  await run(process.execPath, args(straight), { cwd: ROOT, env });
+  const killed = path.join(dir, "killed");
+  const state = path.join(`${killed}.ckpt`, "last", "trainer_state.json");
+  const child = spawn(process.execPath, args(killed), { cwd: ROOT, env, stdio: "ignore" });
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      const s = fs.existsSync(state) ? (JSON.parse(fs.readFileSync(state, "utf8")) as { epochsDone: number; stepInEpoch?: number }) : undefined;
+      if (s && s.epochsDone === 1 && (s.stepInEpoch ?? 0) > 0) {
+        clearInterval(t);
+        child.kill("SIGKILL");
+        resolve();
+      }
+    }, 20);
+    child.on("exit", () => {
+      clearInterval(t);
+      reject(new Error("the run finished before it could be killed mid-epoch"));
+    });
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(fs.existsSync(killed), false, "no run folder from the killed attempt");
+  const { stdout } = await run(process.execPath, args(killed), { cwd: ROOT, env: { ...env, MEDREL_PROGRESS: "lines" } });
+  assert.match(stdout, /resumed from .*1\/2 epochs done and \d+ batches of epoch 2/);
+  assert.equal(fs.readFileSync(path.join(killed, "metrics.json"), "utf8"), fs.readFileSync(path.join(straight, "metrics.json"), "utf8"));
+  assert.equal(fs.existsSync(`${killed}.ckpt`), false, "checkpoints removed once the run is complete");
+});

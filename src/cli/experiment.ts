@@ -64,6 +64,7 @@ interface Flags {
   out?: string;
   force?: boolean;
   strict?: boolean;
+  checkpointMinutes?: number;
 }
 
 async function main(): Promise<void> {
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
     .option("--out <dir>", "write the run folder here instead of runs/<hash>")
     .option("--force", "retrain even if the run exists")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
+    .option("--checkpoint-minutes <m>", "save resumable state mid-epoch this often (default 10); re-running a killed run resumes from the last save", floatArg("--checkpoint-minutes"))
     .showHelpAfterError();
   program.parse();
   const f = program.opts<Flags>();
@@ -113,7 +115,8 @@ async function main(): Promise<void> {
   if (f.faithful) cfg.faithful = true;
   cfg = parseExperimentConfig(cfg, f.config ? `${f.config} and flags` : "flags");
 
-  const run = await runExperiment(cfg, { out: f.out, force: f.force, strict: f.strict, onDataReport: (text) => console.log(text) });
+  const checkpointSeconds = f.checkpointMinutes === undefined ? undefined : 60 * f.checkpointMinutes;
+  const run = await runExperiment(cfg, { out: f.out, force: f.force, strict: f.strict, checkpointSeconds, onDataReport: (text) => console.log(text) });
   console.log(formatRunSummary(run));
 }
 

@@ -42,6 +42,8 @@ export interface RunOptions {
   hash?: string;
   /** what the progress display calls this run (default "run <hash>") */
   label?: string;
+  /** save resumable state mid-epoch at least this often (default 600 s); a killed run resumes from the last save */
+  checkpointSeconds?: number;
 }
 
 export interface ExperimentData {
@@ -244,7 +246,7 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
     checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
     // a long epoch (a base model at 300 tokens: hours) also saves mid-epoch, so a killed run loses minutes, not an epoch
-    checkpointEverySeconds: 600,
+    checkpointEverySeconds: opts.checkpointSeconds ?? 600,
     checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
     distill: teacher(cfg, rows.fit, weights),
   });
