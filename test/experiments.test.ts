@@ -30,6 +30,7 @@ import {
 } from "../src/experiments";
 import { generateDemo, writeDataset } from "../src/data";
 import { selectVariants } from "../src/cli/reproduce";
+import { killWhen } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHARED = path.resolve(ROOT, "..", "shared", "data");
@@ -201,19 +202,7 @@ test("killing a grid mid-way and re-running it redoes only the missing runs", { 
   const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, stdio: "ignore" });
   const complete = (): string[] => fs.readdirSync(runsDir).filter((n) => /^[0-9a-f]{12}$/.test(n) && loadRun(path.join(runsDir, n)));
   // kill it as soon as the first run is complete
-  await new Promise<void>((resolve, reject) => {
-    const t = setInterval(() => {
-      if (complete().length >= 1) {
-        clearInterval(t);
-        child.kill("SIGKILL");
-        resolve();
-      }
-    }, 50);
-    child.on("exit", () => {
-      clearInterval(t);
-      reject(new Error("the grid finished before it could be killed"));
-    });
-  });
+  await killWhen(child, () => complete().length >= 1, "the grid's first run");
   await new Promise((r) => setTimeout(r, 200));
   const before = new Map(complete().map((h) => [h, loadRun(path.join(runsDir, h))!.info.startedAt]));
   assert.ok(before.size >= 1 && before.size < 4, `killed with ${before.size} of 4 runs complete`);
@@ -298,19 +287,7 @@ test("a run killed after an epoch resumes from its checkpoint and ends exactly w
   );
   const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: ROOT, stdio: "ignore" });
   const state = path.join(runsDir, `${hash}.ckpt`, "last", "trainer_state.json");
-  await new Promise<void>((resolve, reject) => {
-    const t = setInterval(() => {
-      if (fs.existsSync(state)) {
-        clearInterval(t);
-        child.kill("SIGKILL");
-        resolve();
-      }
-    }, 20);
-    child.on("exit", () => {
-      clearInterval(t);
-      reject(new Error("the run finished before it could be killed"));
-    });
-  });
+  await killWhen(child, () => fs.existsSync(state), "after its first epoch");
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(loadRun(path.join(runsDir, hash)), undefined, "no complete run yet");
   const resumed = await runExperiment(cfg, { runsDir, progress: false, verbose: false });

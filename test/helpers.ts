@@ -29,3 +29,19 @@ export function assertClose(actual: number | ArrayLike<number>, expected: number
     assert.ok(d <= (mode === "abs" ? tol : tol * Math.max(1, Math.abs(e[i]))), `${what}${e.length > 1 ? `[${i}]` : ""}: ${a[i]} vs ${e[i]} (|Δ| ${d}, tol ${tol})`);
   }
 }
+
+/** SIGKILL `child` as soon as `ready()` holds (polled every 20 ms); rejects if the child exits first. */
+export function killWhen(child: import("node:child_process").ChildProcess, ready: () => boolean, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(t);
+      child.kill("SIGKILL");
+      resolve();
+    }, 20);
+    child.on("exit", () => {
+      clearInterval(t);
+      reject(new Error(`the run finished before it could be killed (${what})`));
+    });
+  });
+}

@@ -16,6 +16,7 @@ import { DEMO_DIR, loadRows } from "../src/data";
 import { loadPretrained } from "../src/model";
 import { writeFolder } from "../src/train";
 import { initBackend } from "../src/backend/select";
+import { killWhen } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..");
 const run = promisify(execFile);
@@ -216,20 +217,10 @@ test("kill -9 mid-epoch: re-running the same command resumes from the last mid-e
   const killed = path.join(dir, "killed");
   const state = path.join(`${killed}.ckpt`, "last", "trainer_state.json");
   const child = spawn(process.execPath, args(killed), { cwd: ROOT, env, stdio: "ignore" });
-  await new Promise<void>((resolve, reject) => {
-    const t = setInterval(() => {
-      const s = fs.existsSync(state) ? (JSON.parse(fs.readFileSync(state, "utf8")) as { epochsDone: number; stepInEpoch?: number }) : undefined;
-      if (s && s.epochsDone === 1 && (s.stepInEpoch ?? 0) > 0) {
-        clearInterval(t);
-        child.kill("SIGKILL");
-        resolve();
-      }
-    }, 20);
-    child.on("exit", () => {
-      clearInterval(t);
-      reject(new Error("the run finished before it could be killed mid-epoch"));
-    });
-  });
+  await killWhen(child, () => {
+    const s = fs.existsSync(state) ? (JSON.parse(fs.readFileSync(state, "utf8")) as { epochsDone: number; stepInEpoch?: number }) : undefined;
+    return s !== undefined && s.epochsDone === 1 && (s.stepInEpoch ?? 0) > 0;
+  }, "mid-epoch");
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(fs.existsSync(killed), false, "no run folder from the killed attempt");
   const { stdout } = await run(process.execPath, args(killed), { cwd: ROOT, env: { ...env, MEDREL_PROGRESS: "lines" } });
