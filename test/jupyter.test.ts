@@ -10,9 +10,9 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type Page } from "playwright-core";
-import { localKernelEnv } from "../src/report/notebooks";
-import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../src/report/jupyter-server";
-import { CHROMIUM_FLAGS, chromiumPath } from "../src/report/browser";
+import { localKernelEnv } from "../src/tools/notebooks";
+import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../src/tools/jupyter-server";
+import { CHROMIUM_FLAGS, chromiumPath } from "../src/tools/browser";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHOT = path.join(ROOT, "reports", "test", "jupyter-ui-00.png");

@@ -20,7 +20,7 @@ import {
   describeWeights,
   headlineVariant,
 } from "../src/experiments";
-import { numberExecutedCells, type NotebookJson } from "../src/report";
+import { numberExecutedCells, type NotebookJson } from "../src/tools";
 
 const FIXTURE = path.resolve(__dirname, "fixtures", "results-smoke");
 

@@ -6,7 +6,7 @@ import { chromium, type Page } from "playwright-core";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { CHROMIUM_FLAGS, chromiumPath } from "../src/report/browser";
+import { CHROMIUM_FLAGS, chromiumPath } from "../src/tools/browser";
 
 export interface PreviewState {
   /** per-class F1 now, as the page holds it (data-value) */

@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { initBackend, describeBackend, type BackendName } from "../backend/select";
 import { runMain } from "./common";
-import { localKernelEnv } from "../report/notebooks";
-import { CHECKOUT_TSLAB, resolveKernelArgv0 } from "../report/jupyter-server";
+import { localKernelEnv } from "../tools/notebooks";
+import { CHECKOUT_TSLAB, resolveKernelArgv0 } from "../tools/jupyter-server";
 
 interface Check {
   name: string;

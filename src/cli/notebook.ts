@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { intArg, runMain } from "./common";
-import { localKernelEnv, NOTEBOOKS_DIR } from "../report/notebooks";
-import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../report/jupyter-server";
+import { localKernelEnv, NOTEBOOKS_DIR } from "../tools/notebooks";
+import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../tools/jupyter-server";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const say = (s: string): void => console.log(`[medrel] ${s}`);

@@ -12,7 +12,8 @@ import { threadsPerWorker } from "../backend/native";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
 import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings, tableSummary } from "../experiments";
-import { tableText, writeReportHtml, listNotebooks, executeNotebook, exportNotebookHtml, escapeHtml, type ReportSection } from "../report";
+import { tableText, writeReportHtml, escapeHtml, type ReportSection } from "../report";
+import { listNotebooks, executeNotebook, exportNotebookHtml } from "../tools";
 import { runMain } from "./common";
 
 const ROOT = path.resolve(__dirname, "..", "..");

@@ -65,7 +65,6 @@ export {
   type ReportSection,
 } from "./display";
 export * from "./summary";
-export * from "./notebooks";
 export {
   labelDistribution,
   encodingExamples,
@@ -80,7 +79,6 @@ export {
   augmentReportTable,
 } from "./views";
 export { formatComparison, rankVariants, perClassShifts, type ClassShift } from "./reading";
-export { renderPage, chromiumPath, type RenderedPage } from "./browser";
 export { notebookProgress } from "./progress";
 export {
   worstPairs,
