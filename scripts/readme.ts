@@ -14,6 +14,22 @@ export const README = path.resolve(__dirname, "..", "README.md");
 /** Every file with generated blocks. */
 export const READMES = [README, path.resolve(__dirname, "..", "data", "pretrained", "quick", "README.md")];
 const PRETRAIN_SELECTION = path.resolve(__dirname, "..", "bench", "results", "pretrain-selection.json");
+const BASE_STEP = path.resolve(__dirname, "..", "bench", "results", "base-step.json");
+
+/** The fields of bench:base's result that the README quotes. */
+interface BaseStepResult {
+  command: string;
+  date: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; loadAverageAtStart: number[] };
+  model: { shape: string; parameters: number };
+  flags: { batch: number; seq: number };
+  threads: number;
+  secondsPerStep: number;
+  peakRssGiB: number;
+  heapLimitGiB: number;
+  memoryStrategy: string;
+  variants: { cpuSecondsPerStep: number; peakLiveGiB: number; timedSteps: number[] }[];
+}
 
 interface SelectionRecord {
   name: string;
@@ -60,7 +76,29 @@ function readingsBlock(tables: ShippedTable[]): string {
   return lines.join("\n");
 }
 
-/** name -> markdown, for every block whose source file exists. */
+/** bench:base's measurement: BERT-base at the authors' batch on this CPU. */
+function baseBlock(r: BaseStepResult): string {
+  const v = r.variants[0];
+  const m = r.machine;
+  return [
+    "| model | batch × tokens | s / step (threads) | CPU s / step | peak RSS | peak live WASM heap (ceiling) | memory strategy |",
+    "|---|---|---:|---:|---:|---:|---|",
+    `| ${r.model.shape}, ${(r.model.parameters / 1e6).toFixed(1)} M parameters | ${r.flags.batch} × ${r.flags.seq} | ${r.secondsPerStep.toFixed(1)} (${r.threads}) | ${v.cpuSecondsPerStep.toFixed(1)} | ${r.peakRssGiB.toFixed(2)} GiB | ${v.peakLiveGiB.toFixed(2)} GiB (${r.heapLimitGiB} GiB) | ${r.memoryStrategy} |`,
+    "",
+    `Mean of timed steps ${v.timedSteps.join(", ")}; measured ${r.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB ` +
+      `(load average ${m.loadAverageAtStart[0].toFixed(1)} at the start) by \`${r.command}\` (bench/results/base-step.json).`,
+  ].join("\n");
+}
+
+/** What a block says while the file it is rendered from does not exist yet. */
+const MISSING_SOURCE: Record<string, string> = {
+  quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
+  "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
+  speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput.json, then `npm run readme`._",
+  base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
+};
+
+/** name -> markdown for every block: rendered from its source file, or the command that writes that file. */
 export function renderBlocks(): Map<string, string> {
   const out = new Map<string, string>();
   const shipped = TABLE_NAMES.map((t) => loadResults(t, STUDY_RESULTS_DIR)).filter((t): t is ShippedTable => t !== null);
@@ -69,6 +107,8 @@ export function renderBlocks(): Map<string, string> {
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
   if (fs.existsSync(THROUGHPUT_FILE)) out.set("speed", renderReadmeTable(readResult()));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
+  if (fs.existsSync(BASE_STEP)) out.set("base", baseBlock(JSON.parse(fs.readFileSync(BASE_STEP, "utf8")) as BaseStepResult));
+  for (const [name, text] of Object.entries(MISSING_SOURCE)) if (!out.has(name)) out.set(name, text);
   return out;
 }
 
