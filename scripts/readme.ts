@@ -85,7 +85,7 @@ function baseBlock(r: BaseStepResult): string {
     "|---|---|---:|---:|---:|---:|---|",
     `| ${r.model.shape}, ${(r.model.parameters / 1e6).toFixed(1)} M parameters | ${r.flags.batch} × ${r.flags.seq} | ${r.secondsPerStep.toFixed(1)} (${r.threads}) | ${v.cpuSecondsPerStep.toFixed(1)} | ${r.peakRssGiB.toFixed(2)} GiB | ${v.peakLiveGiB.toFixed(2)} GiB (${r.heapLimitGiB} GiB) | ${r.memoryStrategy} |`,
     "",
-    `Mean of timed steps ${v.timedSteps.join(", ")}; measured ${r.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB ` +
+    `Median of timed steps ${v.timedSteps.join(", ")} (the first is warm-up); measured ${r.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB ` +
       `(load average ${m.loadAverageAtStart[0].toFixed(1)} at the start) by \`${r.command}\` (bench/results/base-step.json).`,
   ].join("\n");
 }
