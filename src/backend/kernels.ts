@@ -537,10 +537,17 @@ export const MEDREL_KERNELS = {
   attentionGrad: "MedrelAttentionGrad",
 } as const;
 
+/** Our kernels take float32 only; anything else is a caller's bug, named with the kernel. */
+function f32(kernel: string, ...ts: (TI | undefined | null)[]): void {
+  for (const t of ts) if (t && t.dtype !== "float32") throw new KernelError(kernel, `expects float32, got ${t.dtype}`);
+}
+
+/** The row kernels (C in the addon, or their JS twins): element-wise ones, then the row-normalising ones. */
 function medrelKernels(impl: RowKernels): Record<string, KFunc> {
-  const f32 = (kernel: string, ...ts: (TI | undefined | null)[]): void => {
-    for (const t of ts) if (t && t.dtype !== "float32") throw new KernelError(kernel, `expects float32, got ${t.dtype}`);
-  };
+  return { ...elementwiseKernels(impl), ...rowNormKernels(impl) };
+}
+
+function elementwiseKernels(impl: RowKernels): Record<string, KFunc> {
   return {
     [MEDREL_KERNELS.gelu]: ({ inputs, backend }) => {
       const { x } = inputs;
@@ -556,6 +563,48 @@ function medrelKernels(impl: RowKernels): Record<string, KFunc> {
       impl.geluGrad(heap(backend), offset(backend, x), offset(backend, dy), offset(backend, out), size(x.shape));
       return out;
     },
+    [MEDREL_KERNELS.adamw]: ({ inputs, backend, attrs }) => {
+      const { p, g, m, v } = inputs;
+      f32("MedrelAdamW", p, g, m, v);
+      const n = size(p.shape);
+      const po = backend.makeOutput(p.shape, "float32");
+      const mo = backend.makeOutput(p.shape, "float32");
+      const vo = backend.makeOutput(p.shape, "float32");
+      const num = (k: string): number => Number(attrs[k]);
+      impl.adamw(
+        heap(backend),
+        offset(backend, p),
+        offset(backend, g),
+        offset(backend, m),
+        offset(backend, v),
+        offset(backend, po),
+        offset(backend, mo),
+        offset(backend, vo),
+        n,
+        num("lr"),
+        num("beta1"),
+        num("beta2"),
+        num("eps"),
+        num("weightDecay"),
+        num("bc1"),
+        num("bc2"),
+      );
+      return [po, mo, vo];
+    },
+    // the stock Add; a kernel of its own so that its gradient keeps no inputs (ops.residualAdd)
+    [MEDREL_KERNELS.residualAdd]: ({ inputs, backend }) => callStock1("Add", { a: inputs.a, b: inputs.b }, backend, {}),
+    [MEDREL_KERNELS.dropout]: ({ inputs, backend, attrs }) => {
+      const { x } = inputs;
+      f32("MedrelDropout", x);
+      const out = backend.makeOutput(x.shape, "float32");
+      impl.dropout(heap(backend), offset(backend, x), offset(backend, out), size(x.shape), Number(attrs.rate), Number(attrs.seed));
+      return out;
+    },
+  };
+}
+
+function rowNormKernels(impl: RowKernels): Record<string, KFunc> {
+  return {
     [MEDREL_KERNELS.layerNorm]: ({ inputs, backend, attrs }) => {
       const { x, gamma, beta } = inputs;
       f32("MedrelLayerNorm", x, gamma, beta);
@@ -624,43 +673,6 @@ function medrelKernels(impl: RowKernels): Record<string, KFunc> {
       const rows = size(y.shape) / cols;
       const out = backend.makeOutput(y.shape, "float32");
       impl.softmaxGrad(heap(backend), offset(backend, y), offset(backend, dy), offset(backend, out), rows, cols, Number(attrs.scale));
-      return out;
-    },
-    [MEDREL_KERNELS.adamw]: ({ inputs, backend, attrs }) => {
-      const { p, g, m, v } = inputs;
-      f32("MedrelAdamW", p, g, m, v);
-      const n = size(p.shape);
-      const po = backend.makeOutput(p.shape, "float32");
-      const mo = backend.makeOutput(p.shape, "float32");
-      const vo = backend.makeOutput(p.shape, "float32");
-      const num = (k: string): number => Number(attrs[k]);
-      impl.adamw(
-        heap(backend),
-        offset(backend, p),
-        offset(backend, g),
-        offset(backend, m),
-        offset(backend, v),
-        offset(backend, po),
-        offset(backend, mo),
-        offset(backend, vo),
-        n,
-        num("lr"),
-        num("beta1"),
-        num("beta2"),
-        num("eps"),
-        num("weightDecay"),
-        num("bc1"),
-        num("bc2"),
-      );
-      return [po, mo, vo];
-    },
-    // the stock Add; a kernel of its own so that its gradient keeps no inputs (ops.residualAdd)
-    [MEDREL_KERNELS.residualAdd]: ({ inputs, backend }) => callStock1("Add", { a: inputs.a, b: inputs.b }, backend, {}),
-    [MEDREL_KERNELS.dropout]: ({ inputs, backend, attrs }) => {
-      const { x } = inputs;
-      f32("MedrelDropout", x);
-      const out = backend.makeOutput(x.shape, "float32");
-      impl.dropout(heap(backend), offset(backend, x), offset(backend, out), size(x.shape), Number(attrs.rate), Number(attrs.seed));
       return out;
     },
   };
