@@ -33,6 +33,8 @@ interface BaseStepResult {
 
 interface SelectionRecord {
   name: string;
+  /** "none" for the n-gram floor (no epochs to choose) */
+  checkpoint: string;
   seeds: number[];
   micro: { mean: number; std: number };
   macro: { mean: number; std: number };
@@ -43,7 +45,7 @@ interface SelectionRecord {
 function selectionBlock(records: SelectionRecord[]): string {
   const rows = records.map((r) => {
     const min = r.runs.reduce((a, x) => a + x.seconds, 0) / r.runs.length / 60;
-    return `| ${r.name} | ${fmt(r.micro.mean, r.micro.std)} | ${fmt(r.macro.mean, r.macro.std)} | ${r.seeds.join(", ")} | ${r.runs.map((x) => x.bestEpoch + 1).join(", ")} | ${min.toFixed(1)} |`;
+    return `| ${r.name} | ${fmt(r.micro.mean, r.micro.std)} | ${fmt(r.macro.mean, r.macro.std)} | ${r.seeds.join(", ")} | ${r.checkpoint === "none" ? "–" : r.runs.map((x) => x.bestEpoch + 1).join(", ")} | ${min.toFixed(1)} |`;
   });
   return ["| setting | selection micro-F1 | selection macro-F1 | seeds | best epoch | min / run |", "|---|---:|---:|---|---|---:|", ...rows].join("\n");
 }
