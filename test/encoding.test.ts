@@ -505,3 +505,13 @@ test("char tokenizer: layout of ids, save -> load round trip gives identical ids
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the committed quick checkpoint's vocabulary holds the QA question and every marker: no [UNK] from an encoding", () => {
+  const quick = RelationTokenizer.fromDir(path.resolve(__dirname, "..", "data", "pretrained", "quick"));
+  assert.deepEqual(quick.tokenize(QA_QUESTION.between + QA_QUESTION.ask), [..."和之间的关系是什么？"]);
+  for (const m of MARKER_TOKENS) assert.deepEqual(quick.tokenize(m), [m], m);
+  const row = train[0];
+  const ids = encodeRow(quick, row, { encoding: "QA", maxLength: 256 }).inputIds;
+  const question = quick.tokenize(QA_QUESTION.ask).map((t) => quick.tokenToId(t) ?? -1);
+  assert.ok(question.every((id) => ids.includes(id)), "the QA encoding carries the question's ids");
+});
