@@ -129,7 +129,8 @@ test("Jupyter Notebook in headless Chromium runs 00_quickstart (smoke) to its pl
   const before = fs.readFileSync(nbFile, "utf8");
   const bin = chromiumPath();
   assert.ok(bin, "chromium not found (npm run setup installs Debian's chromium)");
-  const server = await startNotebookServer({ env: { MEDREL_PRESET: "smoke" } });
+  // its run goes to a scratch folder, not the checkout's runs/
+  const server = await startNotebookServer({ env: { MEDREL_PRESET: "smoke", MEDREL_RUNS_DIR: path.join(ROOT, "reports", "test", "runs") } });
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-chromium-"));
   const browser = await chromium.launchPersistentContext(profile, { executablePath: bin, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1280, height: 900 } });
   try {

@@ -1,7 +1,8 @@
 /**
  * Executes every notebook under notebooks/ headless in real Jupyter with the tslab kernel
  * (jupyter nbconvert --execute), in the `smoke` preset, and fails on any error output.
- * Executed copies land in reports/notebooks/ so a person can open them.
+ * Executed copies land in reports/test/notebooks/ so a person can open them (reports/notebooks/ is npm start's, and the
+ * notebooks' demo runs go to reports/test/runs/: the suite leaves the checkout's runs/ and reports as it found them).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +14,8 @@ import { decisionRuleMetrics, predictionsToSplit, quantizeProbs } from "../src/r
 import { loadPredictions, loadRun } from "../src/experiments/store";
 import { drivePreview } from "./preview-page";
 
-const outDir = path.resolve(__dirname, "..", "reports", "notebooks");
+const outDir = path.resolve(__dirname, "..", "reports", "test", "notebooks");
+const runsDir = path.resolve(__dirname, "..", "reports", "test", "runs");
 const notebooks = listNotebooks();
 // a stand-in for results/study (smoke preset, see its README), so the "ours on the study's data" sections run too
 const RESULTS = path.resolve(__dirname, "fixtures", "results-smoke");
@@ -26,7 +28,7 @@ test("the quickstart and data notebooks exist", () => {
 
 for (const nb of notebooks) {
   test(`notebook ${path.basename(nb)} executes in Jupyter (tslab) without error outputs`, { timeout: 20 * 60_000 }, async () => {
-    const res = await executeNotebook(nb, outDir, { env: { MEDREL_PRESET: "smoke", MEDREL_RESULTS_DIR: RESULTS } });
+    const res = await executeNotebook(nb, outDir, { env: { MEDREL_PRESET: "smoke", MEDREL_RESULTS_DIR: RESULTS, MEDREL_RUNS_DIR: runsDir } });
     assert.deepEqual(res.errors, [], `${path.basename(nb)} produced error outputs`);
     assert.ok(res.outputs > 0, `${path.basename(nb)} produced no outputs at all`);
     // tables and charts reach the notebook as rich HTML outputs, not the text fallback
@@ -38,7 +40,7 @@ test("an executed notebook exported to HTML draws its plotly charts in headless 
   const executed = path.join(outDir, "00_quickstart.ipynb");
   assert.ok(fs.existsSync(executed), "00_quickstart must have been executed first");
   const html = await exportNotebookHtml(executed, outDir);
-  const shot = path.resolve(__dirname, "..", "reports", "screenshots", "00_quickstart.png");
+  const shot = path.resolve(__dirname, "..", "reports", "test", "00_quickstart.png");
   const page = renderPage(html, { screenshot: shot });
   // label distribution, training curves, confusion matrix
   assert.equal(page.charts, 3, "three plotly charts drawn");
@@ -57,8 +59,8 @@ test("notebook 06 exported to HTML: its decision-rule sliders re-score the unwei
   // the run the preview says it re-scores (its text names the run folder)
   const hash = /the unweighted run ([0-9a-f]{12})/.exec(fs.readFileSync(html, "utf8"))?.[1];
   assert.ok(hash, "the preview names its run");
-  const run = loadRun(path.resolve(__dirname, "..", "runs", hash));
-  assert.ok(run, `runs/${hash} exists`);
+  const run = loadRun(path.join(runsDir, hash));
+  assert.ok(run, `${runsDir}/${hash} exists`);
   const split = run.metrics.test ? "test" : "dev";
   const probs = quantizeProbs(predictionsToSplit(loadPredictions(run.dir, split)));
   const shot = path.resolve(__dirname, "..", "reports", "test", "notebook-06-preview.png");

@@ -13,7 +13,8 @@ import type { ExperimentConfig } from "./config";
 import type { Metrics } from "../metrics";
 import type { HistoryRow } from "../train";
 
-export const DEFAULT_RUNS_DIR = path.resolve(__dirname, "..", "..", "runs");
+/** runs/ of the checkout, or MEDREL_RUNS_DIR (a shared folder on a cluster; a scratch folder for the notebook tests) */
+export const DEFAULT_RUNS_DIR = process.env.MEDREL_RUNS_DIR ? path.resolve(process.env.MEDREL_RUNS_DIR) : path.resolve(__dirname, "..", "..", "runs");
 /** runs/<hash>.ckpt/: the training checkpoints of a run in progress (kept when it is killed, for resuming) */
 export const CKPT_SUFFIX = ".ckpt";
 /** The file that marks a folder as a run folder written by this project (replacing it is allowed). */
