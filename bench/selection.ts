@@ -15,8 +15,7 @@ import { loadExperimentData } from "../src/experiments/run";
 import { DEFAULT_SELECTION, selectionSplit } from "../src/data/selection";
 import { labelIndex } from "../src/data/labels";
 import { trainNgramBaseline } from "../src/model/ngram";
-import { classificationMetrics } from "../src/metrics";
-import { summarize } from "../src/metrics";
+import { classificationMetrics, summarize } from "../src/metrics";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     .option("--variants <list>", "comma-separated rows of the table to run (e.g. Basic1,Entity_marked2); the table still shows the others' runs that exist")
     .option("--export <dir>", "write each table's runs, with their full configs, to <dir>/<table>.json")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
-    .option("--runs-dir <dir>", "folder of run folders (default runs/; a shared folder for a cluster)")
+    .option("--runs-dir <dir>", "folder of run folders (default $MEDREL_RUNS_DIR, else runs/; a shared folder for a cluster)")
     .option("--quiet", "print only one line per run (no tables)")
     .showHelpAfterError();
   program.parse();
