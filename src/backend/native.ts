@@ -181,10 +181,12 @@ export interface NativeAddon {
   setThreads(n: number): void;
   getThreads(): number;
   blasInfo(): string;
+  /** whether denormals are flushed (FTZ|DAZ) in the calling thread and each pool thread while a kernel runs */
+  denormalsFlushed(): { caller: boolean; threads: boolean[] };
 }
 
 /** The C source's MEDREL_NATIVE_ABI this file's signatures match; a build of another version is not loaded. */
-export const NATIVE_ABI = 3;
+export const NATIVE_ABI = 4;
 
 /** Activation codes understood by `gemm`'s epilogue. */
 export const NATIVE_ACT = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5, gelu: 6 } as const;

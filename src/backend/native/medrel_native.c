@@ -979,8 +979,54 @@ static napi_value BlasInfo(napi_env env, napi_callback_info info) {
 
 /* bumped whenever an entry point's arguments change; src/backend/native.ts refuses a build of another version
  * 2: typed arrays accepted for offsets; attention may skip writing probs, attentionGrad recomputes them (maskOff)
- * 3: addLayerNorm/addLayerNormGrad; setThreads sizes the addon's own pool (pool.c), OpenBLAS at one thread */
-#define MEDREL_NATIVE_ABI 3
+ * 3: addLayerNorm/addLayerNormGrad; setThreads sizes the addon's own pool (pool.c), OpenBLAS at one thread
+ * 4: every kernel flushes denormals (FTZ|DAZ, pool.h); denormalsFlushed() reports it per thread */
+#define MEDREL_NATIVE_ABI 4
+
+/* denormalsFlushed() -> { caller, threads: [bool per pool thread, caller first] }, asked from inside a call (as a
+ * kernel runs); JS itself keeps IEEE semantics between calls */
+static napi_value DenormalsFlushed(napi_env env, napi_callback_info info) {
+  (void)info;
+  int flags[64];
+  for (int i = 0; i < 64; i++) flags[i] = 0;
+  int n = pool_ftz_report(flags, 64);
+  napi_value obj, arr, v;
+  napi_create_object(env, &obj);
+  napi_get_boolean(env, ftz_active(), &v);
+  napi_set_named_property(env, obj, "caller", v);
+  napi_create_array_with_length(env, (size_t)n, &arr);
+  for (int i = 0; i < n; i++) {
+    napi_get_boolean(env, flags[i] == 1, &v);
+    napi_set_element(env, arr, (uint32_t)i, v);
+  }
+  napi_set_named_property(env, obj, "threads", arr);
+  return obj;
+}
+
+/* every compute entry point runs with denormals flushed on the calling thread, restored on return */
+#define FTZ(name)                                                              \
+  static napi_value name##Ftz(napi_env env, napi_callback_info info) {        \
+    unsigned saved = ftz_enter();                                               \
+    napi_value v = name(env, info);                                             \
+    ftz_leave(saved);                                                           \
+    return v;                                                                   \
+  }
+FTZ(Gemm)
+FTZ(Gelu)
+FTZ(GeluGrad)
+FTZ(LayerNorm)
+FTZ(LayerNormGrad)
+FTZ(AddLayerNorm)
+FTZ(AddLayerNormGrad)
+FTZ(Softmax)
+FTZ(SoftmaxGrad)
+FTZ(SegmentSum)
+FTZ(Dropout)
+FTZ(AdamW)
+FTZ(Attention)
+FTZ(AttentionGrad)
+FTZ(LinearGrad)
+FTZ(DenormalsFlushed)
 
 static napi_value AbiVersion(napi_env env, napi_callback_info info) {
   (void)info;
@@ -991,25 +1037,26 @@ static napi_value AbiVersion(napi_env env, napi_callback_info info) {
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"gemm", NULL, Gemm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"gelu", NULL, Gelu, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"geluGrad", NULL, GeluGrad, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"layerNorm", NULL, LayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"layerNormGrad", NULL, LayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"addLayerNorm", NULL, AddLayerNorm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"addLayerNormGrad", NULL, AddLayerNormGrad, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"softmax", NULL, Softmax, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"softmaxGrad", NULL, SoftmaxGrad, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"segmentSum", NULL, SegmentSum, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"dropout", NULL, Dropout, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"adamw", NULL, AdamW, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"attention", NULL, Attention, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"attentionGrad", NULL, AttentionGrad, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"linearGrad", NULL, LinearGrad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gemm", NULL, GemmFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gelu", NULL, GeluFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"geluGrad", NULL, GeluGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNorm", NULL, LayerNormFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"layerNormGrad", NULL, LayerNormGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addLayerNorm", NULL, AddLayerNormFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"addLayerNormGrad", NULL, AddLayerNormGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmax", NULL, SoftmaxFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"softmaxGrad", NULL, SoftmaxGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"segmentSum", NULL, SegmentSumFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dropout", NULL, DropoutFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adamw", NULL, AdamWFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"attention", NULL, AttentionFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"attentionGrad", NULL, AttentionGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"linearGrad", NULL, LinearGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"blasInfo", NULL, BlasInfo, NULL, NULL, NULL, napi_enumerable, NULL},
       {"abiVersion", NULL, AbiVersion, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"denormalsFlushed", NULL, DenormalsFlushedFtz, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   pool_set_size(1);

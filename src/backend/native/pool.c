@@ -6,6 +6,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#define MXCSR_FTZ_DAZ 0x8040u /* bit 15 flush-to-zero, bit 6 denormals-are-zero */
+#endif
 
 #define POOL_MAX 64
 /* ~100 µs of polling before a worker sleeps: consecutive kernels of a step reuse awake workers */
@@ -34,6 +38,32 @@ static Job job;          /* written by the caller before `gen` moves, read by wo
 static _Thread_local int in_job; /* this thread is running a part */
 static atomic_int busy;          /* a job is in flight (the addon loaded by two JS threads must not share one) */
 
+unsigned ftz_enter(void) {
+#ifdef MXCSR_FTZ_DAZ
+  unsigned saved = _mm_getcsr();
+  if ((saved & MXCSR_FTZ_DAZ) != MXCSR_FTZ_DAZ) _mm_setcsr(saved | MXCSR_FTZ_DAZ);
+  return saved;
+#else
+  return 0;
+#endif
+}
+
+void ftz_leave(unsigned saved) {
+#ifdef MXCSR_FTZ_DAZ
+  if (_mm_getcsr() != saved) _mm_setcsr(saved);
+#else
+  (void)saved;
+#endif
+}
+
+int ftz_active(void) {
+#ifdef MXCSR_FTZ_DAZ
+  return (_mm_getcsr() & MXCSR_FTZ_DAZ) == MXCSR_FTZ_DAZ;
+#else
+  return 0;
+#endif
+}
+
 static void run_part(const Job *j, int part) {
   if (part >= j->parts) return;
   /* equal shares, boundaries rounded down to `align` (the last part takes the rest) */
@@ -50,6 +80,7 @@ static unsigned start_gen[POOL_MAX + 1];
 static void *worker(void *arg) {
   int id = (int)(intptr_t)arg;
   unsigned seen = start_gen[id];
+  ftz_enter(); /* this thread only ever runs kernels: flush denormals for its lifetime */
   for (;;) {
     unsigned g = seen;
     for (int s = 0; s < SPIN_POLLS && (g = atomic_load_explicit(&gen, memory_order_acquire)) == seen; s++) relax();
@@ -126,6 +157,25 @@ void par_range(range_fn fn, void *ctx, int64_t n, int64_t grain, int64_t align) 
     else sched_yield(); /* a worker was descheduled (busy machine): let it run */
   }
   atomic_store(&busy, 0);
+}
+
+typedef struct {
+  int *out;
+  int max;
+} FtzReport;
+
+static void ftz_part(void *ctx, int64_t lo, int64_t hi, int part) {
+  (void)lo;
+  (void)hi;
+  FtzReport *r = ctx;
+  if (part < r->max) r->out[part] = ftz_active();
+}
+
+int pool_ftz_report(int *out, int max) {
+  FtzReport r = {out, max};
+  int n = size < max ? size : max;
+  par_range(ftz_part, &r, n, 1, 1);
+  return n;
 }
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -7,6 +7,17 @@
 #define MEDREL_POOL_H
 #include <stdint.h>
 
+/* Denormal floats (below 1.2e-38) cost a microcode assist per operation on many x86 CPUs (~160x on Intel Xeons):
+ * every thread that runs our kernels or OpenBLAS flushes them to zero (MXCSR FTZ|DAZ). Workers set it once at start;
+ * the JS thread sets it for the duration of each addon call (ftz_enter/ftz_leave), because V8's numbers share that
+ * register and JS must keep IEEE semantics. */
+unsigned ftz_enter(void);
+void ftz_leave(unsigned saved);
+/* 1 when the calling thread flushes denormals now */
+int ftz_active(void);
+/* for each of the pool's threads (caller first), whether it flushes denormals; returns how many were asked */
+int pool_ftz_report(int *out, int max);
+
 /* work on [lo, hi) of a range, as part `part` of a job */
 typedef void (*range_fn)(void *ctx, int64_t lo, int64_t hi, int part);
 
