@@ -1,0 +1,60 @@
+/**
+ * The config hashes that name run folders and key the shipped study results, pinned: every preset, and every job of
+ * the demo grids and of the study-data grids (`npm run reproduce -- --table all --data-dir ../shared/data --seeds 5`,
+ * quick; the smoke preset's 2-seed grid of test/fixtures/results-smoke; the study preset's). The values in
+ * test/fixtures/config-hashes.json were computed on commit 544952c, before the config schema and the grids were
+ * restructured; a refactor that changes one of them orphans every run folder and shipped result of that config.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { reproduceGrid } from "../src/cli/reproduce";
+import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, presetConfig, type PresetName } from "../src/experiments";
+
+const PINNED = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "config-hashes.json"), "utf8")) as Record<string, string>;
+
+/** The study preset names a real checkpoint under models/: its hashes hold only where that folder is absent (as when pinned). */
+const STUDY_CHECKPOINT_ABSENT = !fs.existsSync(path.join(MODELS_DIR, "chinese-roberta-wwm-ext"));
+
+function currentHashes(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const preset of PRESET_NAMES) {
+    out[`preset ${preset} · demo`] = configHash(presetConfig(preset));
+    out[`preset ${preset} · study data`] = configHash({ ...presetConfig(preset), data: { kind: "dir", dir: STUDY_DATA_DIR } });
+  }
+  const grids: { name: string; preset: PresetName; dataDir?: string; seeds?: number }[] = [
+    { name: "smoke · demo grid", preset: "smoke" },
+    { name: "quick · demo grid", preset: "quick" },
+    { name: "study · study data · 5 seeds", preset: "study", dataDir: STUDY_DATA_DIR, seeds: 5 },
+    { name: "quick · study data · 5 seeds", preset: "quick", dataDir: STUDY_DATA_DIR, seeds: 5 },
+    { name: "smoke · study data · 2 seeds", preset: "smoke", dataDir: STUDY_DATA_DIR, seeds: 2 },
+  ];
+  for (const g of grids) {
+    for (const [t, jobs] of reproduceGrid({ tables: [...TABLE_NAMES], preset: g.preset, dataDir: g.dataDir, seeds: g.seeds }).byTable) {
+      for (const j of jobs) out[`${g.name} · ${t} · ${j.variant} · seed ${j.seed}`] = j.hash;
+    }
+  }
+  return out;
+}
+
+test("the config hash of every preset and of every grid job is the one pinned before the refactor", { skip: !fs.existsSync(STUDY_DATA_DIR) && "the study's data (../shared/data) is not here" }, () => {
+  const now = currentHashes();
+  const keep = (k: string) => STUDY_CHECKPOINT_ABSENT || !k.startsWith("preset study") && !k.startsWith("study ·");
+  const pinned = Object.fromEntries(Object.entries(PINNED).filter(([k]) => keep(k)));
+  assert.ok(Object.keys(pinned).length >= 200, `only ${Object.keys(pinned).length} pinned hashes`);
+  assert.deepEqual(Object.fromEntries(Object.entries(now).filter(([k]) => keep(k))), pinned);
+});
+
+test("the pins agree with the hashes shipped in test/fixtures/results-smoke (written by an earlier grid)", () => {
+  let checked = 0;
+  for (const table of TABLE_NAMES) {
+    const file = path.join(__dirname, "fixtures", "results-smoke", `${table}.json`);
+    const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as { runs: { variant: string; seed: number; hash: string | null }[] };
+    for (const r of shipped.runs.filter((x) => x.hash !== null)) {
+      assert.equal(PINNED[`smoke · study data · 2 seeds · ${table} · ${r.variant} · seed ${r.seed}`], r.hash, `${file}: ${r.variant} seed ${r.seed}`);
+      checked++;
+    }
+  }
+  assert.equal(checked, 32);
+});
