@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { reproduceGrid } from "../src/cli/reproduce";
-import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, presetConfig, type PresetName } from "../src/experiments";
+import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, presetConfig, parseExperimentConfig, toTrainConfig, type PresetName } from "../src/experiments";
+import { trajectoryFingerprint } from "../src/train";
 
 const PINNED = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "config-hashes.json"), "utf8")) as Record<string, string>;
 
@@ -57,4 +58,21 @@ test("the pins agree with the hashes shipped in test/fixtures/results-smoke (wri
     }
   }
   assert.equal(checked, 32);
+});
+
+/** What each preset's trainer config resumes against (runs/<hash>.ckpt/last/trainer_state.json), as written on 544952c. */
+const PINNED_FINGERPRINTS: Record<PresetName, Record<string, unknown>> = {
+  smoke: {"layerwiseLrDecay":1,"bucketChunkBatches":50,"epochs":1,"batchSize":16,"lr":0.002,"weightDecay":0.01,"warmupRatio":0.1,"schedule":"linear","stepGamma":0.5,"maxGradNorm":1,"classWeights":[1,2,1,1,2,1,1,1,1,1],"lossReduction":"weighted_mean","labelSmoothing":0,"focalGamma":0,"seed":0,"earlyStoppingPatience":0,"distill":{"alpha":0.5,"temperature":2,"teacher":"30:dac3cb89f7d87f47"}},
+  quick: {"layerwiseLrDecay":1,"bucketChunkBatches":50,"epochs":3,"batchSize":32,"lr":0.001,"weightDecay":0.01,"warmupRatio":0.1,"schedule":"linear","stepGamma":0.5,"maxGradNorm":1,"classWeights":[1,2,1,1,2,1,1,1,1,1],"lossReduction":"weighted_mean","labelSmoothing":0,"focalGamma":0,"seed":0,"earlyStoppingPatience":0,"distill":{"alpha":0.5,"temperature":2,"teacher":"30:dac3cb89f7d87f47"}},
+  study: {"layerwiseLrDecay":1,"bucketChunkBatches":50,"epochs":4,"batchSize":16,"lr":0.00001,"weightDecay":0.01,"warmupRatio":0,"schedule":"step","stepGamma":0.5,"maxGradNorm":1,"classWeights":[1,2,1,1,2,1,1,1,1,1],"lossReduction":"weighted_mean","labelSmoothing":0,"focalGamma":0,"seed":0,"earlyStoppingPatience":0},
+};
+
+test("a run's resume fingerprint is the one its interrupted attempt wrote (a killed study run resumes after the refactor)", () => {
+  const probs = Float32Array.from({ length: 30 }, (_, i) => (i % 10) / 45);
+  for (const preset of PRESET_NAMES) {
+    const cfg = parseExperimentConfig(presetConfig(preset));
+    const distill = cfg.distill ? { alpha: cfg.distill.alpha, temperature: cfg.distill.temperature, teacherProbs: probs } : undefined;
+    const tc = toTrainConfig(cfg, { classWeights: [1, 2, 1, 1, 2, 1, 1, 1, 1, 1], checkpointDir: "/x", checkpointEverySeconds: 600, distill });
+    assert.deepEqual(trajectoryFingerprint(tc), PINNED_FINGERPRINTS[preset], preset);
+  }
 });
