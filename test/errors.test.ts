@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { LABEL_NAMES } from "../src/data/labels";
 import { classificationMetrics } from "../src/metrics";
-import { loadPredictions, PredictionsFileError } from "../src/experiments/store";
+import { loadPredictions, PredictionsFileError } from "../src/runs";
 import { errors, errorAnalysisHtml, worstPairs, sumConfusion, confusedPairsTable, highlightEntities } from "../src/report";
 
 const I = (zh: string): number => LABEL_NAMES.indexOf(zh as (typeof LABEL_NAMES)[number]);

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { reproduceGrid } from "../src/cli/reproduce";
-import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, presetConfig, parseExperimentConfig, toTrainConfig, type PresetName } from "../src/experiments";
-import { trajectoryFingerprint } from "../src/train";
+import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, presetConfig, parseExperimentConfig, type PresetName } from "../src/experiments";
+import { toTrainConfig, trajectoryFingerprint } from "../src/train";
 
 const PINNED = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "config-hashes.json"), "utf8")) as Record<string, string>;
 

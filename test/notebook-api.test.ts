@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { LABEL_NAMES } from "../src/data/labels";
-import type { Metrics, RunRecord } from "../src/metrics";
+import type { Metrics, RunScore } from "../src/metrics";
 import {
   tableSummary,
   loadResults,
@@ -35,7 +35,7 @@ function metrics(macro: number, f1: Record<string, number>): Metrics {
 test("tableSummary: ranking, verdict, largest per-class gain and loss, the study's direction — numbers by hand", () => {
   const regular = [0.8, 0.82, 0.81];
   const weighted = [0.83, 0.85, 0.83];
-  const records: RunRecord[] = [0, 1, 2].flatMap((seed) => [
+  const records: RunScore[] = [0, 1, 2].flatMap((seed) => [
     { variant: "Regular Loss", seed, split: "test", metrics: metrics(regular[seed], { 并发症: 0.5, 临床表现: 0.9 }) },
     { variant: "Weighted Loss", seed, split: "test", metrics: metrics(weighted[seed], { 并发症: 0.7, 临床表现: 0.85 }) },
   ]);

@@ -11,7 +11,8 @@ import * as fs from "node:fs";
 import { executeNotebook, exportNotebookHtml, listNotebooks } from "../src/tools/notebooks";
 import { renderPage } from "../src/tools/browser";
 import { decisionRuleMetrics, predictionsToSplit, quantizeProbs } from "../src/report";
-import { loadPredictions, loadRun } from "../src/experiments/store";
+import { loadPredictions } from "../src/runs";
+import { loadRun } from "../src/experiments/store";
 import { drivePreview } from "./preview-page";
 
 const outDir = path.resolve(__dirname, "..", "reports", "test", "notebooks");

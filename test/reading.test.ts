@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { formatComparison, rankVariants } from "../src/report";
-import { compareVariants, tCritical, type RunRecord } from "../src/metrics";
+import { compareVariants, tCritical, type RunScore } from "../src/metrics";
 import { classificationMetrics, type Metrics } from "../src/metrics";
 
 // a run whose macro-F1 is exactly `acc` on a balanced 10-class set of 100 rows: acc*100 rows right, spread evenly
-function runWith(variant: string, seed: number, correctPerClass: number): RunRecord {
+function runWith(variant: string, seed: number, correctPerClass: number): RunScore {
   const yTrue: number[] = [];
   const yPred: number[] = [];
   for (let c = 0; c < 10; c++) {
@@ -21,7 +21,7 @@ function runWith(variant: string, seed: number, correctPerClass: number): RunRec
 }
 
 // a record whose Macro-F1 is `f1` points (only that field is read by these comparisons)
-function macro(variant: string, seed: number, f1: number): RunRecord {
+function macro(variant: string, seed: number, f1: number): RunScore {
   const m = { macro_f1: f1 / 100 } as Metrics;
   return { variant, seed, metrics: m };
 }
@@ -45,7 +45,7 @@ test("compareVariants: difference of means and its standard error, in points", (
 const SCIPY_CASES = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/report/ttest_scipy.json"), "utf8")) as {
   name: string; a: number[]; b: number[]; t: number; p: number; df: number; welch?: boolean;
 }[];
-const caseRecords = (c: { a: number[]; b: number[] }): RunRecord[] => [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
+const caseRecords = (c: { a: number[]; b: number[] }): RunScore[] => [...c.a.map((v, i) => macro("A", i, v)), ...c.b.map((v, i) => macro("B", i, v))];
 
 test("compareVariants: paired and Welch t-tests match scipy.stats (ttest_rel, ttest_ind equal_var=False)", () => {
   for (const c of SCIPY_CASES) {

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import vm from "node:vm";
 import type { Metrics } from "../src/metrics";
-import { classificationMetrics, summarize, type RunRecord } from "../src/metrics";
+import { classificationMetrics, summarize, type RunScore } from "../src/metrics";
 import { TABLE_SPECS } from "../src/experiments/study-tables";
 import { LABEL_NAMES } from "../src/data/labels";
 import {
@@ -70,7 +70,7 @@ function col(df: { column(name: string): { values: unknown[] } }, name: string):
 // weighted = 88, 89, 93 -> mean 90.00, sample std sqrt((4 + 1 + 9) / 2) = sqrt(7) = 2.6458 -> "90.00 ± 2.65"
 const REGULAR = [0.86, 0.87, 0.88];
 const WEIGHTED = [0.88, 0.89, 0.93];
-const lossRuns: RunRecord[] = [1, 2, 3].flatMap((seed, i) => [
+const lossRuns: RunScore[] = [1, 2, 3].flatMap((seed, i) => [
   { variant: "Regular Loss", seed, split: "test", metrics: fakeMetrics(0.9, 0.85, REGULAR[i], 0.87, 0.2) },
   { variant: "Weighted Loss", seed, split: "test", metrics: fakeMetrics(0.91, 0.86, WEIGHTED[i], 0.9, 0.1 + i / 100) },
 ]);
@@ -123,7 +123,7 @@ test("weightedLossTable: study rows/columns, mean ± std, Variation = difference
 });
 
 test("augmentationTable maps variant aliases onto the study's columns", () => {
-  const runs: RunRecord[] = [
+  const runs: RunScore[] = [
     { variant: "weighted", seed: 1, metrics: fakeMetrics(0.9, 0.9, 0.9, 0.9, 0.2) },
     { variant: "weighted+aug", seed: 1, metrics: fakeMetrics(0.92, 0.9, 0.91, 0.9, 0.1) },
   ];
@@ -134,7 +134,7 @@ test("augmentationTable maps variant aliases onto the study's columns", () => {
 });
 
 test("modelTable: four metric rows, study model columns, missing models as –, extra variants appended", () => {
-  const runs: RunRecord[] = [
+  const runs: RunScore[] = [
     { variant: "hfl/chinese-roberta-wwm-ext", seed: 1, metrics: fakeMetrics(0.9, 0.9, 0.9, 0.9, 0.1) },
     { variant: "char-ngram LR", seed: 1, metrics: fakeMetrics(0.84, 0.84, 0.836, 0.837, 0.3) },
   ];
@@ -155,7 +155,7 @@ test("modelTable: four metric rows, study model columns, missing models as –, 
 });
 
 test("encodingTable: encodings as rows like the slide, metrics as columns", () => {
-  const runs: RunRecord[] = [
+  const runs: RunScore[] = [
     { variant: "entity_marked2", seed: 1, metrics: fakeMetrics(0.9, 0.8, 0.85, 0.86, 0.1) },
     { variant: "Entity_marked2", seed: 2, metrics: fakeMetrics(0.92, 0.8, 0.87, 0.88, 0.1) },
   ];

@@ -7,10 +7,11 @@ import * as path from "node:path";
 import { trainNgramBaseline } from "../model/ngram";
 import { labelIndex } from "../data/labels";
 import { classificationMetrics } from "../metrics";
-import type { DataSpec, ExperimentConfig } from "./config";
-import { canonicalJson, dataFingerprint } from "./config";
+import type { DataSpec, ExperimentConfig } from "../runs/config";
+import { canonicalJson, dataFingerprint } from "../runs/config";
 import { createHash } from "node:crypto";
-import { DEFAULT_RUNS_DIR, type SplitMetrics } from "./store";
+import { DEFAULT_RUNS_DIR } from "./store";
+import type { SplitMetrics } from "../runs/record";
 import { capRows, loadExperimentData } from "./run";
 
 

@@ -3,8 +3,8 @@
  * hash (computed once). `--shard i/n` takes every n-th distinct config, so any scheduler can split a grid across
  * processes or machines.
  */
-import type { ExperimentConfig, DataSpec } from "./config";
-import { configHash, parseExperimentConfig } from "./config";
+import type { ExperimentConfig, DataSpec } from "../runs/config";
+import { configHash, parseExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { TABLE_SPECS, type TableName } from "./study-tables";
 

@@ -1,5 +1,5 @@
 /** src/experiments: typed configs, presets, the study's table specs, the run cache, grids, tables, the playground. */
-export * from "./config";
+export * from "../runs";
 export * from "./presets";
 export * from "./study-tables";
 export * from "./store";

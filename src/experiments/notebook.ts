@@ -1,7 +1,7 @@
 /** What every notebook's first cell calls: the backend, the data and the preset, said once. */
 import * as path from "node:path";
 import { initBackend, type BackendInfo } from "../backend/select";
-import type { DataSpec } from "./config";
+import type { DataSpec } from "../runs/config";
 import { notebookPreset, type PresetName } from "./presets";
 
 export interface NotebookContext {

@@ -16,15 +16,15 @@ import {
   type PlotlyFigure,
   type ProbSplit,
 } from "../report";
-import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunRecord } from "../metrics";
+import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunScore } from "../metrics";
 import { makeJob, type Job } from "./grids";
 import { loadDanfo } from "../report/danfo";
 import { LABELS, LABEL_NAMES, normalizeLabel } from "../data/labels";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
-import type { DataSpec, ExperimentConfig } from "./config";
+import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { runJobs, type GridRunOptions } from "./run";
-import { loadPredictions, type RunResult } from "./store";
+import { loadPredictions, type RunRecord } from "../runs";
 import { reportedSplit } from "./tables";
 
 export interface WeightSetting {
@@ -63,8 +63,8 @@ export interface PlaygroundResult {
   /** the split the numbers are from: test when every run has one, else dev */
   split: "test" | "dev";
   /** setting name → its runs, in seed order */
-  runs: Record<string, RunResult[]>;
-  records: RunRecord[];
+  runs: Record<string, RunRecord[]>;
+  records: RunScore[];
   /** per setting: weights, Macro-F1, Micro-F1 and F1 range (mean ± std), change vs unweighted and its verdict */
   summary: DataFrame;
   /** every setting against the unweighted one on Macro-F1 and the F1 range, as sentences */
@@ -125,7 +125,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   const jobs = list.flatMap((s) => seeds.map((seed) => settingJob(s, seed, base)));
   const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
   const split = reportedSplit(done);
-  const records: RunRecord[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
+  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
   const others = list.filter((s) => s.name !== reference);
   const comparisons = others.flatMap((s) => (["Macro-F1", "F1 Range"] as const).map((m) => compareVariants(records, reference, s.name, m)));
@@ -146,7 +146,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   };
 }
 
-function meanOf(records: readonly RunRecord[], name: string, f: (r: RunRecord) => number): ReturnType<typeof summarize> {
+function meanOf(records: readonly RunScore[], name: string, f: (r: RunScore) => number): ReturnType<typeof summarize> {
   return summarize(records.filter((r) => r.variant === name).map(f));
 }
 
@@ -157,7 +157,7 @@ function verdictCell(c: ComparisonLine | undefined): string {
   return `${formatVariation(c.diff)}, ${c.beyondNoise ? "beyond" : "within"} seed noise (p ${c.p < 0.001 ? "< 0.001" : c.p.toFixed(3)})`;
 }
 
-function summaryFrame(list: WeightSetting[], reference: string, records: RunRecord[], comparisons: ComparisonLine[]): DataFrame {
+function summaryFrame(list: WeightSetting[], reference: string, records: RunScore[], comparisons: ComparisonLine[]): DataFrame {
   const { DataFrame } = loadDanfo();
   const metric = (m: MetricRow) => list.map((s) => formatMeanStd(meanOf(records, s.name, (r) => metricValue(r.metrics, m))));
   const verdict = (m: MetricRow) => list.map((s) => verdictCell(comparisons.find((c) => c.b === s.name && c.metric === m && s.name !== reference)));
@@ -175,7 +175,7 @@ function summaryFrame(list: WeightSetting[], reference: string, records: RunReco
   );
 }
 
-function perClassFrame(list: WeightSetting[], reference: string, records: RunRecord[]): DataFrame {
+function perClassFrame(list: WeightSetting[], reference: string, records: RunScore[]): DataFrame {
   const { DataFrame } = loadDanfo();
   const cols: Record<string, string[]> = { label: LABELS.map((l) => l.en) };
   const score = (name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
@@ -189,7 +189,7 @@ function perClassFrame(list: WeightSetting[], reference: string, records: RunRec
 }
 
 /** The decision-rule preview on one unweighted run's saved dev and test probabilities. */
-function previewOf(run: RunResult, seed: number): string {
+function previewOf(run: RunRecord, seed: number): string {
   const splits: Record<string, ProbSplit> = {};
   if (run.metrics.test) splits.test = predictionsToSplit(loadPredictions(run.dir, "test"));
   splits.dev = predictionsToSplit(loadPredictions(run.dir, "dev"));

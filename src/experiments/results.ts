@@ -6,10 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DataFrame } from "danfojs-node";
-import type { Metrics, RunRecord } from "../metrics";
+import type { Metrics, RunScore } from "../metrics";
 import { studyTableFrame, perClassTable, perClassF1Chart, dropEmptyColumns, type PlotlyFigure } from "../report";
-import type { ExperimentConfig } from "./config";
-import { PROJECT_ROOT } from "./config";
+import type { ExperimentConfig } from "../runs/config";
+import { PROJECT_ROOT } from "../runs/config";
 import { STUDY_SEEDS, TABLE_SPECS, type TableName } from "./study-tables";
 import { tableReadings, tableSummary, type TableResult } from "./tables";
 
@@ -100,7 +100,7 @@ export interface ShippedTable {
   frame: DataFrame;
   perClass: DataFrame;
   chart: PlotlyFigure;
-  records: RunRecord[];
+  records: RunScore[];
   variants: string[];
   readings: string[];
   /** the table in 2–4 plain sentences (tableSummary) */
@@ -117,7 +117,7 @@ export function loadResults(table: TableName, dir = studyResultsDir()): ShippedT
   const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as ResultsFile;
   const { runs, ...meta } = parsed;
   const split = runs[0]?.split ?? "dev";
-  const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
   const variants = [...new Set(runs.map((r) => r.variant))];
   const seeds = Object.fromEntries(variants.map((v) => [v, runs.filter((r) => r.variant === v).map((r) => r.seed)]));
   return {

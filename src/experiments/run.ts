@@ -15,13 +15,14 @@ import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encodin
 import type { Encoded } from "../encoding/types";
 import { BertForRelationClassification, loadPretrained, outOfFoldNgramProbs, parseConfig, shapeConfig, saveCheckpoint } from "../model";
 import { augmentTrain, chooseHardClasses, studyBatchSampler } from "../augment";
-import { train, evaluate, computeClassWeights, classCounts, createProgress, DEFAULT_TRAIN_CONFIG, type TrainConfig, type ClassWeightSpec, type TrainResult, type Evaluation } from "../train";
+import { train, evaluate, computeClassWeights, classCounts, createProgress, toTrainConfig, type TrainExtras, type ClassWeightSpec, type TrainResult, type Evaluation } from "../train";
 import { notebookProgress } from "../report/progress";
 import { Rng } from "../random";
-import type { ExperimentConfig } from "./config";
-import { configHash, fromProjectPath, parseExperimentConfig } from "./config";
+import type { ExperimentConfig } from "../runs/config";
+import { configHash, fromProjectPath, parseExperimentConfig } from "../runs/config";
 import { selectionSplit } from "../data/selection";
-import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter, type RunResult, type RunInfo, type Prediction, type SplitMetrics } from "./store";
+import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter } from "./store";
+import type { RunRecord, RunInfo, Prediction, SplitMetrics } from "../runs/record";
 
 export interface RunOptions {
   /** retrain even when a complete run folder exists */
@@ -165,32 +166,16 @@ async function classWeightSpec(cfg: ExperimentConfig, fitLabels: number[], opts:
   }
 }
 
-function selectionF1(run: RunResult): Record<string, number> {
+function selectionF1(run: RunRecord): Record<string, number> {
   const pc = run.metrics.selection?.per_class;
   if (!pc) throw new Error(`loss.scheme hard_classes: the unweighted reference run ${run.dir} has no selection metrics`);
   return Object.fromEntries(Object.entries(pc).map(([k, c]) => [k, c.f1]));
 }
 
 /** The same config trained without class weights: where `hard_classes` reads which classes are hard. */
-function referenceRun(cfg: ExperimentConfig, opts: RunOptions): Promise<RunResult> {
+function referenceRun(cfg: ExperimentConfig, opts: RunOptions): Promise<RunRecord> {
   const loss = { ...cfg.loss, scheme: "none" as const, alpha: undefined, devF1: undefined, beta: undefined, manual: undefined };
   return runExperiment({ ...cfg, loss }, { runsDir: opts.runsDir, progress: opts.progress, verbose: false, label: "the unweighted reference of a hard_classes run" });
-}
-
-/** What a run needs besides its config to train: computed weights, a sampler, where checkpoints go, the teacher. */
-export type TrainExtras = Pick<TrainConfig, "classWeights" | "sampler" | "checkpointDir" | "checkpointTokenizerDir" | "checkpointEverySeconds" | "distill">;
-
-/** The trainer's config: DEFAULT_TRAIN_CONFIG, overridden by the experiment's hyperparameters (same names) and the extras. */
-export function toTrainConfig(cfg: ExperimentConfig, extras: TrainExtras): TrainConfig {
-  const { epochs, batchSize, lr, weightDecay, warmupRatio, schedule, maxGradNorm, seed, earlyStoppingPatience, layerwiseLrDecay } = cfg;
-  return {
-    ...DEFAULT_TRAIN_CONFIG,
-    ...{ epochs, batchSize, lr, weightDecay, warmupRatio, schedule, maxGradNorm, seed, earlyStoppingPatience, layerwiseLrDecay },
-    lossReduction: cfg.loss.reduction,
-    labelSmoothing: cfg.loss.labelSmoothing,
-    focalGamma: cfg.loss.focalGamma,
-    ...extras,
-  };
 }
 
 function predictionRows(rows: Row[], ev: Evaluation): Prediction[] {
@@ -229,7 +214,7 @@ function runRows(cfg: ExperimentConfig, dataset: Dataset): RunRows {
 }
 
 /** Train one run into `writer`'s temp folder and return what it will hold once committed. */
-async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions): Promise<RunResult> {
+async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions): Promise<RunRecord> {
   const backend = await initBackend({ verbose: false });
   const started = Date.now();
   const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
@@ -307,12 +292,12 @@ function teacher(cfg: ExperimentConfig, fit: Row[], weights: number[] | null): T
 }
 
 /** Run (or load) one experiment. */
-export async function runExperiment(input: ExperimentConfig, opts: RunOptions = {}): Promise<RunResult> {
+export async function runExperiment(input: ExperimentConfig, opts: RunOptions = {}): Promise<RunRecord> {
   const cfg = parseExperimentConfig(input);
   const hash = opts.hash ?? configHash(cfg);
   const runsDir = opts.runsDir ?? DEFAULT_RUNS_DIR;
   const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
-  const cached = (): RunResult | undefined => {
+  const cached = (): RunRecord | undefined => {
     const run = opts.force ? undefined : loadRun(finalDir);
     return run && (run.hash === hash || configHash(run.config) === hash) ? { ...run, hash } : undefined;
   };
@@ -361,11 +346,11 @@ function explainOutOfMemory(e: unknown): unknown {
 }
 
 /** A job's run, with the job's own fields (variant, seed, …) beside it. */
-export type JobRun<J> = RunResult & Omit<J, "config">;
+export type JobRun<J> = RunRecord & Omit<J, "config">;
 
 export interface GridRunOptions extends RunOptions {
   /** called after each job (done, total, the job's run) */
-  onJob?: (done: number, total: number, run: RunResult) => void;
+  onJob?: (done: number, total: number, run: RunRecord) => void;
 }
 
 /**
@@ -377,7 +362,7 @@ export async function runJobs<J extends { config: ExperimentConfig; hash: string
   opts: GridRunOptions = {},
 ): Promise<JobRun<J>[]> {
   const out: JobRun<J>[] = [];
-  const seen = new Map<string, RunResult>();
+  const seen = new Map<string, RunRecord>();
   for (const job of jobs) {
     // what the progress display is titled: the job's own label, else its table, variant and seed
     const label = job.label ?? (job.variant !== undefined ? `${job.table ? `${job.table} table · ` : ""}${job.variant}, seed ${job.seed} (run ${job.hash})` : undefined);

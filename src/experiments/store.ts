@@ -9,9 +9,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { ExperimentConfig } from "./config";
-import type { Metrics } from "../metrics";
-import type { HistoryRow } from "../train";
+import type { ExperimentConfig } from "../runs/config";
+import type { EpochRow, RunInfo, RunRecord, SplitMetrics } from "../runs/record";
 
 /** runs/ of the checkout, or MEDREL_RUNS_DIR (a shared folder on a cluster; a scratch folder for the notebook tests) */
 export const DEFAULT_RUNS_DIR = process.env.MEDREL_RUNS_DIR ? path.resolve(process.env.MEDREL_RUNS_DIR) : path.resolve(__dirname, "..", "..", "runs");
@@ -19,102 +18,6 @@ export const DEFAULT_RUNS_DIR = process.env.MEDREL_RUNS_DIR ? path.resolve(proce
 export const CKPT_SUFFIX = ".ckpt";
 /** The file that marks a folder as a run folder written by this project (replacing it is allowed). */
 export const RUN_MARKER = ".medrel-run";
-
-export interface SplitMetrics {
-  /** the split the best epoch was chosen on (train's selection slice, or dev when a test split is reported) */
-  selection?: Metrics;
-  dev: Metrics;
-  /** absent when the data has no test split */
-  test: Metrics | null;
-}
-
-/** One epoch of a run's training curve (history.json): the trainer's own record. */
-export type EpochRecord = HistoryRow;
-
-/** Everything a run leaves behind, as loaded back. */
-export interface RunResult {
-  hash: string;
-  dir: string;
-  config: ExperimentConfig;
-  metrics: SplitMetrics;
-  history: EpochRecord[];
-  info: RunInfo;
-}
-
-export interface RunInfo {
-  backend: string;
-  kernels: string[];
-  /** threads the kernels ran on (BackendInfo.threads); absent in runs recorded before it was */
-  threads?: number;
-  startedAt: string;
-  seconds: { total: number; train: number; eval: number };
-  /** rows trained on (train minus the selection slice, augmentation included) */
-  trainRows: number;
-  selectionRows?: number;
-  devRows: number;
-  testRows: number;
-  vocabSize: number;
-  parameters: number;
-  bestEpoch: number;
-  dataReport: string[];
-  augmentReport?: unknown;
-  classWeights: number[] | null;
-  /** the class weights the distillation teacher was fitted with (null: unweighted, or no distillation) */
-  teacherClassWeights?: number[] | null;
-  /** epochs taken from an interrupted attempt's checkpoint (0 = trained in one go) */
-  resumedFromEpoch?: number;
-  node: string;
-}
-
-export interface Prediction {
-  id: string;
-  sentence: string;
-  h: string;
-  t: string;
-  label: string;
-  pred: string;
-  probs: number[];
-}
-
-export type PredictionSplit = "selection" | "dev" | "test";
-
-/** A row of predictions-<split>.jsonl that is not a Prediction: the file, the line and the field. */
-export class PredictionsFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "PredictionsFileError";
-  }
-}
-
-/** The saved predictions of one split of a run folder (predictions-<split>.jsonl), checked row by row. */
-export function loadPredictions(dir: string, split: PredictionSplit): Prediction[] {
-  const file = path.join(dir, `predictions-${split}.jsonl`);
-  if (!fs.existsSync(file)) throw new PredictionsFileError(`${file}: not found (the run has no ${split} predictions)`);
-  const out: Prediction[] = [];
-  fs.readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-    if (!line.trim()) return;
-    let row: Record<string, unknown>;
-    try {
-      row = JSON.parse(line) as Record<string, unknown>;
-    } catch (e) {
-      throw new PredictionsFileError(`${file}:${i + 1}: not JSON (${(e as Error).message})`);
-    }
-    for (const f of ["id", "sentence", "h", "t", "label", "pred"] as const) {
-      if (typeof row[f] !== "string") throw new PredictionsFileError(`${file}:${i + 1}: field "${f}" must be a string, got ${JSON.stringify(row[f])}`);
-    }
-    const probs = row.probs;
-    if (!Array.isArray(probs) || !probs.every((p) => typeof p === "number" && Number.isFinite(p))) {
-      throw new PredictionsFileError(`${file}:${i + 1}: field "probs" must be an array of numbers`);
-    }
-    out.push(row as unknown as Prediction);
-  });
-  return out;
-}
-
-/** The split a run's tables report (test when it has one, else dev): the predictions the error analysis reads. */
-export function reportedPredictionSplit(run: Pick<RunResult, "metrics">): "dev" | "test" {
-  return run.metrics.test ? "test" : "dev";
-}
 
 const REQUIRED = ["config.json", "metrics.json", "history.json", "run.json"];
 
@@ -124,7 +27,7 @@ export function runDir(hash: string, runsDir = DEFAULT_RUNS_DIR): string {
 }
 
 /** Load a complete run folder, or undefined when it does not exist or is incomplete. */
-export function loadRun(dir: string): RunResult | undefined {
+export function loadRun(dir: string): RunRecord | undefined {
   if (!REQUIRED.every((f) => fs.existsSync(path.join(dir, f)))) return undefined;
   const read = <T>(f: string): T => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as T;
   return {
@@ -132,7 +35,7 @@ export function loadRun(dir: string): RunResult | undefined {
     dir,
     config: read<ExperimentConfig>("config.json"),
     metrics: read<SplitMetrics>("metrics.json"),
-    history: read<EpochRecord[]>("history.json"),
+    history: read<EpochRow[]>("history.json"),
     info: read<RunInfo>("run.json"),
   };
 }

@@ -10,7 +10,7 @@ import { STUDY_ENCODINGS } from "../encoding/types";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { MetricRow } from "../metrics/records";
 import type { StudyTableName } from "../report/study";
-import type { ExperimentConfig } from "./config";
+import type { ExperimentConfig } from "../runs/config";
 import { fromScratch, MODELS_DIR, type PresetName } from "./presets";
 
 export type TableName = "models" | "encodings" | "loss" | "augmentation";

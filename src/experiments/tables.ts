@@ -3,7 +3,7 @@
  * study's, the per-class table and chart, the readings, and which runs are missing.
  */
 import type { DataFrame } from "danfojs-node";
-import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunRecord } from "../metrics";
+import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunScore } from "../metrics";
 import {
   studyTableFrame,
   perClassTable,
@@ -26,8 +26,9 @@ import {
 } from "../report";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_RUNS_DIR, runDir, type PredictionSplit } from "./store";
-import type { DataSpec, ExperimentConfig } from "./config";
+import { DEFAULT_RUNS_DIR, runDir } from "./store";
+import type { PredictionSplit } from "../runs/record";
+import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
@@ -53,7 +54,7 @@ export interface TableResult {
   frame: DataFrame;
   perClass: DataFrame;
   chart: PlotlyFigure;
-  records: RunRecord[];
+  records: RunScore[];
   /** every variant of the grid (with or without runs), in the spec's order */
   variants: string[];
   runs: JobRun<Job>[];
@@ -95,7 +96,7 @@ export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): 
 function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[], req: TableRequest, trainBaseline: boolean): TableResult {
   const spec = TABLE_SPECS[table];
   const split = reportedSplit(runs);
-  const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   if (spec.ngramRow && trainBaseline && jobs.length > 0) {
     for (const seed of new Set(jobs.map((j) => j.seed))) {
       const b = runBaseline({ ...jobs[0].config, seed }, { runsDir: req.runsDir });
@@ -122,7 +123,7 @@ function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: J
  * its metrics, beyond seed noise or not. Variants are the table's (those in `variants`, default the records');
  * a comparison naming a variant the table does not have throws.
  */
-export function tableComparisonLines(table: TableName, records: readonly RunRecord[], variants?: readonly string[]): ComparisonLine[] {
+export function tableComparisonLines(table: TableName, records: readonly RunScore[], variants?: readonly string[]): ComparisonLine[] {
   const spec = TABLE_SPECS[table];
   const names = variants ?? [...new Set(records.map((r) => r.variant))];
   return tableComparisons(spec, names).flatMap((c) => spec.metrics.map((m) => compareVariants(records, c.a, c.b, m, c.test)));

@@ -9,7 +9,7 @@
  */
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import tCdf from "@stdlib/stats-base-dists-t-cdf";
-import { metricValue, summarize, type RunRecord, type MetricRow } from "./records";
+import { metricValue, summarize, type RunScore, type MetricRow } from "./records";
 
 export type ComparisonTest = "paired" | "welch";
 
@@ -53,7 +53,7 @@ function tTest(diff: number, se: number, df: number): { t: number; p: number } {
  * something else).
  */
 export function compareVariants(
-  records: readonly RunRecord[],
+  records: readonly RunScore[],
   a: string,
   b: string,
   metric: MetricRow = "Macro-F1",

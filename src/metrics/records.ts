@@ -1,11 +1,11 @@
 /**
- * Runs as the tables see them: one record per (variant, seed) with the metrics of the reported split, the
- * study's headline metrics in %, and mean ± std over seeds.
+ * Runs as the tables see them: one score per (variant, seed) with the metrics of the reported split (a view of a
+ * run's record, src/runs/record.ts), the study's headline metrics in %, and mean ± std over seeds.
  */
 import type { Metrics } from "./classification";
 
-/** One finished run: which variant (a study column / row name or alias), which seed, its metrics. */
-export interface RunRecord {
+/** A finished run as a table row sees it: which variant (a study column / row name or alias), which seed, its metrics on one split. */
+export interface RunScore {
   variant: string;
   seed: number;
   metrics: Metrics;

@@ -5,8 +5,9 @@
  */
 import { LABELS, normalizeLabel } from "../data/labels";
 import type { Metrics } from "../metrics";
-import { summarize, type RunRecord } from "../metrics/records";
+import { summarize, type RunScore } from "../metrics/records";
 import { ReportInputError } from "./tables";
+import type { EpochRow } from "../train/progress";
 
 export const CJK_FONT_FAMILY =
   '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", "WenQuanYi Micro Hei", sans-serif';
@@ -65,7 +66,7 @@ export interface PerClassChartOptions extends ChartOptions {
 }
 
 /** Per-class scores as grouped bars: one group per label, one bar per variant (mean over seeds, std as error bar). */
-export function perClassF1Chart(runs: readonly RunRecord[], opts: PerClassChartOptions = {}): PlotlyFigure {
+export function perClassF1Chart(runs: readonly RunScore[], opts: PerClassChartOptions = {}): PlotlyFigure {
   const metric = opts.metric ?? "f1";
   const chosen = runs.filter((r) => opts.split === undefined || r.split === opts.split);
   if (chosen.length === 0) throw new ReportInputError("perClassF1Chart: no runs to plot");
@@ -194,14 +195,8 @@ export function confusionDiffChart(before: number[][], after: number[][], opts: 
   };
 }
 
-/** One epoch of a training history (the trainer's HistoryRow / the store's EpochRecord fit this). */
-export interface EpochPoint {
-  epoch: number;
-  trainLoss?: number;
-  devLoss?: number;
-  /** fraction in [0, 1] */
-  devMacroF1?: number;
-}
+/** What a training-curve chart reads of an epoch row (a curve may lack the losses or the F1). */
+export type EpochPoint = Pick<EpochRow, "epoch"> & Partial<Pick<EpochRow, "trainLoss" | "devLoss" | "devMacroF1">>;
 
 /** Loss (left axis) and dev macro-F1 in % (right axis) per epoch; pass several histories by name to compare runs. */
 export function trainingCurvesChart(

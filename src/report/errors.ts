@@ -6,17 +6,17 @@
 import type { DataFrame } from "danfojs-node";
 import { LABEL_NAMES, labelIndex, normalizeLabel, type Label } from "../data/labels";
 import { confusionMatrix, type Metrics } from "../metrics";
-import { loadPredictions, reportedPredictionSplit, loadRun, type Prediction, type PredictionSplit, type RunResult } from "../experiments/store";
+import { loadPredictions, reportedPredictionSplit, savedReportedSplit, type Prediction, type PredictionSplit, type RunRecord } from "../runs";
 import { bilingualLabel } from "./charts";
 import { escapeHtml, tableHtml } from "./display";
 import { loadDanfo } from "./danfo";
 import { ReportInputError } from "./tables";
 
 /** A run folder: a loaded run, or just its path. */
-export type RunRef = RunResult | { dir: string };
+export type RunRef = RunRecord | { dir: string };
 
 /** Anything holding a confusion matrix in label order (rows = gold, columns = predicted). */
-export type ConfusionSource = Metrics | RunResult | number[][];
+export type ConfusionSource = Metrics | RunRecord | number[][];
 
 export interface ConfusedPair {
   gold: Label;
@@ -155,16 +155,9 @@ function label(raw: string, what: string): Label {
   return l;
 }
 
-function runOf(ref: RunRef): RunResult {
-  if ("metrics" in ref) return ref;
-  const run = loadRun(ref.dir);
-  if (!run) throw new ReportInputError(`${ref.dir}: not a complete run folder`);
-  return run;
-}
-
 /** The run's predictions of a split (default: its reported split) and that split's name. */
 export function runPredictions(ref: RunRef, split?: PredictionSplit): { split: PredictionSplit; rows: Prediction[] } {
-  const s = split ?? reportedPredictionSplit(runOf(ref));
+  const s = split ?? ("metrics" in ref ? reportedPredictionSplit(ref) : savedReportedSplit(ref.dir));
   return { split: s, rows: loadPredictions(ref.dir, s) };
 }
 

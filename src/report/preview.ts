@@ -7,7 +7,7 @@
  */
 import { LABELS, LABEL_NAMES, labelIndex, normalizeLabel } from "../data/labels";
 import { classificationMetrics, type Metrics } from "../metrics";
-import type { Prediction } from "../experiments/store";
+import type { Prediction } from "../runs/record";
 import { escapeHtml } from "./display";
 import { ReportInputError } from "./tables";
 

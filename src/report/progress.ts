@@ -3,7 +3,7 @@
  * epochs (the best in bold) — titled with what is training. Training hands its progress to this through the
  * Progress interface of src/train; outside a kernel there is no display and training prints lines.
  */
-import { etas, formatDuration, type EpochSummary, type Progress, type StepProgress } from "../train/progress";
+import { etas, formatDuration, type EpochRow, type Progress, type StepProgress } from "../train/progress";
 import { escapeHtml } from "./display";
 import { kernelTslab } from "./tslab";
 
@@ -63,7 +63,7 @@ class NotebookProgress implements Progress {
       `ETA ${formatDuration(e.epoch)} (run ${formatDuration(e.run)})</div>`;
     this.render();
   }
-  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
+  endEpoch(s: EpochRow, epochs: number, isBest: boolean): void {
     const f = (x: number | undefined): string => (x === undefined ? "" : x.toFixed(4));
     this.rows.push(
       `<tr${isBest ? ' style="font-weight:bold"' : ""}><td>${s.epoch + 1}/${epochs}</td><td>${s.step}</td><td>${f(s.trainLoss)}</td>` +

@@ -1,7 +1,7 @@
 /** Plain-text summaries for terminals and logs (notebooks get DataFrames and charts instead). */
 import { LABELS } from "../data/labels";
 import type { Metrics } from "../metrics";
-import type { RunResult } from "../experiments/store";
+import type { RunRecord } from "../runs/record";
 import { padDisplay } from "./display";
 
 const pct = (x: number): string => (100 * x).toFixed(2).padStart(6);
@@ -24,7 +24,7 @@ export function formatPerClass(m: Metrics): string {
 }
 
 /** A run in a few lines; `perClass: false` leaves out the per-class block (a notebook shows runMetricsTable instead). */
-export function formatRunSummary(run: RunResult, opts: { perClass?: boolean } = {}): string {
+export function formatRunSummary(run: RunRecord, opts: { perClass?: boolean } = {}): string {
   const c = run.config;
   const model = c.model.kind === "preset" ? `${c.model.preset}${c.model.pretrained ? " (pretrained)" : " (random init)"}` : c.model.name ?? c.model.dir;
   const out = [
@@ -55,7 +55,7 @@ function meanStd(xs: number[]): { mean: number; std: number } {
 /** A study table as text: rows = metrics, columns = variants, "mean ± std" in % over seeds (test split, else dev). */
 export function formatGridTable(
   table: string,
-  runs: (RunResult & { variant: string })[],
+  runs: (RunRecord & { variant: string })[],
   missing: number,
 ): string {
   const variants = [...new Set(runs.map((r) => r.variant))];

@@ -5,7 +5,7 @@
  */
 import type { DataFrame } from "danfojs-node";
 import { LABELS } from "../data/labels";
-import { METRIC_ROWS, metricValue, summarize, type MetricRow, type RunRecord, type Summary } from "../metrics/records";
+import { METRIC_ROWS, metricValue, summarize, type MetricRow, type RunScore, type Summary } from "../metrics/records";
 import { loadDanfo } from "./danfo";
 import { loadStudyTables, type StudyTableName, type StudyTables } from "./study";
 
@@ -61,10 +61,10 @@ function studyNameOf(variant: string, names: readonly string[], opts: TableOptio
 
 /** Runs filtered to one split, checked for duplicates, grouped by study name (first-seen order). */
 function groupRuns(
-  runs: readonly RunRecord[],
+  runs: readonly RunScore[],
   names: readonly string[],
   opts: TableOptions,
-): Map<string, RunRecord[]> {
+): Map<string, RunScore[]> {
   let chosen = runs;
   if (opts.split !== undefined) {
     chosen = runs.filter((r) => r.split === opts.split);
@@ -74,7 +74,7 @@ function groupRuns(
       throw new ReportInputError(`runs mix splits ${splits.join(", ")}; pass { split } to choose one`);
     }
   }
-  const groups = new Map<string, RunRecord[]>();
+  const groups = new Map<string, RunScore[]>();
   const seen = new Map<string, string>();
   for (const r of chosen) {
     if (!Number.isFinite(r.seed)) throw new ReportInputError(`run of variant "${r.variant}" has seed ${r.seed}`);
@@ -104,7 +104,7 @@ function makeFrame(columns: [string, Column][], index: string[]): DataFrame {
 }
 
 /** Tables whose rows are metrics and whose columns are variants (model, loss, augmentation). */
-function metricRowsTable(table: StudyTableName, runs: readonly RunRecord[], opts: TableOptions, tables: StudyTables): DataFrame {
+function metricRowsTable(table: StudyTableName, runs: readonly RunScore[], opts: TableOptions, tables: StudyTables): DataFrame {
   const study = tables.tables[table];
   const digits = opts.digits ?? 2;
   const rowNames = Object.keys(study.rows) as MetricRow[];
@@ -145,22 +145,22 @@ function metricRowsTable(table: StudyTableName, runs: readonly RunRecord[], opts
 }
 
 /** The study table `key` with our runs beside it: encodings as rows (like the slide), the other tables metrics as rows. */
-export function studyTableFrame(key: StudyTableName, runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+export function studyTableFrame(key: StudyTableName, runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
   return key === "encoding_ablation" ? encodingTable(runs, opts) : metricRowsTable(key, runs, opts, loadStudyTables());
 }
 
 /** Study Table "Pretrained Model Comparison": rows Macro-P…Micro-F1, columns BioBERT, Chinese-RoBERTa-wwm-ext, MedBERT (+ other variants). */
-export function modelTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+export function modelTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
   return metricRowsTable("model_comparison", runs, opts, loadStudyTables());
 }
 
 /** Study Table "Weighted Loss": rows Macro-P…F1 Range, columns Regular Loss, Weighted Loss, Variation. */
-export function weightedLossTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+export function weightedLossTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
   return metricRowsTable("weighted_loss", runs, opts, loadStudyTables());
 }
 
 /** Study Table "Sample Augmentation": rows Macro-P…F1 Range, columns Weighted Loss, Weighted+Aug, Variation. */
-export function augmentationTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+export function augmentationTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
   return metricRowsTable("augmentation", runs, opts, loadStudyTables());
 }
 
@@ -168,7 +168,7 @@ export function augmentationTable(runs: readonly RunRecord[], opts: TableOptions
  * Study Table "Encoding Strategy Impact" (transposed like the slide): rows Basic1, Basic2, QA,
  * Entity_marked1, Entity_marked2 (+ other variants), columns Macro-P, Macro-R, Macro-F1, Micro-F1.
  */
-export function encodingTable(runs: readonly RunRecord[], opts: TableOptions = {}): DataFrame {
+export function encodingTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
   const tables = loadStudyTables();
   const study = tables.tables.encoding_ablation;
   const digits = opts.digits ?? 2;
@@ -199,7 +199,7 @@ export interface PerClassOptions extends Omit<TableOptions, "variantMap" | "alia
  * Per-class scores in %: rows = the 10 labels (Chinese names, as Metrics.per_class keys), columns
  * "label" (English), one "mean ± std" column per variant (first-seen order), and "support".
  */
-export function perClassTable(runs: readonly RunRecord[], opts: PerClassOptions = {}): DataFrame {
+export function perClassTable(runs: readonly RunScore[], opts: PerClassOptions = {}): DataFrame {
   const metric = opts.metric ?? "f1";
   const digits = opts.digits ?? 2;
   const groups = groupRuns(runs, [], { split: opts.split });
@@ -235,7 +235,7 @@ export function dropEmptyColumns(df: DataFrame): DataFrame {
 }
 
 /** Every run as one row: variant, seed, split and the headline metrics in % (for inspection). */
-export function runsTable(runs: readonly RunRecord[]): DataFrame {
+export function runsTable(runs: readonly RunScore[]): DataFrame {
   const columns: [string, Column][] = [
     ["variant", runs.map((r) => r.variant)],
     ["seed", runs.map((r) => r.seed)],

@@ -9,4 +9,5 @@ export * from "./progress";
 export * from "./checkpoint";
 export * from "./inference";
 export * from "./state";
+export * from "./config";
 export * from "./loop";

@@ -15,14 +15,15 @@ export interface PredictOptions {
   batchSize?: number;
 }
 
-export interface Prediction {
+/** A model's output on a set of rows (a saved row with its text and labels is a runs/record Prediction). */
+export interface ClassProbs {
   /** softmax probabilities, one row per input row, in input order */
   probs: number[][];
   /** argmax class per row (first on ties) */
   preds: number[];
 }
 
-async function predictRaw(model: Model, set: readonly Encoded[], batchSize: number): Promise<Prediction & { logits: Float32Array }> {
+async function predictRaw(model: Model, set: readonly Encoded[], batchSize: number): Promise<ClassProbs & { logits: Float32Array }> {
   validateEncoded(set, "set", model.numLabels, false);
   const C = model.numLabels;
   const logits = new Float32Array(set.length * C);
@@ -49,7 +50,7 @@ async function predictRaw(model: Model, set: readonly Encoded[], batchSize: numb
 }
 
 /** Class probabilities and predictions. */
-export async function predict(model: Model, set: readonly Encoded[], opts: PredictOptions = {}): Promise<Prediction> {
+export async function predict(model: Model, set: readonly Encoded[], opts: PredictOptions = {}): Promise<ClassProbs> {
   const { probs, preds } = await predictRaw(model, set, opts.batchSize ?? EVAL_BATCH_SIZE);
   return { probs, preds };
 }
@@ -59,7 +60,7 @@ export interface EvaluateOptions extends PredictOptions {
   loss?: CrossEntropyOptions;
 }
 
-export interface Evaluation extends Prediction {
+export interface Evaluation extends ClassProbs {
   metrics: Metrics;
   /** the loss over the whole set at once (a weighted mean divides by the set's total weight) */
   loss: number;

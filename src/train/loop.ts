@@ -13,93 +13,20 @@ import type { Encoded } from "../encoding/types";
 import type { Metrics } from "../metrics";
 import { Rng, deriveSeed } from "../random";
 import type { BertForRelationClassification } from "../model";
-import { type Batch, type BatchSampler, batchInputs, bucketedSampler, collate, validateEncoded } from "./batching";
+import { type Batch, batchInputs, bucketedSampler, collate, validateEncoded } from "./batching";
 import { TrainConfigError, TrainDataError } from "./errors";
-import { EVAL_BATCH_SIZE, evaluate } from "./inference";
-import { crossEntropy, distillationLoss, type CrossEntropyOptions, type DistillOptions, type LossReduction } from "./loss";
+import { evaluate } from "./inference";
+import { crossEntropy, distillationLoss, type CrossEntropyOptions } from "./loss";
 import { AdamW, clipByGlobalNorm, layerwiseLrMultipliers } from "./optimizer";
-import { createProgress, type EpochSummary, type Progress, type ProgressMode, type StepProgress } from "./progress";
-import { lrMultiplier, type ScheduleName, type ScheduleOptions, warmupStepsFor } from "./schedule";
+import { createProgress, type EpochRow, type Progress, type ProgressMode, type StepProgress } from "./progress";
+import { lrMultiplier, type ScheduleOptions, warmupStepsFor } from "./schedule";
 import { resumeTraining, saveProgress, type LoopPosition } from "./state";
+import type { TrainConfig } from "./config";
 
 type Model = BertForRelationClassification;
 
-export interface TrainConfig {
-  epochs: number;
-  /** rows per batch for the default bucketed sampler (custom samplers choose their own) */
-  batchSize: number;
-  /** peak learning rate */
-  lr: number;
-  /** AdamW decoupled weight decay (none on biases and LayerNorm) */
-  weightDecay: number;
-  /** fraction of all optimizer steps spent warming up linearly from 0 */
-  warmupRatio: number;
-  schedule: ScheduleName;
-  /** StepLR gamma per epoch for schedule "step" (the study: 0.5) */
-  stepGamma: number;
-  /** clip the global gradient norm to this; 0 = no clipping */
-  maxGradNorm: number;
-  /** per-class loss weights (length numLabels), null = unweighted */
-  classWeights: number[] | null;
-  lossReduction: LossReduction;
-  labelSmoothing: number;
-  /** focal loss γ; 0 = plain cross-entropy */
-  focalGamma: number;
-  seed: number;
-  /** stop after this many epochs without a better selection Macro-F1; 0 = off */
-  earlyStoppingPatience: number;
-  evalBatchSize: number;
-  /** batch sampler for every epoch; default bucketedSampler(trainSet, {batchSize}) */
-  sampler?: BatchSampler;
-  /** per-epoch sampler (e.g. balanced for epochs 0–1, priority for 2–3); undefined falls back to `sampler` */
-  samplerByEpoch?: (epoch: number) => BatchSampler | undefined;
-  /** save last + best here after every epoch; resume when a last checkpoint exists */
-  checkpointDir?: string;
-  /** also save last/ mid-epoch every this many steps or seconds (whichever comes first; undefined = only at epoch ends) */
-  checkpointEverySteps?: number;
-  checkpointEverySeconds?: number;
-  /** layer-wise learning-rate decay (ELECTRA style); 1 or undefined = off */
-  layerwiseLrDecay?: number;
-  /** chunk size (in batches) of the default sampler's length bucketing; default 50 */
-  bucketChunkBatches?: number;
-  /** tokenizer folder copied into the best/ and last/ checkpoints (so they load as complete HF folders) */
-  checkpointTokenizerDir?: string;
-  /**
-   * knowledge distillation: a teacher's class probabilities for every training row (row-major [rows × numLabels],
-   * trainSet order); the loss becomes (1 − alpha)·CE + alpha·T²·KL (see distillationLoss)
-   */
-  distill?: DistillOptions & { teacherProbs: Float32Array };
-}
-
-/** The one set of defaults (Hugging Face Trainer-like for fine-tuning BERT); experiment configs override them. */
-export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = {
-  epochs: 3,
-  batchSize: 16,
-  lr: 2e-5,
-  weightDecay: 0.01,
-  warmupRatio: 0.1,
-  schedule: "linear",
-  stepGamma: 0.5,
-  maxGradNorm: 1.0,
-  classWeights: null,
-  lossReduction: "weighted_mean",
-  labelSmoothing: 0,
-  focalGamma: 0,
-  seed: 42,
-  earlyStoppingPatience: 0,
-  evalBatchSize: EVAL_BATCH_SIZE,
-};
-
-/** A full config from partial overrides of DEFAULT_TRAIN_CONFIG. */
-export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return { ...DEFAULT_TRAIN_CONFIG, ...overrides };
-}
-
-/** One row of TrainResult.history (the same record the progress display prints at epoch end). */
-export type HistoryRow = EpochSummary;
-
 export interface TrainResult {
-  history: HistoryRow[];
+  history: EpochRow[];
   /** 0-based epoch whose weights the model holds on return; -1 when no epoch ran */
   bestEpoch: number;
   bestDevMacroF1: number;
@@ -116,7 +43,7 @@ export interface TrainHooks {
   /** after each optimizer step (loss already read back) */
   onStep?: (p: StepProgress) => void;
   /** after each epoch's evaluation and checkpoint; throwing aborts training (the checkpoint stays) */
-  onEpochEnd?: (row: HistoryRow, devMetrics: Metrics) => void | Promise<void>;
+  onEpochEnd?: (row: EpochRow, devMetrics: Metrics) => void | Promise<void>;
 }
 
 export const SAMPLER_STREAM = 1;
@@ -308,7 +235,7 @@ export async function train(model: Model, trainSet: readonly Encoded[], devSet: 
         : undefined;
       const e = await trainEpoch(L, epoch, plans[epoch], start, saveMid);
       const ev = await evaluate(model, devSet, { batchSize: cfg.evalBatchSize, loss: L.lossOpts });
-      const row: HistoryRow = {
+      const row: EpochRow = {
         epoch,
         step: e.globalStep,
         trainLoss: e.loss,

@@ -29,8 +29,8 @@ export interface StepProgress {
   epochSeconds: number;
 }
 
-/** One row of TrainResult.history, as shown at the end of an epoch. */
-export interface EpochSummary {
+/** One epoch of a run: a row of TrainResult.history and of a run folder's history.json, as shown at the end of the epoch. */
+export interface EpochRow {
   epoch: number;
   step: number;
   trainLoss: number;
@@ -45,7 +45,7 @@ export interface EpochSummary {
 export interface Progress {
   startEpoch(epoch: number, epochs: number, stepsInEpoch: number): void;
   update(p: StepProgress): void;
-  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void;
+  endEpoch(s: EpochRow, epochs: number, isBest: boolean): void;
   /** a one-off message (resume notice, early stop) */
   note(msg: string): void;
   stop(): void;
@@ -86,7 +86,7 @@ export function etas(p: StepProgress): { epoch: number; run: number } {
   return { epoch: (p.stepsInEpoch - p.step) * perStep, run: (p.totalSteps - p.globalStep) * perStep };
 }
 
-export function formatEpochLine(s: EpochSummary, epochs: number, isBest = false): string {
+export function formatEpochLine(s: EpochRow, epochs: number, isBest = false): string {
   const dev = s.devLoss === undefined ? "" : ` dev_loss ${s.devLoss.toFixed(4)}`;
   return (
     `epoch ${s.epoch + 1}/${epochs} step ${s.step} loss ${s.trainLoss.toFixed(4)}${dev} ` +
@@ -135,7 +135,7 @@ class LineProgress implements Progress {
         `ETA ${formatDuration(e.epoch)} (run ${formatDuration(e.run)})\n`,
     );
   }
-  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
+  endEpoch(s: EpochRow, epochs: number, isBest: boolean): void {
     this.last = Date.now();
     this.stream.write(formatEpochLine(s, epochs, isBest) + "\n");
   }
@@ -180,7 +180,7 @@ class TtyProgress implements Progress {
       etaRun: formatDuration(e.run),
     });
   }
-  endEpoch(s: EpochSummary, epochs: number, isBest: boolean): void {
+  endEpoch(s: EpochRow, epochs: number, isBest: boolean): void {
     this.bar?.stop();
     this.bar = undefined;
     this.stream.write(formatEpochLine(s, epochs, isBest) + "\n");

@@ -10,8 +10,8 @@ import type { BertForRelationClassification, SaveCheckpointOptions } from "../mo
 import { CHECKPOINT_FILES, completeFolder, readModelWeights, saveModelFolder, writeFolder } from "./checkpoint";
 import { CheckpointError } from "./errors";
 import type { AdamW } from "./optimizer";
-import type { EpochSummary } from "./progress";
-import type { TrainConfig } from "./loop";
+import type { EpochRow } from "./progress";
+import type { TrainConfig } from "./config";
 
 type Model = BertForRelationClassification;
 
@@ -22,7 +22,7 @@ export interface LoopPosition {
   /** epochs completed */
   epochsDone: number;
   globalStep: number;
-  history: EpochSummary[];
+  history: EpochRow[];
   bestEpoch: number;
   bestDevMacroF1: number;
   epochsWithoutImprovement: number;

@@ -16,6 +16,7 @@ import { DEMO_DIR } from "../data/demo";
 import { DEFAULT_SELECTION } from "../data/selection";
 import { SHAPE_NAMES, type ShapeName } from "../model/config";
 import { CLASS_WEIGHT_SCHEMES, type ClassWeightScheme } from "../train/class-weights";
+import { HyperparamsSchema, LossOptionsSchema } from "../train/config";
 
 const encodingEnum = z.enum(ENCODING_NAMES as unknown as [EncodingName, ...EncodingName[]]);
 
@@ -56,9 +57,7 @@ export const LossSpecSchema = z.strictObject({
   devF1: z.record(z.string(), z.number()).optional(),
   /** `effective_number`: Cui et al. 2019 */
   beta: z.number().min(0).max(1).optional(),
-  focalGamma: z.number().nonnegative(),
-  reduction: z.enum(["weighted_mean", "mean"]),
-  labelSmoothing: z.number().min(0).max(0.5),
+  ...LossOptionsSchema.shape,
 });
 export type LossSpec = z.infer<typeof LossSpecSchema>;
 
@@ -112,16 +111,8 @@ export const ExperimentConfigSchema = z.strictObject({
    */
   samplerEpoch: z.enum(["rows", "first_exhausted"]),
   augment: AugmentSpecSchema.nullable(),
-  seed: z.number().int().nonnegative(),
-  epochs: z.number().int().positive(),
-  batchSize: z.number().int().positive(),
-  lr: z.number().positive(),
-  schedule: z.enum(["linear", "step", "constant"]),
-  warmupRatio: z.number().min(0).max(1),
-  weightDecay: z.number().nonnegative(),
-  maxGradNorm: z.number().positive(),
-  earlyStoppingPatience: z.number().int().nonnegative(),
-  layerwiseLrDecay: z.number().positive().max(1),
+  /** the trainer's hyperparameters (src/train/config.ts lists them) */
+  ...HyperparamsSchema.shape,
   /**
    * knowledge distillation from the n-gram baseline (cross-fitted on train, `folds` parts): loss =
    * (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student). Absent = off (and absent from the hash).
