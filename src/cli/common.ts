@@ -1,5 +1,6 @@
 /** Shared CLI plumbing: clean error exits (no stack dumps for user errors) and flag parsing helpers. */
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
+import { z } from "zod";
 
 /**
  * Run an async main. The tfjs WASM backend installs an uncaughtException handler that re-throws and
@@ -40,4 +41,39 @@ export function choiceArg<T extends string>(name: string, choices: readonly T[])
     }
     return v as T;
   };
+}
+
+/** "maxGradNorm" → "max-grad-norm": the flag commander reads back as the same camelCase key. */
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function schemaNumberArg(flag: string, field: z.ZodNumber) {
+  return (v: string): number => {
+    const n = Number(v);
+    const res = field.safeParse(n);
+    if (v.trim() === "" || !res.success) throw new InvalidArgumentError(`${flag} ${v}: ${res.success ? "expected a number" : res.error.issues[0].message}`);
+    return n;
+  };
+}
+
+/**
+ * One option per scalar field of a config schema (a number, a choice or a switch), named after the field
+ * (`maxGradNorm` → `--max-grad-norm`) and described by the schema, so the flags list the fields the schema does.
+ * Returns the keys that got a flag: commander reads each option back under its field's name.
+ */
+export function addSchemaOptions(cmd: Command, shape: Record<string, z.ZodType>): string[] {
+  const keys: string[] = [];
+  for (const [key, field] of Object.entries(shape)) {
+    const flag = `--${kebab(key)}`;
+    const about = field.description ?? key;
+    if (field instanceof z.ZodEnum) {
+      const choices = field.options.map(String);
+      cmd.option(`${flag} <v>`, `${about}: ${choices.join(" | ")}`, choiceArg(flag, choices));
+    } else if (field instanceof z.ZodNumber) cmd.option(`${flag} <n>`, about, schemaNumberArg(flag, field));
+    else if (field instanceof z.ZodBoolean) cmd.option(flag, about);
+    else continue;
+    keys.push(key);
+  }
+  return keys;
 }

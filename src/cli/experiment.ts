@@ -6,8 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
-import { ENCODING_NAMES } from "../encoding/types";
-import { POOLINGS } from "../model/config";
+import { SHAPE_NAMES, type ShapeName } from "../model/config";
 import {
   fromScratch,
   presetConfig,
@@ -20,16 +19,20 @@ import {
   type DataSpec,
   type ModelSpec,
   WeightSchemeSchema,
+  ExperimentConfigSchema,
 } from "../experiments";
 import { formatRunSummary } from "../report/summary";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
-import { runMain, intArg, floatArg, choiceArg } from "./common";
+import { runMain, floatArg, choiceArg, addSchemaOptions } from "./common";
 
+const isShape = (m: string): m is ShapeName => (SHAPE_NAMES as readonly string[]).includes(m);
+
+/** `--model`: an embedded shape (random init), or a Hugging Face folder (a path, or a name under models/). */
 export function resolveModel(m: string): ModelSpec {
-  if (m === "tiny" || m === "small" || m === "base") return { kind: "preset", preset: m, pretrained: null };
+  if (isShape(m)) return { kind: "preset", preset: m, pretrained: null };
   const asPath = fs.existsSync(m) ? m : path.join(MODELS_DIR, m);
   if (!fs.existsSync(path.join(asPath, "config.json"))) {
-    throw new Error(`--model "${m}": not a preset (tiny, small, base) nor a Hugging Face folder with config.json (looked in ${asPath})`);
+    throw new Error(`--model "${m}": not a shape (${SHAPE_NAMES.join(", ")}) nor a Hugging Face folder with config.json (looked in ${asPath})`);
   }
   return { kind: "checkpoint", dir: path.resolve(asPath), name: path.basename(asPath) };
 }
@@ -44,6 +47,7 @@ export function resolveData(o: { dataDir?: string; train?: string; dev?: string;
   return undefined;
 }
 
+/** The flags that are not a scalar field of the config (those come from the schema: addSchemaOptions). */
 interface Flags {
   dataDir?: string;
   train?: string;
@@ -52,14 +56,7 @@ interface Flags {
   preset: (typeof PRESET_NAMES)[number];
   model?: string;
   fromScratch?: boolean;
-  encoding?: ExperimentConfig["encoding"];
-  pooling?: ExperimentConfig["pooling"];
   weights?: ExperimentConfig["loss"]["scheme"];
-  seed?: number;
-  epochs?: number;
-  lr?: number;
-  maxLength?: number;
-  faithful?: boolean;
   config?: string;
   out?: string;
   force?: boolean;
@@ -75,22 +72,17 @@ async function main(): Promise<void> {
     .option("--dev <file>", "dev rows")
     .option("--test <file>", "test rows (optional)")
     .option("--preset <name>", `one of ${PRESET_NAMES.join(", ")}`, choiceArg("--preset", PRESET_NAMES), "quick")
-    .option("--model <m>", "tiny | small | base | a Hugging Face folder (or a name under models/)")
+    .option("--model <m>", `${SHAPE_NAMES.join(" | ")} | a Hugging Face folder (or a name under models/)`)
     .option("--from-scratch", "random init instead of the committed in-domain pretrained checkpoint")
-    .option("--encoding <e>", `one of ${ENCODING_NAMES.join(", ")}`, choiceArg("--encoding", ENCODING_NAMES))
-    .option("--pooling <p>", "cls | entity_start | entity_span", choiceArg("--pooling", POOLINGS))
     .option("--weights <scheme>", `class weights: ${WeightSchemeSchema.options.join(", ")}`, choiceArg("--weights", WeightSchemeSchema.options))
-    .option("--seed <n>", "random seed", intArg("--seed"))
-    .option("--epochs <n>", "epochs", intArg("--epochs"))
-    .option("--lr <x>", "peak learning rate", floatArg("--lr"))
-    .option("--max-length <n>", "max tokens", intArg("--max-length"))
-    .option("--faithful", "the study's quirks (double [CLS], replace-every-occurrence markers)")
     .option("--config <file>", "a JSON file with config fields (applied after the preset, before flags)")
     .option("--out <dir>", "write the run folder here instead of runs/<hash>")
     .option("--force", "retrain even if the run exists")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
     .option("--checkpoint-minutes <m>", "save resumable state mid-epoch this often (default 10); re-running a killed run resumes from the last save", floatArg("--checkpoint-minutes"))
     .showHelpAfterError();
+  // every scalar field of the config (the hyperparameters among them) is a flag of the same name
+  const fields = addSchemaOptions(program, ExperimentConfigSchema.shape);
   program.parse();
   const f = program.opts<Flags>();
 
@@ -102,17 +94,12 @@ async function main(): Promise<void> {
   if (f.fromScratch) {
     cfg.model = fromScratch(cfg.model);
   }
-  if (f.encoding) cfg.encoding = f.encoding;
-  if (f.pooling) cfg.pooling = f.pooling;
   if (f.weights) {
     cfg.loss = { ...cfg.loss, scheme: f.weights };
     if (f.weights === "manual" && !cfg.loss.manual) cfg.loss.manual = { ...STUDY_MANUAL_WEIGHTS };
   }
-  if (f.seed !== undefined) cfg.seed = f.seed;
-  if (f.epochs !== undefined) cfg.epochs = f.epochs;
-  if (f.lr !== undefined) cfg.lr = f.lr;
-  if (f.maxLength !== undefined) cfg.maxLength = f.maxLength;
-  if (f.faithful) cfg.faithful = true;
+  const given = program.opts<Record<string, unknown>>();
+  cfg = { ...cfg, ...Object.fromEntries(fields.filter((k) => given[k] !== undefined).map((k) => [k, given[k]])) };
   cfg = parseExperimentConfig(cfg, f.config ? `${f.config} and flags` : "flags");
 
   const checkpointSeconds = f.checkpointMinutes === undefined ? undefined : 60 * f.checkpointMinutes;

@@ -14,7 +14,7 @@ import { datasetFiles } from "../data/load";
 import type { SplitName } from "../data/types";
 import { DEMO_DIR } from "../data/demo";
 import { DEFAULT_SELECTION } from "../data/selection";
-import { SHAPE_NAMES, type ShapeName } from "../model/config";
+import { POOLINGS, SHAPE_NAMES, type Pooling, type ShapeName } from "../model/config";
 import { CLASS_WEIGHT_SCHEMES, type ClassWeightScheme } from "../train/class-weights";
 import { HyperparamsSchema, LossOptionsSchema } from "../train/config";
 
@@ -95,21 +95,19 @@ export const ExperimentConfigSchema = z.strictObject({
   data: DataSpecSchema,
   selection: SelectionSpecSchema,
   model: ModelSpecSchema,
-  encoding: encodingEnum,
-  /** the study's quirks (double [CLS], replace-every-occurrence) */
-  faithful: z.boolean(),
-  pooling: z.enum(["cls", "entity_start", "entity_span"]),
-  maxLength: z.number().int().min(16).max(512),
+  encoding: encodingEnum.describe("how the entities are marked in the text"),
+  faithful: z.boolean().describe("the study's quirks (double [CLS], replace-every-occurrence markers)"),
+  pooling: z.enum(POOLINGS as unknown as [Pooling, ...Pooling[]]).describe("what the classifier reads of the encoder's states"),
+  maxLength: z.number().int().min(16).max(512).describe("max tokens per row"),
   loss: LossSpecSchema,
-  /** `shuffle` = bucketed random batches; `study` = 2 balanced epochs then priority-sampler epochs */
-  sampler: z.enum(["shuffle", "study"]),
+  sampler: z.enum(["shuffle", "study"]).describe("batch sampler (shuffle: bucketed random batches; study: 2 balanced epochs, then priority-sampler epochs)"),
   /**
    * how many batches make a `study` sampler epoch: `rows` = one pass over the training rows' count (as many rows as a
    * shuffled epoch, so comparisons train as long), `first_exhausted` = the authors' code (stop when the first class
    * runs out: on the study's balanced split the same balanced epochs, priority epochs 2.5× shorter; on imbalanced
    * data, an epoch of a few batches)
    */
-  samplerEpoch: z.enum(["rows", "first_exhausted"]),
+  samplerEpoch: z.enum(["rows", "first_exhausted"]).describe("how many batches make a study-sampler epoch"),
   augment: AugmentSpecSchema.nullable(),
   /** the trainer's hyperparameters (src/train/config.ts lists them) */
   ...HyperparamsSchema.shape,
@@ -118,9 +116,9 @@ export const ExperimentConfigSchema = z.strictObject({
    * (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student). Absent = off (and absent from the hash).
    */
   distill: DistillSpecSchema.optional(),
-  /** cap on training rows (0 = all); the smoke preset uses it to run in seconds */
-  maxTrainRows: z.number().int().nonnegative(),
-  maxEvalRows: z.number().int().nonnegative(),
+  /** the smoke preset caps rows to run in seconds */
+  maxTrainRows: z.number().int().nonnegative().describe("cap on training rows, label-stratified (0 = all)"),
+  maxEvalRows: z.number().int().nonnegative().describe("cap on dev and test rows, label-stratified (0 = all)"),
 });
 export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
 

@@ -1,0 +1,35 @@
+/** The hyperparameters are listed once (src/train/config.ts): the config schema, the trainer, the CLI and the presets read that list. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { ExperimentConfigSchema, parseExperimentConfig, presetConfig } from "../src/experiments";
+import { DEFAULT_HYPERPARAMS, HYPERPARAM_KEYS, toTrainConfig, trainConfig } from "../src/train";
+import { addSchemaOptions } from "../src/cli/common";
+
+test("every hyperparameter is a field of the experiment config, a flag of npm run experiment and a TrainConfig field of the same name", () => {
+  assert.deepEqual(HYPERPARAM_KEYS, ["seed", "epochs", "batchSize", "lr", "schedule", "warmupRatio", "weightDecay", "maxGradNorm", "earlyStoppingPatience", "layerwiseLrDecay"]);
+  for (const k of HYPERPARAM_KEYS) assert.ok(k in ExperimentConfigSchema.shape, k);
+  const cmd = new Command().exitOverride();
+  const flags = addSchemaOptions(cmd, ExperimentConfigSchema.shape);
+  for (const k of HYPERPARAM_KEYS) assert.ok(flags.includes(k), `--${k} is a flag`);
+  assert.deepEqual(flags.filter((k) => !(HYPERPARAM_KEYS as string[]).includes(k)), ["encoding", "faithful", "pooling", "maxLength", "sampler", "samplerEpoch", "maxTrainRows", "maxEvalRows"]);
+  cmd.parse(["--max-grad-norm", "0.5", "--schedule", "step", "--faithful", "--max-length", "64", "--early-stopping-patience", "2"], { from: "user" });
+  assert.deepEqual(cmd.opts(), { maxGradNorm: 0.5, schedule: "step", faithful: true, maxLength: 64, earlyStoppingPatience: 2 });
+  const bad = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+  addSchemaOptions(bad, ExperimentConfigSchema.shape);
+  assert.throws(() => bad.parse(["--warmup-ratio", "2"], { from: "user" }), /--warmup-ratio 2: Too big: expected number to be <=1/);
+
+  const cfg = parseExperimentConfig({ ...presetConfig("study"), seed: 7, layerwiseLrDecay: 0.9, loss: { ...presetConfig("study").loss, reduction: "mean", labelSmoothing: 0.1 } });
+  const tc = toTrainConfig(cfg, { classWeights: null });
+  for (const k of HYPERPARAM_KEYS) assert.equal(tc[k], cfg[k], k);
+  assert.deepEqual([tc.lossReduction, tc.labelSmoothing, tc.focalGamma], ["mean", 0.1, 0]);
+});
+
+test("one set of defaults: the quick preset's hyperparameters are the trainer's defaults", () => {
+  const quick = presetConfig("quick");
+  for (const k of HYPERPARAM_KEYS) {
+    assert.equal(quick[k], DEFAULT_HYPERPARAMS[k], k);
+    assert.equal(trainConfig()[k], DEFAULT_HYPERPARAMS[k], k);
+  }
+  assert.deepEqual([DEFAULT_HYPERPARAMS.lr, DEFAULT_HYPERPARAMS.batchSize, DEFAULT_HYPERPARAMS.seed, DEFAULT_HYPERPARAMS.epochs], [1e-3, 32, 0, 3]);
+});
