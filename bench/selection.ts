@@ -11,7 +11,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
-import { loadExperimentData } from "../src/experiments/run";
+import { loadExperimentData } from "../src/experiments/rows";
 import { DEFAULT_SELECTION, selectionSplit } from "../src/data/selection";
 import { labelIndex } from "../src/data/labels";
 import { trainNgramBaseline } from "../src/model/ngram";

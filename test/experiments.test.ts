@@ -24,11 +24,13 @@ import {
   cachedTable,
   loadRun,
   ConfigError,
-  runBaseline,
   TABLE_SPECS,
+  NGRAM_VARIANT,
+  loadTeacher,
+  gridPlan,
   type ExperimentConfig,
 } from "../src/experiments";
-import { generateDemo, writeDataset } from "../src/data";
+import { generateDemo, writeDataset, LABEL_NAMES } from "../src/data";
 import { selectVariants } from "../src/cli/reproduce";
 import { killWhen } from "./helpers";
 
@@ -107,17 +109,57 @@ test("config hash covers the data files' content: regenerating a split in place 
   assert.match(configHash(smoke({ data: { kind: "dir", dir: path.join(dir, "nope") } })), /^[0-9a-f]{12}$/);
 });
 
-test("the n-gram baseline row is cached by its data's content too: a regenerated split retrains it", () => {
+test("the n-gram baseline row is an ordinary run: named by its data's content, so a regenerated split retrains it", { timeout: 120_000 }, async () => {
   const dir = tmp("basefp");
   const runsDir = tmp("baseruns");
   writeDataset(generateDemo({ seed: 1, rows: 300 }), dir);
-  const cfg = smoke({ data: { kind: "dir", dir } });
-  const a = runBaseline(cfg, { runsDir });
-  assert.equal(runBaseline(cfg, { runsDir }).hash, a.hash, "loaded, same key");
+  const [job] = gridJobs("models", { preset: "smoke", data: { kind: "dir", dir }, seeds: [0], variants: [NGRAM_VARIANT] });
+  assert.deepEqual(job.config.model, { kind: "ngram" });
+  assert.deepEqual(job.needs, {}, "no teacher, no reference");
+  const a = await runExperiment(job.config, { runsDir, verbose: false });
+  assert.equal(a.hash, job.hash);
+  assert.deepEqual(fs.readdirSync(runsDir).sort(), [job.hash]);
+  assert.ok(a.metrics.dev.macro_f1 > 0 && a.metrics.test, "scored on dev and test");
+  assert.equal(a.metrics.selection, undefined, "it chooses no epoch");
+  assert.equal((await runExperiment(job.config, { runsDir, verbose: false })).info.startedAt, a.info.startedAt, "loaded, not retrained");
   writeDataset(generateDemo({ seed: 2, rows: 300 }), dir);
-  const b = runBaseline(cfg, { runsDir });
-  assert.notEqual(b.hash, a.hash, "new rows, new baseline run");
+  const b = await runExperiment(job.config, { runsDir, verbose: false });
+  assert.notEqual(b.hash, a.hash, "new rows, new run");
   assert.notDeepEqual(b.metrics.dev, a.metrics.dev, "and it was retrained on them");
+  await assert.rejects(runExperiment({ ...job.config, distill: smoke().distill }, { runsDir }), /model "ngram": distill apply to encoder runs only/);
+});
+
+test("a distilled run reads its n-gram teacher from a job of its own: one teacher per training rows and weights, fitted once", { timeout: 300_000 }, async () => {
+  const runsDir = tmp("teacher");
+  const [basic, marked] = gridJobs("encodings", { preset: "smoke", seeds: [0], variants: ["Basic1", "Entity_marked2"] });
+  const teacher = basic.needs.teacher!;
+  assert.equal(marked.needs.teacher!.hash, teacher.hash, "same rows, same weights: one teacher");
+  assert.match(teacher.hash, /^teacher-[0-9a-f]{12}$/);
+  const [run] = await runJobs([basic], { runsDir, progress: false });
+  const fitted = loadTeacher(path.join(runsDir, teacher.hash))!;
+  assert.equal(fitted.rows, run.info.trainRows);
+  assert.deepEqual(fitted.classWeights, run.info.teacherClassWeights, "fitted with the run's class weights");
+  const before = fs.statSync(path.join(runsDir, teacher.hash, "teacher.json")).mtimeMs;
+  await runJobs([marked], { runsDir, progress: false });
+  assert.equal(fs.statSync(path.join(runsDir, teacher.hash, "teacher.json")).mtimeMs, before, "read, not refitted");
+  assert.deepEqual(fs.readdirSync(runsDir).filter((n) => !n.endsWith(".lock")).sort(), [basic.hash, marked.hash, teacher.hash].sort());
+});
+
+test("a hard_classes run reads the unweighted run of its config, made first as a job of its own, not inside its lock", { timeout: 300_000 }, async () => {
+  const runsDir = tmp("hard");
+  const [regular, hard] = gridJobs("loss", { preset: "smoke", seeds: [0], variants: ["Regular Loss", "Hard-class weights"] });
+  assert.equal(hard.needs.reference?.hash, regular.hash, "its reference is the table's Regular Loss run");
+  assert.equal(hard.needs.teacher?.needs.reference?.hash, regular.hash, "and its teacher's weights read the same run");
+  assert.notEqual(hard.needs.teacher?.hash, regular.needs.teacher?.hash, "a weighted teacher is another teacher");
+  assert.deepEqual(gridPlan([hard]).map((j) => j.hash), [regular.needs.teacher!.hash, regular.hash, hard.needs.teacher!.hash, hard.hash]);
+  assert.deepEqual(gridPlan([hard, regular])[1], regular, "a table's own job is listed, not the need that equals it");
+  const run = await runExperiment(hard.config, { runsDir, progress: false, verbose: false });
+  const ref = loadRun(path.join(runsDir, regular.hash));
+  assert.ok(ref, "the reference is a run folder of its own");
+  const f1 = LABEL_NAMES.map((n) => ref.metrics.selection!.per_class[n].f1);
+  assert.deepEqual(run.info.classWeights, f1.map((f) => 1 + (1 - f)), "w_c = 1 + (1 − F1_c) from the reference's selection split");
+  assert.ok(run.info.classWeights!.some((w) => w > 1.05));
+  assert.deepEqual(loadTeacher(path.join(runsDir, hard.needs.teacher!.hash))?.classWeights, run.info.classWeights);
 });
 
 test("invalid configs are rejected with the field named", () => {
@@ -172,9 +214,20 @@ test("shards split a grid into disjoint parts that cover it", () => {
   const jobs = gridJobs("encodings", { preset: "smoke", seeds: [0, 1, 2] });
   assert.equal(jobs.length, 15);
   const parts = [1, 2, 3].map((i) => shardJobs(jobs, { index: i, count: 3 }));
-  const hashes = parts.map((p) => new Set(p.map((j) => configHash(j.config))));
+  const hashes = parts.map((p) => new Set(p.filter((j) => j.kind === "run").map((j) => j.hash)));
   assert.equal(hashes.reduce((a, s) => a + s.size, 0), 15);
   assert.equal(new Set(hashes.flatMap((s) => [...s])).size, 15);
+  for (const j of parts.flat()) if (j.kind === "run") assert.equal(j.hash, configHash(j.config));
+  // the smoke preset distils: one teacher per seed (the five encodings train on the same rows), dealt with its first reader
+  const teachers = parts.map((p) => p.filter((j) => j.kind === "teacher").map((j) => j.hash));
+  assert.equal(new Set(teachers.flat()).size, 3);
+  assert.equal(teachers.flat().length, 3, "each teacher in one shard");
+  for (const [i, p] of parts.entries()) {
+    for (const t of teachers[i]) {
+      const readers = p.filter((j) => j.kind === "run" && j.needs.teacher?.hash === t);
+      assert.ok(readers.length > 0 && p.indexOf(readers[0]) > p.findIndex((j) => j.hash === t), `${t} is listed before the runs of shard ${i + 1} that read it`);
+    }
+  }
   assert.deepEqual(parseShard("2/4"), { index: 2, count: 4 });
   assert.throws(() => parseShard("5/4"), /1 ≤ i ≤ n/);
   assert.throws(() => parseShard("x"), /i\/n/);

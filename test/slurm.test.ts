@@ -28,12 +28,12 @@ test("an array task trains its shard of the grid into MEDREL_RUNS_DIR, with --cp
   const r = task({ ...ARRAY_TASK, SLURM_CPUS_PER_TASK: "2", MEDREL_TABLE: "loss", MEDREL_PRESET: "smoke", MEDREL_SEEDS: "1", MEDREL_RUNS_DIR: runsDir });
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /^\[grid\] job 7_1 attempt 1 on .+: shard 2\/2, 2 BLAS thread\(s\)$/m);
-  assert.match(r.out, /reproduce loss \(preset smoke, 1 seeds\), shard 2\/2: 1 distinct runs/);
+  assert.match(r.out, /reproduce loss \(preset smoke, 1 seeds\), shard 2\/2: 1 distinct runs and 1 n-gram teachers/);
   assert.doesNotMatch(r.out, /== loss/, "--quiet: no table");
   const grid = reproduceGrid({ tables: ["loss"], preset: "smoke", seeds: 1 }).byTable.get("loss") ?? [];
-  const mine = shardJobs(grid, { index: 2, count: 2 }).map((j) => j.hash);
-  assert.equal(mine.length, 1);
-  assert.deepEqual(fs.readdirSync(runsDir), mine);
+  const mine = shardJobs(grid, { index: 2, count: 2 });
+  assert.deepEqual(mine.map((j) => j.kind), ["teacher", "run"], "the shard's run and the teacher it reads");
+  assert.deepEqual(fs.readdirSync(runsDir).sort(), mine.map((j) => j.hash).sort());
 });
 
 test("grid.sbatch refuses a missing table, a plain (non-array) job and an array not numbered 0..n-1", () => {

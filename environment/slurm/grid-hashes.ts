@@ -1,8 +1,9 @@
 /**
  * tsx environment/slurm/grid-hashes.ts <table|all> <preset> <seeds|default> <shards> [data-dir]
- * Prints "<hash> <shard>" for each distinct run that `npm run reproduce -- --table <table> --preset <preset>
- * [--seeds <seeds>] [--data-dir D] --shard i/<shards>` trains, shard by shard: the SLURM test's expected runs,
- * and the number of array tasks a grid can use (`... default 1 | wc -l`; "default": each table's own seeds).
+ * Prints "<hash> <shard>" for each job that `npm run reproduce -- --table <table> --preset <preset>
+ * [--seeds <seeds>] [--data-dir D] --shard i/<shards>` makes, shard by shard: its distinct runs and the n-gram
+ * teachers they read (`teacher-<hash>`): the SLURM test's expected folders, and the number of array tasks a grid can
+ * use (`... default 1 | grep -vc '^teacher-'`; "default": each table's own seeds).
  */
 import { TABLE_NAMES, shardJobs, isPresetName, type TableName } from "../../src/experiments";
 import { reproduceGrid } from "../../src/cli/reproduce";

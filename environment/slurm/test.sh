@@ -191,15 +191,19 @@ done
 check "task 1 was restarted once (Restarts=1), task 0 never" test "$(job_field 1 Restarts) $(job_field 0 Restarts)" = "1 0"
 
 npx tsx environment/slurm/grid-hashes.ts "$TABLE" "$PRESET" "$SEEDS" "$TASKS" >"$W/expected.txt" || bad "grid-hashes.ts failed"
-expected=$(cut -d' ' -f1 "$W/expected.txt" | sort)
-check "the grid has $((2 * SEEDS)) distinct runs" test "$(wc -l <<<"$expected")" = $((2 * SEEDS))
-check "runs folder holds exactly the grid's runs (no temp, checkpoint or stray folders)" test "$(ls "$W/runs" | sort)" = "$expected"
+folders=$(cut -d' ' -f1 "$W/expected.txt" | sort)
+expected=$(grep -v '^teacher-' <<<"$folders")
+teachers=$(grep '^teacher-' <<<"$folders")
+check "the grid has $((2 * SEEDS)) distinct runs and $((2 * SEEDS)) n-gram teachers" test "$(wc -l <<<"$expected") $(wc -l <<<"$teachers")" = "$((2 * SEEDS)) $((2 * SEEDS))"
+check "runs folder holds exactly the grid's runs and teachers (no temp, checkpoint or stray folders)" test "$(ls "$W/runs" | sort)" = "$folders"
 complete() { for h in $expected; do for f in config.json metrics.json history.json run.json; do [ -f "$W/runs/$h/$f" ] || return 1; done; done; }
 check "every run folder is complete" complete
+fitted() { for h in $teachers; do [ -f "$W/runs/$h/teacher.json" ] || return 1; done; }
+check "every teacher folder is complete" fitted
 not_redone() { for f in "$W"/before/*.json; do cmp -s "$f" "$W/runs/$(basename "$f" .json)/run.json" || return 1; done; }
 check "runs complete before the requeue were not trained again (run.json unchanged)" not_redone
 # task 1's log: one header per attempt; the first attempt stopped short of its shard
-shard2=$(grep -c ' 2$' "$W/expected.txt")
+shard2=$(grep -v '^teacher-' "$W/expected.txt" | grep -c ' 2$')
 attempts=$(awk '/^\[grid\] job /{a++} /^\[medrel\] [0-9]+\//{n[a]++} END{printf "%d %d %d", a, n[1], n[2]}' "$log1")
 read -r n_attempts first second <<<"$attempts"
 interrupted_midway() { [ "$n_attempts" = 2 ] && [ "$first" -ge 1 ] && [ "$first" -lt "$shard2" ] && [ "$second" = "$shard2" ]; }

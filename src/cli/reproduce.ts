@@ -85,16 +85,18 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
   const all = [...byTable.values()].flat();
   const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
-  const distinct = new Set(mine.map((j) => j.hash)).size;
+  const distinct = mine.filter((j) => j.kind === "run").length;
+  const teachers = mine.length - distinct;
   console.log(
     `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds ? seeds.length : o.tables.map((t) => `${t} ${TABLE_SPECS[t].seeds.length}`).join(", ")} seeds)` +
-      `${o.variants ? `, variants ${o.variants.join(", ")}` : ""}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs`,
+      `${o.variants ? `, variants ${o.variants.join(", ")}` : ""}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs${teachers ? ` and ${teachers} n-gram teachers` : ""}`,
   );
   if (all.length > 0 && !o.quiet) console.log(formatDataReport(loadExperimentData(all[0].config, o.strict ? "strict" : "lenient")));
   const t0 = Date.now();
   await runJobs(mine, {
     runsDir,
     strict: o.strict,
+    onTeacher: (t) => console.log(`[medrel] ${t.hash}: n-gram teacher of ${t.rows} training rows ready`),
     onJob: (done, total, run) =>
       console.log(`[medrel] ${done}/${total} ${run.hash} selection Macro-F1 ${(100 * (run.metrics.selection ?? run.metrics.dev).macro_f1).toFixed(2)} (${run.info.seconds.total.toFixed(0)} s)`),
   });

@@ -1,67 +1,61 @@
 /**
- * The no-pretraining baseline row of every model table: a character 1–3-gram TF-IDF logistic
- * regression (src/model/ngram.ts), cached on disk by (data spec and content, seed) like the encoder runs.
+ * The no-pretraining baseline row of every model table as an ordinary run (model `{kind: "ngram"}`): a character
+ * 1–3-gram TF-IDF logistic regression (src/model/ngram.ts) trained on the train split's rows (row caps applied; it
+ * chooses no epoch, so no selection slice is held out) and scored on dev and test, in a run folder like any other.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { trainNgramBaseline } from "../model/ngram";
-import { labelIndex } from "../data/labels";
+import { labelIndex, NUM_LABELS } from "../data/labels";
+import type { Row } from "../data/types";
 import { classificationMetrics } from "../metrics";
-import type { DataSpec, ExperimentConfig } from "../runs/config";
-import { canonicalJson, dataFingerprint } from "../runs/config";
-import { createHash } from "node:crypto";
-import { DEFAULT_RUNS_DIR } from "./store";
-import type { SplitMetrics } from "../runs/record";
-import { capRows, loadExperimentData } from "./run";
+import { trainNgramBaseline, type NgramModel } from "../model/ngram";
+import type { ClassProbs } from "../train/inference";
+import type { ExperimentConfig } from "../runs/config";
+import type { RunInfo, SplitMetrics } from "../runs/record";
+import { capRows, formatDataReport, type ExperimentData, type Fitted, type RunRows } from "./rows";
 
-
-
-export interface BaselineResult {
-  hash: string;
-  data: DataSpec;
-  seed: number;
-  metrics: SplitMetrics;
-  seconds: number;
-  features: number;
+/** What the n-gram model cannot do, refused rather than ignored. */
+function refuseEncoderOnly(cfg: ExperimentConfig): void {
+  const unsupported = [
+    cfg.loss.scheme !== "none" ? `loss.scheme "${cfg.loss.scheme}"` : "",
+    cfg.augment ? "augment" : "",
+    cfg.distill ? "distill" : "",
+  ].filter(Boolean);
+  if (unsupported.length) throw new Error(`model "ngram": ${unsupported.join(", ")} apply to encoder runs only; set them off for the n-gram baseline`);
 }
 
-/** Train (or load) the n-gram baseline on a config's data (same row caps as the encoder runs). */
-export function runBaseline(cfg: Pick<ExperimentConfig, "data" | "seed" | "maxTrainRows" | "maxEvalRows">, opts: { runsDir?: string; force?: boolean } = {}): BaselineResult {
-  // the data files' content is part of the key, as in configHash: a regenerated split retrains the baseline too
-  const key = {
-    kind: "ngram-baseline",
-    version: 2,
-    data: cfg.data.kind,
-    dataContent: dataFingerprint(cfg.data),
-    seed: cfg.seed,
-    maxTrainRows: cfg.maxTrainRows,
-    maxEvalRows: cfg.maxEvalRows,
-  };
-  const hash = "ngram-" + createHash("sha256").update(canonicalJson(key)).digest("hex").slice(0, 12);
-  const dir = path.join(opts.runsDir ?? DEFAULT_RUNS_DIR, hash);
-  const file = path.join(dir, "baseline.json");
-  if (!opts.force && fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as BaselineResult;
-  const t0 = Date.now();
-  const { dataset } = loadExperimentData({ ...(cfg as ExperimentConfig) });
-  const train = capRows(dataset.train, cfg.maxTrainRows, cfg.seed);
-  const dev = capRows(dataset.dev, cfg.maxEvalRows, cfg.seed);
-  const test = capRows(dataset.test, cfg.maxEvalRows, cfg.seed);
+function scored(model: NgramModel, rows: readonly Row[]): { out: ClassProbs; metrics: SplitMetrics["dev"] } {
+  const { preds, probs } = model.predict(rows);
+  const out = { preds, probs: rows.map((_, i) => Array.from(probs.subarray(i * NUM_LABELS, (i + 1) * NUM_LABELS))) };
+  return { out, metrics: classificationMetrics(rows.map((r) => labelIndex(r.r)), preds) };
+}
+
+/** Train and score the n-gram baseline of a config (its data, seed and row caps). */
+export function fitNgram(cfg: ExperimentConfig, data: ExperimentData, rows: RunRows): Fitted {
+  refuseEncoderOnly(cfg);
+  const started = Date.now();
+  const train = capRows(data.dataset.train, cfg.maxTrainRows, cfg.seed);
   const model = trainNgramBaseline(train, { seed: cfg.seed });
-  const score = (rows: typeof dataset.dev) => {
-    const { preds } = model.predict(rows);
-    return classificationMetrics(rows.map((r) => labelIndex(r.r)), preds);
+  const t1 = Date.now();
+  const dev = scored(model, rows.dev);
+  const test = rows.test.length ? scored(model, rows.test) : null;
+  const info: RunInfo = {
+    backend: "none (the n-gram model is plain JavaScript)",
+    kernels: [],
+    startedAt: new Date(started).toISOString(),
+    seconds: { total: (Date.now() - started) / 1000, train: (t1 - started) / 1000, eval: (Date.now() - t1) / 1000 },
+    trainRows: train.length,
+    devRows: rows.dev.length,
+    testRows: rows.test.length,
+    vocabSize: model.numFeatures,
+    parameters: model.numFeatures * NUM_LABELS,
+    bestEpoch: -1,
+    dataReport: [formatDataReport(data), `character 1–3-gram TF-IDF features: ${model.numFeatures}`],
+    classWeights: null,
+    node: process.version,
   };
-  const result: BaselineResult = {
-    hash,
-    data: cfg.data,
-    seed: cfg.seed,
-    metrics: { dev: score(dev), test: test.length ? score(test) : null },
-    seconds: (Date.now() - t0) / 1000,
-    features: model.numFeatures,
+  return {
+    metrics: { dev: dev.metrics, test: test ? test.metrics : null },
+    history: [],
+    info,
+    predictions: { dev: { rows: rows.dev, out: dev.out }, ...(test ? { test: { rows: rows.test, out: test.out } } : {}) },
   };
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(result, null, 2) + "\n");
-  fs.renameSync(tmp, file);
-  return result;
 }

@@ -1,21 +1,48 @@
 /**
  * The grid behind each study table (its spec's variants × seeds) as a flat list of jobs, each carrying its config
- * hash (computed once). `--shard i/n` takes every n-th distinct config, so any scheduler can split a grid across
- * processes or machines.
+ * hash (computed once) and the jobs it reads: a run that distils reads its n-gram teacher, a `hard_classes` run
+ * reads the same config trained without class weights. `gridPlan` lists every job once, each after the jobs it
+ * reads, so what a grid does is its job list; `--shard i/n` deals that list, so any scheduler can split a grid
+ * across processes or machines.
  */
 import type { ExperimentConfig, DataSpec } from "../runs/config";
 import { configHash, parseExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { TABLE_SPECS, type TableName } from "./study-tables";
+import { teacherHash, teacherSpec, type TeacherSpec } from "./teacher";
 
-export interface Job {
+/** A run folder to make: one validated experiment config. */
+export interface RunJob {
+  kind: "run";
+  config: ExperimentConfig;
+  /** configHash(config): the run's folder name */
+  hash: string;
+  /** the jobs this run reads, made before it (each under its own lock, never inside this run's) */
+  needs: { reference?: RunJob; teacher?: TeacherJob };
+  /** what the progress display calls it */
+  label?: string;
+}
+
+/** A distillation teacher to fit (runs/teacher-<hash>/): the probabilities its runs distil from. */
+export interface TeacherJob {
+  kind: "teacher";
+  spec: TeacherSpec;
+  /** teacherHash(spec): the teacher's folder name */
+  hash: string;
+  /** the run whose selection F1 its `hard_classes` weights read */
+  needs: { reference?: RunJob };
+  label: string;
+}
+
+/** Anything a grid schedules. */
+export type GridJob = RunJob | TeacherJob;
+
+/** One row × seed of a study table. */
+export interface Job extends RunJob {
   table: TableName;
   /** the row/column name the study's table uses (e.g. "Entity_marked2", "Weighted Loss") */
   variant: string;
   seed: number;
-  config: ExperimentConfig;
-  /** configHash(config): the run's folder name */
-  hash: string;
 }
 
 export interface GridOptions {
@@ -30,10 +57,35 @@ export interface GridOptions {
   variants?: readonly string[];
 }
 
+/**
+ * The job of a validated config, with the jobs it reads: the unweighted reference of a `hard_classes` loss without
+ * per-class F1, and the n-gram teacher of a distilled run (fitted with the reference's weights when it needs them).
+ */
+export function runJob(config: ExperimentConfig, label?: string, hash = configHash(config)): RunJob {
+  const { scheme, devF1 } = config.loss;
+  const reference = scheme === "hard_classes" && !devF1 ? runJob(unweightedTwin(config), `the unweighted reference of run ${hash}`) : undefined;
+  const spec = teacherSpec(config);
+  const teacherReads = spec?.weights?.scheme === "hard_classes" && !spec.weights.devF1 ? reference : undefined;
+  const teacher: TeacherJob | undefined = spec && {
+    kind: "teacher",
+    spec,
+    hash: teacherHash(spec, teacherReads?.hash),
+    needs: teacherReads ? { reference: teacherReads } : {},
+    label: `the n-gram teacher of run ${hash}`,
+  };
+  return { kind: "run", config, hash, needs: { ...(reference ? { reference } : {}), ...(teacher ? { teacher } : {}) }, ...(label ? { label } : {}) };
+}
+
+/** The same config trained without class weights: where `hard_classes` reads which classes are hard. */
+function unweightedTwin(cfg: ExperimentConfig): ExperimentConfig {
+  const loss = { ...cfg.loss, scheme: "none" as const, alpha: undefined, devF1: undefined, beta: undefined, manual: undefined };
+  return parseExperimentConfig({ ...cfg, loss }, "the unweighted reference of a hard_classes config");
+}
+
 /** A job for one config, validated (project-relative paths, selection resolved) and hashed here, once. */
 export function makeJob(table: TableName, variant: string, seed: number, config: ExperimentConfig): Job {
   const parsed = parseExperimentConfig(config, `${table} table, ${variant}, seed ${seed}`);
-  return { table, variant, seed, config: parsed, hash: configHash(parsed) };
+  return { ...runJob(parsed), table, variant, seed };
 }
 
 /** All jobs of one table's grid. */
@@ -49,6 +101,30 @@ export function gridJobs(table: TableName, opts: GridOptions): Job[] {
     .flatMap((v) => seeds.map((seed) => makeJob(table, v.name, seed, { ...v.config, ...(opts.override ?? {}), seed })));
 }
 
+/** The jobs a job reads. */
+export function jobNeeds(job: GridJob): GridJob[] {
+  return Object.values(job.needs).filter((j): j is GridJob => j !== undefined);
+}
+
+/**
+ * Every job of a grid once (by hash; a table's own job is kept over the same run met as another's need), each
+ * after the jobs it reads, the given order kept otherwise: the grid's job list.
+ */
+export function gridPlan(jobs: readonly GridJob[]): GridJob[] {
+  const given = new Map<string, GridJob>();
+  for (const j of jobs) if (!given.has(j.hash)) given.set(j.hash, j);
+  const plan: GridJob[] = [];
+  const placed = new Set<string>();
+  const place = (j: GridJob): void => {
+    if (placed.has(j.hash)) return;
+    placed.add(j.hash);
+    for (const need of jobNeeds(j)) place(given.get(need.hash) ?? need);
+    plan.push(given.get(j.hash) ?? j);
+  };
+  jobs.forEach(place);
+  return plan;
+}
+
 /** Parse "i/n" (1-based i). */
 export function parseShard(s: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(s.trim());
@@ -59,10 +135,19 @@ export function parseShard(s: string): { index: number; count: number } {
   return { index, count };
 }
 
-/** The jobs of shard i/n: distinct configs are dealt round-robin, so shards never train the same run twice. */
-export function shardJobs(jobs: Job[], shard?: { index: number; count: number }): Job[] {
-  if (!shard || shard.count === 1) return jobs;
-  const hashes = [...new Set(jobs.map((j) => j.hash))];
-  const mine = new Set(hashes.filter((_, i) => i % shard.count === shard.index - 1));
-  return jobs.filter((j) => mine.has(j.hash));
+/**
+ * The jobs of shard i/n, in plan order (gridPlan): the runs are dealt round-robin, so shards never train the same
+ * run twice; a teacher goes to the shard of the first run that reads it. A run whose reference or teacher another
+ * shard holds waits for it (the lock), or makes it when no shard has started it.
+ */
+export function shardJobs(jobs: readonly GridJob[], shard?: { index: number; count: number }): GridJob[] {
+  const plan = gridPlan(jobs);
+  if (!shard || shard.count === 1) return plan;
+  const runs = plan.filter((j) => j.kind === "run").map((j) => j.hash);
+  const shardOf = new Map(runs.map((h, i) => [h, i % shard.count]));
+  for (const j of plan) {
+    if (j.kind !== "run") continue;
+    for (const need of jobNeeds(j)) if (!shardOf.has(need.hash)) shardOf.set(need.hash, shardOf.get(j.hash)!);
+  }
+  return plan.filter((j) => shardOf.get(j.hash) === shard.index - 1);
 }

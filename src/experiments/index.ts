@@ -1,11 +1,12 @@
-/** src/experiments: typed configs, presets, the study's table specs, the run cache, grids, tables, the playground. */
+/** src/experiments: presets, the study's table specs, the run cache, the jobs of a grid (runs and teachers), tables, the playground; the config and the run record come from src/runs. */
 export * from "../runs";
 export * from "./presets";
 export * from "./study-tables";
 export * from "./store";
+export * from "./rows";
+export * from "./teacher";
 export * from "./grids";
 export * from "./run";
-export * from "./baseline";
 export * from "./tables";
 export * from "./results";
 export * from "./playground";

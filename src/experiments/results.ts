@@ -75,8 +75,6 @@ export function tableResultsFile(r: TableResult, meta: { command: string; gridSe
     selection: run.metrics.selection ? pickHeadline(run.metrics.selection) : undefined,
     seconds: run.info.seconds.total,
   }));
-  const ngram = r.records.filter((x) => !r.runs.some((run) => run.variant === x.variant && run.seed === x.seed));
-  for (const x of ngram) runs.push({ variant: x.variant, seed: x.seed, hash: null, split: r.split, config: null, metrics: x.metrics });
   return { table: r.table, command: meta.command, generatedAt: new Date().toISOString(), gridSeconds: meta.gridSeconds, runs };
 }
 

@@ -1,28 +1,29 @@
 /**
  * Run one experiment end to end: data -> (augmentation) -> tokenizer -> encodings -> model -> train ->
  * evaluate -> run folder. A run whose folder exists is loaded, not retrained, unless forced; one process at a
- * time trains a given run (the others wait for it and load its result).
+ * time trains a given run (the others wait for it and load its result). What a run reads from other jobs (its
+ * n-gram teacher, the unweighted reference of `hard_classes`) is made, or loaded, first, as jobs of their own.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../backend/select";
-import { loadDataset, loadRows, formatLoadReport, type LoadMode, type LoadReport } from "../data/load";
-import { DEMO_DIR } from "../data/demo";
-import { LABEL_NAMES, labelIndex, NUM_LABELS } from "../data/labels";
-import type { Dataset, Row } from "../data/types";
+import { LABEL_NAMES, NUM_LABELS } from "../data/labels";
+import type { Row } from "../data/types";
 import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encoding";
 import type { Encoded } from "../encoding/types";
-import { BertForRelationClassification, loadPretrained, outOfFoldNgramProbs, parseConfig, shapeConfig, saveCheckpoint } from "../model";
-import { augmentTrain, chooseHardClasses, studyBatchSampler } from "../augment";
-import { train, evaluate, computeClassWeights, classCounts, createProgress, toTrainConfig, type TrainExtras, type ClassWeightSpec, type TrainResult, type Evaluation } from "../train";
+import { BertForRelationClassification, loadPretrained, parseConfig, shapeConfig, saveCheckpoint } from "../model";
+import { studyBatchSampler } from "../augment";
+import { train, evaluate, computeClassWeights, createProgress, toTrainConfig, type TrainExtras, type TrainResult } from "../train";
 import { notebookProgress } from "../report/progress";
-import { Rng } from "../random";
-import type { ExperimentConfig } from "../runs/config";
-import { configHash, fromProjectPath, parseExperimentConfig } from "../runs/config";
-import { selectionSplit } from "../data/selection";
+import { configHash, fromProjectPath, parseExperimentConfig, type ExperimentConfig } from "../runs/config";
+import type { RunRecord, SplitMetrics } from "../runs/record";
+import { predictionRows } from "../runs/predictions";
 import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter } from "./store";
-import type { RunRecord, RunInfo, Prediction, SplitMetrics } from "../runs/record";
+import { classWeightSpec, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
+import { fitNgram } from "./baseline";
+import { makeTeacher, rowsDigest, type TeacherRecord } from "./teacher";
+import { gridPlan, runJob, type GridJob, type Job, type RunJob, type TeacherJob } from "./grids";
 
 export interface RunOptions {
   /** retrain even when a complete run folder exists */
@@ -47,69 +48,6 @@ export interface RunOptions {
   checkpointSeconds?: number;
 }
 
-export interface ExperimentData {
-  dataset: Dataset;
-  /** one load report per file or folder read */
-  reports: LoadReport[];
-}
-
-/** A split with no usable row: the file, how many rows were read and why each was rejected. */
-function emptySplitError(split: string, report: LoadReport): Error {
-  const why = Object.entries(report.droppedByKind).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
-  const first = report.issues.filter((i) => i.dropped).slice(0, 3).map((i) => `\n  ${i.message}`).join("");
-  return new Error(`${split} split ${report.files.map((f) => f.file).join(", ") || report.source}: no usable rows (${report.read} read${why ? `; rejected: ${why}` : ""})${first}`);
-}
-
-/** Resolve a DataSpec to splits (with load reports); train and dev must keep at least one row. Test may be empty. */
-export function loadExperimentData(cfg: Pick<ExperimentConfig, "data">, mode: LoadMode = "lenient"): ExperimentData {
-  const d = cfg.data;
-  if (d.kind === "demo" || d.kind === "dir") {
-    const ds = loadDataset(d.kind === "demo" ? DEMO_DIR : fromProjectPath(d.dir), { mode });
-    for (const split of ["train", "dev"] as const) {
-      if (ds[split].length === 0) {
-        const file = ds.report.files.find((f) => f.split === split);
-        throw emptySplitError(split, { ...ds.report, source: file?.file ?? ds.report.source, read: file?.read ?? 0, files: file ? [file] : [], issues: ds.report.issues.filter((i) => i.file === file?.file) });
-      }
-    }
-    return { dataset: ds, reports: [ds.report] };
-  }
-  const load = (split: string, f: string): { rows: Row[]; report: LoadReport } => {
-    const res = loadRows(fromProjectPath(f), { mode });
-    if (res.rows.length === 0 && split !== "test") throw emptySplitError(split, res.report);
-    return res;
-  };
-  const tr = load("train", d.train);
-  const dv = load("dev", d.dev);
-  const te = d.test ? load("test", d.test) : null;
-  return {
-    dataset: { train: tr.rows, dev: dv.rows, test: te ? te.rows : [], source: d.train },
-    reports: [tr.report, dv.report, ...(te ? [te.report] : [])],
-  };
-}
-
-/** The load reports as the terminal shows them: counts per reason and the first lines of each. */
-export function formatDataReport(data: ExperimentData, maxPerKind = 3): string {
-  return data.reports.map((r) => formatLoadReport(r, { maxPerKind })).join("\n");
-}
-
-/** A label-stratified, seeded subset of at most n rows (n = 0: all). */
-export function capRows(rows: Row[], n: number, seed: number): Row[] {
-  if (n <= 0 || rows.length <= n) return rows;
-  const byLabel = new Map<string, Row[]>();
-  for (const r of rows) {
-    const list = byLabel.get(r.r);
-    if (list) list.push(r);
-    else byLabel.set(r.r, [r]);
-  }
-  const rng = new Rng(seed ^ 0x5eed);
-  const groups = [...byLabel.values()].map((g) => rng.shuffle([...g]));
-  const out: Row[] = [];
-  for (let i = 0; out.length < n && groups.some((g) => i < g.length); i++) {
-    for (const g of groups) if (i < g.length && out.length < n) out.push(g[i]);
-  }
-  return out;
-}
-
 interface Prepared {
   model: BertForRelationClassification;
   tokenizer: RelationTokenizer;
@@ -119,7 +57,7 @@ interface Prepared {
 
 async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string): Promise<Prepared> {
   const m = cfg.model;
-  const configured = m.kind === "checkpoint" ? m.dir : m.pretrained;
+  const configured = m.kind === "checkpoint" ? m.dir : m.kind === "preset" ? m.pretrained : null;
   const dir = configured ? fromProjectPath(configured) : null;
   if (dir) {
     if (!fs.existsSync(dir)) throw new Error(`model folder not found: ${dir} (put a Hugging Face checkpoint there; see models/README.md)`);
@@ -143,88 +81,32 @@ async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string)
   return { model, tokenizer, tokenizerDir: tokDir, notes: [`random init (${from}), character vocabulary of ${tokenizer.vocabSize} from train`] };
 }
 
-/**
- * The class-weight spec of a config. `hard_classes` without per-class F1 takes it from the same config trained
- * without class weights, on the selection split (that run is loaded from the cache, or trained first).
- */
-async function classWeightSpec(cfg: ExperimentConfig, fitLabels: number[], opts: RunOptions): Promise<ClassWeightSpec> {
-  const l = cfg.loss;
-  switch (l.scheme) {
-    case "none":
-      return { scheme: "none" };
-    case "manual":
-      return { scheme: "manual", weights: l.manual ?? {} };
-    case "hard_classes": {
-      const f1 = l.devF1 ?? selectionF1(await referenceRun(cfg, opts));
-      return { scheme: "hard_classes", perClassF1: LABEL_NAMES.map((n) => f1[n] ?? 0), alpha: l.alpha };
-    }
-    case "inverse":
-    case "sqrt_inverse":
-      return { scheme: l.scheme, counts: classCounts(fitLabels) };
-    case "effective_number":
-      return { scheme: "effective_number", counts: classCounts(fitLabels), beta: l.beta };
+/** What a run reads from the jobs made before it (RunJob.needs). */
+export interface RunInputs {
+  reference?: RunRecord;
+  teacher?: TeacherRecord;
+}
+
+/** The distillation options of a run: its teacher's probabilities, checked to be fitted on the rows this run trains on. */
+function distillFrom(cfg: ExperimentConfig, fit: readonly Row[], teacher?: TeacherRecord): TrainExtras["distill"] {
+  const d = cfg.distill;
+  if (!d) return undefined;
+  if (!teacher) throw new Error("distill: this run reads its n-gram teacher, a job of its own (runJob names it); make it first");
+  if (teacher.rows !== fit.length || teacher.fit !== rowsDigest(fit)) {
+    throw new Error(`${teacher.dir}: the teacher was fitted on other rows (${teacher.rows}, digest ${teacher.fit}) than this run trains on (${fit.length}, digest ${rowsDigest(fit)})`);
   }
+  return { alpha: d.alpha, temperature: d.temperature, teacherProbs: teacher.probs };
 }
 
-function selectionF1(run: RunRecord): Record<string, number> {
-  const pc = run.metrics.selection?.per_class;
-  if (!pc) throw new Error(`loss.scheme hard_classes: the unweighted reference run ${run.dir} has no selection metrics`);
-  return Object.fromEntries(Object.entries(pc).map(([k, c]) => [k, c.f1]));
-}
-
-/** The same config trained without class weights: where `hard_classes` reads which classes are hard. */
-function referenceRun(cfg: ExperimentConfig, opts: RunOptions): Promise<RunRecord> {
-  const loss = { ...cfg.loss, scheme: "none" as const, alpha: undefined, devF1: undefined, beta: undefined, manual: undefined };
-  return runExperiment({ ...cfg, loss }, { runsDir: opts.runsDir, progress: opts.progress, verbose: false, label: "the unweighted reference of a hard_classes run" });
-}
-
-function predictionRows(rows: Row[], ev: Evaluation): Prediction[] {
-  return rows.map((r, i) => ({
-    id: r.id,
-    sentence: r.sentence,
-    h: r.h,
-    t: r.t,
-    label: r.r,
-    pred: LABEL_NAMES[ev.preds[i]],
-    probs: ev.probs[i].map((p) => Math.round(p * 1e6) / 1e6),
-  }));
-}
-
-/** The rows of one run: `fit` trains, `selection` chooses the epoch, `dev` and `test` are only reported. */
-interface RunRows {
-  fit: Row[];
-  selection: Row[];
-  dev: Row[];
-  test: Row[];
-  augmentReport?: unknown;
-}
-
-/** Row caps, the selection split (the dev split, or a slice of train), then train-only augmentation of the fit rows. */
-function runRows(cfg: ExperimentConfig, dataset: Dataset): RunRows {
-  const train = capRows(dataset.train, cfg.maxTrainRows, cfg.seed);
-  const dev = capRows(dataset.dev, cfg.maxEvalRows, cfg.seed);
-  const test = capRows(dataset.test, cfg.maxEvalRows, cfg.seed);
-  const sel = cfg.selection;
-  if (sel === "auto") throw new Error("selection \"auto\" must be resolved by parseExperimentConfig first");
-  const { fit, selection } = sel.from === "dev" ? { fit: train, selection: dev } : selectionSplit(train, sel);
-  if (!cfg.augment) return { fit, selection, dev, test };
-  const hardClasses = chooseHardClasses({ rule: cfg.augment.hardRule, trainLabels: fit.map((r) => labelIndex(r.r)) });
-  const res = augmentTrain(fit, { hardClasses, strategies: cfg.augment.strategies, multiplier: cfg.augment.multiplier, seed: cfg.seed }, { dev: [...selection, ...dev], test });
-  return { fit: res.rows, selection, dev, test, augmentReport: res.report };
-}
-
-/** Train one run into `writer`'s temp folder and return what it will hold once committed. */
-async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions): Promise<RunRecord> {
+/** Fine-tune an encoder on a run's rows, score it, and save it into `writer`'s temp folder (model/). */
+async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const backend = await initBackend({ verbose: false });
   const started = Date.now();
-  const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
-  opts.onDataReport?.(formatDataReport(data));
-  const rows = runRows(cfg, data.dataset);
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
   const enc = (rs: Row[]): Encoded[] => (rs.length ? encodeDataset(prep.tokenizer, rs, { encoding: cfg.encoding, maxLength: cfg.maxLength, faithful: cfg.faithful }).encoded : []);
   const [fitEnc, selectionEnc, devEnc, testEnc] = [enc(rows.fit), enc(rows.selection), enc(rows.dev), enc(rows.test)];
   const fitLabels = fitEnc.map((e) => e.label as number);
-  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(await classWeightSpec(cfg, fitLabels, opts));
+  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg.loss, fitLabels, inputs.reference));
   const tc = toTrainConfig(cfg, {
     classWeights: weights,
     sampler: cfg.sampler === "study" ? studyBatchSampler(fitLabels, { batches: cfg.samplerEpoch }) : undefined,
@@ -233,7 +115,7 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     // a long epoch (a base model at 300 tokens: hours) also saves mid-epoch, so a killed run loses minutes, not an epoch
     checkpointEverySeconds: opts.checkpointSeconds ?? 600,
     checkpointTokenizerDir: prep.tokenizerDir ?? undefined,
-    distill: teacher(cfg, rows.fit, weights),
+    distill: distillFrom(cfg, rows.fit, inputs.teacher),
   });
   const t0 = Date.now();
   const progress = opts.progress === false ? false : createProgress({ label: opts.label ?? `run ${hash}`, notebook: notebookProgress });
@@ -242,12 +124,17 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
   const selection = await evaluate(prep.model, selectionEnc);
   const dev = await evaluate(prep.model, devEnc);
   const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
-  const info: RunInfo = {
+  const seconds = { total: (Date.now() - started) / 1000, train: (t1 - t0) / 1000, eval: (Date.now() - t1) / 1000 };
+  await saveCheckpoint(prep.model, path.join(writer.tmp, "model"), {
+    tokenizerDir: prep.tokenizerDir ?? undefined,
+    extra: { hash, encoding: cfg.encoding, faithful: cfg.faithful, maxLength: cfg.maxLength },
+  });
+  const info = {
     backend: backend.name,
     kernels: backend.kernels,
     threads: backend.threads,
     startedAt: new Date(started).toISOString(),
-    seconds: { total: (Date.now() - started) / 1000, train: (t1 - t0) / 1000, eval: (Date.now() - t1) / 1000 },
+    seconds,
     trainRows: rows.fit.length,
     selectionRows: rows.selection.length,
     devRows: rows.dev.length,
@@ -262,39 +149,40 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
     resumedFromEpoch: result.resumedFromEpoch,
     node: process.version,
   };
+  prep.model.dispose();
   const metrics: SplitMetrics = { selection: selection.metrics, dev: dev.metrics, test: test ? test.metrics : null };
+  const predictions: Fitted["predictions"] = { selection: { rows: rows.selection, out: selection }, dev: { rows: rows.dev, out: dev }, ...(test ? { test: { rows: rows.test, out: test } } : {}) };
+  return { metrics, history: result.history, info, predictions };
+}
+
+/** Train one run (an encoder, or the n-gram baseline) into `writer`'s temp folder and return what it will hold once committed. */
+async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
+  const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
+  opts.onDataReport?.(formatDataReport(data));
+  const rows = runRows(cfg, data.dataset);
+  const fitted = cfg.model.kind === "ngram" ? fitNgram(cfg, data, rows) : await fitEncoder(cfg, hash, finalDir, writer, opts, data, rows, inputs);
+  const { metrics, history, info, predictions } = fitted;
   writer.json("config.json", cfg);
   writer.json("metrics.json", metrics);
-  writer.json("confusion.json", { labels: LABEL_NAMES, selection: selection.metrics.confusion, dev: dev.metrics.confusion, test: test?.metrics.confusion ?? null });
-  writer.json("history.json", result.history);
+  writer.json("confusion.json", { labels: LABEL_NAMES, selection: metrics.selection?.confusion, dev: metrics.dev.confusion, test: metrics.test?.confusion ?? null });
+  writer.json("history.json", history);
   writer.json("run.json", info);
-  writer.jsonl("predictions-selection.jsonl", predictionRows(rows.selection, selection));
-  writer.jsonl("predictions-dev.jsonl", predictionRows(rows.dev, dev));
-  if (test) writer.jsonl("predictions-test.jsonl", predictionRows(rows.test, test));
-  await saveCheckpoint(prep.model, path.join(writer.tmp, "model"), {
-    tokenizerDir: prep.tokenizerDir ?? undefined,
-    extra: { hash, encoding: cfg.encoding, faithful: cfg.faithful, maxLength: cfg.maxLength },
-  });
-  prep.model.dispose();
-  return { hash, dir: finalDir, config: cfg, metrics, history: result.history, info };
+  for (const split of ["selection", "dev", "test"] as const) {
+    const p = predictions[split];
+    if (p) writer.jsonl(`predictions-${split}.jsonl`, predictionRows(p.rows, p.out));
+  }
+  return { hash, dir: finalDir, config: cfg, metrics, history, info };
 }
 
-/**
- * The distillation teacher for the fit rows: the n-gram model cross-fitted on them (it never scores a row it saw),
- * fitted with the student's class weights when the config says so.
- */
-function teacher(cfg: ExperimentConfig, fit: Row[], weights: number[] | null): TrainExtras["distill"] {
-  const d = cfg.distill;
-  if (!d) return undefined;
-  const classWeights = d.classWeighted && weights ? weights : undefined;
-  const teacherProbs = outOfFoldNgramProbs(fit, { seed: cfg.seed, folds: d.folds, classWeights });
-  return { alpha: d.alpha, temperature: d.temperature, teacherProbs };
-}
-
-/** Run (or load) one experiment. */
+/** Run (or load) one experiment; the jobs it reads (runJob's needs) are made, or loaded, first. */
 export async function runExperiment(input: ExperimentConfig, opts: RunOptions = {}): Promise<RunRecord> {
-  const cfg = parseExperimentConfig(input);
-  const hash = opts.hash ?? configHash(cfg);
+  const job = runJob(parseExperimentConfig(input), opts.label, opts.hash);
+  return makeRun(job, opts, making(opts));
+}
+
+/** Train (or load) the run of a job; `inputs` makes what it reads, called only when it has to train. */
+async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<RunInputs>): Promise<RunRecord> {
+  const { config: cfg, hash } = job;
   const runsDir = opts.runsDir ?? DEFAULT_RUNS_DIR;
   const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
   const cached = (): RunRecord | undefined => {
@@ -306,6 +194,8 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     if (opts.verbose ?? true) console.log(`[medrel] run ${hash}: loaded from ${finalDir} (not retrained)`);
     return hit;
   }
+  // what it reads (its teacher, its reference run) is made before its lock is taken, each under its own
+  const given = await inputs();
   const release = await lockRun(finalDir, (holder) => console.log(`[medrel] run ${hash}: another process is training it (${holder}); waiting for its result`));
   try {
     const done = cached();
@@ -313,7 +203,7 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     cleanIncompleteRuns(path.dirname(finalDir));
     const writer = new RunWriter(finalDir);
     try {
-      const run = await trainRun(cfg, hash, finalDir, writer, opts);
+      const run = await trainRun(cfg, hash, finalDir, writer, { ...opts, label: opts.label ?? job.label }, given);
       writer.commit();
       fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
       return run;
@@ -345,44 +235,95 @@ function explainOutOfMemory(e: unknown): unknown {
   );
 }
 
+/** The jobs made so far in one call, by hash: a job that several runs read is made, or loaded, once. */
+interface Making {
+  /** the options of the jobs that others read (their runs folder, progress, strictness; never --out or --force) */
+  deps: RunOptions;
+  runs: Map<string, Promise<RunRecord>>;
+  teachers: Map<string, Promise<TeacherRecord>>;
+}
+
+function making(opts: RunOptions): Making {
+  const { runsDir, progress, strict, checkpointSeconds } = opts;
+  return { deps: { runsDir, progress, strict, checkpointSeconds, verbose: false }, runs: new Map(), teachers: new Map() };
+}
+
+function memo<T>(made: Map<string, Promise<T>>, hash: string, make: () => Promise<T>): Promise<T> {
+  let p = made.get(hash);
+  if (!p) made.set(hash, (p = make()));
+  return p;
+}
+
+/** Make (or load) a run job; what it reads is made first with the dependency options. */
+function makeRun(job: RunJob, opts: RunOptions, m: Making): Promise<RunRecord> {
+  return memo(m.runs, job.hash, () =>
+    trainOrLoad(job, opts, async () => ({
+      reference: job.needs.reference && (await makeRun(job.needs.reference, m.deps, m)),
+      teacher: job.needs.teacher && (await makeTeacherJob(job.needs.teacher, m)),
+    })),
+  );
+}
+
+function makeTeacherJob(job: TeacherJob, m: Making): Promise<TeacherRecord> {
+  const reference = job.needs.reference;
+  return memo(m.teachers, job.hash, () => makeTeacher(job.spec, job.hash, { runsDir: m.deps.runsDir, reference: reference && (() => makeRun(reference, m.deps, m)) }));
+}
+
 /** A job's run, with the job's own fields (variant, seed, …) beside it. */
-export type JobRun<J> = RunRecord & Omit<J, "config">;
+export type JobRun<J> = RunRecord & Omit<J, "config" | "needs" | "kind">;
 
 export interface GridRunOptions extends RunOptions {
-  /** called after each job (done, total, the job's run) */
+  /** called after each run job (done, total, the job's run) */
   onJob?: (done: number, total: number, run: RunRecord) => void;
+  /** called after each teacher the grid fits or loads */
+  onTeacher?: (teacher: TeacherRecord) => void;
+}
+
+/** What the progress display calls a job: its own label, else its table, variant and seed. */
+function jobLabel(job: RunJob & Partial<Pick<Job, "table" | "variant" | "seed">>): string | undefined {
+  return job.label ?? (job.variant !== undefined ? `${job.table ? `${job.table} table · ` : ""}${job.variant}, seed ${job.seed} (run ${job.hash})` : undefined);
+}
+
+/** A teacher is fitted only for a run that still has to train (a grid whose runs exist loads them without it). */
+function teacherWanted(teacher: TeacherJob, plan: readonly GridJob[], runsDir: string): boolean {
+  return plan.some((j) => j.kind === "run" && j.needs.teacher?.hash === teacher.hash && !loadRun(runDir(j.hash, runsDir)));
 }
 
 /**
- * Run (or load) every job, in order, and return the runs. Runs that exist are loaded; a grid killed mid-way and
- * re-run redoes only the missing runs.
+ * Run (or load) every job of the grid's plan (gridPlan: each job once, after what it reads), and return the runs of
+ * the given run jobs, in order. Runs that exist are loaded; a grid killed mid-way and re-run redoes only the
+ * missing runs.
  */
-export async function runJobs<J extends { config: ExperimentConfig; hash: string; variant?: string; seed?: number; table?: string; label?: string }>(
-  jobs: J[],
-  opts: GridRunOptions = {},
-): Promise<JobRun<J>[]> {
-  const out: JobRun<J>[] = [];
-  const seen = new Map<string, RunRecord>();
+export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridRunOptions = {}): Promise<JobRun<Extract<J, RunJob>>[]> {
+  const m = making(opts);
+  const plan = gridPlan(jobs);
+  const total = plan.filter((j) => j.kind === "run").length;
+  let done = 0;
+  for (const job of plan) {
+    if (job.kind === "teacher") {
+      if (teacherWanted(job, plan, opts.runsDir ?? DEFAULT_RUNS_DIR)) opts.onTeacher?.(await makeTeacherJob(job, m));
+      continue;
+    }
+    const run = await makeRun(job, { ...opts, out: undefined, verbose: false, hash: job.hash, label: jobLabel(job) }, m);
+    opts.onJob?.(++done, total, run);
+  }
+  const out: JobRun<Extract<J, RunJob>>[] = [];
   for (const job of jobs) {
-    // what the progress display is titled: the job's own label, else its table, variant and seed
-    const label = job.label ?? (job.variant !== undefined ? `${job.table ? `${job.table} table · ` : ""}${job.variant}, seed ${job.seed} (run ${job.hash})` : undefined);
-    const run = seen.get(job.hash) ?? (await runExperiment(job.config, { ...opts, out: undefined, verbose: false, hash: job.hash, label }));
-    seen.set(job.hash, run);
-    const { config: _omit, ...rest } = job;
-    out.push({ ...run, ...rest });
-    opts.onJob?.(out.length, jobs.length, run);
+    if (job.kind !== "run") continue;
+    const { config: _c, needs: _n, kind: _k, ...rest } = job as Extract<J, RunJob>;
+    out.push({ ...(await m.runs.get(job.hash)!), ...rest } as JobRun<Extract<J, RunJob>>);
   }
   return out;
 }
 
 /** The runs that already exist for these jobs (nothing is trained), and the jobs that have none yet. */
-export function existingRuns<J extends { hash: string; config: ExperimentConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR): { runs: JobRun<J>[]; missing: J[] } {
+export function existingRuns<J extends RunJob>(jobs: J[], runsDir = DEFAULT_RUNS_DIR): { runs: JobRun<J>[]; missing: J[] } {
   const runs: JobRun<J>[] = [];
   const missing: J[] = [];
   for (const job of jobs) {
     const r = loadRun(runDir(job.hash, runsDir));
-    const { config: _omit, ...rest } = job;
-    if (r) runs.push({ ...r, ...rest });
+    const { config: _c, needs: _n, kind: _k, ...rest } = job;
+    if (r) runs.push({ ...r, ...rest } as JobRun<J>);
     else missing.push(job);
   }
   return { runs, missing };

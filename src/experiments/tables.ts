@@ -32,8 +32,7 @@ import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
-import { runBaseline } from "./baseline";
-import { NGRAM_VARIANT, TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
+import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
 
 export interface TableRequest {
   preset: PresetName;
@@ -70,7 +69,7 @@ export function tableJobs(table: TableName, req: TableRequest): Job[] {
 export async function reproduceTable(table: TableName, req: TableRequest): Promise<TableResult> {
   const jobs = tableJobs(table, req);
   const runs = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
-  return assemble(table, jobs, runs, [], req, true);
+  return assemble(table, jobs, runs, []);
 }
 
 /** The demo grid of a table (its spec's demo rows): what `npm start` trains and the notebooks show after the study's data. */
@@ -85,7 +84,7 @@ export function demoTable(table: TableName, preset: PresetName, opts: Pick<Table
 export async function cachedTable(table: TableName, req: TableRequest): Promise<TableResult | null> {
   const jobs = tableJobs(table, req);
   const { runs, missing } = existingRuns(jobs, req.runsDir);
-  return runs.length === 0 ? null : assemble(table, jobs, runs, missing, req, false);
+  return runs.length === 0 ? null : assemble(table, jobs, runs, missing);
 }
 
 /** The split a set of runs is reported on: test when every run has one, else dev. */
@@ -93,18 +92,12 @@ export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): 
   return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
 }
 
-function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[], req: TableRequest, trainBaseline: boolean): TableResult {
+function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult {
   const spec = TABLE_SPECS[table];
   const split = reportedSplit(runs);
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
-  if (spec.ngramRow && trainBaseline && jobs.length > 0) {
-    for (const seed of new Set(jobs.map((j) => j.seed))) {
-      const b = runBaseline({ ...jobs[0].config, seed }, { runsDir: req.runsDir });
-      records.push({ variant: NGRAM_VARIANT, seed, metrics: (split === "test" ? b.metrics.test : null) ?? b.metrics.dev, split });
-    }
-  }
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
-  const variants = [...new Set([...jobs.map((j) => j.variant), ...records.map((r) => r.variant)])];
+  const variants = [...new Set(jobs.map((j) => j.variant))];
   return {
     table,
     split,

@@ -26,7 +26,8 @@ export function formatPerClass(m: Metrics): string {
 /** A run in a few lines; `perClass: false` leaves out the per-class block (a notebook shows runMetricsTable instead). */
 export function formatRunSummary(run: RunRecord, opts: { perClass?: boolean } = {}): string {
   const c = run.config;
-  const model = c.model.kind === "preset" ? `${c.model.preset}${c.model.pretrained ? " (pretrained)" : " (random init)"}` : c.model.name ?? c.model.dir;
+  const m = c.model;
+  const model = m.kind === "preset" ? `${m.preset}${m.pretrained ? " (pretrained)" : " (random init)"}` : m.kind === "ngram" ? "n-gram TF-IDF + LR (no encoder)" : m.name ?? m.dir;
   const out = [
     `run ${run.hash}  ${run.dir}`,
     `model ${model}, encoding ${c.encoding}${c.faithful ? " (faithful)" : ""}, pooling ${c.pooling}, loss ${c.loss.scheme}, seed ${c.seed}`,

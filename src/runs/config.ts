@@ -42,6 +42,11 @@ export const ModelSpecSchema = z.discriminatedUnion("kind", [
   }),
   /** a local Hugging Face checkpoint folder (config.json, vocab.txt/tokenizer.json, weights) */
   z.strictObject({ kind: z.literal("checkpoint"), dir: z.string().min(1), name: z.string().optional() }),
+  /**
+   * no encoder: the character 1–3-gram TF-IDF logistic regression (src/model/ngram.ts), trained on the train split's
+   * rows (row caps applied) and scored on dev and test; it reads the data, the seed and the caps of its config only
+   */
+  z.strictObject({ kind: z.literal("ngram") }),
 ]);
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
@@ -256,6 +261,7 @@ function projectData(d: DataSpec): DataSpec {
 }
 
 function projectModel(m: ModelSpec): ModelSpec {
+  if (m.kind === "ngram") return m;
   if (m.kind === "checkpoint") return { ...m, dir: toProjectPath(m.dir) };
   return { ...m, pretrained: m.pretrained === null ? null : toProjectPath(m.pretrained), ...(m.shapeFrom ? { shapeFrom: toProjectPath(m.shapeFrom) } : {}) };
 }
@@ -303,6 +309,7 @@ export function architectureFingerprint(dir: string): string {
 
 /** What a model spec trains from, by content: the weights' fingerprint, or the architecture a random init takes. */
 function modelIdentity(m: ModelSpec): object {
+  if (m.kind === "ngram") return m;
   if (m.kind === "checkpoint") return { kind: "checkpoint", weights: modelFingerprint(fromProjectPath(m.dir)) };
   return {
     kind: "preset",

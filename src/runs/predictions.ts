@@ -1,6 +1,9 @@
 /** A run's saved predictions (predictions-<split>.jsonl), read back row by row. */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { LABEL_NAMES } from "../data/labels";
+import type { Row } from "../data/types";
+import type { ClassProbs } from "../train/inference";
 import { reportedPredictionSplit, type Prediction, type PredictionSplit, type SplitMetrics } from "./record";
 
 /** A row of predictions-<split>.jsonl that is not a Prediction: the file, the line and the field. */
@@ -41,4 +44,17 @@ export function loadPredictions(dir: string, split: PredictionSplit): Prediction
     out.push(row as unknown as Prediction);
   });
   return out;
+}
+
+/** The saved rows of a split: each row with the predicted label and every class's probability (6 decimals). */
+export function predictionRows(rows: readonly Row[], out: ClassProbs): Prediction[] {
+  return rows.map((r, i) => ({
+    id: r.id,
+    sentence: r.sentence,
+    h: r.h,
+    t: r.t,
+    label: r.r,
+    pred: LABEL_NAMES[out.preds[i]],
+    probs: out.probs[i].map((p) => Math.round(p * 1e6) / 1e6),
+  }));
 }

@@ -1,0 +1,122 @@
+/**
+ * The distillation teacher of a run: the n-gram model cross-fitted on the run's training rows (it never scores a row
+ * it saw), fitted with the run's class weights when the config says so, its class probabilities saved per row. It is
+ * a job of its own (runs/teacher-<hash>/), named by what it is fitted on, so every run with the same training rows
+ * and weights reads one teacher, and a grid lists, shards and ships it like its runs.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { NUM_LABELS } from "../data/labels";
+import type { Row } from "../data/types";
+import { outOfFoldNgramProbs } from "../model/ngram";
+import { computeClassWeights } from "../train";
+import { canonicalJson, dataFingerprint, type ExperimentConfig } from "../runs/config";
+import type { RunRecord } from "../runs/record";
+import { classWeightSpec, fitLabels, loadExperimentData, runRows, type RowsSpec, type WeightsSpec } from "./rows";
+import { lockRun, runDir, RunWriter, DEFAULT_RUNS_DIR } from "./store";
+
+/** What a teacher is fitted on and with: the rows of its runs, the folds, and the loss whose class weights it takes. */
+export interface TeacherSpec extends RowsSpec {
+  folds: number;
+  /** null: fitted unweighted (the config's distill.classWeighted is off, or its loss has no weights) */
+  weights: WeightsSpec | null;
+}
+
+/** A fitted teacher: one probability row per training row of its runs. */
+export interface TeacherRecord {
+  hash: string;
+  dir: string;
+  /** row-major [rows × classes], in the order of the runs' training rows */
+  probs: Float32Array;
+  rows: number;
+  /** digest of the rows it was fitted on (ids and labels, in order): a run checks it trains on the same rows */
+  fit: string;
+  classWeights: number[] | null;
+}
+
+const PROBS_FILE = "probs.f32";
+const RECORD_FILE = "teacher.json";
+
+/** The teacher a (validated) config distils from, or undefined when it does not distil. */
+export function teacherSpec(cfg: ExperimentConfig): TeacherSpec | undefined {
+  const d = cfg.distill;
+  if (!d) return undefined;
+  const { data, selection, maxTrainRows, maxEvalRows, augment, seed } = cfg;
+  const { scheme, manual, alpha, devF1, beta } = cfg.loss;
+  return { data, selection, maxTrainRows, maxEvalRows, augment, seed, folds: d.folds, weights: d.classWeighted && scheme !== "none" ? { scheme, manual, alpha, devF1, beta } : null };
+}
+
+/** A teacher's folder name: its spec, the content (not the path) of its data files, and the reference run its weights read. */
+export function teacherHash(spec: TeacherSpec, reference?: string): string {
+  const { data, ...rest } = spec;
+  const payload = canonicalJson({ kind: "ngram-teacher", version: 1, ...rest, data: { kind: data.kind, content: dataFingerprint(data) }, reference });
+  return `teacher-${createHash("sha256").update(payload).digest("hex").slice(0, 12)}`;
+}
+
+/** Digest of training rows (ids and labels, in order). */
+export function rowsDigest(rows: readonly Row[]): string {
+  const h = createHash("sha256");
+  for (const r of rows) h.update(`${r.id}\t${r.r}\n`);
+  return h.digest("hex").slice(0, 16);
+}
+
+/** A teacher folder read back, its probabilities checked against the digest it was written with; undefined when absent. */
+export function loadTeacher(dir: string): TeacherRecord | undefined {
+  const file = path.join(dir, RECORD_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  const rec = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<TeacherRecord, "dir" | "probs"> & { classes: number; probsSha256: string };
+  const bytes = fs.readFileSync(path.join(dir, PROBS_FILE));
+  const digest = createHash("sha256").update(bytes).digest("hex");
+  if (digest !== rec.probsSha256 || bytes.length !== rec.rows * rec.classes * 4) {
+    throw new Error(`${path.join(dir, PROBS_FILE)}: ${bytes.length} bytes with sha256 ${digest.slice(0, 16)}…, but ${file} says ${rec.rows} × ${rec.classes} float32 with sha256 ${rec.probsSha256.slice(0, 16)}…`);
+  }
+  const probs = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  return { hash: rec.hash, dir, probs, rows: rec.rows, fit: rec.fit, classWeights: rec.classWeights };
+}
+
+/** Fit a teacher into `writer`'s temp folder. */
+function fitTeacher(spec: TeacherSpec, hash: string, writer: RunWriter, reference?: RunRecord): void {
+  const started = Date.now();
+  const rows = runRows(spec, loadExperimentData(spec).dataset);
+  const classWeights = spec.weights ? computeClassWeights(classWeightSpec(spec.weights, fitLabels(rows.fit), reference)) : null;
+  const probs = outOfFoldNgramProbs(rows.fit, { seed: spec.seed, folds: spec.folds, classWeights: classWeights ?? undefined });
+  const bytes = Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength);
+  fs.writeFileSync(path.join(writer.tmp, PROBS_FILE), bytes);
+  writer.json(RECORD_FILE, {
+    hash,
+    spec,
+    reference: reference?.hash ?? null,
+    rows: rows.fit.length,
+    classes: NUM_LABELS,
+    fit: rowsDigest(rows.fit),
+    classWeights,
+    probsSha256: createHash("sha256").update(bytes).digest("hex"),
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+  });
+}
+
+/** Fit (or load) a teacher; `reference` is the run its hard_classes weights read, made first by the caller. */
+export async function makeTeacher(spec: TeacherSpec, hash: string, opts: { runsDir?: string; reference?: () => Promise<RunRecord | undefined> } = {}): Promise<TeacherRecord> {
+  const dir = runDir(hash, opts.runsDir ?? DEFAULT_RUNS_DIR);
+  const hit = loadTeacher(dir);
+  if (hit) return hit;
+  const reference = await opts.reference?.();
+  const release = await lockRun(dir, (holder) => console.log(`[medrel] ${hash}: another process is fitting it (${holder}); waiting for it`));
+  try {
+    const done = loadTeacher(dir);
+    if (done) return done;
+    const writer = new RunWriter(dir);
+    try {
+      fitTeacher(spec, hash, writer, reference);
+      writer.commit();
+    } catch (e) {
+      writer.abort();
+      throw e;
+    }
+    return loadTeacher(dir)!;
+  } finally {
+    release();
+  }
+}
