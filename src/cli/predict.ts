@@ -14,20 +14,20 @@ import { predict } from "../train";
 import { classificationMetrics } from "../metrics";
 import { initBackend } from "../backend/select";
 import { loadRun } from "../experiments/store";
+import type { Prediction } from "../runs/record";
 import { formatMetricsLine } from "../report/summary";
 import { runMain } from "./common";
 
-export interface PredictedRow {
-  id: string;
-  sentence: string;
-  h: string;
-  t: string;
-  pred: string;
+/**
+ * A line of `npm run predict`'s output: a saved Prediction's row and predicted label, with the English name, the
+ * confidence, every label's probability by name, and the gold label when the input has one.
+ */
+export type PredictedRow = Pick<Prediction, "id" | "sentence" | "h" | "t" | "pred"> & {
   pred_en: string;
   confidence: number;
   probs: Record<string, number>;
   gold?: string;
-}
+};
 
 /** Predict rows with a run folder's model (its encoding, faithful switch and max length). */
 export async function predictWithRun(runDir: string, rows: InputRow[]): Promise<PredictedRow[]> {

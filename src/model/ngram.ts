@@ -61,7 +61,8 @@ export interface NgramOptions {
   onIteration?: (iter: number, loss: number) => void;
 }
 
-export interface NgramPrediction {
+/** The n-gram model's output on a set of rows (flat probabilities; an encoder's is train/inference ClassProbs). */
+export interface NgramProbs {
   /** predicted class index per row */
   preds: number[];
   /** softmax probabilities, row-major [rows × numClasses] */
@@ -435,7 +436,7 @@ export class NgramModel {
     return this.vectorizer.numFeatures;
   }
 
-  predict(rows: readonly NgramRow[]): NgramPrediction {
+  predict(rows: readonly NgramRow[]): NgramProbs {
     const X = this.vectorizer.transform(rows);
     const K = this.numClasses;
     const W = this.weights;
