@@ -82,7 +82,8 @@ runExperiment(${cfg}, { runsDir: ${JSON.stringify(runsDir)}, progress: false, ve
   const rb = JSON.parse(b.out.trim().split("\n").pop()!) as { started: string; f1: number };
   assert.equal(ra.started, rb.started, "one training, loaded by the other");
   assert.equal(ra.f1, rb.f1);
-  assert.deepEqual(fs.readdirSync(runsDir).filter((n) => !/^[0-9a-f]{12}$/.test(n)), [], "no lock, temp or checkpoint left");
+  assert.deepEqual(fs.readdirSync(runsDir).filter((n) => !/^(teacher-)?[0-9a-f]{12}$/.test(n)), [], "no lock, temp or checkpoint left");
+  assert.equal(fs.readdirSync(runsDir).filter((n) => n.startsWith("teacher-")).length, 1, "its teacher, fitted once too");
   // a lock left by a killed process (dead pid on this host) does not block
   const dir = path.join(runsDir, "abcdef012345");
   fs.writeFileSync(`${dir}.lock`, JSON.stringify({ host: os.hostname().replace(/[^A-Za-z0-9_.-]/g, "_"), pid: 999999, startedAt: "x" }));
