@@ -328,9 +328,24 @@ function modelIdentity(m: ModelSpec): object {
  * model folder it names — not their paths, so a run means the same wherever the project lives.
  */
 export function configHash(input: ExperimentConfig): string {
+  return hashOfParts(configHashParts(input));
+}
+
+/** What a config's hash is made of: its settings, and the content (not the paths) of the data and model it reads. */
+export interface ConfigHashParts {
+  settings: Record<string, unknown>;
+  data: { kind: string; content: string };
+  model: object;
+}
+
+export function configHashParts(input: ExperimentConfig): ConfigHashParts {
   const { data, model, ...settings } = parseExperimentConfig(input);
-  const payload = canonicalJson({ settings, data: { kind: data.kind, content: dataFingerprint(data) }, model: modelIdentity(model) });
-  return createHash("sha256").update(payload).digest("hex").slice(0, 12);
+  return { settings, data: { kind: data.kind, content: dataFingerprint(data) }, model: modelIdentity(model) };
+}
+
+/** The hash of recorded parts: a shipped run proves its name without the data files present (results.ts). */
+export function hashOfParts(parts: ConfigHashParts): string {
+  return createHash("sha256").update(canonicalJson(parts)).digest("hex").slice(0, 12);
 }
 
 /**

@@ -44,6 +44,8 @@ export interface RunOptions {
   label?: string;
   /** save resumable state mid-epoch at least this often (default 600 s); a killed run resumes from the last save */
   checkpointSeconds?: number;
+  /** runs shipped in results files (results.ts shippedRuns), taken as done when their folder is not on this machine */
+  shipped?: ReadonlyMap<string, RunResult>;
 }
 
 export interface ExperimentData {
@@ -174,7 +176,7 @@ function selectionF1(run: RunResult): Record<string, number> {
 /** The same config trained without class weights: where `hard_classes` reads which classes are hard. */
 function referenceRun(cfg: ExperimentConfig, opts: RunOptions): Promise<RunResult> {
   const loss = { ...cfg.loss, scheme: "none" as const, alpha: undefined, devF1: undefined, beta: undefined, manual: undefined };
-  return runExperiment({ ...cfg, loss }, { runsDir: opts.runsDir, progress: opts.progress, verbose: false, label: "the unweighted reference of a hard_classes run" });
+  return runExperiment({ ...cfg, loss }, { runsDir: opts.runsDir, progress: opts.progress, shipped: opts.shipped, verbose: false, label: "the unweighted reference of a hard_classes run" });
 }
 
 /** What a run needs besides its config to train: computed weights, a sampler, where checkpoints go, the teacher. */
@@ -314,7 +316,8 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
   const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
   const cached = (): RunResult | undefined => {
     const run = opts.force ? undefined : loadRun(finalDir);
-    return run && (run.hash === hash || configHash(run.config) === hash) ? { ...run, hash } : undefined;
+    if (run && (run.hash === hash || configHash(run.config) === hash)) return { ...run, hash };
+    return opts.force || opts.out ? undefined : opts.shipped?.get(hash);
   };
   const hit = cached();
   if (hit) {
@@ -391,11 +394,15 @@ export async function runJobs<J extends { config: ExperimentConfig; hash: string
 }
 
 /** The runs that already exist for these jobs (nothing is trained), and the jobs that have none yet. */
-export function existingRuns<J extends { hash: string; config: ExperimentConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR): { runs: JobRun<J>[]; missing: J[] } {
+export function existingRuns<J extends { hash: string; config: ExperimentConfig }>(
+  jobs: J[],
+  runsDir = DEFAULT_RUNS_DIR,
+  shipped?: ReadonlyMap<string, RunResult>,
+): { runs: JobRun<J>[]; missing: J[] } {
   const runs: JobRun<J>[] = [];
   const missing: J[] = [];
   for (const job of jobs) {
-    const r = loadRun(runDir(job.hash, runsDir));
+    const r = loadRun(runDir(job.hash, runsDir)) ?? shipped?.get(job.hash);
     const { config: _omit, ...rest } = job;
     if (r) runs.push({ ...r, ...rest });
     else missing.push(job);

@@ -39,6 +39,8 @@ export interface RunResult {
   metrics: SplitMetrics;
   history: EpochRecord[];
   info: RunInfo;
+  /** set when the run is a shipped results-file entry standing in for a folder not on this machine (dir = that file) */
+  shipped?: import("./results").ResultRun;
 }
 
 export interface RunInfo {
