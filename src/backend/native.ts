@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { chooseBlasCore } from "./cpu";
 
 export interface NativeAddon {
   /** C[i] = alpha op(A[i]) op(B[i]) + beta C[i] (+bias, activation); strides in elements, 0 = broadcast */
@@ -232,6 +233,8 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
     return cached;
   }
   try {
+    // OpenBLAS reads OPENBLAS_CORETYPE once, when the addon loads it: choose its kernels first
+    chooseBlasCore(file);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
     const abi = addon.abiVersion?.() ?? 1;

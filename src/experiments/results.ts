@@ -64,6 +64,7 @@ export interface ShippedInfo {
   backend: string;
   threads?: number;
   cpu?: string;
+  blasCore?: string;
   startedAt: string;
   seconds: { total: number; train: number; eval: number };
   bestEpoch: number;
@@ -223,7 +224,8 @@ function shippedInfo(run: RunResult): ShippedInfo {
   return {
     backend: i.backend,
     threads: i.threads,
-    cpu: (i as { cpu?: string }).cpu,
+    cpu: i.cpu,
+    blasCore: i.blasCore,
     startedAt: i.startedAt,
     seconds: i.seconds,
     bestEpoch: i.bestEpoch,

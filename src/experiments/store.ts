@@ -48,6 +48,10 @@ export interface RunInfo {
   kernels: string[];
   /** threads the kernels ran on (BackendInfo.threads); absent in runs recorded before it was */
   threads?: number;
+  /** the CPU model, OpenBLAS's core (and who chose it) and whether denormals were flushed: timings compare only within one */
+  cpu?: string;
+  blasCore?: string;
+  denormalsFlushed?: boolean;
   startedAt: string;
   seconds: { total: number; train: number; eval: number };
   /** rows trained on (train minus the selection slice, augmentation included) */
