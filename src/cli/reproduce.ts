@@ -29,6 +29,7 @@ import {
   type RunResult,
 } from "../experiments";
 import type { RunRecord } from "../metrics";
+import { formatDuration } from "../train/progress";
 import { formatGridTable } from "../report/summary";
 import { runMain, choiceArg } from "./common";
 import { resolveData } from "./experiment";
@@ -103,15 +104,7 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   );
   if (all.length > 0 && !o.quiet) console.log(formatDataReport(loadExperimentData(all[0].config, o.strict ? "strict" : "lenient")));
   const t0 = Date.now();
-  if (o.train !== false) {
-    await runJobs(mine, {
-      runsDir,
-      strict: o.strict,
-      shipped,
-      onJob: (n, total, run) =>
-        console.log(`[medrel] ${n}/${total} ${run.hash} selection Macro-F1 ${(100 * (run.metrics.selection ?? run.metrics.dev).macro_f1).toFixed(2)} (${run.shipped ? "shipped" : `${run.info.seconds.total.toFixed(0)} s`})`),
-    });
-  }
+  if (o.train !== false) await runJobs(mine, { runsDir, strict: o.strict, shipped, onJob: jobLogger(mine) });
   const gridSeconds = (Date.now() - t0) / 1000;
   if (o.train !== false) console.log(`[medrel] grid done in ${gridSeconds.toFixed(0)} s (${(gridSeconds / 60).toFixed(1)} min)`);
   if (o.export) exportTables(o, byTable, { runsDir, shipped });
@@ -120,6 +113,22 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
     const { runs, missing } = existingRuns(jobs, runsDir, shipped);
     console.log("\n" + formatGridTable(t, runs, missing.length));
   }
+}
+
+/** One line per finished job, with the ETA of this process's remaining runs (mean seconds of the runs it trained). */
+function jobLogger(jobs: readonly Job[]): (n: number, total: number, run: RunResult) => void {
+  const t0 = Date.now();
+  const seen = new Set<string>();
+  let trained = 0;
+  return (n, total, run) => {
+    const fresh = !seen.has(run.hash) && !run.shipped && Date.parse(run.info.startedAt) >= t0;
+    seen.add(run.hash);
+    if (fresh) trained++;
+    const left = new Set(jobs.slice(n).map((j) => j.hash).filter((h) => !seen.has(h))).size;
+    const eta = trained > 0 && left > 0 ? `; ${left} runs left, ETA ${formatDuration(((Date.now() - t0) / 1000 / trained) * left)}` : "";
+    const took = run.shipped ? "shipped" : fresh ? `${run.info.seconds.total.toFixed(0)} s` : "cached";
+    console.log(`[medrel] ${n}/${total} ${run.hash} selection Macro-F1 ${(100 * (run.metrics.selection ?? run.metrics.dev).macro_f1).toFixed(2)} (${took}${eta})`);
+  };
 }
 
 /**

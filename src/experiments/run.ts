@@ -257,7 +257,8 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
   const result: TrainResult = await train(prep.model, fitEnc, selectionEnc, tc, { progress });
   const t1 = Date.now();
   const selection = await evaluate(prep.model, selectionEnc);
-  const dev = await evaluate(prep.model, devEnc);
+  // selecting on dev (the data has a test split): the same rows, scored once
+  const dev = rows.selection === rows.dev ? selection : await evaluate(prep.model, devEnc);
   const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
   const info: RunInfo = {
     backend: backend.name,
