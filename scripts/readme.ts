@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, tableComparisonLines, type ShippedTable } from "../src/experiments";
+import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type ShippedTable } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
 import { RESULT_FILE as THROUGHPUT_FILE, readResult, renderReadmeTable } from "../bench/readme-table";
 
@@ -54,10 +54,27 @@ const fmt = (m: number, s: number): string => (Number.isFinite(s) ? `${m.toFixed
 const signed = (d: number): string => `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)}`;
 const pval = (p: number): string => (Number.isNaN(p) ? "–" : p < 0.001 ? "< 0.001" : p.toFixed(3));
 
+/** How much of the study grid the shipped files hold, what a run cost (and where), and the command that continues it. */
+function progressLine(): string {
+  const tables = resultsProgress(STUDY_RESULTS_DIR);
+  const grid = new Set(tables.flatMap((t) => t.grid.map((g) => g.hash)));
+  const runs = new Map(tables.flatMap((t) => t.runs.filter((r) => r.hash && r.info).map((r) => [r.hash!, r] as const)));
+  const per = tables.map((t) => `${t.table} ${t.done} of ${t.total}`).join(", ");
+  const mins = [...runs.values()].map((r) => r.info!.seconds.total / 60);
+  const where = [...new Set([...runs.values()].map((r) => `${r.info!.cpu ?? "CPU not recorded"}, ${r.info!.threads ?? "?"} thread(s)`))];
+  const cost = mins.length ? `; a run took ${summarize(mins).mean.toFixed(1)} min on average (${where.join("; ")}; two shards side by side)` : "";
+  const whole = runs.size >= grid.size && tables.length === TABLE_NAMES.length;
+  return whole
+    ? `All ${grid.size} distinct runs of the grid are in \`results/study/\`${cost}.`
+    : `**Partial: ${runs.size} of ${grid.size} distinct runs** (per table: ${per})${cost}. ` +
+        `\`${studyResultsCommand("all")}\` trains the rest on any machine, taking the shipped runs as done.`;
+}
+
 /** The models table on the study's data: each model's micro/macro-F1 and time per run. */
 function qualityBlock(t: ShippedTable): string {
   const rows = t.variants.map((v) => {
     const recs = t.records.filter((r) => r.variant === v);
+    if (recs.length === 0) return `| ${v} | – | – | 0 (not run yet) |`;
     const cell = (m: MetricRow): string => {
       const s = summarize(recs.map((r) => metricValue(r.metrics, m)));
       return fmt(s.mean, s.std);
@@ -71,7 +88,8 @@ function qualityBlock(t: ShippedTable): string {
 function readingsBlock(tables: ShippedTable[]): string {
   const lines = ["| table | comparison | metric | difference (points) | p | beyond seed noise? |", "|---|---|---|---:|---:|---|"];
   for (const t of tables) {
-    for (const c of tableComparisonLines(t.table, t.records, t.variants)) {
+    // a partial table: only the comparisons with runs on both sides
+    for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => x.seeds[0] > 0 && x.seeds[1] > 0)) {
       lines.push(`| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) |`);
     }
   }
@@ -105,7 +123,7 @@ export function renderBlocks(): Map<string, string> {
   const out = new Map<string, string>();
   const shipped = TABLE_NAMES.map((t) => loadResults(t, STUDY_RESULTS_DIR)).filter((t): t is ShippedTable => t !== null);
   const models = shipped.find((t) => t.table === "models");
-  if (models) out.set("quality", qualityBlock(models));
+  if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
   if (fs.existsSync(THROUGHPUT_FILE)) out.set("speed", renderReadmeTable(readResult()));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));

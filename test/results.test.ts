@@ -42,7 +42,8 @@ test("a partial grid exports as n of N runs, names what is missing, and a later 
   assert.deepEqual(t.progress, { done: 2, total: 4 });
   assert.equal(progressNote(t), "2 of 4 runs");
   assert.deepEqual(t.missing.map((m) => m.variant), ["Hard-class weights", "Effective-number weights"]);
-  assert.deepEqual(t.variants, ["Regular Loss", "Weighted Loss"]);
+  assert.deepEqual(t.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);
+  assert.deepEqual(Object.keys(t.seeds).filter((v) => t.seeds[v].length > 0), ["Regular Loss", "Weighted Loss"]);
   // a new machine: no run folders, only the results folder; the two shipped runs are done, the other two missing
   const shipped = shippedRuns(dir);
   assert.equal(shipped.size, 2);

@@ -139,10 +139,7 @@ function exportTables(o: ReproduceOptions, byTable: Map<TableName, Job[]>, ctx: 
   const command = `npm run reproduce -- ${process.argv.slice(2).filter((a) => a !== "--no-train").join(" ")}`;
   for (const [t, jobs] of byTable) {
     const { runs, missing } = existingRuns(jobs, ctx.runsDir, ctx.shipped);
-    if (runs.length === 0) {
-      console.log(`[medrel] ${t}: no finished runs yet, nothing exported`);
-      continue;
-    }
+    // a table with no finished run is written too: its grid says what "n of N" counts
     const res = exportResults(path.resolve(o.export!), { table: t, grid: jobs, runs, baseline: baselineRecords(t, jobs, ctx.runsDir), command });
     const names = [...new Set(missing.map((m) => `${m.variant} seed ${m.seed}`))];
     console.log(

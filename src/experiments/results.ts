@@ -399,15 +399,28 @@ export interface ShippedTable {
   missing: GridJobRef[];
 }
 
-/** Load results/study/<table>.json (or another folder's), checked; null when it is not there. */
+/** How much of each table's grid a results folder holds (a table whose file is absent is left out). */
+export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultRun[] }[] {
+  return TABLE_NAMES.flatMap((table) => {
+    const file = path.resolve(dir, `${table}.json`);
+    if (!fs.existsSync(file)) return [];
+    const { grid = [], runs } = readResultsFile(file, table);
+    const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
+    const hashes = new Set(grid.map((g) => g.hash));
+    return [{ table, done: [...hashes].filter((h) => have.has(h)).length, total: hashes.size || have.size, grid, runs }];
+  });
+}
+
+/** Load results/study/<table>.json (or another folder's), checked; null when it is not there or holds no run yet. */
 export function loadResults(table: TableName, dir = studyResultsDir()): ShippedTable | null {
   const file = path.resolve(dir, `${table}.json`);
   if (!fs.existsSync(file)) return null;
   const { runs, ...meta } = readResultsFile(file, table);
-  if (runs.length === 0) throw new ResultsFileError(file, "holds no runs");
+  if (runs.length === 0) return null;
   const split = runs[0].split;
   const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
-  const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])].filter((v) => runs.some((r) => r.variant === v));
+  // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
+  const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
   const seeds = Object.fromEntries(variants.map((v) => [v, runs.filter((r) => r.variant === v).map((r) => r.seed)]));
   const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
   const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
