@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type ShippedTable } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
+import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { RESULT_FILE as THROUGHPUT_FILE, readResult, renderReadmeTable } from "../bench/readme-table";
 
 export const README = path.resolve(__dirname, "..", "README.md");
@@ -110,12 +111,22 @@ function baseBlock(r: BaseStepResult): string {
   ].join("\n");
 }
 
+/** bench:quick's measurement: the quick preset's fine-tuning speed on the study's data at one thread. */
+function quickSpeedBlock(r: QuickSpeed): string {
+  return (
+    `The quick preset fine-tunes on the study's data at **${r.samplesPerSec.toFixed(1)} samples/s on one thread** ` +
+    `(${r.trainRows.toLocaleString("en")} training rows: ${r.projectedMinutes.toFixed(1)} min of training for its 3 epochs), measured ${r.date.slice(0, 10)} on ${r.cpu}, ` +
+    `OpenBLAS ${r.blasCore}, denormals ${r.denormalsFlushed ? "flushed" : "not flushed"}, load average ${r.loadAverageAtStart[0].toFixed(1)} at the start, by \`${r.command}\` (bench/results/quick-speed.json).`
+  );
+}
+
 /** What a block says while the file it is rendered from does not exist yet. */
 const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
   "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
   speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
+  "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
 };
 
 /** name -> markdown for every block: rendered from its source file, or the command that writes that file. */
@@ -127,6 +138,7 @@ export function renderBlocks(): Map<string, string> {
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
   if (fs.existsSync(THROUGHPUT_FILE)) out.set("speed", renderReadmeTable(readResult()));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
+  if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));
   if (fs.existsSync(BASE_STEP)) out.set("base", baseBlock(JSON.parse(fs.readFileSync(BASE_STEP, "utf8")) as BaseStepResult));
   for (const [name, text] of Object.entries(MISSING_SOURCE)) if (!out.has(name)) out.set(name, text);
   return out;
