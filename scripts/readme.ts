@@ -9,7 +9,9 @@ import * as path from "node:path";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type ShippedTable } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
-import { RESULT_FILE as THROUGHPUT_FILE, readResult, renderReadmeTable } from "../bench/readme-table";
+import { readResults, renderReadmeTable } from "../bench/readme-table";
+import { coreWords } from "../bench/throughput-results";
+import type { BlasCoreChoice } from "../src/backend/cpu";
 
 export const README = path.resolve(__dirname, "..", "README.md");
 /** Every file with generated blocks. */
@@ -18,10 +20,10 @@ const PRETRAIN_SELECTION = path.resolve(__dirname, "..", "bench", "results", "pr
 const BASE_STEP = path.resolve(__dirname, "..", "bench", "results", "base-step.json");
 
 /** The fields of bench:base's result that the README quotes. */
-interface BaseStepResult {
+export interface BaseStepResult {
   command: string;
   date: string;
-  machine: { cpu: string; cores: number; memoryGiB: number; loadAverageAtStart: number[] };
+  machine: { cpu: string; cores: number; memoryGiB: number; loadAverageAtStart: number[]; env?: Record<string, string> };
   model: { shape: string; parameters: number };
   flags: { batch: number; seq: number };
   threads: number;
@@ -29,6 +31,11 @@ interface BaseStepResult {
   peakRssGiB: number;
   heapLimitGiB: number;
   memoryStrategy: string;
+  /** "OpenBLAS 0.3.21 …; core Haswell; 2 thread(s)", null without the addon */
+  blas: string | null;
+  /** who chose OpenBLAS's core (files from before it was recorded have none) */
+  blasCore?: BlasCoreChoice | null;
+  denormalsFlushed?: boolean;
   variants: { cpuSecondsPerStep: number; peakLiveGiB: number; timedSteps: number[] }[];
 }
 
@@ -97,8 +104,18 @@ function readingsBlock(tables: ShippedTable[]): string {
   return lines.join("\n");
 }
 
+/** OpenBLAS's core and denormal flushing of a bench:base result, in words ("not recorded" for older files). */
+function baseKernels(r: BaseStepResult): string {
+  const core = r.blasCore?.core ?? /core (\w+)/.exec(r.blas ?? "")?.[1];
+  const who = r.blasCore ? coreWords(r.blasCore) : "who chose it not recorded";
+  const kernels = r.blas === null ? "no OpenBLAS (native kernels not loaded)" : `OpenBLAS core ${core ?? "?"} (${who})`;
+  const denormals = r.denormalsFlushed === undefined ? "denormals: not recorded" : r.denormalsFlushed ? "denormals flushed to zero" : "denormals not flushed";
+  const env = Object.entries(r.machine.env ?? {}).filter(([k]) => /^(OPENBLAS_|OMP_|GOTO_)/.test(k) && k !== "OPENBLAS_CORETYPE");
+  return `${kernels}, ${denormals}${env.length ? `, environment ${env.map(([k, v]) => `${k}=${v}`).join(", ")}` : ""}`;
+}
+
 /** bench:base's measurement: BERT-base at the authors' batch on this CPU. */
-function baseBlock(r: BaseStepResult): string {
+export function baseBlock(r: BaseStepResult): string {
   const v = r.variants[0];
   const m = r.machine;
   return [
@@ -107,7 +124,7 @@ function baseBlock(r: BaseStepResult): string {
     `| ${r.model.shape}, ${(r.model.parameters / 1e6).toFixed(1)} M parameters | ${r.flags.batch} × ${r.flags.seq} | ${r.secondsPerStep.toFixed(1)} (${r.threads}) | ${v.cpuSecondsPerStep.toFixed(1)} | ${r.peakRssGiB.toFixed(2)} GiB | ${v.peakLiveGiB.toFixed(2)} GiB (${r.heapLimitGiB} GiB) | ${r.memoryStrategy} |`,
     "",
     `Median of timed steps ${v.timedSteps.join(", ")} (the first is warm-up); measured ${r.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB ` +
-      `(load average ${m.loadAverageAtStart[0].toFixed(1)} at the start) by \`${r.command}\` (bench/results/base-step.json).`,
+      `(load average ${m.loadAverageAtStart[0].toFixed(1)} at the start), ${baseKernels(r)}, by \`${r.command}\` (bench/results/base-step.json).`,
   ].join("\n");
 }
 
@@ -124,7 +141,7 @@ function quickSpeedBlock(r: QuickSpeed): string {
 const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
   "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
-  speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput.json, then `npm run readme`._",
+  speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
   "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
 };
@@ -136,7 +153,8 @@ export function renderBlocks(): Map<string, string> {
   const models = shipped.find((t) => t.table === "models");
   if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
-  if (fs.existsSync(THROUGHPUT_FILE)) out.set("speed", renderReadmeTable(readResult()));
+  const speed = readResults();
+  if (speed.length) out.set("speed", renderReadmeTable(speed));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
   if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));
   if (fs.existsSync(BASE_STEP)) out.set("base", baseBlock(JSON.parse(fs.readFileSync(BASE_STEP, "utf8")) as BaseStepResult));
