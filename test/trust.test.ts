@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, execFile } from "node:child_process";
+import * as tf from "@tensorflow/tfjs";
 import { promisify } from "node:util";
 import {
   RUN_MARKER,
@@ -25,6 +26,12 @@ import {
   runExperiment,
   type ExperimentConfig,
 } from "../src/experiments";
+import { initBackend } from "../src/backend/select";
+import { DEMO_DIR, loadRows } from "../src/data";
+import { buildCharTokenizer, encodeDataset, type RelationTokenizer } from "../src/encoding";
+import type { Encoded } from "../src/encoding/types";
+import { BertForRelationClassification, shapeConfig } from "../src/model";
+import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig } from "../src/train";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLS = path.join(ROOT, "test", "fixtures", "parity", "cls");
@@ -216,4 +223,45 @@ test("locks carry the holder's start time and boot id: a reused PID or an earlie
   } finally {
     child.kill("SIGKILL");
   }
+});
+
+/** A tiny random model and 64 encoded demo rows: enough to train an epoch in a second. */
+async function tinySetup(): Promise<{ tokenizer: RelationTokenizer; rows: Encoded[]; model: () => BertForRelationClassification }> {
+  await initBackend({ verbose: false });
+  const raw = loadRows(path.join(DEMO_DIR, "train.jsonl")).rows.slice(0, 64);
+  const tokenizer = buildCharTokenizer(raw.flatMap((r) => [r.sentence, r.h, r.t]));
+  const rows = encodeDataset(tokenizer, raw, { encoding: "Entity_marked2", maxLength: 64, faithful: false }).encoded;
+  const config = { ...shapeConfig("tiny", tokenizer.vocabSize), max_position_embeddings: 64 };
+  return { tokenizer, rows, model: () => new BertForRelationClassification(config, { numLabels: 10, pooling: "cls", seed: 0 }) };
+}
+
+test("a resumed trainer state is checked against its config: epochsDone 999 (or beyond the epochs, or without its history) is refused, never counted as done", async () => {
+  const { rows, model } = await tinySetup();
+  const dir = tmp("resume");
+  const cfg: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, epochs: 2, batchSize: 16, lr: 1e-3, checkpointDir: dir };
+  const crash = { progress: false as const, onEpochEnd: () => Promise.reject(new Error("killed after epoch 1")) };
+  await assert.rejects(train(model(), rows, rows.slice(0, 16), cfg, crash), /killed after epoch 1/);
+  const stateFile = path.join(dir, "last", "trainer_state.json");
+  const state = JSON.parse(fs.readFileSync(stateFile, "utf8")) as { epochsDone: number; history: unknown[] };
+  assert.equal(state.epochsDone, 1);
+  const refuse = async (edit: object, why: RegExp): Promise<void> => {
+    fs.writeFileSync(stateFile, JSON.stringify({ ...state, ...edit }));
+    await assert.rejects(train(model(), rows, rows.slice(0, 16), cfg, { progress: false }), (e: unknown) => {
+      const m = (e as Error).message;
+      assert.ok(m.startsWith(stateFile), m);
+      assert.match(m, why);
+      assert.match(m, new RegExp(`cannot be trusted: delete ${dir.replace(/[/\\.]/g, ".")} to train the run afresh`));
+      return true;
+    });
+  };
+  await refuse({ epochsDone: 999 }, /epochsDone 999 is not between 0 and this run's 2 epochs/);
+  await refuse({ epochsDone: 2 }, /epochsDone 2, but its history holds 1 epochs/);
+  await refuse({ globalStep: 10_000 }, /step 10000 is beyond the \d+ steps the run plans/);
+  assert.ok(fs.existsSync(stateFile), "the checkpoint is left for the user to inspect");
+  // the untouched state resumes and trains the second epoch
+  fs.writeFileSync(stateFile, JSON.stringify(state));
+  const done = await train(model(), rows, rows.slice(0, 16), cfg, { progress: false });
+  assert.equal(done.resumedFromEpoch, 1);
+  assert.equal(done.history.length, 2);
+  tf.disposeVariables();
 });
