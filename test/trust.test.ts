@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, execFile } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
+import { unzipSync, zipSync } from "fflate";
 import { promisify } from "node:util";
 import {
   RUN_MARKER,
@@ -30,8 +31,11 @@ import { initBackend } from "../src/backend/select";
 import { DEMO_DIR, loadRows } from "../src/data";
 import { buildCharTokenizer, encodeDataset, type RelationTokenizer } from "../src/encoding";
 import type { Encoded } from "../src/encoding/types";
-import { BertForRelationClassification, shapeConfig } from "../src/model";
-import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig } from "../src/train";
+import { BertForRelationClassification, PytorchSource, SafetensorsSource, loadCheckpoint, saveCheckpoint, shapeConfig } from "../src/model";
+import { DEFAULT_TRAIN_CONFIG, evaluate, predict, train, type TrainConfig } from "../src/train";
+import { LABELS } from "../src/data/labels";
+import { predictWithRun, studyLabelsOf } from "../src/cli/predict";
+import { blasThreads } from "../src/backend/native";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLS = path.join(ROOT, "test", "fixtures", "parity", "cls");
@@ -264,4 +268,211 @@ test("a resumed trainer state is checked against its config: epochsDone 999 (or 
   assert.equal(done.resumedFromEpoch, 1);
   assert.equal(done.history.length, 2);
   tf.disposeVariables();
+});
+
+/** A fine-tuned tiny checkpoint with `layers` encoder layers, saved as a Hugging Face folder. */
+async function savedTiny(layers: number): Promise<string> {
+  await initBackend({ verbose: false });
+  const dir = tmp("ckpt");
+  const model = new BertForRelationClassification({ ...shapeConfig("tiny", 40), num_hidden_layers: layers }, { numLabels: 10, pooling: "cls", seed: 1 });
+  await saveCheckpoint(model, dir);
+  model.dispose();
+  return dir;
+}
+
+const editJson = (file: string, edit: (v: Record<string, unknown>) => void): void => {
+  const v = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  edit(v);
+  fs.writeFileSync(file, JSON.stringify(v));
+};
+
+test("a model config.json with fewer layers than its weights (2 vs 4) is refused, naming both files and the numbers", async () => {
+  const dir = await savedTiny(4);
+  const config = path.join(dir, "config.json");
+  editJson(config, (c) => (c.num_hidden_layers = 2));
+  await assert.rejects(loadCheckpoint(dir), (e: unknown) => {
+    const m = (e as Error).message;
+    assert.ok(m.startsWith(`${config}: field "num_hidden_layers": is 2, but ${path.join(dir, "model.safetensors")} holds 4`), m);
+    return true;
+  });
+  editJson(config, (c) => (c.num_hidden_layers = 4));
+  assert.equal((await loadCheckpoint(dir)).config.num_hidden_layers, 4, "the true config loads");
+});
+
+test("id2label is checked: odd keys, a duplicate name or a disagreeing label2id are refused; a permuted one is followed with a warning", async () => {
+  const dir = await savedTiny(2);
+  const config = path.join(dir, "config.json");
+  const good = fs.readFileSync(config, "utf8");
+  const edit = (f: (c: { id2label: Record<string, string>; label2id: Record<string, number> }) => void): void => editJson(config, (c) => f(c as never));
+  edit((c) => {
+    delete c.id2label["3"];
+    c.id2label["10"] = "x";
+  });
+  await assert.rejects(loadCheckpoint(dir), /config\.json: field "id2label": has no label name for class 3 \(keys: 0, 1, 2, 4, .*10; num_labels 10\)/);
+  fs.writeFileSync(config, good);
+  edit((c) => (c.id2label["1"] = c.id2label["0"]));
+  await assert.rejects(loadCheckpoint(dir), new RegExp(`field "id2label": names "${LABELS[0].zh}" for classes 0 and 1`));
+  fs.writeFileSync(config, good);
+  edit((c) => (c.label2id[LABELS[2].zh] = 5));
+  await assert.rejects(loadCheckpoint(dir), new RegExp(`field "label2id": maps "${LABELS[2].zh}" to 5, id2label to 2`));
+  // the study's labels in another order: predictions follow id2label, and the user is told
+  fs.writeFileSync(config, good);
+  edit((c) => {
+    [c.id2label["0"], c.id2label["1"]] = [c.id2label["1"], c.id2label["0"]];
+    [c.label2id[LABELS[0].zh], c.label2id[LABELS[1].zh]] = [1, 0];
+  });
+  const { labels } = await loadCheckpoint(dir);
+  const warned: string[] = [];
+  const classes = studyLabelsOf(labels, config, (m) => warned.push(m));
+  assert.deepEqual(classes.slice(0, 3), [LABELS[1].zh, LABELS[0].zh, LABELS[2].zh]);
+  assert.match(warned.join(), new RegExp(`id2label orders the labels differently from the study \\(0: ${LABELS[1].zh} \\(the study's 0 is ${LABELS[0].zh}\\); 1: ${LABELS[0].zh}`));
+  assert.throws(() => studyLabelsOf(["LABEL_0", ...labels.slice(1)], config, () => {}), /class 0 is "LABEL_0", not one of the study's labels/);
+});
+
+test("NaN weights: loading names the file and tensor; outputs that are NaN stop predict and evaluation instead of class 0", async () => {
+  const dir = await savedTiny(2);
+  const file = path.join(dir, "model.safetensors");
+  const key = "bert.embeddings.LayerNorm.weight";
+  const src = new SafetensorsSource(file);
+  const header = 8 + Number(fs.readFileSync(file).readBigUInt64LE(0));
+  const offsets = (JSON.parse(fs.readFileSync(file).subarray(8, header).toString("utf8")) as Record<string, { data_offsets: [number, number] }>)[key].data_offsets;
+  src.close();
+  const bytes = fs.readFileSync(file);
+  for (let at = header + offsets[0]; at < header + offsets[1]; at += 4) bytes.writeFloatLE(NaN, at);
+  fs.writeFileSync(file, bytes);
+  await assert.rejects(loadCheckpoint(dir), new RegExp(`model\\.safetensors \\[${key.replace(/\./g, "\\.")}\\]: 128 of 128 values are NaN or infinite`));
+  // a model whose weights went NaN in memory: predict says so and names them
+  const { rows, model } = await tinySetup();
+  const m = model();
+  const ln = m.params.get(key)!;
+  ln.assign(tf.fill(ln.shape, NaN));
+  await assert.rejects(predict(m, rows), new RegExp(`outputs are NaN for 64 of 64 rows; no prediction can be made \\(weights that are NaN or infinite: ${key.replace(/\./g, "\\.")} \\(128 of 128\\)\\)`));
+  await assert.rejects(evaluate(m, rows), /outputs are NaN for 64 of 64 rows/);
+  m.dispose();
+});
+
+test("predict checks its run: a sealed model edited, a tokenizer smaller than the embedding rows, --output equal to --input", async () => {
+  const runsDir = tmp("predict");
+  const r = await runExperiment(smoke(), { runsDir, ...quiet });
+  const input = path.join(runsDir, "in.jsonl");
+  const rows = loadRows(path.join(DEMO_DIR, "test.jsonl")).rows.slice(0, 5);
+  fs.writeFileSync(input, rows.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  assert.equal((await predictWithRun(r.dir, rows)).length, 5);
+  const weights = path.join(r.dir, "model", "model.safetensors");
+  const saved = fs.readFileSync(weights);
+  const bytes = Buffer.from(saved);
+  bytes[bytes.length - 1] ^= 1;
+  fs.writeFileSync(weights, bytes);
+  await assert.rejects(predictWithRun(r.dir, rows), new RegExp(`${weights.replace(/[/\\.]/g, ".")}: changed after the run was written`));
+  fs.writeFileSync(weights, saved);
+  // an older run without digests: the tokenizer is checked against the embedding rows
+  fs.writeFileSync(path.join(r.dir, RUN_MARKER), JSON.stringify({ written: "2025-01-01T00:00:00.000Z" }));
+  const modelDir = path.join(r.dir, "model");
+  fs.rmSync(path.join(modelDir, "tokenizer.json"), { force: true });
+  const vocab = fs.readFileSync(path.join(modelDir, "vocab.txt"), "utf8").split("\n").slice(0, 50);
+  fs.writeFileSync(path.join(modelDir, "vocab.txt"), vocab.join("\n") + "\n");
+  await assert.rejects(predictWithRun(r.dir, rows), /vocab\.txt: \d+ tokens, but .*config\.json and its weights have \d+ word-embedding rows: this is not the tokenizer the model was trained with/);
+  const before = fs.readFileSync(input, "utf8");
+  await assert.rejects(run(tsx, ["src/cli/predict.ts", "--run", r.dir, "--input", input, "--output", path.join(runsDir, ".", "in.jsonl")], { cwd: ROOT }), (e: unknown) => {
+    assert.match((e as { stderr: string }).stderr, /error: --output .*in\.jsonl is the --input file: writing the predictions there would overwrite the rows/);
+    return true;
+  });
+  assert.equal(fs.readFileSync(input, "utf8"), before, "the input is untouched");
+});
+
+/** A torch.save zip whose one storage (`declared` F32 values) holds `bytes` of zeros instead, deflated. */
+function bombZip(declared: number, bytes: number): Buffer {
+  const pkl = Buffer.concat([
+    Buffer.from([0x80, 0x02, 0x7d]), // PROTO 2, EMPTY_DICT
+    pickleStr("w"),
+    Buffer.from("ctorch._utils\n_rebuild_tensor_v2\n(", "latin1"),
+    Buffer.from("("), pickleStr("storage"), Buffer.from("ctorch\nFloatStorage\n", "latin1"), pickleStr("0"), pickleStr("cpu"),
+    Buffer.from([0x4a]), int32(declared), Buffer.from("tQ", "latin1"), // (…) TUPLE, BINPERSID
+    Buffer.from([0x4b, 0x00]), // storage offset 0
+    Buffer.from([0x4a]), int32(declared), Buffer.from([0x85]), // size (declared,)
+    Buffer.from([0x4b, 0x01, 0x85]), // stride (1,)
+    Buffer.from([0x89, 0x7d]), Buffer.from("tRs.", "latin1"), // False, {} ) REDUCE SETITEM STOP
+  ]);
+  return Buffer.from(zipSync({ "archive/data.pkl": [pkl, { level: 0 }], "archive/data/0": [new Uint8Array(bytes), { level: 9 }] }));
+}
+function pickleStr(s: string): Buffer {
+  return Buffer.concat([Buffer.from([0x58]), int32(Buffer.byteLength(s)), Buffer.from(s)]);
+}
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(n);
+  return b;
+}
+
+/** Overwrite the uncompressed size an entry declares, in its local header and in the central directory. */
+function declareSize(zip: Buffer, name: string, size: number): void {
+  const n = Buffer.from(name);
+  for (let i = 0; i + 46 < zip.length; i++) {
+    const sig = zip.readUInt32LE(i);
+    if (sig === 0x04034b50 && zip.readUInt16LE(i + 26) === n.length && zip.subarray(i + 30, i + 30 + n.length).equals(n)) zip.writeUInt32LE(size, i + 22);
+    if (sig === 0x02014b50 && zip.readUInt16LE(i + 28) === n.length && zip.subarray(i + 46, i + 46 + n.length).equals(n)) zip.writeUInt32LE(size, i + 24);
+  }
+}
+
+test("a zip pytorch_model.bin that would inflate far beyond the sizes its pickle declares is refused (1 KB declared, 50 MB inflated)", () => {
+  const dir = tmp("bomb");
+  const file = path.join(dir, "pytorch_model.bin");
+  fs.writeFileSync(file, bombZip(256, 256 * 4));
+  const ok = new PytorchSource(file);
+  assert.deepEqual([...ok.readFloat32("w")].slice(0, 3), [0, 0, 0], "the honest file reads");
+  ok.close();
+  const bomb = bombZip(256, 50 << 20);
+  assert.ok(bomb.length < 200_000, `${bomb.length} bytes on disk`);
+  fs.writeFileSync(file, bomb);
+  assert.throws(() => new PytorchSource(file), /pytorch_model\.bin \[archive\/data\/0\]: the zip entry declares 52428800 bytes, but data\.pkl declares storage 0 as 256 F32 values \(1024 bytes\): refused/);
+  // the entry lies too (declares 1 KB): inflation stops at the declared size
+  declareSize(bomb, "archive/data/0", 1024);
+  fs.writeFileSync(file, bomb);
+  const liar = new PytorchSource(file);
+  assert.throws(() => liar.readFloat32("w"), /\[archive\/data\/0\]: inflates to more than the 1024 bytes its zip entry declares: refused/);
+  liar.close();
+  // a data.pkl that declares gigabytes is refused before it is read
+  const pkl = Buffer.from(zipSync({ "archive/data.pkl": [new Uint8Array(1 << 20), { level: 9 }] }));
+  declareSize(pkl, "archive/data.pkl", 2 ** 31);
+  fs.writeFileSync(file, pkl);
+  assert.throws(() => new PytorchSource(file), /\[archive\/data\.pkl\]: the zip entry declares 2147483648 bytes; a state_dict's data\.pkl is far below 67108864: refused/);
+});
+
+test("weights files that alias or run backwards: overlapping safetensors data_offsets and a negative pickle stride are refused by name", () => {
+  const dir = tmp("alias");
+  const file = path.join(dir, "model.safetensors");
+  const header = Buffer.from(JSON.stringify({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] }, b: { dtype: "F32", shape: [4], data_offsets: [8, 24] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  fs.writeFileSync(file, Buffer.concat([len, header, Buffer.alloc(24)]));
+  assert.throws(() => new SafetensorsSource(file), /model\.safetensors \[b\]: data_offsets \[8, 24\] overlap those of "a" \[0, 16\]: tensors must not share bytes/);
+  const bin = path.join(dir, "pytorch_model.bin");
+  const entries = unzipSync(bombZip(4, 16));
+  const pkl = Buffer.from(entries["archive/data.pkl"]);
+  const stride = pkl.indexOf(Buffer.from([0x4b, 0x01, 0x85]));
+  const negative = Buffer.concat([pkl.subarray(0, stride), Buffer.from([0x4a]), int32(-1), pkl.subarray(stride + 2)]);
+  fs.writeFileSync(bin, Buffer.from(zipSync({ "archive/data.pkl": negative, "archive/data/0": entries["archive/data/0"] }, { level: 0 })));
+  assert.throws(() => new PytorchSource(bin), /pytorch_model\.bin \[w\]: tensor view with storage offset 0, size \[4\], stride \[-1\]: negative values are not a tensor torch can write/);
+});
+
+test("head == tail rows are kept and reported as a warning of the load report", () => {
+  const file = path.join(tmp("same"), "rows.jsonl");
+  const row = (id: string, h: string, t: string): string => JSON.stringify({ id, sentence: "糖尿病患者可出现口渴", h, t, r: "临床表现" });
+  fs.writeFileSync(file, [row("1", "糖尿病", "口渴"), row("2", "糖尿病", "糖尿病")].join("\n") + "\n");
+  const { rows, report } = loadRows(file);
+  assert.equal(rows.length, 2, "kept");
+  assert.equal(report.counts.same_entity, 1);
+  assert.match(report.issues.find((i) => i.kind === "same_entity")!.message, /rows\.jsonl:2: field "t": head and tail are the same entity "糖尿病"/);
+});
+
+test("MEDREL_BLAS_THREADS beyond what the pool runs is capped with a warning; beyond the cores it is kept with a warning", () => {
+  const said: string[] = [];
+  assert.equal(blasThreads({ MEDREL_BLAS_THREADS: "999" }, (m) => said.push(m), 2), 64);
+  assert.match(said[0], /MEDREL_BLAS_THREADS=999 capped at 64, the most the native pool runs \(this machine has 2 cores\)/);
+  assert.equal(blasThreads({ MEDREL_BLAS_THREADS: "4" }, (m) => said.push(m), 2), 4);
+  assert.match(said[1], /MEDREL_BLAS_THREADS=4 is more than this machine's 2 cores/);
+  assert.equal(blasThreads({ MEDREL_BLAS_THREADS: "2" }, (m) => said.push(m), 2), 2);
+  assert.equal(blasThreads({}, (m) => said.push(m), 2), 2);
+  assert.equal(said.length, 2, "no warning for a count the machine has");
+  assert.throws(() => blasThreads({ MEDREL_BLAS_THREADS: "0" }), /must be a positive integer, got "0"/);
 });
