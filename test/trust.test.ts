@@ -46,6 +46,12 @@ const smoke = (over: Partial<ExperimentConfig> = {}): ExperimentConfig => ({ ...
 const quiet = { progress: false, verbose: false } as const;
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `medrel-trust-${name}-`));
 
+const editJson = (file: string, edit: (v: Record<string, unknown>) => void): void => {
+  const v = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  edit(v);
+  fs.writeFileSync(file, JSON.stringify(v));
+};
+
 test("fingerprints: files under 16 MiB hash exactly as before (pinned), so shipped runs keep their config hashes", () => {
   // the values the sampled-fingerprint code gave; the whole-file digest must give the same for small files
   assert.equal(modelFingerprint(CLS), "73a83e078e092f57");
@@ -163,6 +169,9 @@ test("--force onto a run folder keeps the files the user added there (moved into
   await runExperiment(smoke(), { out, ...quiet });
   fs.writeFileSync(path.join(out, "notes.txt"), "my notes");
   fs.writeFileSync(path.join(out, "model", "mine.txt"), "mine");
+  // a file the old run did not write but the new one does (as if the old run had no test split): kept, renamed
+  editJson(path.join(out, RUN_MARKER), (seal) => delete (seal.files as Record<string, string>)["predictions-test.jsonl"]);
+  fs.writeFileSync(path.join(out, "predictions-test.jsonl"), "my predictions\n");
   const warned: string[] = [];
   const warn = console.warn;
   console.warn = (m: string) => void warned.push(m);
@@ -173,7 +182,9 @@ test("--force onto a run folder keeps the files the user added there (moved into
   }
   assert.equal(fs.readFileSync(path.join(out, "notes.txt"), "utf8"), "my notes");
   assert.equal(fs.readFileSync(path.join(out, "model", "mine.txt"), "utf8"), "mine");
-  assert.match(warned.join("\n"), /kept 2 file\(s\) you added to .*: model\/mine\.txt, notes\.txt/);
+  assert.equal(fs.readFileSync(path.join(out, "predictions-test.jsonl.yours"), "utf8"), "my predictions\n");
+  assert.notEqual(fs.readFileSync(path.join(out, "predictions-test.jsonl"), "utf8"), "my predictions\n", "the new run's own file");
+  assert.match(warned.join("\n"), /kept 3 file\(s\) you added to .*: model\/mine\.txt, notes\.txt, predictions-test\.jsonl \(as predictions-test\.jsonl\.yours\)/);
   assert.ok(loadRun(out), "the new run is whole and trusted");
 });
 
@@ -279,12 +290,6 @@ async function savedTiny(layers: number): Promise<string> {
   model.dispose();
   return dir;
 }
-
-const editJson = (file: string, edit: (v: Record<string, unknown>) => void): void => {
-  const v = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
-  edit(v);
-  fs.writeFileSync(file, JSON.stringify(v));
-};
 
 test("a model config.json with fewer layers than its weights (2 vs 4) is refused, naming both files and the numbers", async () => {
   const dir = await savedTiny(4);

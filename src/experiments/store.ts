@@ -297,7 +297,7 @@ function listFiles(dir: string, sub = ""): string[] {
 }
 
 /** Entries an older run folder (a seal without a file list) held: anything else in it was put there by someone else. */
-const OLDER_RUN_ENTRY = /^(config|metrics|confusion|history|run)\.json$|^predictions-[a-z]+\.jsonl$|^model(\/|$)|^\.medrel-run$/;
+const OLDER_RUN_ENTRY = /^(config|metrics|confusion|history|run)\.json$|^predictions-[a-z]+\.jsonl$|^(model|tokenizer)(\/|$)|^\.medrel-run$/;
 
 /** Files in our run folder `dir` that the run did not write (a user's notes): what a replacement must keep. */
 function addedFiles(dir: string): string[] {
@@ -348,17 +348,19 @@ export class RunWriter {
     this.json(RUN_MARKER, seal);
     checkRunDestination(this.finalDir);
     const kept = fs.existsSync(this.finalDir) ? addedFiles(this.finalDir) : [];
-    for (const rel of kept) {
-      const to = path.join(this.tmp, rel);
-      if (fs.existsSync(to)) throw new Error(`${path.join(this.finalDir, rel)}: a file you added has the name of one the run writes; move it out of the folder and re-run`);
-      fs.mkdirSync(path.dirname(to), { recursive: true });
-      fs.renameSync(path.join(this.finalDir, rel), to);
-    }
+    const moved = kept.map((rel) => {
+      // a file of the user's with the name of one the new run wrote is kept beside it, renamed
+      let to = rel;
+      for (let n = 1; fs.existsSync(path.join(this.tmp, to)); n++) to = `${rel}.yours${n > 1 ? n : ""}`;
+      fs.mkdirSync(path.dirname(path.join(this.tmp, to)), { recursive: true });
+      fs.renameSync(path.join(this.finalDir, rel), path.join(this.tmp, to));
+      return to === rel ? rel : `${rel} (as ${to})`;
+    });
     const old = `${this.finalDir}.old-${TOKEN}-${HOST}-${process.pid}`;
     if (fs.existsSync(this.finalDir)) fs.renameSync(this.finalDir, old);
     fs.renameSync(this.tmp, this.finalDir);
     fs.rmSync(old, { recursive: true, force: true });
-    return kept;
+    return moved;
   }
   abort(): void {
     fs.rmSync(this.tmp, { recursive: true, force: true });
