@@ -22,6 +22,7 @@ import {
   shippedRuns,
   studyResultsDir,
   existingRuns,
+  ensureFolder,
   DEFAULT_RUNS_DIR,
   type TableName,
   type PresetName,
@@ -91,6 +92,7 @@ export function reproduceGrid(o: Pick<ReproduceOptions, "tables" | "preset" | "d
 export async function reproduce(o: ReproduceOptions): Promise<void> {
   const { seeds, byTable } = reproduceGrid(o);
   const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
+  if (o.export) ensureFolder(path.resolve(o.export), "--export");
   // runs shipped in results files count as done: a grid continues on a new machine from what git carried
   const shipped = shippedRuns(o.export ? path.resolve(o.export) : studyResultsDir());
   const all = [...byTable.values()].flat();

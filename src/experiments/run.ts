@@ -21,7 +21,7 @@ import { Rng } from "../random";
 import type { ExperimentConfig } from "./config";
 import { configHash, fromProjectPath, parseExperimentConfig } from "./config";
 import { selectionSplit } from "../data/selection";
-import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter, type RunResult, type RunInfo, type Prediction, type SplitMetrics } from "./store";
+import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter, type RunResult, type RunInfo, type Prediction, type SplitMetrics } from "./store";
 
 export interface RunOptions {
   /** retrain even when a complete run folder exists */
@@ -318,9 +318,10 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
   const hash = opts.hash ?? configHash(cfg);
   const runsDir = opts.runsDir ?? DEFAULT_RUNS_DIR;
   const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
+  // a folder is loaded only when it proves itself: sealed files unchanged (loadRun), config.json hashing to `hash`
   const cached = (): RunResult | undefined => {
     const run = opts.force ? undefined : loadRun(finalDir);
-    if (run && (run.hash === hash || configHash(run.config) === hash)) return { ...run, hash };
+    if (run && isRunOf(run, hash)) return { ...run, hash };
     return opts.force || opts.out ? undefined : opts.shipped?.get(hash);
   };
   const hit = cached();
@@ -328,15 +329,17 @@ export async function runExperiment(input: ExperimentConfig, opts: RunOptions = 
     if (opts.verbose ?? true) console.log(`[medrel] run ${hash}: loaded from ${finalDir} (not retrained)`);
     return hit;
   }
+  ensureFolder(path.dirname(finalDir), opts.out ? "--out's parent folder" : opts.runsDir ? "runs folder" : process.env.MEDREL_RUNS_DIR ? "MEDREL_RUNS_DIR" : "runs folder");
   const release = await lockRun(finalDir, (holder) => console.log(`[medrel] run ${hash}: another process is training it (${holder}); waiting for its result`));
   try {
     const done = cached();
     if (done) return done;
     cleanIncompleteRuns(path.dirname(finalDir));
-    const writer = new RunWriter(finalDir);
+    const writer = new RunWriter(finalDir, hash);
     try {
       const run = await trainRun(cfg, hash, finalDir, writer, opts);
-      writer.commit();
+      const kept = writer.commit();
+      if (kept.length) console.warn(`[medrel] run ${hash}: kept ${kept.length} file(s) you added to ${finalDir} in the new run folder: ${kept.join(", ")}`);
       fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
       return run;
     } catch (e) {
@@ -408,7 +411,7 @@ export function existingRuns<J extends { hash: string; config: ExperimentConfig 
   for (const job of jobs) {
     const r = loadRun(runDir(job.hash, runsDir)) ?? shipped?.get(job.hash);
     const { config: _omit, ...rest } = job;
-    if (r) runs.push({ ...r, ...rest });
+    if (r && isRunOf(r, job.hash)) runs.push({ ...r, ...rest });
     else missing.push(job);
   }
   return { runs, missing };
