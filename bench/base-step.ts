@@ -2,7 +2,9 @@
  * npm run bench:base — training steps of a base-size BERT (Chinese-RoBERTa-wwm-ext's shape: L=12, H=768, 12 heads,
  * V=21128, 102M parameters) at the study's batch on this machine: the trainer's step (forward, backward, global-norm
  * clipping, AdamW) on real study rows, each padded to exactly --seq tokens (as HF's padding="max_length" does).
- * Prints s/step, peak RSS and the WASM heap's high-water mark, and writes the raw result as JSON to --out.
+ * Prints a line as each step starts and as it ends (a slow machine never looks hung; every line names the CPU), then
+ * s/step, peak RSS and the WASM heap's high-water mark, and writes the raw result as JSON to --out, with the CPU,
+ * OpenBLAS's core and who chose it, and whether denormals were flushed.
  *
  *   --batch 16 --seq 300 (alias --max-length) --steps 4 --pad max|longest --profile --out bench/results/base-step.json
  *   --recompute auto|<layers>[,...]  --threads <n>[,...]
@@ -21,15 +23,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import * as tf from "@tensorflow/tfjs";
+import { blasCoreChoice } from "../src/backend/cpu";
 import { loadNative } from "../src/backend/native";
 import { profileKernels, type KernelTime } from "../src/backend/profile";
 import { leanBackpropActive } from "../src/backend/tape";
-import { initBackend, describeBackend, memoryLimitBytes, type BackendInfo } from "../src/backend/select";
+import { initBackend, describeBackend, describeBackendDetails, memoryLimitBytes, type BackendInfo } from "../src/backend/select";
 import { runMain } from "../src/cli/common";
 import { loadRows } from "../src/data/load";
 import { RelationTokenizer, encodeDataset } from "../src/encoding";
 import { BertForRelationClassification, SHAPES, shapeConfig, type RecomputePolicy } from "../src/model";
 import { AdamW, batchInputs, clipByGlobalNorm, collate, crossEntropy, type Batch } from "../src/train";
+import { cpuShortName, kernelEnv } from "./throughput-results";
 
 const ROOT = path.resolve(__dirname, "..");
 const PAD_ID = SHAPES.base.pad_token_id;
@@ -220,6 +224,8 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg();
   const info = await initBackend({ verbose: false });
   console.log(describeBackend(info));
+  for (const line of describeBackendDetails(info)) console.log(`  ${line}`);
+  const tag = `[${cpuShortName(info.cpu)}]`;
   const addon = loadNative().addon;
   if (flags.threads && !addon) throw new Error("--threads sets the addon pool's threads, and the native addon is not loaded");
   const variants = variantsOf(flags, info.threads);
@@ -237,6 +243,7 @@ async function main(): Promise<void> {
     const v = variants[s % variants.length];
     model.recompute = v.recompute;
     addon?.setThreads(v.threads);
+    console.log(`${tag} step ${s + 1}/${flags.steps}: started (recompute ${v.recompute}, ${v.threads} thread(s))${s === 0 ? "; the first step also warms up" : ""}`);
     const stopProfile = flags.profile && s === flags.steps - 1 ? profileKernels() : undefined;
     meter?.takePeak();
     const t = Date.now();
@@ -249,23 +256,26 @@ async function main(): Promise<void> {
     if (meter) Object.assign(rec, { peakLiveGiB: gib(meter.takePeak()), heapGiB: gib(meter.heap()) });
     steps.push(rec);
     const mem = meter ? `, peak live ${rec.peakLiveGiB} GiB, WASM heap ${rec.heapGiB} GiB` : "";
-    console.log(`step ${s + 1}: batch ${B} x ${batch.seqLen} tokens, recompute ${v.recompute} (${rec.recomputedLayers} layers), ${v.threads} thread(s), loss ${loss.toFixed(4)}, ${seconds.toFixed(2)} s (CPU ${rec.cpuSeconds} s)${mem}`);
+    console.log(`${tag} step ${s + 1}/${flags.steps}: batch ${B} x ${batch.seqLen} tokens, recompute ${v.recompute} (${rec.recomputedLayers} layers), ${v.threads} thread(s), loss ${loss.toFixed(4)}, ${seconds.toFixed(2)} s (CPU ${rec.cpuSeconds} s)${mem}`);
   }
   const peakRssGiB = process.resourceUsage().maxRSS / 1024 ** 2; // KiB -> GiB
   const summary = summarise(variants, steps, info, config.num_hidden_layers);
   for (const p of summary) {
-    console.log(`recompute ${p.recompute}, ${p.threads} thread(s): ${p.secondsPerStep.toFixed(2)} s/step, CPU ${p.cpuSecondsPerStep.toFixed(2)} s/step (median of ${p.timedSteps.length} step(s) after the first round)`);
+    console.log(`${tag} recompute ${p.recompute}, ${p.threads} thread(s): ${p.secondsPerStep.toFixed(2)} s/step, CPU ${p.cpuSecondsPerStep.toFixed(2)} s/step (median of ${p.timedSteps.length} step(s) after the first round)`);
   }
-  console.log(`peak RSS ${peakRssGiB.toFixed(2)} GiB (machine: ${(os.totalmem() / GiB).toFixed(0)} GiB)`);
+  console.log(`${tag} peak RSS ${peakRssGiB.toFixed(2)} GiB (machine: ${(os.totalmem() / GiB).toFixed(0)} GiB)`);
   const result = {
     command: `npm run bench:base -- ${process.argv.slice(2).join(" ")}`.trim(),
     date: new Date().toISOString(),
-    machine: { cpu: os.cpus()[0]?.model ?? "?", cores: os.availableParallelism(), memoryGiB: +(os.totalmem() / GiB).toFixed(1), node: process.version, loadAverageAtStart: loadAtStart.map((x) => +x.toFixed(2)), loadAverageAtEnd: os.loadavg().map((x) => +x.toFixed(2)) },
+    machine: { cpu: info.cpu, cores: os.availableParallelism(), memoryGiB: +(os.totalmem() / GiB).toFixed(1), node: process.version, loadAverageAtStart: loadAtStart.map((x) => +x.toFixed(2)), loadAverageAtEnd: os.loadavg().map((x) => +x.toFixed(2)), env: kernelEnv() },
     flags: { ...flags, seq: T },
     tokensPerRow: batch.seqLen,
     backend: info.name,
     kernels: info.kernels,
     blas: info.blas ?? null,
+    /** OpenBLAS's core and who chose it (src/backend/cpu.ts); null without the addon */
+    blasCore: info.blas ? (blasCoreChoice() ?? null) : null,
+    denormalsFlushed: info.denormalsFlushed,
     threads: summary[0].threads,
     leanBackprop: leanBackpropActive(),
     model: { shape: "base (L=12, H=768, 12 heads, I=3072)", vocab: config.vocab_size, parameters: model.numParameters() },

@@ -7,11 +7,13 @@
  *       "evalWarmup":3,"evalBatches":20,"native":true,"profile":false}'
  *   npx tsx bench/tfjs_step.ts --sgemm 1024      (the addon's sgemm rate at MEDREL_BLAS_THREADS)
  *
- * Prints one JSON line. A config that asks for the native kernels fails if the addon did not load, rather
- * than timing pure WASM under the wrong name.
+ * Prints one JSON line, with the CPU, OpenBLAS's core and who chose it (our loader, src/backend/cpu.ts) and
+ * whether denormals are flushed. A config that asks for the native kernels fails if the addon did not load,
+ * rather than timing pure WASM under the wrong name.
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, loadNative } from "../src/backend";
+import { blasCoreChoice, cpuModel } from "../src/backend/cpu";
 import { profileKernels, type KernelTime } from "../src/backend/profile";
 import { BertForRelationClassification, SHAPES, type BertConfig, type ModelInputs } from "../src/model";
 import { Rng } from "../src/random";
@@ -124,6 +126,9 @@ async function runSteps(spec: StepSpec): Promise<Record<string, unknown>> {
     kernels: info.kernels,
     blas: info.blas ?? null,
     blasThreads: addon ? addon.getThreads() : 0,
+    cpu: info.cpu,
+    blasCore: addon ? (blasCoreChoice() ?? null) : null,
+    denormalsFlushed: info.denormalsFlushed,
     train: stats(tr.wall),
     trainCpu: stats(tr.cpu),
     eval: stats(ev.wall),
@@ -150,7 +155,7 @@ function sgemmRates(n: number): Record<string, unknown> {
     call();
     rates.push((2 * n ** 3) / ((performance.now() - t0) / 1000) / 1e9);
   }
-  return { threads: addon.getThreads(), blas: addon.blasInfo(), gflops: stats(rates) };
+  return { threads: addon.getThreads(), blas: addon.blasInfo(), cpu: cpuModel(), blasCore: blasCoreChoice() ?? null, gflops: stats(rates) };
 }
 
 async function main(): Promise<void> {

@@ -1,8 +1,10 @@
 /**
- * The throughput bench's result file (bench/results/throughput.json) and the numbers derived from it: the
- * sizes, per-step statistics (median, IQR), FLOPs per step from the model shapes, best-vs-best and
- * equal-threads ratios, and the printed lines. bench/throughput.ts writes it, bench/readme-table.ts reads it.
+ * The throughput bench's result files (one per CPU model: bench/results/throughput/<cpu>.json) and the numbers
+ * derived from them: the sizes, per-step statistics (median, IQR), FLOPs per step from the model shapes,
+ * best-vs-best and equal-threads ratios, and the printed lines. bench/throughput.ts writes them,
+ * bench/readme-table.ts reads them.
  */
+import type { BlasCoreChoice } from "../src/backend/cpu";
 
 export interface BenchSize {
   name: string;
@@ -52,8 +54,15 @@ export interface ConfigRun {
   rssMb?: number;
   /** torch.mm 1024^3 in this process (torch only), GFLOP/s */
   sgemmGflops?: number;
+  /**
+   * the OpenBLAS core this process ran and who chose it: tfjs, our addon loader; torch, OpenBLAS itself (variable
+   * unset), the user's OPENBLAS_CORETYPE, or the bench setting the core our loader selects ("medrel")
+   */
+  blasCore?: BlasCoreChoice;
+  /** denormal floats flushed to zero: tfjs, as the addon reports it; torch, torch.set_flush_denormal(True) */
+  denormalsFlushed?: boolean;
   wallSeconds: number;
-  /** set when the process failed; no times then */
+  /** set when the process failed or ran past the time limit (limitError); no times then */
   error?: string;
 }
 
@@ -63,12 +72,27 @@ export interface SizeResult {
   runs: ConfigRun[];
 }
 
+export interface Machine {
+  /** /proc/cpuinfo's model name: results are only comparable on the same one */
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  loadavgStart: number[];
+  loadavgEnd: number[];
+  /** OPENBLAS_*, OMP_*, GOTO_*, MEDREL_* as the bench found them */
+  env: Record<string, string>;
+  /** our side's OpenBLAS core and who chose it (undefined: not recorded) */
+  blasCore?: BlasCoreChoice;
+  /** whether our kernels ran with denormals flushed to zero (undefined: not recorded) */
+  denormalsFlushed?: boolean;
+}
+
 export interface ThroughputResult {
-  schema: 1;
+  schema: 2;
   date: string;
   command: string;
   quick: boolean;
-  machine: { cpu: string; cores: number; memoryGiB: number; loadavgStart: number[]; loadavgEnd: number[]; env: Record<string, string> };
+  machine: Machine;
   versions: Record<string, string>;
   settings: Record<string, { warmup: number; steps: number; evalWarmup: number; evalBatches: number }>;
   /** the addon's sgemm on a 1024^3 product, per thread count */
@@ -77,6 +101,75 @@ export interface ThroughputResult {
   /** `small` at other sequence lengths, each side's fastest configuration at its own length */
   seq: SizeResult[];
   totalSeconds: number;
+  /** each configuration's process was stopped after this many seconds */
+  limitSeconds?: number;
+  /** how a file of an older schema was carried into this one */
+  migrated?: string;
+}
+
+/** The variables that set threads or kernels (OPENBLAS_*, OMP_*, GOTO_*, MEDREL_*), as a result file records them. */
+export function kernelEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => /^(OPENBLAS_|OMP_|GOTO_|MEDREL_)/.test(k) && v !== undefined) as [string, string][]);
+}
+
+/** The marker our addon loader sets beside an OPENBLAS_CORETYPE it chose (src/backend/cpu.ts). */
+const OUR_CORE = "MEDREL_OPENBLAS_CORETYPE";
+
+/** A configuration's error when the bench stopped it at the time limit. */
+export const limitError = (seconds: number): string => `stopped at the ${seconds} s limit`;
+
+// ------------------------------------------------------------------------------------------------
+// CPU names
+
+/** "Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz" -> "Intel Xeon Platinum 8480C"; "AMD EPYC 7B13 64-Core Processor" -> "AMD EPYC 7B13" */
+export function cpuShortName(model: string): string {
+  const short = model
+    .replace(/\((R|TM|tm|r)\)/g, "")
+    .replace(/\s+CPU\b.*$/, "")
+    .replace(/\s+@.*$/, "")
+    .replace(/\s+\d+-Core Processor$|\s+Processor$/i, "")
+    .replace(/\s+/g, " ")
+    .trim();
+  return short || model.trim() || "unknown CPU";
+}
+
+/** The file name of a CPU's results: "intel-xeon-platinum-8480c", "amd-epyc". */
+export function cpuSlug(model: string): string {
+  return cpuShortName(model).toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "unknown-cpu";
+}
+
+/** Who chose an OpenBLAS core, in words. */
+export function coreWords(c: BlasCoreChoice): string {
+  if (c.source === "user") return `OPENBLAS_CORETYPE=${c.core ?? "?"} set in the environment`;
+  if (c.source === "medrel") return `selected by medrel (OpenBLAS 0.3.21 would fall back to ${c.fallback ?? "an older core"})`;
+  return "OpenBLAS's own choice";
+}
+
+// ------------------------------------------------------------------------------------------------
+// older files
+
+/** A schema-1 file as bench/throughput.ts wrote it before it recorded cores and denormals. */
+export type ThroughputResultV1 = Omit<ThroughputResult, "schema"> & { schema: 1 };
+
+/**
+ * Schema 1 -> 2 without touching a number: our side's core from the OpenBLAS line it recorded (chosen by the
+ * environment when OPENBLAS_CORETYPE was set, unless our loader's marker says it was ours), each torch run's from the architecture
+ * threadpoolctl read back; torch_step.py did not flush denormals then. Whether our kernels flushed is not recorded.
+ */
+export function upgradeResult(r: ThroughputResultV1 | ThroughputResult): ThroughputResult {
+  if (r.schema === 2) return r;
+  const set = r.machine.env.OPENBLAS_CORETYPE || undefined;
+  const setBy = r.machine.env[OUR_CORE] === set ? "medrel" : "user";
+  const ours = /core (\w+)/.exec(r.versions.openblas ?? "")?.[1];
+  const blasCore: BlasCoreChoice | undefined = set ? { source: setBy, core: set } : ours ? { source: "openblas", core: ours } : undefined;
+  const run = (c: ConfigRun): ConfigRun => {
+    if (c.side === "tfjs") return c.native === false || !blasCore ? c : { ...c, blasCore };
+    const arch = /OpenBLAS \S+ \((\w+)\)/.exec(c.verified ?? "")?.[1];
+    const core: BlasCoreChoice | undefined = arch ? { source: set ? setBy : "openblas", core: arch } : undefined;
+    return { ...c, ...(core ? { blasCore: core } : {}), denormalsFlushed: false };
+  };
+  const sizes = (list: SizeResult[]): SizeResult[] => list.map((sr) => ({ ...sr, runs: sr.runs.map(run) }));
+  return { ...r, schema: 2, machine: { ...r.machine, ...(blasCore ? { blasCore } : {}) }, sizes: sizes(r.sizes), seq: sizes(r.seq) };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -114,8 +207,10 @@ export function stepFlops(s: BenchSize, labels = BENCH_LABELS): { train: number;
 
 export type Phase = "train" | "eval";
 
+const coreSuffix = (r: ConfigRun): string => (r.side === "torch" && r.blasCore?.core ? `, core ${r.blasCore.core}` : "");
+
 export function runLabel(r: ConfigRun): string {
-  if (r.side === "torch") return `torch OpenBLAS ${r.blasThreads}, torch ${r.torchThreads}`;
+  if (r.side === "torch") return `torch OpenBLAS ${r.blasThreads}, torch ${r.torchThreads}${coreSuffix(r)}`;
   return r.native === false ? "tfjs pure WASM" : `tfjs ${r.blasThreads} BLAS thread${r.blasThreads > 1 ? "s" : ""}`;
 }
 
@@ -154,7 +249,7 @@ const ms = (s: number): string => (s * 1000).toFixed(s < 0.1 ? 1 : 0);
 const r2 = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(2));
 
 function configWords(r: ConfigRun): string {
-  return r.side === "torch" ? `OpenBLAS ${r.blasThreads}, torch ${r.torchThreads}` : `${r.blasThreads} thread${r.blasThreads > 1 ? "s" : ""}`;
+  return r.side === "torch" ? `OpenBLAS ${r.blasThreads}, torch ${r.torchThreads}${coreSuffix(r)}` : `${r.blasThreads} thread${r.blasThreads > 1 ? "s" : ""}`;
 }
 
 /** `best-vs-best SIZE: ratio R (tfjs X ms/step, N threads; torch Y ms/step, OpenBLAS a, torch b)` */
@@ -187,9 +282,9 @@ export function flopsLine(result: ThroughputResult, sr: SizeResult): string {
 
 /** one line per configuration: median and IQR of train step and eval batch */
 export function runLine(r: ConfigRun): string {
-  if (r.error || !r.train || !r.eval) return `  ${runLabel(r).padEnd(30)} failed: ${r.error ?? "no times"}`;
+  if (r.error || !r.train || !r.eval) return `${runLabel(r).padEnd(40)} failed: ${r.error ?? "no times"}`;
   const iqr = (s: Stats): string => `${ms(s.median)} ms [${ms(s.q1)}–${ms(s.q3)}]`;
-  return `  ${runLabel(r).padEnd(30)} train ${iqr(r.train)}, eval ${iqr(r.eval)}, RSS ${Math.round(r.rssMb ?? 0)} MB  (${r.verified ?? ""})`;
+  return `${runLabel(r).padEnd(40)} train ${iqr(r.train)}, eval ${iqr(r.eval)}, RSS ${Math.round(r.rssMb ?? 0)} MB  (${r.verified ?? ""})`;
 }
 
 export function seqLine(seq: SizeResult[], phase: Phase): string {
@@ -217,3 +312,31 @@ export function summaryLines(result: ThroughputResult): string[] {
   }
   return lines;
 }
+
+// ------------------------------------------------------------------------------------------------
+// PyTorch's OpenBLAS cores
+
+/** The environment without an OPENBLAS_CORETYPE our loader set (and its markers): a child decides anew. */
+export function withoutOurCore(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  if (out.OPENBLAS_CORETYPE === "" || (out.OPENBLAS_CORETYPE !== undefined && out[OUR_CORE] === out.OPENBLAS_CORETYPE)) delete out.OPENBLAS_CORETYPE;
+  for (const k of Object.keys(out)) if (k.startsWith(OUR_CORE)) delete out[k];
+  return out;
+}
+
+/**
+ * The OpenBLAS cores PyTorch runs under, each its own configuration (Debian's torch runs its products on the system
+ * OpenBLAS, which reads OPENBLAS_CORETYPE at import): the user's value alone when one is set (never overridden);
+ * otherwise OpenBLAS's own choice, and also the core our loader selects when it would replace that choice
+ * (`decide`: src/backend/cpu.ts decideBlasCore on a copy of the environment), so PyTorch gets its better kernels too.
+ */
+export function torchCores(env: NodeJS.ProcessEnv, decide: (copy: NodeJS.ProcessEnv) => BlasCoreChoice): BlasCoreChoice[] {
+  const clean = withoutOurCore(env);
+  if (clean.OPENBLAS_CORETYPE !== undefined) return [{ source: "user", core: clean.OPENBLAS_CORETYPE }];
+  const c = decide({ ...clean });
+  if (c.source !== "medrel") return [{ source: "openblas", core: c.core }];
+  return [{ source: "openblas", core: c.fallback }, c];
+}
+
+/** OPENBLAS_CORETYPE for a process that is to run this core (undefined: leave it unset, OpenBLAS chooses). */
+export const coreEnv = (c: BlasCoreChoice): string | undefined => (c.source === "openblas" ? undefined : c.core);

@@ -14,6 +14,13 @@ variable before this process starts; torch.set_num_threads(torch_threads) sets A
 Both are read back and checked: OpenBLAS's with threadpoolctl when it is importable, otherwise only torch's
 (torch.__config__.parallel_info()), and the output says which.
 
+OpenBLAS's kernels ("core") are chosen when it loads: by OPENBLAS_CORETYPE when the caller set it, else by OpenBLAS
+from the CPU model. The output names the core OpenBLAS reports (threadpoolctl's "architecture") and what
+OPENBLAS_CORETYPE was. With "flush_denormal": true the process calls torch.set_flush_denormal(True) (denormal
+floats flushed to zero, as our kernels do) on the calling thread, before torch's OpenMP threads start (they inherit
+it); OpenBLAS's own worker threads, started at import, keep IEEE denormals (at OPENBLAS_NUM_THREADS=1 every product
+runs on the calling thread). The output says whether the call took.
+
 Prints one JSON line: per-step wall and CPU seconds of the training step (forward, backward, AdamW) and of an
 inference batch (eval mode, no_grad, argmax), the threads seen, an sgemm rate (torch.mm 1024^3) and peak RSS.
 """
@@ -133,6 +140,8 @@ def main():
     import torch
 
     torch.set_num_threads(int(c["torch_threads"]))
+    # False where the CPU has no FTZ/DAZ; None when not asked for (torch's default: IEEE denormals)
+    flushed = bool(torch.set_flush_denormal(True)) if c.get("flush_denormal") else None
     blas, blas_info, how = blas_threads()
     want = os.environ.get("OPENBLAS_NUM_THREADS")
     if blas is not None and want is not None and blas != int(want):
@@ -168,6 +177,8 @@ def main():
             "verified_with": how,
         },
         "blas": blas_info,
+        "openblas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+        "denormals_flushed": flushed,
         "parallel_info": torch.__config__.parallel_info(),
         "params": sum(p.numel() for p in model.parameters()),
         "train_s": train_wall,

@@ -6,9 +6,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, tableComparisonLines, type ShippedTable } from "../src/experiments";
+import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type ShippedTable } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
-import { RESULT_FILE as THROUGHPUT_FILE, readResult, renderReadmeTable } from "../bench/readme-table";
+import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
+import { readResults, renderReadmeTable } from "../bench/readme-table";
+import { coreWords } from "../bench/throughput-results";
+import type { BlasCoreChoice } from "../src/backend/cpu";
 
 export const README = path.resolve(__dirname, "..", "README.md");
 /** Every file with generated blocks. */
@@ -17,10 +20,10 @@ const PRETRAIN_SELECTION = path.resolve(__dirname, "..", "bench", "results", "pr
 const BASE_STEP = path.resolve(__dirname, "..", "bench", "results", "base-step.json");
 
 /** The fields of bench:base's result that the README quotes. */
-interface BaseStepResult {
+export interface BaseStepResult {
   command: string;
   date: string;
-  machine: { cpu: string; cores: number; memoryGiB: number; loadAverageAtStart: number[] };
+  machine: { cpu: string; cores: number; memoryGiB: number; loadAverageAtStart: number[]; env?: Record<string, string> };
   model: { shape: string; parameters: number };
   flags: { batch: number; seq: number };
   threads: number;
@@ -28,6 +31,11 @@ interface BaseStepResult {
   peakRssGiB: number;
   heapLimitGiB: number;
   memoryStrategy: string;
+  /** "OpenBLAS 0.3.21 …; core Haswell; 2 thread(s)", null without the addon */
+  blas: string | null;
+  /** who chose OpenBLAS's core (files from before it was recorded have none) */
+  blasCore?: BlasCoreChoice | null;
+  denormalsFlushed?: boolean;
   variants: { cpuSecondsPerStep: number; peakLiveGiB: number; timedSteps: number[] }[];
 }
 
@@ -54,10 +62,27 @@ const fmt = (m: number, s: number): string => (Number.isFinite(s) ? `${m.toFixed
 const signed = (d: number): string => `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)}`;
 const pval = (p: number): string => (Number.isNaN(p) ? "–" : p < 0.001 ? "< 0.001" : p.toFixed(3));
 
+/** How much of the study grid the shipped files hold, what a run cost (and where), and the command that continues it. */
+function progressLine(): string {
+  const tables = resultsProgress(STUDY_RESULTS_DIR);
+  const grid = new Set(tables.flatMap((t) => t.grid.map((g) => g.hash)));
+  const runs = new Map(tables.flatMap((t) => t.runs.filter((r) => r.hash && r.info).map((r) => [r.hash!, r] as const)));
+  const per = tables.map((t) => `${t.table} ${t.done} of ${t.total}`).join(", ");
+  const mins = [...runs.values()].map((r) => r.info!.seconds.total / 60);
+  const where = [...new Set([...runs.values()].map((r) => `${r.info!.cpu ?? "CPU not recorded"}, ${r.info!.threads ?? "?"} thread(s)`))];
+  const cost = mins.length ? `; a run took ${summarize(mins).mean.toFixed(1)} min on average (${where.join("; ")}; two shards side by side)` : "";
+  const whole = runs.size >= grid.size && tables.length === TABLE_NAMES.length;
+  return whole
+    ? `All ${grid.size} distinct runs of the grid are in \`results/study/\`${cost}.`
+    : `**Partial: ${runs.size} of ${grid.size} distinct runs** (per table: ${per})${cost}. ` +
+        `\`${studyResultsCommand("all")}\` trains the rest on any machine, taking the shipped runs as done.`;
+}
+
 /** The models table on the study's data: each model's micro/macro-F1 and time per run. */
 function qualityBlock(t: ShippedTable): string {
   const rows = t.variants.map((v) => {
     const recs = t.records.filter((r) => r.variant === v);
+    if (recs.length === 0) return `| ${v} | – | – | 0 (not run yet) |`;
     const cell = (m: MetricRow): string => {
       const s = summarize(recs.map((r) => metricValue(r.metrics, m)));
       return fmt(s.mean, s.std);
@@ -71,15 +96,26 @@ function qualityBlock(t: ShippedTable): string {
 function readingsBlock(tables: ShippedTable[]): string {
   const lines = ["| table | comparison | metric | difference (points) | p | beyond seed noise? |", "|---|---|---|---:|---:|---|"];
   for (const t of tables) {
-    for (const c of tableComparisonLines(t.table, t.records, t.variants)) {
+    // a partial table: only the comparisons with runs on both sides
+    for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => x.seeds[0] > 0 && x.seeds[1] > 0)) {
       lines.push(`| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) |`);
     }
   }
   return lines.join("\n");
 }
 
+/** OpenBLAS's core and denormal flushing of a bench:base result, in words ("not recorded" for older files). */
+function baseKernels(r: BaseStepResult): string {
+  const core = r.blasCore?.core ?? /core (\w+)/.exec(r.blas ?? "")?.[1];
+  const who = r.blasCore ? coreWords(r.blasCore) : "who chose it not recorded";
+  const kernels = r.blas === null ? "no OpenBLAS (native kernels not loaded)" : `OpenBLAS core ${core ?? "?"} (${who})`;
+  const denormals = r.denormalsFlushed === undefined ? "denormals: not recorded" : r.denormalsFlushed ? "denormals flushed to zero" : "denormals not flushed";
+  const env = Object.entries(r.machine.env ?? {}).filter(([k]) => /^(OPENBLAS_|OMP_|GOTO_)/.test(k) && k !== "OPENBLAS_CORETYPE");
+  return `${kernels}, ${denormals}${env.length ? `, environment ${env.map(([k, v]) => `${k}=${v}`).join(", ")}` : ""}`;
+}
+
 /** bench:base's measurement: BERT-base at the authors' batch on this CPU. */
-function baseBlock(r: BaseStepResult): string {
+export function baseBlock(r: BaseStepResult): string {
   const v = r.variants[0];
   const m = r.machine;
   return [
@@ -88,16 +124,26 @@ function baseBlock(r: BaseStepResult): string {
     `| ${r.model.shape}, ${(r.model.parameters / 1e6).toFixed(1)} M parameters | ${r.flags.batch} × ${r.flags.seq} | ${r.secondsPerStep.toFixed(1)} (${r.threads}) | ${v.cpuSecondsPerStep.toFixed(1)} | ${r.peakRssGiB.toFixed(2)} GiB | ${v.peakLiveGiB.toFixed(2)} GiB (${r.heapLimitGiB} GiB) | ${r.memoryStrategy} |`,
     "",
     `Median of timed steps ${v.timedSteps.join(", ")} (the first is warm-up); measured ${r.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB ` +
-      `(load average ${m.loadAverageAtStart[0].toFixed(1)} at the start) by \`${r.command}\` (bench/results/base-step.json).`,
+      `(load average ${m.loadAverageAtStart[0].toFixed(1)} at the start), ${baseKernels(r)}, by \`${r.command}\` (bench/results/base-step.json).`,
   ].join("\n");
+}
+
+/** bench:quick's measurement: the quick preset's fine-tuning speed on the study's data at one thread. */
+function quickSpeedBlock(r: QuickSpeed): string {
+  return (
+    `The quick preset fine-tunes on the study's data at **${r.samplesPerSec.toFixed(1)} samples/s on one thread** ` +
+    `(${r.trainRows.toLocaleString("en")} training rows: ${r.projectedMinutes.toFixed(1)} min of training for its 3 epochs), measured ${r.date.slice(0, 10)} on ${r.cpu}, ` +
+    `OpenBLAS ${r.blasCore}, denormals ${r.denormalsFlushed ? "flushed" : "not flushed"}, load average ${r.loadAverageAtStart[0].toFixed(1)} at the start, by \`${r.command}\` (bench/results/quick-speed.json).`
+  );
 }
 
 /** What a block says while the file it is rendered from does not exist yet. */
 const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
   "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
-  speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput.json, then `npm run readme`._",
+  speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
+  "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
 };
 
 /** name -> markdown for every block: rendered from its source file, or the command that writes that file. */
@@ -105,10 +151,12 @@ export function renderBlocks(): Map<string, string> {
   const out = new Map<string, string>();
   const shipped = TABLE_NAMES.map((t) => loadResults(t, STUDY_RESULTS_DIR)).filter((t): t is ShippedTable => t !== null);
   const models = shipped.find((t) => t.table === "models");
-  if (models) out.set("quality", qualityBlock(models));
+  if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
-  if (fs.existsSync(THROUGHPUT_FILE)) out.set("speed", renderReadmeTable(readResult()));
+  const speed = readResults();
+  if (speed.length) out.set("speed", renderReadmeTable(speed));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
+  if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));
   if (fs.existsSync(BASE_STEP)) out.set("base", baseBlock(JSON.parse(fs.readFileSync(BASE_STEP, "utf8")) as BaseStepResult));
   for (const [name, text] of Object.entries(MISSING_SOURCE)) if (!out.has(name)) out.set(name, text);
   return out;

@@ -28,6 +28,7 @@ import {
   uninstallWasmKernels,
 } from "../src/backend";
 import { adamwUpdateHostMoments } from "../src/backend/ops";
+import { betterCore, cpuLevel, cpuModel, decideBlasCore } from "../src/backend/cpu";
 import { Rng } from "../src/random";
 import { maxAbsDiff, maxAbs } from "./helpers";
 
@@ -115,6 +116,66 @@ test("addon: bounds are checked, not trusted", { skip: !addon }, () => {
   const heap = new ArrayBuffer(512);
   assert.throws(() => addon?.gemm(heap, 1, 0, 0, 16, 16, 16, 0, 256, 0, 256, 0, 1, 0, -1, 0, 0), /outside the WebAssembly heap/);
   assert.throws(() => addon?.gelu(new ArrayBuffer(8) as ArrayBuffer, 0, 0, 100), /outside/);
+});
+
+test("addon: denormals are flushed in the calling thread and every pool thread while a kernel runs, and JS keeps IEEE semantics between calls", { skip: !addon }, () => {
+  const before = addon!.getThreads();
+  try {
+    addon!.setThreads(2);
+    const f = addon!.denormalsFlushed();
+    assert.equal(f.caller, true);
+    assert.deepEqual(f.threads, [true, true]);
+  } finally {
+    addon!.setThreads(before);
+  }
+  // V8's numbers share the register: after a call, the smallest denormal double is still itself
+  assert.ok(Number.MIN_VALUE > 0 && Number.MIN_VALUE * 1 === 5e-324);
+  assert.equal(new Float32Array([1e-39])[0] * 2, new Float32Array([2e-39])[0]);
+});
+
+test("addon: a product of denormal inputs is exactly 0 (DAZ), one with normal inputs is not; gelu' of a large negative input flushes its denormal tail", { skip: !addon }, () => {
+  const heap = new ArrayBuffer(4096);
+  const f = new Float32Array(heap);
+  // A (2×2) at 0, B (2×2) at 16 bytes, C at 32 bytes
+  f.set([1e-39, 2e-39, 3e-39, 4e-39], 0);
+  f.set([1, 1, 1, 1], 4);
+  addon!.gemm(heap, 1, 0, 0, 2, 2, 2, 0, 0, 16, 0, 32, 1, 0, -1, 0, 0);
+  assert.deepEqual([...f.slice(8, 12)], [0, 0, 0, 0]);
+  f.set([1e-3, 2e-3, 3e-3, 4e-3], 0);
+  addon!.gemm(heap, 1, 0, 0, 2, 2, 2, 0, 0, 16, 0, 32, 1, 0, -1, 0, 0);
+  assert.deepEqual([...f.slice(8, 12)].map((x) => +x.toPrecision(6)), [0.003, 0.003, 0.007, 0.007]);
+  // where denormals arise in training: gelu'(x) = Φ(x) + x φ(x) of a large negative pre-activation is ~1e-37, and
+  // times a small upstream gradient it is denormal (~1e-40): it would reach the intermediate layer's weight gradient
+  f.set([-13, -14], 64);
+  f.set([1, 1e-3], 80);
+  addon!.geluGrad(heap, 64 * 4, 80 * 4, 96 * 4, 2);
+  assert.ok(f[96] < -1e-37 && f[96] > -1e-35, `gelu'(-13) · 1 = ${f[96]} (normal: kept)`);
+  assert.ok(f[97] === 0, `gelu'(-14) · 1e-3 = ${f[97]}: denormal, so flushed to (signed) zero`);
+});
+
+test("OpenBLAS core: a fallback below the CPU's instruction set is replaced before OpenBLAS loads; the user's choice and a known core are kept", () => {
+  const fake = (core: string): string => {
+    const file = path.join(fs.mkdtempSync(path.join(require("os").tmpdir(), "medrel-blas-")), "addon.js");
+    fs.writeFileSync(file, `module.exports = { blasInfo: () => "OpenBLAS 0.3.21 DYNAMIC_ARCH; core ${core}" };`);
+    return file;
+  };
+  const env: NodeJS.ProcessEnv = {};
+  assert.deepEqual(decideBlasCore(fake("Prescott"), env, "avx512_bf16"), { source: "medrel", core: "Cooperlake", fallback: "Prescott" });
+  assert.equal(env.OPENBLAS_CORETYPE, "Cooperlake");
+  // a worker inherits the environment: the value is known to be ours, and no probe runs again
+  assert.deepEqual(decideBlasCore("/nonexistent", env, "avx512_bf16"), { source: "medrel", core: "Cooperlake", fallback: "Prescott" });
+  assert.deepEqual(decideBlasCore(fake("Prescott"), {}, "avx2"), { source: "medrel", core: "Haswell", fallback: "Prescott" });
+  assert.deepEqual(decideBlasCore(fake("Prescott"), {}, "avx512"), { source: "medrel", core: "SkylakeX", fallback: "Prescott" });
+  const user: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Haswell" };
+  assert.deepEqual(decideBlasCore(fake("Prescott"), user, "avx512_bf16"), { source: "user", core: "Haswell" });
+  assert.equal(user.OPENBLAS_CORETYPE, "Haswell");
+  const known: NodeJS.ProcessEnv = {};
+  assert.deepEqual(decideBlasCore(fake("Zen"), known, "avx2"), { source: "openblas", core: "Zen" });
+  assert.equal(known.OPENBLAS_CORETYPE, undefined);
+  assert.equal(betterCore("Cooperlake", "avx512_bf16"), undefined);
+  assert.equal(cpuLevel("flags : fpu sse2 avx avx2 fma avx512f avx512_bf16"), "avx512_bf16");
+  assert.equal(cpuLevel("flags : fpu sse2 avx avx2 fma"), "avx2");
+  assert.match(cpuModel(), /\S/);
 });
 
 for (const mode of MODES) {

@@ -1,11 +1,33 @@
 /**
  * bench:throughput's derived numbers (FLOPs from the shapes, best-vs-best and equal-threads ratios, the printed
- * lines) on a hand-made result, and the README table it renders (test/readme.test.ts checks README.md against it).
+ * lines) on hand-made results, the README table they render, a row per CPU (test/readme.test.ts checks README.md
+ * against it), PyTorch's OpenBLAS cores and the per-configuration time limit.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TABLE_HEADER, renderReadmeTable } from "../bench/readme-table";
-import { SIZES, bestLine, compare, equalLine, flopsLine, stats, stepFlops, type ConfigRun, type ThroughputResult } from "../bench/throughput-results";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { TABLE_HEADER, readResult, readResults, renderReadmeTable } from "../bench/readme-table";
+import { runJson } from "../bench/throughput";
+import {
+  SIZES,
+  bestLine,
+  compare,
+  cpuShortName,
+  cpuSlug,
+  equalLine,
+  flopsLine,
+  limitError,
+  stats,
+  stepFlops,
+  torchCores,
+  upgradeResult,
+  type ConfigRun,
+  type ThroughputResult,
+  type ThroughputResultV1,
+} from "../bench/throughput-results";
+import type { BlasCoreChoice } from "../src/backend/cpu";
 
 function run(side: ConfigRun["side"], blas: number, torchThreads: number | undefined, train: number, evalS: number, extra: Partial<ConfigRun> = {}): ConfigRun {
   return { side, blasThreads: blas, torchThreads, seq: 96, train: stats([train, train * 0.99, train * 1.02]), eval: stats([evalS]), wallSeconds: 1, ...extra };
@@ -24,11 +46,11 @@ function result(): ThroughputResult {
     { side: "torch", blasThreads: 2, torchThreads: 2, seq: 96, wallSeconds: 1, error: "killed" },
   ] as ConfigRun[];
   return {
-    schema: 1,
+    schema: 2,
     date: "2026-12-02T10:00:00.000Z",
     command: "npm run bench:throughput",
     quick: false,
-    machine: { cpu: "AMD EPYC", cores: 2, memoryGiB: 24, loadavgStart: [0.1, 0.1, 0.1], loadavgEnd: [1, 1, 1], env: { OPENBLAS_CORETYPE: "Haswell", MEDREL_X: "1" } },
+    machine: { cpu: "AMD EPYC", cores: 2, memoryGiB: 24, loadavgStart: [0.1, 0.1, 0.1], loadavgEnd: [1, 1, 1], env: { OPENBLAS_CORETYPE: "Haswell", MEDREL_X: "1" }, blasCore: { source: "user", core: "Haswell" }, denormalsFlushed: true },
     versions: { torch: "1.13.0a0", openblas: "OpenBLAS 0.3.21 DYNAMIC_ARCH Haswell; core Haswell; 1 thread(s)" },
     settings: {},
     sgemm: [
@@ -71,11 +93,120 @@ test("GFLOP/s line: the step's FLOPs over our fastest step against the sgemm rat
   assert.equal(flopsLine(r, r.sizes[0]), "GFLOP/s tiny: tfjs step 62.3 GFLOP/s (8.16 GFLOP/step) = 42% of sgemm 150.0 GFLOP/s at 2 thread(s)");
 });
 
-test("the README table renders from a result; a --quick result is refused", () => {
-  const table = renderReadmeTable(result()).split("\n");
+test("the README table renders a row per size naming its CPU, and a caption; a --quick result is refused", () => {
+  const table = renderReadmeTable([result()]).split("\n");
   assert.equal(table[0], TABLE_HEADER);
-  assert.equal(table[2], "| tiny (2/128/96/32) | 131 (2) | 110 (2, 1) | 1.19 | 1.01 / 1.19 | 1.25 | 1.33 / 1.25 | 62 (42%) |");
-  assert.match(table[4], /Measured 2026-12-02 on AMD EPYC, 2 cores, 24 GiB .*OpenBLAS core Haswell \(OPENBLAS_CORETYPE=Haswell\): sgemm 1024³ 80 \/ 150 GFLOP\/s at 1 \/ 2 thread\(s\).*\(14 min\)/);
-  assert.throws(() => renderReadmeTable({ ...result(), quick: true }), /--quick result is not for the README/);
+  assert.equal(table[2], "| AMD EPYC | tiny (2/128/96/32) | 131 (2) | 110 (2, 1) | 1.19 | 1.01 / 1.19 | 1.25 | 1.33 / 1.25 | 62 (42%) |");
+  assert.equal(
+    table[6],
+    "- **AMD EPYC** (2 cores, 24 GiB): measured 2026-12-02 (load average 0.1 at the start) by `npm run bench:throughput` in 14 min, bench/results/throughput/amd-epyc.json. " +
+      "Our OpenBLAS core Haswell, OPENBLAS_CORETYPE=Haswell set in the environment: sgemm 1024³ 80 / 150 GFLOP/s at 1 / 2 thread(s). " +
+      "PyTorch 1.13.0a0 core not recorded. Denormal floats: flushed to zero in our kernels, not recorded for PyTorch. " +
+      "No times: tiny T=96 torch OpenBLAS 2, torch 2 (killed).",
+  );
+  assert.throws(() => renderReadmeTable([{ ...result(), quick: true }]), /AMD EPYC result is a --quick one, not for the README/);
 });
 
+test("CPU names: short for the table, a file name per model", () => {
+  assert.equal(cpuShortName("Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz"), "Intel Xeon Platinum 8480C");
+  assert.equal(cpuShortName("AMD EPYC 7B13 64-Core Processor"), "AMD EPYC 7B13");
+  assert.equal(cpuSlug("Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz"), "intel-xeon-platinum-8480c");
+  assert.equal(cpuSlug("AMD EPYC"), "amd-epyc");
+});
+
+/** an Intel result where OpenBLAS falls back to Prescott: PyTorch under Prescott and under the Cooperlake our loader selects */
+function intel(): ThroughputResult {
+  const medrel: BlasCoreChoice = { source: "medrel", core: "Cooperlake", fallback: "Prescott" };
+  const own: BlasCoreChoice = { source: "openblas", core: "Prescott" };
+  const torch = (blas: number, core: BlasCoreChoice, train: number): ConfigRun => run("torch", blas, 1, train, train / 3, { blasCore: core, denormalsFlushed: true });
+  const tiny = [run("tfjs", 1, undefined, 0.101, 0.03, { blasCore: medrel }), torch(1, own, 0.235), torch(1, medrel, 0.153), torch(2, own, 0.2), torch(2, medrel, 0.12)];
+  const stopped = (side: ConfigRun["side"], blas: number): ConfigRun => ({ side, blasThreads: blas, ...(side === "torch" ? { torchThreads: 1 } : {}), seq: 128, wallSeconds: 300, error: limitError(300) });
+  const base = [stopped("tfjs", 1), run("torch", 1, 1, 4.0, 1.2, { seq: 128, blasCore: medrel, denormalsFlushed: true }), stopped("torch", 2)];
+  return {
+    ...result(),
+    date: "2026-12-06T10:00:00.000Z",
+    machine: { cpu: "Intel(R) Xeon(R) Platinum 8480C CPU @ 2.00GHz", cores: 2, memoryGiB: 8, loadavgStart: [0.2, 0, 0], loadavgEnd: [1, 1, 1], env: {}, blasCore: medrel, denormalsFlushed: true },
+    sizes: [
+      { size: SIZES.tiny, flops: stepFlops(SIZES.tiny), runs: tiny },
+      { size: SIZES.base, flops: stepFlops(SIZES.base), runs: base },
+    ],
+    limitSeconds: 300,
+  };
+}
+
+test("PyTorch's best over OpenBLAS cores: the faster core counts, and the line and table name it", () => {
+  const runs = intel().sizes[0].runs;
+  assert.equal(bestLine("tiny", runs, "train"), "best-vs-best tiny: ratio 0.84 (tfjs 101 ms/step, 1 thread; torch 120 ms/step, OpenBLAS 2, torch 1, core Cooperlake)");
+  // at one thread PyTorch's best is its Cooperlake run (153 ms), not OpenBLAS's own Prescott (235 ms)
+  assert.equal(compare(runs, "train", 1)?.torch.blasCore?.core, "Cooperlake");
+  const table = renderReadmeTable([intel()]).split("\n");
+  // train 101 / 120 = 0.84, at 1 thread 101 / 153 = 0.66; eval 30 / 40 = 0.75, at 1 thread 30 / 51 = 0.59;
+  // 8.157 GFLOP in 0.101 s = 81 GFLOP/s against sgemm 80 at 1 thread
+  assert.equal(table[2], "| Intel Xeon Platinum 8480C | tiny (2/128/96/32) | 101 (1) | 120 (2, 1, Cooperlake) | 0.84 | 0.66 / 0.84 | 0.75 | 0.59 / 0.75 | 81 (101%) |");
+  assert.match(table.at(-1)!, /PyTorch 1\.13\.0a0 under cores Prescott \(OpenBLAS's own choice\) and Cooperlake \(selected by medrel \(OpenBLAS 0\.3\.21 would fall back to Prescott\)\)\./);
+  assert.match(table.at(-1)!, /Our OpenBLAS core Cooperlake, selected by medrel \(OpenBLAS 0\.3\.21 would fall back to Prescott\):/);
+});
+
+test("a configuration stopped at the time limit: its side's cell is – with the reason, the ratios –, the caption lists it", () => {
+  const table = renderReadmeTable([intel()]).split("\n");
+  assert.equal(table[3], "| Intel Xeon Platinum 8480C | base (12/768/128/8) | – (stopped at the 300 s limit) | 4000 (1, 1, Cooperlake) | – | – / – | – | – / – | – |");
+  assert.match(table.at(-1)!, /No times: base T=128 tfjs 1 BLAS thread \(stopped at the 300 s limit\); base T=128 torch OpenBLAS 2, torch 1 \(stopped at the 300 s limit\)\.$/);
+});
+
+test("two CPUs side by side: each file's rows and caption, oldest first; a file must be named after its CPU", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-throughput-"));
+  try {
+    fs.writeFileSync(path.join(dir, "intel-xeon-platinum-8480c.json"), JSON.stringify(intel()));
+    fs.writeFileSync(path.join(dir, "amd-epyc.json"), JSON.stringify(result()));
+    const table = renderReadmeTable(readResults(dir)).split("\n");
+    assert.deepEqual(
+      table.filter((l) => l.startsWith("| ") && !l.startsWith("| CPU")).map((l) => l.split(" | ").slice(0, 2).join(" | ")),
+      ["| AMD EPYC | tiny (2/128/96/32)", "| Intel Xeon Platinum 8480C | tiny (2/128/96/32)", "| Intel Xeon Platinum 8480C | base (12/768/128/8)"],
+    );
+    const captions = table.filter((l) => l.startsWith("- **"));
+    assert.deepEqual(captions.map((l) => /^- \*\*([^*]+)\*\*/.exec(l)?.[1]), ["AMD EPYC", "Intel Xeon Platinum 8480C"]);
+    assert.match(captions[1], /bench\/results\/throughput\/intel-xeon-platinum-8480c\.json/);
+    fs.writeFileSync(path.join(dir, "other.json"), JSON.stringify(result()));
+    assert.throws(() => readResults(dir), /other\.json: holds the results of "AMD EPYC", whose file is amd-epyc\.json/);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
+
+test("PyTorch's cores: the user's value alone; OpenBLAS's own and the one our loader selects; ours inherited is decided anew", () => {
+  const medrel: BlasCoreChoice = { source: "medrel", core: "Cooperlake", fallback: "Prescott" };
+  let asked: NodeJS.ProcessEnv | undefined;
+  const decide = (r: BlasCoreChoice) => (copy: NodeJS.ProcessEnv): BlasCoreChoice => {
+    asked = copy;
+    copy.OPENBLAS_CORETYPE = r.core; // decideBlasCore writes into the environment it is given: a copy
+    return r;
+  };
+  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "Haswell" }, decide(medrel)), [{ source: "user", core: "Haswell" }]);
+  const env: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Cooperlake", MEDREL_OPENBLAS_CORETYPE: "Cooperlake", MEDREL_OPENBLAS_CORETYPE_FALLBACK: "Prescott", PATH: "/bin" };
+  assert.deepEqual(torchCores(env, decide(medrel)), [{ source: "openblas", core: "Prescott" }, medrel]);
+  assert.deepEqual(asked, { PATH: "/bin", OPENBLAS_CORETYPE: "Cooperlake" });
+  assert.equal(env.MEDREL_OPENBLAS_CORETYPE, "Cooperlake", "the caller's environment is left as it was");
+  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "" }, decide({ source: "openblas", core: "Haswell" })), [{ source: "openblas", core: "Haswell" }]);
+});
+
+test("a configuration past its time limit is killed and recorded as stopped", async () => {
+  const t0 = performance.now();
+  const r = await runJson(process.execPath, ["-e", "setTimeout(() => console.log('{}'), 30000)"], process.env, 0.5);
+  assert.deepEqual(r, { error: limitError(0.5) });
+  assert.equal(r.error, "stopped at the 0.5 s limit");
+  assert.ok(performance.now() - t0 < 10_000);
+  assert.deepEqual(await runJson(process.execPath, ["-e", "console.log(JSON.stringify({ a: 1 }))"], process.env, 30), { out: { a: 1 } });
+});
+
+test("schema 1 reads as schema 2 with every number kept: the migrated AMD EPYC file is the dated raw file's", () => {
+  const dir = path.join(__dirname, "..", "bench", "results");
+  const raw = JSON.parse(fs.readFileSync(path.join(dir, "throughput-2026-12-04.json"), "utf8")) as ThroughputResultV1;
+  const up = upgradeResult(raw);
+  assert.equal(up.schema, 2);
+  assert.deepEqual(up.machine.blasCore, { source: "user", core: "Haswell" });
+  assert.deepEqual(up.sizes[0].runs.map((r) => [r.side, r.blasCore?.core, r.denormalsFlushed]).slice(0, 2), [["tfjs", "Haswell", undefined], ["torch", "Haswell", false]]);
+  const migrated = readResult(path.join(dir, "throughput", "amd-epyc.json"));
+  const numbers = (r: ThroughputResult) => JSON.stringify({ sg: r.sgemm, s: r.sizes.map((x) => x.runs.map((c) => [c.train, c.eval, c.trainCpu, c.evalCpu, c.loss, c.rssMb])), q: r.seq, t: r.totalSeconds, m: r.machine.loadavgStart });
+  assert.equal(numbers(migrated), numbers(up));
+  assert.deepEqual({ ...migrated, machine: { ...migrated.machine, denormalsFlushed: undefined }, migrated: undefined }, { ...up, machine: { ...up.machine, denormalsFlushed: undefined }, migrated: undefined });
+});

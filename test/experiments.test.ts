@@ -197,13 +197,14 @@ test("a run that exists is loaded, not retrained; force retrains; same seed give
 test("temp folders of killed runs are removed; complete runs, checkpoints and folders that are not ours stay", async () => {
   const runsDir = tmp("clean");
   const done = await runExperiment(smoke(), { runsDir, progress: false, verbose: false });
-  fs.mkdirSync(path.join(runsDir, "abcdef012345.tmp-999999-1"), { recursive: true }); // a dead writer's temp folder
+  const dead = `abcdef012345.tmp-medrel-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-999999-1`;
+  fs.mkdirSync(path.join(runsDir, dead), { recursive: true }); // a dead writer's temp folder
   fs.mkdirSync(path.join(runsDir, "0123456789ab"), { recursive: true });
   fs.writeFileSync(path.join(runsDir, "0123456789ab", "config.json"), "{}"); // not a run of ours (no marker): never removed
   fs.mkdirSync(path.join(runsDir, "ngram-0123456789ab"), { recursive: true }); // a baseline cache
   fs.mkdirSync(path.join(runsDir, "fedcba987654.ckpt", "last"), { recursive: true }); // a killed run's checkpoints
   const removed = cleanIncompleteRuns(runsDir).sort();
-  assert.deepEqual(removed, ["abcdef012345.tmp-999999-1"]);
+  assert.deepEqual(removed, [dead]);
   assert.ok(fs.existsSync(path.join(runsDir, "0123456789ab", "config.json")), "a folder without the run marker is kept");
   assert.ok(loadRun(done.dir), "the complete run is kept");
   assert.ok(fs.existsSync(path.join(runsDir, "ngram-0123456789ab")), "baseline caches are not runs: kept");

@@ -1,6 +1,6 @@
 /**
  * The config hashes that name run folders and key the shipped study results, pinned: every preset, and every job of
- * the demo grids and of the study-data grids (`npm run reproduce -- --table all --data-dir ../shared/data --seeds 5`,
+ * the demo grids (as they were: 4 seeds, 7 for loss, every encoding) and of the study-data grids (`npm run reproduce -- --table all --data-dir ../shared/data --seeds 5`,
  * quick; the smoke preset's 2-seed grid of test/fixtures/results-smoke; the study preset's). The values in
  * test/fixtures/config-hashes.json were computed on commit 544952c, before the config schema and the grids were
  * restructured; a refactor that changes one of them orphans every run folder and shipped result of that config.
@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { reproduceGrid } from "../src/cli/reproduce";
-import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, presetConfig, parseExperimentConfig, NGRAM_VARIANT, type PresetName } from "../src/experiments";
+import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, gridJobs, presetConfig, parseExperimentConfig, NGRAM_VARIANT, type PresetName } from "../src/experiments";
 import { toTrainConfig, trajectoryFingerprint } from "../src/train";
 
 const PINNED = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "config-hashes.json"), "utf8")) as Record<string, string>;
@@ -24,9 +24,14 @@ function currentHashes(): Record<string, string> {
     out[`preset ${preset} · demo`] = configHash(presetConfig(preset));
     out[`preset ${preset} · study data`] = configHash({ ...presetConfig(preset), data: { kind: "dir", dir: STUDY_DATA_DIR } });
   }
+  // the demo grids were pinned with their seeds and rows of the time (4 seeds, 7 for loss, every encoding): every row
+  // of each table over seeds 0–6 covers them, whatever the demo grid runs now
+  for (const preset of ["smoke", "quick"] as const) {
+    for (const t of TABLE_NAMES) {
+      for (const j of gridJobs(t, { preset, seeds: [0, 1, 2, 3, 4, 5, 6] })) out[`${preset} · demo grid · ${t} · ${j.variant} · seed ${j.seed}`] = j.hash;
+    }
+  }
   const grids: { name: string; preset: PresetName; dataDir?: string; seeds?: number }[] = [
-    { name: "smoke · demo grid", preset: "smoke" },
-    { name: "quick · demo grid", preset: "quick" },
     { name: "study · study data · 5 seeds", preset: "study", dataDir: STUDY_DATA_DIR, seeds: 5 },
     { name: "quick · study data · 5 seeds", preset: "quick", dataDir: STUDY_DATA_DIR, seeds: 5 },
     { name: "smoke · study data · 2 seeds", preset: "smoke", dataDir: STUDY_DATA_DIR, seeds: 2 },
@@ -45,10 +50,10 @@ test("the config hash of every preset and of every grid job is the one pinned be
   const pinned = Object.fromEntries(Object.entries(PINNED).filter(([k]) => keep(k)));
   assert.ok(Object.keys(pinned).length >= 200, `only ${Object.keys(pinned).length} pinned hashes`);
   assert.deepEqual(Object.fromEntries(Object.entries(now).filter(([k]) => k in pinned)), pinned);
-  // the one kind of job the grids gained since: the n-gram baseline row, now an ordinary run of the models table
-  const added = Object.keys(now).filter((k) => !(k in PINNED));
+  // the one kind of job the study-data grids gained since: the n-gram baseline row, now an ordinary run of the models table
+  const added = Object.keys(now).filter((k) => !(k in PINNED) && !k.includes(" · demo grid · "));
   assert.deepEqual(added.filter((k) => !k.includes(` · models · ${NGRAM_VARIANT} · seed `)), []);
-  assert.equal(added.length, 4 + 4 + 5 + 5 + 2, "an n-gram row per seed of each models grid");
+  assert.equal(added.length, 5 + 5 + 2, "an n-gram row per seed of each study-data models grid");
 });
 
 test("the pins agree with the hashes shipped in test/fixtures/results-smoke (written by an earlier grid)", () => {
@@ -79,4 +84,19 @@ test("a run's resume fingerprint is the one its interrupted attempt wrote (a kil
     const tc = toTrainConfig(cfg, { classWeights: [1, 2, 1, 1, 2, 1, 1, 1, 1, 1], checkpointDir: "/x", checkpointEverySeconds: 600, distill });
     assert.deepEqual(trajectoryFingerprint(tc), PINNED_FINGERPRINTS[preset], preset);
   }
+});
+
+test("the study results shipped in results/study keep their names: each run's hash is the one pinned for its row and seed", () => {
+  const dir = path.join(__dirname, "..", "results", "study");
+  let checked = 0;
+  for (const table of TABLE_NAMES) {
+    const file = path.join(dir, `${table}.json`);
+    if (!fs.existsSync(file)) continue;
+    const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as { grid?: { variant: string; seed: number; hash: string }[]; runs: { variant: string; seed: number; hash: string | null }[] };
+    for (const r of [...(shipped.grid ?? []), ...shipped.runs.filter((x) => x.hash !== null)]) {
+      assert.equal(PINNED[`quick · study data · 5 seeds · ${table} · ${r.variant} · seed ${r.seed}`], r.hash, `${file}: ${r.variant} seed ${r.seed}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 12, `${checked} shipped hashes checked`);
 });

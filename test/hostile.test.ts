@@ -52,7 +52,7 @@ test("--out onto an earlier run of ours replaces it; a killed run's temp folder 
   const out = path.join(parent, "run");
   const first = await runExperiment(smoke(), { out, progress: false, verbose: false });
   assert.ok(fs.existsSync(path.join(out, RUN_MARKER)), "every run folder carries the marker");
-  fs.mkdirSync(path.join(parent, `run.tmp-${os.hostname()}-999999-1`)); // a dead writer's leftovers
+  fs.mkdirSync(path.join(parent, `run.tmp-medrel-${os.hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-999999-1`)); // a dead writer's leftovers
   const again = await runExperiment(smoke(), { out, progress: false, verbose: false, force: true });
   assert.notEqual(again.info.startedAt, first.info.startedAt);
   assert.deepEqual(again.metrics, first.metrics);

@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { chooseBlasCore } from "./cpu";
 
 export interface NativeAddon {
   /** C[i] = alpha op(A[i]) op(B[i]) + beta C[i] (+bias, activation); strides in elements, 0 = broadcast */
@@ -198,16 +199,26 @@ export function addonCandidates(): string[] {
   return [path.join(__dirname, ADDON_REL), path.resolve(__dirname, "..", "..", "src", "backend", ADDON_REL)];
 }
 
+/** The most threads the addon's pool runs (POOL_MAX in pool.c). */
+export const POOL_MAX_THREADS = 64;
+
 /**
  * Threads of the addon's pool (pool.c; OpenBLAS itself runs one) for this process: MEDREL_BLAS_THREADS, else every
  * core (one run owns the machine; a launcher that runs several workers sets floor(cores / workers) for each).
- * Anything but a positive integer is an error.
+ * Anything but a positive integer is an error. More than the pool runs is capped, and more than the machine's
+ * cores is kept (a benchmark may oversubscribe on purpose); both say so
+ * through `warn`.
  */
-export function blasThreads(env: NodeJS.ProcessEnv = process.env): number {
+export function blasThreads(env: NodeJS.ProcessEnv = process.env, warn: (m: string) => void = () => {}, cores = os.availableParallelism()): number {
   const raw = env.MEDREL_BLAS_THREADS;
-  if (raw === undefined || raw.trim() === "") return os.availableParallelism();
+  if (raw === undefined || raw.trim() === "") return Math.min(cores, POOL_MAX_THREADS);
   const n = Number(raw);
   if (!(Number.isInteger(n) && n >= 1)) throw new Error(`MEDREL_BLAS_THREADS must be a positive integer, got "${raw}"`);
+  if (n > POOL_MAX_THREADS) {
+    warn(`[medrel] warning: MEDREL_BLAS_THREADS=${n} capped at ${POOL_MAX_THREADS}, the most the native pool runs (this machine has ${cores} cores)`);
+    return POOL_MAX_THREADS;
+  }
+  if (n > cores) warn(`[medrel] warning: MEDREL_BLAS_THREADS=${n} is more than this machine's ${cores} cores: threads will share cores (slower)`);
   return n;
 }
 
@@ -225,13 +236,15 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
     cached = { error: "disabled by MEDREL_NATIVE=0" };
     return cached;
   }
-  const threads = blasThreads(); // a bad value is the user's error, not a reason to fall back to pure WASM
+  const threads = blasThreads(process.env, (m) => console.warn(m)); // a bad value is the user's error, not a reason to fall back to pure WASM
   const file = addonCandidates().find((p) => fs.existsSync(p));
   if (!file) {
     cached = { error: "addon not built (run `bash src/backend/native/build.sh`)" };
     return cached;
   }
   try {
+    // OpenBLAS reads OPENBLAS_CORETYPE once, when the addon loads it: choose its kernels first
+    chooseBlasCore(file);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const addon = require(file) as NativeAddon;
     const abi = addon.abiVersion?.() ?? 1;

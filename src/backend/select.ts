@@ -6,6 +6,7 @@ import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
 import { installWasmKernels } from "./kernels";
 import { loadNative } from "./native";
+import { blasCoreChoice, cpuModel, describeBlasCore } from "./cpu";
 import { installLeanBackprop } from "./tape";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
@@ -24,6 +25,12 @@ export interface BackendInfo {
   blas?: string;
   /** threads the numeric kernels run on: the addon pool's (MEDREL_BLAS_THREADS, default all cores), TensorFlow's own pool (all cores), else 1 */
   threads: number;
+  /** the CPU's model name (timings are only comparable on the same one) */
+  cpu: string;
+  /** OpenBLAS's kernels and who chose them, when the native kernels are active */
+  blasCore?: string;
+  /** whether denormal floats are flushed to zero in every thread that runs our kernels (native kernels only) */
+  denormalsFlushed: boolean;
 }
 
 let current: BackendInfo | undefined;
@@ -118,7 +125,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       await tf.ready();
       // libtensorflow sizes its intra-op pool to the cores; WASM (no SIMD threads build) and cpu run on one
       const threads = name === "tensorflow" || name === "tensorflow-gpu" ? os.availableParallelism() : 1;
-      const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices, threads };
+      const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices, threads, cpu: cpuModel(), denormalsFlushed: false };
       installLeanBackprop();
       if (name === "wasm") extendWasm(info);
       for (const ext of extenders) await ext(info);
@@ -145,6 +152,11 @@ function extendWasm(info: BackendInfo): void {
   if (addon) {
     info.threads = addon.getThreads();
     info.blas = `${addon.blasInfo()}; ${info.threads} thread(s)`;
+    const reported = /core (\S+)/.exec(addon.blasInfo())?.[1];
+    const c = blasCoreChoice();
+    info.blasCore = c ? describeBlasCore(c, reported) : reported;
+    const ftz = addon.denormalsFlushed();
+    info.denormalsFlushed = ftz.caller && ftz.threads.every(Boolean);
     info.kernels.push("OpenBLAS matmul", "C gelu/layerNorm/softmax/dropout/segmentSum");
   } else {
     info.kernels.push("XNNPACK matmul routing", "JS gelu/layerNorm/softmax/dropout/segmentSum");
@@ -164,8 +176,25 @@ export function currentBackend(): BackendInfo | undefined {
   return current;
 }
 
+/** The one line a run prints: what it trains on, in words a student reads; the details are `npm run doctor`'s. */
 export function describeBackend(info: BackendInfo): string {
-  const skipped = info.notices.length ? ` (not available: ${info.notices.join("; ")})` : "";
-  const kernels = info.kernels.length ? ` + ${info.kernels.join(", ")}` : "";
-  return `[medrel] TensorFlow.js backend: ${info.name}${kernels}; ${info.threads} thread${info.threads === 1 ? "" : "s"}${skipped}`;
+  const threads = `${info.threads} thread${info.threads === 1 ? "" : "s"}`;
+  const what =
+    info.name === "tensorflow-gpu" ? "GPU (TensorFlow)"
+    : info.name === "tensorflow" ? "CPU (TensorFlow)"
+    : info.name === "wasm" && info.blasCore ? `CPU (WebAssembly + OpenBLAS ${info.blasCore.split(" ")[0]} kernels)`
+    : info.name === "wasm" ? `CPU (WebAssembly only, several times slower — ${info.notices.find((n) => n.startsWith("native kernels:")) ?? "native kernels: not loaded"}; npm run doctor)`
+    : "CPU (plain JavaScript: slow)";
+  return `[medrel] running on ${what}, ${threads}, ${info.cpu}`;
+}
+
+/** Everything about the backend (doctor, benches): kernels, OpenBLAS, denormals, and why the others did not load. */
+export function describeBackendDetails(info: BackendInfo): string[] {
+  return [
+    `backend: ${info.name}${info.kernels.length ? ` + ${info.kernels.join(", ")}` : ""}; ${info.threads} thread(s)`,
+    `CPU: ${info.cpu}`,
+    ...(info.blas ? [`OpenBLAS: ${info.blas}`, `OpenBLAS core: ${info.blasCore ?? "?"}`] : []),
+    `denormal floats: ${info.denormalsFlushed ? "flushed to zero in every kernel thread (FTZ|DAZ)" : "not flushed (no native kernels)"}`,
+    ...info.notices.map((n) => `not available: ${n}`),
+  ];
 }

@@ -5,7 +5,9 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { initBackend, describeBackend, type BackendName } from "../backend/select";
+import { initBackend, describeBackend, describeBackendDetails, type BackendName } from "../backend/select";
+import { measurePureWasmDenormalCost } from "../backend/denormals";
+import { STUDY_DATA_DIR, TABLE_NAMES, loadResults, studyResultsCommand } from "../experiments";
 import { runMain } from "./common";
 import { localKernelEnv } from "../tools/notebooks";
 import { CHECKOUT_TSLAB, resolveKernelArgv0 } from "../tools/jupyter-server";
@@ -93,13 +95,56 @@ async function main(): Promise<void> {
   const torch = sh("/usr/bin/python3", ["-c", "import torch; print(torch.__version__)"]);
   checks.push({ name: "python3-torch (benches, parity fixtures)", ok: torch !== undefined, detail: torch ?? "missing", fix: "apt-get install python3-torch" });
 
+  checks.push(...projectChecks());
   const order: BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
   const info = await initBackend({ verbose: false });
+  checks.push(denormalCheck(info.denormalsFlushed));
   for (const c of checks) {
     console.log(`${c.ok ? "ok  " : "--  "} ${c.name}: ${c.detail}${!c.ok && c.fix ? `\n      fix: ${c.fix}` : ""}`);
   }
   console.log(`\nbackend order: ${order.join(" > ")} (force one with MEDREL_BACKEND=<name>)`);
+  for (const line of describeBackendDetails(info)) console.log(`  ${line}`);
   console.log(describeBackend(info));
+}
+
+/** The study's data beside the project and the shipped results (how much of the grid they hold). */
+function projectChecks(): Check[] {
+  const files = ["study_train.jsonl", "study_val.jsonl"].map((f) => path.join(STUDY_DATA_DIR, f));
+  const missing = files.filter((f) => !fs.existsSync(f));
+  const data: Check = {
+    name: "the study's data (../shared/data)",
+    ok: missing.length === 0,
+    detail: missing.length === 0 ? `${STUDY_DATA_DIR}: study_train.jsonl, study_val.jsonl` : `missing: ${missing.join(", ")}`,
+    fix: "put the study's splits beside the project (../shared/data/study_train.jsonl, study_val.jsonl); the demo data works without them",
+  };
+  const tables = TABLE_NAMES.map((t) => {
+    try {
+      const r = loadResults(t);
+      return r ? `${t} ${r.progress.done}/${r.progress.total}` : `${t} missing`;
+    } catch (e) {
+      return `${t} unreadable (${(e as Error).message.slice(0, 120)})`;
+    }
+  });
+  const complete = tables.every((x) => /^\w+ (\d+)\/\1$/.test(x));
+  const results: Check = {
+    name: "study-data results (results/study, runs per table)",
+    ok: complete,
+    detail: tables.join(", "),
+    fix: `the notebooks show what is there; the rest: ${studyResultsCommand("all")}`,
+  };
+  return [data, results];
+}
+
+/** Denormals: flushed by the native kernels; what pure WebAssembly (the fallback) pays for them on this CPU. */
+function denormalCheck(flushed: boolean): Check {
+  const c = measurePureWasmDenormalCost();
+  const cost = "error" in c ? `not measured (${c.error})` : `a pure-WASM 256³ product takes ${c.denormalMs.toFixed(1)} ms with denormal inputs vs ${c.normalMs.toFixed(1)} ms (${c.ratio.toFixed(1)}×)`;
+  return {
+    name: "denormal floats",
+    ok: flushed,
+    detail: `${flushed ? "flushed to zero by the native kernels" : "NOT flushed (no native kernels)"}; on this CPU ${cost}`,
+    fix: "build the native kernels (npm run setup): WebAssembly cannot flush denormals, and some CPUs take a microcode assist for each",
+  };
 }
 
 if (require.main === module) runMain(main);

@@ -13,7 +13,7 @@ import { loadCheckpoint } from "../model";
 import { predict } from "../train";
 import { classificationMetrics } from "../metrics";
 import { initBackend } from "../backend/select";
-import { loadRun } from "../experiments/store";
+import { loadRun, readSeal, verifySeal } from "../experiments/store";
 import type { Prediction } from "../runs/record";
 import { formatMetricsLine } from "../report/summary";
 import { runMain } from "./common";
@@ -29,23 +29,55 @@ export type PredictedRow = Pick<Prediction, "id" | "sentence" | "h" | "t" | "pre
   gold?: string;
 };
 
+/** The tokenizer file RelationTokenizer.fromDir reads in `dir` (tokenizer.json wins over vocab.txt). */
+function tokenizerFile(dir: string): string {
+  const tj = path.join(dir, "tokenizer.json");
+  return fs.existsSync(tj) ? tj : path.join(dir, "vocab.txt");
+}
+
+/**
+ * The study's label of each class index of a checkpoint (its config.json id2label). A name that is not a study
+ * label is an error; the study's labels in another order are followed, with a warning (`warn`).
+ */
+export function studyLabelsOf(labels: readonly string[], configFile: string, warn: (m: string) => void): Label[] {
+  const out = labels.map((name, i) => {
+    if (!LABELS.some((l) => l.zh === name)) throw new Error(`${configFile}: field "id2label": class ${i} is "${name}", not one of the study's labels (${LABELS.map((l) => l.zh).join(", ")})`);
+    return name as Label;
+  });
+  if (out.length !== LABELS.length) throw new Error(`${configFile}: field "id2label": ${out.length} classes, the study has ${LABELS.length}`);
+  const moved = out.map((l, i) => (l === LABELS[i].zh ? "" : `${i}: ${l} (the study's ${i} is ${LABELS[i].zh})`)).filter(Boolean);
+  if (moved.length) warn(`[medrel] warning: ${configFile}: id2label orders the labels differently from the study (${moved.join("; ")}); predictions follow the checkpoint's id2label`);
+  return out;
+}
+
 /** Predict rows with a run folder's model (its encoding, faithful switch and max length). */
-export async function predictWithRun(runDir: string, rows: InputRow[]): Promise<PredictedRow[]> {
+export async function predictWithRun(runDir: string, rows: InputRow[], warn: (m: string) => void = (m) => console.error(m)): Promise<PredictedRow[]> {
   const run = loadRun(runDir);
   if (!run) throw new Error(`${runDir}: not a complete run folder (config.json, metrics.json, history.json, run.json)`);
+  verifySeal(runDir, readSeal(runDir), "all");
   const modelDir = path.join(runDir, "model");
   if (!fs.existsSync(path.join(modelDir, "config.json"))) throw new Error(`${modelDir}: the run has no saved model`);
   await initBackend({ verbose: false });
-  const { model } = await loadCheckpoint(modelDir);
+  const { model, labels } = await loadCheckpoint(modelDir);
+  const classes = studyLabelsOf(labels, path.join(modelDir, "config.json"), warn);
   const tokenizer = RelationTokenizer.fromDir(modelDir);
+  if (tokenizer.vocabSize !== model.config.vocab_size) {
+    model.dispose();
+    throw new Error(`${tokenizerFile(modelDir)}: ${tokenizer.vocabSize} tokens, but ${path.join(modelDir, "config.json")} and its weights have ${model.config.vocab_size} word-embedding rows: this is not the tokenizer the model was trained with`);
+  }
   const opts = { encoding: run.config.encoding, maxLength: run.config.maxLength, faithful: run.config.faithful };
   // encodeRow needs no label; the placeholder keeps the Row type and is never read back
   const encoded: Encoded[] = rows.map((r) => encodeRow(tokenizer, { ...r, r: r.r ?? LABELS[0].zh }, opts));
   for (const e of encoded) delete e.label;
-  const { probs, preds } = await predict(model, encoded, { batchSize: 64 });
-  model.dispose();
+  let result: Awaited<ReturnType<typeof predict>>;
+  try {
+    result = await predict(model, encoded, { batchSize: 64 });
+  } finally {
+    model.dispose();
+  }
+  const { probs, preds } = result;
   return rows.map((r, i) => {
-    const p = LABELS[preds[i]];
+    const p = LABELS[labelIndex(classes[preds[i]])];
     const out: PredictedRow = {
       id: r.id,
       sentence: r.sentence,
@@ -54,11 +86,18 @@ export async function predictWithRun(runDir: string, rows: InputRow[]): Promise<
       pred: p.zh,
       pred_en: p.en,
       confidence: Math.round(probs[i][preds[i]] * 1e6) / 1e6,
-      probs: Object.fromEntries(LABELS.map((l, k) => [l.zh, Math.round(probs[i][k] * 1e6) / 1e6])),
+      probs: Object.fromEntries(LABELS.map((l) => [l.zh, Math.round(probs[i][classes.indexOf(l.zh)] * 1e6) / 1e6])),
     };
     if (r.r) out.gold = r.r;
     return out;
   });
+}
+
+/** Whether two paths name one file (the same path, or links to one inode). */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  const [sa, sb] = [fs.statSync(a, { throwIfNoEntry: false }), fs.statSync(b, { throwIfNoEntry: false })];
+  return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
 async function main(): Promise<void> {
@@ -71,6 +110,7 @@ async function main(): Promise<void> {
     .showHelpAfterError();
   program.parse();
   const f = program.opts<{ run: string; input: string; output?: string; strict?: boolean }>();
+  if (f.output && sameFile(f.output, f.input)) throw new Error(`--output ${f.output} is the --input file: writing the predictions there would overwrite the rows; choose another file`);
   const { rows, report } = loadInputRows(path.resolve(f.input), { mode: f.strict ? "strict" : "lenient" });
   console.error(formatLoadReport(report, { maxPerKind: 3 }));
   if (rows.length === 0) throw new Error(`${f.input}: no usable rows to predict (${report.read} read, ${report.dropped} rejected; the report above says why)`);

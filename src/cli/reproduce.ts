@@ -14,17 +14,22 @@ import {
   shardJobs,
   parseShard,
   runJobs,
-  reproduceTable,
   loadExperimentData,
   formatDataReport,
-  tableResultsFile,
-  writeResultsFile,
+  exportResults,
+  shippedRuns,
+  studyResultsDir,
   existingRuns,
+  ensureFolder,
   DEFAULT_RUNS_DIR,
   type TableName,
   type PresetName,
   type Job,
+  type RunJob,
+  type RunRecord,
+  type TeacherRecord,
 } from "../experiments";
+import { formatDuration } from "../train/progress";
 import { formatGridTable } from "../report/summary";
 import { runMain, choiceArg } from "./common";
 import { resolveData } from "./experiment";
@@ -40,6 +45,7 @@ interface Flags {
   export?: string;
   strict?: boolean;
   runsDir?: string;
+  train?: boolean;
 }
 
 export interface ReproduceOptions {
@@ -53,8 +59,10 @@ export interface ReproduceOptions {
   variants?: readonly string[];
   /** only the per-run lines, no tables (for worker shards) */
   quiet?: boolean;
-  /** write each table's runs to <export>/<table>.json (every run of the grid must exist) */
+  /** write each table's finished runs to <export>/<table>.json (a partial file names what is missing) */
   export?: string;
+  /** false: train nothing, only load and export what exists (e.g. while shards still run) */
+  train?: boolean;
   /** fail on the first bad data row */
   strict?: boolean;
   runsDir?: string;
@@ -81,50 +89,71 @@ export function reproduceGrid(o: Pick<ReproduceOptions, "tables" | "preset" | "d
 
 /** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
 export async function reproduce(o: ReproduceOptions): Promise<void> {
-  const { data, seeds, byTable } = reproduceGrid(o);
+  const { seeds, byTable } = reproduceGrid(o);
   const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
+  if (o.export) ensureFolder(path.resolve(o.export), "--export");
+  // runs shipped in results files count as done: a grid continues on a new machine from what git carried
+  const shipped = shippedRuns(o.export ? path.resolve(o.export) : studyResultsDir());
   const all = [...byTable.values()].flat();
   const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
-  const distinct = mine.filter((j) => j.kind === "run").length;
-  const teachers = mine.length - distinct;
+  const runJobsOfMine = mine.filter((j): j is RunJob => j.kind === "run");
+  const distinct = new Set(runJobsOfMine.map((j) => j.hash));
+  const teachers = mine.length - runJobsOfMine.length;
+  const done = [...distinct].filter((h) => shipped.has(h)).length;
   console.log(
     `[medrel] reproduce ${o.tables.join(", ")} (preset ${o.preset}, ${seeds ? seeds.length : o.tables.map((t) => `${t} ${TABLE_SPECS[t].seeds.length}`).join(", ")} seeds)` +
-      `${o.variants ? `, variants ${o.variants.join(", ")}` : ""}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct} distinct runs${teachers ? ` and ${teachers} n-gram teachers` : ""}`,
+      `${o.variants ? `, variants ${o.variants.join(", ")}` : ""}${o.shard ? `, shard ${o.shard.index}/${o.shard.count}` : ""}: ${distinct.size} distinct runs` +
+      (teachers ? ` and ${teachers} n-gram teachers` : "") +
+      (done ? `, ${done} of the runs shipped in results files (taken as done)` : ""),
   );
   if (all.length > 0 && !o.quiet) console.log(formatDataReport(loadExperimentData(all[0].config, o.strict ? "strict" : "lenient")));
   const t0 = Date.now();
-  await runJobs(mine, {
-    runsDir,
-    strict: o.strict,
-    onTeacher: (t) => console.log(`[medrel] ${t.hash}: n-gram teacher of ${t.rows} training rows ready`),
-    onJob: (done, total, run) =>
-      console.log(`[medrel] ${done}/${total} ${run.hash} selection Macro-F1 ${(100 * (run.metrics.selection ?? run.metrics.dev).macro_f1).toFixed(2)} (${run.info.seconds.total.toFixed(0)} s)`),
-  });
+  const onTeacher = (t: TeacherRecord): void => console.log(`[medrel] ${t.hash}: n-gram teacher of ${t.rows} training rows ready`);
+  if (o.train !== false) await runJobs(mine, { runsDir, strict: o.strict, shipped, onTeacher, onJob: jobLogger(runJobsOfMine) });
   const gridSeconds = (Date.now() - t0) / 1000;
-  console.log(`[medrel] grid done in ${gridSeconds.toFixed(0)} s (${(gridSeconds / 60).toFixed(1)} min)`);
-  if (o.export) await exportTables(o, byTable, { runsDir, gridSeconds, data, seeds });
+  if (o.train !== false) console.log(`[medrel] grid done in ${gridSeconds.toFixed(0)} s (${(gridSeconds / 60).toFixed(1)} min)`);
+  if (o.export) exportTables(o, byTable, { runsDir, shipped });
   if (o.quiet) return;
   for (const [t, jobs] of byTable) {
-    const { runs, missing } = existingRuns(jobs, runsDir);
+    const { runs, missing } = existingRuns(jobs, runsDir, shipped);
     console.log("\n" + formatGridTable(t, runs, missing.length));
   }
 }
 
-/** Write each table's runs (all must exist: run every shard first) as <export>/<table>.json. */
-async function exportTables(
-  o: ReproduceOptions,
-  byTable: Map<TableName, Job[]>,
-  ctx: { runsDir: string; gridSeconds: number; data: ReturnType<typeof resolveData>; seeds?: number[] },
-): Promise<void> {
-  const command = `npm run reproduce -- ${process.argv.slice(2).join(" ")}`;
+/** One line per finished job, with the ETA of this process's remaining runs (mean seconds of the runs it trained). */
+function jobLogger(jobs: readonly RunJob[]): (n: number, total: number, run: RunRecord) => void {
+  const t0 = Date.now();
+  const seen = new Set<string>();
+  let trained = 0;
+  return (n, total, run) => {
+    const fresh = !seen.has(run.hash) && !run.shipped && Date.parse(run.info.startedAt) >= t0;
+    seen.add(run.hash);
+    if (fresh) trained++;
+    const left = new Set(jobs.slice(n).map((j) => j.hash).filter((h) => !seen.has(h))).size;
+    const eta = trained > 0 && left > 0 ? `; ${left} runs left, ETA ${formatDuration(((Date.now() - t0) / 1000 / trained) * left)}` : "";
+    const took = run.shipped ? "shipped" : fresh ? `${run.info.seconds.total.toFixed(0)} s` : "cached";
+    console.log(`[medrel] ${n}/${total} ${run.hash} selection Macro-F1 ${(100 * (run.metrics.selection ?? run.metrics.dev).macro_f1).toFixed(2)} (${took}${eta})`);
+  };
+}
+
+/**
+ * Write each table's finished runs (run folders here, or shipped earlier) as <export>/<table>.json with their compact
+ * predictions; a table with runs missing is written partial and the missing ones are named.
+ */
+function exportTables(o: ReproduceOptions, byTable: Map<TableName, Job[]>, ctx: { runsDir: string; shipped: ReadonlyMap<string, RunRecord> }): void {
+  const command = `npm run reproduce -- ${process.argv.slice(2).filter((a) => a !== "--no-train").join(" ")}`;
   for (const [t, jobs] of byTable) {
-    const { missing } = existingRuns(jobs, ctx.runsDir);
-    if (missing.length) throw new Error(`--export: table ${t} has ${missing.length} runs missing (run every shard first), e.g. ${missing[0].variant} seed ${missing[0].seed}`);
-    const r = await reproduceTable(t, { preset: o.preset, data: ctx.data, seeds: ctx.seeds, runsDir: ctx.runsDir, progress: false, variants: [...new Set(jobs.map((j) => j.variant))] });
-    const file = writeResultsFile(path.resolve(o.export!), tableResultsFile(r, { command, gridSeconds: ctx.gridSeconds }));
-    console.log(`[medrel] exported ${r.records.length} runs of ${t} to ${path.relative(process.cwd(), file)}`);
+    const { runs, missing } = existingRuns(jobs, ctx.runsDir, ctx.shipped);
+    // a table with no finished run is written too: its grid says what "n of N" counts
+    const res = exportResults(path.resolve(o.export!), { table: t, grid: jobs, runs, command });
+    const names = [...new Set(missing.map((m) => `${m.variant} seed ${m.seed}`))];
+    console.log(
+      `[medrel] exported ${res.done} of ${res.total} runs of ${t} to ${path.relative(process.cwd(), res.file)}` +
+        (names.length ? `; missing: ${names.slice(0, 6).join(", ")}${names.length > 6 ? ` and ${names.length - 6} more` : ""}` : ""),
+    );
   }
 }
+
 
 function seedCount(v: string): number {
   const n = Number(v);
@@ -141,7 +170,8 @@ async function main(): Promise<void> {
     .option("--shard <i/n>", "run only shard i of n (e.g. 1/4); tables use whatever runs exist")
     .option("--seeds <n>", `seeds per variant (0..n-1); default ${describeTableSeeds()}`, seedCount)
     .option("--variants <list>", "comma-separated rows of the table to run (e.g. Basic1,Entity_marked2); the table still shows the others' runs that exist")
-    .option("--export <dir>", "write each table's runs, with their full configs, to <dir>/<table>.json")
+    .option("--export <dir>", "write each table's finished runs (full configs, compact predictions) to <dir>/<table>.json; a partial grid is written partial and the missing runs named. Runs already in <dir> count as done")
+    .option("--no-train", "train nothing: load and export (or show) the runs that exist, e.g. while shards still run")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
     .option("--runs-dir <dir>", "folder of run folders (default $MEDREL_RUNS_DIR, else runs/; a shared folder for a cluster)")
     .option("--quiet", "print only one line per run (no tables)")
@@ -159,6 +189,7 @@ async function main(): Promise<void> {
     export: f.export,
     strict: f.strict,
     runsDir: f.runsDir,
+    train: f.train,
   });
 }
 

@@ -33,7 +33,9 @@ async function trainShards(workers: number): Promise<void> {
       return new Promise<void>((resolve, reject) => {
         const child = spawn(tsx, [script, "--table", "all", "--preset", "quick", "--shard", shard, "--quiet"], {
           cwd: ROOT,
-          env: { ...process.env, MEDREL_PROGRESS: "silent", MEDREL_BLAS_THREADS: String(threadsPerWorker(workers)) },
+          // one line per epoch, a step line with the ETA at least once a minute, one per finished run with the shard's ETA:
+          // a log file (CI, nohup) shows where each worker is
+          env: { ...process.env, MEDREL_PROGRESS: "lines", MEDREL_BLAS_THREADS: String(threadsPerWorker(workers)) },
           stdio: ["ignore", "pipe", "inherit"],
         });
         child.stdout.setEncoding("utf8");

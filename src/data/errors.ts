@@ -14,6 +14,7 @@ export type ErrorKind = (typeof ERROR_KINDS)[number];
  * - duplicate: an exact copy (sentence, h, t, r) of an earlier row of the same file; ids ignored
  * - duplicate_id: a row whose id an earlier row of the same file already has
  * - conflict: the same sentence + (h, t) pair appears with different labels (every row of the group is flagged)
+ * - same_entity: h and t are the same text (head == tail: a relation of an entity with itself, markers nest)
  */
 export const WARNING_KINDS = [
   "entity_not_found",
@@ -22,6 +23,7 @@ export const WARNING_KINDS = [
   "duplicate",
   "duplicate_id",
   "conflict",
+  "same_entity",
 ] as const;
 export type WarningKind = (typeof WARNING_KINDS)[number];
 

@@ -484,6 +484,10 @@ function rowWarnings(good: LocatedRow[], file: string, drop: Set<WarningKind>, r
   };
 
   for (const lr of good) {
+    if (lr.row.h === lr.row.t) {
+      warn(lr, "same_entity", "t", `head and tail are the same entity "${lr.row.h}"`);
+      mark(lr, "same_entity");
+    }
     for (const field of ["h", "t"] as const) {
       const v = lr.row[field];
       if (PLACEHOLDERS.has(v)) {

@@ -1,17 +1,31 @@
 /**
- * Shipped results: a table's runs written as one small JSON file (results/study/<table>.json), each run with its
- * full saved config, so `npm run experiment -- --config <that config>` re-runs it and gets the same numbers, and
- * the notebooks show the study-data tables from these files without training anything.
+ * Shipped results: a table's grid written as one JSON file (results/study/<table>.json) plus compact predictions per
+ * run (results/study/predictions/<hash>-<split>.jsonl). Each run carries its full saved config and the content
+ * fingerprints its hash was made from, so
+ *   - `npm run experiment -- --config <that config>` re-runs it and gets the same numbers;
+ *   - a later `reproduce` on any machine takes each shipped run whose hash matches as done (the grid survives a new
+ *     machine through git) and trains only what is missing;
+ *   - the notebooks show the study-data tables, error analysis and playground from these files without training.
+ * A file may be partial ("n of N runs"). Every file is validated on load: schema, and each run's hash recomputed
+ * from its config and recorded fingerprints; a message names the file and what is wrong.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DataFrame } from "danfojs-node";
+import { z } from "zod";
+import { loadRows } from "../data/load";
 import type { Metrics, RunScore } from "../metrics";
 import { studyTableFrame, perClassTable, perClassF1Chart, dropEmptyColumns, type PlotlyFigure } from "../report";
 import type { ExperimentConfig } from "../runs/config";
-import { PROJECT_ROOT } from "../runs/config";
-import { STUDY_SEEDS, TABLE_SPECS, type TableName } from "./study-tables";
-import { tableReadings, tableSummary, type TableResult } from "./tables";
+import { PROJECT_ROOT, configHashParts, dataFiles, hashOfParts, parseExperimentConfig } from "../runs/config";
+import type { Prediction, PredictionSplit, ResultRun, RunRecord, ShippedInfo } from "../runs/record";
+import { loadPredictions } from "../runs/predictions";
+import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
+import { tableReadings, tableSummary } from "./tables";
+
+/** The results format this code writes and reads (1: runs without fingerprints or predictions, before 2026-12-06). */
+export const RESULTS_FORMAT = 2;
 
 /** Where the study-data results are committed. */
 export const STUDY_RESULTS_DIR = path.join(PROJECT_ROOT, "results", "study");
@@ -33,61 +47,291 @@ export function missingResultsMessage(table: TableName, dir = studyResultsDir())
     `No study-data results for the ${TABLE_SPECS[table].title.toLowerCase()} table yet: ${path.relative(PROJECT_ROOT, file) || file} is missing.`,
     `They are the grid on the study's data (../shared/data, train → val), every row of the table × ${STUDY_SEEDS.length} seeds — hours on a CPU, so it runs once from a terminal in the project folder, not in a notebook:`,
     `  ${studyResultsCommand(table)}`,
-    `(two cores: run it with --shard 1/2 and with --shard 2/2 in two terminals, without --export, then once more as above to export). The demo grid below is shown meanwhile.`,
+    `(two cores: run it with --shard 1/2 and with --shard 2/2 in two terminals, each with MEDREL_BLAS_THREADS=1, without --export, then once more as above to export). The demo grid below is shown meanwhile.`,
   ].join("\n");
 }
 
-export interface ResultRun {
+// ---- the file format --------------------------------------------------------------------------
+
+/** A job of the grid a file belongs to: what "n of N runs" counts. */
+export interface GridJobRef {
   variant: string;
   seed: number;
-  /** the run folder's name (configHash); null for the n-gram baseline, which is not a run folder */
-  hash: string | null;
-  /** the split `metrics` are from */
-  split: "dev" | "test";
-  /** the run's full saved config (null for the n-gram baseline) */
-  config: ExperimentConfig | null;
-  metrics: Metrics;
-  /** the split the best epoch was chosen on, when there was one */
-  selection?: Pick<Metrics, "micro_f1" | "macro_f1" | "f1_range">;
-  /** seconds the run took to train and evaluate */
-  seconds?: number;
+  hash: string;
 }
 
 export interface ResultsFile {
+  format?: number;
   table: TableName;
   /** the command that produced the file */
   command: string;
   generatedAt: string;
   /** wall time of the whole grid that produced it (all tables of the command), seconds */
   gridSeconds?: number;
+  /** format 2: every job of the grid, done or not */
+  grid?: GridJobRef[];
   runs: ResultRun[];
 }
 
-/** A table result as a results file. */
-export function tableResultsFile(r: TableResult, meta: { command: string; gridSeconds?: number }): ResultsFile {
-  const runs: ResultRun[] = r.runs.map((run) => ({
+const num = z.number().finite();
+const MetricsSchema = z.object({
+  per_class: z.record(z.string(), z.object({ precision: num, recall: num, f1: num, support: num })),
+  macro_precision: num,
+  macro_recall: num,
+  macro_f1: num,
+  micro_f1: num,
+  f1_range: num,
+  accuracy: num,
+  confusion: z.array(z.array(num)),
+  n: num,
+});
+const RunSchema = z.object({
+  variant: z.string().min(1),
+  seed: z.number().int(),
+  hash: z.string().regex(/^[0-9a-f]{12}$/).nullable(),
+  split: z.enum(["dev", "test"]),
+  config: z.record(z.string(), z.unknown()).nullable(),
+  metrics: MetricsSchema,
+  selection: z.object({ micro_f1: num, macro_f1: num, f1_range: num }).optional(),
+  seconds: num.optional(),
+  identity: z.object({ data: z.object({ kind: z.string(), content: z.string() }), model: z.record(z.string(), z.unknown()) }).optional(),
+  splits: z.object({ selection: MetricsSchema.optional(), dev: MetricsSchema, test: MetricsSchema.nullable() }).optional(),
+  history: z.array(z.record(z.string(), z.unknown())).optional(),
+  info: z.record(z.string(), z.unknown()).optional(),
+  predictions: z.partialRecord(z.enum(["selection", "dev", "test"]), z.string().regex(/^[0-9a-f]{64}$/)).optional(),
+});
+const FileSchema = z.object({
+  format: z.number().int().optional(),
+  table: z.enum(TABLE_NAMES as [TableName, ...TableName[]]),
+  command: z.string(),
+  generatedAt: z.string(),
+  gridSeconds: num.optional(),
+  grid: z.array(z.object({ variant: z.string(), seed: z.number().int(), hash: z.string() })).optional(),
+  runs: z.array(RunSchema),
+});
+
+/** A results file that is not what this code wrote: the file and what is wrong with it. */
+export class ResultsFileError extends Error {
+  constructor(file: string, problem: string) {
+    super(`${path.relative(process.cwd(), file) || file}: ${problem}`);
+    this.name = "ResultsFileError";
+  }
+}
+
+/** Read and check one results file: JSON, schema, the table it claims, and each run's hash against its config. */
+export function readResultsFile(file: string, table?: TableName): ResultsFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ResultsFileError(file, `not readable as JSON (${(e as Error).message}); restore it from git (git checkout -- ${path.relative(PROJECT_ROOT, file)}) or re-export it`);
+  }
+  const res = FileSchema.safeParse(raw);
+  if (!res.success) {
+    const i = res.error.issues[0];
+    throw new ResultsFileError(file, `field ${i.path.join(".") || "(root)"}: ${i.message}${res.error.issues.length > 1 ? ` (and ${res.error.issues.length - 1} more problems)` : ""}`);
+  }
+  const parsed = res.data as unknown as ResultsFile;
+  if (table && parsed.table !== table) throw new ResultsFileError(file, `holds the ${parsed.table} table, not ${table}`);
+  if ((parsed.format ?? 1) > RESULTS_FORMAT) throw new ResultsFileError(file, `format ${parsed.format} is newer than this code reads (${RESULTS_FORMAT}); update the project`);
+  parsed.runs.forEach((run, i) => checkRunHash(file, run, i));
+  return parsed;
+}
+
+/** A run with a hash must carry its config, and (format 2) the hash recomputed from it and its fingerprints must match. */
+function checkRunHash(file: string, run: ResultRun, i: number): void {
+  const where = `runs[${i}] (${run.variant}, seed ${run.seed})`;
+  if (run.hash === null) return;
+  if (!run.config) throw new ResultsFileError(file, `${where}: has hash ${run.hash} but no config`);
+  if (!run.identity) return; // format 1: no fingerprints recorded, so nothing to recompute
+  let cfg: ExperimentConfig;
+  try {
+    cfg = parseExperimentConfig(run.config, `${file} ${where}`);
+  } catch (e) {
+    throw new ResultsFileError(file, `${where}: its config is not valid (${(e as Error).message})`);
+  }
+  if (cfg.seed !== run.seed) throw new ResultsFileError(file, `${where}: its config says seed ${cfg.seed}`);
+  const { data: _d, model: _m, ...settings } = cfg;
+  const recomputed = hashOfParts({ settings, ...run.identity });
+  if (recomputed !== run.hash) {
+    throw new ResultsFileError(file, `${where}: its config and fingerprints hash to ${recomputed}, not ${run.hash} (the file was edited); restore it from git or re-export it`);
+  }
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+/** A finished run of a grid as export sees it (a run folder, or a run shipped earlier). */
+export type ExportRun = RunRecord & { variant: string; seed: number };
+
+const round3 = (p: number): number => Math.round(p * 1000) / 1000;
+
+/** predictions/<hash>-<split>.jsonl: id, gold, predicted and probabilities to 3 decimals (sentences stay in the data). */
+function writeCompactPredictions(dir: string, run: ExportRun, split: PredictionSplit): string | undefined {
+  const file = path.join(dir, "predictions", `${run.hash}-${split}.jsonl`);
+  if (run.shipped) return run.shipped.predictions?.[split]; // shipped earlier: its file is already there
+  if (!fs.existsSync(path.join(run.dir, `predictions-${split}.jsonl`))) return undefined;
+  const rows = loadPredictions(run.dir, split).map((p) => JSON.stringify({ id: p.id, label: p.label, pred: p.pred, probs: p.probs.map(round3) }));
+  const text = rows.join("\n") + "\n";
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+  return sha256(text);
+}
+
+const sha256 = (text: string | Buffer): string => createHash("sha256").update(text).digest("hex");
+
+function shippedInfo(run: RunRecord): ShippedInfo {
+  const i = run.info;
+  return {
+    backend: i.backend,
+    threads: i.threads,
+    cpu: i.cpu,
+    blasCore: i.blasCore,
+    startedAt: i.startedAt,
+    seconds: i.seconds,
+    bestEpoch: i.bestEpoch,
+    trainRows: i.trainRows,
+    selectionRows: i.selectionRows,
+    devRows: i.devRows,
+    testRows: i.testRows,
+    node: i.node,
+  };
+}
+
+/** One finished run as a results-file entry, its compact predictions written beside. */
+export function resultRun(dir: string, run: ExportRun, split: "dev" | "test"): ResultRun {
+  if (run.shipped) return run.shipped;
+  const { data, model } = configHashParts(run.config);
+  const identity = { data, model };
+  const predictions: Partial<Record<PredictionSplit, string>> = {};
+  for (const s of ["selection", split] as PredictionSplit[]) {
+    const digest = writeCompactPredictions(dir, run, s);
+    if (digest) predictions[s] = digest;
+  }
+  return {
     variant: run.variant,
     seed: run.seed,
     hash: run.hash,
-    split: r.split,
+    split,
     config: run.config,
-    metrics: (r.split === "test" ? run.metrics.test : null) ?? run.metrics.dev,
+    metrics: (split === "test" ? run.metrics.test : null) ?? run.metrics.dev,
     selection: run.metrics.selection ? pickHeadline(run.metrics.selection) : undefined,
     seconds: run.info.seconds.total,
-  }));
-  return { table: r.table, command: meta.command, generatedAt: new Date().toISOString(), gridSeconds: meta.gridSeconds, runs };
+    identity,
+    splits: run.metrics,
+    history: run.history,
+    info: shippedInfo(run),
+    predictions,
+  };
 }
 
 function pickHeadline(m: Metrics): Pick<Metrics, "micro_f1" | "macro_f1" | "f1_range"> {
   return { micro_f1: m.micro_f1, macro_f1: m.macro_f1, f1_range: m.f1_range };
 }
 
-export function writeResultsFile(dir: string, file: ResultsFile): string {
+export interface ExportRequest {
+  table: TableName;
+  /** every job of the table's grid */
+  grid: readonly GridJobRef[];
+  /** the jobs that are done (run folders or shipped runs) */
+  runs: readonly ExportRun[];
+  command: string;
+  gridSeconds?: number;
+}
+
+/** Write <dir>/<table>.json (and the runs' compact predictions), partial or whole; returns the file. */
+export function exportResults(dir: string, req: ExportRequest): { file: string; done: number; total: number } {
   fs.mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, `${file.table}.json`);
-  fs.writeFileSync(out, JSON.stringify(file, null, 1) + "\n");
+  const split = req.runs.length > 0 && req.runs.every((r) => r.metrics.test) ? "test" : "dev";
+  const runs = req.runs.map((r) => resultRun(dir, r, split));
+  const file: ResultsFile = {
+    format: RESULTS_FORMAT,
+    table: req.table,
+    command: req.command,
+    generatedAt: new Date().toISOString(),
+    gridSeconds: req.gridSeconds,
+    grid: req.grid.map(({ variant, seed, hash }) => ({ variant, seed, hash })),
+    runs,
+  };
+  const out = path.join(dir, `${req.table}.json`);
+  const tmp = `${out}.tmp-medrel-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(file, null, 1) + "\n");
+  fs.renameSync(tmp, out);
+  return { file: out, done: new Set(req.runs.map((r) => r.hash)).size, total: new Set(req.grid.map((g) => g.hash)).size };
+}
+
+// ---- shipped runs as done ---------------------------------------------------------------------
+
+/** A shipped run standing in for its run folder: what a grid needs to count it done and to read its metrics. */
+function asRunRecord(file: string, run: ResultRun): RunRecord | undefined {
+  if (!run.hash || !run.config || !run.splits || !run.info) return undefined;
+  const info = { ...run.info, kernels: [], vocabSize: 0, parameters: 0, dataReport: [], classWeights: null };
+  return { hash: run.hash, dir: file, config: run.config, metrics: run.splits, history: run.history ?? [], info, shipped: run };
+}
+
+/**
+ * Every shipped run of a results folder by hash (format-2 runs only: they carry all splits), checked on load. A grid
+ * takes these as done when their run folder is not on this machine.
+ */
+export function shippedRuns(dir = studyResultsDir()): Map<string, RunRecord> {
+  const out = new Map<string, RunRecord>();
+  if (!fs.existsSync(dir)) return out;
+  for (const t of TABLE_NAMES) {
+    const file = path.join(dir, `${t}.json`);
+    if (!fs.existsSync(file)) continue;
+    for (const run of readResultsFile(file, t).runs) {
+      const r = asRunRecord(file, run);
+      if (r) out.set(r.hash, r);
+    }
+  }
   return out;
 }
+
+/**
+ * A shipped run's predictions on one split with their sentences joined back from the data file by id (the file
+ * ships id, gold, predicted and probabilities only). The compact file's digest and each row's gold label are checked.
+ */
+export function shippedPredictions(run: ResultRun, split: PredictionSplit, dir = studyResultsDir()): Prediction[] {
+  const digest = run.predictions?.[split];
+  if (!run.hash || !run.config || !digest) throw new Error(`${run.variant}, seed ${run.seed}: no shipped ${split} predictions`);
+  const file = path.join(dir, "predictions", `${run.hash}-${split}.jsonl`);
+  if (!fs.existsSync(file)) throw new ResultsFileError(file, "missing (it ships beside its results file)");
+  const text = fs.readFileSync(file);
+  if (sha256(text) !== digest) throw new ResultsFileError(file, "its content does not match the digest its results file records (edited or truncated); restore it from git");
+  const rows = sentencesById(run.config, split);
+  return text
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((line, i) => {
+      const p = JSON.parse(line) as { id: string; label: string; pred: string; probs: number[] };
+      const r = rows.get(p.id);
+      if (!r) throw new ResultsFileError(file, `line ${i + 1}: id ${p.id} is not in the ${split} data (${dataSource(run.config!, split)})`);
+      if (r.r !== p.label) throw new ResultsFileError(file, `line ${i + 1}: id ${p.id} has gold ${p.label} but the data says ${r.r}: the data changed since these results were made`);
+      return { id: p.id, sentence: r.sentence, h: r.h, t: r.t, label: p.label, pred: p.pred, probs: p.probs };
+    });
+}
+
+/** The data file a split's rows come from (the selection slice is part of train). */
+function dataSource(cfg: ExperimentConfig, split: PredictionSplit): string {
+  const files = dataFiles(parseExperimentConfig(cfg).data);
+  const f = split === "selection" ? files.train : files[split];
+  if (!f) throw new Error(`the ${split} split of ${JSON.stringify(cfg.data)} has no file on this machine`);
+  return f;
+}
+
+const rowsMemo = new Map<string, Map<string, { sentence: string; h: string; t: string; r: string }>>();
+
+function sentencesById(cfg: ExperimentConfig, split: PredictionSplit) {
+  const f = dataSource(cfg, split);
+  let m = rowsMemo.get(f);
+  if (!m) {
+    m = new Map(loadRows(f, { mode: "lenient" }).rows.map((r) => [r.id, { sentence: r.sentence, h: r.h, t: r.t, r: r.r }]));
+    rowsMemo.set(f, m);
+  }
+  return m;
+}
+
+// ---- reading for notebooks --------------------------------------------------------------------
 
 /** A shipped table as the notebooks show it: ours beside the study's, per class, and the readings. */
 export interface ShippedTable {
@@ -106,18 +350,38 @@ export interface ShippedTable {
   /** seeds per variant */
   seeds: Record<string, number[]>;
   runs: ResultRun[];
+  /** runs present of the grid's jobs (distinct hashes): a partial file says "n of N runs" */
+  progress: { done: number; total: number };
+  /** the grid's jobs that have no run in the file yet */
+  missing: GridJobRef[];
 }
 
-/** Load results/study/<table>.json (or another folder's, relative to the working folder), or null when it is not there. */
+/** How much of each table's grid a results folder holds (a table whose file is absent is left out). */
+export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultRun[] }[] {
+  return TABLE_NAMES.flatMap((table) => {
+    const file = path.resolve(dir, `${table}.json`);
+    if (!fs.existsSync(file)) return [];
+    const { grid = [], runs } = readResultsFile(file, table);
+    const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
+    const hashes = new Set(grid.map((g) => g.hash));
+    return [{ table, done: [...hashes].filter((h) => have.has(h)).length, total: hashes.size || have.size, grid, runs }];
+  });
+}
+
+/** Load results/study/<table>.json (or another folder's), checked; null when it is not there or holds no run yet. */
 export function loadResults(table: TableName, dir = studyResultsDir()): ShippedTable | null {
   const file = path.resolve(dir, `${table}.json`);
   if (!fs.existsSync(file)) return null;
-  const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as ResultsFile;
-  const { runs, ...meta } = parsed;
-  const split = runs[0]?.split ?? "dev";
+  const { runs, ...meta } = readResultsFile(file, table);
+  if (runs.length === 0) return null;
+  const split = runs[0].split;
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
-  const variants = [...new Set(runs.map((r) => r.variant))];
+  // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
+  const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
   const seeds = Object.fromEntries(variants.map((v) => [v, runs.filter((r) => r.variant === v).map((r) => r.seed)]));
+  const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
+  const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
+  const total = meta.grid ? new Set(meta.grid.map((g) => g.hash)).size : have.size;
   return {
     table,
     file,
@@ -132,5 +396,12 @@ export function loadResults(table: TableName, dir = studyResultsDir()): ShippedT
     summary: tableSummary({ table, records, variants }),
     seeds,
     runs,
+    progress: { done: total - new Set(missing.map((m) => m.hash)).size, total },
+    missing,
   };
+}
+
+/** "12 of 65 runs" when a file is partial, "" when whole. */
+export function progressNote(t: Pick<ShippedTable, "progress">): string {
+  return t.progress.done < t.progress.total ? `${t.progress.done} of ${t.progress.total} runs` : "";
 }

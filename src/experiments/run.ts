@@ -16,10 +16,10 @@ import { BertForRelationClassification, loadPretrained, parseConfig, shapeConfig
 import { studyBatchSampler } from "../augment";
 import { train, evaluate, computeClassWeights, createProgress, toTrainConfig, type TrainExtras, type TrainResult } from "../train";
 import { notebookProgress } from "../report/progress";
-import { configHash, fromProjectPath, parseExperimentConfig, type ExperimentConfig } from "../runs/config";
+import { fromProjectPath, parseExperimentConfig, type ExperimentConfig } from "../runs/config";
 import type { RunRecord, SplitMetrics } from "../runs/record";
 import { predictionRows } from "../runs/predictions";
-import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, loadRun, lockRun, runDir, RunWriter } from "./store";
+import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter } from "./store";
 import { classWeightSpec, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
 import { fitNgram } from "./baseline";
 import { makeTeacher, rowsDigest, type TeacherRecord } from "./teacher";
@@ -46,6 +46,8 @@ export interface RunOptions {
   label?: string;
   /** save resumable state mid-epoch at least this often (default 600 s); a killed run resumes from the last save */
   checkpointSeconds?: number;
+  /** runs shipped in results files (results.ts shippedRuns), taken as done when their folder is not on this machine */
+  shipped?: ReadonlyMap<string, RunRecord>;
 }
 
 interface Prepared {
@@ -122,7 +124,8 @@ async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string,
   const result: TrainResult = await train(prep.model, fitEnc, selectionEnc, tc, { progress });
   const t1 = Date.now();
   const selection = await evaluate(prep.model, selectionEnc);
-  const dev = await evaluate(prep.model, devEnc);
+  // selecting on dev (the data has a test split): the same rows, scored once
+  const dev = rows.selection === rows.dev ? selection : await evaluate(prep.model, devEnc);
   const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
   const seconds = { total: (Date.now() - started) / 1000, train: (t1 - t0) / 1000, eval: (Date.now() - t1) / 1000 };
   await saveCheckpoint(prep.model, path.join(writer.tmp, "model"), {
@@ -133,6 +136,9 @@ async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string,
     backend: backend.name,
     kernels: backend.kernels,
     threads: backend.threads,
+    cpu: backend.cpu,
+    blasCore: backend.blasCore,
+    denormalsFlushed: backend.denormalsFlushed,
     startedAt: new Date(started).toISOString(),
     seconds,
     trainRows: rows.fit.length,
@@ -185,9 +191,11 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
   const { config: cfg, hash } = job;
   const runsDir = opts.runsDir ?? DEFAULT_RUNS_DIR;
   const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
+  // a folder is loaded only when it proves itself: sealed files unchanged (loadRun), config.json hashing to `hash`
   const cached = (): RunRecord | undefined => {
     const run = opts.force ? undefined : loadRun(finalDir);
-    return run && (run.hash === hash || configHash(run.config) === hash) ? { ...run, hash } : undefined;
+    if (run && isRunOf(run, hash)) return { ...run, hash };
+    return opts.force || opts.out ? undefined : opts.shipped?.get(hash);
   };
   const hit = cached();
   if (hit) {
@@ -196,15 +204,17 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
   }
   // what it reads (its teacher, its reference run) is made before its lock is taken, each under its own
   const given = await inputs();
+  ensureFolder(path.dirname(finalDir), opts.out ? "--out's parent folder" : opts.runsDir ? "runs folder" : process.env.MEDREL_RUNS_DIR ? "MEDREL_RUNS_DIR" : "runs folder");
   const release = await lockRun(finalDir, (holder) => console.log(`[medrel] run ${hash}: another process is training it (${holder}); waiting for its result`));
   try {
     const done = cached();
     if (done) return done;
     cleanIncompleteRuns(path.dirname(finalDir));
-    const writer = new RunWriter(finalDir);
+    const writer = new RunWriter(finalDir, hash);
     try {
       const run = await trainRun(cfg, hash, finalDir, writer, { ...opts, label: opts.label ?? job.label }, given);
-      writer.commit();
+      const kept = writer.commit();
+      if (kept.length) console.warn(`[medrel] run ${hash}: kept ${kept.length} file(s) you added to ${finalDir} in the new run folder: ${kept.join(", ")}`);
       fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
       return run;
     } catch (e) {
@@ -244,8 +254,8 @@ interface Making {
 }
 
 function making(opts: RunOptions): Making {
-  const { runsDir, progress, strict, checkpointSeconds } = opts;
-  return { deps: { runsDir, progress, strict, checkpointSeconds, verbose: false }, runs: new Map(), teachers: new Map() };
+  const { runsDir, progress, strict, checkpointSeconds, shipped } = opts;
+  return { deps: { runsDir, progress, strict, checkpointSeconds, shipped, verbose: false }, runs: new Map(), teachers: new Map() };
 }
 
 function memo<T>(made: Map<string, Promise<T>>, hash: string, make: () => Promise<T>): Promise<T> {
@@ -272,6 +282,12 @@ function makeTeacherJob(job: TeacherJob, m: Making): Promise<TeacherRecord> {
 /** A job's run, with the job's own fields (variant, seed, …) beside it. */
 export type JobRun<J> = RunRecord & Omit<J, "config" | "needs" | "kind">;
 
+/** A job's own fields (table, variant, seed, hash, label): what its JobRun carries beside the run. */
+function jobFields<J extends object>(job: J): Omit<J, "config" | "needs" | "kind"> {
+  const { config: _c, needs: _n, kind: _k, ...rest } = job as J & { config?: unknown; needs?: unknown; kind?: unknown };
+  return rest as Omit<J, "config" | "needs" | "kind">;
+}
+
 export interface GridRunOptions extends RunOptions {
   /** called after each run job (done, total, the job's run) */
   onJob?: (done: number, total: number, run: RunRecord) => void;
@@ -284,9 +300,10 @@ function jobLabel(job: RunJob & Partial<Pick<Job, "table" | "variant" | "seed">>
   return job.label ?? (job.variant !== undefined ? `${job.table ? `${job.table} table · ` : ""}${job.variant}, seed ${job.seed} (run ${job.hash})` : undefined);
 }
 
-/** A teacher is fitted only for a run that still has to train (a grid whose runs exist loads them without it). */
-function teacherWanted(teacher: TeacherJob, plan: readonly GridJob[], runsDir: string): boolean {
-  return plan.some((j) => j.kind === "run" && j.needs.teacher?.hash === teacher.hash && !loadRun(runDir(j.hash, runsDir)));
+/** A teacher is fitted only for a run that still has to train (a grid whose runs exist, or were shipped, loads them without it). */
+function teacherWanted(teacher: TeacherJob, plan: readonly GridJob[], opts: RunOptions): boolean {
+  const done = (hash: string): boolean => opts.shipped?.has(hash) === true || loadRun(runDir(hash, opts.runsDir ?? DEFAULT_RUNS_DIR)) !== undefined;
+  return plan.some((j) => j.kind === "run" && j.needs.teacher?.hash === teacher.hash && !done(j.hash));
 }
 
 /**
@@ -301,7 +318,7 @@ export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridR
   let done = 0;
   for (const job of plan) {
     if (job.kind === "teacher") {
-      if (teacherWanted(job, plan, opts.runsDir ?? DEFAULT_RUNS_DIR)) opts.onTeacher?.(await makeTeacherJob(job, m));
+      if (teacherWanted(job, plan, opts)) opts.onTeacher?.(await makeTeacherJob(job, m));
       continue;
     }
     const run = await makeRun(job, { ...opts, out: undefined, verbose: false, hash: job.hash, label: jobLabel(job) }, m);
@@ -310,20 +327,18 @@ export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridR
   const out: JobRun<Extract<J, RunJob>>[] = [];
   for (const job of jobs) {
     if (job.kind !== "run") continue;
-    const { config: _c, needs: _n, kind: _k, ...rest } = job as Extract<J, RunJob>;
-    out.push({ ...(await m.runs.get(job.hash)!), ...rest } as JobRun<Extract<J, RunJob>>);
+    out.push({ ...(await m.runs.get(job.hash)!), ...jobFields(job as Extract<J, RunJob>) });
   }
   return out;
 }
 
-/** The runs that already exist for these jobs (nothing is trained), and the jobs that have none yet. */
-export function existingRuns<J extends RunJob>(jobs: J[], runsDir = DEFAULT_RUNS_DIR): { runs: JobRun<J>[]; missing: J[] } {
+/** The runs that already exist for these jobs (run folders, or runs shipped in results files; nothing is trained), and the jobs that have none yet. */
+export function existingRuns<J extends { hash: string; config: ExperimentConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR, shipped?: ReadonlyMap<string, RunRecord>): { runs: JobRun<J>[]; missing: J[] } {
   const runs: JobRun<J>[] = [];
   const missing: J[] = [];
   for (const job of jobs) {
-    const r = loadRun(runDir(job.hash, runsDir));
-    const { config: _c, needs: _n, kind: _k, ...rest } = job;
-    if (r) runs.push({ ...r, ...rest } as JobRun<J>);
+    const r = loadRun(runDir(job.hash, runsDir)) ?? shipped?.get(job.hash);
+    if (r && isRunOf(r, job.hash)) runs.push({ ...r, ...jobFields(job) });
     else missing.push(job);
   }
   return { runs, missing };

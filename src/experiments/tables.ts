@@ -157,7 +157,7 @@ export function tableSummary(r: Pick<TableResult, "table" | "records" | "variant
   const mean = (v: string) => summarize(r.records.filter((x) => x.variant === v).map((x) => metricValue(x.metrics, metric))).mean;
   const ranked = [...present].sort((x, y) => mean(y) - mean(x)).map((v) => `${v} ${mean(v).toFixed(2)}`);
   const out = [`${metric} on the ${split} split, mean over ${seeds} seeds, best first: ${ranked.join("; ")}.`];
-  const lines = tableComparisonLines(r.table, r.records, present).filter((c) => c.metric === metric && c.seeds[0] > 0 && c.seeds[1] > 0);
+  const lines = tableComparisonLines(r.table, r.records, r.variants).filter((c) => c.metric === metric && c.seeds[0] > 0 && c.seeds[1] > 0);
   for (const a of [...new Set(lines.map((c) => c.a))]) {
     const mine = lines.filter((c) => c.a === a);
     const beyond = mine.filter((c) => c.beyondNoise).map(shortLine);

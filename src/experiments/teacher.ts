@@ -14,7 +14,8 @@ import { computeClassWeights } from "../train";
 import { canonicalJson, dataFingerprint, type ExperimentConfig } from "../runs/config";
 import type { RunRecord } from "../runs/record";
 import { classWeightSpec, fitLabels, loadExperimentData, runRows, type RowsSpec, type WeightsSpec } from "./rows";
-import { lockRun, runDir, RunWriter, DEFAULT_RUNS_DIR } from "./store";
+import { fileDigest } from "../runs/digest";
+import { lockRun, readSeal, runDir, RunFolderError, RunWriter, DEFAULT_RUNS_DIR, RUN_MARKER } from "./store";
 
 /** What a teacher is fitted on and with: the rows of its runs, the folds, and the loss whose class weights it takes. */
 export interface TeacherSpec extends RowsSpec {
@@ -61,16 +62,25 @@ export function rowsDigest(rows: readonly Row[]): string {
   return h.digest("hex").slice(0, 16);
 }
 
-/** A teacher folder read back, its probabilities checked against the digest it was written with; undefined when absent. */
+/** A teacher folder proves itself as a run folder does: every file as its seal (.medrel-run) recorded it, under its own name. */
+function checkSeal(dir: string): void {
+  const seal = readSeal(dir);
+  const again = `delete ${dir} to fit the teacher again`;
+  if (seal?.hash !== undefined && seal.hash !== path.basename(dir)) throw new RunFolderError(`${dir}: its ${RUN_MARKER} says it is ${seal.hash} (renamed or copied over?); ${again}`);
+  for (const [name, digest] of Object.entries(seal?.files ?? {})) {
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file) || fileDigest(file) !== digest) throw new RunFolderError(`${file}: missing or changed after the teacher was written (its ${RUN_MARKER} records another digest); ${again}`);
+  }
+}
+
+/** A teacher folder read back and checked against its seal; undefined when absent. */
 export function loadTeacher(dir: string): TeacherRecord | undefined {
   const file = path.join(dir, RECORD_FILE);
   if (!fs.existsSync(file)) return undefined;
-  const rec = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<TeacherRecord, "dir" | "probs"> & { classes: number; probsSha256: string };
+  checkSeal(dir);
+  const rec = JSON.parse(fs.readFileSync(file, "utf8")) as Omit<TeacherRecord, "dir" | "probs"> & { classes: number };
   const bytes = fs.readFileSync(path.join(dir, PROBS_FILE));
-  const digest = createHash("sha256").update(bytes).digest("hex");
-  if (digest !== rec.probsSha256 || bytes.length !== rec.rows * rec.classes * 4) {
-    throw new Error(`${path.join(dir, PROBS_FILE)}: ${bytes.length} bytes with sha256 ${digest.slice(0, 16)}…, but ${file} says ${rec.rows} × ${rec.classes} float32 with sha256 ${rec.probsSha256.slice(0, 16)}…`);
-  }
+  if (bytes.length !== rec.rows * rec.classes * 4) throw new RunFolderError(`${path.join(dir, PROBS_FILE)}: ${bytes.length} bytes, but ${file} says ${rec.rows} rows × ${rec.classes} classes of float32`);
   const probs = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   return { hash: rec.hash, dir, probs, rows: rec.rows, fit: rec.fit, classWeights: rec.classWeights };
 }
@@ -81,8 +91,7 @@ function fitTeacher(spec: TeacherSpec, hash: string, writer: RunWriter, referenc
   const rows = runRows(spec, loadExperimentData(spec).dataset);
   const classWeights = spec.weights ? computeClassWeights(classWeightSpec(spec.weights, fitLabels(rows.fit), reference)) : null;
   const probs = outOfFoldNgramProbs(rows.fit, { seed: spec.seed, folds: spec.folds, classWeights: classWeights ?? undefined });
-  const bytes = Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength);
-  fs.writeFileSync(path.join(writer.tmp, PROBS_FILE), bytes);
+  fs.writeFileSync(path.join(writer.tmp, PROBS_FILE), Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength));
   writer.json(RECORD_FILE, {
     hash,
     spec,
@@ -91,7 +100,6 @@ function fitTeacher(spec: TeacherSpec, hash: string, writer: RunWriter, referenc
     classes: NUM_LABELS,
     fit: rowsDigest(rows.fit),
     classWeights,
-    probsSha256: createHash("sha256").update(bytes).digest("hex"),
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
   });
@@ -107,7 +115,7 @@ export async function makeTeacher(spec: TeacherSpec, hash: string, opts: { runsD
   try {
     const done = loadTeacher(dir);
     if (done) return done;
-    const writer = new RunWriter(dir);
+    const writer = new RunWriter(dir, hash);
     try {
       fitTeacher(spec, hash, writer, reference);
       writer.commit();

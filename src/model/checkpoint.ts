@@ -117,10 +117,6 @@ interface ReadResult {
 }
 
 /**
- * Read every expected key from `source` into stored layout. Word embeddings may have any row count here
- * (checked against config/tokenizer by the caller); every other shape must match.
- */
-/**
  * config.json against the weight file, from the file's keys and shapes alone (nothing is built yet): a config that
  * does not describe these weights (e.g. num_hidden_layers 1000000) is refused before it can allocate anything.
  */
@@ -145,6 +141,19 @@ function checkConfigAgainstWeights(source: WeightSource, config: BertConfig, con
   }
 }
 
+/** A tensor's values, refused when any is NaN or infinite (a diverged or damaged checkpoint predicts garbage). */
+function finiteValues(source: WeightSource, key: string): Float32Array {
+  const v = source.readFloat32(key);
+  let bad = 0;
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) bad++;
+  if (bad) throw new WeightsFormatError(source.file, key, `${bad} of ${v.length} values are NaN or infinite: the checkpoint is damaged (a diverged training run?) and cannot be used`);
+  return v;
+}
+
+/**
+ * Read every expected key from `source` into stored layout. Word embeddings may have any row count here
+ * (checked against config/tokenizer by the caller); every other shape must match.
+ */
 function readWeights(source: WeightSource, config: BertConfig, numLabels: number, pooling: Pooling, ignoreMismatchedHead: boolean): ReadResult {
   const expected = hfParamShapes(config, numLabels, pooling);
   const values = new Map<string, Float32Array>();
@@ -178,7 +187,7 @@ function readWeights(source: WeightSource, config: BertConfig, numLabels: number
       throw new WeightsFormatError(source.file, key, `dtype ${info.dtype} is not a floating-point weight`);
     }
     if (isWordEmb) fileVocab = info.shape[0];
-    values.set(k, toStoredLayout(k, info.shape, source.readFloat32(key)));
+    values.set(k, toStoredLayout(k, info.shape, finiteValues(source, key)));
   }
   if (renamed) notes.push(`${renamed} keys renamed to HF BERT names (gamma/beta -> weight/bias, or added "bert." prefix)`);
   if (![...values.keys()].some((k) => k.startsWith("bert."))) {
@@ -338,21 +347,43 @@ export interface LoadedCheckpoint {
   extra: Record<string, unknown>;
 }
 
+/**
+ * Label names by class index from config.json: id2label must name classes 0..n−1 once each, with distinct names,
+ * agree with num_labels and label2id where those are given; a checkpoint without id2label gets LABEL_i.
+ */
+function checkpointLabels(file: string, raw: Record<string, unknown>): string[] {
+  const id2label = raw.id2label ?? {};
+  if (typeof id2label !== "object" || id2label === null || Array.isArray(id2label)) throw new ModelConfigError(file, "id2label", "must be an object of class index → label name");
+  const entries = Object.entries(id2label as Record<string, unknown>);
+  const numLabels = typeof raw.num_labels === "number" ? raw.num_labels : entries.length;
+  if (!Number.isInteger(numLabels) || numLabels < 1) throw new ModelConfigError(file, "num_labels", "a fine-tuned checkpoint needs num_labels or id2label");
+  if (entries.length === 0) return Array.from({ length: numLabels }, (_, i) => `LABEL_${i}`);
+  const labels: string[] = [];
+  for (let i = 0; i < numLabels; i++) {
+    const name = (id2label as Record<string, unknown>)[String(i)];
+    if (typeof name !== "string" || name === "") throw new ModelConfigError(file, "id2label", `has no label name for class ${i} (keys: ${entries.map(([k]) => k).join(", ")}; num_labels ${numLabels})`);
+    if (labels.includes(name)) throw new ModelConfigError(file, "id2label", `names "${name}" for classes ${labels.indexOf(name)} and ${i}`);
+    labels.push(name);
+  }
+  if (entries.length !== numLabels) throw new ModelConfigError(file, "id2label", `has ${entries.length} entries, num_labels is ${numLabels}`);
+  const label2id = raw.label2id as Record<string, unknown> | undefined;
+  const disagree = label2id && typeof label2id === "object" ? labels.findIndex((l, i) => label2id[l] !== undefined && Number(label2id[l]) !== i) : -1;
+  if (disagree >= 0) throw new ModelConfigError(file, "label2id", `maps "${labels[disagree]}" to ${String(label2id![labels[disagree]])}, id2label to ${disagree}`);
+  return labels;
+}
+
 /** Restore a model written by saveCheckpoint (or any HF folder with num_labels/id2label and a complete head). */
 export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const { file, raw, config } = readConfigFile(dir);
   const medrel = (raw.medrel ?? {}) as { pooling?: unknown; extra?: unknown };
   const pooling = (raw.pooling ?? medrel.pooling ?? "cls") as Pooling;
   if (!POOLINGS.includes(pooling)) throw new ModelConfigError(file, "pooling", `must be one of ${POOLINGS.join(", ")}, got ${JSON.stringify(pooling)}`);
-  const id2label = (raw.id2label ?? {}) as Record<string, string>;
-  const numLabels = typeof raw.num_labels === "number" ? raw.num_labels : Object.keys(id2label).length;
-  if (!Number.isInteger(numLabels) || numLabels < 1) {
-    throw new ModelConfigError(file, "num_labels", "a fine-tuned checkpoint needs num_labels or id2label");
-  }
-  const labels = Array.from({ length: numLabels }, (_, i) => id2label[String(i)] ?? `LABEL_${i}`);
+  const labels = checkpointLabels(file, raw);
+  const numLabels = labels.length;
   const source = openWeights(findWeightsFile(dir));
   let read: ReadResult;
   try {
+    checkConfigAgainstWeights(source, config, file);
     read = readWeights(source, config, numLabels, pooling, false);
     if (read.missingKeys.length) {
       throw new WeightsFormatError(source.file, read.missingKeys[0], `fine-tuned checkpoint is missing ${read.missingKeys.length} keys: ${read.missingKeys.join(", ")}`);

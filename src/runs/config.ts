@@ -17,6 +17,7 @@ import { DEFAULT_SELECTION } from "../data/selection";
 import { POOLINGS, SHAPE_NAMES, type Pooling, type ShapeName } from "../model/config";
 import { CLASS_WEIGHT_SCHEMES, type ClassWeightScheme } from "../train/class-weights";
 import { HyperparamsSchema, LossOptionsSchema } from "../train/config";
+import { fileDigest } from "./digest";
 
 const encodingEnum = z.enum(ENCODING_NAMES as unknown as [EncodingName, ...EncodingName[]]);
 
@@ -191,13 +192,10 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const fingerprintMemo = new Map<string, string>();
-
 /**
  * Content fingerprint of a model folder's files (config, weights, vocabulary), so replacing a checkpoint in
  * place (a re-run `npm run pretrain`, another download) names new runs instead of loading stale ones.
- * Files up to 16 MiB are hashed whole; larger weights by size plus their first and last 4 MiB. Memoised by
- * path, size and mtime.
+ * Every byte of every file is hashed (once per path, size and mtime: digest.ts).
  */
 export function modelFingerprint(dir: string, files = ["config.json", "model.safetensors", "pytorch_model.bin", "vocab.txt", "tokenizer.json"]): string {
   const h = createHash("sha256");
@@ -206,33 +204,6 @@ export function modelFingerprint(dir: string, files = ["config.json", "model.saf
     if (fs.existsSync(f)) h.update(`${name}:${fileDigest(f)};`);
   }
   return h.digest("hex").slice(0, 16);
-}
-
-/** sha256 of a file (whole up to 16 MiB; larger: size plus the first and last 4 MiB), memoised by path, size, mtime. */
-function fileDigest(f: string): string {
-  const st = fs.statSync(f);
-  const key = `${f}\0${st.size}\0${st.mtimeMs}`;
-  let digest = fingerprintMemo.get(key);
-  if (digest === undefined) {
-    const fh = createHash("sha256");
-    const CHUNK = 4 << 20;
-    if (st.size <= 4 * CHUNK) fh.update(fs.readFileSync(f));
-    else {
-      const fd = fs.openSync(f, "r");
-      try {
-        const buf = Buffer.alloc(CHUNK);
-        fs.readSync(fd, buf, 0, CHUNK, 0);
-        fh.update(buf);
-        fs.readSync(fd, buf, 0, CHUNK, st.size - CHUNK);
-        fh.update(buf);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
-    digest = fh.update(String(st.size)).digest("hex");
-    fingerprintMemo.set(key, digest);
-  }
-  return digest;
 }
 
 /** The project's root folder (this file sits in src/experiments, or dist/experiments once built). */
@@ -324,9 +295,24 @@ function modelIdentity(m: ModelSpec): object {
  * model folder it names — not their paths, so a run means the same wherever the project lives.
  */
 export function configHash(input: ExperimentConfig): string {
+  return hashOfParts(configHashParts(input));
+}
+
+/** What a config's hash is made of: its settings, and the content (not the paths) of the data and model it reads. */
+export interface ConfigHashParts {
+  settings: Record<string, unknown>;
+  data: { kind: string; content: string };
+  model: object;
+}
+
+export function configHashParts(input: ExperimentConfig): ConfigHashParts {
   const { data, model, ...settings } = parseExperimentConfig(input);
-  const payload = canonicalJson({ settings, data: { kind: data.kind, content: dataFingerprint(data) }, model: modelIdentity(model) });
-  return createHash("sha256").update(payload).digest("hex").slice(0, 12);
+  return { settings, data: { kind: data.kind, content: dataFingerprint(data) }, model: modelIdentity(model) };
+}
+
+/** The hash of recorded parts: a shipped run proves its name without the data files present (results.ts). */
+export function hashOfParts(parts: ConfigHashParts): string {
+  return createHash("sha256").update(canonicalJson(parts)).digest("hex").slice(0, 12);
 }
 
 /**

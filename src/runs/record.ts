@@ -2,7 +2,7 @@
  * A finished run, as every layer sees it: what a grid returns, a table assembles, a notebook shows and a run folder
  * holds (config.json, metrics.json, history.json, run.json). One record type, one saved-prediction row, one epoch row.
  */
-import type { ExperimentConfig } from "./config";
+import type { ConfigHashParts, ExperimentConfig } from "./config";
 import type { Metrics } from "../metrics";
 import type { EpochRow } from "../train/progress";
 
@@ -25,6 +25,8 @@ export interface RunRecord {
   metrics: SplitMetrics;
   history: EpochRow[];
   info: RunInfo;
+  /** set when a shipped results-file entry stands in for a folder not on this machine (dir = that file) */
+  shipped?: ResultRun;
 }
 
 export interface RunInfo {
@@ -32,6 +34,10 @@ export interface RunInfo {
   kernels: string[];
   /** threads the kernels ran on (BackendInfo.threads); absent in runs recorded before it was */
   threads?: number;
+  /** the CPU model, OpenBLAS's core (and who chose it) and whether denormals were flushed: timings compare only within one */
+  cpu?: string;
+  blasCore?: string;
+  denormalsFlushed?: boolean;
   startedAt: string;
   seconds: { total: number; train: number; eval: number };
   /** rows trained on (train minus the selection slice, augmentation included) */
@@ -68,4 +74,49 @@ export type PredictionSplit = "selection" | "dev" | "test";
 /** The split a run's tables report (test when it has one, else dev): the predictions the error analysis reads. */
 export function reportedPredictionSplit(run: Pick<RunRecord, "metrics">): "dev" | "test" {
   return run.metrics.test ? "test" : "dev";
+}
+
+/** The part of a run's record (run.json) that is shipped: where and how fast it ran. */
+export interface ShippedInfo {
+  backend: string;
+  threads?: number;
+  cpu?: string;
+  blasCore?: string;
+  startedAt: string;
+  seconds: { total: number; train: number; eval: number };
+  bestEpoch: number;
+  trainRows: number;
+  selectionRows?: number;
+  devRows: number;
+  testRows: number;
+  node: string;
+}
+
+/**
+ * A run as a results file ships it (results/study/<table>.json runs[]): its table row, the reported split's metrics,
+ * and (format 2) what stands in for its folder: every split's metrics, curve, info, fingerprints, predictions.
+ */
+export interface ResultRun {
+  variant: string;
+  seed: number;
+  /** the run folder's name (configHash); null for an n-gram row shipped before the n-gram baseline was a run */
+  hash: string | null;
+  /** the split `metrics` are from */
+  split: "dev" | "test";
+  /** the run's full saved config (null with a null hash) */
+  config: ExperimentConfig | null;
+  /** the reported split's metrics */
+  metrics: Metrics;
+  /** the split the best epoch was chosen on, when there was one */
+  selection?: Pick<Metrics, "micro_f1" | "macro_f1" | "f1_range">;
+  /** seconds the run took to train and evaluate */
+  seconds?: number;
+  /** format 2, runs with a hash: what the hash was made of besides the config's settings (checked on load) */
+  identity?: Pick<ConfigHashParts, "data" | "model">;
+  /** format 2: every split's metrics (selection, dev, test), so the run stands in for its folder */
+  splits?: SplitMetrics;
+  history?: EpochRow[];
+  info?: ShippedInfo;
+  /** format 2: compact predictions, predictions/<hash>-<split>.jsonl beside the file, with each file's sha256 */
+  predictions?: Partial<Record<PredictionSplit, string>>;
 }

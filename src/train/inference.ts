@@ -46,7 +46,26 @@ async function predictRaw(model: Model, set: readonly Encoded[], batchSize: numb
       preds[row] = best;
     });
   }
+  await checkFinite(model, probs);
   return { logits, probs, preds };
+}
+
+/**
+ * Outputs that are NaN would read as class 0 with no confidence: say so instead, naming the weights that are not
+ * finite (a diverged training run, a damaged checkpoint) when there are any.
+ */
+async function checkFinite(model: Model, probs: number[][]): Promise<void> {
+  const bad = probs.reduce((n, p) => n + (p.every(Number.isFinite) ? 0 : 1), 0);
+  if (bad === 0) return;
+  const named: string[] = [];
+  for (const [key, v] of model.params) {
+    const t = tf.tidy(() => tf.logicalNot(tf.isFinite(v)).sum());
+    const n = (await t.data())[0];
+    t.dispose();
+    if (n > 0) named.push(`${key} (${n} of ${v.size})`);
+  }
+  const why = named.length ? `weights that are NaN or infinite: ${named.slice(0, 5).join(", ")}${named.length > 5 ? `, and ${named.length - 5} more` : ""}` : "every weight is finite, so an input or an overflow in the forward pass";
+  throw new Error(`the model's outputs are NaN for ${bad} of ${probs.length} rows; no prediction can be made (${why})`);
 }
 
 /** Class probabilities and predictions. */

@@ -117,6 +117,24 @@ function readState(file: string): TrainerState {
   return s;
 }
 
+/**
+ * A position this run can have reached: never more epochs than its config trains, one history row per epoch done,
+ * never more steps than it plans. A state that claims otherwise (an edited epochsDone: 999) would count an
+ * unfinished run as done: it is refused, naming the file and what to do.
+ */
+function checkPosition(s: TrainerState, cfg: TrainConfig, stateFile: string, dir: string): void {
+  const fresh = `; this checkpoint cannot be trusted: delete ${dir} to train the run afresh`;
+  const int = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
+  if (!int(s.epochsDone) || s.epochsDone > cfg.epochs) throw new CheckpointError(stateFile, `epochsDone ${JSON.stringify(s.epochsDone)} is not between 0 and this run's ${cfg.epochs} epochs${fresh}`);
+  if (!Array.isArray(s.history) || s.history.length !== s.epochsDone) {
+    throw new CheckpointError(stateFile, `epochsDone ${s.epochsDone}, but its history holds ${Array.isArray(s.history) ? s.history.length : "no"} epochs${fresh}`);
+  }
+  if (!int(s.globalStep) || s.globalStep > s.totalSteps) throw new CheckpointError(stateFile, `step ${JSON.stringify(s.globalStep)} is beyond the ${s.totalSteps} steps the run plans${fresh}`);
+  const stepInEpoch = s.stepInEpoch ?? 0;
+  if (!int(stepInEpoch) || (stepInEpoch > 0 && s.epochsDone >= cfg.epochs)) throw new CheckpointError(stateFile, `stepInEpoch ${JSON.stringify(stepInEpoch)} is not a position in an unfinished epoch${fresh}`);
+  if (!Number.isInteger(s.bestEpoch) || s.bestEpoch < -1 || s.bestEpoch >= s.epochsDone) throw new CheckpointError(stateFile, `bestEpoch ${JSON.stringify(s.bestEpoch)} is not one of its ${s.epochsDone} epochs done${fresh}`);
+}
+
 /** Assign tensors (stored layout, keyed like model.params) to the model's variables, then dispose them. */
 function assignWeights(model: Model, weights: Map<string, tf.Tensor>): void {
   for (const [k, v] of model.params) v.assign(weights.get(k)!);
@@ -144,6 +162,7 @@ export async function resumeTraining(dir: string, model: Model, optimizer: AdamW
   const diff = Object.keys({ ...s.config, ...fingerprint }).filter((k) => JSON.stringify(s.config[k]) !== JSON.stringify(fingerprint[k]));
   if (diff.length) throw new CheckpointError(stateFile, `was written with a different config (${diff.join(", ")}); use another checkpointDir`);
   if (s.totalSteps !== totalSteps) throw new CheckpointError(stateFile, `planned ${s.totalSteps} steps, this run plans ${totalSteps} (different data or sampler?)`);
+  checkPosition(s, cfg, stateFile, dir);
   assignWeights(model, readModelWeights(model, from));
   optimizer.load(path.join(from, CHECKPOINT_FILES.optimizer));
   if (optimizer.stepCount !== s.globalStep) throw new CheckpointError(from, `optimizer step ${optimizer.stepCount} ≠ trainer step ${s.globalStep}`);

@@ -60,6 +60,7 @@ export class SafetensorsSource implements WeightSource {
         this.entries.set(key, e);
         maxEnd = Math.max(maxEnd, e.end);
       }
+      checkNoOverlap(file, this.entries);
       if (this.dataStart + maxEnd > this.raf.size) {
         throw new WeightsFormatError(
           file,
@@ -95,6 +96,21 @@ export class SafetensorsSource implements WeightSource {
     const e = this.entries.get(key);
     if (!e) throw new WeightsFormatError(this.file, key, "no such tensor");
     return e;
+  }
+}
+
+/**
+ * Two tensors must not share bytes: an aliased tensor (overlapping data_offsets) is a corrupt or crafted file, and
+ * Hugging Face's safetensors loader refuses it too.
+ */
+function checkNoOverlap(file: string, entries: Map<string, Entry>): void {
+  const spans = [...entries].filter(([, e]) => e.end > e.begin).sort(([, a], [, b]) => a.begin - b.begin);
+  for (let i = 1; i < spans.length; i++) {
+    const [prevKey, prev] = spans[i - 1];
+    const [key, e] = spans[i];
+    if (e.begin < prev.end) {
+      throw new WeightsFormatError(file, key, `data_offsets [${e.begin}, ${e.end}] overlap those of "${prevKey}" [${prev.begin}, ${prev.end}]: tensors must not share bytes (the file is corrupt or crafted)`);
+    }
   }
 }
 

@@ -85,6 +85,11 @@ interface StorageBytes {
   read(key: string, offset: number, length: number): Buffer;
 }
 
+/** A state_dict pickle is kilobytes (names, shapes, storage keys); a data.pkl that declares more is refused unread. */
+const MAX_PICKLE_BYTES = 64 << 20;
+/** What a storage entry may hold beyond its declared numel × element size (torch writes them exact). */
+const STORAGE_SLACK_BYTES = 4096;
+
 const ZIP_SIGNATURE = 0x04034b50;
 const PICKLE_PROTO = 0x80;
 
@@ -137,10 +142,11 @@ export class PytorchSource implements WeightSource {
     if (!pkl) throw new WeightsFormatError(this.file, undefined, "zip has no data.pkl: not a torch.save checkpoint");
     const prefix = pkl.slice(0, pkl.length - "data.pkl".length);
     const order = zip.entries.get(`${prefix}byteorder`);
-    if (order && zip.read(order.name).toString("latin1") !== "little") {
+    if (order && this.readBounded(zip, order.name, 16).toString("latin1") !== "little") {
       throw new WeightsFormatError(this.file, undefined, "big-endian checkpoints are not supported");
     }
-    const root = unpickle(zip.read(pkl), this.file, hooks);
+    const root = unpickle(this.readBounded(zip, pkl, MAX_PICKLE_BYTES), this.file, hooks);
+    this.checkDeclaredSizes(zip, prefix);
     const bytes: StorageBytes = {
       size: (key, tensor) => {
         const entry = zip.entries.get(`${prefix}data/${key}`);
@@ -150,6 +156,28 @@ export class PytorchSource implements WeightSource {
       read: (key, offset, length) => zip.read(`${prefix}data/${key}`, offset, length),
     };
     return { root, bytes };
+  }
+
+  /** A small zip entry (data.pkl, byteorder), refused before it is read or inflated when it declares more than `max` bytes. */
+  private readBounded(zip: ZipReader, name: string, max: number): Buffer {
+    const size = zip.entries.get(name)?.size ?? 0;
+    if (size > max) throw new WeightsFormatError(this.file, name, `the zip entry declares ${size} bytes; a state_dict's ${name.split("/").pop()} is far below ${max}: refused`);
+    return zip.read(name);
+  }
+
+  /**
+   * Every storage entry's size against what the pickle declares (numel × element size): an entry that would
+   * inflate beyond it (a zip bomb: 11 MB inflating to 2 GiB) is refused before anything is inflated.
+   */
+  private checkDeclaredSizes(zip: ZipReader, prefix: string): void {
+    for (const s of this.storages.values()) {
+      const name = `${prefix}data/${s.key}`;
+      const entry = zip.entries.get(name);
+      const declared = s.numel * DTYPE_BYTES[s.dtype];
+      if (entry && entry.size > declared + STORAGE_SLACK_BYTES) {
+        throw new WeightsFormatError(this.file, name, `the zip entry declares ${entry.size} bytes, but data.pkl declares storage ${s.key} as ${s.numel} ${s.dtype} values (${declared} bytes): refused (a zip bomb or a corrupt file)`);
+      }
+    }
   }
 
   /** torch < 1.6: pickles, then each storage's count and bytes, in one stream (weights/legacy.ts) */
@@ -225,7 +253,7 @@ export class PytorchSource implements WeightSource {
       if (inner instanceof Map) dict = inner as Map<unknown, unknown>;
     }
     for (const [k, v] of dict) {
-      if (typeof k === "string" && v instanceof TensorRef) this.tensors.set(k, v);
+      if (typeof k === "string" && v instanceof TensorRef) this.tensors.set(k, checkView(this.file, k, v));
     }
     if (this.tensors.size === 0) throw new WeightsFormatError(this.file, this.pickleName, "no tensors found in the state_dict");
   }
@@ -279,6 +307,15 @@ export class PytorchSource implements WeightSource {
     if (!t) throw new WeightsFormatError(this.file, key, "no such tensor");
     return t;
   }
+}
+
+/** torch never writes a negative size, stride or storage offset; one in a file is corruption, named here. */
+function checkView(file: string, key: string, t: TensorRef): TensorRef {
+  const bad = (xs: number[]): boolean => xs.some((x) => x < 0);
+  if (t.offset < 0 || bad(t.size) || bad(t.stride)) {
+    throw new WeightsFormatError(file, key, `tensor view with storage offset ${t.offset}, size [${t.size.join(", ")}], stride [${t.stride.join(", ")}]: negative values are not a tensor torch can write (corrupt or crafted file)`);
+  }
+  return t;
 }
 
 function isContiguous(size: number[], stride: number[]): boolean {

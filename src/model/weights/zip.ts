@@ -2,9 +2,10 @@
  * Minimal ZIP reader for PyTorch checkpoints (torch.save since 1.6 writes a zip of `<name>/data.pkl`,
  * `<name>/data/<storage key>`, `<name>/version`, ...). Reads the central directory (ZIP64 included, for files
  * over 4 GB) and gives random access to entries, which torch writes STORED (uncompressed, 64-byte aligned);
- * DEFLATE entries are inflated with fflate in case a tool re-zipped the file.
+ * DEFLATE entries are inflated (node:zlib) in case a tool re-zipped the file, never beyond the size their entry
+ * declares (a zip bomb stops there); the caller bounds what an entry may declare.
  */
-import { inflateSync } from "fflate";
+import { inflateRawSync } from "node:zlib";
 import { WeightsFormatError } from "../errors";
 import { RandomAccessFile } from "./source";
 
@@ -100,6 +101,23 @@ export class ZipReader {
     return entry.localHeaderOffset + 30 + h.readUInt16LE(26) + h.readUInt16LE(28);
   }
 
+  /** A DEFLATE entry's content: inflation stops (an error) past the size the entry declares. */
+  private inflate(entry: ZipEntry): Buffer {
+    const packed = this.raf.read(this.dataOffset(entry), entry.compressedSize, entry.name);
+    let raw: Buffer;
+    try {
+      raw = inflateRawSync(packed, { maxOutputLength: Math.max(1, entry.size) });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === "ERR_BUFFER_TOO_LARGE") {
+        throw new WeightsFormatError(this.raf.file, entry.name, `inflates to more than the ${entry.size} bytes its zip entry declares: refused (a zip bomb or a corrupt file)`);
+      }
+      throw new WeightsFormatError(this.raf.file, entry.name, `cannot inflate the zip entry (${err.message})`);
+    }
+    if (raw.length !== entry.size) throw new WeightsFormatError(this.raf.file, entry.name, `inflates to ${raw.length} bytes, its zip entry declares ${entry.size}`);
+    return raw;
+  }
+
   /** Bytes [start, start+length) of an entry's uncompressed content. */
   read(name: string, start = 0, length?: number): Buffer {
     const entry = this.entries.get(name);
@@ -108,11 +126,11 @@ export class ZipReader {
     if (start < 0 || start + len > entry.size) {
       throw new WeightsFormatError(this.raf.file, name, `read of bytes ${start}..${start + len} is past the entry's ${entry.size} bytes`);
     }
-    if (entry.method === 0) return this.raf.read(this.dataOffset(entry) + start, len, name);
-    if (entry.method === 8) {
-      const raw = inflateSync(this.raf.read(this.dataOffset(entry), entry.compressedSize, name));
-      return Buffer.from(raw.buffer, raw.byteOffset + start, len);
+    if (entry.method === 0) {
+      if (entry.compressedSize !== entry.size) throw new WeightsFormatError(this.raf.file, name, `a stored (uncompressed) zip entry of ${entry.compressedSize} bytes declares ${entry.size}`);
+      return this.raf.read(this.dataOffset(entry) + start, len, name);
     }
+    if (entry.method === 8) return this.inflate(entry).subarray(start, start + len);
     throw new WeightsFormatError(this.raf.file, name, `zip compression method ${entry.method} is not supported`);
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * Shipped results (results/study): a partial grid exported and read back as "n of N runs"; shipped runs taken as
+ * done by a later grid on a machine without their run folders; compact predictions joined back to their sentences;
+ * hostile edits to a results file or its predictions refused with the file named; the study grid's hash pinned.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  gridJobs,
+  runJobs,
+  existingRuns,
+  exportResults,
+  loadResults,
+  shippedRuns,
+  shippedPredictions,
+  progressNote,
+  readResultsFile,
+  STUDY_DATA_DIR,
+  type Job,
+} from "../src/experiments";
+import { reproduceGrid } from "../src/cli/reproduce";
+
+const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `medrel-${p}-`));
+
+/** The smoke loss table on the study's data, 1 seed: two of its four jobs are trained, the other two left missing. */
+async function partialExport(): Promise<{ dir: string; runsDir: string; jobs: Job[] }> {
+  const jobs = gridJobs("loss", { preset: "smoke", data: { kind: "dir", dir: STUDY_DATA_DIR }, seeds: [0] });
+  const runsDir = tmp("runs");
+  const dir = tmp("results");
+  const runs = await runJobs(jobs.slice(0, 2), { runsDir, progress: false });
+  exportResults(dir, { table: "loss", grid: jobs, runs, command: "test" });
+  return { dir, runsDir, jobs };
+}
+
+test("a partial grid exports as n of N runs, names what is missing, and a later grid takes the shipped runs as done", async () => {
+  const { dir, jobs } = await partialExport();
+  const t = loadResults("loss", dir);
+  assert.ok(t);
+  assert.deepEqual(t.progress, { done: 2, total: 4 });
+  assert.equal(progressNote(t), "2 of 4 runs");
+  assert.deepEqual(t.missing.map((m) => m.variant), ["Hard-class weights", "Effective-number weights"]);
+  assert.deepEqual(t.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);
+  assert.deepEqual(Object.keys(t.seeds).filter((v) => t.seeds[v].length > 0), ["Regular Loss", "Weighted Loss"]);
+  // a new machine: no run folders, only the results folder; the two shipped runs are done, the other two missing
+  const shipped = shippedRuns(dir);
+  assert.equal(shipped.size, 2);
+  const fresh = existingRuns(jobs, tmp("fresh"), shipped);
+  assert.deepEqual(fresh.runs.map((r) => r.hash), jobs.slice(0, 2).map((j) => j.hash));
+  assert.equal(fresh.missing.length, 2);
+  assert.equal(fresh.runs[0].metrics.dev.macro_f1, t.runs[0].metrics.macro_f1);
+  assert.ok(fresh.runs[0].metrics.selection?.per_class["并发症"], "selection metrics per class ship (hard_classes reads them)");
+});
+
+test("compact predictions join back to the data's sentences; an edited predictions file is refused by name", async () => {
+  const { dir, runsDir, jobs } = await partialExport();
+  const t = loadResults("loss", dir)!;
+  const rows = shippedPredictions(t.runs[0], "dev", dir);
+  const saved = fs.readFileSync(path.join(runsDir, jobs[0].hash, "predictions-dev.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(rows.length, saved.length);
+  assert.deepEqual(rows.map((r) => [r.id, r.sentence, r.h, r.t, r.label, r.pred]), saved.map((r) => [r.id, r.sentence, r.h, r.t, r.label, r.pred]));
+  rows.forEach((r, i) => r.probs.forEach((p, k) => assert.ok(Math.abs(p - saved[i].probs[k]) <= 0.0005 + 1e-12, `row ${i} class ${k}`)));
+  const file = path.join(dir, "predictions", `${jobs[0].hash}-dev.jsonl`);
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/"pred":"[^"]+"/, '"pred":"同义词"'));
+  assert.throws(() => shippedPredictions(t.runs[0], "dev", dir), new RegExp(`${jobs[0].hash}-dev\\.jsonl: its content does not match the digest`));
+});
+
+test("hostile results files: truncated, no runs, metrics null, an edited config — each refused naming the file and the problem", async () => {
+  const { dir } = await partialExport();
+  const file = path.join(dir, "loss.json");
+  const good = fs.readFileSync(file, "utf8");
+  const edit = (f: (j: Record<string, unknown> & { runs: Record<string, unknown>[] }) => void) => {
+    const j = JSON.parse(good);
+    f(j);
+    fs.writeFileSync(file, JSON.stringify(j));
+  };
+  fs.writeFileSync(file, good.slice(0, good.length / 2));
+  assert.throws(() => loadResults("loss", dir), /loss\.json: not readable as JSON .*restore it from git/);
+  edit((j) => delete (j as Record<string, unknown>).runs);
+  assert.throws(() => loadResults("loss", dir), /loss\.json: field runs: /);
+  edit((j) => (j.runs[0].metrics = null));
+  assert.throws(() => loadResults("loss", dir), /loss\.json: field runs\.0\.metrics: /);
+  edit((j) => ((j.runs[0].config as { lr: number }).lr = 0.5));
+  assert.throws(() => loadResults("loss", dir), /loss\.json: runs\[0\] \(Regular Loss, seed 0\): its config and fingerprints hash to [0-9a-f]{12}, not [0-9a-f]{12} \(the file was edited\)/);
+  edit((j) => (j.table = "models"));
+  assert.throws(() => loadResults("loss", dir), /holds the models table, not loss/);
+  fs.writeFileSync(file, good);
+  assert.equal(readResultsFile(file, "loss").runs.length, 2);
+});
+
+test("the study grid's config hashes are pinned (shipped results are keyed by them)", () => {
+  const { byTable } = reproduceGrid({ tables: ["models", "loss"], preset: "quick", dataDir: STUDY_DATA_DIR, seeds: 5 });
+  const models = byTable.get("models")!;
+  assert.equal(models.length, 15, "two encoder rows and the n-gram row, 5 seeds each");
+  assert.deepEqual(models.slice(10).map((j) => j.config.model), Array(5).fill({ kind: "ngram" }));
+  assert.equal(models[0].variant, "tiny (pretrained in-domain)");
+  assert.equal(models[0].hash, "0215580f4e56");
+  assert.equal(byTable.get("loss")!.find((j) => j.variant === "Regular Loss" && j.seed === 0)!.hash, "251bcd44b080");
+});

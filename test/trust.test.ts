@@ -1,0 +1,483 @@
+/**
+ * Trust nothing unverified (issue 26): what a careless or hostile user does to the run store, to checkpoints and to
+ * the files a hash is made of. Each test reproduces the input and asserts the message (file, field, numbers) and
+ * that nothing of the user's was lost.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawn, execFile } from "node:child_process";
+import * as tf from "@tensorflow/tfjs";
+import { unzipSync, zipSync } from "fflate";
+import { promisify } from "node:util";
+import {
+  RUN_MARKER,
+  cleanIncompleteRuns,
+  configHash,
+  dataFingerprint,
+  ensureFolder,
+  existingRuns,
+  loadRun,
+  lockRun,
+  modelFingerprint,
+  presetConfig,
+  processStartTicks,
+  runExperiment,
+  type ExperimentConfig,
+} from "../src/experiments";
+import { initBackend } from "../src/backend/select";
+import { DEMO_DIR, loadRows } from "../src/data";
+import { buildCharTokenizer, encodeDataset, type RelationTokenizer } from "../src/encoding";
+import type { Encoded } from "../src/encoding/types";
+import { BertForRelationClassification, PytorchSource, SafetensorsSource, loadCheckpoint, saveCheckpoint, shapeConfig } from "../src/model";
+import { DEFAULT_TRAIN_CONFIG, evaluate, predict, train, type TrainConfig } from "../src/train";
+import { LABELS } from "../src/data/labels";
+import { predictWithRun, studyLabelsOf } from "../src/cli/predict";
+import { blasThreads } from "../src/backend/native";
+
+const ROOT = path.resolve(__dirname, "..");
+const CLS = path.join(ROOT, "test", "fixtures", "parity", "cls");
+const HOST = os.hostname().replace(/[^A-Za-z0-9_.-]/g, "_");
+const run = promisify(execFile);
+const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
+const smoke = (over: Partial<ExperimentConfig> = {}): ExperimentConfig => ({ ...presetConfig("smoke"), maxTrainRows: 48, maxEvalRows: 16, ...over });
+const quiet = { progress: false, verbose: false } as const;
+const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `medrel-trust-${name}-`));
+
+const editJson = (file: string, edit: (v: Record<string, unknown>) => void): void => {
+  const v = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  edit(v);
+  fs.writeFileSync(file, JSON.stringify(v));
+};
+
+test("fingerprints: files under 16 MiB hash exactly as before (pinned), so shipped runs keep their config hashes", () => {
+  // the values the sampled-fingerprint code gave; the whole-file digest must give the same for small files
+  assert.equal(modelFingerprint(CLS), "73a83e078e092f57");
+  const files = { kind: "files", train: path.join(CLS, "config.json"), dev: path.join(CLS, "model.safetensors") } as const;
+  assert.equal(dataFingerprint(files), "7aa81a22c43f99bf");
+  assert.equal(dataFingerprint({ kind: "demo" }), "b5e7c3c0dfb0a223");
+  assert.equal(configHash(presetConfig("smoke")), "d3c26aebb740");
+  assert.equal(configHash(presetConfig("quick")), "1ba8c3fda4c6");
+  const cfg: ExperimentConfig = { ...presetConfig("smoke"), data: { ...files, test: path.join(CLS, "pytorch_model.bin") } };
+  assert.equal(configHash(cfg), "696ba257a0ad");
+});
+
+test("fingerprints read every byte: 17 labels changed in the middle of a 17.9 MB train file name a new run", () => {
+  const dir = tmp("big");
+  const row = (i: number, r: string): string => JSON.stringify({ id: String(i), sentence: "糖尿病患者可出现口渴和乏力，需要长期随访观察", h: "糖尿病", t: "口渴", r });
+  const n = 17.9e6 / (row(0, "临床表现").length + 1);
+  const lines = Array.from({ length: Math.ceil(n) }, (_, i) => row(i, "临床表现"));
+  const train = path.join(dir, "train.jsonl");
+  const dev = path.join(dir, "val.jsonl");
+  fs.writeFileSync(train, lines.join("\n") + "\n");
+  fs.writeFileSync(dev, lines.slice(0, 10).join("\n") + "\n");
+  assert.ok(fs.statSync(train).size > 16 * 2 ** 20, "over 16 MiB: the size that used to be sampled");
+  const spec = { kind: "files", train, dev } as const;
+  const before = dataFingerprint(spec);
+  const mid = Math.floor(lines.length / 2);
+  for (let k = 0; k < 17; k++) lines[mid + k] = row(mid + k, "病理分型"); // same byte length: the size does not change
+  fs.writeFileSync(train, lines.join("\n") + "\n");
+  const later = new Date(fs.statSync(dev).mtimeMs + 5000); // a distinct mtime even on a coarse clock
+  fs.utimesSync(train, later, later);
+  const after = dataFingerprint(spec);
+  assert.notEqual(after, before, "a change in the middle is seen");
+  assert.equal(dataFingerprint(spec), after, "stable (and memoised) for an unchanged file");
+});
+
+test("clean-up removes only what this project made: a user's photos.tmp-12-2024/ beside --out and mynotes.old-999999/ in runs/ survive", async () => {
+  const parent = tmp("clean");
+  const user = (name: string, file: string): string => {
+    fs.mkdirSync(path.join(parent, name));
+    fs.writeFileSync(path.join(parent, name, file), `mine: ${name}`);
+    return path.join(parent, name, file);
+  };
+  const photo = user("photos.tmp-12-2024", "a.jpg");
+  const notes = user("mynotes.old-999999", "n.txt");
+  const oldStyle = user("run1.tmp-vm-999999-1", "half.json"); // an older-style name without our marker: not provably ours
+  const dead = path.join(parent, `run1.tmp-medrel-${HOST}-999999-1`); // a dead writer's leftovers, our token
+  fs.mkdirSync(dead);
+  const deadOld = path.join(parent, "run1.old-999998"); // an older-style name that holds our marker
+  fs.mkdirSync(deadOld);
+  fs.writeFileSync(path.join(deadOld, RUN_MARKER), "{}");
+  await runExperiment(smoke(), { out: path.join(parent, "run1"), ...quiet });
+  for (const f of [photo, notes, oldStyle]) assert.equal(fs.readFileSync(f, "utf8"), `mine: ${path.basename(path.dirname(f))}`, `${f} kept`);
+  assert.equal(fs.existsSync(dead), false, "our dead temp folder is removed");
+  assert.equal(fs.existsSync(deadOld), false, "an older temp folder with our marker is removed");
+  assert.deepEqual(fs.readdirSync(parent).sort(), ["mynotes.old-999999", "photos.tmp-12-2024", "run1", "run1.tmp-vm-999999-1"]);
+  // the same in a runs folder, called directly
+  const runsDir = tmp("runs");
+  fs.mkdirSync(path.join(runsDir, "mynotes.old-999999"));
+  fs.mkdirSync(path.join(runsDir, "abcdef012345.tmp-12-2024"));
+  assert.deepEqual(cleanIncompleteRuns(runsDir), []);
+  assert.deepEqual(fs.readdirSync(runsDir).sort(), ["abcdef012345.tmp-12-2024", "mynotes.old-999999"]);
+});
+
+test("a run folder proves itself: an edited metrics.json or config.json, a corrupt or null metrics.json and a renamed folder are refused by name with the --force hint", async () => {
+  const runsDir = tmp("seal");
+  const cfg = smoke({ seed: 3 });
+  const first = await runExperiment(cfg, { runsDir, ...quiet });
+  const seal = JSON.parse(fs.readFileSync(path.join(first.dir, RUN_MARKER), "utf8")) as { hash: string; files: Record<string, string> };
+  assert.equal(seal.hash, first.hash);
+  assert.ok(["config.json", "metrics.json", "run.json", "predictions-dev.jsonl", "model/model.safetensors"].every((f) => f in seal.files), Object.keys(seal.files).join(", "));
+  const file = (f: string): string => path.join(first.dir, f);
+  const original = (f: string): string => fs.readFileSync(file(f), "utf8");
+  const [metrics, config] = [original("metrics.json"), original("config.json")];
+  const refused = (f: string, why: RegExp) => (e: unknown): boolean => {
+    const m = (e as Error).message;
+    assert.ok(m.includes(file(f)), m);
+    assert.match(m, why);
+    assert.match(m, /re-run it with --force/);
+    return true;
+  };
+  const job = [{ hash: first.hash, config: cfg }];
+
+  fs.writeFileSync(file("metrics.json"), metrics.replace(/"macro_f1": [0-9.e-]+/, '"macro_f1": 0.99'));
+  await assert.rejects(runExperiment(cfg, { runsDir, ...quiet }), refused("metrics.json", /changed after the run was written/));
+  assert.throws(() => existingRuns(job, runsDir), refused("metrics.json", /changed after the run was written/));
+  assert.match(original("metrics.json"), /"macro_f1": 0\.99/, "the refused folder is left as it is");
+  fs.writeFileSync(file("metrics.json"), metrics);
+
+  fs.writeFileSync(file("config.json"), config.replace('"epochs": 1', '"epochs": 4'));
+  assert.throws(() => loadRun(first.dir), refused("config.json", /changed after the run was written/));
+  // a run written before seals carried digests: config.json is checked against the folder's name instead
+  fs.writeFileSync(file(RUN_MARKER), JSON.stringify({ written: "2025-01-01T00:00:00.000Z" }));
+  assert.throws(() => existingRuns(job, runsDir), refused("config.json", new RegExp(`hashes to [0-9a-f]{12}, but the folder is named as run ${first.hash}`)));
+  fs.writeFileSync(file("config.json"), config);
+  fs.writeFileSync(file("metrics.json"), metrics.slice(0, 100));
+  await assert.rejects(runExperiment(cfg, { runsDir, ...quiet }), refused("metrics.json", /unreadable \(/));
+  fs.writeFileSync(file("metrics.json"), "null");
+  assert.throws(() => loadRun(first.dir), refused("metrics.json", /expected a JSON object with a "dev" object, got null/));
+
+  // a sealed run copied under another run's name
+  fs.writeFileSync(file("metrics.json"), metrics);
+  fs.writeFileSync(file(RUN_MARKER), JSON.stringify(seal));
+  const renamed = path.join(runsDir, "0123456789ab");
+  fs.cpSync(first.dir, renamed, { recursive: true });
+  assert.throws(() => loadRun(renamed), new RegExp(`named as run 0123456789ab but its \\.medrel-run says it is run ${first.hash}`));
+  assert.deepEqual(loadRun(first.dir)?.metrics, first.metrics, "restored: trusted again");
+  // --force retrains over an untrusted folder
+  fs.writeFileSync(file("metrics.json"), "{");
+  const forced = await runExperiment(cfg, { runsDir, ...quiet, force: true });
+  assert.deepEqual(forced.metrics, first.metrics);
+  assert.deepEqual(loadRun(first.dir)?.metrics, first.metrics);
+});
+
+test("--force onto a run folder keeps the files the user added there (moved into the new run folder)", async () => {
+  const out = path.join(tmp("force"), "run");
+  await runExperiment(smoke(), { out, ...quiet });
+  fs.writeFileSync(path.join(out, "notes.txt"), "my notes");
+  fs.writeFileSync(path.join(out, "model", "mine.txt"), "mine");
+  // a file the old run did not write but the new one does (as if the old run had no test split): kept, renamed
+  editJson(path.join(out, RUN_MARKER), (seal) => delete (seal.files as Record<string, string>)["predictions-test.jsonl"]);
+  fs.writeFileSync(path.join(out, "predictions-test.jsonl"), "my predictions\n");
+  const warned: string[] = [];
+  const warn = console.warn;
+  console.warn = (m: string) => void warned.push(m);
+  try {
+    await runExperiment(smoke(), { out, ...quiet, force: true });
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(fs.readFileSync(path.join(out, "notes.txt"), "utf8"), "my notes");
+  assert.equal(fs.readFileSync(path.join(out, "model", "mine.txt"), "utf8"), "mine");
+  assert.equal(fs.readFileSync(path.join(out, "predictions-test.jsonl.yours"), "utf8"), "my predictions\n");
+  assert.notEqual(fs.readFileSync(path.join(out, "predictions-test.jsonl"), "utf8"), "my predictions\n", "the new run's own file");
+  assert.match(warned.join("\n"), /kept 3 file\(s\) you added to .*: model\/mine\.txt, notes\.txt, predictions-test\.jsonl \(as predictions-test\.jsonl\.yours\)/);
+  assert.ok(loadRun(out), "the new run is whole and trusted");
+});
+
+test("a runs folder or --export that names a file is a clear error, not a bare EEXIST", async () => {
+  const dir = tmp("file");
+  const file = path.join(dir, "runs");
+  fs.writeFileSync(file, "not a folder");
+  await assert.rejects(runExperiment(smoke(), { runsDir: file, ...quiet }), new RegExp(`runs folder ${file.replace(/[/\\.]/g, ".")}: a file of that name exists; expected a folder`));
+  assert.throws(() => ensureFolder(path.join(file, "sub"), "--export"), /--export .*runs\/sub: a file is in the way/);
+  await assert.rejects(run(tsx, ["src/cli/experiment.ts", "--preset", "smoke"], { cwd: ROOT, env: { ...process.env, MEDREL_RUNS_DIR: file } }), (e: unknown) => {
+    assert.match((e as { stderr: string }).stderr, /error: MEDREL_RUNS_DIR .*runs: a file of that name exists; expected a folder/);
+    return true;
+  });
+  assert.equal(fs.readFileSync(file, "utf8"), "not a folder");
+});
+
+test("locks carry the holder's start time and boot id: a reused PID or an earlier boot is taken over with a message; a live holder is waited for", async () => {
+  const dir = path.join(tmp("lock"), "abcdef012345");
+  const lock = `${dir}.lock`;
+  const child = spawn("sleep", ["60"], { stdio: "ignore" }); // a live process that is not the holder
+  try {
+    const pid = child.pid!;
+    const ticks = processStartTicks(pid);
+    assert.ok(ticks && /^\d+$/.test(ticks), `start ticks of ${pid}: ${ticks}`);
+    const boot = fs.readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const take = async (info: object): Promise<string[]> => {
+      fs.writeFileSync(lock, JSON.stringify({ host: HOST, pid, startedAt: new Date().toISOString(), ...info }));
+      const said: string[] = [];
+      const release = await lockRun(dir, undefined, (m) => said.push(m));
+      assert.match(fs.readFileSync(lock, "utf8"), new RegExp(`"pid":${process.pid},.*"bootId":"${boot}","pidStart":"\\d+"`));
+      release();
+      return said;
+    };
+    assert.match((await take({ bootId: boot, pidStart: String(Number(ticks) - 1) })).join(), new RegExp(`PID ${pid} now belongs to a process started later .*; taking it over`));
+    assert.match((await take({ bootId: "another-boot", pidStart: ticks })).join(), /ran before this machine rebooted \(boot another-boot/);
+    // an older lock without start ticks, taken before the process with its PID started
+    assert.match((await take({ startedAt: "2000-01-01T00:00:00.000Z" })).join(), new RegExp(`PID ${pid} now belongs to a process started at`));
+    // the real holder (same PID and start time) is waited for, until it is gone
+    fs.writeFileSync(lock, JSON.stringify({ host: HOST, pid, startedAt: new Date().toISOString(), bootId: boot, pidStart: ticks }));
+    const waited: string[] = [];
+    const said: string[] = [];
+    const pending = lockRun(dir, (h) => waited.push(h), (m) => said.push(m));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(waited.length, 1, "waiting for a live holder");
+    assert.equal(said.length, 0);
+    child.kill("SIGKILL");
+    const release = await pending;
+    assert.match(said.join(), new RegExp(`process ${pid} on ${HOST}.* is no longer running; taking it over`));
+    release();
+    assert.equal(fs.existsSync(lock), false);
+  } finally {
+    child.kill("SIGKILL");
+  }
+});
+
+/** A tiny random model and 64 encoded demo rows: enough to train an epoch in a second. */
+async function tinySetup(): Promise<{ tokenizer: RelationTokenizer; rows: Encoded[]; model: () => BertForRelationClassification }> {
+  await initBackend({ verbose: false });
+  const raw = loadRows(path.join(DEMO_DIR, "train.jsonl")).rows.slice(0, 64);
+  const tokenizer = buildCharTokenizer(raw.flatMap((r) => [r.sentence, r.h, r.t]));
+  const rows = encodeDataset(tokenizer, raw, { encoding: "Entity_marked2", maxLength: 64, faithful: false }).encoded;
+  const config = { ...shapeConfig("tiny", tokenizer.vocabSize), max_position_embeddings: 64 };
+  return { tokenizer, rows, model: () => new BertForRelationClassification(config, { numLabels: 10, pooling: "cls", seed: 0 }) };
+}
+
+test("a resumed trainer state is checked against its config: epochsDone 999 (or beyond the epochs, or without its history) is refused, never counted as done", async () => {
+  const { rows, model } = await tinySetup();
+  const dir = tmp("resume");
+  const cfg: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, epochs: 2, batchSize: 16, lr: 1e-3, checkpointDir: dir };
+  const crash = { progress: false as const, onEpochEnd: () => Promise.reject(new Error("killed after epoch 1")) };
+  await assert.rejects(train(model(), rows, rows.slice(0, 16), cfg, crash), /killed after epoch 1/);
+  const stateFile = path.join(dir, "last", "trainer_state.json");
+  const state = JSON.parse(fs.readFileSync(stateFile, "utf8")) as { epochsDone: number; history: unknown[] };
+  assert.equal(state.epochsDone, 1);
+  const refuse = async (edit: object, why: RegExp): Promise<void> => {
+    fs.writeFileSync(stateFile, JSON.stringify({ ...state, ...edit }));
+    await assert.rejects(train(model(), rows, rows.slice(0, 16), cfg, { progress: false }), (e: unknown) => {
+      const m = (e as Error).message;
+      assert.ok(m.startsWith(stateFile), m);
+      assert.match(m, why);
+      assert.match(m, new RegExp(`cannot be trusted: delete ${dir.replace(/[/\\.]/g, ".")} to train the run afresh`));
+      return true;
+    });
+  };
+  await refuse({ epochsDone: 999 }, /epochsDone 999 is not between 0 and this run's 2 epochs/);
+  await refuse({ epochsDone: 2 }, /epochsDone 2, but its history holds 1 epochs/);
+  await refuse({ globalStep: 10_000 }, /step 10000 is beyond the \d+ steps the run plans/);
+  assert.ok(fs.existsSync(stateFile), "the checkpoint is left for the user to inspect");
+  // the untouched state resumes and trains the second epoch
+  fs.writeFileSync(stateFile, JSON.stringify(state));
+  const done = await train(model(), rows, rows.slice(0, 16), cfg, { progress: false });
+  assert.equal(done.resumedFromEpoch, 1);
+  assert.equal(done.history.length, 2);
+  tf.disposeVariables();
+});
+
+/** A fine-tuned tiny checkpoint with `layers` encoder layers, saved as a Hugging Face folder. */
+async function savedTiny(layers: number): Promise<string> {
+  await initBackend({ verbose: false });
+  const dir = tmp("ckpt");
+  const model = new BertForRelationClassification({ ...shapeConfig("tiny", 40), num_hidden_layers: layers }, { numLabels: 10, pooling: "cls", seed: 1 });
+  await saveCheckpoint(model, dir);
+  model.dispose();
+  return dir;
+}
+
+test("a model config.json with fewer layers than its weights (2 vs 4) is refused, naming both files and the numbers", async () => {
+  const dir = await savedTiny(4);
+  const config = path.join(dir, "config.json");
+  editJson(config, (c) => (c.num_hidden_layers = 2));
+  await assert.rejects(loadCheckpoint(dir), (e: unknown) => {
+    const m = (e as Error).message;
+    assert.ok(m.startsWith(`${config}: field "num_hidden_layers": is 2, but ${path.join(dir, "model.safetensors")} holds 4`), m);
+    return true;
+  });
+  editJson(config, (c) => (c.num_hidden_layers = 4));
+  assert.equal((await loadCheckpoint(dir)).config.num_hidden_layers, 4, "the true config loads");
+});
+
+test("id2label is checked: odd keys, a duplicate name or a disagreeing label2id are refused; a permuted one is followed with a warning", async () => {
+  const dir = await savedTiny(2);
+  const config = path.join(dir, "config.json");
+  const good = fs.readFileSync(config, "utf8");
+  const edit = (f: (c: { id2label: Record<string, string>; label2id: Record<string, number> }) => void): void => editJson(config, (c) => f(c as never));
+  edit((c) => {
+    delete c.id2label["3"];
+    c.id2label["10"] = "x";
+  });
+  await assert.rejects(loadCheckpoint(dir), /config\.json: field "id2label": has no label name for class 3 \(keys: 0, 1, 2, 4, .*10; num_labels 10\)/);
+  fs.writeFileSync(config, good);
+  edit((c) => (c.id2label["1"] = c.id2label["0"]));
+  await assert.rejects(loadCheckpoint(dir), new RegExp(`field "id2label": names "${LABELS[0].zh}" for classes 0 and 1`));
+  fs.writeFileSync(config, good);
+  edit((c) => (c.label2id[LABELS[2].zh] = 5));
+  await assert.rejects(loadCheckpoint(dir), new RegExp(`field "label2id": maps "${LABELS[2].zh}" to 5, id2label to 2`));
+  // the study's labels in another order: predictions follow id2label, and the user is told
+  fs.writeFileSync(config, good);
+  edit((c) => {
+    [c.id2label["0"], c.id2label["1"]] = [c.id2label["1"], c.id2label["0"]];
+    [c.label2id[LABELS[0].zh], c.label2id[LABELS[1].zh]] = [1, 0];
+  });
+  const { labels } = await loadCheckpoint(dir);
+  const warned: string[] = [];
+  const classes = studyLabelsOf(labels, config, (m) => warned.push(m));
+  assert.deepEqual(classes.slice(0, 3), [LABELS[1].zh, LABELS[0].zh, LABELS[2].zh]);
+  assert.match(warned.join(), new RegExp(`id2label orders the labels differently from the study \\(0: ${LABELS[1].zh} \\(the study's 0 is ${LABELS[0].zh}\\); 1: ${LABELS[0].zh}`));
+  assert.throws(() => studyLabelsOf(["LABEL_0", ...labels.slice(1)], config, () => {}), /class 0 is "LABEL_0", not one of the study's labels/);
+});
+
+test("NaN weights: loading names the file and tensor; outputs that are NaN stop predict and evaluation instead of class 0", async () => {
+  const dir = await savedTiny(2);
+  const file = path.join(dir, "model.safetensors");
+  const key = "bert.embeddings.LayerNorm.weight";
+  const src = new SafetensorsSource(file);
+  const header = 8 + Number(fs.readFileSync(file).readBigUInt64LE(0));
+  const offsets = (JSON.parse(fs.readFileSync(file).subarray(8, header).toString("utf8")) as Record<string, { data_offsets: [number, number] }>)[key].data_offsets;
+  src.close();
+  const bytes = fs.readFileSync(file);
+  for (let at = header + offsets[0]; at < header + offsets[1]; at += 4) bytes.writeFloatLE(NaN, at);
+  fs.writeFileSync(file, bytes);
+  await assert.rejects(loadCheckpoint(dir), new RegExp(`model\\.safetensors \\[${key.replace(/\./g, "\\.")}\\]: 128 of 128 values are NaN or infinite`));
+  // a model whose weights went NaN in memory: predict says so and names them
+  const { rows, model } = await tinySetup();
+  const m = model();
+  const ln = m.params.get(key)!;
+  ln.assign(tf.fill(ln.shape, NaN));
+  await assert.rejects(predict(m, rows), new RegExp(`outputs are NaN for 64 of 64 rows; no prediction can be made \\(weights that are NaN or infinite: ${key.replace(/\./g, "\\.")} \\(128 of 128\\)\\)`));
+  await assert.rejects(evaluate(m, rows), /outputs are NaN for 64 of 64 rows/);
+  m.dispose();
+});
+
+test("predict checks its run: a sealed model edited, a tokenizer smaller than the embedding rows, --output equal to --input", async () => {
+  const runsDir = tmp("predict");
+  const r = await runExperiment(smoke(), { runsDir, ...quiet });
+  const input = path.join(runsDir, "in.jsonl");
+  const rows = loadRows(path.join(DEMO_DIR, "test.jsonl")).rows.slice(0, 5);
+  fs.writeFileSync(input, rows.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  assert.equal((await predictWithRun(r.dir, rows)).length, 5);
+  const weights = path.join(r.dir, "model", "model.safetensors");
+  const saved = fs.readFileSync(weights);
+  const bytes = Buffer.from(saved);
+  bytes[bytes.length - 1] ^= 1;
+  fs.writeFileSync(weights, bytes);
+  await assert.rejects(predictWithRun(r.dir, rows), new RegExp(`${weights.replace(/[/\\.]/g, ".")}: changed after the run was written`));
+  fs.writeFileSync(weights, saved);
+  // an older run without digests: the tokenizer is checked against the embedding rows
+  fs.writeFileSync(path.join(r.dir, RUN_MARKER), JSON.stringify({ written: "2025-01-01T00:00:00.000Z" }));
+  const modelDir = path.join(r.dir, "model");
+  fs.rmSync(path.join(modelDir, "tokenizer.json"), { force: true });
+  const vocab = fs.readFileSync(path.join(modelDir, "vocab.txt"), "utf8").split("\n").slice(0, 50);
+  fs.writeFileSync(path.join(modelDir, "vocab.txt"), vocab.join("\n") + "\n");
+  await assert.rejects(predictWithRun(r.dir, rows), /vocab\.txt: \d+ tokens, but .*config\.json and its weights have \d+ word-embedding rows: this is not the tokenizer the model was trained with/);
+  const before = fs.readFileSync(input, "utf8");
+  await assert.rejects(run(tsx, ["src/cli/predict.ts", "--run", r.dir, "--input", input, "--output", path.join(runsDir, ".", "in.jsonl")], { cwd: ROOT }), (e: unknown) => {
+    assert.match((e as { stderr: string }).stderr, /error: --output .*in\.jsonl is the --input file: writing the predictions there would overwrite the rows/);
+    return true;
+  });
+  assert.equal(fs.readFileSync(input, "utf8"), before, "the input is untouched");
+});
+
+/** A torch.save zip whose one storage (`declared` F32 values) holds `bytes` of zeros instead, deflated. */
+function bombZip(declared: number, bytes: number): Buffer {
+  const pkl = Buffer.concat([
+    Buffer.from([0x80, 0x02, 0x7d]), // PROTO 2, EMPTY_DICT
+    pickleStr("w"),
+    Buffer.from("ctorch._utils\n_rebuild_tensor_v2\n(", "latin1"),
+    Buffer.from("("), pickleStr("storage"), Buffer.from("ctorch\nFloatStorage\n", "latin1"), pickleStr("0"), pickleStr("cpu"),
+    Buffer.from([0x4a]), int32(declared), Buffer.from("tQ", "latin1"), // (…) TUPLE, BINPERSID
+    Buffer.from([0x4b, 0x00]), // storage offset 0
+    Buffer.from([0x4a]), int32(declared), Buffer.from([0x85]), // size (declared,)
+    Buffer.from([0x4b, 0x01, 0x85]), // stride (1,)
+    Buffer.from([0x89, 0x7d]), Buffer.from("tRs.", "latin1"), // False, {} ) REDUCE SETITEM STOP
+  ]);
+  return Buffer.from(zipSync({ "archive/data.pkl": [pkl, { level: 0 }], "archive/data/0": [new Uint8Array(bytes), { level: 9 }] }));
+}
+function pickleStr(s: string): Buffer {
+  return Buffer.concat([Buffer.from([0x58]), int32(Buffer.byteLength(s)), Buffer.from(s)]);
+}
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(n);
+  return b;
+}
+
+/** Overwrite the uncompressed size an entry declares, in its local header and in the central directory. */
+function declareSize(zip: Buffer, name: string, size: number): void {
+  const n = Buffer.from(name);
+  for (let i = 0; i + 46 < zip.length; i++) {
+    const sig = zip.readUInt32LE(i);
+    if (sig === 0x04034b50 && zip.readUInt16LE(i + 26) === n.length && zip.subarray(i + 30, i + 30 + n.length).equals(n)) zip.writeUInt32LE(size, i + 22);
+    if (sig === 0x02014b50 && zip.readUInt16LE(i + 28) === n.length && zip.subarray(i + 46, i + 46 + n.length).equals(n)) zip.writeUInt32LE(size, i + 24);
+  }
+}
+
+test("a zip pytorch_model.bin that would inflate far beyond the sizes its pickle declares is refused (1 KB declared, 50 MB inflated)", () => {
+  const dir = tmp("bomb");
+  const file = path.join(dir, "pytorch_model.bin");
+  fs.writeFileSync(file, bombZip(256, 256 * 4));
+  const ok = new PytorchSource(file);
+  assert.deepEqual([...ok.readFloat32("w")].slice(0, 3), [0, 0, 0], "the honest file reads");
+  ok.close();
+  const bomb = bombZip(256, 50 << 20);
+  assert.ok(bomb.length < 200_000, `${bomb.length} bytes on disk`);
+  fs.writeFileSync(file, bomb);
+  assert.throws(() => new PytorchSource(file), /pytorch_model\.bin \[archive\/data\/0\]: the zip entry declares 52428800 bytes, but data\.pkl declares storage 0 as 256 F32 values \(1024 bytes\): refused/);
+  // the entry lies too (declares 1 KB): inflation stops at the declared size
+  declareSize(bomb, "archive/data/0", 1024);
+  fs.writeFileSync(file, bomb);
+  const liar = new PytorchSource(file);
+  assert.throws(() => liar.readFloat32("w"), /\[archive\/data\/0\]: inflates to more than the 1024 bytes its zip entry declares: refused/);
+  liar.close();
+  // a data.pkl that declares gigabytes is refused before it is read
+  const pkl = Buffer.from(zipSync({ "archive/data.pkl": [new Uint8Array(1 << 20), { level: 9 }] }));
+  declareSize(pkl, "archive/data.pkl", 2 ** 31);
+  fs.writeFileSync(file, pkl);
+  assert.throws(() => new PytorchSource(file), /\[archive\/data\.pkl\]: the zip entry declares 2147483648 bytes; a state_dict's data\.pkl is far below 67108864: refused/);
+});
+
+test("weights files that alias or run backwards: overlapping safetensors data_offsets and a negative pickle stride are refused by name", () => {
+  const dir = tmp("alias");
+  const file = path.join(dir, "model.safetensors");
+  const header = Buffer.from(JSON.stringify({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] }, b: { dtype: "F32", shape: [4], data_offsets: [8, 24] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(header.length));
+  fs.writeFileSync(file, Buffer.concat([len, header, Buffer.alloc(24)]));
+  assert.throws(() => new SafetensorsSource(file), /model\.safetensors \[b\]: data_offsets \[8, 24\] overlap those of "a" \[0, 16\]: tensors must not share bytes/);
+  const bin = path.join(dir, "pytorch_model.bin");
+  const entries = unzipSync(bombZip(4, 16));
+  const pkl = Buffer.from(entries["archive/data.pkl"]);
+  const stride = pkl.indexOf(Buffer.from([0x4b, 0x01, 0x85]));
+  const negative = Buffer.concat([pkl.subarray(0, stride), Buffer.from([0x4a]), int32(-1), pkl.subarray(stride + 2)]);
+  fs.writeFileSync(bin, Buffer.from(zipSync({ "archive/data.pkl": negative, "archive/data/0": entries["archive/data/0"] }, { level: 0 })));
+  assert.throws(() => new PytorchSource(bin), /pytorch_model\.bin \[w\]: tensor view with storage offset 0, size \[4\], stride \[-1\]: negative values are not a tensor torch can write/);
+});
+
+test("head == tail rows are kept and reported as a warning of the load report", () => {
+  const file = path.join(tmp("same"), "rows.jsonl");
+  const row = (id: string, h: string, t: string): string => JSON.stringify({ id, sentence: "糖尿病患者可出现口渴", h, t, r: "临床表现" });
+  fs.writeFileSync(file, [row("1", "糖尿病", "口渴"), row("2", "糖尿病", "糖尿病")].join("\n") + "\n");
+  const { rows, report } = loadRows(file);
+  assert.equal(rows.length, 2, "kept");
+  assert.equal(report.counts.same_entity, 1);
+  assert.match(report.issues.find((i) => i.kind === "same_entity")!.message, /rows\.jsonl:2: field "t": head and tail are the same entity "糖尿病"/);
+});
+
+test("MEDREL_BLAS_THREADS beyond what the pool runs is capped with a warning; beyond the cores it is kept with a warning", () => {
+  const said: string[] = [];
+  assert.equal(blasThreads({ MEDREL_BLAS_THREADS: "999" }, (m) => said.push(m), 2), 64);
+  assert.match(said[0], /MEDREL_BLAS_THREADS=999 capped at 64, the most the native pool runs \(this machine has 2 cores\)/);
+  assert.equal(blasThreads({ MEDREL_BLAS_THREADS: "4" }, (m) => said.push(m), 2), 4);
+  assert.match(said[1], /MEDREL_BLAS_THREADS=4 is more than this machine's 2 cores/);
+  assert.equal(blasThreads({ MEDREL_BLAS_THREADS: "2" }, (m) => said.push(m), 2), 2);
+  assert.equal(blasThreads({}, (m) => said.push(m), 2), 2);
+  assert.equal(said.length, 2, "no warning for a count the machine has");
+  assert.throws(() => blasThreads({ MEDREL_BLAS_THREADS: "0" }), /must be a positive integer, got "0"/);
+});
