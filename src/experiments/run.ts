@@ -204,7 +204,7 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
   }
   // what it reads (its teacher, its reference run) is made before its lock is taken, each under its own
   const given = await inputs();
-  ensureFolder(path.dirname(finalDir), opts.out ? "--out's parent folder" : opts.runsDir ? "runs folder" : process.env.MEDREL_RUNS_DIR ? "MEDREL_RUNS_DIR" : "runs folder");
+  ensureRunsFolder(path.dirname(finalDir), opts);
   const release = await lockRun(finalDir, (holder) => console.log(`[medrel] run ${hash}: another process is training it (${holder}); waiting for its result`));
   try {
     const done = cached();
@@ -227,6 +227,11 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
   } finally {
     release();
   }
+}
+
+/** Make the folder a run (or teacher) is written into, naming it as the user gave it when it cannot be a folder. */
+function ensureRunsFolder(dir: string, opts: RunOptions): void {
+  ensureFolder(dir, opts.out ? "--out's parent folder" : opts.runsDir ? "runs folder" : process.env.MEDREL_RUNS_DIR ? "MEDREL_RUNS_DIR" : "runs folder");
 }
 
 /** A system error (a full disk: ENOSPC) names the run folder it was writing when its message names none. */
@@ -276,7 +281,10 @@ function makeRun(job: RunJob, opts: RunOptions, m: Making): Promise<RunRecord> {
 
 function makeTeacherJob(job: TeacherJob, m: Making): Promise<TeacherRecord> {
   const reference = job.needs.reference;
-  return memo(m.teachers, job.hash, () => makeTeacher(job.spec, job.hash, { runsDir: m.deps.runsDir, reference: reference && (() => makeRun(reference, m.deps, m)) }));
+  return memo(m.teachers, job.hash, async () => {
+    ensureRunsFolder(m.deps.runsDir ?? DEFAULT_RUNS_DIR, m.deps);
+    return makeTeacher(job.spec, job.hash, { runsDir: m.deps.runsDir, reference: reference && (() => makeRun(reference, m.deps, m)) });
+  });
 }
 
 /** A job's run, with the job's own fields (variant, seed, …) beside it. */
