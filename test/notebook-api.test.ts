@@ -48,9 +48,11 @@ test("tableSummary: ranking, verdict, largest per-class gain and loss, the study
     // the study: 88.71 − 87.01
     "The study's table has Weighted Loss − Regular Loss = +1.70 Macro-F1 (one run each); ours is +2.67: the same direction.",
   ]);
-  // one seed: no spread to test, said so
+  // one seed: no spread to test; two: a t-test on 1 degree of freedom is no verdict — said so, never "within/beyond"
   const one = records.filter((r) => r.seed === 0);
-  assert.equal(tableSummary({ table: "loss", records: one, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, within seed noise: Weighted Loss +3.00 (no seed spread to test).");
+  assert.equal(tableSummary({ table: "loss", records: one, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, no verdict (fewer than 3 seeds, or no spread): Weighted Loss +3.00 (no seed spread to test).");
+  const two = records.filter((r) => r.seed > 0);
+  assert.equal(tableSummary({ table: "loss", records: two, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, no verdict (fewer than 3 seeds, or no spread): Weighted Loss +2.50 (2 seeds).");
   assert.deepEqual(tableSummary({ table: "loss", records: [], variants: ["Regular Loss"] }), ["No runs of the weighted loss table yet."]);
   assert.equal(headlineVariant("encodings"), "Entity_marked2");
   assert.equal(headlineVariant("augmentation"), "Weighted+Aug");

@@ -10,6 +10,8 @@ import {
   perClassF1Chart,
   formatComparison,
   formatVariation,
+  noVerdictReason,
+  MIN_VERDICT_SEEDS,
   dropEmptyColumns,
   perClassShifts,
   studyValue,
@@ -135,9 +137,11 @@ export function tableReadings(r: Pick<TableResult, "table" | "records" | "varian
 
 const p3 = (p: number): string => (p < 0.001 ? "< 0.001" : p.toFixed(3));
 
-/** "Entity_marked2 +2.80 (p 0.002)", or "(no spread to test)" with one seed. */
+/** "Entity_marked2 +2.80 (p 0.002)", or "(2 seeds)" when the test gives no verdict (noVerdictReason). */
 function shortLine(c: ComparisonLine): string {
-  return `${c.b} ${formatVariation(c.diff)}${Number.isNaN(c.p) ? " (no seed spread to test)" : ` (p ${p3(c.p)})`}`;
+  if (Number.isNaN(c.p)) return `${c.b} ${formatVariation(c.diff)} (no seed spread to test)`;
+  if (noVerdictReason(c)) return `${c.b} ${formatVariation(c.diff)} (${Math.min(...c.seeds)} seeds)`;
+  return `${c.b} ${formatVariation(c.diff)} (p ${p3(c.p)})`;
 }
 
 /** The study's own b − a on a metric, from data/study-tables.json, when its table has both. */
@@ -166,9 +170,15 @@ export function tableSummary(r: Pick<TableResult, "table" | "records" | "variant
   const lines = tableComparisonLines(r.table, r.records, present).filter((c) => c.metric === metric && c.seeds[0] > 0 && c.seeds[1] > 0);
   for (const a of [...new Set(lines.map((c) => c.a))]) {
     const mine = lines.filter((c) => c.a === a);
-    const beyond = mine.filter((c) => c.beyondNoise).map(shortLine);
-    const within = mine.filter((c) => !c.beyondNoise).map(shortLine);
-    const parts = [beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "", within.length ? `within seed noise: ${within.join(", ")}` : ""].filter(Boolean);
+    const tested = mine.filter((c) => !noVerdictReason(c));
+    const beyond = tested.filter((c) => c.beyondNoise).map(shortLine);
+    const within = tested.filter((c) => !c.beyondNoise).map(shortLine);
+    const open = mine.filter((c) => noVerdictReason(c)).map(shortLine);
+    const parts = [
+      beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "",
+      within.length ? `within seed noise: ${within.join(", ")}` : "",
+      open.length ? `no verdict (fewer than ${MIN_VERDICT_SEEDS} seeds, or no spread): ${open.join(", ")}` : "",
+    ].filter(Boolean);
     out.push(`Against ${a} on ${metric}, ${parts.join("; ")}.`);
   }
   const h = spec.headline;

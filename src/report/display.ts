@@ -115,7 +115,9 @@ const CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:right;white
 // long text (an encoded sentence, a token list) wraps inside its cell instead of pushing the table off the page
 const TEXT_CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:520px;min-width:160px";
 const LONG_TEXT = 32;
-const HEAD_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:center;background:#f3f3f3";
+// column headers wrap at spaces only (keep-all: a Chinese word such as 临床表现 never breaks inside); row labels never wrap
+const HEAD_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:center;background:#f3f3f3;word-break:keep-all";
+const LABEL_STYLE = `${HEAD_STYLE};text-align:left;white-space:nowrap`;
 
 /** A DataFrame as an HTML <table> (index as the first column); danfo itself only prints text. */
 export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
@@ -134,7 +136,7 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
   index.forEach((name, i) => {
     const row = Array.isArray(values[i]) ? values[i] : [values[i]];
     out.push(
-      `<tr><th style="${HEAD_STYLE};text-align:left">${escapeHtml(name)}</th>` +
+      `<tr><th style="${LABEL_STYLE}">${escapeHtml(name)}</th>` +
         columns
           .map((_, j) => {
             const text = cellText(row[j], digits);

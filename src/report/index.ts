@@ -78,7 +78,7 @@ export {
   batchComposition,
   augmentReportTable,
 } from "./views";
-export { formatComparison, rankVariants, perClassShifts, type ClassShift } from "./reading";
+export { formatComparison, noVerdictReason, MIN_VERDICT_SEEDS, rankVariants, perClassShifts, type ClassShift } from "./reading";
 export { notebookProgress } from "./progress";
 export {
   worstPairs,
