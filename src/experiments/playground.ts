@@ -215,6 +215,6 @@ function previewOf(run: RunResult, seed: number): string {
     source: `the unweighted run ${run.hash} (seed ${seed})`,
     retrainCode:
       `const mine = await experiments.classWeightPlayground({ settings: [{ name: "unweighted", weights: {} }, ` +
-      `{ name: "mine", weights: __WEIGHTS__ }], preset: PRESET, data: DATA, seeds: [0, 1] });`,
+      `{ name: "mine", weights: __WEIGHTS__ }], preset: PRESET, data: DATA, seeds: SEEDS });`,
   });
 }

@@ -108,6 +108,8 @@ export interface ShippedTable {
   /** seeds per variant */
   seeds: Record<string, number[]>;
   runs: ResultRun[];
+  /** runs present vs the full grid (variants × seeds), while the grid is still running */
+  progress?: { done: number; total: number };
 }
 
 /** Load results/study/<table>.json (or another folder's, relative to the working folder), or null when it is not there. */

@@ -98,6 +98,8 @@ export interface TableHtmlOptions {
   digits?: number;
   /** name of the index column header (default "") */
   indexName?: string;
+  /** [row, column] of cells to set in bold (e.g. each metric's best value) */
+  strong?: readonly (readonly [number, number])[];
 }
 
 function cellText(v: unknown, digits: number): string {
@@ -140,7 +142,8 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
         columns
           .map((_, j) => {
             const text = cellText(row[j], digits);
-            return `<td style="${text.length > LONG_TEXT ? TEXT_CELL_STYLE : CELL_STYLE}">${escapeHtml(text)}</td>`;
+            const bold = opts.strong?.some(([r, c]) => r === i && c === j);
+            return `<td style="${text.length > LONG_TEXT ? TEXT_CELL_STYLE : CELL_STYLE}">${bold ? `<b>${escapeHtml(text)}</b>` : escapeHtml(text)}</td>`;
           })
           .join("") +
         `</tr>`,

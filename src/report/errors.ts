@@ -67,6 +67,17 @@ export function worstPairs(input: ConfusionSource | readonly ConfusionSource[], 
   return pairs.slice(0, k);
 }
 
+/**
+ * The pairs a table shows: the `pairs` most confused overall, or, with `golds`, the `pairs` most confused of each of
+ * those gold classes (e.g. the study's two hard classes and what each is taken for). Several sources are summed.
+ */
+export function confusedPairs(input: ConfusionSource | readonly ConfusionSource[], opts: { pairs?: number; golds?: readonly string[] } = {}): ConfusedPair[] {
+  const k = opts.pairs ?? 3;
+  const all = worstPairs(input, LABEL_NAMES.length ** 2);
+  if (!opts.golds) return all.slice(0, k);
+  return opts.golds.flatMap((g) => all.filter((p) => p.gold === label(g, "gold")).slice(0, k));
+}
+
 /** The pairs as a table: gold, predicted (both languages), rows, % of the gold class. */
 export function confusedPairsTable(pairs: readonly ConfusedPair[]): DataFrame {
   const { DataFrame } = loadDanfo();
@@ -174,6 +185,9 @@ export function runPredictions(ref: RunRef, split?: PredictionSplit): { split: P
   return { split: s, rows: loadPredictions(ref.dir, s) };
 }
 
+/** Where a run's saved predictions are: its folder (or loaded run), or the rows themselves (e.g. shipped with a results file). */
+export type PredictionSource = RunRef | { split: PredictionSplit; rows: readonly Prediction[] };
+
 /** Saved predictions of one split, one list per run (seed). */
 interface SplitPredictions {
   split: PredictionSplit;
@@ -181,9 +195,9 @@ interface SplitPredictions {
 }
 
 /** The predictions of several runs of one split; runs reporting different splits are refused. */
-function predictionsOf(refs: readonly RunRef[], split?: PredictionSplit): SplitPredictions {
+function predictionsOf(refs: readonly PredictionSource[], split?: PredictionSplit): SplitPredictions {
   if (refs.length === 0) throw new ReportInputError("error analysis: no runs");
-  const each = refs.map((r) => runPredictions(r, split));
+  const each = refs.map((r) => ("rows" in r ? r : runPredictions(r, split)));
   const splits = [...new Set(each.map((e) => e.split))];
   if (splits.length > 1) throw new ReportInputError(`error analysis: the runs report different splits (${splits.join(", ")}); pass { split }`);
   return { split: splits[0], runs: each.map((e) => e.rows) };
@@ -259,7 +273,7 @@ export interface ErrorAnalysisOptions {
   /** example sentences per pair (default 4) */
   examples?: number;
   split?: PredictionSplit;
-  /** only pairs whose gold class is one of these (any accepted spelling), e.g. the study's hard classes */
+  /** the `pairs` most confused pairs of each of these gold classes (any spelling), e.g. the study's hard classes */
   golds?: readonly string[];
 }
 
@@ -268,17 +282,14 @@ export interface ErrorAnalysisOptions {
  * matrix summed over those runs — counted from their saved predictions, as a table; then the most confident mistakes
  * of each pair: one HTML block for a notebook cell.
  */
-export function errorAnalysisHtml(refs: RunRef | readonly RunRef[], opts: ErrorAnalysisOptions = {}): string {
-  const list: readonly RunRef[] = Array.isArray(refs) ? refs : [refs as RunRef];
+export function errorAnalysisHtml(refs: PredictionSource | readonly PredictionSource[], opts: ErrorAnalysisOptions = {}): string {
+  const list: readonly PredictionSource[] = Array.isArray(refs) ? refs : [refs as PredictionSource];
   const preds = predictionsOf(list, opts.split);
   // (a list of matrices would read as one matrix to sumConfusion: add them here)
   const cm = preds.runs.map(predictionConfusion).reduce((acc, m) => acc.map((row, i) => row.map((v, j) => v + m[i][j])));
-  const golds = opts.golds?.map((g) => label(g, "gold"));
-  const pairs = worstPairs(cm, LABEL_NAMES.length ** 2)
-    .filter((p) => !golds || golds.includes(p.gold))
-    .slice(0, opts.pairs ?? 3);
+  const pairs = confusedPairs(cm, opts);
   const rows = preds.runs.reduce((n, r) => n + r.length, 0);
-  if (pairs.length === 0) return `<p>no misclassified ${preds.split} rows${golds ? ` of ${golds.join(", ")}` : ""}</p>`;
+  if (pairs.length === 0) return `<p>no misclassified ${preds.split} rows${opts.golds ? ` of ${opts.golds.join(", ")}` : ""}</p>`;
   const one = list.length === 1 ? list[0] : undefined;
   const where = one ? ("dir" in one ? ` of run ${one.dir.split(/[\\/]/).pop()}` : "") : ` summed over ${list.length} runs (as in the confusion matrix)`;
   const parts = [tableHtml(confusedPairsTable(pairs), { caption: `most confused pairs${where}, ${preds.split} split (${rows} rows)` })];
