@@ -114,8 +114,9 @@ function cellText(v: unknown, digits: number): string {
 const TABLE_STYLE =
   "border-collapse:collapse;font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif;font-size:13px";
 const CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap";
-// long text (an encoded sentence, a token list) wraps inside its cell instead of pushing the table off the page
-const TEXT_CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:520px;min-width:160px";
+// long text (an encoded sentence, a token list) wraps inside its cell instead of pushing the table off the page: at
+// spaces, and inside a run of Chinese only where it would overflow (keep-all: 临床表现 stays whole when it fits)
+const TEXT_CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:520px;min-width:120px;word-break:keep-all";
 const LONG_TEXT = 32;
 // column headers wrap at spaces only (keep-all: a Chinese word such as 临床表现 never breaks inside); row labels never wrap
 const HEAD_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:center;background:#f3f3f3;word-break:keep-all";
