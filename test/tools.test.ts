@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -155,4 +156,14 @@ test("formatDuration and the runs folder's state, as the README and the notebook
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("npm run notebook accepts --no-browser (what Jupyter users type); --execute names the notebooks when one is unknown", () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/notebook.ts", ...args], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
+  const ok = cli("--no-browser", "--register-kernel");
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /tslab kernel for this checkout/);
+  const bad = cli("--execute", "09");
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /^error: notebook "09": not found \(the notebooks: 00_quickstart, .*, or "all"\)$/m);
 });
