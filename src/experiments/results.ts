@@ -443,8 +443,3 @@ export function loadResults(table: TableName, dir = studyResultsDir()): ShippedT
     missing,
   };
 }
-
-/** "12 of 65 runs" when a file is partial, "" when whole. */
-export function progressNote(t: Pick<ShippedTable, "progress">): string {
-  return t.progress.done < t.progress.total ? `${t.progress.done} of ${t.progress.total} runs` : "";
-}

@@ -10,9 +10,11 @@ import {
   perClassF1Chart,
   formatComparison,
   formatVariation,
+  noVerdictReason,
+  MIN_VERDICT_SEEDS,
   dropEmptyColumns,
   perClassShifts,
-  studyValue,
+  studyMetric,
   showTable,
   showChart,
   showSentences,
@@ -21,7 +23,7 @@ import {
   confusedPairsTable,
   errorAnalysisHtml,
   sumConfusion,
-  worstPairs,
+  confusedPairs,
   type PlotlyFigure,
 } from "../report";
 import * as fs from "node:fs";
@@ -87,6 +89,12 @@ export async function cachedTable(table: TableName, req: TableRequest): Promise<
   return runs.length === 0 ? null : assemble(table, jobs, runs, missing, req, false);
 }
 
+/** Ours beside the study's, laid out as the study's slide (the spec's key and orientation); columns with no run dropped. */
+export function studyFrame(table: TableName, records: readonly RunRecord[]): DataFrame {
+  const spec = TABLE_SPECS[table];
+  return dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases, orientation: spec.studyOrientation }));
+}
+
 /** The split a set of runs is reported on: test when every run has one, else dev. */
 export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): "test" | "dev" {
   return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
@@ -107,7 +115,7 @@ function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: J
   return {
     table,
     split,
-    frame: dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases })),
+    frame: studyFrame(table, records),
     perClass: perClassTable(records),
     chart: perClassF1Chart(records),
     records,
@@ -135,15 +143,17 @@ export function tableReadings(r: Pick<TableResult, "table" | "records" | "varian
 
 const p3 = (p: number): string => (p < 0.001 ? "< 0.001" : p.toFixed(3));
 
-/** "Entity_marked2 +2.80 (p 0.002)", or "(no spread to test)" with one seed. */
+/** "Entity_marked2 +2.80 (p 0.002)", or "(2 seeds)" when the test gives no verdict (noVerdictReason). */
 function shortLine(c: ComparisonLine): string {
-  return `${c.b} ${formatVariation(c.diff)}${Number.isNaN(c.p) ? " (no seed spread to test)" : ` (p ${p3(c.p)})`}`;
+  if (Number.isNaN(c.p)) return `${c.b} ${formatVariation(c.diff)} (no seed spread to test)`;
+  if (noVerdictReason(c)) return `${c.b} ${formatVariation(c.diff)} (${Math.min(...c.seeds)} seeds)`;
+  return `${c.b} ${formatVariation(c.diff)} (p ${p3(c.p)})`;
 }
 
 /** The study's own b − a on a metric, from data/study-tables.json, when its table has both. */
 function studyDiff(table: TableName, metric: MetricRow, c: Comparison): number | undefined {
-  const key = TABLE_SPECS[table].studyKey;
-  const v = (variant: string) => (key === "encoding_ablation" ? studyValue(key, variant, metric) : studyValue(key, metric, variant));
+  const spec = TABLE_SPECS[table];
+  const v = (variant: string) => studyMetric(spec.studyKey, spec.studyOrientation, variant, metric);
   const [a, b] = [v(c.a), v(c.b)];
   return a === undefined || b === undefined ? undefined : b - a;
 }
@@ -166,9 +176,15 @@ export function tableSummary(r: Pick<TableResult, "table" | "records" | "variant
   const lines = tableComparisonLines(r.table, r.records, r.variants).filter((c) => c.metric === metric && c.seeds[0] > 0 && c.seeds[1] > 0);
   for (const a of [...new Set(lines.map((c) => c.a))]) {
     const mine = lines.filter((c) => c.a === a);
-    const beyond = mine.filter((c) => c.beyondNoise).map(shortLine);
-    const within = mine.filter((c) => !c.beyondNoise).map(shortLine);
-    const parts = [beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "", within.length ? `within seed noise: ${within.join(", ")}` : ""].filter(Boolean);
+    const tested = mine.filter((c) => !noVerdictReason(c));
+    const beyond = tested.filter((c) => c.beyondNoise).map(shortLine);
+    const within = tested.filter((c) => !c.beyondNoise).map(shortLine);
+    const open = mine.filter((c) => noVerdictReason(c)).map(shortLine);
+    const parts = [
+      beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "",
+      within.length ? `within seed noise: ${within.join(", ")}` : "",
+      open.length ? `no verdict (fewer than ${MIN_VERDICT_SEEDS} seeds, or no spread): ${open.join(", ")}` : "",
+    ].filter(Boolean);
     out.push(`Against ${a} on ${metric}, ${parts.join("; ")}.`);
   }
   const h = spec.headline;
@@ -209,31 +225,33 @@ export function showTableResult(r: Pick<TableResult, "table" | "split" | "frame"
 export interface ErrorAnalysisRequest {
   /** default the table's headline variant (headlineVariant) */
   variant?: string;
-  /** confused pairs to list (default 3) */
+  /** confused pairs to list (default 3; with `golds`, per gold class) */
   pairs?: number;
   /** example sentences per pair (default 4) */
   examples?: number;
   /** where run folders are looked up for results files (default runs/) */
   runsDir?: string;
+  /** only what these gold classes are taken for (e.g. the study's hard classes, STUDY_HARD_CLASSES) */
+  golds?: readonly string[];
 }
 
-/** The folder of a variant's first run when its saved predictions are on this machine. */
-function predictionsFolder(runs: readonly ({ variant: string; dir?: string; hash?: string | null })[], variant: string, split: string, runsDir: string): string | undefined {
-  for (const run of runs.filter((x) => x.variant === variant)) {
-    const dir = run.dir ?? (run.hash ? runDir(run.hash, runsDir) : undefined);
-    if (dir && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`))) return dir;
-  }
-  return undefined;
+/** A run as tables and results files hold it: its folder when trained here, else its hash (runs/<hash>). */
+type RunLocation = { variant: string; dir?: string; hash?: string | null };
+
+/** The saved predictions of every run of a variant, or null when some run's are not on this machine. */
+function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string): { dir: string }[] | null {
+  const mine = runs.filter((x) => x.variant === variant);
+  const dirs = mine.map((run) => run.dir ?? (run.hash ? runDir(run.hash, runsDir) : undefined));
+  const found = dirs.filter((d): d is string => d !== undefined && fs.existsSync(path.join(d, `predictions-${split}.jsonl`)));
+  return found.length === mine.length && found.length > 0 ? found.map((dir) => ({ dir })) : null;
 }
 
 /**
- * Where a table's headline variant goes wrong: its confusion matrix summed over seeds, its most confused pairs, and
- * (when the run folders with their saved predictions are on this machine) the most confident mistakes of each pair.
+ * Where a table's variant (default its headline one) goes wrong: its confusion matrix summed over the seeds, the most
+ * confused pairs of that same summed matrix, and — when every seed's saved predictions are on this machine — the
+ * most confident mistakes of each pair over the seeds.
  */
-export function showErrorAnalysis(
-  r: Pick<TableResult, "table" | "records"> & { runs: readonly { variant: string; dir?: string; hash?: string | null }[] },
-  opts: ErrorAnalysisRequest = {},
-): void {
+export function showErrorAnalysis(r: Pick<TableResult, "table" | "records"> & { runs: readonly RunLocation[] }, opts: ErrorAnalysisRequest = {}): void {
   const v = opts.variant ?? headlineVariant(r.table);
   const recs = r.records.filter((x) => x.variant === v);
   if (recs.length === 0) {
@@ -241,14 +259,15 @@ export function showErrorAnalysis(
     return;
   }
   const split = recs[0].split ?? "dev";
-  const metrics = recs.map((x) => x.metrics);
-  showChart(confusionMatrixChart(sumConfusion(metrics), { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
-  const dir = predictionsFolder(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR);
-  if (dir) {
-    showHtml(errorAnalysisHtml({ dir }, { pairs: opts.pairs ?? 3, examples: opts.examples ?? 4, split: split as PredictionSplit }));
+  const summed = sumConfusion(recs.map((x) => x.metrics));
+  showChart(confusionMatrixChart(summed, { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
+  const pairOpts = { pairs: opts.pairs ?? 3, golds: opts.golds };
+  const sources = variantPredictions(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR);
+  if (sources) {
+    showHtml(errorAnalysisHtml(sources, { ...pairOpts, examples: opts.examples ?? 4, split: split as PredictionSplit }));
   } else {
-    showTable(confusedPairsTable(worstPairs(metrics, opts.pairs ?? 3)), {
-      caption: `${v}: most confused pairs over ${recs.length} seeds (the runs' saved predictions are not on this machine, so no example sentences)`,
+    showTable(confusedPairsTable(confusedPairs(summed, pairOpts)), {
+      caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (the runs' saved predictions are not on this machine, so no example sentences)`,
     });
   }
 }
