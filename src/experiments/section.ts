@@ -9,9 +9,9 @@ import { STUDY_HARD_CLASSES } from "../data/labels";
 import { DEMO_HARD_TRAIN_SHARE } from "../data/demo";
 import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables } from "../report";
 import type { PresetName } from "./presets";
-import { loadResults, missingResultsMessage, type ShippedTable } from "./results";
+import { missingResultsMessage } from "./results";
 import { TABLE_SPECS, type TableName } from "./study-tables";
-import { demoTable, showErrorAnalysis, showTableResult, type TableRequest, type TableResult } from "./tables";
+import { demoTable, loadResults, showErrorAnalysis, showTableResult, type ShippedTable, type TableRequest, type TableResult } from "./tables";
 
 export interface SectionRequest {
   preset: PresetName;
@@ -60,7 +60,7 @@ function showStudyData(table: TableName, shipped: ShippedTable | null, req: Sect
   const v = TABLE_SPECS[table].headline?.b ?? TABLE_SPECS[table].baseline;
   const hard = `What ${STUDY_HARD_CLASSES.join(" and ")}, the study's hard classes, are taken for by ${v}, summed over its seeds:`;
   showHtml(`<p style="font-weight:bold;margin:10px 0 4px 0">${escapeHtml(hard)}</p>`, hard);
-  showErrorAnalysis(shipped, { variant: v, golds: STUDY_HARD_CLASSES, pairs: 1, examples: 4, runsDir: req.runsDir });
+  showErrorAnalysis(shipped, { variant: v, golds: STUDY_HARD_CLASSES, pairs: 1, examples: 4, runsDir: req.runsDir, resultsDir: req.resultsDir });
 }
 
 /** What the demo is, from the generator's own constants: an illustration, not evidence. */

@@ -25,6 +25,7 @@ import {
   sumConfusion,
   confusedPairs,
   type PlotlyFigure,
+  type PredictionSource,
 } from "../report";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -35,6 +36,7 @@ import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { runBaseline } from "./baseline";
 import { NGRAM_VARIANT, TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
+import { readResultsFile, shippedPredictions, studyResultsDir, type GridJobRef, type ResultRun, type ResultsFile } from "./results";
 
 export interface TableRequest {
   preset: PresetName;
@@ -231,19 +233,24 @@ export interface ErrorAnalysisRequest {
   examples?: number;
   /** where run folders are looked up for results files (default runs/) */
   runsDir?: string;
+  /** where shipped runs' compact predictions are (default results/study, or MEDREL_RESULTS_DIR) */
+  resultsDir?: string;
   /** only what these gold classes are taken for (e.g. the study's hard classes, STUDY_HARD_CLASSES) */
   golds?: readonly string[];
 }
 
-/** A run as tables and results files hold it: its folder when trained here, else its hash (runs/<hash>). */
-type RunLocation = { variant: string; dir?: string; hash?: string | null };
+/** A run folder on this machine, or a shipped run (results.ts: its compact predictions beside its results file). */
+type RunLocation = { variant: string; dir?: string; hash?: string | null } | ResultRun;
 
-/** The saved predictions of every run of a variant, or null when some run's are not on this machine. */
-function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string): { dir: string }[] | null {
+/** The saved predictions of every run of a variant (folders, or shipped files), or null when some run's are missing. */
+function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string, resultsDir?: string): PredictionSource[] | null {
   const mine = runs.filter((x) => x.variant === variant);
-  const dirs = mine.map((run) => run.dir ?? (run.hash ? runDir(run.hash, runsDir) : undefined));
-  const found = dirs.filter((d): d is string => d !== undefined && fs.existsSync(path.join(d, `predictions-${split}.jsonl`)));
-  return found.length === mine.length && found.length > 0 ? found.map((dir) => ({ dir })) : null;
+  const found = mine.flatMap((run): PredictionSource[] => {
+    if ("predictions" in run && run.predictions?.[split as PredictionSplit]) return [{ split: split as PredictionSplit, rows: shippedPredictions(run, split as PredictionSplit, resultsDir) }];
+    const dir = "dir" in run && run.dir ? run.dir : run.hash ? runDir(run.hash, runsDir) : undefined;
+    return dir !== undefined && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`)) ? [{ dir }] : [];
+  });
+  return found.length === mine.length && found.length > 0 ? found : null;
 }
 
 /**
@@ -262,7 +269,7 @@ export function showErrorAnalysis(r: Pick<TableResult, "table" | "records"> & { 
   const summed = sumConfusion(recs.map((x) => x.metrics));
   showChart(confusionMatrixChart(summed, { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
   const pairOpts = { pairs: opts.pairs ?? 3, golds: opts.golds };
-  const sources = variantPredictions(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR);
+  const sources = variantPredictions(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR, opts.resultsDir);
   if (sources) {
     showHtml(errorAnalysisHtml(sources, { ...pairOpts, examples: opts.examples ?? 4, split: split as PredictionSplit }));
   } else {
@@ -270,4 +277,62 @@ export function showErrorAnalysis(r: Pick<TableResult, "table" | "records"> & { 
       caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (the runs' saved predictions are not on this machine, so no example sentences)`,
     });
   }
+}
+
+// ---- shipped results (results/study) as the notebooks show them ------------------------------
+
+/** A shipped table as the notebooks show it: ours beside the study's, per class, and the readings. */
+export interface ShippedTable {
+  table: TableName;
+  file: string;
+  meta: Omit<ResultsFile, "runs">;
+  split: "dev" | "test";
+  frame: DataFrame;
+  perClass: DataFrame;
+  chart: PlotlyFigure;
+  records: RunRecord[];
+  variants: string[];
+  readings: string[];
+  /** the table in 2–4 plain sentences (tableSummary) */
+  summary: string[];
+  /** seeds per variant */
+  seeds: Record<string, number[]>;
+  runs: ResultRun[];
+  /** runs present of the grid's jobs (distinct hashes): a partial file says "n of N runs" */
+  progress: { done: number; total: number };
+  /** the grid's jobs that have no run in the file yet */
+  missing: GridJobRef[];
+}
+
+/** Load results/study/<table>.json (or another folder's), checked; null when it is not there or holds no run yet. */
+export function loadResults(table: TableName, dir = studyResultsDir()): ShippedTable | null {
+  const file = path.resolve(dir, `${table}.json`);
+  if (!fs.existsSync(file)) return null;
+  const { runs, ...meta } = readResultsFile(file, table);
+  if (runs.length === 0) return null;
+  const split = runs[0].split;
+  const records: RunRecord[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
+  // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
+  const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
+  const seeds = Object.fromEntries(variants.map((v) => [v, runs.filter((r) => r.variant === v).map((r) => r.seed)]));
+  const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
+  const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
+  const total = meta.grid ? new Set(meta.grid.map((g) => g.hash)).size : have.size;
+  return {
+    table,
+    file,
+    meta,
+    split,
+    frame: dropEmptyColumns(studyTableFrame(TABLE_SPECS[table].studyKey, records, { aliases: TABLE_SPECS[table].aliases })),
+    perClass: perClassTable(records),
+    chart: perClassF1Chart(records),
+    records,
+    variants,
+    readings: tableReadings({ table, records, variants }),
+    summary: tableSummary({ table, records, variants }),
+    seeds,
+    runs,
+    progress: { done: total - new Set(missing.map((m) => m.hash)).size, total },
+    missing,
+  };
 }
