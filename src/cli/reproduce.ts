@@ -109,7 +109,7 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
   if (o.train !== false) await runJobs(mine, { runsDir, strict: o.strict, shipped, onJob: jobLogger(mine) });
   const gridSeconds = (Date.now() - t0) / 1000;
   if (o.train !== false) console.log(`[medrel] grid done in ${gridSeconds.toFixed(0)} s (${(gridSeconds / 60).toFixed(1)} min)`);
-  if (o.export) exportTables(o, byTable, { runsDir, shipped });
+  if (o.export) exportTables(o, byTable, { runsDir, shipped, gridSeconds: o.train !== false ? gridSeconds : undefined });
   if (o.quiet) return;
   for (const [t, jobs] of byTable) {
     const { runs, missing } = existingRuns(jobs, runsDir, shipped);
@@ -137,12 +137,12 @@ function jobLogger(jobs: readonly Job[]): (n: number, total: number, run: RunRes
  * Write each table's finished runs (run folders here, or shipped earlier) as <export>/<table>.json with their compact
  * predictions; a table with runs missing is written partial and the missing ones are named.
  */
-function exportTables(o: ReproduceOptions, byTable: Map<TableName, Job[]>, ctx: { runsDir: string; shipped: ReadonlyMap<string, RunResult> }): void {
+function exportTables(o: ReproduceOptions, byTable: Map<TableName, Job[]>, ctx: { runsDir: string; shipped: ReadonlyMap<string, RunResult>; gridSeconds?: number }): void {
   const command = `npm run reproduce -- ${process.argv.slice(2).filter((a) => a !== "--no-train").join(" ")}`;
   for (const [t, jobs] of byTable) {
     const { runs, missing } = existingRuns(jobs, ctx.runsDir, ctx.shipped);
     // a table with no finished run is written too: its grid says what "n of N" counts
-    const res = exportResults(path.resolve(o.export!), { table: t, grid: jobs, runs, baseline: baselineRecords(t, jobs, ctx.runsDir), command });
+    const res = exportResults(path.resolve(o.export!), { table: t, grid: jobs, runs, baseline: baselineRecords(t, jobs, ctx.runsDir), command, gridSeconds: ctx.gridSeconds });
     const names = [...new Set(missing.map((m) => `${m.variant} seed ${m.seed}`))];
     console.log(
       `[medrel] exported ${res.done} of ${res.total} runs of ${t} to ${path.relative(process.cwd(), res.file)}` +
