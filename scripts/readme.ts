@@ -1,8 +1,8 @@
 /**
  * npm run readme: regenerate the READMEs' figures from the files commands wrote. Every block between
- * `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` in README.md and data/pretrained/quick/README.md is rendered
- * here from its source file; test/readme.test.ts fails when a README differs from what this renders, so a figure
- * nothing reproduces cannot stay.
+ * `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` in README.md, data/pretrained/quick/README.md and the
+ * notebooks' markdown cells (each notebook's time, in its header) is rendered here from its source file;
+ * test/readme.test.ts fails when a file differs from what this renders, so a figure nothing reproduces cannot stay.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,6 +12,8 @@ import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
 import type { BlasCoreChoice } from "../src/backend/cpu";
+import { COMMITTED_TIMES, describeMachine, formatDuration, readTimes, type TimeEntry } from "../src/tools/times";
+import { listNotebooks } from "../src/tools/notebooks";
 
 export const README = path.resolve(__dirname, "..", "README.md");
 /** Every file with generated blocks. */
@@ -137,6 +139,48 @@ function quickSpeedBlock(r: QuickSpeed): string {
   );
 }
 
+/** The steps a student runs, in the order they run them (notebooks follow, by name). */
+const STEP_ORDER = ["npm run setup", "npm test", "npm start", "npm start · grids", "npm start · notebooks"];
+const stepRank = (step: string): number => (STEP_ORDER.includes(step) ? STEP_ORDER.indexOf(step) : STEP_ORDER.length);
+const TIMES_REL = "bench/results/times.json";
+const MEASURE_NOTEBOOKS = "npm run bench:times -- notebooks --preset";
+
+/** One measurement as a table row: step, preset, wall time, under which circumstances, when and on what. */
+function timeRow(e: TimeEntry): string {
+  const when = `${e.date.slice(0, 10)}, ${describeMachine(e.machine)}`;
+  return `| ${e.step.replace(/^notebook /, "notebook `") + (e.step.startsWith("notebook ") ? "`" : "")} | ${e.preset ?? "–"} | ${formatDuration(e.seconds)} | ${e.condition ?? "–"} | ${when} |`;
+}
+
+/** The README's times: every step recorded in bench/results/times.json, in the order a student meets them. */
+function timesBlock(entries: readonly TimeEntry[]): string {
+  const sorted = [...entries].sort((a, b) => stepRank(a.step) - stepRank(b.step) || a.step.localeCompare(b.step) || (a.preset ?? "").localeCompare(b.preset ?? ""));
+  const missing = STEP_ORDER.filter((s) => !entries.some((e) => e.step === s));
+  return [
+    "| step | preset | wall time | circumstances | measured (machine, load average at the start) |",
+    "|---|---|---:|---|---|",
+    ...sorted.map(timeRow),
+    "",
+    `Recorded by the commands themselves in ${TIMES_REL} (\`npm run bench:times -- setup|test|start\`, \`${MEASURE_NOTEBOOKS} smoke|quick\`); ` +
+      `a load average above the core count means the machine was busy and the times are inflated.` +
+      (missing.length ? ` Not measured yet: ${missing.map((m) => `\`${m}\``).join(", ")}.` : ""),
+  ].join("\n");
+}
+
+/** A notebook's header line: how long it takes under each preset measured, and its slowest cell. */
+function notebookTimeBlock(name: string, entries: readonly TimeEntry[]): string {
+  const mine = entries.filter((e) => e.step === `notebook ${name}`).sort((a, b) => (a.preset ?? "").localeCompare(b.preset ?? ""));
+  // *…* rather than _…_: Jupyter's markdown would end the emphasis at the underscore of a notebook's name
+  if (mine.length === 0) return `*Time to run it: not measured yet (\`${MEASURE_NOTEBOOKS} smoke --notebooks ${name}\` records it in ${TIMES_REL}).*`;
+  const parts = mine.map((e) => {
+    const slow = [...(e.cells ?? [])].sort((a, b) => b.seconds - a.seconds)[0];
+    const cell = slow ? `; slowest cell In [${slow.cell}], ${formatDuration(slow.seconds)}` : "";
+    return `${formatDuration(e.seconds)} with \`MEDREL_PRESET=${e.preset ?? "quick"}\` (${e.condition ?? "as recorded"}${cell})`;
+  });
+  const m = mine[0];
+  const quick = mine.some((e) => e.preset === "quick") ? "" : ` Under \`quick\`, the default, it takes longer: not measured yet (\`${MEASURE_NOTEBOOKS} quick\`).`;
+  return `*Time to run it: ${parts.join("; ")}. Measured ${m.date.slice(0, 10)} on ${describeMachine(m.machine)} (${TIMES_REL}).${quick}*`;
+}
+
 /** What a block says while the file it is rendered from does not exist yet. */
 const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
@@ -144,6 +188,7 @@ const MISSING_SOURCE: Record<string, string> = {
   speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
   "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
+  times: "_Not measured in this checkout yet: `npm run bench:times -- setup|test|start` and `npm run bench:times -- notebooks --preset smoke` write bench/results/times.json, then `npm run readme`._",
 };
 
 /** name -> markdown for every block: rendered from its source file, or the command that writes that file. */
@@ -158,6 +203,12 @@ export function renderBlocks(): Map<string, string> {
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
   if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));
   if (fs.existsSync(BASE_STEP)) out.set("base", baseBlock(JSON.parse(fs.readFileSync(BASE_STEP, "utf8")) as BaseStepResult));
+  const times = readTimes(COMMITTED_TIMES).entries;
+  if (times.length) out.set("times", timesBlock(times));
+  for (const nb of listNotebooks()) {
+    const name = path.basename(nb, ".ipynb");
+    out.set(`time-${name}`, notebookTimeBlock(name, times));
+  }
   for (const [name, text] of Object.entries(MISSING_SOURCE)) if (!out.has(name)) out.set(name, text);
   return out;
 }
@@ -169,11 +220,35 @@ export function renderReadme(text: string, blocks = renderBlocks()): string {
   );
 }
 
+interface NotebookFile {
+  cells: { cell_type: string; source: string | string[] }[];
+}
+
+/** A notebook's JSON text with the generated blocks of its markdown cells rendered; written back as Jupyter writes it. */
+export function renderNotebook(text: string, blocks = renderBlocks()): string {
+  const nb = JSON.parse(text) as NotebookFile;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "markdown") continue;
+    const src = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+    const out = renderReadme(src, blocks);
+    if (out !== src) cell.source = out.split(/(?<=\n)/);
+  }
+  const rendered = JSON.stringify(nb, null, 1) + "\n";
+  // an untouched notebook keeps its bytes (JSON.stringify and Jupyter agree, but a hand-edited file may not)
+  return JSON.stringify(JSON.parse(text)) === JSON.stringify(nb) ? text : rendered;
+}
+
+/** Every file with generated blocks and how it is rendered. */
+export const RENDERED: { file: string; render: (text: string, blocks: Map<string, string>) => string }[] = [
+  ...READMES.map((file) => ({ file, render: renderReadme })),
+  ...listNotebooks().map((file) => ({ file, render: renderNotebook })),
+];
+
 if (require.main === module) {
   const blocks = renderBlocks();
-  for (const file of READMES) {
+  for (const { file, render } of RENDERED) {
     const before = fs.readFileSync(file, "utf8");
-    const after = renderReadme(before, blocks);
+    const after = render(before, blocks);
     fs.writeFileSync(file, after);
     console.log(`${path.relative(process.cwd(), file)}: ${after === before ? "generated blocks already current" : "generated blocks rewritten"}`);
   }

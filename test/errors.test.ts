@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { LABEL_NAMES } from "../src/data/labels";
 import { classificationMetrics } from "../src/metrics";
 import { loadPredictions, PredictionsFileError } from "../src/runs";
-import { errors, errorAnalysisHtml, worstPairs, sumConfusion, confusedPairsTable, highlightEntities } from "../src/report";
+import { errors, errorAnalysisHtml, worstPairs, sumConfusion, confusedPairs, confusedPairsTable, highlightEntities } from "../src/report";
 
 const I = (zh: string): number => LABEL_NAMES.indexOf(zh as (typeof LABEL_NAMES)[number]);
 
@@ -97,6 +97,36 @@ test("errors: a <script> in a sentence is escaped, never run", () => {
     assert.match(all, /most confused pairs of run medrel-errors-\w+, test split \(8 rows\)/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("errorAnalysisHtml over several seeds: pairs from the summed matrix (as its heatmap shows), each sentence once with how many runs", () => {
+  // seed 0: the hand-made run; seed 1: the same but a1 right. Summed: 并发症→临床表现 3 + 2 = 5, 相关（导致）→病因 1 + 1 = 2
+  const seed1 = ROWS.map((r) => (r.id === "a1" ? { ...r, pred: "并发症", probs: probs("并发症", 0.6, "临床表现", 0.3) } : r));
+  const dirs = [runFolder(ROWS), runFolder(seed1)];
+  try {
+    const gold = (rows: typeof ROWS) => rows.map((r) => I(r.label));
+    const pred = (rows: typeof ROWS) => rows.map((r) => I(r.pred));
+    const summed = sumConfusion([classificationMetrics(gold(ROWS), pred(ROWS)), classificationMetrics(gold(seed1), pred(seed1))]);
+    assert.equal(summed[I("并发症")][I("临床表现")], 5);
+    const html = errorAnalysisHtml(dirs.map((dir) => ({ dir })), { split: "test", pairs: 3, examples: 5 });
+    assert.match(html, /most confused pairs summed over 2 runs \(as in the confusion matrix\), test split \(16 rows\)/);
+    // the pairs table is the summed matrix's: 并发症→临床表现 5 (of 8 gold rows: 62.50%) first
+    assert.match(html, /并发症 Complication<\/td><td[^>]*>临床表现 Clinical Manifestation<\/td><td[^>]*>5<\/td><td[^>]*>62\.50<\/td>/);
+    assert.match(html, /gold 并发症 Complication → predicted 临床表现 Clinical Manifestation: 5 of 8 test rows over 2 runs/);
+    // a2 and a7 were mistaken by both runs, a1 by one: listed once each, most runs first
+    const rows = [...html.matchAll(/<tr><td[^>]*>(a\d)<\/td>[\s\S]*?<td[^>]*>(\d) of 2<\/td><\/tr>/g)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(rows.slice(0, 3), [["a2", "2"], ["a7", "2"], ["a1", "1"]]);
+    // the study's hard classes: what each is taken for most
+    assert.deepEqual(confusedPairs(summed, { pairs: 1, golds: ["并发症", "相关"] }).map((p) => [p.gold, p.pred, p.count]), [
+      ["并发症", "临床表现", 5],
+      ["相关（导致）", "病因", 2],
+    ]);
+    const hard = errorAnalysisHtml(dirs.map((dir) => ({ dir })), { split: "test", pairs: 1, golds: ["并发症", "相关（导致）"] });
+    assert.equal((hard.match(/class="medrel-errors"/g) ?? []).length, 2);
+    assert.doesNotMatch(hard, /gold 临床表现/);
+  } finally {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 });
 

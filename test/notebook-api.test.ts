@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { LABEL_NAMES } from "../src/data/labels";
 import type { Metrics, RunScore } from "../src/metrics";
@@ -19,7 +20,17 @@ import {
   classWeightPlayground,
   describeWeights,
   headlineVariant,
+  progressLine,
+  readTwoRows,
+  encoderReadingsFrame,
+  loadExperimentData,
+  TABLE_SPECS,
+  PRETRAINED_VARIANT,
+  FROM_SCRATCH_VARIANT,
+  PRETRAINED_TINY_DIR,
 } from "../src/experiments";
+import { RelationTokenizer } from "../src/encoding";
+import { initBackend } from "../src/backend/select";
 import { numberExecutedCells, type NotebookJson } from "../src/tools";
 
 const FIXTURE = path.resolve(__dirname, "fixtures", "results-smoke");
@@ -48,9 +59,11 @@ test("tableSummary: ranking, verdict, largest per-class gain and loss, the study
     // the study: 88.71 − 87.01
     "The study's table has Weighted Loss − Regular Loss = +1.70 Macro-F1 (one run each); ours is +2.67: the same direction.",
   ]);
-  // one seed: no spread to test, said so
+  // one seed: no spread to test; two: a t-test on 1 degree of freedom is no verdict — said so, never "within/beyond"
   const one = records.filter((r) => r.seed === 0);
-  assert.equal(tableSummary({ table: "loss", records: one, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, within seed noise: Weighted Loss +3.00 (no seed spread to test).");
+  assert.equal(tableSummary({ table: "loss", records: one, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, no verdict (fewer than 3 seeds, or no spread): Weighted Loss +3.00 (no seed spread to test).");
+  const two = records.filter((r) => r.seed > 0);
+  assert.equal(tableSummary({ table: "loss", records: two, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, no verdict (fewer than 3 seeds, or no spread): Weighted Loss +2.50 (2 seeds).");
   assert.deepEqual(tableSummary({ table: "loss", records: [], variants: ["Regular Loss"] }), ["No runs of the weighted loss table yet."]);
   assert.equal(headlineVariant("encodings"), "Entity_marked2");
   assert.equal(headlineVariant("augmentation"), "Weighted+Aug");
@@ -111,4 +124,39 @@ test("numberExecutedCells: code cells get 1, 2, … where the kernel left none; 
   assert.deepEqual(nb.cells.map((c) => c.execution_count), [undefined, 1, 2, 7]);
   assert.equal(nb.cells[2].outputs![0].execution_count, 2);
   assert.equal(numberExecutedCells(nb), false, "nothing left to number");
+});
+
+test("progressLine: a results file the grid is still filling says n of N runs; a full one says nothing", () => {
+  assert.equal(
+    progressLine({ progress: { done: 12, total: 20 } }),
+    "12 of 20 runs so far: the grid on the study's data is still running, and every number below is from the runs finished.",
+  );
+  assert.equal(progressLine({ progress: { done: 20, total: 20 } }), undefined);
+});
+
+test("notebook 02's idea: two rows through the pretrained and the from-scratch encoder — what differs, computed", async () => {
+  await initBackend({ verbose: false });
+  const base = { ...presetConfig("smoke"), data: { kind: "demo" as const } };
+  const names = [PRETRAINED_VARIANT, FROM_SCRATCH_VARIANT];
+  const encoders = TABLE_SPECS.models.variants(base, { preset: "smoke" }).filter((v) => names.includes(v.name));
+  const train = loadExperimentData({ data: base.data }).dataset.train;
+  const a = train.find((r) => r.r === "并发症")!;
+  const b = train.find((r) => r.r === "临床表现")!;
+  const [pre, scratch] = await readTwoRows([a, b], encoders, train);
+  assert.deepEqual([pre.variant, scratch.variant], names);
+  const pretrainedVocab = RelationTokenizer.fromDir(PRETRAINED_TINY_DIR).vocabSize;
+  const hidden = (JSON.parse(fs.readFileSync(path.join(PRETRAINED_TINY_DIR, "config.json"), "utf8")) as { hidden_size: number }).hidden_size;
+  assert.equal(pre.vocabulary, `${pretrainedVocab} WordPiece tokens of the checkpoint`);
+  const scratchVocab = Number(/^(\d+) characters/.exec(scratch.vocabulary)?.[1]);
+  // the same network but for the embedding table, one row of `hidden` per vocabulary entry
+  assert.equal(pre.parameters - scratch.parameters, (pretrainedVocab - scratchVocab) * hidden);
+  // both read one token per Chinese character, markers included; the from-scratch vocabulary knows every train character
+  assert.equal(pre.tokens[0][0], "[CLS]");
+  assert.ok(pre.tokens[0].includes("[实体1]") && scratch.tokens[0].includes("[实体1]"));
+  assert.deepEqual(scratch.unknown, [0, 0]);
+  for (const r of [pre, scratch]) assert.ok(r.cosine > -1 && r.cosine < 1, `${r.variant}: cosine ${r.cosine}`);
+  assert.notEqual(pre.cosine.toFixed(3), scratch.cosine.toFixed(3), "the two encoders read the pair differently");
+  const frame = encoderReadingsFrame([pre, scratch]);
+  assert.deepEqual(frame.columns, names);
+  assert.equal((frame.values as string[][])[5][0], pre.cosine.toFixed(3));
 });

@@ -19,6 +19,8 @@ export interface PreviewState {
   /** the decision weights as shown */
   weights: number[];
   code: string;
+  /** the split the preview re-scores (its checked radio) */
+  split: string;
 }
 
 // page scripts are plain strings: tsx would wrap the helpers of a compiled function in __name(), which the page lacks
@@ -33,6 +35,7 @@ const READ = `(i) => {
     macroText: root.querySelector(".medrel-macro").textContent,
     weights: all(".medrel-wv").map((e) => Number(e.textContent)),
     code: root.querySelector(".medrel-code").textContent,
+    split: root.querySelector("input.medrel-split:checked").value,
   };
 }`;
 

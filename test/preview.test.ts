@@ -103,6 +103,17 @@ test("the preview page in headless Chromium: moving sliders redraws F1 exactly a
   }
 });
 
+test("the preview opens on the selection split; the reported split is an explicit choice, marked as not for tuning", () => {
+  const splits = { selection: synthetic(50, 5), test: synthetic(80, 6) };
+  const html = decisionPreviewHtml({ splits, reported: "test", source: "x", retrainCode: "__WEIGHTS__", id: "p" });
+  assert.match(html, /value="selection" checked> selection \(50 rows, where tuning belongs\)/);
+  assert.match(html, /value="test"> test \(80 rows, the reported split: look, do not tune\)/);
+  assert.throws(
+    () => decisionPreviewHtml({ splits: { test: splits.test, selection: splits.selection }, reported: "test", source: "x", retrainCode: "" }),
+    /the reported split "test" must not be the one shown first/,
+  );
+});
+
 test("the preview embeds probabilities compactly: 1e-4 integers, well under a megabyte for a 1,500 + 300-row demo run", () => {
   const html = decisionPreviewHtml({ splits: { test: synthetic(1500, 3), dev: synthetic(300, 4) }, source: "x", retrainCode: "__WEIGHTS__" });
   assert.ok(html.length < 150_000, `${html.length} characters`);

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { formatComparison, rankVariants } from "../src/report";
+import { formatComparison, noVerdictReason, rankVariants } from "../src/report";
 import { compareVariants, tCritical, type RunScore } from "../src/metrics";
 import { classificationMetrics, type Metrics } from "../src/metrics";
 
@@ -76,6 +76,20 @@ test("compareVariants: one seed a side has no spread to test", () => {
   assert.match(formatComparison(c), /no seed spread to test/);
   // a grid run for some rows only (reproduce --variants): the absent row is named, not printed as NaN
   assert.equal(formatComparison(compareVariants([macro("A", 0, 80)], "A", "QA")), "QA vs A: Macro-F1 not compared, no runs of QA yet");
+});
+
+test("two seeds: the p-value of a t-test on 1 degree of freedom is printed, never as a verdict", () => {
+  // per-seed differences 13, 14: mean 13.5, SE 0.5, t = 27 on 1 df, p = 0.0236 — "beyond noise" by the 5% rule alone
+  const c = compareVariants([macro("A", 0, 80), macro("A", 1, 81), macro("B", 0, 67), macro("B", 1, 67)], "A", "B");
+  assert.equal(c.df, 1);
+  assert.ok(c.p < 0.05);
+  assert.equal(noVerdictReason(c), `no verdict from 2 seeds (t -27.00, p ${c.p.toFixed(3)} on 1 degree of freedom): run ≥ 3 seeds`);
+  assert.doesNotMatch(formatComparison(c), /seed noise/);
+  assert.match(formatComparison(c), /, worse, no verdict from 2 seeds \(t -27\.00, p 0\.024 on 1 degree of freedom\): run ≥ 3 seeds$/);
+  // three seeds: the verdict is given
+  const three = compareVariants([macro("A", 0, 80), macro("A", 1, 81), macro("A", 2, 80), macro("B", 0, 67), macro("B", 1, 67), macro("B", 2, 68)], "A", "B");
+  assert.equal(noVerdictReason(three), undefined);
+  assert.match(formatComparison(three), /beyond seed noise/);
 });
 
 test("for the F1 range, lower is better", () => {

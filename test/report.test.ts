@@ -40,6 +40,10 @@ import {
   displayWidth,
   padDisplay,
   formatPerClass,
+  orientationOf,
+  publishedTable,
+  studyMetric,
+  studyTableFrame,
   type PlotlyFigure,
 } from "../src/report";
 
@@ -169,6 +173,42 @@ test("encodingTable: encodings as rows like the slide, metrics as columns", () =
   assert.equal(col(df, "Macro-F1")[0], "–");
   assert.equal(col(df, "Micro-F1 (study)")[4], "90.46");
   assert.equal(col(df, "Macro-P n")[4], 2);
+});
+
+test("each table spec carries its study key and the layout of that table; the frame follows the spec, not the key", () => {
+  for (const spec of Object.values(TABLE_SPECS)) {
+    // the spec says it; the study's own columns agree (metric names as columns = variants as rows)
+    assert.equal(orientationOf(spec.studyKey), spec.studyOrientation, spec.name);
+  }
+  assert.equal(TABLE_SPECS.encodings.studyOrientation, "variants-as-rows");
+  assert.equal(TABLE_SPECS.loss.studyOrientation, "variants-as-columns");
+  // read either way round by the same call
+  assert.equal(studyMetric("encoding_ablation", "variants-as-rows", "Entity_marked2", "Macro-F1"), 90.24);
+  assert.equal(studyMetric("weighted_loss", "variants-as-columns", "Weighted Loss", "Macro-F1"), 88.71);
+  const runs: RunScore[] = [{ variant: "Entity_marked2", seed: 1, metrics: fakeMetrics(0.9, 0.8, 0.85, 0.86, 0.1) }];
+  const byOrientation = studyTableFrame("encoding_ablation", runs, { orientation: "variants-as-rows" });
+  assert.deepEqual(byOrientation.index, encodingTable(runs).index);
+  assert.deepEqual(byOrientation.values, encodingTable(runs).values);
+});
+
+test("publishedTable: the study's table as on its slide, each metric's best marked, the slide's own arithmetic noted", () => {
+  const loss = publishedTable("weighted_loss", "variants-as-columns");
+  assert.deepEqual(loss.frame.index, ["Macro-P", "Macro-R", "Macro-F1", "Micro-F1", "F1 Range"]);
+  assert.deepEqual(loss.frame.columns, ["Regular Loss", "Weighted Loss", "Variation", "note"]);
+  assert.deepEqual(col(loss.frame, "Variation"), ["+1.60", "+1.70", "+1.70", "+2.11", "-8.28"]);
+  // Macro-R: the slide prints +1.70 for 88.60 − 88.10; Macro-P's +1.60 is its difference to the rounding
+  assert.deepEqual(col(loss.frame, "note"), ["", "as printed; 88.60 − 88.10 = +0.50", "", "", ""]);
+  // best per metric row: Weighted Loss (column 1) everywhere, the lower F1 range included
+  assert.deepEqual(loss.best, [[0, 1], [1, 1], [2, 1], [3, 1], [4, 1]]);
+  const enc = publishedTable("encoding_ablation", "variants-as-rows");
+  assert.deepEqual(enc.frame.index, ["Basic1", "Basic2", "QA", "Entity_marked1", "Entity_marked2"]);
+  assert.equal(enc.frame.columns.includes("note"), false, "no Variation column, no note");
+  // best per metric column: Entity_marked2 (row 4) in all four
+  assert.deepEqual(enc.best, [[4, 0], [4, 1], [4, 2], [4, 3]]);
+  assert.deepEqual(publishedTable("model_comparison").best, [[0, 1], [1, 1], [2, 1], [3, 1]]);
+  const html = tableHtml(enc.frame, { strong: enc.best });
+  assert.equal((html.match(/<b>/g) ?? []).length, 4);
+  assert.match(html, /<td[^>]*><b>90\.24<\/b><\/td>/);
 });
 
 test("perClassTable: 10 label rows, English label column, one column per variant, support", () => {
@@ -330,6 +370,10 @@ test("tableHtml wraps long text in its cell; the table scrolls inside its own bo
   assert.match(html, /^<div style="max-width:100%;overflow-x:auto"><table/);
   assert.match(html, /<td style="[^"]*white-space:normal;overflow-wrap:anywhere;max-width:520px[^"]*">\[CLS\] 腓肠肌/);
   assert.match(html, /<td style="[^"]*white-space:nowrap">3<\/td>/, "short cells stay on one line");
+  // row labels (Chinese class names) never wrap; column headers wrap at spaces only, never inside a Chinese word
+  const labels = tableHtml(new dfd.DataFrame({ "P · unweighted": ["1"] }, { index: ["临床表现"] }));
+  assert.match(labels, /<th style="[^"]*white-space:nowrap">临床表现<\/th>/);
+  assert.match(labels, /<th style="[^"]*word-break:keep-all">P · unweighted<\/th>/);
 });
 
 test("formatPerClass pads by display width: every row's numbers start in the same terminal column", () => {

@@ -16,7 +16,7 @@ import {
   loadResults,
   shippedRuns,
   shippedPredictions,
-  progressNote,
+  progressLine,
   readResultsFile,
   STUDY_DATA_DIR,
   type Job,
@@ -40,7 +40,7 @@ test("a partial grid exports as n of N runs, names what is missing, and a later 
   const t = loadResults("loss", dir);
   assert.ok(t);
   assert.deepEqual(t.progress, { done: 2, total: 4 });
-  assert.equal(progressNote(t), "2 of 4 runs");
+  assert.match(progressLine(t) ?? "", /^2 of 4 runs so far: the grid on the study's data is still running/);
   assert.deepEqual(t.missing.map((m) => m.variant), ["Hard-class weights", "Effective-number weights"]);
   assert.deepEqual(t.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);
   assert.deepEqual(Object.keys(t.seeds).filter((v) => t.seeds[v].length > 0), ["Regular Loss", "Weighted Loss"]);

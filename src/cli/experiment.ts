@@ -67,19 +67,24 @@ interface Flags {
 async function main(): Promise<void> {
   const program = new Command("experiment")
     .description("Run one experiment and write its run folder (config, metrics, predictions, curve, model)")
-    .option("--data-dir <dir>", "a folder laid out as the study's: train.jsonl, val.jsonl, test.jsonl")
+    .option("--data-dir <dir>", "a folder laid out as the study's: train.jsonl, val.jsonl (or dev.jsonl), optional test.jsonl; study_train.jsonl / study_val.jsonl are read too (--data-dir ../shared/data)")
     .option("--train <file>", "training rows (jsonl/json/csv/tsv)")
     .option("--dev <file>", "dev rows")
     .option("--test <file>", "test rows (optional)")
     .option("--preset <name>", `one of ${PRESET_NAMES.join(", ")}`, choiceArg("--preset", PRESET_NAMES), "quick")
     .option("--model <m>", `${SHAPE_NAMES.join(" | ")} | a Hugging Face folder (or a name under models/)`)
     .option("--from-scratch", "random init instead of the committed in-domain pretrained checkpoint")
-    .option("--weights <scheme>", `class weights: ${WeightSchemeSchema.options.join(", ")}`, choiceArg("--weights", WeightSchemeSchema.options))
+    .option(
+      "--weights <scheme>",
+      `class weights: ${WeightSchemeSchema.options.join(", ")}; manual = the study's ${Object.entries(STUDY_MANUAL_WEIGHTS).map(([l, w]) => `${w.toFixed(1)} on ${l}`).join(" and ")}, 1 elsewhere (unless --config sets loss.manual)`,
+      choiceArg("--weights", WeightSchemeSchema.options),
+    )
     .option("--config <file>", "a JSON file with config fields (applied after the preset, before flags)")
-    .option("--out <dir>", "write the run folder here instead of runs/<hash>")
+    .option("--out <dir>", "write the run folder here instead of runs/<hash> (MEDREL_RUNS_DIR moves runs/)")
     .option("--force", "retrain even if the run exists")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
     .option("--checkpoint-minutes <m>", "save resumable state mid-epoch this often (default 10); re-running a killed run resumes from the last save", floatArg("--checkpoint-minutes"))
+    .addHelpText("after", "\nEnvironment: MEDREL_RUNS_DIR=DIR keeps run folders in DIR instead of runs/ (e.g. a cluster's shared filesystem);\nMEDREL_BLAS_THREADS=N sets the BLAS threads (one per process when several run side by side).")
     .showHelpAfterError();
   // every scalar field of the config (the hyperparameters among them) is a flag of the same name
   const fields = addSchemaOptions(program, ExperimentConfigSchema.shape);

@@ -1,18 +1,36 @@
 /**
  * npm run notebook: Jupyter Notebook on notebooks/ with this checkout's tslab kernel, on 127.0.0.1 only; prints
  * the URL with its token. Ctrl-C stops the server and its kernels.
- *   npm run notebook -- [--port 8888]       the next free port is taken when this one is busy
- *   npm run notebook -- --register-kernel   only write this checkout's kernelspec (npm run setup does)
+ *   npm run notebook -- [--port 8888] [--no-browser]   the next free port is taken when this one is busy
+ *   npm run notebook -- --execute 04 [--preset smoke]  run one notebook (or "all") headless: numbered cells,
+ *                                                      .ipynb + self-contained .html in reports/notebooks/ (--out)
+ *   npm run notebook -- --register-kernel              only write this checkout's kernelspec (npm run setup does)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
-import { intArg, runMain } from "./common";
-import { localKernelEnv, NOTEBOOKS_DIR } from "../tools/notebooks";
-import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../tools/jupyter-server";
+import { choiceArg, intArg, runMain } from "./common";
+import { PRESET_NAMES, type PresetName } from "../experiments/presets";
+import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../experiments/store";
+import {
+  CHECKOUT_TSLAB,
+  executeNotebook,
+  exportNotebookHtml,
+  findNotebook,
+  formatDuration,
+  listNotebooks,
+  localKernelEnv,
+  NOTEBOOKS_DIR,
+  resolveKernelArgv0,
+  runsFolderCondition,
+  startNotebookServer,
+  timed,
+  timesFile,
+} from "../tools";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const say = (s: string): void => console.log(`[medrel] ${s}`);
+const rel = (f: string): string => path.relative(process.cwd(), f) || ".";
 
 /** Write the kernelspec and check that Jupyter resolves `tslab` to this checkout's tslab. */
 function registerKernel(): void {
@@ -34,7 +52,7 @@ async function serve(port: number): Promise<void> {
   if (!fs.existsSync(CHECKOUT_TSLAB)) throw new Error(`${CHECKOUT_TSLAB} is missing: run npm ci (or npm run setup) first`);
   if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) say("dist/ is missing (the notebooks import it): run npm run build");
   const server = await startNotebookServer({ port, logLevel: "WARN", onLog: (s) => process.stderr.write(s) });
-  say(`Jupyter Notebook on ${path.relative(process.cwd(), NOTEBOOKS_DIR) || "."}/ with this checkout's TypeScript (tslab) kernel:`);
+  say(`Jupyter Notebook on ${rel(NOTEBOOKS_DIR)}/ with this checkout's TypeScript (tslab) kernel:`);
   console.log(`\n    ${server.url}\n`);
   say("run `npm start` first: the notebooks then load its finished runs instead of training their grids inside a cell");
   say("Ctrl-C stops the server and its kernels");
@@ -51,11 +69,42 @@ async function serve(port: number): Promise<void> {
   say("Jupyter stopped");
 }
 
+/** Execute notebooks one after the other into outDir (.ipynb + .html), record each one's time, fail if any errored. */
+async function execute(names: string, preset: PresetName, outDir: string): Promise<void> {
+  const list = names === "all" ? listNotebooks() : names.split(",").map((n) => findNotebook(n.trim()));
+  if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) throw new Error("dist/ is missing (the notebooks import it): run npm run build first");
+  let failed = 0;
+  for (const nb of list) {
+    const name = path.basename(nb, ".ipynb");
+    say(`executing ${name} (MEDREL_PRESET=${preset}) …`);
+    const { value: res, entry } = await timed(
+      { step: `notebook ${name}`, preset, condition: runsFolderCondition(DEFAULT_RUNS_DIR, RUN_MARKER), command: `npm run notebook -- --execute ${name} --preset ${preset}` },
+      async () => {
+        const r = await executeNotebook(nb, outDir, { env: { MEDREL_PRESET: preset } });
+        return { ...r, html: await exportNotebookHtml(r.output, outDir) };
+      },
+      { cellsOf: (r) => r.cells },
+    );
+    const slow = [...res.cells].sort((a, b) => b.seconds - a.seconds).slice(0, 2).map((c) => `In [${c.cell}] ${formatDuration(c.seconds)}`);
+    say(`${name}: ${formatDuration(entry.seconds)} (slowest cells: ${slow.join(", ")}), ${res.errors.length} error outputs -> ${rel(res.html)}`);
+    for (const e of res.errors) console.log(`    ${e}`);
+    if (res.errors.length) failed++;
+  }
+  say(`times recorded in ${rel(timesFile())}`);
+  if (failed) throw new Error(`${failed} of ${list.length} notebooks had error outputs (see above)`);
+}
+
 const program = new Command()
   .name("npm run notebook --")
-  .description("Jupyter Notebook on notebooks/ with this checkout's tslab kernel (127.0.0.1 only)")
+  .description("Jupyter Notebook on notebooks/ with this checkout's tslab kernel (127.0.0.1 only), or execute notebooks headless")
   .option("--port <n>", "first port to try (the next free one when it is busy)", intArg("--port"), 8888)
+  .option("--no-browser", "accepted for Jupyter users: this command never opens a browser (open the printed URL)")
+  .option("--execute <notebooks>", 'execute headless: "04", "04_weighted_loss", a path, a comma list or "all" (numbered cells, .ipynb + .html)')
+  .option("--preset <name>", `with --execute: the notebooks' preset (${PRESET_NAMES.join(", ")}; default MEDREL_PRESET or quick)`, choiceArg("--preset", PRESET_NAMES))
+  .option("--out <dir>", "with --execute: where the executed .ipynb and .html go (default: reports/notebooks)")
   .option("--register-kernel", "only write this checkout's tslab kernelspec (.cache/jupyter) and check it");
 program.parse();
-const o = program.opts<{ port: number; registerKernel?: boolean }>();
-runMain(async () => (o.registerKernel ? registerKernel() : serve(o.port)));
+const o = program.opts<{ port: number; execute?: string; preset?: PresetName; out?: string; registerKernel?: boolean }>();
+const preset = o.preset ?? ((process.env.MEDREL_PRESET as PresetName | undefined) ?? "quick");
+if (!PRESET_NAMES.includes(preset)) program.error(`MEDREL_PRESET must be one of ${PRESET_NAMES.join(", ")}, got "${preset}"`);
+runMain(async () => (o.registerKernel ? registerKernel() : o.execute ? execute(o.execute, preset, o.out ? path.resolve(o.out) : path.join(ROOT, "reports", "notebooks")) : serve(o.port)));

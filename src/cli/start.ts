@@ -4,6 +4,7 @@
  *   2. the study's four tables with the `quick` preset (seeds per table: tableSeeds; cached runs are loaded)
  *   3. every notebook executed in Jupyter (tslab) into reports/notebooks/ (+ HTML)
  *   4. a standalone HTML report: reports/index.html
+ * Each step's wall time (and each notebook's, per cell) is recorded in reports/times.json (MEDREL_TIMES_FILE).
  */
 import { spawn } from "node:child_process";
 import * as os from "node:os";
@@ -11,9 +12,9 @@ import * as path from "node:path";
 import { threadsPerWorker } from "../backend/native";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
-import { TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings, tableSummary } from "../experiments";
+import { DEFAULT_RUNS_DIR, RUN_MARKER, TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings, tableSummary } from "../experiments";
 import { tableText, writeReportHtml, escapeHtml, type ReportSection } from "../report";
-import { listNotebooks, executeNotebook, exportNotebookHtml } from "../tools";
+import { listNotebooks, executeNotebook, exportNotebookHtml, machineInfo, recordTime, runsFolderCondition, timed, timesFile, type Machine } from "../tools";
 import { runMain } from "./common";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -66,6 +67,9 @@ function notebookLinks(exported: readonly { file: string; errors: number }[]): s
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  const startDate = new Date().toISOString();
+  const startMachine: Machine = machineInfo();
+  const gridCondition = runsFolderCondition(DEFAULT_RUNS_DIR, RUN_MARKER);
   const info = await initBackend({ verbose: false });
   console.log(describeBackend(info));
   const ds = loadDemo({ mode: "lenient" });
@@ -93,6 +97,7 @@ async function main(): Promise<void> {
     sections.push({ figure: r.chart });
   }
   const gridSeconds = (Date.now() - t0) / 1000;
+  recordTime({ step: "npm start · grids", preset: "quick", condition: gridCondition, seconds: gridSeconds, date: startDate, machine: startMachine, command: "npm start" });
 
   console.log(`\n[medrel] executing the notebooks in Jupyter (tslab kernel) into reports/notebooks/`);
   const nbDir = path.join(REPORTS, "notebooks");
@@ -101,7 +106,13 @@ async function main(): Promise<void> {
   const exported: { file: string; errors: number }[] = [];
   const executeNext = async (): Promise<void> => {
     for (let nb = queue.shift(); nb !== undefined; nb = queue.shift()) {
-      const res = await executeNotebook(nb, nbDir, { env: { MEDREL_PRESET: "quick", MEDREL_BLAS_THREADS: String(threadsPerWorker(workers)) } });
+      const file = nb;
+      const name = path.basename(file, ".ipynb");
+      const condition = `inside npm start, ${workers} at a time: its grids already trained`;
+      const { value: res } = await timed({ step: `notebook ${name}`, preset: "quick", condition, command: "npm start" }, () =>
+        executeNotebook(file, nbDir, { env: { MEDREL_PRESET: "quick", MEDREL_BLAS_THREADS: String(threadsPerWorker(workers)) } }),
+        { cellsOf: (r) => r.cells },
+      );
       const html = await exportNotebookHtml(res.output, nbDir);
       exported.push({ file: html, errors: res.errors.length });
       console.log(`  ${path.basename(nb)}: ${res.seconds.toFixed(0)} s, ${res.outputs} outputs, ${res.errors.length} errors -> ${path.relative(ROOT, html)}`);
@@ -112,7 +123,9 @@ async function main(): Promise<void> {
   sections.splice(1, 0, { title: "Notebooks", html: notebookLinks(exported) });
   const report = writeReportHtml(path.join(REPORTS, "index.html"), sections, { title: "medrel-notebooks: the study's tables, re-run" });
   const total = (Date.now() - t0) / 1000;
+  recordTime({ step: "npm start · notebooks", preset: "quick", seconds: total - gridSeconds, date: startDate, machine: startMachine, command: "npm start" });
   console.log(`\n[medrel] report: ${path.relative(ROOT, report)}`);
+  console.log(`[medrel] times recorded in ${path.relative(ROOT, timesFile())}`);
   console.log(`[medrel] done in ${(total / 60).toFixed(1)} min (tables ${(gridSeconds / 60).toFixed(1)} min, notebooks ${((total - gridSeconds) / 60).toFixed(1)} min)`);
 }
 

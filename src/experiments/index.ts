@@ -11,3 +11,5 @@ export * from "./tables";
 export * from "./results";
 export * from "./playground";
 export * from "./notebook";
+export * from "./section";
+export * from "./encoders";

@@ -10,6 +10,7 @@ import {
   formatComparison,
   formatMeanStd,
   formatVariation,
+  noVerdictReason,
   sumConfusion,
   decisionPreviewHtml,
   predictionsToSplit,
@@ -24,7 +25,9 @@ import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { runJobs, type GridRunOptions } from "./run";
-import { loadPredictions, type RunRecord } from "../runs";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { loadPredictions, reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
 import { reportedSplit } from "./tables";
 
 export interface WeightSetting {
@@ -33,6 +36,9 @@ export interface WeightSetting {
   /** label (any accepted spelling, e.g. 相关 or Related) → weight; missing labels weigh 1; {} = no class weights */
   weights: Record<string, number>;
 }
+
+/** Three seeds: the fewest on which the paired t-test's verdicts are given (reading.ts: MIN_VERDICT_SEEDS). */
+export const DEFAULT_PLAYGROUND_SEEDS: readonly number[] = [0, 1, 2];
 
 /** The reference every other setting is compared with. */
 export const UNWEIGHTED_SETTING: WeightSetting = { name: "unweighted", weights: {} };
@@ -48,7 +54,7 @@ export interface PlaygroundRequest {
   settings?: readonly WeightSetting[];
   preset: PresetName;
   data?: DataSpec;
-  /** default [0, 1]: two seeds, so the paired t-test has something to say */
+  /** default [0, 1, 2]: three seeds, the fewest a paired t-test gives a verdict on (fewer: the verdicts say why not) */
   seeds?: readonly number[];
   runsDir?: string;
   progress?: GridRunOptions["progress"];
@@ -76,7 +82,10 @@ export interface PlaygroundResult {
   chart: PlotlyFigure;
   /** setting name → confusion matrix summed over its seeds */
   confusion: Record<string, number[][]>;
-  /** the instant decision-rule preview on the unweighted run of the first seed (HTML with its own script) */
+  /**
+   * the instant decision-rule preview on the unweighted run of the first seed (HTML with its own script): it opens on
+   * the selection split, the one tuning may look at; the reported split is there only as an explicit choice
+   */
   preview: string;
 }
 
@@ -119,7 +128,7 @@ function settingJob(s: WeightSetting, seed: number, base: ExperimentConfig): Job
 
 export async function classWeightPlayground(req: PlaygroundRequest): Promise<PlaygroundResult> {
   const { list, reference } = resolveSettings(req.settings ?? DEFAULT_WEIGHT_SETTINGS);
-  const seeds = [...(req.seeds ?? [0, 1])];
+  const seeds = [...(req.seeds ?? DEFAULT_PLAYGROUND_SEEDS)];
   if (seeds.length === 0) throw new Error("class-weights playground: no seeds");
   const base: ExperimentConfig = { ...presetConfig(req.preset), ...(req.data ? { data: req.data } : {}) };
   const jobs = list.flatMap((s) => seeds.map((seed) => settingJob(s, seed, base)));
@@ -150,10 +159,11 @@ function meanOf(records: readonly RunScore[], name: string, f: (r: RunScore) => 
   return summarize(records.filter((r) => r.variant === name).map(f));
 }
 
-/** "+1.90, beyond seed noise (p 0.010)", or why there is no verdict. */
+/** "+1.90, beyond seed noise (p 0.010)", or why there is no verdict ("+1.90, no verdict from 2 seeds …"). */
 function verdictCell(c: ComparisonLine | undefined): string {
   if (!c) return "(reference)";
-  if (Number.isNaN(c.p)) return `${formatVariation(c.diff)}, needs ≥ 2 seeds to test`;
+  const none = noVerdictReason(c);
+  if (none) return `${formatVariation(c.diff)}, ${none}`;
   return `${formatVariation(c.diff)}, ${c.beyondNoise ? "beyond" : "within"} seed noise (p ${c.p < 0.001 ? "< 0.001" : c.p.toFixed(3)})`;
 }
 
@@ -188,16 +198,23 @@ function perClassFrame(list: WeightSetting[], reference: string, records: RunSco
   return new DataFrame(cols, { index: [...LABEL_NAMES] });
 }
 
-/** The decision-rule preview on one unweighted run's saved dev and test probabilities. */
+/**
+ * The decision-rule preview on one unweighted run's saved probabilities: the selection split first (the split the
+ * best epoch was chosen on, where tuning by eye belongs), the reported split (test, or dev when there is none) as the
+ * explicit second choice. A run saved before selection predictions existed offers its dev split as the first.
+ */
 function previewOf(run: RunRecord, seed: number): string {
-  const splits: Record<string, ProbSplit> = {};
-  if (run.metrics.test) splits.test = predictionsToSplit(loadPredictions(run.dir, "test"));
-  splits.dev = predictionsToSplit(loadPredictions(run.dir, "dev"));
+  const reported = reportedPredictionSplit(run);
+  const hasSelection = fs.existsSync(path.join(run.dir, "predictions-selection.jsonl"));
+  const first: PredictionSplit = hasSelection ? "selection" : "dev";
+  const splits: Record<string, ProbSplit> = { [first]: predictionsToSplit(loadPredictions(run.dir, first)) };
+  if (reported !== first) splits[reported] = predictionsToSplit(loadPredictions(run.dir, reported));
   return decisionPreviewHtml({
+    reported,
     splits,
     source: `the unweighted run ${run.hash} (seed ${seed})`,
     retrainCode:
       `const mine = await experiments.classWeightPlayground({ settings: [{ name: "unweighted", weights: {} }, ` +
-      `{ name: "mine", weights: __WEIGHTS__ }], preset: PRESET, data: DATA, seeds: [0, 1] });`,
+      `{ name: "mine", weights: __WEIGHTS__ }], preset: PRESET, data: DATA, seeds: SEEDS });`,
   });
 }

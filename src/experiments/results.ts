@@ -12,17 +12,14 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DataFrame } from "danfojs-node";
 import { z } from "zod";
 import { loadRows } from "../data/load";
-import type { Metrics, RunScore } from "../metrics";
-import { studyTableFrame, perClassTable, perClassF1Chart, dropEmptyColumns, type PlotlyFigure } from "../report";
+import type { Metrics } from "../metrics";
 import type { ExperimentConfig } from "../runs/config";
 import { PROJECT_ROOT, configHashParts, dataFiles, hashOfParts, parseExperimentConfig } from "../runs/config";
 import type { Prediction, PredictionSplit, ResultRun, RunRecord, ShippedInfo } from "../runs/record";
 import { loadPredictions } from "../runs/predictions";
 import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
-import { tableReadings, tableSummary } from "./tables";
 
 /** The results format this code writes and reads (1: runs without fingerprints or predictions, before 2026-12-06). */
 export const RESULTS_FORMAT = 2;
@@ -331,30 +328,6 @@ function sentencesById(cfg: ExperimentConfig, split: PredictionSplit) {
   return m;
 }
 
-// ---- reading for notebooks --------------------------------------------------------------------
-
-/** A shipped table as the notebooks show it: ours beside the study's, per class, and the readings. */
-export interface ShippedTable {
-  table: TableName;
-  file: string;
-  meta: Omit<ResultsFile, "runs">;
-  split: "dev" | "test";
-  frame: DataFrame;
-  perClass: DataFrame;
-  chart: PlotlyFigure;
-  records: RunScore[];
-  variants: string[];
-  readings: string[];
-  /** the table in 2–4 plain sentences (tableSummary) */
-  summary: string[];
-  /** seeds per variant */
-  seeds: Record<string, number[]>;
-  runs: ResultRun[];
-  /** runs present of the grid's jobs (distinct hashes): a partial file says "n of N runs" */
-  progress: { done: number; total: number };
-  /** the grid's jobs that have no run in the file yet */
-  missing: GridJobRef[];
-}
 
 /** How much of each table's grid a results folder holds (a table whose file is absent is left out). */
 export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultRun[] }[] {
@@ -366,42 +339,4 @@ export function resultsProgress(dir = studyResultsDir()): { table: TableName; do
     const hashes = new Set(grid.map((g) => g.hash));
     return [{ table, done: [...hashes].filter((h) => have.has(h)).length, total: hashes.size || have.size, grid, runs }];
   });
-}
-
-/** Load results/study/<table>.json (or another folder's), checked; null when it is not there or holds no run yet. */
-export function loadResults(table: TableName, dir = studyResultsDir()): ShippedTable | null {
-  const file = path.resolve(dir, `${table}.json`);
-  if (!fs.existsSync(file)) return null;
-  const { runs, ...meta } = readResultsFile(file, table);
-  if (runs.length === 0) return null;
-  const split = runs[0].split;
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
-  // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
-  const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
-  const seeds = Object.fromEntries(variants.map((v) => [v, runs.filter((r) => r.variant === v).map((r) => r.seed)]));
-  const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
-  const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
-  const total = meta.grid ? new Set(meta.grid.map((g) => g.hash)).size : have.size;
-  return {
-    table,
-    file,
-    meta,
-    split,
-    frame: dropEmptyColumns(studyTableFrame(TABLE_SPECS[table].studyKey, records, { aliases: TABLE_SPECS[table].aliases })),
-    perClass: perClassTable(records),
-    chart: perClassF1Chart(records),
-    records,
-    variants,
-    readings: tableReadings({ table, records, variants }),
-    summary: tableSummary({ table, records, variants }),
-    seeds,
-    runs,
-    progress: { done: total - new Set(missing.map((m) => m.hash)).size, total },
-    missing,
-  };
-}
-
-/** "12 of 65 runs" when a file is partial, "" when whole. */
-export function progressNote(t: Pick<ShippedTable, "progress">): string {
-  return t.progress.done < t.progress.total ? `${t.progress.done} of ${t.progress.total} runs` : "";
 }

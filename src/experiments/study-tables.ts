@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { STUDY_ENCODINGS } from "../encoding/types";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { MetricRow } from "../metrics/records";
-import type { StudyTableName } from "../report/study";
+import type { StudyOrientation, StudyTableName } from "../report/study";
 import type { ExperimentConfig } from "../runs/config";
 import { fromScratch, MODELS_DIR, type PresetName } from "./presets";
 
@@ -40,6 +40,8 @@ export interface TableSpec {
   name: TableName;
   /** the table's key in data/study-tables.json */
   studyKey: StudyTableName;
+  /** how that table lays its variants out, as on the study's slide (the encodings table has them as rows) */
+  studyOrientation: StudyOrientation;
   title: string;
   /** the variant the others are compared against */
   baseline: string;
@@ -158,6 +160,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
   models: {
     name: "models",
     studyKey: "model_comparison",
+    studyOrientation: "variants-as-columns",
     title: "Pretrained model comparison",
     baseline: FROM_SCRATCH_VARIANT,
     metrics: ["Micro-F1", "Macro-F1"],
@@ -192,6 +195,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
   encodings: {
     name: "encodings",
     studyKey: "encoding_ablation",
+    studyOrientation: "variants-as-rows",
     title: "Encoding strategy impact",
     baseline: "Basic1",
     metrics: ["Macro-F1"],
@@ -204,6 +208,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
   loss: {
     name: "loss",
     studyKey: "weighted_loss",
+    studyOrientation: "variants-as-columns",
     title: "Weighted loss",
     baseline: REGULAR,
     metrics: ["Macro-F1", "F1 Range"],
@@ -223,6 +228,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
   augmentation: {
     name: "augmentation",
     studyKey: "augmentation",
+    studyOrientation: "variants-as-columns",
     title: "Hard-class augmentation",
     baseline: WEIGHTED,
     metrics: ["Macro-F1", "F1 Range"],

@@ -10,9 +10,11 @@ import {
   perClassF1Chart,
   formatComparison,
   formatVariation,
+  noVerdictReason,
+  MIN_VERDICT_SEEDS,
   dropEmptyColumns,
   perClassShifts,
-  studyValue,
+  studyMetric,
   showTable,
   showChart,
   showSentences,
@@ -21,18 +23,20 @@ import {
   confusedPairsTable,
   errorAnalysisHtml,
   sumConfusion,
-  worstPairs,
+  confusedPairs,
   type PlotlyFigure,
+  type PredictionSource,
 } from "../report";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RUNS_DIR, runDir } from "./store";
-import type { PredictionSplit } from "../runs/record";
+import type { PredictionSplit, ResultRun } from "../runs/record";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
+import { readResultsFile, shippedPredictions, studyResultsDir, type GridJobRef, type ResultsFile } from "./results";
 
 export interface TableRequest {
   preset: PresetName;
@@ -87,13 +91,18 @@ export async function cachedTable(table: TableName, req: TableRequest): Promise<
   return runs.length === 0 ? null : assemble(table, jobs, runs, missing);
 }
 
+/** Ours beside the study's, laid out as the study's slide (the spec's key and orientation); columns with no run dropped. */
+export function studyFrame(table: TableName, records: readonly RunScore[]): DataFrame {
+  const spec = TABLE_SPECS[table];
+  return dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases, orientation: spec.studyOrientation }));
+}
+
 /** The split a set of runs is reported on: test when every run has one, else dev. */
 export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): "test" | "dev" {
   return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
 }
 
 function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult {
-  const spec = TABLE_SPECS[table];
   const split = reportedSplit(runs);
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
@@ -101,7 +110,7 @@ function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: J
   return {
     table,
     split,
-    frame: dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases })),
+    frame: studyFrame(table, records),
     perClass: perClassTable(records),
     chart: perClassF1Chart(records),
     records,
@@ -129,15 +138,17 @@ export function tableReadings(r: Pick<TableResult, "table" | "records" | "varian
 
 const p3 = (p: number): string => (p < 0.001 ? "< 0.001" : p.toFixed(3));
 
-/** "Entity_marked2 +2.80 (p 0.002)", or "(no spread to test)" with one seed. */
+/** "Entity_marked2 +2.80 (p 0.002)", or "(2 seeds)" when the test gives no verdict (noVerdictReason). */
 function shortLine(c: ComparisonLine): string {
-  return `${c.b} ${formatVariation(c.diff)}${Number.isNaN(c.p) ? " (no seed spread to test)" : ` (p ${p3(c.p)})`}`;
+  if (Number.isNaN(c.p)) return `${c.b} ${formatVariation(c.diff)} (no seed spread to test)`;
+  if (noVerdictReason(c)) return `${c.b} ${formatVariation(c.diff)} (${Math.min(...c.seeds)} seeds)`;
+  return `${c.b} ${formatVariation(c.diff)} (p ${p3(c.p)})`;
 }
 
 /** The study's own b − a on a metric, from data/study-tables.json, when its table has both. */
 function studyDiff(table: TableName, metric: MetricRow, c: Comparison): number | undefined {
-  const key = TABLE_SPECS[table].studyKey;
-  const v = (variant: string) => (key === "encoding_ablation" ? studyValue(key, variant, metric) : studyValue(key, metric, variant));
+  const spec = TABLE_SPECS[table];
+  const v = (variant: string) => studyMetric(spec.studyKey, spec.studyOrientation, variant, metric);
   const [a, b] = [v(c.a), v(c.b)];
   return a === undefined || b === undefined ? undefined : b - a;
 }
@@ -160,9 +171,15 @@ export function tableSummary(r: Pick<TableResult, "table" | "records" | "variant
   const lines = tableComparisonLines(r.table, r.records, r.variants).filter((c) => c.metric === metric && c.seeds[0] > 0 && c.seeds[1] > 0);
   for (const a of [...new Set(lines.map((c) => c.a))]) {
     const mine = lines.filter((c) => c.a === a);
-    const beyond = mine.filter((c) => c.beyondNoise).map(shortLine);
-    const within = mine.filter((c) => !c.beyondNoise).map(shortLine);
-    const parts = [beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "", within.length ? `within seed noise: ${within.join(", ")}` : ""].filter(Boolean);
+    const tested = mine.filter((c) => !noVerdictReason(c));
+    const beyond = tested.filter((c) => c.beyondNoise).map(shortLine);
+    const within = tested.filter((c) => !c.beyondNoise).map(shortLine);
+    const open = mine.filter((c) => noVerdictReason(c)).map(shortLine);
+    const parts = [
+      beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "",
+      within.length ? `within seed noise: ${within.join(", ")}` : "",
+      open.length ? `no verdict (fewer than ${MIN_VERDICT_SEEDS} seeds, or no spread): ${open.join(", ")}` : "",
+    ].filter(Boolean);
     out.push(`Against ${a} on ${metric}, ${parts.join("; ")}.`);
   }
   const h = spec.headline;
@@ -203,31 +220,38 @@ export function showTableResult(r: Pick<TableResult, "table" | "split" | "frame"
 export interface ErrorAnalysisRequest {
   /** default the table's headline variant (headlineVariant) */
   variant?: string;
-  /** confused pairs to list (default 3) */
+  /** confused pairs to list (default 3; with `golds`, per gold class) */
   pairs?: number;
   /** example sentences per pair (default 4) */
   examples?: number;
   /** where run folders are looked up for results files (default runs/) */
   runsDir?: string;
+  /** where shipped runs' compact predictions are (default results/study, or MEDREL_RESULTS_DIR) */
+  resultsDir?: string;
+  /** only what these gold classes are taken for (e.g. the study's hard classes, STUDY_HARD_CLASSES) */
+  golds?: readonly string[];
 }
 
-/** The folder of a variant's first run when its saved predictions are on this machine. */
-function predictionsFolder(runs: readonly ({ variant: string; dir?: string; hash?: string | null })[], variant: string, split: string, runsDir: string): string | undefined {
-  for (const run of runs.filter((x) => x.variant === variant)) {
-    const dir = run.dir ?? (run.hash ? runDir(run.hash, runsDir) : undefined);
-    if (dir && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`))) return dir;
-  }
-  return undefined;
+/** A run folder on this machine, or a shipped run (results.ts: its compact predictions beside its results file). */
+type RunLocation = { variant: string; dir?: string; hash?: string | null } | ResultRun;
+
+/** The saved predictions of every run of a variant (folders, or shipped files), or null when some run's are missing. */
+function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string, resultsDir?: string): PredictionSource[] | null {
+  const mine = runs.filter((x) => x.variant === variant);
+  const found = mine.flatMap((run): PredictionSource[] => {
+    if ("predictions" in run && run.predictions?.[split as PredictionSplit]) return [{ split: split as PredictionSplit, rows: shippedPredictions(run, split as PredictionSplit, resultsDir) }];
+    const dir = "dir" in run && run.dir ? run.dir : run.hash ? runDir(run.hash, runsDir) : undefined;
+    return dir !== undefined && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`)) ? [{ dir }] : [];
+  });
+  return found.length === mine.length && found.length > 0 ? found : null;
 }
 
 /**
- * Where a table's headline variant goes wrong: its confusion matrix summed over seeds, its most confused pairs, and
- * (when the run folders with their saved predictions are on this machine) the most confident mistakes of each pair.
+ * Where a table's variant (default its headline one) goes wrong: its confusion matrix summed over the seeds, the most
+ * confused pairs of that same summed matrix, and — when every seed's saved predictions are on this machine — the
+ * most confident mistakes of each pair over the seeds.
  */
-export function showErrorAnalysis(
-  r: Pick<TableResult, "table" | "records"> & { runs: readonly { variant: string; dir?: string; hash?: string | null }[] },
-  opts: ErrorAnalysisRequest = {},
-): void {
+export function showErrorAnalysis(r: Pick<TableResult, "table" | "records"> & { runs: readonly RunLocation[] }, opts: ErrorAnalysisRequest = {}): void {
   const v = opts.variant ?? headlineVariant(r.table);
   const recs = r.records.filter((x) => x.variant === v);
   if (recs.length === 0) {
@@ -235,14 +259,73 @@ export function showErrorAnalysis(
     return;
   }
   const split = recs[0].split ?? "dev";
-  const metrics = recs.map((x) => x.metrics);
-  showChart(confusionMatrixChart(sumConfusion(metrics), { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
-  const dir = predictionsFolder(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR);
-  if (dir) {
-    showHtml(errorAnalysisHtml({ dir }, { pairs: opts.pairs ?? 3, examples: opts.examples ?? 4, split: split as PredictionSplit }));
+  const summed = sumConfusion(recs.map((x) => x.metrics));
+  showChart(confusionMatrixChart(summed, { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
+  const pairOpts = { pairs: opts.pairs ?? 3, golds: opts.golds };
+  const sources = variantPredictions(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR, opts.resultsDir);
+  if (sources) {
+    showHtml(errorAnalysisHtml(sources, { ...pairOpts, examples: opts.examples ?? 4, split: split as PredictionSplit }));
   } else {
-    showTable(confusedPairsTable(worstPairs(metrics, opts.pairs ?? 3)), {
-      caption: `${v}: most confused pairs over ${recs.length} seeds (the runs' saved predictions are not on this machine, so no example sentences)`,
+    showTable(confusedPairsTable(confusedPairs(summed, pairOpts)), {
+      caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (the runs' saved predictions are not on this machine, so no example sentences)`,
     });
   }
+}
+
+// ---- shipped results (results/study) as the notebooks show them ------------------------------
+
+/** A shipped table as the notebooks show it: ours beside the study's, per class, and the readings. */
+export interface ShippedTable {
+  table: TableName;
+  file: string;
+  meta: Omit<ResultsFile, "runs">;
+  split: "dev" | "test";
+  frame: DataFrame;
+  perClass: DataFrame;
+  chart: PlotlyFigure;
+  records: RunScore[];
+  variants: string[];
+  readings: string[];
+  /** the table in 2–4 plain sentences (tableSummary) */
+  summary: string[];
+  /** seeds per variant */
+  seeds: Record<string, number[]>;
+  runs: ResultRun[];
+  /** runs present of the grid's jobs (distinct hashes): a partial file says "n of N runs" */
+  progress: { done: number; total: number };
+  /** the grid's jobs that have no run in the file yet */
+  missing: GridJobRef[];
+}
+
+/** Load results/study/<table>.json (or another folder's), checked; null when it is not there or holds no run yet. */
+export function loadResults(table: TableName, dir = studyResultsDir()): ShippedTable | null {
+  const file = path.resolve(dir, `${table}.json`);
+  if (!fs.existsSync(file)) return null;
+  const { runs, ...meta } = readResultsFile(file, table);
+  if (runs.length === 0) return null;
+  const split = runs[0].split;
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
+  // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
+  const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
+  const seeds = Object.fromEntries(variants.map((v) => [v, runs.filter((r) => r.variant === v).map((r) => r.seed)]));
+  const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
+  const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
+  const total = meta.grid ? new Set(meta.grid.map((g) => g.hash)).size : have.size;
+  return {
+    table,
+    file,
+    meta,
+    split,
+    frame: dropEmptyColumns(studyTableFrame(TABLE_SPECS[table].studyKey, records, { aliases: TABLE_SPECS[table].aliases })),
+    perClass: perClassTable(records),
+    chart: perClassF1Chart(records),
+    records,
+    variants,
+    readings: tableReadings({ table, records, variants }),
+    summary: tableSummary({ table, records, variants }),
+    seeds,
+    runs,
+    progress: { done: total - new Set(missing.map((m) => m.hash)).size, total },
+    missing,
+  };
 }

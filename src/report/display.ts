@@ -98,6 +98,8 @@ export interface TableHtmlOptions {
   digits?: number;
   /** name of the index column header (default "") */
   indexName?: string;
+  /** [row, column] of cells to set in bold (e.g. each metric's best value) */
+  strong?: readonly (readonly [number, number])[];
 }
 
 function cellText(v: unknown, digits: number): string {
@@ -112,10 +114,13 @@ function cellText(v: unknown, digits: number): string {
 const TABLE_STYLE =
   "border-collapse:collapse;font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif;font-size:13px";
 const CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap";
-// long text (an encoded sentence, a token list) wraps inside its cell instead of pushing the table off the page
-const TEXT_CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:520px;min-width:160px";
+// long text (an encoded sentence, a token list) wraps inside its cell instead of pushing the table off the page: at
+// spaces, and inside a run of Chinese only where it would overflow (keep-all: 临床表现 stays whole when it fits)
+const TEXT_CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:520px;min-width:120px;word-break:keep-all";
 const LONG_TEXT = 32;
-const HEAD_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:center;background:#f3f3f3";
+// column headers wrap at spaces only (keep-all: a Chinese word such as 临床表现 never breaks inside); row labels never wrap
+const HEAD_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:center;background:#f3f3f3;word-break:keep-all";
+const LABEL_STYLE = `${HEAD_STYLE};text-align:left;white-space:nowrap`;
 
 /** A DataFrame as an HTML <table> (index as the first column); danfo itself only prints text. */
 export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
@@ -134,11 +139,12 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
   index.forEach((name, i) => {
     const row = Array.isArray(values[i]) ? values[i] : [values[i]];
     out.push(
-      `<tr><th style="${HEAD_STYLE};text-align:left">${escapeHtml(name)}</th>` +
+      `<tr><th style="${LABEL_STYLE}">${escapeHtml(name)}</th>` +
         columns
           .map((_, j) => {
             const text = cellText(row[j], digits);
-            return `<td style="${text.length > LONG_TEXT ? TEXT_CELL_STYLE : CELL_STYLE}">${escapeHtml(text)}</td>`;
+            const bold = opts.strong?.some(([r, c]) => r === i && c === j);
+            return `<td style="${text.length > LONG_TEXT ? TEXT_CELL_STYLE : CELL_STYLE}">${bold ? `<b>${escapeHtml(text)}</b>` : escapeHtml(text)}</td>`;
           })
           .join("") +
         `</tr>`,

@@ -67,6 +67,17 @@ export function worstPairs(input: ConfusionSource | readonly ConfusionSource[], 
   return pairs.slice(0, k);
 }
 
+/**
+ * The pairs a table shows: the `pairs` most confused overall, or, with `golds`, the `pairs` most confused of each of
+ * those gold classes (e.g. the study's two hard classes and what each is taken for). Several sources are summed.
+ */
+export function confusedPairs(input: ConfusionSource | readonly ConfusionSource[], opts: { pairs?: number; golds?: readonly string[] } = {}): ConfusedPair[] {
+  const k = opts.pairs ?? 3;
+  const all = worstPairs(input, LABEL_NAMES.length ** 2);
+  if (!opts.golds) return all.slice(0, k);
+  return opts.golds.flatMap((g) => all.filter((p) => p.gold === label(g, "gold")).slice(0, k));
+}
+
 /** The pairs as a table: gold, predicted (both languages), rows, % of the gold class. */
 export function confusedPairsTable(pairs: readonly ConfusedPair[]): DataFrame {
   const { DataFrame } = loadDanfo();
@@ -118,21 +129,27 @@ export interface ErrorExample {
   sentence: string;
   h: string;
   t: string;
-  /** probability the model gave the gold class */
+  /** probability the model gave the gold class (the run most sure of its mistake, when several runs made it) */
   pGold: number;
   /** probability the model gave the class it predicted */
   pPred: number;
+  /** in how many of the runs read this row got this same mistake (1 with one run) */
+  runs: number;
 }
 
 export interface ErrorExamples {
   gold: Label;
   pred: Label;
   split: PredictionSplit;
-  /** rows of the split with this gold label and this prediction */
+  /** mistakes of this pair over the runs read (the confusion matrix's cell, summed over them) */
   total: number;
-  /** rows of the split with this gold label */
+  /** rows of the split with this gold label, summed over the runs read */
   goldRows: number;
-  /** the most confident mistakes first (P(pred) descending, then id), at most `limit` */
+  /** how many runs (seeds) were read */
+  runCount: number;
+  /** distinct sentences with this mistake (= total with one run) */
+  sentences: number;
+  /** the most confident mistakes first (mistaken in most runs, then P(pred) descending, then id), at most `limit` */
   rows: ErrorExample[];
   /** the rows as an HTML table, entities highlighted */
   html: string;
@@ -161,20 +178,59 @@ export function runPredictions(ref: RunRef, split?: PredictionSplit): { split: P
   return { split: s, rows: loadPredictions(ref.dir, s) };
 }
 
-/** The misclassified rows of one (gold, predicted) pair of a run, with the entities highlighted. */
+/** Where a run's saved predictions are: its folder (or loaded run), or the rows themselves (e.g. shipped with a results file). */
+export type PredictionSource = RunRef | { split: PredictionSplit; rows: readonly Prediction[] };
+
+/** Saved predictions of one split, one list per run (seed). */
+interface SplitPredictions {
+  split: PredictionSplit;
+  runs: readonly (readonly Prediction[])[];
+}
+
+/** The predictions of several runs of one split; runs reporting different splits are refused. */
+function predictionsOf(refs: readonly PredictionSource[], split?: PredictionSplit): SplitPredictions {
+  if (refs.length === 0) throw new ReportInputError("error analysis: no runs");
+  const each = refs.map((r) => ("rows" in r ? r : runPredictions(r, split)));
+  const splits = [...new Set(each.map((e) => e.split))];
+  if (splits.length > 1) throw new ReportInputError(`error analysis: the runs report different splits (${splits.join(", ")}); pass { split }`);
+  return { split: splits[0], runs: each.map((e) => e.rows) };
+}
+
+/** The confusion matrix of saved predictions (rows = gold, columns = predicted). */
+function predictionConfusion(rows: readonly Prediction[]): number[][] {
+  return confusionMatrix(
+    rows.map((r) => labelIndex(label(r.label, "gold"))),
+    rows.map((r) => labelIndex(label(r.pred, "predicted"))),
+  );
+}
+
+/** One pair's mistakes over every run: each sentence once, with in how many runs it was mistaken this way. */
+function pairExamples(p: SplitPredictions, gold: Label, pred: Label, limit: number): Omit<ErrorExamples, "html"> {
+  const [gi, pi] = [labelIndex(gold), labelIndex(pred)];
+  const byId = new Map<string, ErrorExample>();
+  let total = 0;
+  for (const rows of p.runs) {
+    for (const r of rows) {
+      if (r.label !== gold || r.pred !== pred) continue;
+      total++;
+      const prev = byId.get(r.id);
+      const ex = { id: r.id, sentence: r.sentence, h: r.h, t: r.t, pGold: r.probs[gi], pPred: r.probs[pi], runs: (prev?.runs ?? 0) + 1 };
+      byId.set(r.id, prev && prev.pPred >= ex.pPred ? { ...prev, runs: ex.runs } : ex);
+    }
+  }
+  const rows = [...byId.values()]
+    .sort((a, b) => b.runs - a.runs || b.pPred - a.pPred || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, limit);
+  const goldRows = p.runs.reduce((n, run) => n + run.filter((r) => r.label === gold).length, 0);
+  return { gold, pred, split: p.split, total, goldRows, runCount: p.runs.length, sentences: byId.size, rows };
+}
+
+/** The misclassified rows of one (gold, predicted) pair of a run (or of saved predictions), entities highlighted. */
 export function errors(ref: RunRef | { split: PredictionSplit; rows: readonly Prediction[] }, opts: ErrorOptions): ErrorExamples {
   const gold = label(opts.gold, "gold");
   const pred = label(opts.pred, "predicted");
   const { split, rows } = "rows" in ref ? ref : runPredictions(ref, opts.split);
-  const limit = opts.limit ?? 5;
-  const [gi, pi] = [labelIndex(gold), labelIndex(pred)];
-  const wrong = rows.filter((r) => r.label === gold && r.pred === pred);
-  const examples = wrong
-    .map((r) => ({ id: r.id, sentence: r.sentence, h: r.h, t: r.t, pGold: r.probs[gi], pPred: r.probs[pi] }))
-    .sort((a, b) => b.pPred - a.pPred || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, limit);
-  const goldRows = rows.filter((r) => r.label === gold).length;
-  const base = { gold, pred, split, total: wrong.length, goldRows, rows: examples };
+  const base = pairExamples({ split, runs: [rows] }, gold, pred, opts.limit ?? 5);
   return { ...base, html: errorExamplesHtml(base) };
 }
 
@@ -182,15 +238,20 @@ const CELL = "border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-alig
 const NUM = `${CELL};text-align:right;white-space:nowrap`;
 
 function errorExamplesHtml(ex: Omit<ErrorExamples, "html">): string {
+  const several = ex.runCount > 1;
+  const over = several ? ` over ${ex.runCount} runs (a sentence mistaken in several runs is listed once, with how many)` : "";
   const caption =
-    `gold ${bilingualLabel(ex.gold)} → predicted ${bilingualLabel(ex.pred)}: ${ex.total} of ${ex.goldRows} ${ex.split} rows` +
-    (ex.total > ex.rows.length ? ` (the ${ex.rows.length} most confident shown)` : "");
-  const head = `<tr><th style="${CELL}">id</th><th style="${CELL}">sentence (${ENTITY_LEGEND})</th><th style="${CELL}">P(gold)</th><th style="${CELL}">P(pred)</th></tr>`;
+    `gold ${bilingualLabel(ex.gold)} → predicted ${bilingualLabel(ex.pred)}: ${ex.total} of ${ex.goldRows} ${ex.split} rows${over}` +
+    (ex.sentences > ex.rows.length ? ` (the ${ex.rows.length} most confident shown)` : "");
+  const runsHead = several ? `<th style="${CELL}">runs</th>` : "";
+  const head = `<tr><th style="${CELL}">id</th><th style="${CELL}">sentence (${ENTITY_LEGEND})</th><th style="${CELL}">P(gold)</th><th style="${CELL}">P(pred)</th>${runsHead}</tr>`;
   const body = ex.rows
     .map(
       (r) =>
         `<tr><td style="${CELL};white-space:nowrap">${escapeHtml(r.id)}</td><td style="${CELL};max-width:720px;white-space:normal">${highlightEntities(r.sentence, r.h, r.t)}</td>` +
-        `<td style="${NUM}">${r.pGold.toFixed(2)}</td><td style="${NUM}">${r.pPred.toFixed(2)}</td></tr>`,
+        `<td style="${NUM}">${r.pGold.toFixed(2)}</td><td style="${NUM}">${r.pPred.toFixed(2)}</td>` +
+        (several ? `<td style="${NUM}">${r.runs} of ${ex.runCount}</td>` : "") +
+        `</tr>`,
     )
     .join("");
   return (
@@ -205,22 +266,29 @@ export interface ErrorAnalysisOptions {
   /** example sentences per pair (default 4) */
   examples?: number;
   split?: PredictionSplit;
+  /** the `pairs` most confused pairs of each of these gold classes (any spelling), e.g. the study's hard classes */
+  golds?: readonly string[];
 }
 
 /**
- * The worst pairs of a run's split (counted from its saved predictions) as a table, then the most confident
- * mistakes of each pair: one HTML block for a notebook cell.
+ * The worst pairs of one run, or of several runs (the seeds of a variant) summed — the same counts as the confusion
+ * matrix summed over those runs — counted from their saved predictions, as a table; then the most confident mistakes
+ * of each pair: one HTML block for a notebook cell.
  */
-export function errorAnalysisHtml(ref: RunRef, opts: ErrorAnalysisOptions = {}): string {
-  const preds = runPredictions(ref, opts.split);
-  const cm = confusionMatrix(
-    preds.rows.map((r) => labelIndex(label(r.label, "gold"))),
-    preds.rows.map((r) => labelIndex(label(r.pred, "predicted"))),
-  );
-  const pairs = worstPairs(cm, opts.pairs ?? 3);
-  if (pairs.length === 0) return `<p>no misclassified ${preds.split} rows</p>`;
-  const where = "dir" in ref ? ` of run ${ref.dir.split(/[\\/]/).pop()}` : "";
-  const parts = [tableHtml(confusedPairsTable(pairs), { caption: `most confused pairs${where}, ${preds.split} split (${preds.rows.length} rows)` })];
-  for (const p of pairs) parts.push(errors(preds, { gold: p.gold, pred: p.pred, limit: opts.examples ?? 4 }).html);
+export function errorAnalysisHtml(refs: PredictionSource | readonly PredictionSource[], opts: ErrorAnalysisOptions = {}): string {
+  const list: readonly PredictionSource[] = Array.isArray(refs) ? refs : [refs as PredictionSource];
+  const preds = predictionsOf(list, opts.split);
+  // (a list of matrices would read as one matrix to sumConfusion: add them here)
+  const cm = preds.runs.map(predictionConfusion).reduce((acc, m) => acc.map((row, i) => row.map((v, j) => v + m[i][j])));
+  const pairs = confusedPairs(cm, opts);
+  const rows = preds.runs.reduce((n, r) => n + r.length, 0);
+  if (pairs.length === 0) return `<p>no misclassified ${preds.split} rows${opts.golds ? ` of ${opts.golds.join(", ")}` : ""}</p>`;
+  const one = list.length === 1 ? list[0] : undefined;
+  const where = one ? ("dir" in one ? ` of run ${one.dir.split(/[\\/]/).pop()}` : "") : ` summed over ${list.length} runs (as in the confusion matrix)`;
+  const parts = [tableHtml(confusedPairsTable(pairs), { caption: `most confused pairs${where}, ${preds.split} split (${rows} rows)` })];
+  for (const p of pairs) {
+    const ex = pairExamples(preds, p.gold, p.pred, opts.examples ?? 4);
+    parts.push(errorExamplesHtml(ex));
+  }
   return parts.join("\n");
 }

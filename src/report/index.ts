@@ -3,15 +3,19 @@ export { loadDanfo, type Danfo } from "./danfo";
 export {
   loadStudyTables,
   studyValue,
+  studyMetric,
   StudyTablesSchema,
   StudyTablesError,
   STUDY_TABLES_PATH,
   type StudyTable,
   type StudyTables,
   type StudyTableName,
+  type StudyOrientation,
 } from "./study";
 export {
   studyTableFrame,
+  orientationOf,
+  publishedTable,
   modelTable,
   encodingTable,
   weightedLossTable,
@@ -25,6 +29,7 @@ export {
   MISSING,
   type TableOptions,
   type PerClassOptions,
+  type PublishedTable,
 } from "./tables";
 export {
   perClassF1Chart,
@@ -78,10 +83,11 @@ export {
   batchComposition,
   augmentReportTable,
 } from "./views";
-export { formatComparison, rankVariants, perClassShifts, type ClassShift } from "./reading";
+export { formatComparison, noVerdictReason, MIN_VERDICT_SEEDS, rankVariants, perClassShifts, type ClassShift } from "./reading";
 export { notebookProgress } from "./progress";
 export {
   worstPairs,
+  confusedPairs,
   sumConfusion,
   confusedPairsTable,
   highlightEntities,
@@ -90,6 +96,7 @@ export {
   runPredictions,
   ENTITY_LEGEND,
   type RunRef,
+  type PredictionSource,
   type ConfusionSource,
   type ConfusedPair,
   type ErrorExample,

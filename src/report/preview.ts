@@ -64,8 +64,10 @@ export function weightVector(weights: Readonly<Record<string, number>>): number[
 }
 
 export interface DecisionPreviewOptions {
-  /** the splits to re-score, by name (the first is shown first), e.g. { test, dev } */
+  /** the splits to re-score, by name; the first is shown first: the selection split, e.g. { selection, test } */
   splits: Readonly<Record<string, ProbSplit>>;
+  /** the split the tables report: offered only as an explicit choice, marked as not for tuning */
+  reported?: string;
   /** what the probabilities are, e.g. "the unweighted run 44e13eb3d3be (seed 0)" */
   source: string;
   /** the retraining call, with `__WEIGHTS__` where the weights map goes */
@@ -176,8 +178,12 @@ export function decisionPreviewHtml(opts: DecisionPreviewOptions): string {
       }),
     ),
   };
+  if (opts.reported !== undefined && order[0] === opts.reported && order.length > 1) {
+    throw new ReportInputError(`decisionPreviewHtml: the reported split "${opts.reported}" must not be the one shown first (tune on the selection split)`);
+  }
+  const note = (name: string): string => (name === opts.reported ? ", the reported split: look, do not tune" : name === "selection" ? ", where tuning belongs" : "");
   const radios = order
-    .map((name, i) => `<label style="margin-right:1em"><input type="radio" class="medrel-split" name="${id}-split" value="${escapeHtml(name)}"${i === 0 ? " checked" : ""}> ${escapeHtml(name)} (${opts.splits[name].gold.length} rows)</label>`)
+    .map((name, i) => `<label style="margin-right:1em;white-space:nowrap"><input type="radio" class="medrel-split" name="${id}-split" value="${escapeHtml(name)}"${i === 0 ? " checked" : ""}> ${escapeHtml(name)} (${opts.splits[name].gold.length} rows${note(name)})</label>`)
     .join("");
   const rows = LABELS.map(
     (l, c) =>
@@ -195,7 +201,8 @@ export function decisionPreviewHtml(opts: DecisionPreviewOptions): string {
     `<div id="${id}" class="medrel-preview" style="border:2px solid #e0a800;border-radius:6px;padding:10px 14px;margin:8px 0;font-size:13px;max-width:100%;overflow-x:auto">`,
     `<div style="font-weight:bold;font-size:15px">Preview of the decision rule, not retraining</div>`,
     `<p style="margin:4px 0">The saved probabilities p of ${escapeHtml(opts.source)} are re-scored as argmax<sub>c</sub>(w<sub>c</sub>·p<sub>c</sub>) as you drag (probabilities rounded to 1e-4). ` +
-      `Nothing is retrained: this is what moving the decision thresholds alone does. Class weights in the loss change the model itself; the call below retrains with these weights for the real effect.</p>`,
+      `Nothing is retrained: this is what moving the decision thresholds alone does. Class weights in the loss change the model itself; the call below retrains with these weights for the real effect. ` +
+      `Weights chosen by eye are tuned on the split you look at: tune on the selection split, and open the reported one only to read it.</p>`,
     `<div style="margin:4px 0">split: ${radios} <button type="button" class="medrel-reset">reset to 1</button></div>`,
     `<table style="border-collapse:collapse"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`,
     `<div style="margin:6px 0">Macro-F1 (w = 1 → now): <b class="medrel-macro"></b> &nbsp; Micro-F1: <b class="medrel-micro"></b></div>`,

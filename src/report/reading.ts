@@ -7,6 +7,22 @@ import { LABEL_NAMES } from "../data/labels";
 import { bilingualLabel } from "./charts";
 import type { ComparisonLine } from "../metrics/compare";
 
+/** Fewer seeds a side than this and a p-value is no verdict: with 2 seeds the paired t-test has 1 degree of freedom. */
+export const MIN_VERDICT_SEEDS = 3;
+
+/**
+ * Why a comparison gives no verdict, or undefined when it does: no spread to test, or fewer than MIN_VERDICT_SEEDS
+ * seeds a side (a t-test on 1 degree of freedom swings from "nothing" to p < 0.05 on noise).
+ */
+export function noVerdictReason(c: ComparisonLine): string | undefined {
+  if (Number.isNaN(c.p)) return "no seed spread to test";
+  const seeds = Math.min(c.seeds[0], c.seeds[1]);
+  if (seeds < MIN_VERDICT_SEEDS) return `no verdict from ${seeds} seeds (t ${c.t.toFixed(2)}, p ${pValue(c.p)} on ${c.df.toFixed(0)} degree${c.df >= 1.5 ? "s" : ""} of freedom): run ≥ ${MIN_VERDICT_SEEDS} seeds`;
+  return undefined;
+}
+
+const pValue = (p: number): string => (p < 0.001 ? "< 0.001" : p.toFixed(3));
+
 export function formatComparison(c: ComparisonLine): string {
   if (c.seeds[0] === 0 || c.seeds[1] === 0) {
     const absent = [c.seeds[0] === 0 ? c.a : null, c.seeds[1] === 0 ? c.b : null].filter((v) => v !== null).join(" and ");
@@ -19,9 +35,7 @@ export function formatComparison(c: ComparisonLine): string {
     c.test === "paired"
       ? `paired over ${c.seeds[0]} seeds: SE ${c.se.toFixed(2)}, unpaired ${c.seUnpaired.toFixed(2)}`
       : `Welch over ${c.seeds[0]} and ${c.seeds[1]} seeds: SE ${c.se.toFixed(2)}`;
-  const verdict = Number.isNaN(c.p)
-    ? "no seed spread to test"
-    : `${c.beyondNoise ? "beyond seed noise" : "within seed noise"} (t ${c.t.toFixed(2)}, p ${c.p < 0.001 ? "< 0.001" : c.p.toFixed(3)})`;
+  const verdict = noVerdictReason(c) ?? `${c.beyondNoise ? "beyond seed noise" : "within seed noise"} (t ${c.t.toFixed(2)}, p ${pValue(c.p)})`;
   return `${c.b} vs ${c.a}: ${c.metric} ${sign}${c.diff.toFixed(2)} points (${how}), ${dir}, ${verdict}`;
 }
 

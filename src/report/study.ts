@@ -75,7 +75,13 @@ export function loadStudyTables(file: string = STUDY_TABLES_PATH): StudyTables {
   return parsed.data;
 }
 
-/** One published number (in %), or undefined when the study's table has no such cell. */
+/**
+ * How a study table lays its variants out, as on its slide: as columns, with the metrics as rows (the model, loss and
+ * augmentation tables), or as rows, with the metrics as columns (the encoding table). Each table spec says which.
+ */
+export type StudyOrientation = "variants-as-columns" | "variants-as-rows";
+
+/** One published number (in %) by its row and column names, or undefined when the study's table has no such cell. */
 export function studyValue(
   table: StudyTableName,
   row: string,
@@ -86,4 +92,15 @@ export function studyValue(
   const j = t.columns.indexOf(column);
   const values = t.rows[row];
   return j < 0 || values === undefined ? undefined : values[j];
+}
+
+/** The published value of `metric` for `variant` (in %), read the way the table is laid out. */
+export function studyMetric(
+  table: StudyTableName,
+  orientation: StudyOrientation,
+  variant: string,
+  metric: string,
+  tables: StudyTables = loadStudyTables(),
+): number | undefined {
+  return orientation === "variants-as-rows" ? studyValue(table, variant, metric, tables) : studyValue(table, metric, variant, tables);
 }

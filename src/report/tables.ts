@@ -7,7 +7,7 @@ import type { DataFrame } from "danfojs-node";
 import { LABELS } from "../data/labels";
 import { METRIC_ROWS, metricValue, summarize, type MetricRow, type RunScore, type Summary } from "../metrics/records";
 import { loadDanfo } from "./danfo";
-import { loadStudyTables, type StudyTableName, type StudyTables } from "./study";
+import { loadStudyTables, type StudyOrientation, type StudyTableName, type StudyTables } from "./study";
 
 /** Bad runs for a table: duplicates, mixed splits, unknown options. */
 export class ReportInputError extends Error {
@@ -44,6 +44,8 @@ export interface TableOptions {
   aliases?: Readonly<Record<string, readonly string[]>>;
   /** decimals in the strings (default 2, as on the slides) */
   digits?: number;
+  /** how the study's table lays out its variants (the table spec's); default: read from its columns' names */
+  orientation?: StudyOrientation;
 }
 
 const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9\u4e00-\u9fff]+/g, "");
@@ -144,9 +146,17 @@ function metricRowsTable(table: StudyTableName, runs: readonly RunScore[], opts:
   return makeFrame(columns, rowNames);
 }
 
-/** The study table `key` with our runs beside it: encodings as rows (like the slide), the other tables metrics as rows. */
+/** The layout of a study table as its columns say: metric names as columns mean the variants are its rows. */
+export function orientationOf(key: StudyTableName, tables: StudyTables = loadStudyTables()): StudyOrientation {
+  const cols = tables.tables[key].columns;
+  return cols.every((c) => (METRIC_ROWS as readonly string[]).includes(c)) ? "variants-as-rows" : "variants-as-columns";
+}
+
+/** The study table `key` with our runs beside it, laid out as the study's slide (opts.orientation, the spec's). */
 export function studyTableFrame(key: StudyTableName, runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
-  return key === "encoding_ablation" ? encodingTable(runs, opts) : metricRowsTable(key, runs, opts, loadStudyTables());
+  const tables = loadStudyTables();
+  const orientation = opts.orientation ?? orientationOf(key, tables);
+  return orientation === "variants-as-rows" ? variantRowsTable(key, runs, opts, tables) : metricRowsTable(key, runs, opts, tables);
 }
 
 /** Study Table "Pretrained Model Comparison": rows Macro-P…Micro-F1, columns BioBERT, Chinese-RoBERTa-wwm-ext, MedBERT (+ other variants). */
@@ -169,12 +179,16 @@ export function augmentationTable(runs: readonly RunScore[], opts: TableOptions 
  * Entity_marked1, Entity_marked2 (+ other variants), columns Macro-P, Macro-R, Macro-F1, Micro-F1.
  */
 export function encodingTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
-  const tables = loadStudyTables();
-  const study = tables.tables.encoding_ablation;
+  return variantRowsTable("encoding_ablation", runs, opts, loadStudyTables());
+}
+
+/** Tables whose rows are variants and whose columns are metrics (the encodings table). */
+function variantRowsTable(key: StudyTableName, runs: readonly RunScore[], opts: TableOptions, tables: StudyTables): DataFrame {
+  const study = tables.tables[key];
   const digits = opts.digits ?? 2;
   const metrics = study.columns as MetricRow[];
   for (const c of metrics) {
-    if (!(METRIC_ROWS as readonly string[]).includes(c)) throw new ReportInputError(`study encoding table has unknown column "${c}"`);
+    if (!(METRIC_ROWS as readonly string[]).includes(c)) throw new ReportInputError(`study table ${key} has unknown column "${c}"`);
   }
   const studyRows = Object.keys(study.rows);
   const groups = groupRuns(runs, studyRows, opts);
@@ -188,6 +202,40 @@ export function encodingTable(runs: readonly RunScore[], opts: TableOptions = {}
     });
   }
   return makeFrame(columns, index);
+}
+
+/** The study's published table alone, as on its slide, and which cells hold each metric's best value. */
+export interface PublishedTable {
+  frame: DataFrame;
+  /** [row, column] of each metric's best value among the variants (highest; lowest for the F1 range) */
+  best: [number, number][];
+}
+
+/**
+ * The study's table `key` as data/study-tables.json has it (two decimals), the best value of each metric marked, and
+ * a "note" column where a printed Variation is not the difference of its two columns (the slide's own arithmetic).
+ */
+export function publishedTable(key: StudyTableName, orientation: StudyOrientation = orientationOf(key)): PublishedTable {
+  const study = loadStudyTables().tables[key];
+  const rows = Object.keys(study.rows);
+  const values = rows.map((r) => study.rows[r]);
+  const variantCols = study.columns.map((c, j) => [c, j] as const).filter(([c]) => c !== "Variation");
+  const best: [number, number][] = [];
+  const pick = (cells: [number, number][], metric: string): void => {
+    const lower = metric === "F1 Range";
+    const top = cells.reduce((b, c) => ((lower ? values[c[0]][c[1]] < values[b[0]][b[1]] : values[c[0]][c[1]] > values[b[0]][b[1]]) ? c : b));
+    best.push(...cells.filter((c) => values[c[0]][c[1]] === values[top[0]][top[1]]));
+  };
+  if (orientation === "variants-as-rows") study.columns.forEach((m, j) => pick(rows.map((_, i): [number, number] => [i, j]), m));
+  else rows.forEach((m, i) => pick(variantCols.map(([, j]): [number, number] => [i, j]), m));
+  const columns: [string, Column][] = study.columns.map((c, j) => [c, values.map((v) => (c === "Variation" ? formatVariation(v[j]) : v[j].toFixed(2)))]);
+  const vj = study.columns.indexOf("Variation");
+  if (vj >= 0) {
+    const [a, b] = variantCols.map(([, j]) => j);
+    const notes = values.map((v) => (Math.abs(v[b] - v[a] - v[vj]) > 0.011 ? `as printed; ${v[b].toFixed(2)} − ${v[a].toFixed(2)} = ${formatVariation(v[b] - v[a])}` : ""));
+    if (notes.some(Boolean)) columns.push(["note", notes]);
+  }
+  return { frame: makeFrame(columns, rows), best };
 }
 
 export interface PerClassOptions extends Omit<TableOptions, "variantMap" | "aliases"> {

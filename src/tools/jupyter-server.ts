@@ -3,12 +3,10 @@
  * kernel (the JUPYTER_PATH of localKernelEnv). Used by `npm run notebook` and the UI test, so both start it alike.
  */
 import { execFileSync, spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { localKernelEnv, NOTEBOOKS_DIR } from "./notebooks";
+import { JUPYTER_INSTALL_HINT, jupyterCommand, jupyterError, jupyterPython, localKernelEnv, NOTEBOOKS_DIR, tslabBin } from "./notebooks";
 
-/** This checkout's tslab: what its kernelspec runs. */
-export const CHECKOUT_TSLAB = path.resolve(__dirname, "..", "..", "node_modules", ".bin", "tslab");
+/** This checkout's tslab: what its kernelspec runs (tslab.cmd on Windows). */
+export const CHECKOUT_TSLAB = tslabBin();
 
 export interface NotebookServer {
   /** the URL to open, with its token: http://127.0.0.1:PORT/?token=… */
@@ -40,7 +38,6 @@ export interface NotebookServerOptions {
 
 // the URL Jupyter logs once it listens (no token when the user's Jupyter config turned tokens off)
 const URL_RE = /http:\/\/127\.0\.0\.1:(\d+)\/(?:\?token=([0-9a-f]+))?(?=\s)/;
-const INSTALL_HINT = "npm run setup (as root) installs Debian's jupyter-notebook; or: apt-get install jupyter-notebook";
 
 export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<NotebookServer> {
   const args = [
@@ -50,9 +47,10 @@ export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<N
   // Notebook 6 refuses to start as root without it (CI and the setup machine run as root)
   if (process.getuid?.() === 0) args.push("--allow-root");
   // its own process group: a terminal's Ctrl-C reaches only the CLI, which stops the server once, cleanly
-  const child = spawn("jupyter", args, {
-    // (debugpy, imported at each kernel start, warns about frozen modules otherwise)
-    env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1", ...localKernelEnv(), ...(opts.env ?? {}) },
+  // (debugpy, imported at each kernel start, warns about frozen modules otherwise)
+  const env = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1", ...localKernelEnv(), ...(opts.env ?? {}) };
+  const child = spawn(jupyterCommand(env), args, {
+    env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -62,13 +60,13 @@ export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<N
   return new Promise((resolve, reject) => {
     const fail = (why: string): void => {
       clearTimeout(timer);
-      reject(new Error(`jupyter notebook did not start: ${why}\n${log.trim().split("\n").slice(-15).join("\n")}\n(${INSTALL_HINT})`));
+      reject(new Error(`jupyter notebook did not start: ${why}\n${log.trim().split("\n").slice(-15).join("\n")}\n(${JUPYTER_INSTALL_HINT})`));
     };
     const timer = setTimeout(() => {
       fail(`no URL within ${(opts.startTimeoutMs ?? 60_000) / 1000} s`);
       child.kill("SIGKILL");
     }, opts.startTimeoutMs ?? 60_000);
-    child.on("error", (e) => fail(e.message));
+    child.on("error", (e) => fail(jupyterError(e).message));
     child.on("exit", (code, signal) => started || fail(`it exited (${signal ?? `code ${code}`})`));
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
@@ -95,10 +93,11 @@ export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<N
 
 /**
  * argv[0] of the kernelspec Jupyter resolves for `name` under env (which tslab a notebook would start). Asks
- * jupyter_client itself, with the Python that runs Debian's `jupyter`.
+ * jupyter_client itself, with the Python that runs the `jupyter` this project starts (jupyterPython: a virtualenv's
+ * before the system's).
  */
 export function resolveKernelArgv0(env: NodeJS.ProcessEnv, name = "tslab"): string {
-  const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+  const python = jupyterPython(env);
   const code = "import sys, jupyter_client.kernelspec as k; print(k.KernelSpecManager().get_kernel_spec(sys.argv[1]).argv[0])";
   return execFileSync(python, ["-c", code, name], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 }

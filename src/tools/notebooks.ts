@@ -1,6 +1,7 @@
 /**
  * Execute notebooks headless in real Jupyter with the tslab kernel (jupyter nbconvert --execute),
- * collect error outputs, and export executed notebooks to HTML. Used by `npm start` and the test suite.
+ * collect error outputs and each cell's wall time, and export executed notebooks to self-contained HTML.
+ * Used by `npm run notebook -- --execute`, `npm start` and the test suite.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -22,6 +23,7 @@ export interface NbOutput {
 }
 export interface NbCell {
   cell_type: string;
+  metadata?: Record<string, unknown>;
   source: string | string[];
   outputs?: NbOutput[];
   execution_count?: number | null;
@@ -35,6 +37,8 @@ export interface ExecutedNotebook {
   input: string;
   output: string;
   seconds: number;
+  /** each code cell's wall time (nbclient's timestamps) */
+  cells: CellTime[];
   /** "cell N: Name: message" for every error output (and stderr tracebacks) */
   errors: string[];
   outputs: number;
@@ -69,6 +73,64 @@ export function notebookErrors(nb: NotebookJson): { errors: string[]; outputs: n
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
+/** The tslab launcher npm puts in node_modules/.bin: a .cmd shim on Windows (what tslab's own installer registers). */
+export function tslabBin(root = REPO_ROOT, platform: NodeJS.Platform = process.platform): string {
+  return path.join(root, "node_modules", ".bin", platform === "win32" ? "tslab.cmd" : "tslab");
+}
+
+/** What to do when there is no Jupyter: the no-root route first (a virtualenv in the checkout), then Debian's packages. */
+export const JUPYTER_INSTALL_HINT =
+  'no root needed: python3 -m venv .venv && .venv/bin/pip install "notebook<7" nbconvert ' +
+  "(this project finds .venv/bin/jupyter by itself), then npm run notebook -- --register-kernel; " +
+  "as root on Debian/Ubuntu: npm run setup, or apt-get install jupyter-notebook python3-nbconvert";
+
+/** An executable called `name` on PATH (with Windows' extensions), or undefined. */
+function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const exts = process.platform === "win32" ? [".exe", ".cmd", ".bat", ""] : [""];
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    for (const ext of exts) {
+      const f = path.join(dir, name + ext);
+      if (fs.existsSync(f) && fs.statSync(f).isFile()) return f;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The `jupyter` command to run: the one on PATH (an activated virtualenv, Homebrew, Debian), else the checkout's own
+ * `.venv` (the no-root route of JUPYTER_INSTALL_HINT), else plain "jupyter" (spawning it then fails with the hint).
+ */
+export function jupyterCommand(env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT): string {
+  const venv = process.platform === "win32" ? path.join(root, ".venv", "Scripts", "jupyter.exe") : path.join(root, ".venv", "bin", "jupyter");
+  return onPath("jupyter", env) ?? (fs.existsSync(venv) ? venv : "jupyter");
+}
+
+/**
+ * The Python that runs that `jupyter` (so it sees the same jupyter_client): the interpreter its `#!` line names (a
+ * virtualenv's, Homebrew's, /usr/bin/python3 on Debian), else python3 from PATH, else /usr/bin/python3.
+ */
+export function jupyterPython(env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT): string {
+  const jupyter = jupyterCommand(env, root);
+  if (jupyter !== "jupyter" && !/\.(exe|cmd|bat)$/i.test(jupyter)) {
+    const first = fs.readFileSync(jupyter, "utf8").slice(0, 300).split("\n")[0];
+    const m = /^#!\s*(\S+)(?:\s+(\S+))?/.exec(first);
+    if (m) {
+      // "#!/usr/bin/env python3" names the interpreter by PATH
+      const named = path.basename(m[1]) === "env" && m[2] ? onPath(m[2], env) : m[1];
+      if (named && fs.existsSync(named)) return named;
+    }
+  }
+  const fromPath = onPath(process.platform === "win32" ? "python" : "python3", env);
+  return fromPath ?? "/usr/bin/python3";
+}
+
+/** A spawn error for a missing `jupyter` as a message that says how to install it; other errors unchanged. */
+export function jupyterError(e: unknown): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  if ((err as NodeJS.ErrnoException).code === "ENOENT") return new Error(`jupyter is not installed (not on PATH, no .venv/bin/jupyter): ${JUPYTER_INSTALL_HINT}`);
+  return err;
+}
+
 /**
  * JUPYTER_PATH with a private `tslab` kernelspec (.cache/jupyter/kernels/tslab) that runs THIS checkout's
  * tslab: Jupyter reads JUPYTER_PATH before the user and system folders, so headless runs never pick up a
@@ -76,7 +138,7 @@ const REPO_ROOT = path.resolve(__dirname, "..", "..");
  * Empty when this checkout has no tslab (the global registration is used).
  */
 export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
-  const bin = path.join(root, "node_modules", ".bin", "tslab");
+  const bin = tslabBin(root);
   if (!fs.existsSync(bin)) return {};
   const dir = path.join(root, ".cache", "jupyter");
   const specDir = path.join(dir, "kernels", "tslab");
@@ -91,31 +153,75 @@ export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
 }
 
 /**
+ * A notebook named the way a person types it: a path, a file name under notebooks/, or its number or name without
+ * the extension ("04", "04_weighted_loss"). Throws with the list of notebooks when none or several match.
+ */
+export function findNotebook(name: string, dir = NOTEBOOKS_DIR): string {
+  if (fs.existsSync(name) && fs.statSync(name).isFile()) return path.resolve(name);
+  const all = listNotebooks(dir);
+  const base = path.basename(name).replace(/\.ipynb$/, "");
+  const hits = all.filter((f) => path.basename(f, ".ipynb") === base || path.basename(f).startsWith(`${base}_`));
+  if (hits.length === 1) return hits[0];
+  const names = all.map((f) => path.basename(f, ".ipynb")).join(", ");
+  throw new Error(`notebook "${name}": ${hits.length ? `${hits.length} match` : "not found"} (the notebooks: ${names}, or "all")`);
+}
+
+/** One code cell's wall time in an executed notebook. */
+export interface CellTime {
+  /** the cell's execution count (1, 2, …: the In [n] the HTML shows) */
+  cell: number;
+  seconds: number;
+  /** the cell's first source line, to say which cell it is */
+  first: string;
+}
+
+/** Each code cell's wall time from the timestamps nbclient records (metadata.execution: busy → idle). */
+export function cellTimes(nb: NotebookJson): CellTime[] {
+  const out: CellTime[] = [];
+  let n = 0;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "code") continue;
+    n++;
+    const ex = (cell.metadata?.execution ?? {}) as Record<string, string | undefined>;
+    const [busy, idle] = [ex["iopub.status.busy"], ex["iopub.status.idle"]].map((t) => (t ? Date.parse(t) : NaN));
+    if (!Number.isFinite(busy) || !Number.isFinite(idle)) continue;
+    const src = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+    out.push({ cell: n, seconds: (idle - busy) / 1000, first: src.split("\n").find((l) => l.trim() && !l.trim().startsWith("//"))?.trim() ?? "" });
+  }
+  return out;
+}
+
+export interface ExecuteOptions {
+  /** extra environment for the kernel (MEDREL_PRESET, MEDREL_RUNS_DIR, …) */
+  env?: Record<string, string>;
+  timeoutSeconds?: number;
+}
+
+/**
  * Execute one notebook into outDir (cwd = the notebook's folder, so its relative imports work). Asynchronous, so
  * several notebooks (each its own kernel process) can run side by side.
  */
-export async function executeNotebook(
-  input: string,
-  outDir: string,
-  opts: { env?: Record<string, string>; timeoutSeconds?: number } = {},
-): Promise<ExecutedNotebook> {
+export async function executeNotebook(input: string, outDir: string, opts: ExecuteOptions = {}): Promise<ExecutedNotebook> {
   fs.mkdirSync(outDir, { recursive: true });
   input = path.resolve(input);
   const output = path.join(path.resolve(outDir), path.basename(input));
   const t0 = Date.now();
+  const env = { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) };
   await execFileAsync(
-    "jupyter",
+    jupyterCommand(env),
     [
       "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
       `--ExecutePreprocessor.timeout=${opts.timeoutSeconds ?? 1800}`,
       "--ExecutePreprocessor.kernel_name=tslab",
       "--output", output, input,
     ],
-    { cwd: path.dirname(input), env: { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) }, maxBuffer: 64 << 20 },
-  );
+    { cwd: path.dirname(input), env, maxBuffer: 64 << 20 },
+  ).catch((e: unknown) => {
+    throw jupyterError(e);
+  });
   const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
   if (numberExecutedCells(nb)) fs.writeFileSync(output, JSON.stringify(nb, null, 1) + "\n");
-  return { input, output, seconds: (Date.now() - t0) / 1000, ...notebookErrors(nb) };
+  return { input, output, seconds: (Date.now() - t0) / 1000, cells: cellTimes(nb), ...notebookErrors(nb) };
 }
 
 /**
@@ -137,8 +243,37 @@ export function numberExecutedCells(nb: NotebookJson): boolean {
   return changed;
 }
 
-/** Export an executed notebook to a standalone HTML page beside it (or into outDir). */
+/**
+ * Legible on a 1024 × 768 projector: an output that is wider than the page scrolls inside its own area (the prompt
+ * stays put) instead of widening the page; long code lines wrap. Rules for both the Lab (jp-*) and the classic
+ * templates. (Our tables keep their labels on one line themselves: tableHtml's inline styles.)
+ */
+export const LEGIBLE_CSS = [
+  ".jp-OutputArea-child, div.output_area { display: flex; }",
+  ".jp-OutputArea-prompt, div.output_prompt { flex: 0 0 auto; }",
+  ".jp-OutputArea-output, div.output_subarea { flex: 1 1 auto; min-width: 0; max-width: 100%; overflow-x: auto; }",
+  ".jp-InputArea-editor pre, div.input_area pre, .highlight pre { white-space: pre-wrap; overflow-wrap: anywhere; }",
+].join("\n");
+
+/**
+ * The nbconvert page made self-contained: scripts loaded from elsewhere (Debian's /usr/share/javascript requirejs
+ * and MathJax, or a CDN) and MathJax's configuration are dropped — the notebooks use no TeX and their charts carry
+ * plotly.js inline — and LEGIBLE_CSS goes into the head.
+ */
+export function selfContainedHtml(html: string): string {
+  const out = html
+    .replace(/<script\b[^>]*\bsrc\s*=\s*["'](?!data:)[^"']*["'][^>]*>\s*<\/script>/gi, "")
+    .replace(/<script type="text\/x-mathjax-config">[\s\S]*?<\/script>/gi, "");
+  const style = `<style type="text/css">\n/* medrel-notebooks: legible at 1024 x 768 */\n${LEGIBLE_CSS}\n</style>\n`;
+  return out.includes("</head>") ? out.replace("</head>", `${style}</head>`) : style + out;
+}
+
+/** Export an executed notebook to a standalone, self-contained HTML page beside it (or into outDir). */
 export async function exportNotebookHtml(executed: string, outDir = path.dirname(executed)): Promise<string> {
-  await execFileAsync("jupyter", ["nbconvert", "--to", "html", "--output-dir", path.resolve(outDir), executed], { maxBuffer: 64 << 20 });
-  return path.join(path.resolve(outDir), path.basename(executed).replace(/\.ipynb$/, ".html"));
+  await execFileAsync(jupyterCommand(), ["nbconvert", "--to", "html", "--output-dir", path.resolve(outDir), executed], { maxBuffer: 64 << 20 }).catch((e: unknown) => {
+    throw jupyterError(e);
+  });
+  const file = path.join(path.resolve(outDir), path.basename(executed).replace(/\.ipynb$/, ".html"));
+  fs.writeFileSync(file, selfContainedHtml(fs.readFileSync(file, "utf8")));
+  return file;
 }

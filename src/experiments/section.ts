@@ -1,0 +1,95 @@
+/**
+ * One call per table notebook (02–05): `await experiments.studySection("loss", { preset: PRESET })` shows, in order,
+ * the study's published table (data/study-tables.json), ours on the study's data (results/study: the table, its
+ * summary, per-class F1 with error bars over seeds, the t-test readings, and what the study's hard classes are taken
+ * for, with the sentences when the runs' predictions are on this machine), then the demo grid, labelled as the
+ * illustration it is. The notebooks keep only what differs between them: the claim, the idea at work, the reading.
+ */
+import { STUDY_HARD_CLASSES } from "../data/labels";
+import { DEMO_HARD_TRAIN_SHARE } from "../data/demo";
+import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables } from "../report";
+import type { PresetName } from "./presets";
+import { missingResultsMessage } from "./results";
+import { TABLE_SPECS, type TableName } from "./study-tables";
+import { demoTable, loadResults, showErrorAnalysis, showTableResult, type ShippedTable, type TableRequest, type TableResult } from "./tables";
+
+export interface SectionRequest {
+  preset: PresetName;
+  /** where the demo grid's runs are (default runs/, or MEDREL_RUNS_DIR) */
+  runsDir?: string;
+  /** the folder of the study-data results files (default results/study, or MEDREL_RESULTS_DIR) */
+  resultsDir?: string;
+  progress?: TableRequest["progress"];
+}
+
+export interface SectionResult {
+  /** ours on the study's data, or null when results/study/<table>.json is not there yet */
+  study: ShippedTable | null;
+  demo: TableResult;
+}
+
+function heading(text: string): void {
+  showHtml(`<h3 style="margin:14px 0 4px 0">${escapeHtml(text)}</h3>`, `\n== ${text}`);
+}
+
+/** "12 of 20 runs so far": what a results file that the grid is still filling holds. */
+export function progressLine(t: Pick<ShippedTable, "progress">): string | undefined {
+  const p = t.progress;
+  if (p.done >= p.total) return undefined;
+  return `${p.done} of ${p.total} runs so far: the grid on the study's data is still running, and every number below is from the runs finished.`;
+}
+
+/** The study's table as published, each metric's best value in bold. */
+export function showStudyTable(table: TableName): void {
+  const spec = TABLE_SPECS[table];
+  const { frame, best } = publishedTable(spec.studyKey, spec.studyOrientation);
+  const note = loadStudyTables().tables[spec.studyKey].note;
+  showTable(frame, { caption: `the study's table (data/study-tables.json; ${note}; test split, one run each; best in bold)`, strong: best });
+}
+
+/** Ours on the study's data: the shipped table, or the command that writes it. */
+function showStudyData(table: TableName, shipped: ShippedTable | null, req: SectionRequest): void {
+  if (!shipped) {
+    console.log(missingResultsMessage(table, req.resultsDir));
+    return;
+  }
+  const progress = progressLine(shipped);
+  if (progress) showHtml(`<p style="border-left:4px solid #e0a800;padding:4px 8px;margin:6px 0">${escapeHtml(progress)}</p>`, progress);
+  const seeds = new Set(shipped.records.map((r) => r.seed)).size;
+  showTableResult(shipped, { caption: `ours on the study's data (${shipped.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
+  const v = TABLE_SPECS[table].headline?.b ?? TABLE_SPECS[table].baseline;
+  const hard = `What ${STUDY_HARD_CLASSES.join(" and ")}, the study's hard classes, are taken for by ${v}, summed over its seeds:`;
+  showHtml(`<p style="font-weight:bold;margin:10px 0 4px 0">${escapeHtml(hard)}</p>`, hard);
+  showErrorAnalysis(shipped, { variant: v, golds: STUDY_HARD_CLASSES, pairs: 1, examples: 4, runsDir: req.runsDir, resultsDir: req.resultsDir });
+}
+
+/** What the demo is, from the generator's own constants: an illustration, not evidence. */
+function demoCaveat(): string {
+  const share = `${Math.round(100 * DEMO_HARD_TRAIN_SHARE)}%`;
+  return (
+    `The same table on the embedded demo data (trained here, or loaded from the runs folder when npm start trained it). The demo is synthetic and ` +
+    `its imbalance is built in by its generator (src/data/demo.ts): the hard classes ${STUDY_HARD_CLASSES.join(" and ")} keep ${share} of their rows in ` +
+    `train (data.DEMO_HARD_TRAIN_SHARE) while dev and test stay balanced, so the study's remedies have something to correct in minutes on a CPU. ` +
+    `Read it as an illustration of the method, not as evidence for or against the study's claim: that is the section above.`
+  );
+}
+
+/**
+ * The study's table, ours on the study's data, and the demo grid (trained in the notebook when its runs are not in the
+ * runs folder yet). Returns both results for the cells after it; assign it (`const section = await …`) so the
+ * notebook does not print the object.
+ */
+export async function studySection(table: TableName, req: SectionRequest): Promise<SectionResult> {
+  const spec = TABLE_SPECS[table];
+  heading(`${spec.title}: the study's table`);
+  showStudyTable(table);
+  heading("Ours on the study's data");
+  const study = loadResults(table, req.resultsDir);
+  showStudyData(table, study, req);
+  heading("The demo grid: an illustration");
+  showHtml(`<p style="margin:4px 0 8px 0">${escapeHtml(demoCaveat())}</p>`, demoCaveat());
+  const demo = await demoTable(table, req.preset, { runsDir: req.runsDir, progress: req.progress });
+  showTableResult(demo);
+  showErrorAnalysis(demo, { pairs: 3, examples: 4, runsDir: req.runsDir });
+  return { study, demo };
+}
