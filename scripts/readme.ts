@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type ShippedTable } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
+import { MIN_VERDICT_SEEDS } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
@@ -70,9 +71,11 @@ function progressLine(): string {
   const grid = new Set(tables.flatMap((t) => t.grid.map((g) => g.hash)));
   const runs = new Map(tables.flatMap((t) => t.runs.filter((r) => r.hash && r.info).map((r) => [r.hash!, r] as const)));
   const per = tables.map((t) => `${t.table} ${t.done} of ${t.total}`).join(", ");
-  const mins = [...runs.values()].map((r) => r.info!.seconds.total / 60);
-  const where = [...new Set([...runs.values()].map((r) => `${r.info!.cpu ?? "CPU not recorded"}, ${r.info!.threads ?? "?"} thread(s)`))];
-  const cost = mins.length ? `; a run took ${summarize(mins).mean.toFixed(1)} min on average (${where.join("; ")}; two shards side by side)` : "";
+  // what a fine-tuning cost (the n-gram runs take a minute and run on no BLAS threads): minutes, and on which CPUs
+  const tuned = [...runs.values()].filter((r) => r.info!.threads !== undefined);
+  const mins = tuned.map((r) => r.info!.seconds.total / 60);
+  const cpus = [...new Set(tuned.map((r) => r.info!.cpu ?? "CPU not recorded"))].map((c) => `${c}: ${tuned.filter((r) => (r.info!.cpu ?? "CPU not recorded") === c).length}`);
+  const cost = mins.length ? `; a fine-tuning took ${summarize(mins).mean.toFixed(1)} min on average at 1 thread with two shards side by side (runs per CPU: ${cpus.join(", ")})` : "";
   const whole = runs.size >= grid.size && tables.length === TABLE_NAMES.length;
   return whole
     ? `All ${grid.size} distinct runs of the grid are in \`results/study/\`${cost}.`
@@ -98,8 +101,8 @@ function qualityBlock(t: ShippedTable): string {
 function readingsBlock(tables: ShippedTable[]): string {
   const lines = ["| table | comparison | metric | difference (points) | p | beyond seed noise? |", "|---|---|---|---:|---:|---|"];
   for (const t of tables) {
-    // a partial table: only the comparisons with runs on both sides
-    for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => x.seeds[0] > 0 && x.seeds[1] > 0)) {
+    // a partial table: only the comparisons with enough seeds on both sides for a verdict
+    for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => Math.min(x.seeds[0], x.seeds[1]) >= MIN_VERDICT_SEEDS)) {
       lines.push(`| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) |`);
     }
   }
