@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type ShippedTable } from "../src/experiments";
+import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type TableResult } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
@@ -84,7 +84,7 @@ function progressLine(): string {
 }
 
 /** The models table on the study's data: each model's micro/macro-F1 and time per run. */
-function qualityBlock(t: ShippedTable): string {
+function qualityBlock(t: TableResult<"shipped">): string {
   const rows = t.variants.map((v) => {
     const recs = t.records.filter((r) => r.variant === v);
     if (recs.length === 0) return `| ${v} | – | – | 0 (not run yet) |`;
@@ -98,7 +98,7 @@ function qualityBlock(t: ShippedTable): string {
 }
 
 /** Each table's readings on the study's data: difference, paired test, verdict. */
-function readingsBlock(tables: ShippedTable[]): string {
+function readingsBlock(tables: TableResult<"shipped">[]): string {
   const lines = ["| table | comparison | metric | difference (points) | p | beyond seed noise? |", "|---|---|---|---:|---:|---|"];
   for (const t of tables) {
     // a partial table: only the comparisons with enough seeds on both sides for a verdict
@@ -197,7 +197,7 @@ const MISSING_SOURCE: Record<string, string> = {
 /** name -> markdown for every block: rendered from its source file, or the command that writes that file. */
 export function renderBlocks(): Map<string, string> {
   const out = new Map<string, string>();
-  const shipped = TABLE_NAMES.map((t) => loadResults(t, STUDY_RESULTS_DIR)).filter((t): t is ShippedTable => t !== null);
+  const shipped = TABLE_NAMES.map((t) => loadResults(t, STUDY_RESULTS_DIR)).filter((t): t is TableResult<"shipped"> => t !== null);
   const models = shipped.find((t) => t.table === "models");
   if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));

@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   gridJobs,
+  cachedTable,
   runJobs,
   existingRuns,
   exportResults,
@@ -36,7 +37,7 @@ async function partialExport(): Promise<{ dir: string; runsDir: string; jobs: Jo
 }
 
 test("a partial grid exports as n of N runs, names what is missing, and a later grid takes the shipped runs as done", async () => {
-  const { dir, jobs } = await partialExport();
+  const { dir, runsDir, jobs } = await partialExport();
   const t = loadResults("loss", dir);
   assert.ok(t);
   assert.deepEqual(t.progress, { done: 2, total: 4 });
@@ -44,6 +45,13 @@ test("a partial grid exports as n of N runs, names what is missing, and a later 
   assert.deepEqual(t.missing.map((m) => m.variant), ["Hard-class weights", "Effective-number weights"]);
   assert.deepEqual(t.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);
   assert.deepEqual(Object.keys(t.seeds).filter((v) => t.seeds[v].length > 0), ["Regular Loss", "Weighted Loss"]);
+  // the same table from the run folders (cachedTable) is the same result type, its scores and readings equal the shipped ones
+  const local = await cachedTable("loss", { preset: "smoke", data: { kind: "dir", dir: STUDY_DATA_DIR }, seeds: [0], runsDir });
+  assert.ok(local);
+  assert.deepEqual([local.source, t.source], ["runs", "shipped"]);
+  assert.deepEqual(local.progress, t.progress);
+  assert.deepEqual(local.records.map((r) => r.metrics.macro_f1), t.records.map((r) => r.metrics.macro_f1));
+  assert.deepEqual(local.readings, t.readings);
   // a new machine: no run folders, only the results folder; the two shipped runs are done, the other two missing
   const shipped = shippedRuns(dir);
   assert.equal(shipped.size, 2);

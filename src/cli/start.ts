@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { threadsPerWorker } from "../backend/native";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
-import { DEFAULT_RUNS_DIR, RUN_MARKER, TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, tableReadings, tableSummary } from "../experiments";
+import { DEFAULT_RUNS_DIR, RUN_MARKER, TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable } from "../experiments";
 import { tableText, writeReportHtml, escapeHtml, type ReportSection } from "../report";
 import { listNotebooks, executeNotebook, exportNotebookHtml, machineInfo, recordTime, runsFolderCondition, timed, timesFile, type Machine } from "../tools";
 import { runMain } from "./common";
@@ -91,9 +91,9 @@ async function main(): Promise<void> {
     const title = TABLE_SPECS[t].title;
     console.log(`== ${title} (${r.split} split, %, mean ± std over seeds${r.missing.length ? `; ${r.missing.length} runs missing` : ""})`);
     console.log(tableText(r.frame));
-    const lines = tableReadings(r);
+    const lines = r.readings;
     for (const l of lines) console.log(`  ${l}`);
-    sections.push({ title, table: r.frame, tableCaption: `ours (${r.split} split) beside the study's`, list: [...tableSummary(r), ...lines] });
+    sections.push({ title, table: r.frame, tableCaption: `ours (${r.split} split) beside the study's`, list: [...r.summary, ...lines] });
     sections.push({ figure: r.chart });
   }
   const gridSeconds = (Date.now() - t0) / 1000;

@@ -11,7 +11,7 @@ import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables } from
 import type { PresetName } from "./presets";
 import { missingResultsMessage } from "./results";
 import { TABLE_SPECS, type TableName } from "./study-tables";
-import { demoTable, loadResults, showErrorAnalysis, showTableResult, type ShippedTable, type TableRequest, type TableResult } from "./tables";
+import { demoTable, loadResults, showErrorAnalysis, showTableResult, type TableRequest, type TableResult } from "./tables";
 
 export interface SectionRequest {
   preset: PresetName;
@@ -24,8 +24,8 @@ export interface SectionRequest {
 
 export interface SectionResult {
   /** ours on the study's data, or null when results/study/<table>.json is not there yet */
-  study: ShippedTable | null;
-  demo: TableResult;
+  study: TableResult<"shipped"> | null;
+  demo: TableResult<"runs">;
 }
 
 function heading(text: string): void {
@@ -33,7 +33,7 @@ function heading(text: string): void {
 }
 
 /** "12 of 20 runs so far": what a results file that the grid is still filling holds. */
-export function progressLine(t: Pick<ShippedTable, "progress">): string | undefined {
+export function progressLine(t: Pick<TableResult, "progress">): string | undefined {
   const p = t.progress;
   if (p.done >= p.total) return undefined;
   return `${p.done} of ${p.total} runs so far: the grid on the study's data is still running, and every number below is from the runs finished.`;
@@ -48,7 +48,7 @@ export function showStudyTable(table: TableName): void {
 }
 
 /** Ours on the study's data: the shipped table, or the command that writes it. */
-function showStudyData(table: TableName, shipped: ShippedTable | null, req: SectionRequest): void {
+function showStudyData(table: TableName, shipped: TableResult<"shipped"> | null, req: SectionRequest): void {
   if (!shipped) {
     console.log(missingResultsMessage(table, req.resultsDir));
     return;

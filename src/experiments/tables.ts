@@ -49,7 +49,8 @@ export interface TableRequest {
   variants?: readonly string[];
 }
 
-export interface TableResult {
+/** What a table shows, however its runs were found: ours beside the study's, per class, readings, progress. */
+interface TableView {
   table: TableName;
   /** split the numbers come from: "test" when every run has a test split, else "dev" */
   split: "test" | "dev";
@@ -60,9 +61,26 @@ export interface TableResult {
   records: RunScore[];
   /** every variant of the grid (with or without runs), in the spec's order */
   variants: string[];
-  runs: JobRun<Job>[];
-  missing: Job[];
+  /** the comparisons the spec names, as sentences (tableReadings) */
+  readings: string[];
+  /** the table in 2–4 plain sentences (tableSummary) */
+  summary: string[];
+  /** seeds per variant */
+  seeds: Record<string, number[]>;
+  /** runs present of the grid's jobs (distinct config hashes): a partial table says "n of N runs" */
+  progress: { done: number; total: number };
 }
+
+/** Where a table's runs come from: run folders (a grid trained or cached here) or a shipped results file. */
+interface TableSources {
+  runs: { runs: JobRun<Job>[]; missing: Job[] };
+  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: ResultRun[]; missing: GridJobRef[] };
+}
+
+/** One study table of ours: `TableResult<"runs">` from a grid's run folders, `TableResult<"shipped">` from results/study. */
+export type TableResult<S extends keyof TableSources = keyof TableSources> = S extends keyof TableSources
+  ? TableView & { source: S } & TableSources[S]
+  : never;
 
 /** The table's jobs for a request (its spec's seeds unless the request names others). */
 export function tableJobs(table: TableName, req: TableRequest): Job[] {
@@ -70,14 +88,14 @@ export function tableJobs(table: TableName, req: TableRequest): Job[] {
 }
 
 /** Run (or load) one study table's grid and assemble it. */
-export async function reproduceTable(table: TableName, req: TableRequest): Promise<TableResult> {
+export async function reproduceTable(table: TableName, req: TableRequest): Promise<TableResult<"runs">> {
   const jobs = tableJobs(table, req);
   const runs = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
   return assemble(table, jobs, runs, []);
 }
 
 /** The demo grid of a table (its spec's demo rows): what `npm start` trains and the notebooks show after the study's data. */
-export function demoTable(table: TableName, preset: PresetName, opts: Pick<TableRequest, "runsDir" | "progress" | "seeds"> = {}): Promise<TableResult> {
+export function demoTable(table: TableName, preset: PresetName, opts: Pick<TableRequest, "runsDir" | "progress" | "seeds"> = {}): Promise<TableResult<"runs">> {
   return reproduceTable(table, { ...opts, preset, variants: TABLE_SPECS[table].demoVariants });
 }
 
@@ -85,7 +103,7 @@ export function demoTable(table: TableName, preset: PresetName, opts: Pick<Table
  * The table assembled from runs that already exist, or null when none do (nothing is trained). Notebooks use it to
  * show a grid that is too long to run inside them.
  */
-export async function cachedTable(table: TableName, req: TableRequest): Promise<TableResult | null> {
+export async function cachedTable(table: TableName, req: TableRequest): Promise<TableResult<"runs"> | null> {
   const jobs = tableJobs(table, req);
   const { runs, missing } = existingRuns(jobs, req.runsDir);
   return runs.length === 0 ? null : assemble(table, jobs, runs, missing);
@@ -102,11 +120,19 @@ export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): 
   return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
 }
 
-function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult {
+function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult<"runs"> {
   const split = reportedSplit(runs);
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
-  const variants = [...new Set(jobs.map((j) => j.variant))];
+  const total = new Set(jobs.map((j) => j.hash)).size;
+  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], total - new Set(missing.map((m) => m.hash)).size, total);
+  return { ...view, source: "runs", runs, missing };
+}
+
+/** The parts every table result has, from its scores: frames, chart, readings, summary, seeds per variant. */
+function tableView(table: TableName, split: "test" | "dev", records: RunScore[], variants: string[], done: number, total: number): TableView {
+  const seeds = Object.fromEntries(variants.map((v) => [v, records.filter((r) => r.variant === v).map((r) => r.seed)]));
+  const scored = { table, records, variants };
   return {
     table,
     split,
@@ -115,8 +141,10 @@ function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: J
     chart: perClassF1Chart(records),
     records,
     variants,
-    runs,
-    missing,
+    readings: tableReadings(scored),
+    summary: tableSummary(scored),
+    seeds,
+    progress: { done, total },
   };
 }
 
@@ -132,7 +160,7 @@ export function tableComparisonLines(table: TableName, records: readonly RunScor
 }
 
 /** The readings of a table result as sentences. */
-export function tableReadings(r: Pick<TableResult, "table" | "records" | "variants">): string[] {
+export function tableReadings(r: Pick<TableView, "table" | "records" | "variants">): string[] {
   return tableComparisonLines(r.table, r.records, r.variants).map(formatComparison);
 }
 
@@ -158,7 +186,7 @@ function studyDiff(table: TableName, metric: MetricRow, c: Comparison): number |
  * comparisons are beyond seed noise, the largest per-class gain and loss of the study's own comparison, and
  * whether ours points the study's way. Notebooks print these instead of hand-typed numbers.
  */
-export function tableSummary(r: Pick<TableResult, "table" | "records" | "variants">): string[] {
+export function tableSummary(r: Pick<TableView, "table" | "records" | "variants">): string[] {
   const spec = TABLE_SPECS[r.table];
   const metric = spec.metrics[0];
   const present = r.variants.filter((v) => r.records.some((x) => x.variant === v));
@@ -208,13 +236,13 @@ export function headlineVariant(table: TableName): string {
 }
 
 /** What a notebook shows of a table (the study-data results or the demo grid): ours beside the study's, the summary, per class, the readings. */
-export function showTableResult(r: Pick<TableResult, "table" | "split" | "frame" | "perClass" | "chart" | "records" | "variants">, opts: { caption?: string } = {}): void {
+export function showTableResult(r: Pick<TableView, "table" | "split" | "frame" | "perClass" | "chart" | "records" | "variants" | "summary" | "readings">, opts: { caption?: string } = {}): void {
   const seeds = new Set(r.records.map((x) => x.seed)).size;
   showTable(r.frame, { caption: opts.caption ?? `ours (${r.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
-  showSentences(tableSummary(r), "In words (computed from the runs above):");
+  showSentences(r.summary, "In words (computed from the runs above):");
   showChart(r.chart);
   showTable(r.perClass, { caption: `per-class F1 (%, ${r.split} split, mean ± std over seeds)` });
-  showSentences(tableReadings(r), "Readings (paired t-test over seeds, p < 0.05 = beyond seed noise):");
+  showSentences(r.readings, "Readings (paired t-test over seeds, p < 0.05 = beyond seed noise):");
 }
 
 export interface ErrorAnalysisRequest {
@@ -251,7 +279,7 @@ function variantPredictions(runs: readonly RunLocation[], variant: string, split
  * confused pairs of that same summed matrix, and — when every seed's saved predictions are on this machine — the
  * most confident mistakes of each pair over the seeds.
  */
-export function showErrorAnalysis(r: Pick<TableResult, "table" | "records"> & { runs: readonly RunLocation[] }, opts: ErrorAnalysisRequest = {}): void {
+export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { runs: readonly RunLocation[] }, opts: ErrorAnalysisRequest = {}): void {
   const v = opts.variant ?? headlineVariant(r.table);
   const recs = r.records.filter((x) => x.variant === v);
   if (recs.length === 0) {
@@ -274,58 +302,18 @@ export function showErrorAnalysis(r: Pick<TableResult, "table" | "records"> & { 
 
 // ---- shipped results (results/study) as the notebooks show them ------------------------------
 
-/** A shipped table as the notebooks show it: ours beside the study's, per class, and the readings. */
-export interface ShippedTable {
-  table: TableName;
-  file: string;
-  meta: Omit<ResultsFile, "runs">;
-  split: "dev" | "test";
-  frame: DataFrame;
-  perClass: DataFrame;
-  chart: PlotlyFigure;
-  records: RunScore[];
-  variants: string[];
-  readings: string[];
-  /** the table in 2–4 plain sentences (tableSummary) */
-  summary: string[];
-  /** seeds per variant */
-  seeds: Record<string, number[]>;
-  runs: ResultRun[];
-  /** runs present of the grid's jobs (distinct hashes): a partial file says "n of N runs" */
-  progress: { done: number; total: number };
-  /** the grid's jobs that have no run in the file yet */
-  missing: GridJobRef[];
-}
-
 /** Load results/study/<table>.json (or another folder's), checked; null when it is not there or holds no run yet. */
-export function loadResults(table: TableName, dir = studyResultsDir()): ShippedTable | null {
+export function loadResults(table: TableName, dir = studyResultsDir()): TableResult<"shipped"> | null {
   const file = path.resolve(dir, `${table}.json`);
   if (!fs.existsSync(file)) return null;
   const { runs, ...meta } = readResultsFile(file, table);
   if (runs.length === 0) return null;
-  const split = runs[0].split;
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
   // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
   const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
-  const seeds = Object.fromEntries(variants.map((v) => [v, runs.filter((r) => r.variant === v).map((r) => r.seed)]));
   const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
   const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
   const total = meta.grid ? new Set(meta.grid.map((g) => g.hash)).size : have.size;
-  return {
-    table,
-    file,
-    meta,
-    split,
-    frame: dropEmptyColumns(studyTableFrame(TABLE_SPECS[table].studyKey, records, { aliases: TABLE_SPECS[table].aliases })),
-    perClass: perClassTable(records),
-    chart: perClassF1Chart(records),
-    records,
-    variants,
-    readings: tableReadings({ table, records, variants }),
-    summary: tableSummary({ table, records, variants }),
-    seeds,
-    runs,
-    progress: { done: total - new Set(missing.map((m) => m.hash)).size, total },
-    missing,
-  };
+  const view = tableView(table, runs[0].split, records, variants, total - new Set(missing.map((m) => m.hash)).size, total);
+  return { ...view, source: "shipped", file, meta, runs, missing };
 }
