@@ -11,6 +11,7 @@ import * as path from "node:path";
 import {
   gridJobs,
   cachedTable,
+  classWeightPlayground,
   runJobs,
   existingRuns,
   exportResults,
@@ -23,6 +24,7 @@ import {
   type Job,
 } from "../src/experiments";
 import { reproduceGrid } from "../src/cli/reproduce";
+import * as report from "../src/report";
 
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `medrel-${p}-`));
 
@@ -70,6 +72,14 @@ test("compact predictions join back to the data's sentences; an edited predictio
   assert.equal(rows.length, saved.length);
   assert.deepEqual(rows.map((r) => [r.id, r.sentence, r.h, r.t, r.label, r.pred]), saved.map((r) => [r.id, r.sentence, r.h, r.t, r.label, r.pred]));
   rows.forEach((r, i) => r.probs.forEach((p, k) => assert.ok(Math.abs(p - saved[i].probs[k]) <= 0.0005 + 1e-12, `row ${i} class ${k}`)));
+  // notebook 06 on the study's data starts from the shipped runs: its default settings are the loss table's first two rows
+  const pgRuns = tmp("pg-runs");
+  const pg = await classWeightPlayground({ preset: "smoke", data: { kind: "dir", dir: STUDY_DATA_DIR }, seeds: [0], resultsDir: dir, runsDir: pgRuns, progress: false });
+  assert.deepEqual(fs.readdirSync(pgRuns), [], "nothing trained: both settings were shipped");
+  assert.deepEqual([pg.runs.unweighted[0].hash, pg.runs["study weights"][0].hash], [jobs[0].hash, jobs[1].hash]);
+  assert.deepEqual(pg.predictions.unweighted[0], { split: "dev", rows });
+  assert.match(pg.preview, new RegExp(`the unweighted run ${jobs[0].hash}`));
+  assert.match(report.errorAnalysisHtml(pg.predictions["study weights"], { pairs: 1, examples: 1 }), /<mark class="medrel-head"/);
   const file = path.join(dir, "predictions", `${jobs[0].hash}-dev.jsonl`);
   fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/"pred":"[^"]+"/, '"pred":"同义词"'));
   assert.throws(() => shippedPredictions(t.runs[0], "dev", dir), new RegExp(`${jobs[0].hash}-dev\\.jsonl: its content does not match the digest`));

@@ -16,6 +16,7 @@ import {
   predictionsToSplit,
   type PlotlyFigure,
   type ProbSplit,
+  type PredictionSource,
 } from "../report";
 import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunScore } from "../metrics";
 import { makeJob, type Job } from "./grids";
@@ -25,9 +26,8 @@ import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { runJobs, type GridRunOptions } from "./run";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { loadPredictions, reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
+import { reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
+import { hasSavedPredictions, savedPredictions, shippedRuns } from "./results";
 import { reportedSplit } from "./tables";
 
 export interface WeightSetting {
@@ -57,6 +57,11 @@ export interface PlaygroundRequest {
   /** default [0, 1, 2]: three seeds, the fewest a paired t-test gives a verdict on (fewer: the verdicts say why not) */
   seeds?: readonly number[];
   runsDir?: string;
+  /**
+   * runs shipped here count as done (default results/study): on the study's data with the quick preset and seeds
+   * 0–4, the default settings are the loss table's Regular and Weighted Loss runs, so nothing is trained
+   */
+  resultsDir?: string;
   progress?: GridRunOptions["progress"];
 }
 
@@ -68,8 +73,10 @@ export interface PlaygroundResult {
   seeds: number[];
   /** the split the numbers are from: test when every run has one, else dev */
   split: "test" | "dev";
-  /** setting name → its runs, in seed order */
+  /** setting name → its runs, in seed order (a run shipped in results/study stands in for its folder) */
   runs: Record<string, RunRecord[]>;
+  /** setting name → each run's saved predictions on the reported split (for report.errorAnalysisHtml) */
+  predictions: Record<string, PredictionSource[]>;
   records: RunScore[];
   /** per setting: weights, Macro-F1, Micro-F1 and F1 range (mean ± std), change vs unweighted and its verdict */
   summary: DataFrame;
@@ -132,7 +139,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   if (seeds.length === 0) throw new Error("class-weights playground: no seeds");
   const base: ExperimentConfig = { ...presetConfig(req.preset), ...(req.data ? { data: req.data } : {}) };
   const jobs = list.flatMap((s) => seeds.map((seed) => settingJob(s, seed, base)));
-  const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress });
+  const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped: shippedRuns(req.resultsDir) });
   const split = reportedSplit(done);
   const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
@@ -144,6 +151,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     seeds,
     split,
     runs,
+    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => ({ split, rows: savedPredictions(r, split) }))])),
     records,
     summary: summaryFrame(list, reference, records, comparisons),
     verdicts: comparisons.map(formatComparison),
@@ -205,10 +213,9 @@ function perClassFrame(list: WeightSetting[], reference: string, records: RunSco
  */
 function previewOf(run: RunRecord, seed: number): string {
   const reported = reportedPredictionSplit(run);
-  const hasSelection = fs.existsSync(path.join(run.dir, "predictions-selection.jsonl"));
-  const first: PredictionSplit = hasSelection ? "selection" : "dev";
-  const splits: Record<string, ProbSplit> = { [first]: predictionsToSplit(loadPredictions(run.dir, first)) };
-  if (reported !== first) splits[reported] = predictionsToSplit(loadPredictions(run.dir, reported));
+  const first: PredictionSplit = hasSavedPredictions(run, "selection") ? "selection" : "dev";
+  const splits: Record<string, ProbSplit> = { [first]: predictionsToSplit(savedPredictions(run, first)) };
+  if (reported !== first) splits[reported] = predictionsToSplit(savedPredictions(run, reported));
   return decisionPreviewHtml({
     reported,
     splits,

@@ -283,6 +283,16 @@ export function shippedRuns(dir = studyResultsDir()): Map<string, RunRecord> {
   return out;
 }
 
+/** A finished run's predictions on one split: from its folder, or for a shipped run from its results folder (sentences joined back). */
+export function savedPredictions(run: RunRecord, split: PredictionSplit): Prediction[] {
+  return run.shipped ? shippedPredictions(run.shipped, split, path.dirname(run.dir)) : loadPredictions(run.dir, split);
+}
+
+/** Whether savedPredictions(run, split) has something to read. */
+export function hasSavedPredictions(run: RunRecord, split: PredictionSplit): boolean {
+  return run.shipped ? run.shipped.predictions?.[split] !== undefined : fs.existsSync(path.join(run.dir, `predictions-${split}.jsonl`));
+}
+
 /**
  * A shipped run's predictions on one split with their sentences joined back from the data file by id (the file
  * ships id, gold, predicted and probabilities only). The compact file's digest and each row's gold label are checked.
