@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, type TableResult } from "../src/experiments";
+import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, studyDifference, type TableResult } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
@@ -99,11 +99,19 @@ function qualityBlock(t: TableResult<"shipped">): string {
 
 /** Each table's readings on the study's data: difference, paired test, verdict. */
 function readingsBlock(tables: TableResult<"shipped">[]): string {
-  const lines = ["| table | comparison | metric | difference (points) | p | beyond seed noise? |", "|---|---|---|---:|---:|---|"];
+  const lines = [
+    "| table | comparison | metric | difference (points) | p | beyond seed noise? | the study's difference | direction |",
+    "|---|---|---|---:|---:|---|---:|---|",
+  ];
   for (const t of tables) {
     // a partial table: only the comparisons with enough seeds on both sides for a verdict
     for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => Math.min(x.seeds[0], x.seeds[1]) >= MIN_VERDICT_SEEDS)) {
-      lines.push(`| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) |`);
+      const study = studyDifference(t.table, c.metric, c);
+      const direction = study === undefined ? "–" : Math.sign(study) === Math.sign(c.diff) ? "same" : "opposite";
+      lines.push(
+        `| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) | ` +
+          `${study === undefined ? "not in its table" : signed(study)} | ${direction} |`,
+      );
     }
   }
   return lines.join("\n");

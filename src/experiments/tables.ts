@@ -174,7 +174,7 @@ function shortLine(c: ComparisonLine): string {
 }
 
 /** The study's own b − a on a metric, from data/study-tables.json, when its table has both. */
-function studyDiff(table: TableName, metric: MetricRow, c: Comparison): number | undefined {
+export function studyDifference(table: TableName, metric: MetricRow, c: Pick<Comparison, "a" | "b">): number | undefined {
   const spec = TABLE_SPECS[table];
   const v = (variant: string) => studyMetric(spec.studyKey, spec.studyOrientation, variant, metric);
   const [a, b] = [v(c.a), v(c.b)];
@@ -219,7 +219,7 @@ export function tableSummary(r: Pick<TableView, "table" | "records" | "variants"
     out.push(
       `Per class, ${h.b} against ${h.a} gains most on ${fmt(up)}` + (down.diff < 0 ? ` and loses most on ${fmt(down)}.` : "; no class loses F1."),
     );
-    const study = studyDiff(r.table, metric, h);
+    const study = studyDifference(r.table, metric, h);
     const ours = mean(h.b) - mean(h.a);
     if (study !== undefined) {
       const same = Math.sign(study) === Math.sign(ours);
