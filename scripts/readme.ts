@@ -107,7 +107,9 @@ function readingsBlock(tables: TableResult<"shipped">[]): string {
     // a partial table: only the comparisons with enough seeds on both sides for a verdict
     for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => Math.min(x.seeds[0], x.seeds[1]) >= MIN_VERDICT_SEEDS)) {
       const study = studyDifference(t.table, c.metric, c);
-      const direction = study === undefined ? "–" : Math.sign(study) === Math.sign(c.diff) ? "same" : "opposite";
+      // a direction within seed noise is no disagreement: say so beside it
+      const way = study === undefined ? "–" : Math.sign(study) === Math.sign(c.diff) ? "same" : "opposite";
+      const direction = study === undefined || c.beyondNoise ? way : `${way}, but ours is within seed noise`;
       lines.push(
         `| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) | ` +
           `${study === undefined ? "not in its table" : signed(study)} | ${direction} |`,
