@@ -54,6 +54,10 @@ test("a partial grid exports as n of N runs, names what is missing, and a later 
   assert.deepEqual(local.progress, t.progress);
   assert.deepEqual(local.records.map((r) => r.metrics.macro_f1), t.records.map((r) => r.metrics.macro_f1));
   assert.deepEqual(local.readings, t.readings);
+  // exporting the same runs again changes nothing, not even the date (no churn in git)
+  const before = fs.readFileSync(t.file, "utf8");
+  exportResults(dir, { table: "loss", grid: jobs, runs: await runJobs(jobs.slice(0, 2), { runsDir, progress: false }), command: "test" });
+  assert.equal(fs.readFileSync(t.file, "utf8"), before);
   // a new machine: no run folders, only the results folder; the two shipped runs are done, the other two missing
   const shipped = shippedRuns(dir);
   assert.equal(shipped.size, 2);

@@ -235,7 +235,18 @@ export interface ExportRequest {
   gridSeconds?: number;
 }
 
-/** Write <dir>/<table>.json (and the runs' compact predictions), partial or whole; returns the file. */
+/** Whether the results file at `out` already holds `file` but for its date (then an export leaves it alone: no churn in git). */
+function sameExceptDate(out: string, file: ResultsFile): boolean {
+  if (!fs.existsSync(out)) return false;
+  try {
+    const old = JSON.parse(fs.readFileSync(out, "utf8")) as ResultsFile;
+    return JSON.stringify({ ...old, generatedAt: "" }) === JSON.stringify({ ...file, generatedAt: "" });
+  } catch {
+    return false; // unreadable: rewrite it
+  }
+}
+
+/** Write <dir>/<table>.json (and the runs' compact predictions), partial or whole, unless only its date would change; returns the file. */
 export function exportResults(dir: string, req: ExportRequest): { file: string; done: number; total: number } {
   fs.mkdirSync(dir, { recursive: true });
   const split = req.runs.length > 0 && req.runs.every((r) => r.metrics.test) ? "test" : "dev";
@@ -250,9 +261,11 @@ export function exportResults(dir: string, req: ExportRequest): { file: string; 
     runs,
   };
   const out = path.join(dir, `${req.table}.json`);
-  const tmp = `${out}.tmp-medrel-${process.pid}`;
-  fs.writeFileSync(tmp, JSON.stringify(file, null, 1) + "\n");
-  fs.renameSync(tmp, out);
+  if (!sameExceptDate(out, file)) {
+    const tmp = `${out}.tmp-medrel-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(file, null, 1) + "\n");
+    fs.renameSync(tmp, out);
+  }
   return { file: out, done: new Set(req.runs.map((r) => r.hash)).size, total: new Set(req.grid.map((g) => g.hash)).size };
 }
 
