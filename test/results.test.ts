@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { execFileSync } from "node:child_process";
 import {
   gridJobs,
   cachedTable,
@@ -19,6 +20,8 @@ import {
   shippedRuns,
   shippedPredictions,
   progressLine,
+  shippedRun,
+  NGRAM_VARIANT,
   readResultsFile,
   STUDY_DATA_DIR,
   type Job,
@@ -26,6 +29,7 @@ import {
 import { reproduceGrid } from "../src/cli/reproduce";
 import * as report from "../src/report";
 
+const ROOT = path.resolve(__dirname, "..");
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `medrel-${p}-`));
 
 /** The smoke loss table on the study's data, 1 seed: two of its four jobs are trained, the other two left missing. */
@@ -120,4 +124,18 @@ test("the study grid's config hashes are pinned (shipped results are keyed by th
   assert.equal(models[0].variant, "tiny (pretrained in-domain)");
   assert.equal(models[0].hash, "0215580f4e56");
   assert.equal(byTable.get("loss")!.find((j) => j.variant === "Regular Loss" && j.seed === 0)!.hash, "251bcd44b080");
+});
+
+test("a shipped run is re-made from its config (--config FILE#HASH): the same hash, the same numbers, said so", async () => {
+  // the n-gram row: its config leaves the encoder's options out, which a preset must not fill back in
+  const jobs = gridJobs("models", { preset: "smoke", data: { kind: "dir", dir: STUDY_DATA_DIR }, seeds: [0], variants: [NGRAM_VARIANT] });
+  const runs = await runJobs(jobs, { runsDir: tmp("ngram-runs"), progress: false });
+  const dir = tmp("ngram-results");
+  exportResults(dir, { table: "models", grid: jobs, runs, command: "test" });
+  const ref = `${path.join(dir, "models.json")}#${jobs[0].hash}`;
+  assert.equal(shippedRun(ref).config.model.kind, "ngram");
+  const log = execFileSync("npx", ["tsx", "src/cli/experiment.ts", "--config", ref], { cwd: ROOT, env: { ...process.env, MEDREL_RUNS_DIR: tmp("remade") } }).toString();
+  assert.match(log, new RegExp(`run ${jobs[0].hash} against the shipped run`));
+  assert.match(log, /dev: micro-F1 [\d.]+ \(shipped [\d.]+\), macro-F1 [\d.]+ \(shipped [\d.]+\): the same/);
+  assert.throws(() => shippedRun(`${path.join(dir, "models.json")}#000000000000`), /models\.json: no run 000000000000 with a config in it; its runs include/);
 });

@@ -14,6 +14,7 @@ import {
   runExperiment,
   parseExperimentConfig,
   readConfigFile,
+  shippedRun,
   MODELS_DIR,
   type ExperimentConfig,
   type DataSpec,
@@ -22,6 +23,8 @@ import {
   ExperimentConfigSchema,
 } from "../experiments";
 import { formatRunSummary } from "../report/summary";
+import { cpuModel } from "../backend/cpu";
+import type { ResultRun, RunRecord } from "../runs";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import { runMain, floatArg, choiceArg, addSchemaOptions } from "./common";
 
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
       `class weights: ${WeightSchemeSchema.options.join(", ")}; manual = the study's ${Object.entries(STUDY_MANUAL_WEIGHTS).map(([l, w]) => `${w.toFixed(1)} on ${l}`).join(" and ")}, 1 elsewhere (unless --config sets loss.manual)`,
       choiceArg("--weights", WeightSchemeSchema.options),
     )
-    .option("--config <file>", "a JSON file with config fields (applied after the preset, before flags)")
+    .option("--config <file>", "a JSON file of config fields: a whole config (a run's config.json; FILE#HASH = a run of a results file such as results/study/loss.json) is used as it is, a partial one is applied after the preset; flags apply last")
     .option("--out <dir>", "write the run folder here instead of runs/<hash> (MEDREL_RUNS_DIR moves runs/)")
     .option("--force", "retrain even if the run exists")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
@@ -91,8 +94,11 @@ async function main(): Promise<void> {
   program.parse();
   const f = program.opts<Flags>();
 
-  let cfg: ExperimentConfig = presetConfig(f.preset);
-  if (f.config) cfg = { ...cfg, ...readConfigFile(f.config) };
+  // FILE#HASH: a run shipped in a results file (results/study), re-made from its config and compared with it below
+  const shipped = f.config?.includes("#") ? shippedRun(f.config) : undefined;
+  const fileCfg = shipped ? shipped.config : f.config ? readConfigFile(f.config) : undefined;
+  // a whole config (a run's config.json, a shipped run's) is the run itself: the preset must not fill its absent options
+  let cfg: ExperimentConfig = fileCfg && ExperimentConfigSchema.safeParse(fileCfg).success ? (fileCfg as ExperimentConfig) : { ...presetConfig(f.preset), ...fileCfg };
   const data = resolveData(f);
   if (data) cfg.data = data;
   if (f.model) cfg.model = resolveModel(f.model);
@@ -110,6 +116,21 @@ async function main(): Promise<void> {
   const checkpointSeconds = f.checkpointMinutes === undefined ? undefined : 60 * f.checkpointMinutes;
   const run = await runExperiment(cfg, { out: f.out, force: f.force, strict: f.strict, checkpointSeconds, onDataReport: (text) => console.log(text) });
   console.log(formatRunSummary(run));
+  if (shipped) console.log(comparedWithShipped(run, shipped));
+}
+
+/** The re-made run beside the shipped one, split by split: equal to the digit on the same kind of CPU. */
+function comparedWithShipped(run: RunRecord, shipped: ResultRun & { hash: string }): string {
+  const splits = (["selection", "dev", "test"] as const).filter((k) => run.metrics[k] && shipped.splits?.[k]);
+  const lines = splits.map((k) => {
+    const [a, b] = [run.metrics[k]!, shipped.splits![k]!];
+    const same = a.micro_f1 === b.micro_f1 && a.macro_f1 === b.macro_f1;
+    const pct = (x: number) => (100 * x).toFixed(4);
+    return `  ${k}: micro-F1 ${pct(a.micro_f1)} (shipped ${pct(b.micro_f1)}), macro-F1 ${pct(a.macro_f1)} (shipped ${pct(b.macro_f1)}): ${same ? "the same" : "different"}`;
+  });
+  const where = shipped.info?.cpu ? ` (shipped from ${shipped.info.cpu}; this machine: ${cpuModel()})` : "";
+  const name = run.hash === shipped.hash ? `run ${run.hash}` : `run ${run.hash} (the shipped run is ${shipped.hash}: the config or the data differ)`;
+  return [`[medrel] ${name} against the shipped run${where}:`, ...lines].join("\n");
 }
 
 if (require.main === module) runMain(main);

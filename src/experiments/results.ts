@@ -235,6 +235,23 @@ export interface ExportRequest {
   gridSeconds?: number;
 }
 
+/**
+ * One shipped run of a results file by its hash ("results/study/loss.json#251bcd44b080"): its config re-makes it
+ * (`npm run experiment -- --config FILE#HASH`) and its splits are what the re-made run should match.
+ */
+export function shippedRun(ref: string): ResultRun & { hash: string; config: ExperimentConfig } {
+  const m = /^(.+\.json)#([0-9a-f]{12})$/.exec(ref);
+  if (!m) throw new Error(`${ref}: expected a results file and a run's hash, e.g. results/study/loss.json#251bcd44b080`);
+  const [, file, hash] = m;
+  const runs = readResultsFile(path.resolve(file)).runs;
+  const run = runs.find((r) => r.hash === hash);
+  if (!run || !run.config) {
+    const some = runs.filter((r) => r.hash).slice(0, 3).map((r) => `${r.hash} (${r.variant}, seed ${r.seed})`);
+    throw new ResultsFileError(path.resolve(file), `no run ${hash} with a config in it${some.length ? `; its runs include ${some.join(", ")}` : ""}`);
+  }
+  return run as ResultRun & { hash: string; config: ExperimentConfig };
+}
+
 /** Whether the results file at `out` already holds `file` but for its date (then an export leaves it alone: no churn in git). */
 function sameExceptDate(out: string, file: ResultsFile): boolean {
   if (!fs.existsSync(out)) return false;
