@@ -27,7 +27,7 @@ import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { runJobs, type GridRunOptions } from "./run";
 import { reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
-import { hasSavedPredictions, savedPredictions, shippedRuns } from "./results";
+import { hasSavedPredictions, predictionSource, savedPredictions, shippedRuns } from "./results";
 import { reportedSplit } from "./tables";
 
 export interface WeightSetting {
@@ -75,7 +75,7 @@ export interface PlaygroundResult {
   split: "test" | "dev";
   /** setting name → its runs, in seed order (a run shipped in results/study stands in for its folder) */
   runs: Record<string, RunRecord[]>;
-  /** setting name → each run's saved predictions on the reported split (for report.errorAnalysisHtml) */
+  /** setting name → where each run's predictions on the reported split are (for report.errorAnalysisHtml) */
   predictions: Record<string, PredictionSource[]>;
   records: RunScore[];
   /** per setting: weights, Macro-F1, Micro-F1 and F1 range (mean ± std), change vs unweighted and its verdict */
@@ -151,7 +151,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     seeds,
     split,
     runs,
-    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => ({ split, rows: savedPredictions(r, split) }))])),
+    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => predictionSource(r, split))])),
     records,
     summary: summaryFrame(list, reference, records, comparisons),
     verdicts: comparisons.map(formatComparison),

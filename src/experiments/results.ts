@@ -19,6 +19,7 @@ import type { ExperimentConfig } from "../runs/config";
 import { PROJECT_ROOT, configHashParts, dataFiles, hashOfParts, parseExperimentConfig } from "../runs/config";
 import type { Prediction, PredictionSplit, ResultRun, RunRecord, ShippedInfo } from "../runs/record";
 import { loadPredictions } from "../runs/predictions";
+import type { PredictionSource } from "../report";
 import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
 
 /** The results format this code writes and reads (1: runs without fingerprints or predictions, before 2026-12-06). */
@@ -318,6 +319,11 @@ export function savedPredictions(run: RunRecord, split: PredictionSplit): Predic
   return run.shipped ? shippedPredictions(run.shipped, split, path.dirname(run.dir)) : loadPredictions(run.dir, split);
 }
 
+/** Where a finished run's predictions on one split are, for report.errorAnalysisHtml: its folder (read when needed), or a shipped run's rows. */
+export function predictionSource(run: RunRecord, split: PredictionSplit): PredictionSource {
+  return run.shipped ? { split, rows: savedPredictions(run, split) } : { dir: run.dir };
+}
+
 /** Whether savedPredictions(run, split) has something to read. */
 export function hasSavedPredictions(run: RunRecord, split: PredictionSplit): boolean {
   return run.shipped ? run.shipped.predictions?.[split] !== undefined : fs.existsSync(path.join(run.dir, `predictions-${split}.jsonl`));
@@ -367,7 +373,6 @@ function sentencesById(cfg: ExperimentConfig, split: PredictionSplit) {
   }
   return m;
 }
-
 
 /** How much of each table's grid a results folder holds (a table whose file is absent is left out). */
 export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultRun[] }[] {

@@ -124,13 +124,18 @@ function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: J
   const split = reportedSplit(runs);
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
-  const total = new Set(jobs.map((j) => j.hash)).size;
-  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], total - new Set(missing.map((m) => m.hash)).size, total);
+  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, missing));
   return { ...view, source: "runs", runs, missing };
 }
 
+/** Runs present of a grid's jobs, counted as distinct config hashes (jobs shared by two rows count once). */
+function gridProgress(grid: readonly { hash: string }[], missing: readonly { hash: string }[]): TableView["progress"] {
+  const total = new Set(grid.map((g) => g.hash)).size;
+  return { done: total - new Set(missing.map((m) => m.hash)).size, total };
+}
+
 /** The parts every table result has, from its scores: frames, chart, readings, summary, seeds per variant. */
-function tableView(table: TableName, split: "test" | "dev", records: RunScore[], variants: string[], done: number, total: number): TableView {
+function tableView(table: TableName, split: "test" | "dev", records: RunScore[], variants: string[], progress: TableView["progress"]): TableView {
   const seeds = Object.fromEntries(variants.map((v) => [v, records.filter((r) => r.variant === v).map((r) => r.seed)]));
   const scored = { table, records, variants };
   return {
@@ -144,7 +149,7 @@ function tableView(table: TableName, split: "test" | "dev", records: RunScore[],
     readings: tableReadings(scored),
     summary: tableSummary(scored),
     seeds,
-    progress: { done, total },
+    progress,
   };
 }
 
@@ -313,7 +318,8 @@ export function loadResults(table: TableName, dir = studyResultsDir()): TableRes
   const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
   const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
   const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
-  const total = meta.grid ? new Set(meta.grid.map((g) => g.hash)).size : have.size;
-  const view = tableView(table, runs[0].split, records, variants, total - new Set(missing.map((m) => m.hash)).size, total);
+  // a file without its grid (written before grids were recorded) counts only the runs it has
+  const progress = gridProgress(meta.grid ?? [...have].map((hash) => ({ hash })), missing);
+  const view = tableView(table, runs[0].split, records, variants, progress);
   return { ...view, source: "shipped", file, meta, runs, missing };
 }
