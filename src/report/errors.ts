@@ -226,11 +226,10 @@ function pairExamples(p: SplitPredictions, gold: Label, pred: Label, limit: numb
 }
 
 /** The misclassified rows of one (gold, predicted) pair of a run (or of saved predictions), entities highlighted. */
-export function errors(ref: RunRef | { split: PredictionSplit; rows: readonly Prediction[] }, opts: ErrorOptions): ErrorExamples {
+export function errors(ref: PredictionSource, opts: ErrorOptions): ErrorExamples {
   const gold = label(opts.gold, "gold");
   const pred = label(opts.pred, "predicted");
-  const { split, rows } = "rows" in ref ? ref : runPredictions(ref, opts.split);
-  const base = pairExamples({ split, runs: [rows] }, gold, pred, opts.limit ?? 5);
+  const base = pairExamples(predictionsOf([ref], opts.split), gold, pred, opts.limit ?? 5);
   return { ...base, html: errorExamplesHtml(base) };
 }
 
