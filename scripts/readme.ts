@@ -6,8 +6,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readStudyPlan, STUDY_PLAN_FILE, type StudyPlan } from "../src/experiments/plan";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, studyDifference, type TableResult } from "../src/experiments";
-import { metricValue, summarize, type MetricRow } from "../src/metrics";
+import { metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
@@ -129,6 +130,26 @@ function readingsBlock(tables: TableResult<"shipped">[]): string {
   return lines.join("\n");
 }
 
+/** The next grid's seeds, fixed by a power calculation before its first run (results/study-plan.json). */
+function planBlock(plan: StudyPlan): string {
+  const rows = plan.comparisons.map((c) => {
+    const sd = c.test === "paired" ? c.observed.spread[0].toFixed(2) : `${c.observed.spread[0].toFixed(2)} / ${c.observed.spread[1].toFixed(2)}`;
+    return `| ${c.b} − ${c.a} | ${c.metric} | ${signed(c.study)} | ${sd} (${c.observed.seeds} seeds) | ${c.seedsForPower ?? `> ${MAX_PLANNED_SEEDS}`} | ${c.planned} | ${c.note} |`;
+  });
+  const seeds = Object.entries(plan.seeds).map(([t, v]) => `${t}: ${Object.entries(v).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  return [
+    `Planned for: ${plan.grid}. Test: ${plan.test}; at most ${plan.maxSeedsPerVariant} seeds a variant.`,
+    "",
+    "| comparison | metric | the study's difference | today's spread (sd of paired differences) | seeds for 80% power | planned seeds | what they can decide |",
+    "|---|---|---:|---:|---:|---:|---|",
+    ...rows,
+    "",
+    `Seeds per variant — ${seeds.join("; ")}; the ensemble row: ${plan.ensemble.seeds} (${plan.ensemble.note}).`,
+    `${plan.cost.runs} distinct fine-tunings, about ${plan.cost.hours.toFixed(1)} h on ${plan.cost.shards} shards at today's ${plan.cost.minutesPerRun.toFixed(1)} min per run. ` +
+      `Made by \`npm run plan\` from ${plan.madeFrom.map((f) => `\`${f.file}\``).join(", ")} (their SHA-256 in \`${STUDY_PLAN_FILE}\`), committed before the grid's first run.`,
+  ].join("\n");
+}
+
 /** OpenBLAS's core and denormal flushing of a bench:base result, in words ("not recorded" for older files). */
 function baseKernels(r: BaseStepResult): string {
   const core = r.blasCore?.core ?? /core (\w+)/.exec(r.blas ?? "")?.[1];
@@ -208,6 +229,7 @@ function notebookTimeBlock(name: string, entries: readonly TimeEntry[]): string 
 const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
   "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
+  "study-plan": "_Not planned yet: `npm run plan` writes `results/study-plan.json` from today's shipped runs._",
   speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
   "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
@@ -221,6 +243,8 @@ export function renderBlocks(): Map<string, string> {
   const models = shipped.find((t) => t.table === "models");
   if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
+  const plan = readStudyPlan();
+  if (plan) out.set("study-plan", planBlock(plan));
   const speed = readResults();
   if (speed.length) out.set("speed", renderReadmeTable(speed));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
