@@ -28,7 +28,9 @@ import {
   PRETRAINED_VARIANT,
   FROM_SCRATCH_VARIANT,
   PRETRAINED_TINY_DIR,
+  tableReportSections,
 } from "../src/experiments";
+import { reportHtml } from "../src/report";
 import { RelationTokenizer } from "../src/encoding";
 import { initBackend } from "../src/backend/select";
 import { numberExecutedCells, type NotebookJson } from "../src/tools";
@@ -159,4 +161,21 @@ test("notebook 02's idea: two rows through the pretrained and the from-scratch e
   const frame = encoderReadingsFrame([pre, scratch]);
   assert.deepEqual(frame.columns, names);
   assert.equal((frame.values as string[][])[5][0], pre.cosine.toFixed(3));
+});
+
+test("the index page's table leads with ours on the study's data; the demo follows, labelled an illustration", () => {
+  const loss = loadResults("loss", FIXTURE);
+  assert.ok(loss);
+  const html = reportHtml("index", tableReportSections("loss", loss, loss));
+  const at = (s: string): number => {
+    const i = html.indexOf(s);
+    assert.ok(i >= 0, `"${s}" is on the page`);
+    return i;
+  };
+  assert.ok(at("Ours on the study&#39;s data") < at("The demo: an illustration"));
+  assert.ok(at("ours on the study&#39;s data (dev split") < at("the demo (dev split"));
+  assert.ok(at("its imbalance is built in by its generator") > at("The demo: an illustration"));
+  // without study-data results the page says which command writes them, and still shows the demo after
+  const none = reportHtml("index", tableReportSections("loss", null, loss));
+  assert.ok(none.indexOf("npm run reproduce -- --table loss") < none.indexOf("The demo: an illustration"));
 });

@@ -7,7 +7,7 @@
  */
 import { STUDY_HARD_CLASSES } from "../data/labels";
 import { DEMO_HARD_TRAIN_SHARE } from "../data/demo";
-import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables } from "../report";
+import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables, type ReportSection } from "../report";
 import type { PresetName } from "./presets";
 import { missingResultsMessage } from "./results";
 import { TABLE_SPECS, type TableName } from "./study-tables";
@@ -64,7 +64,7 @@ function showStudyData(table: TableName, shipped: TableResult<"shipped"> | null,
 }
 
 /** What the demo is, from the generator's own constants: an illustration, not evidence. */
-function demoCaveat(): string {
+export function demoCaveat(): string {
   const share = `${Math.round(100 * DEMO_HARD_TRAIN_SHARE)}%`;
   return (
     `The same table on the embedded demo data (trained here, or loaded from the runs folder when npm start trained it). The demo is synthetic and ` +
@@ -92,4 +92,42 @@ export async function studySection(table: TableName, req: SectionRequest): Promi
   showTableResult(demo);
   showErrorAnalysis(demo, { pairs: 3, examples: 4, runsDir: req.runsDir });
   return { study, demo };
+}
+
+/** What a report section reads of a table result (study-data or demo): ours beside the study's, in words, per class. */
+export type ReportedTable = Pick<TableResult, "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress">;
+
+const h3 = (text: string): string => `<h3 style="margin:18px 0 4px 0">${escapeHtml(text)}</h3>`;
+
+/**
+ * One table of a standalone report (reports/index.html) in the notebooks' order: the study's data first — ours on it
+ * beside the study's published numbers, in words, per class — then the demo, labelled as the illustration it is.
+ */
+export function tableReportSections(table: TableName, study: ReportedTable | null, demo: ReportedTable | null): ReportSection[] {
+  const spec = TABLE_SPECS[table];
+  const out: ReportSection[] = [{ title: spec.title, html: h3("Ours on the study's data") }];
+  if (study) {
+    const seeds = new Set(study.records.map((r) => r.seed)).size;
+    const progress = progressLine(study);
+    out.push({
+      text: progress,
+      table: study.frame,
+      tableCaption: `ours on the study's data (${study.split} split, % mean ± std over ${seeds} seeds) beside the study's published numbers (test split, one run each)`,
+      list: [...study.summary, ...study.readings],
+    });
+    out.push({ figure: study.chart });
+  } else {
+    out.push({ text: missingResultsMessage(table) });
+  }
+  if (demo) {
+    const seeds = new Set(demo.records.map((r) => r.seed)).size;
+    out.push({ html: h3("The demo: an illustration, its effects built in") }, { text: demoCaveat() });
+    out.push({
+      table: demo.frame,
+      tableCaption: `the demo (${demo.split} split, % mean ± std over ${seeds} seeds): an illustration, not a reproduction`,
+      list: [...demo.summary, ...demo.readings],
+    });
+    out.push({ figure: demo.chart });
+  }
+  return out;
 }
