@@ -280,23 +280,33 @@ test("charts: confusion heatmap, training curves, label distribution, length his
 });
 
 /** Run a snippet's scripts in a sandbox with a fake DOM; return the newPlot calls. */
-function runSnippet(html: string, withPlotly: boolean): unknown[][] {
+function runSnippet(html: string, withPlotly: boolean, served?: "loads" | "fails"): { calls: unknown[][]; requested: string[]; message: () => string } {
   const calls: unknown[][] = [];
   const el = { textContent: "" };
   const window: Record<string, unknown> = {};
-  if (withPlotly) window.Plotly = { newPlot: (...args: unknown[]) => calls.push(args) };
-  const ctx = vm.createContext({ window, document: { getElementById: () => el } });
+  const plotly = { newPlot: (...args: unknown[]) => calls.push(args) };
+  if (withPlotly) window.Plotly = plotly;
+  const requested: string[] = [];
+  // a page without plotly.js: the snippet asks for Jupyter's copy with a <script src>, which loads or fails
+  const head = {
+    appendChild: (s: { src: string; onload: () => void; onerror: () => void }) => {
+      requested.push(s.src);
+      if (served === "loads") window.Plotly = plotly;
+      (served === "loads" ? s.onload : s.onerror)();
+    },
+  };
+  const body = { getAttribute: (a: string) => (a === "data-base-url" ? "/base/" : null) };
+  const ctx = vm.createContext({ window, document: { getElementById: () => el, createElement: () => ({}), head, body } });
   const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
   // the last script is ours; plotly.js itself is only syntax-checked (it needs a real browser)
   for (const s of scripts.slice(0, -1)) new vm.Script(s);
   vm.runInContext(scripts[scripts.length - 1], ctx);
-  if (!withPlotly) calls.push(["message", el.textContent]);
-  return calls;
+  return { calls, requested, message: () => el.textContent };
 }
 
 const PLOTLY_MARK = "* plotly.js v";
 
-test("figureHtml inlines plotly.js once per process, then only calls Plotly.newPlot", () => {
+test("figureHtml inlines plotly.js once per process, then only calls Plotly.newPlot; a page without it loads Jupyter's copy", async () => {
   resetPlotlyInlined();
   const fig: PlotlyFigure = perClassF1Chart(lossRuns);
   const first = figureHtml(fig);
@@ -310,14 +320,21 @@ test("figureHtml inlines plotly.js once per process, then only calls Plotly.newP
   assert.equal(figureHtml(fig, { includePlotlyJs: true }).split(PLOTLY_MARK).length - 1, 1);
   assert.equal(figureHtml(fig, { includePlotlyJs: false }).includes(PLOTLY_MARK), false);
   // the snippet's own script passes data and layout through intact, Chinese included
-  const calls = runSnippet(first, true);
+  const { calls } = runSnippet(first, true);
   assert.equal(calls.length, 1);
   const [, data, layout] = calls[0] as [unknown, PlotlyFigure["data"], PlotlyFigure["layout"]];
   assert.equal(JSON.stringify(data), JSON.stringify(fig.data)); // objects from the sandbox's realm
   assert.equal((layout.font as { family: string }).family, CJK_FONT_FAMILY);
-  // without plotly.js on the page it says so instead of throwing
-  const msg = runSnippet(second, false);
-  assert.match(String(msg[0][1]), /plotly\.js is not loaded/);
+  // a page without plotly.js (a reloaded notebook) loads the copy Jupyter serves, then draws
+  const reloaded = runSnippet(second, false, "loads");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(reloaded.requested, ["/base/nbextensions/medrel/plotly.min.js"]);
+  assert.equal(reloaded.calls.length, 1);
+  // with no copy served either, it says so instead of throwing
+  const none = runSnippet(second, false, "fails");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(none.calls.length, 0);
+  assert.match(none.message(), /plotly\.js is not on this page/);
 });
 
 test("outside a notebook: showTable prints text, showChart shows nothing and keeps plotly.js for the next chart", () => {

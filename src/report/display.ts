@@ -4,7 +4,7 @@
  *
  * Charts carry plotly.js inline (read from node_modules/plotly.js-dist-min) in the first chart of
  * the process, then only call Plotly.newPlot, so a saved notebook, its nbconvert HTML export and a
- * written report all work offline. JupyterLab/Notebook run the scripts of trusted outputs (outputs
+ * written report all work offline; a live page that lacks it loads Jupyter's copy (PLOTLY_NBEXTENSION). JupyterLab/Notebook run the scripts of trusted outputs (outputs
  * produced in the current session are trusted).
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
@@ -64,6 +64,37 @@ export interface FigureHtmlOptions {
   id?: string;
 }
 
+/**
+ * Where Jupyter Notebook serves this project's copy of plotly.js: `<base url>nbextensions/<this>`, from the
+ * nbextensions folder of the JUPYTER_PATH its server and kernels run with (tools/notebooks.ts: localKernelEnv).
+ */
+export const PLOTLY_NBEXTENSION = "medrel/plotly.min.js";
+
+/**
+ * The chart's own script. A page without plotly.js — a notebook reloaded, or reopened while its kernel runs, where the
+ * kernel inlined plotly.js only into its first chart, which that page may not hold — loads the copy Jupyter serves,
+ * once per page, and draws then; only when there is none does the chart say so.
+ */
+function drawScript(id: string, fig: PlotlyFigure): string {
+  return (
+    `<script type="text/javascript">(function () {` +
+    `var el = document.getElementById(${scriptJson(id)});` +
+    `if (!el) return;` +
+    `var draw = function () { window.Plotly.newPlot(el, ${scriptJson(fig.data)}, ${scriptJson(fig.layout)}, ${scriptJson(fig.config ?? { responsive: true })}); };` +
+    `if (typeof window.Plotly !== "undefined") return draw();` +
+    `if (!window.medrelPlotly) window.medrelPlotly = new Promise(function (ok, fail) {` +
+    `var base = (document.body && document.body.getAttribute("data-base-url")) || "/";` +
+    `var s = document.createElement("script");` +
+    `s.src = base + ${scriptJson(`nbextensions/${PLOTLY_NBEXTENSION}`)};` +
+    `s.onload = function () { typeof window.Plotly !== "undefined" ? ok() : fail(); };` +
+    `s.onerror = fail;` +
+    `document.head.appendChild(s); });` +
+    `window.medrelPlotly.then(draw, function () {` +
+    `el.textContent = "plotly.js is not on this page and Jupyter serves no copy (npm run notebook -- --register-kernel writes it): re-run with includePlotlyJs: true"; });` +
+    `})();</script>`
+  );
+}
+
 function renderFigure(fig: PlotlyFigure, opts: FigureHtmlOptions): { html: string; inlined: boolean } {
   const include = opts.includePlotlyJs ?? "auto";
   const inlined = include === true || (include === "auto" && !plotlyInlined);
@@ -72,16 +103,7 @@ function renderFigure(fig: PlotlyFigure, opts: FigureHtmlOptions): { html: strin
   const parts: string[] = [];
   if (inlined) parts.push(`<script type="text/javascript">${plotlyJsSource()}</script>`);
   parts.push(`<div id="${escapeHtml(id)}" class="medrel-plot" style="width:100%;${height}"></div>`);
-  parts.push(
-    `<script type="text/javascript">(function () {` +
-      `var el = document.getElementById(${scriptJson(id)});` +
-      `if (!el) return;` +
-      `if (typeof window.Plotly === "undefined") {` +
-      `el.textContent = "plotly.js is not loaded on this page: re-run the first chart cell or use includePlotlyJs: true";` +
-      `return; }` +
-      `window.Plotly.newPlot(el, ${scriptJson(fig.data)}, ${scriptJson(fig.layout)}, ${scriptJson(fig.config ?? { responsive: true })});` +
-      `})();</script>`,
-  );
+  parts.push(drawScript(id, fig));
   return { html: parts.join("\n"), inlined };
 }
 

@@ -58,6 +58,7 @@ export {
   reportHtml,
   writeReportHtml,
   plotlyJsSource,
+  PLOTLY_NBEXTENSION,
   resetPlotlyInlined,
   escapeHtml,
   showHtml,

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PLOTLY_NBEXTENSION } from "../report/display";
 
 const execFileAsync = promisify(execFile);
 
@@ -135,7 +136,8 @@ export function jupyterError(e: unknown): Error {
  * JUPYTER_PATH with a private `tslab` kernelspec (.cache/jupyter/kernels/tslab) that runs THIS checkout's
  * tslab: Jupyter reads JUPYTER_PATH before the user and system folders, so headless runs never pick up a
  * kernel registered from another clone (`tslab install` writes one global spec, and the last setup wins).
- * Empty when this checkout has no tslab (the global registration is used).
+ * Beside it, plotly.js as an nbextension (PLOTLY_NBEXTENSION). Empty when this checkout has no tslab (the global
+ * registration is used).
  */
 export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
   const bin = tslabBin(root);
@@ -147,6 +149,13 @@ export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
   if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== spec) {
     fs.mkdirSync(specDir, { recursive: true });
     fs.writeFileSync(file, spec);
+  }
+  // plotly.js where Jupyter Notebook serves it (<base>/nbextensions/…): a chart on a page without it loads it from there
+  const plotly = path.join(dir, "nbextensions", PLOTLY_NBEXTENSION);
+  const source = require.resolve("plotly.js-dist-min");
+  if (!fs.existsSync(plotly) || fs.statSync(plotly).size !== fs.statSync(source).size) {
+    fs.mkdirSync(path.dirname(plotly), { recursive: true });
+    fs.copyFileSync(source, plotly);
   }
   const prev = process.env.JUPYTER_PATH;
   return { JUPYTER_PATH: prev ? `${dir}${path.delimiter}${prev}` : dir };
