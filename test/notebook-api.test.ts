@@ -29,7 +29,13 @@ import {
   FROM_SCRATCH_VARIANT,
   PRETRAINED_TINY_DIR,
   tableReportSections,
+  tableComparisonLines,
+  notebookData,
+  playgroundSeeds,
+  retrainPlan,
+  STUDY_DATA_DIR,
 } from "../src/experiments";
+import type { RunRecord } from "../src/runs";
 import { reportHtml } from "../src/report";
 import { RelationTokenizer } from "../src/encoding";
 import { initBackend } from "../src/backend/select";
@@ -178,4 +184,34 @@ test("the index page's table leads with ours on the study's data; the demo follo
   // without study-data results the page says which command writes them, and still shows the demo after
   const none = reportHtml("index", tableReportSections("loss", null, loss));
   assert.ok(none.indexOf("npm run reproduce -- --table loss") < none.indexOf("The demo: an illustration"));
+});
+
+test("retrainPlan says how many runs will train and how long, from the runs already here, before anything trains", () => {
+  const run = (total: number) => ({ info: { seconds: { total } } }) as unknown as RunRecord;
+  const missing = [0, 1, 2].map((seed) => ({ label: `mine · seed ${seed}` }));
+  const plan = retrainPlan(missing, [run(150), run(90), run(600)]);
+  assert.equal(plan.toTrain, 3);
+  assert.equal(plan.seconds, 450);
+  assert.equal(plan.line, "3 runs to train before the tables below (3 loaded): about 7 min 30 s on this machine (2 min 30 s a run: the median of the 3 runs loaded). The first: mine · seed 0.");
+  assert.match(retrainPlan(missing, []).line, /no run of this preset and data is here to time it by/);
+  assert.equal(retrainPlan([], [run(1)]).line, "All 1 runs are here (trained before, or shipped in results/study): nothing trains.");
+});
+
+test("notebook 06 with MEDREL_DATA=study: every shipped seed, nothing trained, and notebook 04's comparison", { skip: !fs.existsSync(STUDY_DATA_DIR) && "no ../shared/data", timeout: 5 * 60_000 }, async () => {
+  const { DATA } = notebookData(null, { MEDREL_DATA: "study" });
+  assert.deepEqual(DATA, { kind: "dir", dir: STUDY_DATA_DIR });
+  assert.deepEqual(notebookData("../elsewhere", {}).DATA, { kind: "dir", dir: path.resolve("../elsewhere") });
+  assert.deepEqual(notebookData("../elsewhere", { MEDREL_DATA: "demo" }).DATA, { kind: "demo" });
+  const loss = loadResults("loss");
+  assert.ok(loss, "results/study/loss.json");
+  const seeds = playgroundSeeds(DATA);
+  for (const v of ["Regular Loss", "Weighted Loss"]) assert.deepEqual(loss.seeds[v], seeds, `${v}: the seeds shipped are the playground's`);
+  await initBackend({ verbose: false });
+  const pg = await classWeightPlayground({ preset: "quick", data: DATA, seeds });
+  assert.equal(pg.plan.toTrain, 0);
+  assert.equal(pg.seeds.length, seeds.length);
+  const ours = pg.comparisons.find((c) => c.metric === "Macro-F1");
+  const nb04 = tableComparisonLines("loss", loss.records).find((c) => c.a === "Regular Loss" && c.b === "Weighted Loss" && c.metric === "Macro-F1");
+  assert.ok(ours && nb04);
+  assert.ok(Math.abs(ours.diff - nb04.diff) < 1e-9 && Math.abs(ours.p - nb04.p) < 1e-9, `06: ${ours.diff} (p ${ours.p}); 04: ${nb04.diff} (p ${nb04.p})`);
 });

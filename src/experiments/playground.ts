@@ -25,7 +25,9 @@ import { LABELS, LABEL_NAMES, normalizeLabel } from "../data/labels";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
-import { runJobs, type GridRunOptions } from "./run";
+import { existingRuns, runJobs, type GridRunOptions } from "./run";
+import { formatDuration } from "../tools/times";
+import { STUDY_SEEDS, TABLE_SPECS } from "./study-tables";
 import { reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
 import { hasSavedPredictions, predictionSource, savedPredictions, shippedRuns } from "./results";
 import { reportedSplit } from "./tables";
@@ -37,8 +39,14 @@ export interface WeightSetting {
   weights: Record<string, number>;
 }
 
-/** Three seeds: the fewest on which the paired t-test's verdicts are given (reading.ts: MIN_VERDICT_SEEDS). */
-export const DEFAULT_PLAYGROUND_SEEDS: readonly number[] = [0, 1, 2];
+/**
+ * The seeds the playground runs on some data: every seed its default settings were run on there — the study-data
+ * grid's (STUDY_SEEDS, shipped in results/study) on a folder, the weighted-loss table's demo seeds on the demo — so
+ * after `npm start` or with results/study it trains nothing and reads the same comparison as notebook 04.
+ */
+export function playgroundSeeds(data: DataSpec = { kind: "demo" }): number[] {
+  return [...(data.kind === "demo" ? TABLE_SPECS.loss.seeds : STUDY_SEEDS)];
+}
 
 /** The reference every other setting is compared with. */
 export const UNWEIGHTED_SETTING: WeightSetting = { name: "unweighted", weights: {} };
@@ -54,7 +62,7 @@ export interface PlaygroundRequest {
   settings?: readonly WeightSetting[];
   preset: PresetName;
   data?: DataSpec;
-  /** default [0, 1, 2]: three seeds, the fewest a paired t-test gives a verdict on (fewer: the verdicts say why not) */
+  /** default playgroundSeeds(data): every seed the default settings were run on for that data */
   seeds?: readonly number[];
   runsDir?: string;
   /**
@@ -87,6 +95,8 @@ export interface PlaygroundResult {
   perClass: DataFrame;
   /** per-class F1 bars, one per setting */
   chart: PlotlyFigure;
+  /** what had to train before the tables could be shown, and its estimated cost, said before training started */
+  plan: RetrainPlan;
   /** setting name → confusion matrix summed over its seeds */
   confusion: Record<string, number[][]>;
   /**
@@ -133,13 +143,47 @@ function settingJob(s: WeightSetting, seed: number, base: ExperimentConfig): Job
   return { ...job, label: `class-weights playground · ${s.name} (weights: ${describeWeights(s.weights)}) · seed ${seed} (run ${job.hash})` };
 }
 
+/** The runs a playground request loads and the ones it has to train, with the time that will take. */
+export interface RetrainPlan {
+  loaded: number;
+  toTrain: number;
+  /** estimated seconds for the runs to train: their count × the median time of the runs loaded (undefined: none to go by) */
+  seconds?: number;
+  /** the plan in one sentence, printed before any training starts */
+  line: string;
+}
+
+/** How long a retrain will take, judged by the runs of the same request already here (same preset, data and model). */
+export function retrainPlan(missing: readonly { label: string }[], loaded: readonly RunRecord[]): RetrainPlan {
+  const times = loaded.map((r) => r.info.seconds.total).filter((x) => Number.isFinite(x) && x > 0).sort((a, b) => a - b);
+  const median = times.length ? times[Math.floor((times.length - 1) / 2)] : undefined;
+  const n = missing.length;
+  if (n === 0) return { loaded: loaded.length, toTrain: 0, line: `All ${loaded.length} runs are here (trained before, or shipped in results/study): nothing trains.` };
+  const seconds = median === undefined ? undefined : n * median;
+  const cost =
+    median === undefined
+      ? "no run of this preset and data is here to time it by"
+      : `about ${formatDuration(seconds!)} on this machine (${formatDuration(median)} a run: the median of the ${times.length} runs loaded)`;
+  return {
+    loaded: loaded.length,
+    toTrain: n,
+    seconds,
+    line: `${n} run${n === 1 ? "" : "s"} to train before the tables below (${loaded.length} loaded): ${cost}. The first: ${missing[0].label}.`,
+  };
+}
+
 export async function classWeightPlayground(req: PlaygroundRequest): Promise<PlaygroundResult> {
   const { list, reference } = resolveSettings(req.settings ?? DEFAULT_WEIGHT_SETTINGS);
-  const seeds = [...(req.seeds ?? DEFAULT_PLAYGROUND_SEEDS)];
+  const seeds = [...(req.seeds ?? playgroundSeeds(req.data))];
   if (seeds.length === 0) throw new Error("class-weights playground: no seeds");
   const base: ExperimentConfig = { ...presetConfig(req.preset), ...(req.data ? { data: req.data } : {}) };
   const jobs = list.flatMap((s) => seeds.map((seed) => settingJob(s, seed, base)));
-  const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped: shippedRuns(req.resultsDir) });
+  const shipped = shippedRuns(req.resultsDir);
+  // the cost of a retrain is said before it starts
+  const present = existingRuns(jobs, req.runsDir, shipped);
+  const plan = retrainPlan(present.missing, present.runs);
+  console.log(plan.line);
+  const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped });
   const split = reportedSplit(done);
   const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
@@ -158,6 +202,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     comparisons,
     perClass: perClassFrame(list, reference, records),
     chart: perClassF1Chart(records),
+    plan,
     confusion: Object.fromEntries(list.map((s) => [s.name, sumConfusion(records.filter((r) => r.variant === s.name).map((r) => r.metrics))])),
     preview: previewOf(runs[reference][0], seeds[0]),
   };
