@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, studyDifference, type TableResult } from "../src/experiments";
 import { metricValue, summarize, type MetricRow } from "../src/metrics";
-import { MIN_VERDICT_SEEDS } from "../src/report";
+import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
@@ -97,25 +97,35 @@ function qualityBlock(t: TableResult<"shipped">): string {
   return [`| model (${t.split} split, study data) | micro-F1 | macro-F1 | seeds |`, "|---|---:|---:|---:|", ...rows].join("\n");
 }
 
-/** Each table's readings on the study's data: difference, paired test, verdict. */
+/**
+ * Each table's readings on the study's data: our difference with its 95% interval, the smallest difference its seeds
+ * detect at 80% power, and the verdict against the study's own difference (the words every notebook uses).
+ */
 function readingsBlock(tables: TableResult<"shipped">[]): string {
   const lines = [
-    "| table | comparison | metric | difference (points) | p | beyond seed noise? | the study's difference | direction |",
-    "|---|---|---|---:|---:|---|---:|---|",
+    "| table (measured on) | comparison | metric | ours (points) | 95% interval | detectable at 80% power | test | the study's difference | verdict |",
+    "|---|---|---|---:|---|---:|---|---:|---|",
   ];
   for (const t of tables) {
     // a partial table: only the comparisons with enough seeds on both sides for a verdict
     for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => Math.min(x.seeds[0], x.seeds[1]) >= MIN_VERDICT_SEEDS)) {
       const study = studyDifference(t.table, c.metric, c);
-      // a direction within seed noise is no disagreement: say so beside it
-      const way = study === undefined ? "–" : Math.sign(study) === Math.sign(c.diff) ? "same" : "opposite";
-      const direction = study === undefined || c.beyondNoise ? way : `${way}, but ours is within seed noise`;
+      const stats = Number.isFinite(c.ci[0]) ? [formatInterval(c.ci), `±${c.detectable.toFixed(2)}`] : ["–", "–"];
+      const seeds = c.test === "paired" ? `${c.seeds[0]} seeds` : `${c.seeds[0]} and ${c.seeds[1]} seeds`;
       lines.push(
-        `| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) | ` +
-          `${study === undefined ? "not in its table" : signed(study)} | ${direction} |`,
+        `| ${TABLE_SPECS[t.table].title} (${t.encoder}) | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${stats.join(" | ")} | ${c.test}, ${seeds}, p ${pval(c.p)} | ` +
+          `${study === undefined ? "not in its table" : signed(study)} | ${verdictPhrase(c, readingVerdict(c, study))} |`,
       );
     }
   }
+  lines.push(
+    "",
+    "A verdict against the study's number: *rules out* — the study's value lies outside our 95% interval; *confirms its direction* — " +
+      "inside, and our interval excludes 0 on its side; *undecided* — inside, and our interval includes 0 (then: about how many seeds " +
+      "would give 80% power at the study's value, from our observed spread). Without a study number: beyond or within seed noise. " +
+      "Detectable = (t₀.₉₇₅ + t₀.₈₀) × SE, the usual t approximation to a t-test's power (checked against scipy in `test/reading.test.ts`). " +
+      "Every verdict is about the encoder named beside its table, not about the study's base-size encoders.",
+  );
   return lines.join("\n");
 }
 
