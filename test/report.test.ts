@@ -44,6 +44,7 @@ import {
   publishedTable,
   studyMetric,
   studyTableFrame,
+  perClassChangeChart,
   type PlotlyFigure,
 } from "../src/report";
 
@@ -422,4 +423,25 @@ test("readings as a list: sentencesHtml escapes, reportHtml shows a section's li
   const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-report-"));
   const html = readFileSync(writeReportHtml(path.join(dir, "r.html"), [{ title: "t", list: ["one", "two"] }]), "utf8");
   assert.match(html, /<li>one<\/li><li>two<\/li>/);
+});
+
+test("perClassChangeChart: per-class F1 change against the reference with its paired 95% interval, hard classes starred, an axis that shows a point", () => {
+  // 并发症 (class 4) gains 1, 2, 3 points over seeds 1–3: mean +2, per-seed sd 1, SE 1/√3, t(0.975, 2) = 4.3027
+  const runs: RunScore[] = lossRuns.map((r) => {
+    if (r.variant !== "Weighted Loss") return r;
+    const per_class = { ...r.metrics.per_class, 并发症: { ...r.metrics.per_class["并发症"], f1: r.metrics.per_class["并发症"].f1 + r.seed / 100 } };
+    return { ...r, metrics: { ...r.metrics, per_class } };
+  });
+  const fig = perClassChangeChart(runs, "Regular Loss", ["Weighted Loss"]);
+  const [trace] = fig.data;
+  const i = LABEL_NAMES.indexOf("并发症");
+  assert.ok(Math.abs((trace.y as number[])[i] - 2) < 1e-9);
+  const half = 4.302652729911275 / Math.sqrt(3);
+  const err = trace.error_y as { array: number[]; arrayminus: number[] };
+  assert.ok(Math.abs(err.array[i] - half) < 1e-9 && Math.abs(err.arrayminus[i] - half) < 1e-9);
+  assert.equal((trace.y as number[])[0], 0, "an unchanged class has no bar");
+  assert.deepEqual((trace.x as string[]).filter((x) => x.startsWith("★")), ["★ 并发症 Complication", "★ 相关（导致） Related"], "the two hard classes are marked");
+  const y = fig.layout.yaxis as { range: number[]; dtick?: number };
+  assert.deepEqual(y.range, [-5, 5], "scaled to the largest interval end (+4.48), not 0–100");
+  assert.equal(y.dtick, 1, "one-point gridlines");
 });

@@ -7,6 +7,7 @@
 import type { DataFrame } from "danfojs-node";
 import {
   perClassF1Chart,
+  perClassChangeChart,
   formatComparison,
   formatMeanStd,
   formatVariation,
@@ -95,10 +96,14 @@ export interface PlaygroundResult {
   /** every setting against the unweighted one on Macro-F1 and the F1 range, as sentences */
   verdicts: string[];
   comparisons: ComparisonLine[];
-  /** per class: P, R and F1 of every setting (mean ± std), and F1's change vs unweighted */
+  /** per class: F1 of every setting (mean ± std) and its change vs unweighted */
   perClass: DataFrame;
+  /** per class: precision and recall of every setting (mean ± std) */
+  precisionRecall: DataFrame;
   /** per-class F1 bars, one per setting */
   chart: PlotlyFigure;
+  /** per-class F1 of every other setting minus the unweighted one, with its 95% interval over the seeds, hard classes starred */
+  changeChart: PlotlyFigure;
   /** what had to train before the tables could be shown, and its estimated cost, said before training started */
   plan: RetrainPlan;
   /** setting name → confusion matrix summed over its seeds */
@@ -205,7 +210,9 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     verdicts: comparisons.map((c) => formatComparison(c, { encoder: describeEncoder(runs[reference][0].config.model, { short: true }) })),
     comparisons,
     perClass: perClassFrame(list, reference, records),
+    precisionRecall: precisionRecallFrame(list, records),
     chart: perClassF1Chart(records),
+    changeChart: perClassChangeChart(records, reference, others.map((s) => s.name)),
     plan,
     confusion: Object.fromEntries(list.map((s) => [s.name, sumConfusion(records.filter((r) => r.variant === s.name).map((r) => r.metrics))])),
     preview: previewOf(runs[reference][0], seeds[0]),
@@ -242,18 +249,30 @@ function summaryFrame(list: WeightSetting[], reference: string, records: RunScor
   );
 }
 
+/**
+ * Per class, F1 of every setting and each other setting's change against the reference (the columns a reader
+ * compares, side by side: narrow enough for a 1024-pixel projector with three settings); precision and recall in a
+ * table of their own (precisionRecallFrame).
+ */
 function perClassFrame(list: WeightSetting[], reference: string, records: RunScore[]): DataFrame {
-  const { DataFrame } = loadDanfo();
   const cols: Record<string, string[]> = { label: LABELS.map((l) => l.en) };
-  const score = (name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
-  for (const s of list) {
-    cols[`P · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "precision")));
-    cols[`R · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "recall")));
-    cols[`F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "f1")));
-    if (s.name !== reference) cols[`Δ F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatVariation(score(s.name, zh, "f1").mean - score(reference, zh, "f1").mean));
+  for (const s of list) cols[`F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(classScore(records, s.name, zh, "f1")));
+  for (const s of list.filter((x) => x.name !== reference)) {
+    cols[`Δ F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatVariation(classScore(records, s.name, zh, "f1").mean - classScore(records, reference, zh, "f1").mean));
   }
-  return new DataFrame(cols, { index: [...LABEL_NAMES] });
+  return new (loadDanfo().DataFrame)(cols, { index: [...LABEL_NAMES] });
 }
+
+/** Per class, precision and recall of every setting (mean ± std): what a class weight trades. */
+function precisionRecallFrame(list: WeightSetting[], records: RunScore[]): DataFrame {
+  const cols: Record<string, string[]> = {};
+  for (const k of ["precision", "recall"] as const) {
+    for (const s of list) cols[`${k === "precision" ? "P" : "R"} · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(classScore(records, s.name, zh, k)));
+  }
+  return new (loadDanfo().DataFrame)(cols, { index: [...LABEL_NAMES] });
+}
+
+const classScore = (records: readonly RunScore[], name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
 
 /**
  * The decision-rule preview on one unweighted run's saved probabilities: the selection split first (the split the

@@ -11,7 +11,7 @@ import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables, type 
 import type { PresetName } from "./presets";
 import { missingResultsMessage } from "./results";
 import { TABLE_SPECS, type TableName } from "./study-tables";
-import { demoTable, loadResults, showErrorAnalysis, showTableResult, type TableRequest, type TableResult } from "./tables";
+import { demoTable, headlineChangeChart, loadResults, showErrorAnalysis, showTableResult, type TableRequest, type TableResult } from "./tables";
 
 export interface SectionRequest {
   preset: PresetName;
@@ -95,7 +95,7 @@ export async function studySection(table: TableName, req: SectionRequest): Promi
 }
 
 /** What a report section reads of a table result (study-data or demo): ours beside the study's, in words, per class. */
-export type ReportedTable = Pick<TableResult, "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress">;
+export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress">;
 
 const h3 = (text: string): string => `<h3 style="margin:18px 0 4px 0">${escapeHtml(text)}</h3>`;
 
@@ -116,6 +116,8 @@ export function tableReportSections(table: TableName, study: ReportedTable | nul
       list: [...study.summary, ...study.readings],
     });
     out.push({ figure: study.chart });
+    const change = headlineChangeChart(study);
+    if (change) out.push({ figure: change });
   } else {
     out.push({ text: missingResultsMessage(table) });
   }
