@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as os from "node:os";
 import { LABEL_NAMES } from "../src/data/labels";
 import type { Metrics, RunScore } from "../src/metrics";
 import {
@@ -39,7 +40,7 @@ import type { RunRecord } from "../src/runs";
 import { reportHtml } from "../src/report";
 import { RelationTokenizer } from "../src/encoding";
 import { initBackend } from "../src/backend/select";
-import { numberExecutedCells, type NotebookJson } from "../src/tools";
+import { exportNotebookHtml, machineInfo, numberExecutedCells, stampRunTime, type NotebookJson } from "../src/tools";
 
 const FIXTURE = path.resolve(__dirname, "fixtures", "results-smoke");
 
@@ -218,4 +219,23 @@ test("notebook 06 with MEDREL_DATA=study: every shipped seed, nothing trained, a
   const nb04 = tableComparisonLines("loss", loss.records).find((c) => c.a === "Regular Loss" && c.b === "Weighted Loss" && c.metric === "Macro-F1");
   assert.ok(ours && nb04);
   assert.ok(Math.abs(ours.diff - nb04.diff) < 1e-9 && Math.abs(ours.p - nb04.p) < 1e-9, `06: ${ours.diff} (p ${ours.p}); 04: ${nb04.diff} (p ${nb04.p})`);
+});
+
+test("an executed copy's header gives the time of its own run, and the exported HTML renders it as text, not markdown", { timeout: 2 * 60_000 }, async () => {
+  const file = path.resolve(__dirname, "..", "notebooks", "04_weighted_loss.ipynb");
+  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as NotebookJson;
+  assert.equal(stampRunTime(nb, 14.2, "quick", new Date("2026-12-07T10:00:00Z"), { ...machineInfo(), cpu: "Test CPU", cores: 2, loadAverage: [1.5, 1, 1] }), true);
+  const head = ([] as string[]).concat(nb.cells[0].source).join("");
+  assert.match(head, /<!-- generated:time-04_weighted_loss -->\n\n\*This copy ran in 14 s with `MEDREL_PRESET=quick` on 2026-12-07, Test CPU, 2 cores, load average 1\.5 at the start; [^\n]*\*\n\n<!-- \/generated/);
+  assert.doesNotMatch(head, /Time to run it/, "the recorded times are not what this copy shows");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-stamp-"));
+  try {
+    const copy = path.join(dir, "04_weighted_loss.ipynb");
+    fs.writeFileSync(copy, JSON.stringify(nb));
+    const html = fs.readFileSync(await exportNotebookHtml(copy), "utf8");
+    assert.match(html, /<em>This copy ran in 14 s with <code>MEDREL_PRESET=quick<\/code>/);
+    assert.doesNotMatch(html, /\*This copy ran in/, "no raw markdown");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PLOTLY_NBEXTENSION } from "../report/display";
+import { describeMachine, formatDuration, machineInfo, type Machine } from "./times";
 
 const execFileAsync = promisify(execFile);
 
@@ -215,6 +216,7 @@ export async function executeNotebook(input: string, outDir: string, opts: Execu
   input = path.resolve(input);
   const output = path.join(path.resolve(outDir), path.basename(input));
   const t0 = Date.now();
+  const machine = machineInfo();
   const env = { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) };
   await execFileAsync(
     jupyterCommand(env),
@@ -229,8 +231,32 @@ export async function executeNotebook(input: string, outDir: string, opts: Execu
     throw jupyterError(e);
   });
   const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
-  if (numberExecutedCells(nb)) fs.writeFileSync(output, JSON.stringify(nb, null, 1) + "\n");
-  return { input, output, seconds: (Date.now() - t0) / 1000, cells: cellTimes(nb), ...notebookErrors(nb) };
+  const seconds = (Date.now() - t0) / 1000;
+  const numbered = numberExecutedCells(nb);
+  if (stampRunTime(nb, seconds, env.MEDREL_PRESET ?? "quick", new Date(t0), machine) || numbered) fs.writeFileSync(output, JSON.stringify(nb, null, 1) + "\n");
+  return { input, output, seconds, cells: cellTimes(nb), ...notebookErrors(nb) };
+}
+
+/**
+ * The executed copy's header says the time of the run it shows, not the time recorded for the tracked notebook: the
+ * body of its `<!-- generated:time-… -->` block is replaced (blank lines kept around it, so markdown renders it).
+ * Returns whether a block was found.
+ */
+export function stampRunTime(nb: NotebookJson, seconds: number, preset: string, date: Date, machine: Machine): boolean {
+  const line =
+    `*This copy ran in ${formatDuration(seconds)} with \`MEDREL_PRESET=${preset}\` on ${date.toISOString().slice(0, 10)}, ` +
+    `${describeMachine(machine)}; the times recorded for each preset are in the README (How long things take).*`;
+  let found = false;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "markdown") continue;
+    const src = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+    const out = src.replace(/(<!-- generated:(time-[\w-]+) -->\n)[\s\S]*?(<!-- \/generated:\2 -->)/, (_all, open: string, _name: string, close: string) => `${open}\n${line}\n\n${close}`);
+    if (out !== src) {
+      cell.source = out.split(/(?<=\n)/);
+      found = true;
+    }
+  }
+  return found;
 }
 
 /**
