@@ -45,6 +45,8 @@ import {
   studyMetric,
   studyTableFrame,
   perClassChangeChart,
+  tableCsv,
+  tableLatex,
   type PlotlyFigure,
 } from "../src/report";
 
@@ -444,4 +446,20 @@ test("perClassChangeChart: per-class F1 change against the reference with its pa
   const y = fig.layout.yaxis as { range: number[]; dtick?: number };
   assert.deepEqual(y.range, [-5, 5], "scaled to the largest interval end (+4.48), not 0–100");
   assert.equal(y.dtick, 1, "one-point gridlines");
+});
+
+test("any table exports to CSV and LaTeX, and its HTML carries both as download links", () => {
+  const df = weightedLossTable(lossRuns);
+  const csv = tableCsv(df);
+  const lines = csv.trimEnd().split("\r\n");
+  assert.equal(lines[0], ["", ...df.columns.map(String)].map((c) => (c.includes(",") ? `"${c}"` : c)).join(","));
+  assert.match(csv, /\r\nMacro-F1,87\.00 ± 1\.00,90\.00 ± 2\.65,\+3\.00,/);
+  const tex = tableLatex(df, { caption: "Weighted loss: 100% & more" });
+  assert.match(tex, /^\\begin\{table\}\n\\centering\n\\caption\{Weighted loss: 100\\% \\& more\}\n\\begin\{tabular\}\{lr+\}\n\\toprule\n/);
+  assert.match(tex, /\nMacro-F1 & 87\.00 \$\\pm\$ 1\.00 & 90\.00 \$\\pm\$ 2\.65 & \+3\.00 & /);
+  assert.match(tex, /\\bottomrule\n\\end\{tabular\}\n\\end\{table\}\n$/);
+  const html = tableHtml(df, { caption: "Weighted loss" });
+  const href = (ext: string) => decodeURIComponent(new RegExp(`download="Weighted_loss\\.${ext}" href="data:[^,]+,([^"]+)"`).exec(html)![1].replace(/&amp;/g, "&"));
+  assert.equal(href("csv"), csv);
+  assert.equal(href("tex"), tableLatex(df, { caption: "Weighted loss" }));
 });

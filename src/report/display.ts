@@ -173,7 +173,51 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
     );
   });
   out.push("</tbody></table></div>");
+  out.push(exportLinks(df, opts));
   return out.join("\n");
+}
+
+/** The table's cells as text, index first: what the CSV and LaTeX exports write (the header row first). */
+function tableCells(df: DataFrame, digits: number, indexName = ""): string[][] {
+  const values = df.values as unknown[][];
+  const header = [indexName, ...df.columns.map(String)];
+  return [header, ...df.index.map((name, i) => [String(name), ...header.slice(1).map((_, j) => cellText((Array.isArray(values[i]) ? values[i] : [values[i]])[j], digits))])];
+}
+
+/** A DataFrame as CSV (RFC 4180 quoting), index as the first column: for a spreadsheet or a report. */
+export function tableCsv(df: DataFrame, opts: Pick<TableHtmlOptions, "digits" | "indexName"> = {}): string {
+  const quote = (c: string) => (/[",\n\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
+  return tableCells(df, opts.digits ?? 2, opts.indexName).map((r) => r.map(quote).join(",")).join("\r\n") + "\r\n";
+}
+
+/** A DataFrame as a LaTeX tabular (booktabs rules, special characters escaped, ± as $\pm$), index as the first column. */
+export function tableLatex(df: DataFrame, opts: Pick<TableHtmlOptions, "digits" | "indexName" | "caption"> = {}): string {
+  const esc = (c: string) =>
+    c
+      .replace(/\\/g, "\\textbackslash{}")
+      .replace(/([&%$#_{}])/g, "\\$1")
+      .replace(/~/g, "\\textasciitilde{}")
+      .replace(/\^/g, "\\textasciicircum{}")
+      .replace(/±/g, "$\\pm$")
+      .replace(/−/g, "$-$");
+  const [header, ...rows] = tableCells(df, opts.digits ?? 2, opts.indexName);
+  const line = (r: string[]) => `${r.map(esc).join(" & ")} \\\\`;
+  const body = ["\\begin{tabular}{l" + "r".repeat(header.length - 1) + "}", "\\toprule", line(header), "\\midrule", ...rows.map(line), "\\bottomrule", "\\end{tabular}"];
+  return (opts.caption ? ["\\begin{table}", "\\centering", `\\caption{${esc(opts.caption)}}`, ...body, "\\end{table}"] : body).join("\n") + "\n";
+}
+
+/** "CSV · LaTeX" download links under a table (data: URLs): a student saves the table from the notebook or its HTML. */
+function exportLinks(df: DataFrame, opts: TableHtmlOptions): string {
+  const href = (type: string, text: string) => `data:${type};charset=utf-8,${encodeURIComponent(text)}`;
+  const name = (opts.caption ?? "table").replace(/[^\p{L}\p{N}]+/gu, "_").replace(/^_+|_+$/g, "").slice(0, 60) || "table";
+  const a = (type: string, ext: string, text: string, label: string) =>
+    `<a download="${escapeHtml(`${name}.${ext}`)}" href="${escapeHtml(href(type, text))}" style="margin-right:8px">${label}</a>`;
+  return (
+    `<div class="medrel-table-export" style="font-size:12px;margin:2px 0 8px 0">save this table: ` +
+    a("text/csv", "csv", tableCsv(df, opts), "CSV") +
+    a("application/x-tex", "tex", tableLatex(df, opts), "LaTeX") +
+    `</div>`
+  );
 }
 
 /** A DataFrame as aligned plain text (for terminals; danfo's own print wraps CJK badly). */

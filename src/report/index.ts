@@ -57,6 +57,8 @@ export {
   figureHtml,
   tableHtml,
   tableText,
+  tableCsv,
+  tableLatex,
   reportHtml,
   writeReportHtml,
   plotlyJsSource,
