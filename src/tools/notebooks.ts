@@ -99,12 +99,13 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
- * The `jupyter` command to run: the one on PATH (an activated virtualenv, Homebrew, Debian), else the checkout's own
- * `.venv` (the no-root route of JUPYTER_INSTALL_HINT), else plain "jupyter" (spawning it then fails with the hint).
+ * The `jupyter` command to run: the checkout's own `.venv` (the no-root route of JUPYTER_INSTALL_HINT: made for this
+ * project, with the Notebook 6 it expects), else the one on PATH (an activated virtualenv, Homebrew, Debian), else
+ * plain "jupyter" (spawning it then fails with the hint). A `jupyter` on PATH never hides the project's own.
  */
 export function jupyterCommand(env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT): string {
   const venv = process.platform === "win32" ? path.join(root, ".venv", "Scripts", "jupyter.exe") : path.join(root, ".venv", "bin", "jupyter");
-  return onPath("jupyter", env) ?? (fs.existsSync(venv) ? venv : "jupyter");
+  return fs.existsSync(venv) ? venv : (onPath("jupyter", env) ?? "jupyter");
 }
 
 /**
