@@ -12,6 +12,9 @@ import { Command } from "commander";
 import { choiceArg, intArg, runMain } from "./common";
 import { PRESET_NAMES, type PresetName } from "../experiments/presets";
 import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../experiments/store";
+import { existingRuns } from "../experiments/run";
+import { TABLE_NAMES, TABLE_SPECS } from "../experiments/study-tables";
+import { tableJobs } from "../experiments/tables";
 import {
   CHECKOUT_TSLAB,
   executeNotebook,
@@ -48,13 +51,18 @@ function registerKernel(): void {
   say(`tslab kernel for this checkout: ${dir}/kernels/tslab -> ${argv0}`);
 }
 
+/** Runs of npm start's demo grids (quick preset) not in the runs folder yet. */
+function demoGridsMissing(): number {
+  return TABLE_NAMES.reduce((n, t) => n + existingRuns(tableJobs(t, { preset: "quick", variants: TABLE_SPECS[t].demoVariants })).missing.length, 0);
+}
+
 async function serve(port: number): Promise<void> {
   if (!fs.existsSync(CHECKOUT_TSLAB)) throw new Error(`${CHECKOUT_TSLAB} is missing: run npm ci (or npm run setup) first`);
   if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) say("dist/ is missing (the notebooks import it): run npm run build");
   const server = await startNotebookServer({ port, logLevel: "WARN", onLog: (s) => process.stderr.write(s) });
   say(`Jupyter Notebook on ${rel(NOTEBOOKS_DIR)}/ with this checkout's TypeScript (tslab) kernel:`);
   console.log(`\n    ${server.url}\n`);
-  say("run `npm start` first: the notebooks then load its finished runs instead of training their grids inside a cell");
+  say(demoGridsMissing() ? "run `npm start` first: the notebooks then load its finished runs instead of training their grids inside a cell" : "the demo grids of `npm start` are in the runs folder: the notebooks load them");
   say("Ctrl-C stops the server and its kernels");
   let stopping = false;
   const stop = (): void => {
