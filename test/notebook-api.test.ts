@@ -30,6 +30,7 @@ import {
   FROM_SCRATCH_VARIANT,
   PRETRAINED_TINY_DIR,
   tableReportSections,
+  identicalVariantLines,
   tableComparisonLines,
   notebookData,
   playgroundSeeds,
@@ -238,4 +239,15 @@ test("an executed copy's header gives the time of its own run, and the exported 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("identical rows are said in words: Effective-number weights on the study's balanced data train Regular Loss's model", () => {
+  const loss = loadResults("loss");
+  assert.ok(loss);
+  const lines = identicalVariantLines(loss);
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0], /^Effective-number weights scored exactly as Regular Loss on each of its \d+ seeds/);
+  const fixture = loadResults("encodings", FIXTURE);
+  assert.ok(fixture);
+  assert.deepEqual(identicalVariantLines(fixture), []);
 });

@@ -7,7 +7,7 @@
  */
 import { STUDY_HARD_CLASSES } from "../data/labels";
 import { DEMO_HARD_TRAIN_SHARE } from "../data/demo";
-import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables, type ReportSection } from "../report";
+import { publishedTable, showHtml, showTable, showSentences, escapeHtml, loadStudyTables, type ReportSection } from "../report";
 import type { PresetName } from "./presets";
 import { missingResultsMessage } from "./results";
 import { TABLE_SPECS, type TableName } from "./study-tables";
@@ -39,6 +39,25 @@ export function progressLine(t: Pick<TableResult, "progress">): string | undefin
   return `${p.done} of ${p.total} runs so far: the grid on the study's data is still running, and every number below is from the runs finished.`;
 }
 
+/**
+ * Variants that scored exactly as an earlier one on every seed, said in words: a reader who sees Effective-number
+ * weights equal Regular Loss to the digit should not have to guess that the two trained the same model.
+ */
+export function identicalVariantLines(t: Pick<TableResult, "records" | "variants">): string[] {
+  const key = (v: string) =>
+    JSON.stringify(t.records.filter((r) => r.variant === v).sort((a, b) => a.seed - b.seed).map((r) => [r.seed, r.metrics.confusion, r.metrics.macro_f1]));
+  const present = t.variants.filter((v) => t.records.some((r) => r.variant === v));
+  return present.flatMap((b, i) => {
+    const a = present.slice(0, i).find((x) => key(x) === key(b));
+    if (!a) return [];
+    const n = t.records.filter((r) => r.variant === b).length;
+    return [
+      `${b} scored exactly as ${a} on each of its ${n} seeds (the same confusion matrices): the two trained the same model. ` +
+        `Weights computed from class counts are all equal on a balanced training split, as the study's is, so they weigh nothing.`,
+    ];
+  });
+}
+
 /** The study's table as published, each metric's best value in bold. */
 export function showStudyTable(table: TableName): void {
   const spec = TABLE_SPECS[table];
@@ -57,6 +76,8 @@ function showStudyData(table: TableName, shipped: TableResult<"shipped"> | null,
   if (progress) showHtml(`<p style="border-left:4px solid #e0a800;padding:4px 8px;margin:6px 0">${escapeHtml(progress)}</p>`, progress);
   const seeds = new Set(shipped.records.map((r) => r.seed)).size;
   showTableResult(shipped, { caption: `ours on the study's data (${shipped.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
+  const same = identicalVariantLines(shipped);
+  if (same.length) showSentences(same, "Identical rows:");
   const v = TABLE_SPECS[table].headline?.b ?? TABLE_SPECS[table].baseline;
   const hard = `What ${STUDY_HARD_CLASSES.join(" and ")}, the study's hard classes, are taken for by ${v}, summed over its seeds:`;
   showHtml(`<p style="font-weight:bold;margin:10px 0 4px 0">${escapeHtml(hard)}</p>`, hard);
@@ -95,7 +116,7 @@ export async function studySection(table: TableName, req: SectionRequest): Promi
 }
 
 /** What a report section reads of a table result (study-data or demo): ours beside the study's, in words, per class. */
-export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress">;
+export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress" | "variants">;
 
 const h3 = (text: string): string => `<h3 style="margin:18px 0 4px 0">${escapeHtml(text)}</h3>`;
 
@@ -113,7 +134,7 @@ export function tableReportSections(table: TableName, study: ReportedTable | nul
       text: progress,
       table: study.frame,
       tableCaption: `ours on the study's data (${study.split} split, % mean ± std over ${seeds} seeds) beside the study's published numbers (test split, one run each)`,
-      list: [...study.summary, ...study.readings],
+      list: [...study.summary, ...identicalVariantLines(study), ...study.readings],
     });
     out.push({ figure: study.chart });
     const change = headlineChangeChart(study);
