@@ -277,7 +277,9 @@ export function renderNotebook(text: string, blocks = renderBlocks()): string {
   for (const cell of nb.cells) {
     if (cell.cell_type !== "markdown") continue;
     const src = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
-    const out = renderReadme(src, blocks);
+    // blank lines around a block: Jupyter's and nbconvert's markdown would otherwise take the text after an HTML
+    // comment for part of that HTML and show its *…* as typed
+    const out = renderReadme(src, new Map([...blocks].map(([k, v]) => [k, `\n${v}\n`])));
     if (out !== src) cell.source = out.split(/(?<=\n)/);
   }
   const rendered = JSON.stringify(nb, null, 1) + "\n";

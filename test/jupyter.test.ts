@@ -13,6 +13,7 @@ import { chromium, type Page } from "playwright-core";
 import { localKernelEnv } from "../src/tools/notebooks";
 import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../src/tools/jupyter-server";
 import { CHROMIUM_FLAGS, chromiumPath } from "../src/tools/browser";
+import { listNotebooks } from "../src/tools/notebooks";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHOT = path.join(ROOT, "reports", "test", "jupyter-ui-00.png");
@@ -102,15 +103,20 @@ interface JupyterPage {
   };
 }
 
+/** Notebook 6 has loaded the notebook and its kernel is connected and idle. */
+async function notebookReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const nb = (window as unknown as Partial<JupyterPage>).Jupyter?.notebook;
+    return nb?._fully_loaded === true && nb.kernel?.is_connected() === true && nb.kernel.info_reply !== undefined && !nb.kernel_busy;
+  }, undefined, { timeout: 60_000 });
+}
+
 /**
  * Cell → Run All in Notebook 6, then wait until no cell runs and the kernel is idle: "done" when every code cell got
  * its execution count, "stopped" when some did not (tslab reports a thrown error on stderr and the rest is aborted).
  */
 async function runAllCells(page: Page): Promise<string> {
-  await page.waitForFunction(() => {
-    const nb = (window as unknown as Partial<JupyterPage>).Jupyter?.notebook;
-    return nb?._fully_loaded === true && nb.kernel?.is_connected() === true && nb.kernel.info_reply !== undefined && !nb.kernel_busy;
-  }, undefined, { timeout: 60_000 });
+  await notebookReady(page);
   // never write the tracked notebook: autosave off before anything runs
   await page.evaluate(() => (window as unknown as JupyterPage).Jupyter.notebook.set_autosave_interval(0));
   await page.click("#celllink");
@@ -161,4 +167,80 @@ test("Jupyter Notebook in headless Chromium runs 00_quickstart (smoke) to its pl
   }
   assert.match(server.log(), /Shutting down 1 kernel/, "the kernel was shut down with the server");
   assert.equal(fs.readFileSync(nbFile, "utf8"), before, "the tracked notebook was not saved over");
+});
+
+/** Two cells, a chart each, importing this checkout's dist/ by its absolute path (the notebook lives in a scratch folder). */
+function chartsNotebook(): string {
+  const cell = (title: string) => ({
+    cell_type: "code", metadata: { scrolled: false }, execution_count: null, outputs: [],
+    source: `import { report } from ${JSON.stringify(path.join(ROOT, "dist"))};\nreport.showChart({ data: [{ type: "bar", x: ["a", "b"], y: [1, 2] }], layout: { title: { text: "${title}" }, height: 260 } });`,
+  });
+  const nb = { cells: [cell("first"), cell("second")], metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } }, nbformat: 4, nbformat_minor: 5 };
+  return JSON.stringify(nb, null, 1);
+}
+
+/** Charts drawn on the page (plotly's main SVG layer), once nothing is loading any more. */
+async function drawnCharts(page: Page, expected: number): Promise<number> {
+  await page.waitForFunction((n) => document.querySelectorAll(".js-plotly-plot .main-svg").length >= n, expected, { timeout: 30_000 }).catch(() => undefined);
+  return page.locator(".js-plotly-plot").count();
+}
+
+/** Code cells whose editor scrolls sideways at this window size (a line runs past it: cut until someone scrolls). */
+const WIDE_CODE = `() => [...document.querySelectorAll(".CodeMirror")].flatMap((cm) => {
+  cm.CodeMirror.refresh(); // lay a cell's lines out at this width, as when it scrolls into view
+  // CodeMirror shows its horizontal scrollbar exactly when a line is wider than the editor
+  const bar = cm.querySelector(".CodeMirror-hscrollbar");
+  return bar && getComputedStyle(bar).display !== "none" ? [(cm.CodeMirror.getValue().split("\\n").sort((a, b) => b.length - a.length)[0] || "").slice(0, 60)] : [];
+})`;
+
+test("the live UI on a projector (1024 × 768): charts drawn after a reload and on a page without plotly.js; no code line cut", { timeout: 5 * 60_000 }, async (t) => {
+  const bin = chromiumPath();
+  assert.ok(bin, "chromium not found (npm run setup installs Debian's chromium)");
+  // a scratch folder: this test saves its notebook, and opens copies of the tracked ones
+  const dir = path.join(ROOT, "reports", "test", "ui");
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "charts.ipynb"), chartsNotebook());
+  for (const nb of listNotebooks()) fs.copyFileSync(nb, path.join(dir, path.basename(nb)));
+  const server = await startNotebookServer({ dir });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: bin, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1024, height: 768 } });
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const url = (name: string) => `http://127.0.0.1:${server.port}/notebooks/${name}?token=${server.token}`;
+    await page.goto(url("charts.ipynb"));
+    assert.equal(await runAllCells(page), "done");
+    assert.equal(await drawnCharts(page, 2), 2, "both charts drawn after Run All");
+    const save = () => page.evaluate(() => (window as unknown as { Jupyter: { notebook: { save_notebook(): Promise<unknown> } } }).Jupyter.notebook.save_notebook());
+    await save();
+    // a reload: the saved outputs draw again (the kernel, still running, is not asked)
+    await page.reload();
+    await notebookReady(page);
+    assert.equal(await drawnCharts(page, 2), 2, "both charts drawn after a reload");
+    // the first chart's output (the only one carrying plotly.js) cleared and saved: the page that opens next has none
+    await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { get_cell(i: number): { clear_output(): void } } } }).Jupyter.notebook.get_cell(0).clear_output());
+    await save();
+    await page.reload();
+    await notebookReady(page);
+    assert.equal(await drawnCharts(page, 1), 1, "the second chart drew with Jupyter's copy of plotly.js");
+    assert.equal(await page.locator('script[src*="nbextensions/medrel/plotly.min.js"]').count(), 1, "loaded from Jupyter, once");
+    assert.equal(await page.getByText("plotly.js is not").count(), 0);
+    // and re-running the first cell (its kernel inlined plotly.js long ago) draws too
+    await page.evaluate(() => (window as unknown as { Jupyter: { notebook: { execute_cells(i: number[]): void } } }).Jupyter.notebook.execute_cells([0]));
+    await page.waitForFunction(() => document.querySelectorAll(".output_area").length >= 2 && !document.querySelector(".cell.running"), undefined, { timeout: 120_000, polling: 250 });
+    assert.equal(await drawnCharts(page, 2), 2, "a re-run chart cell draws");
+    const shot = path.join(ROOT, "reports", "test", "jupyter-ui-reload-1024.png");
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    // every notebook's code at 1024 px: no line runs past its editor
+    for (const file of listNotebooks()) {
+      await page.goto(url(path.basename(file)));
+      await page.waitForFunction(() => (window as unknown as Partial<JupyterPage>).Jupyter?.notebook?._fully_loaded === true, undefined, { timeout: 60_000 });
+      assert.deepEqual(await page.evaluate(`(${WIDE_CODE})()`), [], `${path.basename(file)}: code lines cut at 1024 px`);
+    }
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+    assert.equal(await server.stop(), 0, server.log());
+  }
 });

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as os from "node:os";
 import { LABEL_NAMES } from "../src/data/labels";
 import type { Metrics, RunScore } from "../src/metrics";
 import {
@@ -28,10 +29,19 @@ import {
   PRETRAINED_VARIANT,
   FROM_SCRATCH_VARIANT,
   PRETRAINED_TINY_DIR,
+  tableReportSections,
+  identicalVariantLines,
+  tableComparisonLines,
+  notebookData,
+  playgroundSeeds,
+  retrainPlan,
+  STUDY_DATA_DIR,
 } from "../src/experiments";
+import type { RunRecord } from "../src/runs";
+import { reportHtml } from "../src/report";
 import { RelationTokenizer } from "../src/encoding";
 import { initBackend } from "../src/backend/select";
-import { numberExecutedCells, type NotebookJson } from "../src/tools";
+import { exportNotebookHtml, machineInfo, numberExecutedCells, stampRunTime, type NotebookJson } from "../src/tools";
 
 const FIXTURE = path.resolve(__dirname, "fixtures", "results-smoke");
 
@@ -163,4 +173,81 @@ test("notebook 02's idea: two rows through the pretrained and the from-scratch e
   const frame = encoderReadingsFrame([pre, scratch]);
   assert.deepEqual(frame.columns, names);
   assert.equal((frame.values as string[][])[5][0], pre.cosine.toFixed(3));
+});
+
+test("the index page's table leads with ours on the study's data; the demo follows, labelled an illustration", () => {
+  const loss = loadResults("loss", FIXTURE);
+  assert.ok(loss);
+  const html = reportHtml("index", tableReportSections("loss", loss, loss));
+  const at = (s: string): number => {
+    const i = html.indexOf(s);
+    assert.ok(i >= 0, `"${s}" is on the page`);
+    return i;
+  };
+  assert.ok(at("Ours on the study&#39;s data") < at("The demo: an illustration"));
+  assert.ok(at("ours on the study&#39;s data (dev split") < at("the demo (dev split"));
+  assert.ok(at("its imbalance is built in by its generator") > at("The demo: an illustration"));
+  // without study-data results the page says which command writes them, and still shows the demo after
+  const none = reportHtml("index", tableReportSections("loss", null, loss));
+  assert.ok(none.indexOf("npm run reproduce -- --table loss") < none.indexOf("The demo: an illustration"));
+});
+
+test("retrainPlan says how many runs will train and how long, from the runs already here, before anything trains", () => {
+  const run = (total: number) => ({ info: { seconds: { total } } }) as unknown as RunRecord;
+  const missing = [0, 1, 2].map((seed) => ({ label: `mine · seed ${seed}` }));
+  const plan = retrainPlan(missing, [run(150), run(90), run(600)]);
+  assert.equal(plan.toTrain, 3);
+  assert.equal(plan.seconds, 450);
+  assert.equal(plan.line, "3 runs to train before the tables below (3 loaded): about 7 min 30 s on this machine (2 min 30 s a run: the median of the 3 runs loaded). The first: mine · seed 0.");
+  assert.match(retrainPlan(missing, []).line, /no run of this preset and data is here to time it by/);
+  assert.equal(retrainPlan([], [run(1)]).line, "All 1 runs are here (trained before, or shipped in results/study): nothing trains.");
+});
+
+test("notebook 06 with MEDREL_DATA=study: every shipped seed, nothing trained, and notebook 04's comparison", { skip: !fs.existsSync(STUDY_DATA_DIR) && "no ../shared/data", timeout: 5 * 60_000 }, async () => {
+  const { DATA } = notebookData(null, { MEDREL_DATA: "study" });
+  assert.deepEqual(DATA, { kind: "dir", dir: STUDY_DATA_DIR });
+  assert.deepEqual(notebookData("../elsewhere", {}).DATA, { kind: "dir", dir: path.resolve("../elsewhere") });
+  assert.deepEqual(notebookData("../elsewhere", { MEDREL_DATA: "demo" }).DATA, { kind: "demo" });
+  const loss = loadResults("loss");
+  assert.ok(loss, "results/study/loss.json");
+  const seeds = playgroundSeeds(DATA);
+  for (const v of ["Regular Loss", "Weighted Loss"]) assert.deepEqual(loss.seeds[v], seeds, `${v}: the seeds shipped are the playground's`);
+  await initBackend({ verbose: false });
+  const pg = await classWeightPlayground({ preset: "quick", data: DATA, seeds });
+  assert.equal(pg.plan.toTrain, 0);
+  assert.equal(pg.seeds.length, seeds.length);
+  const ours = pg.comparisons.find((c) => c.metric === "Macro-F1");
+  const nb04 = tableComparisonLines("loss", loss.records).find((c) => c.a === "Regular Loss" && c.b === "Weighted Loss" && c.metric === "Macro-F1");
+  assert.ok(ours && nb04);
+  assert.ok(Math.abs(ours.diff - nb04.diff) < 1e-9 && Math.abs(ours.p - nb04.p) < 1e-9, `06: ${ours.diff} (p ${ours.p}); 04: ${nb04.diff} (p ${nb04.p})`);
+});
+
+test("an executed copy's header gives the time of its own run, and the exported HTML renders it as text, not markdown", { timeout: 2 * 60_000 }, async () => {
+  const file = path.resolve(__dirname, "..", "notebooks", "04_weighted_loss.ipynb");
+  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as NotebookJson;
+  assert.equal(stampRunTime(nb, 14.2, "quick", new Date("2026-12-07T10:00:00Z"), { ...machineInfo(), cpu: "Test CPU", cores: 2, loadAverage: [1.5, 1, 1] }), true);
+  const head = ([] as string[]).concat(nb.cells[0].source).join("");
+  assert.match(head, /<!-- generated:time-04_weighted_loss -->\n\n\*This copy ran in 14 s with `MEDREL_PRESET=quick` on 2026-12-07, Test CPU, 2 cores, load average 1\.5 at the start; [^\n]*\*\n\n<!-- \/generated/);
+  assert.doesNotMatch(head, /Time to run it/, "the recorded times are not what this copy shows");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-stamp-"));
+  try {
+    const copy = path.join(dir, "04_weighted_loss.ipynb");
+    fs.writeFileSync(copy, JSON.stringify(nb));
+    const html = fs.readFileSync(await exportNotebookHtml(copy), "utf8");
+    assert.match(html, /<em>This copy ran in 14 s with <code>MEDREL_PRESET=quick<\/code>/);
+    assert.doesNotMatch(html, /\*This copy ran in/, "no raw markdown");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("identical rows are said in words: Effective-number weights on the study's balanced data train Regular Loss's model", () => {
+  const loss = loadResults("loss");
+  assert.ok(loss);
+  const lines = identicalVariantLines(loss);
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(lines[0], /^Effective-number weights scored exactly as Regular Loss on each of its \d+ seeds/);
+  const fixture = loadResults("encodings", FIXTURE);
+  assert.ok(fixture);
+  assert.deepEqual(identicalVariantLines(fixture), []);
 });

@@ -62,7 +62,7 @@ test("a notebook's block is rendered inside its markdown cell, as Jupyter's line
   };
   const text = JSON.stringify(nb, null, 1) + "\n";
   const out = JSON.parse(renderNotebook(text, new Map([["x", "new\nlines"]])));
-  assert.deepEqual(out.cells[0].source, ["# t\n", "<!-- generated:x -->\n", "new\n", "lines\n", "<!-- /generated:x -->"]);
+  assert.deepEqual(out.cells[0].source, ["# t\n", "<!-- generated:x -->\n", "\n", "new\n", "lines\n", "\n", "<!-- /generated:x -->"]);
   assert.deepEqual(out.cells[1].source, nb.cells[1].source);
   assert.equal(renderNotebook(text, new Map()), text, "nothing to render: the bytes are kept");
 });
@@ -72,7 +72,7 @@ test("every notebook's header says how long it takes, from bench/results/times.j
   for (const nb of listNotebooks()) {
     const name = path.basename(nb, ".ipynb");
     const first = (JSON.parse(fs.readFileSync(nb, "utf8")) as { cells: { source: string[] }[] }).cells[0].source.join("");
-    assert.match(first, new RegExp(`<!-- generated:time-${name} -->\\n\\*Time to run it: `), `${name}: its first cell carries its time`);
+    assert.match(first, new RegExp(`<!-- generated:time-${name} -->\\n\\n\\*Time to run it: [^\\n]*\\*\\n\\n<!-- /generated`), `${name}: its first cell carries its time, blank lines around it`);
     const smoke = times.find((e) => e.step === `notebook ${name}` && e.preset === "smoke");
     assert.ok(smoke, `${name}: measured under smoke`);
     const s = Math.round(smoke.seconds);

@@ -44,6 +44,9 @@ import {
   publishedTable,
   studyMetric,
   studyTableFrame,
+  perClassChangeChart,
+  tableCsv,
+  tableLatex,
   type PlotlyFigure,
 } from "../src/report";
 
@@ -280,23 +283,33 @@ test("charts: confusion heatmap, training curves, label distribution, length his
 });
 
 /** Run a snippet's scripts in a sandbox with a fake DOM; return the newPlot calls. */
-function runSnippet(html: string, withPlotly: boolean): unknown[][] {
+function runSnippet(html: string, withPlotly: boolean, served?: "loads" | "fails"): { calls: unknown[][]; requested: string[]; message: () => string } {
   const calls: unknown[][] = [];
   const el = { textContent: "" };
   const window: Record<string, unknown> = {};
-  if (withPlotly) window.Plotly = { newPlot: (...args: unknown[]) => calls.push(args) };
-  const ctx = vm.createContext({ window, document: { getElementById: () => el } });
+  const plotly = { newPlot: (...args: unknown[]) => calls.push(args) };
+  if (withPlotly) window.Plotly = plotly;
+  const requested: string[] = [];
+  // a page without plotly.js: the snippet asks for Jupyter's copy with a <script src>, which loads or fails
+  const head = {
+    appendChild: (s: { src: string; onload: () => void; onerror: () => void }) => {
+      requested.push(s.src);
+      if (served === "loads") window.Plotly = plotly;
+      (served === "loads" ? s.onload : s.onerror)();
+    },
+  };
+  const body = { getAttribute: (a: string) => (a === "data-base-url" ? "/base/" : null) };
+  const ctx = vm.createContext({ window, document: { getElementById: () => el, createElement: () => ({}), head, body } });
   const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]);
   // the last script is ours; plotly.js itself is only syntax-checked (it needs a real browser)
   for (const s of scripts.slice(0, -1)) new vm.Script(s);
   vm.runInContext(scripts[scripts.length - 1], ctx);
-  if (!withPlotly) calls.push(["message", el.textContent]);
-  return calls;
+  return { calls, requested, message: () => el.textContent };
 }
 
 const PLOTLY_MARK = "* plotly.js v";
 
-test("figureHtml inlines plotly.js once per process, then only calls Plotly.newPlot", () => {
+test("figureHtml inlines plotly.js once per process, then only calls Plotly.newPlot; a page without it loads Jupyter's copy", async () => {
   resetPlotlyInlined();
   const fig: PlotlyFigure = perClassF1Chart(lossRuns);
   const first = figureHtml(fig);
@@ -310,14 +323,21 @@ test("figureHtml inlines plotly.js once per process, then only calls Plotly.newP
   assert.equal(figureHtml(fig, { includePlotlyJs: true }).split(PLOTLY_MARK).length - 1, 1);
   assert.equal(figureHtml(fig, { includePlotlyJs: false }).includes(PLOTLY_MARK), false);
   // the snippet's own script passes data and layout through intact, Chinese included
-  const calls = runSnippet(first, true);
+  const { calls } = runSnippet(first, true);
   assert.equal(calls.length, 1);
   const [, data, layout] = calls[0] as [unknown, PlotlyFigure["data"], PlotlyFigure["layout"]];
   assert.equal(JSON.stringify(data), JSON.stringify(fig.data)); // objects from the sandbox's realm
   assert.equal((layout.font as { family: string }).family, CJK_FONT_FAMILY);
-  // without plotly.js on the page it says so instead of throwing
-  const msg = runSnippet(second, false);
-  assert.match(String(msg[0][1]), /plotly\.js is not loaded/);
+  // a page without plotly.js (a reloaded notebook) loads the copy Jupyter serves, then draws
+  const reloaded = runSnippet(second, false, "loads");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(reloaded.requested, ["/base/nbextensions/medrel/plotly.min.js"]);
+  assert.equal(reloaded.calls.length, 1);
+  // with no copy served either, it says so instead of throwing
+  const none = runSnippet(second, false, "fails");
+  await new Promise((r) => setImmediate(r));
+  assert.equal(none.calls.length, 0);
+  assert.match(none.message(), /plotly\.js is not on this page/);
 });
 
 test("outside a notebook: showTable prints text, showChart shows nothing and keeps plotly.js for the next chart", () => {
@@ -405,4 +425,41 @@ test("readings as a list: sentencesHtml escapes, reportHtml shows a section's li
   const dir = mkdtempSync(path.join(os.tmpdir(), "medrel-report-"));
   const html = readFileSync(writeReportHtml(path.join(dir, "r.html"), [{ title: "t", list: ["one", "two"] }]), "utf8");
   assert.match(html, /<li>one<\/li><li>two<\/li>/);
+});
+
+test("perClassChangeChart: per-class F1 change against the reference with its paired 95% interval, hard classes starred, an axis that shows a point", () => {
+  // 并发症 (class 4) gains 1, 2, 3 points over seeds 1–3: mean +2, per-seed sd 1, SE 1/√3, t(0.975, 2) = 4.3027
+  const runs: RunScore[] = lossRuns.map((r) => {
+    if (r.variant !== "Weighted Loss") return r;
+    const per_class = { ...r.metrics.per_class, 并发症: { ...r.metrics.per_class["并发症"], f1: r.metrics.per_class["并发症"].f1 + r.seed / 100 } };
+    return { ...r, metrics: { ...r.metrics, per_class } };
+  });
+  const fig = perClassChangeChart(runs, "Regular Loss", ["Weighted Loss"]);
+  const [trace] = fig.data;
+  const i = LABEL_NAMES.indexOf("并发症");
+  assert.ok(Math.abs((trace.y as number[])[i] - 2) < 1e-9);
+  const half = 4.302652729911275 / Math.sqrt(3);
+  const err = trace.error_y as { array: number[]; arrayminus: number[] };
+  assert.ok(Math.abs(err.array[i] - half) < 1e-9 && Math.abs(err.arrayminus[i] - half) < 1e-9);
+  assert.equal((trace.y as number[])[0], 0, "an unchanged class has no bar");
+  assert.deepEqual((trace.x as string[]).filter((x) => x.startsWith("★")), ["★ 并发症 Complication", "★ 相关（导致） Related"], "the two hard classes are marked");
+  const y = fig.layout.yaxis as { range: number[]; dtick?: number };
+  assert.deepEqual(y.range, [-5, 5], "scaled to the largest interval end (+4.48), not 0–100");
+  assert.equal(y.dtick, 1, "one-point gridlines");
+});
+
+test("any table exports to CSV and LaTeX, and its HTML carries both as download links", () => {
+  const df = weightedLossTable(lossRuns);
+  const csv = tableCsv(df);
+  const lines = csv.trimEnd().split("\r\n");
+  assert.equal(lines[0], ["", ...df.columns.map(String)].map((c) => (c.includes(",") ? `"${c}"` : c)).join(","));
+  assert.match(csv, /\r\nMacro-F1,87\.00 ± 1\.00,90\.00 ± 2\.65,\+3\.00,/);
+  const tex = tableLatex(df, { caption: "Weighted loss: 100% & more" });
+  assert.match(tex, /^\\begin\{table\}\n\\centering\n\\caption\{Weighted loss: 100\\% \\& more\}\n\\begin\{tabular\}\{lr+\}\n\\toprule\n/);
+  assert.match(tex, /\nMacro-F1 & 87\.00 \$\\pm\$ 1\.00 & 90\.00 \$\\pm\$ 2\.65 & \+3\.00 & /);
+  assert.match(tex, /\\bottomrule\n\\end\{tabular\}\n\\end\{table\}\n$/);
+  const html = tableHtml(df, { caption: "Weighted loss" });
+  const href = (ext: string) => decodeURIComponent(new RegExp(`download="Weighted_loss\\.${ext}" href="data:[^,]+,([^"]+)"`).exec(html)![1].replace(/&amp;/g, "&"));
+  assert.equal(href("csv"), csv);
+  assert.equal(href("tex"), tableLatex(df, { caption: "Weighted loss" }));
 });

@@ -1,6 +1,6 @@
 /**
  * The machinery a student meets before any notebook runs: finding a notebook by the name they type, finding
- * Jupyter (PATH, an activated virtualenv, the checkout's .venv) and the Python that runs it, the kernelspec's launcher
+ * Jupyter (the checkout's .venv, else PATH: an activated virtualenv) and the Python that runs it, the kernelspec's launcher
  * on Windows, the message when Jupyter is missing, the exported page made self-contained, and the time record.
  */
 import { test } from "node:test";
@@ -42,24 +42,26 @@ test("findNotebook: the number, the name, the file name or a path; anything else
   assert.throws(() => findNotebook("09"), /notebook "09": not found \(the notebooks: 00_quickstart, 01_data, .*06_class_weights_playground, or "all"\)/);
 });
 
-test("Jupyter is found on PATH, else in the checkout's .venv; the kernel is checked with the Python that runs it", () => {
+test("Jupyter is the checkout's .venv when there is one, else the one on PATH; the kernel is checked with the Python that runs it", () => {
   const dir = tmp();
   try {
     const root = path.join(dir, "checkout");
     fs.mkdirSync(root);
     // nothing anywhere: the plain name (spawning it fails with the install hint)
     assert.equal(jupyterCommand({ PATH: path.join(dir, "empty") }, root), "jupyter");
-    // the no-root route of the hint: python3 -m venv .venv && .venv/bin/pip install "notebook<7" nbconvert
-    const venvPython = executable(path.join(root, ".venv", "bin", "python3"), "");
-    const venvJupyter = executable(path.join(root, ".venv", "bin", "jupyter"), `#!${venvPython}\n# -*- coding: utf-8 -*-\n`);
-    assert.equal(jupyterCommand({ PATH: path.join(dir, "empty") }, root), venvJupyter);
-    assert.equal(jupyterPython({ PATH: path.join(dir, "empty") }, root), venvPython, "the venv's interpreter, not /usr/bin/python3");
-    // an activated virtualenv (or Homebrew) on PATH comes first; "#!/usr/bin/env python3" is resolved on PATH too
+    // an activated virtualenv (or Homebrew) on PATH; "#!/usr/bin/env python3" is resolved on PATH too
     const bin = path.join(dir, "env", "bin");
     const envPython = executable(path.join(bin, "python3"), "");
     const envJupyter = executable(path.join(bin, "jupyter"), "#!/usr/bin/env python3\n");
     assert.equal(jupyterCommand({ PATH: bin }, root), envJupyter);
     assert.equal(jupyterPython({ PATH: bin }, root), envPython);
+    // the no-root route of the hint: python3 -m venv .venv && .venv/bin/pip install "notebook<7" nbconvert; it wins
+    // over a jupyter on PATH, which may be another project's or a Notebook 7
+    const venvPython = executable(path.join(root, ".venv", "bin", "python3"), "");
+    const venvJupyter = executable(path.join(root, ".venv", "bin", "jupyter"), `#!${venvPython}\n# -*- coding: utf-8 -*-\n`);
+    assert.equal(jupyterCommand({ PATH: path.join(dir, "empty") }, root), venvJupyter);
+    assert.equal(jupyterCommand({ PATH: bin }, root), venvJupyter);
+    assert.equal(jupyterPython({ PATH: bin }, root), venvPython, "the venv's interpreter, not the one on PATH");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

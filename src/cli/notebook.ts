@@ -2,7 +2,7 @@
  * npm run notebook: Jupyter Notebook on notebooks/ with this checkout's tslab kernel, on 127.0.0.1 only; prints
  * the URL with its token. Ctrl-C stops the server and its kernels.
  *   npm run notebook -- [--port 8888] [--no-browser]   the next free port is taken when this one is busy
- *   npm run notebook -- --execute 04 [--preset smoke]  run one notebook (or "all") headless: numbered cells,
+ *   npm run notebook -- --execute 04 [--preset smoke] [--data study]  run one notebook (or "all") headless: numbered cells,
  *                                                      .ipynb + self-contained .html in reports/notebooks/ (--out)
  *   npm run notebook -- --register-kernel              only write this checkout's kernelspec (npm run setup does)
  */
@@ -12,6 +12,9 @@ import { Command } from "commander";
 import { choiceArg, intArg, runMain } from "./common";
 import { PRESET_NAMES, type PresetName } from "../experiments/presets";
 import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../experiments/store";
+import { existingRuns } from "../experiments/run";
+import { TABLE_NAMES, TABLE_SPECS } from "../experiments/study-tables";
+import { tableJobs } from "../experiments/tables";
 import {
   CHECKOUT_TSLAB,
   executeNotebook,
@@ -48,13 +51,18 @@ function registerKernel(): void {
   say(`tslab kernel for this checkout: ${dir}/kernels/tslab -> ${argv0}`);
 }
 
+/** Runs of npm start's demo grids (quick preset) not in the runs folder yet. */
+function demoGridsMissing(): number {
+  return TABLE_NAMES.reduce((n, t) => n + existingRuns(tableJobs(t, { preset: "quick", variants: TABLE_SPECS[t].demoVariants })).missing.length, 0);
+}
+
 async function serve(port: number): Promise<void> {
   if (!fs.existsSync(CHECKOUT_TSLAB)) throw new Error(`${CHECKOUT_TSLAB} is missing: run npm ci (or npm run setup) first`);
   if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) say("dist/ is missing (the notebooks import it): run npm run build");
   const server = await startNotebookServer({ port, logLevel: "WARN", onLog: (s) => process.stderr.write(s) });
   say(`Jupyter Notebook on ${rel(NOTEBOOKS_DIR)}/ with this checkout's TypeScript (tslab) kernel:`);
   console.log(`\n    ${server.url}\n`);
-  say("run `npm start` first: the notebooks then load its finished runs instead of training their grids inside a cell");
+  say(demoGridsMissing() ? "run `npm start` first: the notebooks then load its finished runs instead of training their grids inside a cell" : "the demo grids of `npm start` are in the runs folder: the notebooks load them");
   say("Ctrl-C stops the server and its kernels");
   let stopping = false;
   const stop = (): void => {
@@ -69,18 +77,26 @@ async function serve(port: number): Promise<void> {
   say("Jupyter stopped");
 }
 
+/** MEDREL_DATA for a kernel whose working folder is notebooks/: a folder named on the command line made absolute. */
+const dataEnv = (data: string): string => (data === "study" || data === "demo" ? data : path.resolve(data));
+
 /** Execute notebooks one after the other into outDir (.ipynb + .html), record each one's time, fail if any errored. */
-async function execute(names: string, preset: PresetName, outDir: string): Promise<void> {
+async function execute(names: string, preset: PresetName, outDir: string, data?: string): Promise<void> {
   const list = names === "all" ? listNotebooks() : names.split(",").map((n) => findNotebook(n.trim()));
   if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) throw new Error("dist/ is missing (the notebooks import it): run npm run build first");
   let failed = 0;
   for (const nb of list) {
     const name = path.basename(nb, ".ipynb");
-    say(`executing ${name} (MEDREL_PRESET=${preset}) …`);
+    say(`executing ${name} (MEDREL_PRESET=${preset}${data ? `, MEDREL_DATA=${data}` : ""}) …`);
     const { value: res, entry } = await timed(
-      { step: `notebook ${name}`, preset, condition: runsFolderCondition(DEFAULT_RUNS_DIR, RUN_MARKER), command: `npm run notebook -- --execute ${name} --preset ${preset}` },
+      {
+        step: `notebook ${name}`,
+        preset,
+        condition: `${data ? `MEDREL_DATA=${data}; ` : ""}${runsFolderCondition(DEFAULT_RUNS_DIR, RUN_MARKER)}`,
+        command: `npm run notebook -- --execute ${name} --preset ${preset}${data ? ` --data ${data}` : ""}`,
+      },
       async () => {
-        const r = await executeNotebook(nb, outDir, { env: { MEDREL_PRESET: preset } });
+        const r = await executeNotebook(nb, outDir, { env: { MEDREL_PRESET: preset, ...(data ? { MEDREL_DATA: dataEnv(data) } : {}) } });
         return { ...r, html: await exportNotebookHtml(r.output, outDir) };
       },
       { cellsOf: (r) => r.cells },
@@ -102,9 +118,10 @@ const program = new Command()
   .option("--execute <notebooks>", 'execute headless: "04", "04_weighted_loss", a path, a comma list or "all" (numbered cells, .ipynb + .html)')
   .option("--preset <name>", `with --execute: the notebooks' preset (${PRESET_NAMES.join(", ")}; default MEDREL_PRESET or quick)`, choiceArg("--preset", PRESET_NAMES))
   .option("--out <dir>", "with --execute: where the executed .ipynb and .html go (default: reports/notebooks)")
+  .option("--data <study|demo|dir>", "with --execute: the notebooks' data (MEDREL_DATA): study = ../shared/data, demo, or a folder laid out as the study's")
   .option("--register-kernel", "only write this checkout's tslab kernelspec (.cache/jupyter) and check it");
 program.parse();
-const o = program.opts<{ port: number; execute?: string; preset?: PresetName; out?: string; registerKernel?: boolean }>();
+const o = program.opts<{ port: number; execute?: string; preset?: PresetName; out?: string; data?: string; registerKernel?: boolean }>();
 const preset = o.preset ?? ((process.env.MEDREL_PRESET as PresetName | undefined) ?? "quick");
 if (!PRESET_NAMES.includes(preset)) program.error(`MEDREL_PRESET must be one of ${PRESET_NAMES.join(", ")}, got "${preset}"`);
-runMain(async () => (o.registerKernel ? registerKernel() : o.execute ? execute(o.execute, preset, o.out ? path.resolve(o.out) : path.join(ROOT, "reports", "notebooks")) : serve(o.port)));
+runMain(async () => (o.registerKernel ? registerKernel() : o.execute ? execute(o.execute, preset, o.out ? path.resolve(o.out) : path.join(ROOT, "reports", "notebooks"), o.data ?? process.env.MEDREL_DATA) : serve(o.port)));

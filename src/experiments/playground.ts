@@ -7,6 +7,7 @@
 import type { DataFrame } from "danfojs-node";
 import {
   perClassF1Chart,
+  perClassChangeChart,
   formatComparison,
   formatMeanStd,
   formatVariation,
@@ -29,7 +30,9 @@ import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { describeEncoder } from "./encoders";
-import { runJobs, type GridRunOptions } from "./run";
+import { existingRuns, runJobs, type GridRunOptions } from "./run";
+import { formatDuration } from "../tools/times";
+import { STUDY_SEEDS, TABLE_SPECS } from "./study-tables";
 import { reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
 import { hasSavedPredictions, predictionSource, savedPredictions, shippedRuns } from "./results";
 import { reportedSplit } from "./tables";
@@ -41,8 +44,14 @@ export interface WeightSetting {
   weights: Record<string, number>;
 }
 
-/** Three seeds: the fewest on which the paired t-test's verdicts are given (reading.ts: MIN_VERDICT_SEEDS). */
-export const DEFAULT_PLAYGROUND_SEEDS: readonly number[] = [0, 1, 2];
+/**
+ * The seeds the playground runs on some data: every seed its default settings were run on there — the study-data
+ * grid's (STUDY_SEEDS, shipped in results/study) on a folder, the weighted-loss table's demo seeds on the demo — so
+ * after `npm start` or with results/study it trains nothing and reads the same comparison as notebook 04.
+ */
+export function playgroundSeeds(data: DataSpec = { kind: "demo" }): number[] {
+  return [...(data.kind === "demo" ? TABLE_SPECS.loss.seeds : STUDY_SEEDS)];
+}
 
 /** The reference every other setting is compared with. */
 export const UNWEIGHTED_SETTING: WeightSetting = { name: "unweighted", weights: {} };
@@ -58,7 +67,7 @@ export interface PlaygroundRequest {
   settings?: readonly WeightSetting[];
   preset: PresetName;
   data?: DataSpec;
-  /** default [0, 1, 2]: three seeds, the fewest a paired t-test gives a verdict on (fewer: the verdicts say why not) */
+  /** default playgroundSeeds(data): every seed the default settings were run on for that data */
   seeds?: readonly number[];
   runsDir?: string;
   /**
@@ -87,10 +96,16 @@ export interface PlaygroundResult {
   /** every setting against the unweighted one on Macro-F1 and the F1 range, as sentences */
   verdicts: string[];
   comparisons: ComparisonLine[];
-  /** per class: P, R and F1 of every setting (mean ± std), and F1's change vs unweighted */
+  /** per class: F1 of every setting (mean ± std) and its change vs unweighted */
   perClass: DataFrame;
+  /** per class: precision and recall of every setting (mean ± std) */
+  precisionRecall: DataFrame;
   /** per-class F1 bars, one per setting */
   chart: PlotlyFigure;
+  /** per-class F1 of every other setting minus the unweighted one, with its 95% interval over the seeds, hard classes starred */
+  changeChart: PlotlyFigure;
+  /** what had to train before the tables could be shown, and its estimated cost, said before training started */
+  plan: RetrainPlan;
   /** setting name → confusion matrix summed over its seeds */
   confusion: Record<string, number[][]>;
   /**
@@ -137,13 +152,47 @@ function settingJob(s: WeightSetting, seed: number, base: ExperimentConfig): Job
   return { ...job, label: `class-weights playground · ${s.name} (weights: ${describeWeights(s.weights)}) · seed ${seed} (run ${job.hash})` };
 }
 
+/** The runs a playground request loads and the ones it has to train, with the time that will take. */
+export interface RetrainPlan {
+  loaded: number;
+  toTrain: number;
+  /** estimated seconds for the runs to train: their count × the median time of the runs loaded (undefined: none to go by) */
+  seconds?: number;
+  /** the plan in one sentence, printed before any training starts */
+  line: string;
+}
+
+/** How long a retrain will take, judged by the runs of the same request already here (same preset, data and model). */
+export function retrainPlan(missing: readonly { label: string }[], loaded: readonly RunRecord[]): RetrainPlan {
+  const times = loaded.map((r) => r.info.seconds.total).filter((x) => Number.isFinite(x) && x > 0).sort((a, b) => a - b);
+  const median = times.length ? times[Math.floor((times.length - 1) / 2)] : undefined;
+  const n = missing.length;
+  if (n === 0) return { loaded: loaded.length, toTrain: 0, line: `All ${loaded.length} runs are here (trained before, or shipped in results/study): nothing trains.` };
+  const seconds = median === undefined ? undefined : n * median;
+  const cost =
+    median === undefined
+      ? "no run of this preset and data is here to time it by"
+      : `about ${formatDuration(seconds!)} on this machine (${formatDuration(median)} a run: the median of the ${times.length} runs loaded)`;
+  return {
+    loaded: loaded.length,
+    toTrain: n,
+    seconds,
+    line: `${n} run${n === 1 ? "" : "s"} to train before the tables below (${loaded.length} loaded): ${cost}. The first: ${missing[0].label}.`,
+  };
+}
+
 export async function classWeightPlayground(req: PlaygroundRequest): Promise<PlaygroundResult> {
   const { list, reference } = resolveSettings(req.settings ?? DEFAULT_WEIGHT_SETTINGS);
-  const seeds = [...(req.seeds ?? DEFAULT_PLAYGROUND_SEEDS)];
+  const seeds = [...(req.seeds ?? playgroundSeeds(req.data))];
   if (seeds.length === 0) throw new Error("class-weights playground: no seeds");
   const base: ExperimentConfig = { ...presetConfig(req.preset), ...(req.data ? { data: req.data } : {}) };
   const jobs = list.flatMap((s) => seeds.map((seed) => settingJob(s, seed, base)));
-  const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped: shippedRuns(req.resultsDir) });
+  const shipped = shippedRuns(req.resultsDir);
+  // the cost of a retrain is said before it starts
+  const present = existingRuns(jobs, req.runsDir, shipped);
+  const plan = retrainPlan(present.missing, present.runs);
+  console.log(plan.line);
+  const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped });
   const split = reportedSplit(done);
   const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
@@ -161,7 +210,10 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     verdicts: comparisons.map((c) => formatComparison(c, { encoder: describeEncoder(runs[reference][0].config.model, { short: true }) })),
     comparisons,
     perClass: perClassFrame(list, reference, records),
+    precisionRecall: precisionRecallFrame(list, records),
     chart: perClassF1Chart(records),
+    changeChart: perClassChangeChart(records, reference, others.map((s) => s.name)),
+    plan,
     confusion: Object.fromEntries(list.map((s) => [s.name, sumConfusion(records.filter((r) => r.variant === s.name).map((r) => r.metrics))])),
     preview: previewOf(runs[reference][0], seeds[0]),
   };
@@ -197,18 +249,30 @@ function summaryFrame(list: WeightSetting[], reference: string, records: RunScor
   );
 }
 
+/**
+ * Per class, F1 of every setting and each other setting's change against the reference (the columns a reader
+ * compares, side by side: narrow enough for a 1024-pixel projector with three settings); precision and recall in a
+ * table of their own (precisionRecallFrame).
+ */
 function perClassFrame(list: WeightSetting[], reference: string, records: RunScore[]): DataFrame {
-  const { DataFrame } = loadDanfo();
   const cols: Record<string, string[]> = { label: LABELS.map((l) => l.en) };
-  const score = (name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
-  for (const s of list) {
-    cols[`P · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "precision")));
-    cols[`R · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "recall")));
-    cols[`F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(score(s.name, zh, "f1")));
-    if (s.name !== reference) cols[`Δ F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatVariation(score(s.name, zh, "f1").mean - score(reference, zh, "f1").mean));
+  for (const s of list) cols[`F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(classScore(records, s.name, zh, "f1")));
+  for (const s of list.filter((x) => x.name !== reference)) {
+    cols[`Δ F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatVariation(classScore(records, s.name, zh, "f1").mean - classScore(records, reference, zh, "f1").mean));
   }
-  return new DataFrame(cols, { index: [...LABEL_NAMES] });
+  return new (loadDanfo().DataFrame)(cols, { index: [...LABEL_NAMES] });
 }
+
+/** Per class, precision and recall of every setting (mean ± std): what a class weight trades. */
+function precisionRecallFrame(list: WeightSetting[], records: RunScore[]): DataFrame {
+  const cols: Record<string, string[]> = {};
+  for (const k of ["precision", "recall"] as const) {
+    for (const s of list) cols[`${k === "precision" ? "P" : "R"} · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(classScore(records, s.name, zh, k)));
+  }
+  return new (loadDanfo().DataFrame)(cols, { index: [...LABEL_NAMES] });
+}
+
+const classScore = (records: readonly RunScore[], name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
 
 /**
  * The decision-rule preview on one unweighted run's saved probabilities: the selection split first (the split the

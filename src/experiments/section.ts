@@ -7,11 +7,11 @@
  */
 import { STUDY_HARD_CLASSES } from "../data/labels";
 import { DEMO_HARD_TRAIN_SHARE } from "../data/demo";
-import { publishedTable, showHtml, showTable, escapeHtml, loadStudyTables } from "../report";
+import { publishedTable, showHtml, showTable, showSentences, escapeHtml, loadStudyTables, type ReportSection } from "../report";
 import type { PresetName } from "./presets";
 import { missingResultsMessage } from "./results";
 import { TABLE_SPECS, type TableName } from "./study-tables";
-import { demoTable, loadResults, showErrorAnalysis, showTableResult, type TableRequest, type TableResult } from "./tables";
+import { demoTable, headlineChangeChart, loadResults, showErrorAnalysis, showTableResult, type TableRequest, type TableResult } from "./tables";
 
 export interface SectionRequest {
   preset: PresetName;
@@ -39,6 +39,25 @@ export function progressLine(t: Pick<TableResult, "progress">): string | undefin
   return `${p.done} of ${p.total} runs so far: the grid on the study's data is still running, and every number below is from the runs finished.`;
 }
 
+/**
+ * Variants that scored exactly as an earlier one on every seed, said in words: a reader who sees Effective-number
+ * weights equal Regular Loss to the digit should not have to guess that the two trained the same model.
+ */
+export function identicalVariantLines(t: Pick<TableResult, "records" | "variants">): string[] {
+  const key = (v: string) =>
+    JSON.stringify(t.records.filter((r) => r.variant === v).sort((a, b) => a.seed - b.seed).map((r) => [r.seed, r.metrics.confusion, r.metrics.macro_f1]));
+  const present = t.variants.filter((v) => t.records.some((r) => r.variant === v));
+  return present.flatMap((b, i) => {
+    const a = present.slice(0, i).find((x) => key(x) === key(b));
+    if (!a) return [];
+    const n = t.records.filter((r) => r.variant === b).length;
+    return [
+      `${b} scored exactly as ${a} on each of its ${n} seeds (the same confusion matrices): the two trained the same model. ` +
+        `Weights computed from class counts are all equal on a balanced training split, as the study's is, so they weigh nothing.`,
+    ];
+  });
+}
+
 /** The study's table as published, each metric's best value in bold. */
 export function showStudyTable(table: TableName): void {
   const spec = TABLE_SPECS[table];
@@ -57,6 +76,8 @@ function showStudyData(table: TableName, shipped: TableResult<"shipped"> | null,
   if (progress) showHtml(`<p style="border-left:4px solid #e0a800;padding:4px 8px;margin:6px 0">${escapeHtml(progress)}</p>`, progress);
   const seeds = new Set(shipped.records.map((r) => r.seed)).size;
   showTableResult(shipped, { caption: `ours on the study's data (${shipped.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
+  const same = identicalVariantLines(shipped);
+  if (same.length) showSentences(same, "Identical rows:");
   const v = TABLE_SPECS[table].headline?.b ?? TABLE_SPECS[table].baseline;
   const hard = `What ${STUDY_HARD_CLASSES.join(" and ")}, the study's hard classes, are taken for by ${v}, summed over its seeds:`;
   showHtml(`<p style="font-weight:bold;margin:10px 0 4px 0">${escapeHtml(hard)}</p>`, hard);
@@ -64,7 +85,7 @@ function showStudyData(table: TableName, shipped: TableResult<"shipped"> | null,
 }
 
 /** What the demo is, from the generator's own constants: an illustration, not evidence. */
-function demoCaveat(): string {
+export function demoCaveat(): string {
   const share = `${Math.round(100 * DEMO_HARD_TRAIN_SHARE)}%`;
   return (
     `The same table on the embedded demo data (trained here, or loaded from the runs folder when npm start trained it). The demo is synthetic and ` +
@@ -92,4 +113,44 @@ export async function studySection(table: TableName, req: SectionRequest): Promi
   showTableResult(demo);
   showErrorAnalysis(demo, { pairs: 3, examples: 4, runsDir: req.runsDir });
   return { study, demo };
+}
+
+/** What a report section reads of a table result (study-data or demo): ours beside the study's, in words, per class. */
+export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress" | "variants">;
+
+const h3 = (text: string): string => `<h3 style="margin:18px 0 4px 0">${escapeHtml(text)}</h3>`;
+
+/**
+ * One table of a standalone report (reports/index.html) in the notebooks' order: the study's data first — ours on it
+ * beside the study's published numbers, in words, per class — then the demo, labelled as the illustration it is.
+ */
+export function tableReportSections(table: TableName, study: ReportedTable | null, demo: ReportedTable | null): ReportSection[] {
+  const spec = TABLE_SPECS[table];
+  const out: ReportSection[] = [{ title: spec.title, html: h3("Ours on the study's data") }];
+  if (study) {
+    const seeds = new Set(study.records.map((r) => r.seed)).size;
+    const progress = progressLine(study);
+    out.push({
+      text: progress,
+      table: study.frame,
+      tableCaption: `ours on the study's data (${study.split} split, % mean ± std over ${seeds} seeds) beside the study's published numbers (test split, one run each)`,
+      list: [...study.summary, ...identicalVariantLines(study), ...study.readings],
+    });
+    out.push({ figure: study.chart });
+    const change = headlineChangeChart(study);
+    if (change) out.push({ figure: change });
+  } else {
+    out.push({ text: missingResultsMessage(table) });
+  }
+  if (demo) {
+    const seeds = new Set(demo.records.map((r) => r.seed)).size;
+    out.push({ html: h3("The demo: an illustration, its effects built in") }, { text: demoCaveat() });
+    out.push({
+      table: demo.frame,
+      tableCaption: `the demo (${demo.split} split, % mean ± std over ${seeds} seeds): an illustration, not a reproduction`,
+      list: [...demo.summary, ...demo.readings],
+    });
+    out.push({ figure: demo.chart });
+  }
+  return out;
 }

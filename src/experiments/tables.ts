@@ -8,6 +8,7 @@ import {
   studyTableFrame,
   perClassTable,
   perClassF1Chart,
+  perClassChangeChart,
   formatComparison,
   formatVariation,
   formatInterval,
@@ -246,12 +247,21 @@ export function headlineVariant(table: TableName): string {
   return spec.headline?.b ?? spec.baseline;
 }
 
+/** Per-class F1 of the table's headline comparison (the study's own, b − a) with its 95% interval, or null without both. */
+export function headlineChangeChart(r: Pick<TableView, "table" | "records">): PlotlyFigure | null {
+  const h = TABLE_SPECS[r.table].headline;
+  if (!h || ![h.a, h.b].every((v) => r.records.some((x) => x.variant === v))) return null;
+  return perClassChangeChart(r.records, h.a, [h.b]);
+}
+
 /** What a notebook shows of a table (the study-data results or the demo grid): ours beside the study's, the summary, per class, the readings. */
 export function showTableResult(r: Pick<TableView, "table" | "split" | "frame" | "perClass" | "chart" | "records" | "variants" | "summary" | "readings">, opts: { caption?: string } = {}): void {
   const seeds = new Set(r.records.map((x) => x.seed)).size;
   showTable(r.frame, { caption: opts.caption ?? `ours (${r.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
   showSentences(r.summary, "In words (computed from the runs above):");
   showChart(r.chart);
+  const change = headlineChangeChart(r);
+  if (change) showChart(change);
   showTable(r.perClass, { caption: `per-class F1 (%, ${r.split} split, mean ± std over seeds)` });
   showSentences(r.readings, "Readings (95% interval over seeds, the smallest difference these seeds detect at 80% power, the verdict against the study's own difference):");
 }

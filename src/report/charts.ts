@@ -3,7 +3,8 @@
  * Labels are shown in Chinese and English; the layout asks for a CJK-capable font stack so the
  * Chinese renders wherever one of these fonts exists (Linux, macOS, Windows).
  */
-import { LABELS, normalizeLabel } from "../data/labels";
+import { LABELS, STUDY_HARD_CLASSES, normalizeLabel } from "../data/labels";
+import { compareSamples } from "../metrics/compare";
 import type { Metrics } from "../metrics";
 import { summarize, type RunScore } from "../metrics/records";
 import { ReportInputError } from "./tables";
@@ -94,6 +95,52 @@ export function perClassF1Chart(runs: readonly RunScore[], opts: PerClassChartOp
       barmode: "group",
       xaxis: { title: { text: "Relation 关系类别" }, ...SLANTED },
       yaxis: { title: { text: `${name} (%)` }, range: [0, 100] },
+    },
+    config: CONFIG,
+  };
+}
+
+export interface ChangeChartOptions extends ChartOptions {
+  /** classes drawn apart and named in the axis (default the study's hard classes) */
+  marked?: readonly string[];
+}
+
+/**
+ * Per-class F1 of each `bs` variant minus the reference `a` (points), with the 95% interval of that difference over the
+ * seeds (metrics.compareSamples: paired on shared seeds) as error bars; the marked (hard) classes in their own colour
+ * and starred. The axis is scaled to the changes, so a one-point move is visible, and always shows ±1.
+ */
+export function perClassChangeChart(runs: readonly RunScore[], a: string, bs: readonly string[], opts: ChangeChartOptions = {}): PlotlyFigure {
+  const ref = runs.filter((r) => r.variant === a);
+  if (ref.length === 0) throw new ReportInputError(`perClassChangeChart: no runs of the reference "${a}"`);
+  const marked = new Set((opts.marked ?? STUDY_HARD_CLASSES).map((l) => normalizeLabel(l) ?? l));
+  const labels = Object.keys(ref[0].metrics.per_class);
+  const x = labels.map((l) => (marked.has(l) ? `★ ${bilingualLabel(l)}` : bilingualLabel(l)));
+  const f1 = (v: string, l: string) => new Map(runs.filter((r) => r.variant === v).map((r) => [r.seed, 100 * (r.metrics.per_class[l]?.f1 ?? NaN)]));
+  let reach = 1;
+  const data: PlotlyTrace[] = bs.map((b, i) => {
+    const cs = labels.map((l) => compareSamples(f1(a, l), f1(b, l)));
+    for (const c of cs) reach = Math.max(reach, ...[c.diff, ...c.ci].filter(Number.isFinite).map(Math.abs));
+    const colours = labels.map((l) => (marked.has(l) ? "#d62728" : ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b"][i % 4]));
+    return {
+      type: "bar",
+      name: `${b} − ${a}`,
+      x,
+      y: cs.map((c) => c.diff),
+      marker: { color: colours },
+      error_y: { type: "data", symmetric: false, array: cs.map((c) => c.ci[1] - c.diff), arrayminus: cs.map((c) => c.diff - c.ci[0]), visible: true },
+      customdata: cs.map((c) => [c.ci[0], c.ci[1], c.seeds[0]]),
+      hovertemplate: `${b} − ${a}<br>%{x}<br>%{y:+.2f} points (95% interval %{customdata[0]:+.2f} … %{customdata[1]:+.2f}, %{customdata[2]} seeds)<extra></extra>`,
+    };
+  });
+  const span = Math.ceil(reach * 1.1);
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts, { title: `Per-class F1 change against ${a} (points, 95% interval over seeds; ★ = hard class)`, height: 480 }),
+      barmode: "group",
+      xaxis: { title: { text: "Relation 关系类别" }, ...SLANTED },
+      yaxis: { title: { text: "Δ F1 (points)" }, range: [-span, span], zeroline: true, zerolinewidth: 2, dtick: span <= 6 ? 1 : undefined },
     },
     config: CONFIG,
   };

@@ -4,7 +4,7 @@
  *
  * Charts carry plotly.js inline (read from node_modules/plotly.js-dist-min) in the first chart of
  * the process, then only call Plotly.newPlot, so a saved notebook, its nbconvert HTML export and a
- * written report all work offline. JupyterLab/Notebook run the scripts of trusted outputs (outputs
+ * written report all work offline; a live page that lacks it loads Jupyter's copy (PLOTLY_NBEXTENSION). JupyterLab/Notebook run the scripts of trusted outputs (outputs
  * produced in the current session are trusted).
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
@@ -64,6 +64,37 @@ export interface FigureHtmlOptions {
   id?: string;
 }
 
+/**
+ * Where Jupyter Notebook serves this project's copy of plotly.js: `<base url>nbextensions/<this>`, from the
+ * nbextensions folder of the JUPYTER_PATH its server and kernels run with (tools/notebooks.ts: localKernelEnv).
+ */
+export const PLOTLY_NBEXTENSION = "medrel/plotly.min.js";
+
+/**
+ * The chart's own script. A page without plotly.js — a notebook reloaded, or reopened while its kernel runs, where the
+ * kernel inlined plotly.js only into its first chart, which that page may not hold — loads the copy Jupyter serves,
+ * once per page, and draws then; only when there is none does the chart say so.
+ */
+function drawScript(id: string, fig: PlotlyFigure): string {
+  return (
+    `<script type="text/javascript">(function () {` +
+    `var el = document.getElementById(${scriptJson(id)});` +
+    `if (!el) return;` +
+    `var draw = function () { window.Plotly.newPlot(el, ${scriptJson(fig.data)}, ${scriptJson(fig.layout)}, ${scriptJson(fig.config ?? { responsive: true })}); };` +
+    `if (typeof window.Plotly !== "undefined") return draw();` +
+    `if (!window.medrelPlotly) window.medrelPlotly = new Promise(function (ok, fail) {` +
+    `var base = (document.body && document.body.getAttribute("data-base-url")) || "/";` +
+    `var s = document.createElement("script");` +
+    `s.src = base + ${scriptJson(`nbextensions/${PLOTLY_NBEXTENSION}`)};` +
+    `s.onload = function () { typeof window.Plotly !== "undefined" ? ok() : fail(); };` +
+    `s.onerror = fail;` +
+    `document.head.appendChild(s); });` +
+    `window.medrelPlotly.then(draw, function () {` +
+    `el.textContent = "plotly.js is not on this page and Jupyter serves no copy (npm run notebook -- --register-kernel writes it): re-run with includePlotlyJs: true"; });` +
+    `})();</script>`
+  );
+}
+
 function renderFigure(fig: PlotlyFigure, opts: FigureHtmlOptions): { html: string; inlined: boolean } {
   const include = opts.includePlotlyJs ?? "auto";
   const inlined = include === true || (include === "auto" && !plotlyInlined);
@@ -72,16 +103,7 @@ function renderFigure(fig: PlotlyFigure, opts: FigureHtmlOptions): { html: strin
   const parts: string[] = [];
   if (inlined) parts.push(`<script type="text/javascript">${plotlyJsSource()}</script>`);
   parts.push(`<div id="${escapeHtml(id)}" class="medrel-plot" style="width:100%;${height}"></div>`);
-  parts.push(
-    `<script type="text/javascript">(function () {` +
-      `var el = document.getElementById(${scriptJson(id)});` +
-      `if (!el) return;` +
-      `if (typeof window.Plotly === "undefined") {` +
-      `el.textContent = "plotly.js is not loaded on this page: re-run the first chart cell or use includePlotlyJs: true";` +
-      `return; }` +
-      `window.Plotly.newPlot(el, ${scriptJson(fig.data)}, ${scriptJson(fig.layout)}, ${scriptJson(fig.config ?? { responsive: true })});` +
-      `})();</script>`,
-  );
+  parts.push(drawScript(id, fig));
   return { html: parts.join("\n"), inlined };
 }
 
@@ -151,7 +173,51 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
     );
   });
   out.push("</tbody></table></div>");
+  out.push(exportLinks(df, opts));
   return out.join("\n");
+}
+
+/** The table's cells as text, index first: what the CSV and LaTeX exports write (the header row first). */
+function tableCells(df: DataFrame, digits: number, indexName = ""): string[][] {
+  const values = df.values as unknown[][];
+  const header = [indexName, ...df.columns.map(String)];
+  return [header, ...df.index.map((name, i) => [String(name), ...header.slice(1).map((_, j) => cellText((Array.isArray(values[i]) ? values[i] : [values[i]])[j], digits))])];
+}
+
+/** A DataFrame as CSV (RFC 4180 quoting), index as the first column: for a spreadsheet or a report. */
+export function tableCsv(df: DataFrame, opts: Pick<TableHtmlOptions, "digits" | "indexName"> = {}): string {
+  const quote = (c: string) => (/[",\n\r]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
+  return tableCells(df, opts.digits ?? 2, opts.indexName).map((r) => r.map(quote).join(",")).join("\r\n") + "\r\n";
+}
+
+/** A DataFrame as a LaTeX tabular (booktabs rules, special characters escaped, ± as $\pm$), index as the first column. */
+export function tableLatex(df: DataFrame, opts: Pick<TableHtmlOptions, "digits" | "indexName" | "caption"> = {}): string {
+  const esc = (c: string) =>
+    c
+      .replace(/\\/g, "\\textbackslash{}")
+      .replace(/([&%$#_{}])/g, "\\$1")
+      .replace(/~/g, "\\textasciitilde{}")
+      .replace(/\^/g, "\\textasciicircum{}")
+      .replace(/±/g, "$\\pm$")
+      .replace(/−/g, "$-$");
+  const [header, ...rows] = tableCells(df, opts.digits ?? 2, opts.indexName);
+  const line = (r: string[]) => `${r.map(esc).join(" & ")} \\\\`;
+  const body = ["\\begin{tabular}{l" + "r".repeat(header.length - 1) + "}", "\\toprule", line(header), "\\midrule", ...rows.map(line), "\\bottomrule", "\\end{tabular}"];
+  return (opts.caption ? ["\\begin{table}", "\\centering", `\\caption{${esc(opts.caption)}}`, ...body, "\\end{table}"] : body).join("\n") + "\n";
+}
+
+/** "CSV · LaTeX" download links under a table (data: URLs): a student saves the table from the notebook or its HTML. */
+function exportLinks(df: DataFrame, opts: TableHtmlOptions): string {
+  const href = (type: string, text: string) => `data:${type};charset=utf-8,${encodeURIComponent(text)}`;
+  const name = (opts.caption ?? "table").replace(/[^\p{L}\p{N}]+/gu, "_").replace(/^_+|_+$/g, "").slice(0, 60) || "table";
+  const a = (type: string, ext: string, text: string, label: string) =>
+    `<a download="${escapeHtml(`${name}.${ext}`)}" href="${escapeHtml(href(type, text))}" style="margin-right:8px">${label}</a>`;
+  return (
+    `<div class="medrel-table-export" style="font-size:12px;margin:2px 0 8px 0">save this table: ` +
+    a("text/csv", "csv", tableCsv(df, opts), "CSV") +
+    a("application/x-tex", "tex", tableLatex(df, opts), "LaTeX") +
+    `</div>`
+  );
 }
 
 /** A DataFrame as aligned plain text (for terminals; danfo's own print wraps CJK badly). */

@@ -33,6 +33,7 @@ export {
 } from "./tables";
 export {
   perClassF1Chart,
+  perClassChangeChart,
   confusionMatrixChart,
   confusionDiffChart,
   trainingCurvesChart,
@@ -44,6 +45,7 @@ export {
   type PlotlyTrace,
   type ChartOptions,
   type PerClassChartOptions,
+  type ChangeChartOptions,
   type ConfusionChartOptions,
   type ConfusionDiffOptions,
   type EpochPoint,
@@ -55,9 +57,12 @@ export {
   figureHtml,
   tableHtml,
   tableText,
+  tableCsv,
+  tableLatex,
   reportHtml,
   writeReportHtml,
   plotlyJsSource,
+  PLOTLY_NBEXTENSION,
   resetPlotlyInlined,
   escapeHtml,
   showHtml,

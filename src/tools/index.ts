@@ -16,6 +16,7 @@ export {
   jupyterPython,
   executeNotebook,
   numberExecutedCells,
+  stampRunTime,
   cellTimes,
   exportNotebookHtml,
   selfContainedHtml,

@@ -3,6 +3,8 @@
  * kernel (the JUPYTER_PATH of localKernelEnv). Used by `npm run notebook` and the UI test, so both start it alike.
  */
 import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { JUPYTER_INSTALL_HINT, jupyterCommand, jupyterError, jupyterPython, localKernelEnv, NOTEBOOKS_DIR, tslabBin } from "./notebooks";
 
 /** This checkout's tslab: what its kernelspec runs (tslab.cmd on Windows). */
@@ -36,6 +38,26 @@ export interface NotebookServerOptions {
   startTimeoutMs?: number;
 }
 
+/** What this project's Notebook UI sets on top of the user's own frontend config: code lines wrap, as in the export. */
+export const UI_NBCONFIG = { CodeCell: { cm_config: { lineWrapping: true } } };
+
+/**
+ * JUPYTER_CONFIG_PATH with a folder whose nbconfig/notebook.json holds UI_NBCONFIG: Jupyter reads that variable first
+ * and merges the user's config under it key by key, so only line wrapping is ours. Without it a 100-column code line
+ * runs past its editor on a 1024-pixel projector (about 90 columns fit).
+ */
+export function uiConfigEnv(root = path.resolve(__dirname, "..", "..")): Record<string, string> {
+  const dir = path.join(root, ".cache", "jupyter-config");
+  const file = path.join(dir, "nbconfig", "notebook.json");
+  const text = JSON.stringify(UI_NBCONFIG, null, 1) + "\n";
+  if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  }
+  const prev = process.env.JUPYTER_CONFIG_PATH;
+  return { JUPYTER_CONFIG_PATH: prev ? `${dir}${path.delimiter}${prev}` : dir };
+}
+
 // the URL Jupyter logs once it listens (no token when the user's Jupyter config turned tokens off)
 const URL_RE = /http:\/\/127\.0\.0\.1:(\d+)\/(?:\?token=([0-9a-f]+))?(?=\s)/;
 
@@ -48,7 +70,7 @@ export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<N
   if (process.getuid?.() === 0) args.push("--allow-root");
   // its own process group: a terminal's Ctrl-C reaches only the CLI, which stops the server once, cleanly
   // (debugpy, imported at each kernel start, warns about frozen modules otherwise)
-  const env = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1", ...localKernelEnv(), ...(opts.env ?? {}) };
+  const env = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1", ...localKernelEnv(), ...uiConfigEnv(), ...(opts.env ?? {}) };
   const child = spawn(jupyterCommand(env), args, {
     env,
     stdio: ["ignore", "pipe", "pipe"],

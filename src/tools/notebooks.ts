@@ -7,6 +7,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PLOTLY_NBEXTENSION } from "../report/display";
+import { describeMachine, formatDuration, machineInfo, type Machine } from "./times";
 
 const execFileAsync = promisify(execFile);
 
@@ -97,12 +99,13 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
- * The `jupyter` command to run: the one on PATH (an activated virtualenv, Homebrew, Debian), else the checkout's own
- * `.venv` (the no-root route of JUPYTER_INSTALL_HINT), else plain "jupyter" (spawning it then fails with the hint).
+ * The `jupyter` command to run: the checkout's own `.venv` (the no-root route of JUPYTER_INSTALL_HINT: made for this
+ * project, with the Notebook 6 it expects), else the one on PATH (an activated virtualenv, Homebrew, Debian), else
+ * plain "jupyter" (spawning it then fails with the hint). A `jupyter` on PATH never hides the project's own.
  */
 export function jupyterCommand(env: NodeJS.ProcessEnv = process.env, root = REPO_ROOT): string {
   const venv = process.platform === "win32" ? path.join(root, ".venv", "Scripts", "jupyter.exe") : path.join(root, ".venv", "bin", "jupyter");
-  return onPath("jupyter", env) ?? (fs.existsSync(venv) ? venv : "jupyter");
+  return fs.existsSync(venv) ? venv : (onPath("jupyter", env) ?? "jupyter");
 }
 
 /**
@@ -135,7 +138,8 @@ export function jupyterError(e: unknown): Error {
  * JUPYTER_PATH with a private `tslab` kernelspec (.cache/jupyter/kernels/tslab) that runs THIS checkout's
  * tslab: Jupyter reads JUPYTER_PATH before the user and system folders, so headless runs never pick up a
  * kernel registered from another clone (`tslab install` writes one global spec, and the last setup wins).
- * Empty when this checkout has no tslab (the global registration is used).
+ * Beside it, plotly.js as an nbextension (PLOTLY_NBEXTENSION). Empty when this checkout has no tslab (the global
+ * registration is used).
  */
 export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
   const bin = tslabBin(root);
@@ -147,6 +151,13 @@ export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
   if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== spec) {
     fs.mkdirSync(specDir, { recursive: true });
     fs.writeFileSync(file, spec);
+  }
+  // plotly.js where Jupyter Notebook serves it (<base>/nbextensions/…): a chart on a page without it loads it from there
+  const plotly = path.join(dir, "nbextensions", PLOTLY_NBEXTENSION);
+  const source = require.resolve("plotly.js-dist-min");
+  if (!fs.existsSync(plotly) || fs.statSync(plotly).size !== fs.statSync(source).size) {
+    fs.mkdirSync(path.dirname(plotly), { recursive: true });
+    fs.copyFileSync(source, plotly);
   }
   const prev = process.env.JUPYTER_PATH;
   return { JUPYTER_PATH: prev ? `${dir}${path.delimiter}${prev}` : dir };
@@ -206,6 +217,7 @@ export async function executeNotebook(input: string, outDir: string, opts: Execu
   input = path.resolve(input);
   const output = path.join(path.resolve(outDir), path.basename(input));
   const t0 = Date.now();
+  const machine = machineInfo();
   const env = { ...process.env, ...localKernelEnv(), ...(opts.env ?? {}) };
   await execFileAsync(
     jupyterCommand(env),
@@ -220,8 +232,32 @@ export async function executeNotebook(input: string, outDir: string, opts: Execu
     throw jupyterError(e);
   });
   const nb = JSON.parse(fs.readFileSync(output, "utf8")) as NotebookJson;
-  if (numberExecutedCells(nb)) fs.writeFileSync(output, JSON.stringify(nb, null, 1) + "\n");
-  return { input, output, seconds: (Date.now() - t0) / 1000, cells: cellTimes(nb), ...notebookErrors(nb) };
+  const seconds = (Date.now() - t0) / 1000;
+  const numbered = numberExecutedCells(nb);
+  if (stampRunTime(nb, seconds, env.MEDREL_PRESET ?? "quick", new Date(t0), machine) || numbered) fs.writeFileSync(output, JSON.stringify(nb, null, 1) + "\n");
+  return { input, output, seconds, cells: cellTimes(nb), ...notebookErrors(nb) };
+}
+
+/**
+ * The executed copy's header says the time of the run it shows, not the time recorded for the tracked notebook: the
+ * body of its `<!-- generated:time-… -->` block is replaced (blank lines kept around it, so markdown renders it).
+ * Returns whether a block was found.
+ */
+export function stampRunTime(nb: NotebookJson, seconds: number, preset: string, date: Date, machine: Machine): boolean {
+  const line =
+    `*This copy ran in ${formatDuration(seconds)} with \`MEDREL_PRESET=${preset}\` on ${date.toISOString().slice(0, 10)}, ` +
+    `${describeMachine(machine)}; the times recorded for each preset are in the README (How long things take).*`;
+  let found = false;
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== "markdown") continue;
+    const src = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+    const out = src.replace(/(<!-- generated:(time-[\w-]+) -->\n)[\s\S]*?(<!-- \/generated:\2 -->)/, (_all, open: string, _name: string, close: string) => `${open}\n${line}\n\n${close}`);
+    if (out !== src) {
+      cell.source = out.split(/(?<=\n)/);
+      found = true;
+    }
+  }
+  return found;
 }
 
 /**
