@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { formatComparison, noVerdictReason, rankVariants, readingVerdict, verdictPhrase } from "../src/report";
 import { compareSamples, compareVariants, seedsToDetect, tCritical, verdictAgainst, type MetricRow, type RunScore, type SampleComparison } from "../src/metrics";
-import { loadResults, STUDY_RESULTS_DIR, studyDifference, tableComparisonLines, TABLE_NAMES, type TableName } from "../src/experiments";
+import { headlineChangeChart, loadResults, STUDY_RESULTS_DIR, studyDifference, tableComparisonLines, TABLE_NAMES, type TableName } from "../src/experiments";
 import { classificationMetrics, type Metrics } from "../src/metrics";
 
 // a run whose macro-F1 is exactly `acc` on a balanced 10-class set of 100 rows: acc*100 rows right, spread evenly
@@ -170,4 +170,13 @@ test("verdict words: the same phrase for a verdict wherever it is shown", () => 
   assert.equal(verdictPhrase(c, verdictAgainst(c, 5)), "rules out the study's +5.00 (outside our 95% interval)");
   assert.match(verdictPhrase(c, verdictAgainst(c, undefined)), /^within seed noise \(these seeds detect ±\d+\.\d\d or more\)$/);
   assert.equal(seedsToDetect(c, 0), Infinity);
+});
+
+test("the per-class change chart's caption gives the headline comparison's verdict in the readings' words, and the encoder", () => {
+  const loss = loadResults("loss")!;
+  const title = (headlineChangeChart(loss)?.layout.title as { text: string }).text;
+  const c = compareVariants(loss.records, "Regular Loss", "Weighted Loss", "Macro-F1");
+  assert.ok(title.includes(verdictPhrase(c, readingVerdict(c, studyDifference("loss", "Macro-F1", c)))), title);
+  assert.ok(title.includes(`on ${loss.encoder}`), title);
+  assert.ok(loss.summary.some((s) => s.includes(verdictPhrase(c, readingVerdict(c, studyDifference("loss", "Macro-F1", c))))), "the summary says the same");
 });

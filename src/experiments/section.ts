@@ -116,7 +116,7 @@ export async function studySection(table: TableName, req: SectionRequest): Promi
 }
 
 /** What a report section reads of a table result (study-data or demo): ours beside the study's, in words, per class. */
-export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress" | "variants">;
+export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress" | "variants" | "encoder">;
 
 const h3 = (text: string): string => `<h3 style="margin:18px 0 4px 0">${escapeHtml(text)}</h3>`;
 

@@ -247,15 +247,21 @@ export function headlineVariant(table: TableName): string {
   return spec.headline?.b ?? spec.baseline;
 }
 
-/** Per-class F1 of the table's headline comparison (the study's own, b − a) with its 95% interval, or null without both. */
-export function headlineChangeChart(r: Pick<TableView, "table" | "records">): PlotlyFigure | null {
+/**
+ * Per-class F1 of the table's headline comparison (the study's own, b − a) with its 95% interval, or null without
+ * both; its caption gives the whole comparison's verdict in the words of the readings, and the encoder.
+ */
+export function headlineChangeChart(r: Pick<TableView, "table" | "records" | "encoder">): PlotlyFigure | null {
   const h = TABLE_SPECS[r.table].headline;
   if (!h || ![h.a, h.b].every((v) => r.records.some((x) => x.variant === v))) return null;
-  return perClassChangeChart(r.records, h.a, [h.b]);
+  const metric = TABLE_SPECS[r.table].metrics[0];
+  const verdict = shortLine(r.table, compareVariants(r.records, h.a, h.b, metric)).slice(h.b.length + 1);
+  const title = `Per-class F1 change, ${h.b} − ${h.a} (points, 95% interval over seeds; ★ = hard class)<br><sub>${metric} ${verdict}; on ${r.encoder}</sub>`;
+  return perClassChangeChart(r.records, h.a, [h.b], { title, height: 520 });
 }
 
 /** What a notebook shows of a table (the study-data results or the demo grid): ours beside the study's, the summary, per class, the readings. */
-export function showTableResult(r: Pick<TableView, "table" | "split" | "frame" | "perClass" | "chart" | "records" | "variants" | "summary" | "readings">, opts: { caption?: string } = {}): void {
+export function showTableResult(r: Pick<TableView, "table" | "split" | "frame" | "perClass" | "chart" | "records" | "variants" | "summary" | "readings" | "encoder">, opts: { caption?: string } = {}): void {
   const seeds = new Set(r.records.map((x) => x.seed)).size;
   showTable(r.frame, { caption: opts.caption ?? `ours (${r.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
   showSentences(r.summary, "In words (computed from the runs above):");
