@@ -36,6 +36,9 @@ import { DEFAULT_TRAIN_CONFIG, evaluate, predict, train, type TrainConfig } from
 import { LABELS } from "../src/data/labels";
 import { predictWithRun, studyLabelsOf } from "../src/cli/predict";
 import { blasThreads } from "../src/backend/native";
+import { STUDY_DATA_DIR, TABLE_NAMES, leftOutLines, loadResults, readResultsFile, resultsProgress, shippedRun, type TableName } from "../src/experiments";
+import { metricsFromConfusion, type Metrics } from "../src/metrics";
+import { reproduce } from "../src/cli/reproduce";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLS = path.join(ROOT, "test", "fixtures", "parity", "cls");
@@ -480,4 +483,110 @@ test("MEDREL_BLAS_THREADS beyond what the pool runs is capped with a warning; be
   assert.equal(blasThreads({}, (m) => said.push(m), 2), 2);
   assert.equal(said.length, 2, "no warning for a count the machine has");
   assert.throws(() => blasThreads({ MEDREL_BLAS_THREADS: "0" }), /must be a positive integer, got "0"/);
+});
+
+// ---- issue 35: shipped results prove themselves ------------------------------------------------
+
+/** A copy of the shipped results/study (the four files and their predictions) to edit. */
+function studyCopy(): string {
+  const dir = tmp("study");
+  fs.cpSync(path.join(ROOT, "results", "study"), dir, { recursive: true });
+  return dir;
+}
+type ShippedJson = { grid: { variant: string; seed: number; hash: string }[]; runs: (Record<string, unknown> & { variant: string; seed: number; hash: string; metrics: Metrics; splits: Record<string, Metrics> })[] };
+const editResults = (file: string, edit: (j: ShippedJson) => void): void => editJson(file, edit as unknown as (v: Record<string, unknown>) => void);
+const listing = (dir: string): string[] => fs.readdirSync(dir, { recursive: true }).map(String).sort();
+
+test("the four shipped results files prove themselves: every run's metrics recompute from its predictions, every hash is its table's job", () => {
+  const t0 = Date.now();
+  const runs = TABLE_NAMES.map((t) => readResultsFile(path.join(ROOT, "results", "study", `${t}.json`), t));
+  assert.deepEqual(runs.flatMap((r) => r.rejected.map((x) => x.message)), [], "no shipped run is left out");
+  assert.ok(new Set(runs.flatMap((r) => r.runs.map((x) => x.hash))).size >= 58);
+  console.log(`# four shipped files checked in ${Date.now() - t0} ms`);
+});
+
+test("defect 1: a macro_f1 raised by 5 points is left out by name (its own confusion matrix, splits.dev and predictions disagree); --config FILE#HASH refuses it", () => {
+  const dir = studyCopy();
+  const file = path.join(dir, "loss.json");
+  const before = loadResults("loss", dir)!;
+  editResults(file, (j) => j.runs.filter((r) => r.variant === "Weighted Loss").forEach((r) => (r.metrics.macro_f1 += 0.05)));
+  const t = loadResults("loss", dir)!;
+  assert.equal(t.rejected.length, 5);
+  for (const r of t.rejected) assert.match(r.message, /loss\.json: runs\[\d+\] \(Weighted Loss, seed \d, [0-9a-f]{12}\): metrics\.macro_f1: [\d.]+ stored, but its own confusion matrix gives [\d.]+/);
+  assert.deepEqual(t.seeds["Weighted Loss"], [], "left out of the table and its readings");
+  assert.equal(t.records.length, 15);
+  assert.deepEqual(t.progress, { done: 15, total: 20 });
+  assert.notDeepEqual(t.readings, before.readings);
+  assert.match(leftOutLines(t).join("\n"), /5 run\(s\) of .*loss\.json are left out of every number below/);
+  const hash = t.rejected[0].hash!;
+  assert.throws(() => shippedRun(`${file}#${hash}`), new RegExp(`loss\\.json: run ${hash} does not prove itself, so nothing is compared with it: .*metrics\\.macro_f1`));
+  // edited coherently (a class's F1, macro-F1, the matrix and splits.dev all agree): the shipped predictions still disagree
+  editResults(file, (j) => {
+    const r = j.runs.find((x) => x.variant === "Regular Loss")!;
+    const cm = r.metrics.confusion.map((row) => [...row]);
+    const p = cm[0].findIndex((n, k) => k > 0 && n > 0); // one mistake of class 0 made right
+    cm[0][p] -= 1;
+    cm[0][0] += 1;
+    r.metrics = metricsFromConfusion(cm);
+    r.splits.dev = r.metrics;
+  });
+  const again = loadResults("loss", dir)!;
+  assert.match(again.rejected.find((r) => r.variant === "Regular Loss")!.message, /splits\.dev\.\S+: [\d.]+ stored, but its shipped predictions give [\d.]+/);
+});
+
+test("defect 2: swapped variant strings, an augmentation run pasted into loss.json and jobs deleted from a grid are each named, never ranked", () => {
+  const dir = studyCopy();
+  const loss = path.join(dir, "loss.json");
+  const good = fs.readFileSync(loss, "utf8");
+  const swap: Record<string, string> = { "Regular Loss": "Weighted Loss", "Weighted Loss": "Regular Loss" };
+  editResults(loss, (j) => j.runs.forEach((r) => (r.variant = swap[r.variant] ?? r.variant)));
+  const swapped = loadResults("loss", dir)!;
+  assert.equal(swapped.rejected.length, 10);
+  assert.match(swapped.rejected[0].message, /loss\.json: runs\[\d+\] \(Weighted Loss, seed 0, [0-9a-f]{12}\): config: not the loss table's "Weighted Loss" job for seed 0 \(preset quick\): config\.loss\.scheme: "manual" → "none"/);
+  assert.deepEqual([swapped.seeds["Regular Loss"], swapped.seeds["Weighted Loss"]], [[], []]);
+  // an augmentation run pasted in: not a row of the loss table, not a fifth row of it
+  fs.writeFileSync(loss, good);
+  const aug = (JSON.parse(fs.readFileSync(path.join(dir, "augmentation.json"), "utf8")) as ShippedJson).runs.find((r) => r.variant === "Weighted+Aug")!;
+  editResults(loss, (j) => j.runs.push(aug));
+  const pasted = loadResults("loss", dir)!;
+  assert.equal(pasted.rejected.length, 1);
+  assert.match(pasted.rejected[0].message, /loss\.json: runs\[20\] \(Weighted\+Aug, seed 0, [0-9a-f]{12}\): variant: "Weighted\+Aug" is not a row of the loss table/);
+  assert.deepEqual(pasted.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);
+  assert.match(pasted.summary[0], /^Macro-F1 on the dev split, mean over 5 seeds, best first: [^;]+; [^;]+; [^;]+; [^;]+\.$/, "four rows ranked");
+  // the missing jobs deleted from augmentation.json's grid: the file is refused, not "all runs of the grid"
+  const augFile = path.join(dir, "augmentation.json");
+  editResults(augFile, (j) => (j.grid = j.grid.filter((g) => j.runs.some((r) => r.hash === g.hash))));
+  assert.throws(() => loadResults("augmentation", dir), /augmentation\.json: grid: lacks 12 job\(s\) of the augmentation table for seeds 0, 1, 2, 3, 4 \(Weighted\+oversample seed 3, .*restore it from git/);
+  assert.throws(() => resultsProgress(dir), /grid: lacks 12 job/);
+});
+
+test("defects 3 and 4: --export refuses to drop shipped runs (a tampered entry, another grid's runs) before writing anything; --replace does it on purpose", async () => {
+  const dir = studyCopy();
+  const loss = path.join(dir, "loss.json");
+  editResults(loss, (j) => {
+    j.runs[3].metrics.macro_f1 = 0.99;
+    j.runs[4].variant = "Super Loss";
+  });
+  const tampered = fs.readFileSync(loss, "utf8");
+  const files = listing(dir);
+  const runsDir = tmp("no-runs");
+  const opts = { tables: ["loss"] as TableName[], preset: "quick" as const, dataDir: STUDY_DATA_DIR, seeds: 5, export: dir, train: false, runsDir, quiet: true };
+  await assert.rejects(reproduce(opts), (e: Error) => {
+    assert.equal(e.name, "ExportConflictError");
+    assert.match(e.message, /loss\.json holds 2 run\(s\) this export would drop .*2 of them do not prove themselves \(.*runs\[3\] .*metrics\.macro_f1.*Nothing was written\. .*--replace/);
+    return true;
+  });
+  assert.equal(fs.readFileSync(loss, "utf8"), tampered, "the file is not rewritten");
+  // defect 4: the demo smoke grid exported into the study's folder (--data-dir forgotten)
+  fs.cpSync(path.join(ROOT, "results", "study", "loss.json"), loss);
+  const shipped = fs.readFileSync(loss, "utf8");
+  await assert.rejects(reproduce({ ...opts, preset: "smoke", dataDir: undefined, seeds: 1 }), (e: Error) => {
+    assert.match(e.message, /--export .*: .*loss\.json holds 20 run\(s\) this export would drop \(Regular Loss seed 0 \(251bcd44b080\), .*written by `npm run reproduce -- --table all --data-dir \.\.\/shared\/data --seeds 5/);
+    return true;
+  });
+  assert.equal(fs.readFileSync(loss, "utf8"), shipped);
+  assert.deepEqual(listing(dir), files, "no demo predictions added, nothing removed");
+  // on purpose: the demo grid replaces the file (its runs are not in this runs folder: 0 of 2)
+  await reproduce({ ...opts, preset: "smoke", dataDir: undefined, seeds: 1, replace: true });
+  assert.equal((JSON.parse(fs.readFileSync(loss, "utf8")) as ShippedJson).grid.length, 2);
 });

@@ -36,7 +36,7 @@ import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
-import { readResultsFile, shippedPredictions, studyResultsDir, type GridJobRef, type ResultsFile } from "./results";
+import { readResultsFile, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
 
 export interface TableRequest {
   preset: PresetName;
@@ -74,7 +74,8 @@ interface TableView {
 /** Where a table's runs come from: run folders (a grid trained or cached here) or a shipped results file. */
 interface TableSources {
   runs: { runs: JobRun<Job>[]; missing: Job[] };
-  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: ResultRun[]; missing: GridJobRef[] };
+  /** `runs` are those believed; `rejected` those left out of every number here, each named with its field */
+  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: ResultRun[]; missing: GridJobRef[]; rejected: RejectedRun[] };
 }
 
 /** One study table of ours: `TableResult<"runs">` from a grid's run folders, `TableResult<"shipped">` from results/study. */
@@ -311,7 +312,10 @@ export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { ru
 export function loadResults(table: TableName, dir = studyResultsDir()): TableResult<"shipped"> | null {
   const file = path.resolve(dir, `${table}.json`);
   if (!fs.existsSync(file)) return null;
-  const { runs, ...meta } = readResultsFile(file, table);
+  const { runs, rejected, ...meta } = readResultsFile(file, table);
+  if (runs.length === 0 && rejected.length > 0) {
+    throw new Error(`${rejected.map((r) => r.message).join("\n")}\nno run of ${path.relative(process.cwd(), file)} proves itself; restore it from git (git checkout -- ${path.relative(process.cwd(), file)}) or re-export it`);
+  }
   if (runs.length === 0) return null;
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
   // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
@@ -321,5 +325,5 @@ export function loadResults(table: TableName, dir = studyResultsDir()): TableRes
   // a file without its grid (written before grids were recorded) counts only the runs it has
   const progress = gridProgress(meta.grid ?? [...have].map((hash) => ({ hash })), missing);
   const view = tableView(table, runs[0].split, records, variants, progress);
-  return { ...view, source: "shipped", file, meta, runs, missing };
+  return { ...view, source: "shipped", file, meta, runs, missing, rejected };
 }
