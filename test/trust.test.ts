@@ -36,7 +36,19 @@ import { DEFAULT_TRAIN_CONFIG, evaluate, predict, train, type TrainConfig } from
 import { LABELS } from "../src/data/labels";
 import { predictWithRun, studyLabelsOf } from "../src/cli/predict";
 import { blasThreads } from "../src/backend/native";
-import { STUDY_DATA_DIR, TABLE_NAMES, leftOutLines, loadResults, readResultsFile, resultsProgress, shippedRun, type TableName } from "../src/experiments";
+import {
+  STUDY_DATA_DIR,
+  TABLE_NAMES,
+  leftOutLines,
+  loadResults,
+  readResultsFile,
+  resultsProgress,
+  sentencesProblem,
+  shippedPredictions,
+  shippedRun,
+  showErrorAnalysis,
+  type TableName,
+} from "../src/experiments";
 import { metricsFromConfusion, type Metrics } from "../src/metrics";
 import { reproduce } from "../src/cli/reproduce";
 
@@ -589,4 +601,38 @@ test("defects 3 and 4: --export refuses to drop shipped runs (a tampered entry, 
   // on purpose: the demo grid replaces the file (its runs are not in this runs folder: 0 of 2)
   await reproduce({ ...opts, preset: "smoke", dataDir: undefined, seeds: 1, replace: true });
   assert.equal((JSON.parse(fs.readFileSync(loss, "utf8")) as ShippedJson).grid.length, 2);
+});
+
+test("defects 5 and 6: a shipped run's sentences are joined only to the data it was made on; without that data the error analysis says what is missing", () => {
+  const t = loadResults("loss", path.join(ROOT, "results", "study"))!;
+  const run = t.runs.find((r) => r.variant === "Weighted Loss")!;
+  const dataAt = (dir: string) => ({ ...run, config: { ...run.config!, data: { kind: "dir" as const, dir } } });
+  // the same data in another folder: joined (the fingerprint is of content, not of where it is)
+  const same = tmp("same-data");
+  fs.cpSync(STUDY_DATA_DIR, same, { recursive: true });
+  assert.equal(sentencesProblem(dataAt(same), "dev"), undefined);
+  const joined = shippedPredictions(dataAt(same), "dev", path.join(ROOT, "results", "study"));
+  assert.equal(joined.length, 2000);
+  // defect 6: the same ids and labels, other sentences: refused by the recorded fingerprint, nothing shown
+  const other = tmp("other-data");
+  fs.cpSync(STUDY_DATA_DIR, other, { recursive: true });
+  const val = path.join(other, "study_val.jsonl");
+  fs.chmodSync(val, 0o644);
+  fs.writeFileSync(val, fs.readFileSync(val, "utf8").replace(/"sentence":\s*"/g, '"sentence": "另一句话。'));
+  assert.throws(() => shippedPredictions(dataAt(other), "dev", path.join(ROOT, "results", "study")), (e: Error) => {
+    assert.match(e.message, new RegExp(`${run.hash}-dev\\.jsonl: .*other-data[^ ]* on this machine is not the data run ${run.hash} was made on \\(fingerprint [0-9a-f]{16}, the results file records 669fa8dc7ebb21e6\\): .*none is shown`));
+    return true;
+  });
+  // defect 5: no data folder at all; the error analysis shows the summed matrix's pairs and says what is missing
+  const gone = path.join(tmp("clone"), "shared", "data");
+  assert.match(sentencesProblem(dataAt(gone), "dev")!, /the sentences of these predictions are in the dev split of .*shared\/data, which is not on this machine; every number shown comes from results\/study alone/);
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void logged.push(a.join(" "));
+  try {
+    showErrorAnalysis({ ...t, runs: t.runs.map((r) => (r.variant === "Weighted Loss" ? dataAt(gone) : r)) }, { variant: "Weighted Loss" });
+  } finally {
+    console.log = log;
+  }
+  assert.match(logged.join("\n"), /Weighted Loss: most confused pairs summed over 5 seeds, as in the matrix above \(no example sentences: the sentences of these predictions are in the dev split/);
 });

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { loadRows } from "../data/load";
 import type { Metrics } from "../metrics";
 import type { ExperimentConfig } from "../runs/config";
-import { PROJECT_ROOT, configHashParts, dataFiles, hashOfParts, parseExperimentConfig } from "../runs/config";
+import { PROJECT_ROOT, configHashParts, dataFiles, dataFingerprint, hashOfParts, parseExperimentConfig } from "../runs/config";
 import type { Prediction, PredictionSplit, ResultRun, RunRecord, ShippedInfo } from "../runs/record";
 import { loadPredictions } from "../runs/predictions";
 import type { PredictionSource } from "../report";
@@ -455,6 +455,8 @@ export function shippedPredictions(run: ResultRun, split: PredictionSplit, dir =
   if (!fs.existsSync(file)) throw new ResultsFileError(file, "missing (it ships beside its results file)");
   const text = fs.readFileSync(file);
   if (sha256(text) !== digest) throw new ResultsFileError(file, "its content does not match the digest its results file records (edited or truncated); restore it from git");
+  const missing = sentencesProblem(run, split);
+  if (missing) throw new ResultsFileError(file, missing);
   const rows = sentencesById(run.config, split);
   return text
     .toString("utf8")
@@ -467,6 +469,33 @@ export function shippedPredictions(run: ResultRun, split: PredictionSplit, dir =
       if (r.r !== p.label) throw new ResultsFileError(file, `line ${i + 1}: id ${p.id} has gold ${p.label} but the data says ${r.r}: the data changed since these results were made`);
       return { id: p.id, sentence: r.sentence, h: r.h, t: r.t, label: p.label, pred: p.pred, probs: p.probs };
     });
+}
+
+/**
+ * Why a shipped run's sentences cannot be joined to its predictions on this machine, or undefined when they can: the
+ * data file is not here (a clone without the study's data), or the data here is not the data the run was made on (its
+ * fingerprint differs from the one the results file records), so the rows with its ids would be other sentences.
+ */
+export function sentencesProblem(run: ResultRun, split: PredictionSplit): string | undefined {
+  if (!run.config) return `${run.variant}, seed ${run.seed}: no config, so no data to join its predictions to`;
+  const cfg = parseExperimentConfig(run.config);
+  const files = dataFiles(cfg.data);
+  const f = split === "selection" ? files.train : files[split];
+  const where = cfg.data.kind === "dir" ? cfg.data.dir : JSON.stringify(cfg.data);
+  if (!f) {
+    return (
+      `the sentences of these predictions are in the ${split} split of ${where}, which is not on this machine; every number shown comes ` +
+      `from results/study alone. To see the sentences, put the study's data beside the project (${where}: study_train.jsonl, study_val.jsonl; README, "The study's data")`
+    );
+  }
+  const here = dataFingerprint(cfg.data);
+  if (run.identity && here !== run.identity.data.content) {
+    return (
+      `${where} on this machine is not the data run ${run.hash} was made on (fingerprint ${here}, the results file records ${run.identity.data.content}): ` +
+      `the rows with its ids could be other sentences, so none is shown; restore the study's data as it was`
+    );
+  }
+  return undefined;
 }
 
 /** The data file a split's rows come from (the selection slice is part of train). */

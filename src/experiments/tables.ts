@@ -36,7 +36,7 @@ import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
-import { readResultsFile, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
+import { readResultsFile, sentencesProblem, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
 
 export interface TableRequest {
   preset: PresetName;
@@ -269,15 +269,22 @@ export interface ErrorAnalysisRequest {
 /** A run folder on this machine, or a shipped run (results.ts: its compact predictions beside its results file). */
 type RunLocation = { variant: string; dir?: string; hash?: string | null } | ResultRun;
 
-/** The saved predictions of every run of a variant (folders, or shipped files), or null when some run's are missing. */
-function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string, resultsDir?: string): PredictionSource[] | null {
+/**
+ * The saved predictions of every run of a variant (folders, or shipped files), or why they cannot be shown: some run's
+ * are missing, or a shipped run's sentences are not on this machine (sentencesProblem).
+ */
+function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string, resultsDir?: string): PredictionSource[] | string {
   const mine = runs.filter((x) => x.variant === variant);
+  for (const run of mine) {
+    const problem = "predictions" in run && run.predictions?.[split as PredictionSplit] ? sentencesProblem(run, split as PredictionSplit) : undefined;
+    if (problem) return problem;
+  }
   const found = mine.flatMap((run): PredictionSource[] => {
     if ("predictions" in run && run.predictions?.[split as PredictionSplit]) return [{ split: split as PredictionSplit, rows: shippedPredictions(run, split as PredictionSplit, resultsDir) }];
     const dir = "dir" in run && run.dir ? run.dir : run.hash ? runDir(run.hash, runsDir) : undefined;
     return dir !== undefined && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`)) ? [{ dir }] : [];
   });
-  return found.length === mine.length && found.length > 0 ? found : null;
+  return found.length === mine.length && found.length > 0 ? found : "the runs' saved predictions are not on this machine";
 }
 
 /**
@@ -297,11 +304,11 @@ export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { ru
   showChart(confusionMatrixChart(summed, { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
   const pairOpts = { pairs: opts.pairs ?? 3, golds: opts.golds };
   const sources = variantPredictions(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR, opts.resultsDir);
-  if (sources) {
+  if (typeof sources !== "string") {
     showHtml(errorAnalysisHtml(sources, { ...pairOpts, examples: opts.examples ?? 4, split: split as PredictionSplit }));
   } else {
     showTable(confusedPairsTable(confusedPairs(summed, pairOpts)), {
-      caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (the runs' saved predictions are not on this machine, so no example sentences)`,
+      caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (no example sentences: ${sources})`,
     });
   }
 }
