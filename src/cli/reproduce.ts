@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from "commander";
 import {
   TABLE_NAMES,
   TABLE_SPECS,
+  STUDY_SEEDS,
   gridJobs,
   describeTableSeeds,
   shardJobs,
@@ -173,9 +174,22 @@ function refuseDrops(dir: string, keep: [TableName, Set<string>][]): void {
   if (drops.length) throw new ExportConflictError(`--export ${path.relative(process.cwd(), dir) || dir}: ${drops.join("; ")}. Nothing was written. ${EXPORT_CONFLICT_HINT}`);
 }
 
+/** --variants A,B as a list; a list that names no row (e.g. ",") is an error, not a grid of nothing. */
+function variantList(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+  if (list.length === 0) throw new InvalidArgumentError(`--variants "${v}" names no row of the table (e.g. --variants Basic1,Entity_marked2)`);
+  return list;
+}
+
+/** The most seeds per variant a grid may ask for. */
+export const MAX_SEEDS = 1000;
+
 function seedCount(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--seeds must be a positive integer (seeds 0..n-1), got "${v}"`);
+  // checked before any work: every seed is a job of every row, listed up front
+  if (n > MAX_SEEDS) throw new InvalidArgumentError(`--seeds ${v}: at most ${MAX_SEEDS} seeds per variant (the study runs ${STUDY_SEEDS.length})`);
   return n;
 }
 
@@ -203,7 +217,7 @@ async function main(): Promise<void> {
     dataDir: f.dataDir,
     shard: f.shard ? parseShard(f.shard) : undefined,
     seeds: f.seeds,
-    variants: f.variants?.split(",").map((v) => v.trim()).filter((v) => v.length > 0),
+    variants: variantList(f.variants),
     quiet: f.quiet,
     export: f.export,
     strict: f.strict,

@@ -158,7 +158,29 @@ interface DecodedText {
   badLines: number[];
 }
 
+/** The largest data file read (the study's splits are a few MB; a file is read whole into memory). */
+export const MAX_DATA_FILE_BYTES = 2 ** 30;
+
+/**
+ * A data file that can be read whole: it exists (a symbolic link loop or a missing file said as such), and is a regular
+ * file of a sane size, not a folder, a pipe (`<(cat …)`), a FIFO or a device (/dev/zero would never end).
+ */
+export function checkDataFile(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === "ELOOP" ? "a symbolic link loop (it points back to itself)" : code === "ENOENT" ? "file not found" : `cannot be read (${code})`;
+    throw new DataError(file, 0, undefined, "missing_file", what);
+  }
+  if (st.isDirectory()) throw new DataError(file, 0, undefined, "missing_file", "is a folder, not a file of rows (name the file inside it)");
+  if (!st.isFile()) throw new DataError(file, 0, undefined, "missing_file", "is not a regular file (a pipe, FIFO or device, which may never end): save the rows to a file and pass that");
+  if (st.size > MAX_DATA_FILE_BYTES) throw new DataError(file, 0, undefined, "missing_file", `${st.size} bytes, more than the ${MAX_DATA_FILE_BYTES} a data file may have (it is read whole)`);
+}
+
 function readText(file: string): DecodedText {
+  checkDataFile(file);
   const buf = fs.readFileSync(file);
   const strict = new TextDecoder("utf-8", { fatal: true });
   try {
@@ -393,6 +415,9 @@ function describeValue(v: unknown): string {
   return Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
 }
 
+/** The longest sentence or entity a row may have (the study's longest sentence has 300 characters). */
+export const MAX_TEXT_CHARS = 5000;
+
 /** Validate one record into a Row, or the first reason it cannot be one. */
 function checkRecord(value: unknown, labelOptional = false): Checked {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -418,6 +443,8 @@ function checkRecord(value: unknown, labelOptional = false): Checked {
   const rawLabel = (rec.r ?? "") as string;
   for (const [field, v] of [["sentence", sentence], ["h", h], ["t", t]] as const) {
     if (v.trim() === "") return { kind: "empty_text", field, detail: "empty text", id };
+    // the model reads at most 512 tokens; a text far beyond that only costs minutes and gigabytes to tokenize
+    if (v.length > MAX_TEXT_CHARS) return { kind: "malformed", field, detail: `${v.length} characters, more than the ${MAX_TEXT_CHARS} a row's text may have`, id };
   }
   if (rawLabel.trim() === "" && !labelOptional) return { kind: "missing_field", field: "r", detail: "empty label", id };
   // an unlabelled input row (prediction) carries r = undefined inside this module only; see loadInputRows
@@ -457,7 +484,6 @@ function parseText(decoded: DecodedText, file: string, opts: LoadOptions, labelO
 
 /** Load rows from one JSONL / JSON / CSV / TSV file. */
 export function loadRows(file: string, opts: LoadOptions = {}): LoadResult {
-  if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
   return parseText(readText(file), file, opts, false);
 }
 
@@ -600,7 +626,6 @@ export type InputRow = Omit<Row, "r"> & { r?: Label };
  * (rows that do carry a label are validated as usual, so predictions can be scored).
  */
 export function loadInputRows(file: string, opts: LoadOptions = {}): { rows: InputRow[]; report: LoadReport } {
-  if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
   const { rows, report } = parseText(readText(file), file, opts, true);
   return { rows: rows.map((r) => (r.r === undefined ? { ...r, r: undefined } : r)), report };
 }
