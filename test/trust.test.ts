@@ -39,6 +39,7 @@ import { blasThreads } from "../src/backend/native";
 import {
   STUDY_DATA_DIR,
   TABLE_NAMES,
+  exportResults,
   leftOutLines,
   loadResults,
   readResultsFile,
@@ -635,4 +636,13 @@ test("defects 5 and 6: a shipped run's sentences are joined only to the data it 
     console.log = log;
   }
   assert.match(logged.join("\n"), /Weighted Loss: most confused pairs summed over 5 seeds, as in the matrix above \(no example sentences: the sentences of these predictions are in the dev split/);
+});
+
+test("weak point: an export that cannot be written names the file and the reason, and leaves no temp file", () => {
+  const parent = tmp("export-fail");
+  const blocker = path.join(parent, "not-a-folder");
+  fs.writeFileSync(blocker, "mine");
+  assert.throws(() => exportResults(path.join(blocker, "study"), { table: "loss", grid: [], runs: [], command: "test" }), /--export: cannot write .*not-a-folder\/study \((ENOTDIR|EEXIST): .*a read-only folder or a full disk\?/);
+  assert.deepEqual(fs.readdirSync(parent), ["not-a-folder"]);
+  assert.equal(fs.readFileSync(blocker, "utf8"), "mine");
 });

@@ -238,9 +238,26 @@ function writeCompactPredictions(dir: string, run: ExportRun, split: PredictionS
   if (!fs.existsSync(path.join(run.dir, `predictions-${split}.jsonl`))) return undefined;
   const rows = loadPredictions(run.dir, split).map((p) => JSON.stringify({ id: p.id, label: p.label, pred: p.pred, probs: p.probs.map(round3) }));
   const text = rows.join("\n") + "\n";
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
+  writeShipped(file, text);
   return sha256(text);
+}
+
+/**
+ * Write one file of a results folder whole (a temp file renamed over it, removed when the write fails), or make the
+ * folder (text null); a failure (read-only folder, full disk) names the file and the reason.
+ */
+function writeShipped(file: string, text: string | null): void {
+  const tmp = `${file}.tmp-medrel-${process.pid}`;
+  try {
+    fs.mkdirSync(text === null ? file : path.dirname(file), { recursive: true });
+    if (text === null) return;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (text !== null && fs.existsSync(tmp)) fs.rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`--export: cannot write ${path.relative(process.cwd(), file) || file} (${err.code ?? "error"}: ${err.message}); a read-only folder or a full disk?`);
+  }
 }
 
 const sha256 = (text: string | Buffer): string => createHash("sha256").update(text).digest("hex");
@@ -378,7 +395,7 @@ export const EXPORT_CONFLICT_HINT =
 export function exportResults(dir: string, req: ExportRequest): { file: string; done: number; total: number } {
   const drops = req.replace ? undefined : exportDrops(dir, req.table, new Set(req.runs.map((r) => r.hash)));
   if (drops) throw new ExportConflictError(`${drops}. Nothing was written. ${EXPORT_CONFLICT_HINT}`);
-  fs.mkdirSync(dir, { recursive: true });
+  writeShipped(dir, null);
   const split = req.runs.length > 0 && req.runs.every((r) => r.metrics.test) ? "test" : "dev";
   const runs = req.runs.map((r) => resultRun(dir, r, split));
   const file: ResultsFile = {
@@ -392,9 +409,7 @@ export function exportResults(dir: string, req: ExportRequest): { file: string; 
   };
   const out = path.join(dir, `${req.table}.json`);
   if (!sameExceptDate(out, file)) {
-    const tmp = `${out}.tmp-medrel-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(file, null, 1) + "\n");
-    fs.renameSync(tmp, out);
+    writeShipped(out, JSON.stringify(file, null, 1) + "\n");
   }
   return { file: out, done: new Set(req.runs.map((r) => r.hash)).size, total: new Set(req.grid.map((g) => g.hash)).size };
 }
