@@ -646,3 +646,17 @@ test("weak point: an export that cannot be written names the file and the reason
   assert.deepEqual(fs.readdirSync(parent), ["not-a-folder"]);
   assert.equal(fs.readFileSync(blocker, "utf8"), "mine");
 });
+
+test("weak point: a duplicated run or a run of another split in a results file is left out with the file named", () => {
+  const dir = studyCopy();
+  const loss = path.join(dir, "loss.json");
+  editResults(loss, (j) => {
+    j.runs.push(j.runs[0]);
+    j.runs[1].split = "test";
+  });
+  const t = loadResults("loss", dir)!;
+  assert.deepEqual(t.rejected.map((r) => r.index), [1, 20]);
+  assert.match(t.rejected[0].message, /loss\.json: runs\[1\] \(.*\): splits\.test: missing, though the run reports its test split/);
+  assert.match(t.rejected[1].message, /loss\.json: runs\[20\] \(Regular Loss, seed 0, 251bcd44b080\): duplicates runs\[0\] \(the same run listed twice\)/);
+  assert.equal(t.records.length, 19);
+});
