@@ -40,6 +40,7 @@ import {
   STUDY_DATA_DIR,
   TABLE_NAMES,
   exportResults,
+  hashOfParts,
   leftOutLines,
   loadResults,
   readResultsFile,
@@ -659,4 +660,24 @@ test("weak point: a duplicated run or a run of another split in a results file i
   assert.match(t.rejected[0].message, /loss\.json: runs\[1\] \(.*\): splits\.test: missing, though the run reports its test split/);
   assert.match(t.rejected[1].message, /loss\.json: runs\[20\] \(Regular Loss, seed 0, 251bcd44b080\): duplicates runs\[0\] \(the same run listed twice\)/);
   assert.equal(t.records.length, 19);
+});
+
+test("a models-table run of a checkpoint this machine lacks (models/ is not shipped) is still its table's job, not left out", () => {
+  const dir = studyCopy();
+  const file = path.join(dir, "models.json");
+  editResults(file, (j) => {
+    const r = j.runs.find((x) => x.variant === "tiny (pretrained in-domain)" && x.seed === 0)!;
+    const config = { ...(r.config as ExperimentConfig), model: { kind: "checkpoint" as const, dir: "models/biobert-elsewhere", name: "BioBERT" } };
+    const identity = { ...(r.identity as { data: { kind: string; content: string } }), model: { kind: "checkpoint", weights: "0123456789abcdef" } };
+    const hashOf = (seed: number) => {
+      const { data: _d, model: _m, ...settings } = { ...config, seed };
+      return hashOfParts({ settings, ...identity });
+    };
+    for (const s of ["selection", "dev"]) fs.copyFileSync(path.join(dir, "predictions", `${r.hash}-${s}.jsonl`), path.join(dir, "predictions", `${hashOf(0)}-${s}.jsonl`));
+    j.runs.push({ ...r, variant: "BioBERT", config, identity, hash: hashOf(0) });
+    j.grid.push(...[0, 1, 2, 3, 4].map((seed) => ({ variant: "BioBERT", seed, hash: hashOf(seed) })));
+  });
+  const t = loadResults("models", dir)!;
+  assert.deepEqual(t.rejected, []);
+  assert.deepEqual(t.seeds.BioBERT, [0]);
 });

@@ -14,8 +14,8 @@ import { DEFAULT_SELECTION } from "../data/selection";
 import { canonicalJson, configDiff, hashOfParts, parseExperimentConfig, type ExperimentConfig } from "../runs/config";
 import type { PredictionSplit, ResultRun } from "../runs/record";
 import { tableVariants } from "./grids";
-import { PRESET_NAMES, type PresetName } from "./presets";
-import { TABLE_SPECS, type TableName, type VariantSpec } from "./study-tables";
+import { PRESET_NAMES, presetConfig, type PresetName } from "./presets";
+import { STUDY_CHECKPOINTS, TABLE_SPECS, checkpointVariant, type TableName, type VariantSpec } from "./study-tables";
 
 /** A run of a results file that is not believed: where it is, and the field and problem. */
 export interface RejectedRun {
@@ -135,9 +135,15 @@ function expectedConfig(v: VariantSpec, seed: number, run: ExperimentConfig): Ex
 
 /** How a run's config differs from its table's job for its variant and seed (empty: it is that job). */
 function specDifferences(table: TableName, m: SpecMatch, variant: string, seed: number, cfg: ExperimentConfig): string[] {
-  const v = m.variants.find((x) => x.name === variant);
+  const v = m.variants.find((x) => x.name === variant) ?? otherCheckpoint(table, m, variant, cfg);
   if (!v) return [`variant: "${variant}" is not a row of the ${table} table (its rows: ${m.variants.map((x) => `"${x.name}"`).join(", ")})`];
   return configDiff(expectedConfig(v, seed, cfg), cfg).map((d) => `config.${d}`);
+}
+
+/** A models-table row of a checkpoint that is not under models/ here (the machine that ran it had it). */
+function otherCheckpoint(table: TableName, m: SpecMatch, variant: string, cfg: ExperimentConfig): VariantSpec | undefined {
+  if (table !== "models" || cfg.model.kind !== "checkpoint" || cfg.model.name !== variant) return undefined;
+  return checkpointVariant({ ...presetConfig(m.preset), data: cfg.data }, m.preset, { name: variant, dir: cfg.model.dir });
 }
 
 /**
@@ -190,7 +196,8 @@ export function gridProblem(
   for (const g of grid) {
     if (seen.has(key(g.variant, g.seed))) return `grid: ${g.variant}, seed ${g.seed} is listed twice`;
     seen.add(key(g.variant, g.seed));
-    if (!m.variants.some((v) => v.name === g.variant)) return `grid: "${g.variant}" is not a row of the ${table} table`;
+    const checkpointRow = table === "models" && (g.variant in STUDY_CHECKPOINTS || trusted.some((r) => r.variant === g.variant && r.config.model.kind === "checkpoint"));
+    if (!checkpointRow && !m.variants.some((v) => v.name === g.variant)) return `grid: "${g.variant}" is not a row of the ${table} table`;
   }
   const seeds = [...new Set(grid.map((g) => g.seed))].sort((a, b) => a - b);
   const cfg = trusted[0]?.config;
@@ -203,7 +210,8 @@ export function gridProblem(
   for (const g of grid) {
     const same = trusted.find((r) => r.variant === g.variant);
     if (!same) continue; // no believed run of this row: its fingerprints are not recorded, so the hash cannot be recomputed
-    const v = m.variants.find((x) => x.name === g.variant)!;
+    const v = m.variants.find((x) => x.name === g.variant) ?? otherCheckpoint(table, m, g.variant, same.config);
+    if (!v) continue;
     const { data: _d, model: _m, ...settings } = expectedConfig(v, g.seed, same.config);
     const hash = hashOfParts({ settings, ...same.identity });
     if (hash !== g.hash) return `grid: ${g.variant}, seed ${g.seed} has hash ${g.hash}, but the spec's config gives ${hash}`;
