@@ -6,9 +6,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { readStudyPlan, STUDY_PLAN_FILE, type StudyPlan } from "../src/experiments/plan";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, studyDifference, type TableResult } from "../src/experiments";
-import { metricValue, summarize, type MetricRow } from "../src/metrics";
-import { MIN_VERDICT_SEEDS } from "../src/report";
+import { metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
+import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
@@ -100,26 +101,56 @@ function qualityBlock(t: TableResult<"shipped">): string {
   return [`| model (${t.split} split, study data) | micro-F1 | macro-F1 | seeds |`, "|---|---:|---:|---:|", ...rows].join("\n");
 }
 
-/** Each table's readings on the study's data: difference, paired test, verdict. */
+/**
+ * Each table's readings on the study's data: our difference with its 95% interval, the smallest difference its seeds
+ * detect at 80% power, and the verdict against the study's own difference (the words every notebook uses).
+ */
 function readingsBlock(tables: TableResult<"shipped">[]): string {
   const lines = [
-    "| table | comparison | metric | difference (points) | p | beyond seed noise? | the study's difference | direction |",
-    "|---|---|---|---:|---:|---|---:|---|",
+    "| table (measured on) | comparison | metric | ours (points) | 95% interval | detectable at 80% power | test | the study's difference | verdict |",
+    "|---|---|---|---:|---|---:|---|---:|---|",
   ];
   for (const t of tables) {
     // a partial table: only the comparisons with enough seeds on both sides for a verdict
     for (const c of tableComparisonLines(t.table, t.records, t.variants).filter((x) => Math.min(x.seeds[0], x.seeds[1]) >= MIN_VERDICT_SEEDS)) {
       const study = studyDifference(t.table, c.metric, c);
-      // a direction within seed noise is no disagreement: say so beside it
-      const way = study === undefined ? "–" : Math.sign(study) === Math.sign(c.diff) ? "same" : "opposite";
-      const direction = study === undefined || c.beyondNoise ? way : `${way}, but ours is within seed noise`;
+      const stats = Number.isFinite(c.ci[0]) ? [formatInterval(c.ci), `±${c.detectable.toFixed(2)}`] : ["–", "–"];
+      const seeds = c.test === "paired" ? `${c.seeds[0]} seeds` : `${c.seeds[0]} and ${c.seeds[1]} seeds`;
       lines.push(
-        `| ${TABLE_SPECS[t.table].title} | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${pval(c.p)} | ${c.beyondNoise ? "yes" : "no"} (${c.test}, ${c.seeds[1]} seeds) | ` +
-          `${study === undefined ? "not in its table" : signed(study)} | ${direction} |`,
+        `| ${TABLE_SPECS[t.table].title} (${t.encoder}) | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${stats.join(" | ")} | ${c.test}, ${seeds}, p ${pval(c.p)} | ` +
+          `${study === undefined ? "not in its table" : signed(study)} | ${verdictPhrase(c, readingVerdict(c, study))} |`,
       );
     }
   }
+  lines.push(
+    "",
+    "A verdict against the study's number: *rules out* — the study's value lies outside our 95% interval; *confirms its direction* — " +
+      "inside, and our interval excludes 0 on its side; *undecided* — inside, and our interval includes 0 (then: about how many seeds " +
+      "would give 80% power at the study's value, from our observed spread). Without a study number: beyond or within seed noise. " +
+      "Detectable = (t₀.₉₇₅ + t₀.₈₀) × SE, the usual t approximation to a t-test's power (checked against scipy in `test/reading.test.ts`). " +
+      "Every verdict is about the encoder named beside its table, not about the study's base-size encoders.",
+  );
   return lines.join("\n");
+}
+
+/** The next grid's seeds, fixed by a power calculation before its first run (results/study-plan.json). */
+function planBlock(plan: StudyPlan): string {
+  const rows = plan.comparisons.map((c) => {
+    const sd = c.test === "paired" ? c.observed.spread[0].toFixed(2) : `${c.observed.spread[0].toFixed(2)} / ${c.observed.spread[1].toFixed(2)}`;
+    return `| ${c.b} − ${c.a} | ${c.metric} | ${signed(c.study)} | ${sd} (${c.observed.seeds} seeds) | ${c.seedsForPower ?? `> ${MAX_PLANNED_SEEDS}`} | ${c.planned} | ${c.note} |`;
+  });
+  const seeds = Object.entries(plan.seeds).map(([t, v]) => `${t}: ${Object.entries(v).map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  return [
+    `Planned for: ${plan.grid}. Test: ${plan.test}; at most ${plan.maxSeedsPerVariant} seeds a variant.`,
+    "",
+    "| comparison | metric | the study's difference | today's spread (sd of paired differences) | seeds for 80% power | planned seeds | what they can decide |",
+    "|---|---|---:|---:|---:|---:|---|",
+    ...rows,
+    "",
+    `Seeds per variant — ${seeds.join("; ")}; the ensemble row: ${plan.ensemble.seeds} (${plan.ensemble.note}).`,
+    `${plan.cost.runs} distinct fine-tunings, about ${plan.cost.hours.toFixed(1)} h on ${plan.cost.shards} shards at today's ${plan.cost.minutesPerRun.toFixed(1)} min per run. ` +
+      `Made by \`npm run plan\` from ${plan.madeFrom.map((f) => `\`${f.file}\``).join(", ")} (their SHA-256 in \`${STUDY_PLAN_FILE}\`), committed before the grid's first run.`,
+  ].join("\n");
 }
 
 /** OpenBLAS's core and denormal flushing of a bench:base result, in words ("not recorded" for older files). */
@@ -201,6 +232,7 @@ function notebookTimeBlock(name: string, entries: readonly TimeEntry[]): string 
 const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
   "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
+  "study-plan": "_Not planned yet: `npm run plan` writes `results/study-plan.json` from today's shipped runs._",
   speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
   "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
@@ -214,6 +246,8 @@ export function renderBlocks(): Map<string, string> {
   const models = shipped.find((t) => t.table === "models");
   if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
+  const plan = readStudyPlan();
+  if (plan) out.set("study-plan", planBlock(plan));
   const speed = readResults();
   if (speed.length) out.set("speed", renderReadmeTable(speed));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));

@@ -1,5 +1,5 @@
 /**
- * The config hashes that name run folders and key the shipped study results, pinned: every preset, and every job of
+ * The config hashes that name run folders and key the shipped study results, and the numbers those results show, pinned: every preset, and every job of
  * the demo grids (as they were: 4 seeds, 7 for loss, every encoding) and of the study-data grids (`npm run reproduce -- --table all --data-dir ../shared/data --seeds 5`,
  * quick; the smoke preset's 2-seed grid of test/fixtures/results-smoke; the study preset's). The values in
  * test/fixtures/config-hashes.json were computed on commit 544952c, before the config schema and the grids were
@@ -10,8 +10,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { reproduceGrid } from "../src/cli/reproduce";
-import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, gridJobs, presetConfig, parseExperimentConfig, NGRAM_VARIANT, type PresetName } from "../src/experiments";
+import { PRESET_NAMES, STUDY_DATA_DIR, TABLE_NAMES, MODELS_DIR, configHash, gridJobs, presetConfig, parseExperimentConfig, NGRAM_VARIANT, type PresetName, type TableName } from "../src/experiments";
 import { toTrainConfig, trajectoryFingerprint } from "../src/train";
+import { assertClose } from "./helpers";
+import { STUDY_RESULTS, tableNumbers } from "./shipped-numbers";
 
 const PINNED = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "config-hashes.json"), "utf8")) as Record<string, string>;
 
@@ -100,4 +102,46 @@ test("the study results shipped in results/study keep their names: each run's ha
     }
   }
   assert.ok(checked >= 12, `${checked} shipped hashes checked`);
+});
+
+const NO_STUDY_DATA = !fs.existsSync(STUDY_DATA_DIR) && "the study's data (../shared/data) is not here";
+
+test("every run shipped in results/study re-computes its hash from the config it ships with", { skip: NO_STUDY_DATA }, () => {
+  let checked = 0;
+  for (const table of TABLE_NAMES) {
+    const file = path.join(STUDY_RESULTS, `${table}.json`);
+    if (!fs.existsSync(file)) continue;
+    const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as { runs: { variant: string; seed: number; hash: string | null; config: unknown }[] };
+    for (const r of shipped.runs) {
+      assert.ok(r.hash !== null && r.config !== null, `${file}: ${r.variant} seed ${r.seed} ships without its hash or config`);
+      assert.equal(configHash(r.config as Parameters<typeof configHash>[0]), r.hash, `${file}: ${r.variant} seed ${r.seed}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 79, `${checked} shipped runs checked`);
+});
+
+/** Pinned numbers against today's, numbers within 1e-9 (relative), null for NaN, everything else equal. */
+function assertSameNumbers(now: unknown, pinned: unknown, where: string): void {
+  if (typeof pinned === "number") {
+    assert.equal(typeof now, "number", `${where}: ${JSON.stringify(now)} vs ${pinned}`);
+    assertClose(now as number, pinned, 1e-9, where);
+  } else if (pinned !== null && typeof pinned === "object") {
+    assert.ok(now !== null && typeof now === "object", `${where}: missing`);
+    assert.deepEqual(Object.keys(now as object).sort(), Object.keys(pinned).sort(), `${where}: keys`);
+    for (const [k, v] of Object.entries(pinned)) assertSameNumbers((now as Record<string, unknown>)[k], v, `${where} › ${k}`);
+  } else {
+    assert.equal(now, pinned, where);
+  }
+}
+
+test("the numbers read from results/study are the pinned ones: every run's metrics, each variant's mean ± std, each reading", () => {
+  const pinned = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "shipped-numbers.json"), "utf8")) as Record<TableName, { runs: Record<string, unknown> }>;
+  assert.deepEqual(Object.keys(pinned), [...TABLE_NAMES]);
+  for (const table of TABLE_NAMES) {
+    // over the pinned runs only: a file that gains runs keeps every pinned number
+    const now = tableNumbers(table, new Set(Object.keys(pinned[table].runs)));
+    assert.ok(now, `results/study/${table}.json is gone`);
+    assertSameNumbers(now, pinned[table], table);
+  }
 });

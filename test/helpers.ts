@@ -1,5 +1,7 @@
-/** Numeric comparisons shared by the test files (against PyTorch / scikit-learn / scipy fixtures). */
+/** Numeric comparisons shared by the test files (against PyTorch / scikit-learn / scipy fixtures), and the fixtures' batch as model inputs. */
 import assert from "node:assert/strict";
+import type * as TF from "@tensorflow/tfjs";
+import type { ModelInputs } from "../src/model";
 
 /** The largest |a[i] − b[i]| (lengths must match). */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -44,4 +46,30 @@ export function killWhen(child: import("node:child_process").ChildProcess, ready
       reject(new Error(`the run finished before it could be killed (${what})`));
     });
   });
+}
+
+/** A batch as test/fixtures/parity/make_fixture.py and make_legacy.py write it (their expected.json's "batch"). */
+export interface FixtureBatch {
+  input_ids: number[][];
+  token_type_ids: number[][];
+  attention_mask: number[][];
+  head_pos: number[];
+  tail_pos: number[];
+  /** entity_span pooling: one past each span's last token (absent from the legacy fixture) */
+  head_end?: number[];
+  tail_end?: number[];
+}
+
+/** The fixture's batch as model inputs, with the span ends where it has them. */
+export function fixtureInputs(b: FixtureBatch): ModelInputs {
+  // loaded here, not at the top: the numeric helpers above serve tests that never load TensorFlow.js
+  const tf = require("@tensorflow/tfjs") as typeof TF;
+  return {
+    inputIds: tf.tensor2d(b.input_ids, undefined, "int32"),
+    tokenTypeIds: tf.tensor2d(b.token_type_ids, undefined, "int32"),
+    attentionMask: tf.tensor2d(b.attention_mask, undefined, "int32"),
+    headPos: tf.tensor1d(b.head_pos, "int32"),
+    tailPos: tf.tensor1d(b.tail_pos, "int32"),
+    ...(b.head_end && b.tail_end ? { headEnd: tf.tensor1d(b.head_end, "int32"), tailEnd: tf.tensor1d(b.tail_end, "int32") } : {}),
+  };
 }

@@ -37,14 +37,14 @@ import {
   writeSafetensors,
   type HostTensor,
 } from "../src/model";
-import { maxAbsDiff } from "./helpers";
+import { fixtureInputs, maxAbsDiff, type FixtureBatch } from "./helpers";
 
 const FIXTURE = path.join(__dirname, "fixtures/parity");
 const CLS_DIR = path.join(FIXTURE, "cls");
 const ES_DIR = path.join(FIXTURE, "entity_start");
 const LEGACY_DIR = path.join(FIXTURE, "legacy");
 const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, "expected.json"), "utf8")) as {
-  batch: { input_ids: number[][]; token_type_ids: number[][]; attention_mask: number[][]; head_pos: number[]; tail_pos: number[] };
+  batch: FixtureBatch;
   cases: Array<{ logits: { data: number[] } }>;
   reader: { values: Record<string, number[]>; shapes: Record<string, number[]>; dtypes: Record<string, string> };
 };
@@ -76,17 +76,6 @@ function batch(ids: number[][], mask?: number[][], head = [1, 1], tail = [2, 2])
     attentionMask: tf.tensor2d(m, undefined, "int32"),
     headPos: tf.tensor1d(head.slice(0, ids.length), "int32"),
     tailPos: tf.tensor1d(tail.slice(0, ids.length), "int32"),
-  };
-}
-
-function fixtureBatch(): ModelInputs {
-  const b = expected.batch;
-  return {
-    inputIds: tf.tensor2d(b.input_ids, undefined, "int32"),
-    tokenTypeIds: tf.tensor2d(b.token_type_ids, undefined, "int32"),
-    attentionMask: tf.tensor2d(b.attention_mask, undefined, "int32"),
-    headPos: tf.tensor1d(b.head_pos, "int32"),
-    tailPos: tf.tensor1d(b.tail_pos, "int32"),
   };
 }
 
@@ -390,7 +379,7 @@ test("loadPretrained: old gamma/beta names, bare BertModel keys, MLM heads ignor
   assert.ok(r.notes.some((n) => /renamed/.test(n)));
   // the body is the fixture's: hidden states match the PyTorch model exactly as the untouched file does
   const ref = await loadPretrained(ES_DIR, { numLabels: 5, pooling: "entity_start", seed: 11 });
-  const x = fixtureBatch();
+  const x = fixtureInputs(expected.batch);
   const h1 = tf.tidy(() => r.model.forward(x, { training: false }).lastHiddenState.dataSync());
   const h2 = tf.tidy(() => ref.model.forward(x, { training: false }).lastHiddenState.dataSync());
   assert.deepEqual(h1, h2);

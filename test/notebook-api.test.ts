@@ -50,21 +50,25 @@ test("tableSummary: ranking, verdict, largest per-class gain and loss, the study
     { variant: "Regular Loss", seed, split: "test", metrics: metrics(regular[seed], { 并发症: 0.5, 临床表现: 0.9 }) },
     { variant: "Weighted Loss", seed, split: "test", metrics: metrics(weighted[seed], { 并发症: 0.7, 临床表现: 0.85 }) },
   ]);
-  // per-seed differences 3, 3, 2 points: mean 2.667, sd sqrt(1/3), SE 1/3, t = 8 on 2 df:
-  // p = 2·(1 − F(8)) with F(t) = 1/2 + t / (2·sqrt(2 + t²)) for 2 df -> 1 − 8/sqrt(66) = 0.01527
-  assert.deepEqual(tableSummary({ table: "loss", records, variants: ["Regular Loss", "Weighted Loss"] }), [
+  // per-seed differences 3, 3, 2 points: mean 2.667, sd sqrt(1/3), SE 1/3 on 2 df; t(0.975, 2) = 4.3027, so the 95%
+  // interval is 2.667 ± 1.434 = +1.23 … +4.10: the study's +1.70 (88.71 − 87.01) lies inside and 0 does not
+  const view = { table: "loss" as const, records, variants: ["Regular Loss", "Weighted Loss"], encoder: "a test encoder" };
+  const confirms = "confirms the study's direction (its +1.70 lies in our 95% interval, which excludes 0)";
+  assert.deepEqual(tableSummary(view), [
+    "Measured on a test encoder: every verdict below is about this encoder, not about the study's base-size encoders.",
     "Macro-F1 on the test split, mean over 3 seeds, best first: Weighted Loss 83.67; Regular Loss 81.00.",
-    "Against Regular Loss on Macro-F1, beyond seed noise: Weighted Loss +2.67 (p 0.015).",
+    `Against Regular Loss on Macro-F1: Weighted Loss +2.67 (95% interval +1.23 … +4.10): ${confirms}.`,
     "Per class, Weighted Loss against Regular Loss gains most on 并发症 Complication +20.00 (50.00 → 70.00) and loses most on 临床表现 Clinical Manifestation -5.00 (90.00 → 85.00).",
-    // the study: 88.71 − 87.01
-    "The study's table has Weighted Loss − Regular Loss = +1.70 Macro-F1 (one run each); ours is +2.67: the same direction.",
+    `The study's table has Weighted Loss − Regular Loss = +1.70 Macro-F1 (one run each); ours is +2.67 (95% interval +1.23 … +4.10): ${confirms}.`,
   ]);
   // one seed: no spread to test; two: a t-test on 1 degree of freedom is no verdict — said so, never "within/beyond"
   const one = records.filter((r) => r.seed === 0);
-  assert.equal(tableSummary({ table: "loss", records: one, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, no verdict (fewer than 3 seeds, or no spread): Weighted Loss +3.00 (no seed spread to test).");
+  assert.equal(tableSummary({ ...view, records: one })[2], "Against Regular Loss on Macro-F1: Weighted Loss +3.00: no verdict: no seed spread to test.");
   const two = records.filter((r) => r.seed > 0);
-  assert.equal(tableSummary({ table: "loss", records: two, variants: ["Regular Loss", "Weighted Loss"] })[1], "Against Regular Loss on Macro-F1, no verdict (fewer than 3 seeds, or no spread): Weighted Loss +2.50 (2 seeds).");
-  assert.deepEqual(tableSummary({ table: "loss", records: [], variants: ["Regular Loss"] }), ["No runs of the weighted loss table yet."]);
+  assert.equal(tableSummary({ ...view, records: two })[2], "Against Regular Loss on Macro-F1: Weighted Loss +2.50: no verdict from 2 seeds (run ≥ 3).");
+  // seeds per variant differ: said as a range, never "mean over 3 seeds" for a variant with 2
+  assert.equal(tableSummary({ ...view, records: records.filter((r) => !(r.variant === "Weighted Loss" && r.seed === 2)) })[1].includes("mean over 2–3 seeds per variant"), true);
+  assert.deepEqual(tableSummary({ ...view, records: [], variants: ["Regular Loss"] }), ["No runs of the weighted loss table yet."]);
   assert.equal(headlineVariant("encodings"), "Entity_marked2");
   assert.equal(headlineVariant("augmentation"), "Weighted+Aug");
 });
@@ -75,7 +79,7 @@ test("loadResults reads a results folder: the study's model columns without runs
   assert.equal(models.split, "dev");
   assert.ok(!models.frame.columns.includes("BioBERT"), "no BioBERT run: no BioBERT column of ours");
   for (const c of ["BioBERT (study)", "Chinese-RoBERTa-wwm-ext (study)", "MedBERT (study)", "tiny (pretrained in-domain)"]) assert.ok(models.frame.columns.includes(c), c);
-  assert.equal(models.summary[0].startsWith("Micro-F1 on the dev split, mean over 2 seeds, best first: "), true);
+  assert.equal(models.summary[1].startsWith("Micro-F1 on the dev split, mean over 2 seeds, best first: "), true);
   const loss = loadResults("loss", FIXTURE);
   assert.ok(loss);
   assert.deepEqual(loss.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);

@@ -14,7 +14,7 @@ import { describeBackend, initBackend } from "../src/backend/select";
 import { RelationTokenizer } from "../src/encoding";
 import { loadPretrained, toHfLayout, type ModelInputs, type Pooling } from "../src/model";
 import { crossEntropy } from "../src/train/loss";
-import { maxAbsDiff, maxAbs } from "./helpers";
+import { fixtureInputs, maxAbsDiff, maxAbs, type FixtureBatch } from "./helpers";
 
 const FIXTURE = path.join(__dirname, "fixtures/parity");
 
@@ -30,18 +30,8 @@ interface Case {
   loss: Record<string, number>;
   grads: Record<string, Arr>;
 }
-interface Batch {
-  input_ids: number[][];
-  token_type_ids: number[][];
-  attention_mask: number[][];
-  head_pos: number[];
-  tail_pos: number[];
-  /** entity_span pooling: one past each span's last token (absent from the legacy fixture) */
-  head_end?: number[];
-  tail_end?: number[];
-}
 interface Expected {
-  batch: Batch & { labels: number[]; class_weights: number[] };
+  batch: FixtureBatch & { labels: number[]; class_weights: number[] };
   cases: Case[];
 }
 const expected = JSON.parse(fs.readFileSync(path.join(FIXTURE, "expected.json"), "utf8")) as Expected;
@@ -55,18 +45,9 @@ interface LegacyCase {
   logits?: Arr;
 }
 const LEGACY = path.join(FIXTURE, "legacy");
-const legacy = JSON.parse(fs.readFileSync(path.join(LEGACY, "expected.json"), "utf8")) as { batch: Batch; cases: LegacyCase[] };
+const legacy = JSON.parse(fs.readFileSync(path.join(LEGACY, "expected.json"), "utf8")) as { batch: FixtureBatch; cases: LegacyCase[] };
 
-function inputs(b: Batch = expected.batch): ModelInputs {
-  return {
-    inputIds: tf.tensor2d(b.input_ids, undefined, "int32"),
-    tokenTypeIds: tf.tensor2d(b.token_type_ids, undefined, "int32"),
-    attentionMask: tf.tensor2d(b.attention_mask, undefined, "int32"),
-    headPos: tf.tensor1d(b.head_pos, "int32"),
-    tailPos: tf.tensor1d(b.tail_pos, "int32"),
-    ...(b.head_end && b.tail_end ? { headEnd: tf.tensor1d(b.head_end, "int32"), tailEnd: tf.tensor1d(b.tail_end, "int32") } : {}),
-  };
-}
+const inputs = (b: FixtureBatch = expected.batch): ModelInputs => fixtureInputs(b);
 
 const disposeInputs = (x: ModelInputs): void => tf.dispose(Object.values(x) as tf.Tensor[]);
 

@@ -1,5 +1,5 @@
 /** Backend selection and the fast kernels/ops the model uses. */
-export { initBackend, onBackendReady, describeBackend, describeBackendDetails, currentBackend, BACKEND_NAMES } from "./select";
+export { initBackend, describeBackend, describeBackendDetails, BACKEND_NAMES } from "./select";
 export type { BackendInfo, BackendName, InitBackendOptions } from "./select";
 export { gelu, linear, layerNorm, addLayerNorm, maskedSoftmax, attentionScores, attention, selfAttention, dropout, dropoutMask, adamwUpdate, OpShapeError } from "./ops";
 export type { AttentionOptions, SelfAttentionOptions, AdamWHyper } from "./ops";

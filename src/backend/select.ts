@@ -35,13 +35,6 @@ export interface BackendInfo {
 
 let current: BackendInfo | undefined;
 
-/** Hooks that extend a backend after it is set (the fast CPU path registers itself here). */
-type Extender = (info: BackendInfo) => Promise<void> | void;
-const extenders: Extender[] = [];
-export function onBackendReady(fn: Extender): void {
-  extenders.push(fn);
-}
-
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   // tfjs-node's own message is a paragraph with a path; what a user needs is why and where to look
@@ -128,7 +121,6 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices, threads, cpu: cpuModel(), denormalsFlushed: false };
       installLeanBackprop();
       if (name === "wasm") extendWasm(info);
-      for (const ext of extenders) await ext(info);
       current = info;
       if (opts.verbose ?? true) console.log(describeBackend(info));
       return info;
@@ -170,10 +162,6 @@ export const WASM_HEAP_MAX_BYTES = 4294901760;
 /** Bytes the active backend can hold in all: the WASM heap's ceiling, Infinity for backends in process memory. */
 export function memoryLimitBytes(): number {
   return tf.getBackend() === "wasm" ? WASM_HEAP_MAX_BYTES : Infinity;
-}
-
-export function currentBackend(): BackendInfo | undefined {
-  return current;
 }
 
 /** The one line a run prints: what it trains on, in words a student reads; the details are `npm run doctor`'s. */

@@ -16,7 +16,8 @@ import * as path from "node:path";
 import { Rng } from "../random";
 import { LABEL_NAMES, LABELS, STUDY_HARD_CLASSES, labelIndex, type Label } from "./labels";
 import type { Dataset, Row, SplitName } from "./types";
-import { loadDataset, rowsToJsonl, type LoadOptions, type LoadedDataset } from "./load";
+import { rowsToJsonl } from "./formats";
+import { loadDataset, type LoadOptions, type LoadedDataset } from "./load";
 import { describeRows } from "./describe";
 import { STUDY_RATIOS } from "./split";
 import {

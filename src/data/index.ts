@@ -2,25 +2,25 @@
 export * from "./labels";
 export * from "./types";
 export * from "./errors";
+export { detectFormat, rowsToJsonl, type RowFormat } from "./formats";
+export {
+  emptyReport,
+  formatLoadReport,
+  type LoadMode,
+  type LoadIssue,
+  type FileSummary,
+  type LoadReport,
+} from "./checks";
 export {
   parseRows,
   loadRows,
   loadInputRows,
-  type InputRow,
   loadDataset,
-  detectFormat,
-  emptyReport,
-  rowsToJsonl,
   writeDataset,
-  formatLoadReport,
   datasetFiles,
-  type RowFormat,
-  type LoadMode,
+  type InputRow,
   type LoadOptions,
   type ParseOptions,
-  type LoadIssue,
-  type FileSummary,
-  type LoadReport,
   type LoadResult,
   type LoadedDataset,
 } from "./load";

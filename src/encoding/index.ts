@@ -15,18 +15,8 @@ export {
   type TokenizerJson,
   type AddedTokenJson,
 } from "./tokenizer";
-export {
-  renderEncoding,
-  encodeRow,
-  encodeRowWithInfo,
-  encodeDataset,
-  EncodingError,
-  DEFAULT_MAX_LENGTH,
-  QA_QUESTION,
-  ENCODING_FIXED_TEXT,
-  type EncodeOptions,
-  type RenderOptions,
-  type EncodeInfo,
-  type EncodeStats,
-} from "./encode";
+export { renderEncoding, QA_QUESTION, ENCODING_FIXED_TEXT, type RenderOptions } from "./layout";
+export { encodeRow, encodeRowWithInfo, encodeDataset, DEFAULT_MAX_LENGTH, type EncodeOptions, type EncodeStats } from "./encode";
+export type { EncodeInfo } from "./truncate";
+export { EncodingError } from "./errors";
 export { locateEntities, type Span, type EntityLocation, type SpanRelation } from "./spans";

@@ -1,6 +1,6 @@
 /**
  * Where the head and tail entities sit in a sentence (character offsets, end exclusive).
- * The rules are listed at the top of encode.ts; this file implements the search.
+ * The rules are README.md's "Locating entities"; this file implements the search.
  */
 import { findOccurrences } from "../data/mentions";
 

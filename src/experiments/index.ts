@@ -13,3 +13,4 @@ export * from "./playground";
 export * from "./notebook";
 export * from "./section";
 export * from "./encoders";
+export * from "./plan";

@@ -11,6 +11,9 @@ import {
   formatMeanStd,
   formatVariation,
   noVerdictReason,
+  formatInterval,
+  readingVerdict,
+  verdictPhrase,
   sumConfusion,
   decisionPreviewHtml,
   predictionsToSplit,
@@ -25,6 +28,7 @@ import { LABELS, LABEL_NAMES, normalizeLabel } from "../data/labels";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
+import { describeEncoder } from "./encoders";
 import { runJobs, type GridRunOptions } from "./run";
 import { reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
 import { hasSavedPredictions, predictionSource, savedPredictions, shippedRuns } from "./results";
@@ -154,7 +158,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => predictionSource(r, split))])),
     records,
     summary: summaryFrame(list, reference, records, comparisons),
-    verdicts: comparisons.map(formatComparison),
+    verdicts: comparisons.map((c) => formatComparison(c, { encoder: describeEncoder(runs[reference][0].config.model, { short: true }) })),
     comparisons,
     perClass: perClassFrame(list, reference, records),
     chart: perClassF1Chart(records),
@@ -167,12 +171,12 @@ function meanOf(records: readonly RunScore[], name: string, f: (r: RunScore) => 
   return summarize(records.filter((r) => r.variant === name).map(f));
 }
 
-/** "+1.90, beyond seed noise (p 0.010)", or why there is no verdict ("+1.90, no verdict from 2 seeds …"). */
+/** "+1.90 (95% interval +0.40 … +3.40), beyond seed noise", or why there is no verdict: the words of every reading. */
 function verdictCell(c: ComparisonLine | undefined): string {
   if (!c) return "(reference)";
   const none = noVerdictReason(c);
   if (none) return `${formatVariation(c.diff)}, ${none}`;
-  return `${formatVariation(c.diff)}, ${c.beyondNoise ? "beyond" : "within"} seed noise (p ${c.p < 0.001 ? "< 0.001" : c.p.toFixed(3)})`;
+  return `${formatVariation(c.diff)} (95% interval ${formatInterval(c.ci)}), ${verdictPhrase(c, readingVerdict(c, undefined))}`;
 }
 
 function summaryFrame(list: WeightSetting[], reference: string, records: RunScore[], comparisons: ComparisonLine[]): DataFrame {

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { DEFAULT_MAX_LENGTH } from "../encoding";
 import type { ExperimentConfig, ModelSpec } from "../runs/config";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import { DEFAULT_HYPERPARAMS, DEFAULT_LOSS_OPTIONS } from "../train/config";
@@ -57,7 +58,7 @@ export function presetConfig(name: PresetName): ExperimentConfig {
         model: { kind: "checkpoint", dir: path.join(MODELS_DIR, "chinese-roberta-wwm-ext"), name: "Chinese-RoBERTa-wwm-ext" },
         pooling: "cls",
         distill: undefined,
-        maxLength: 300,
+        maxLength: DEFAULT_MAX_LENGTH,
         loss: { scheme: "manual", manual: { ...STUDY_MANUAL_WEIGHTS }, ...DEFAULT_LOSS_OPTIONS },
         sampler: "study",
         samplerEpoch: "first_exhausted",

@@ -282,7 +282,9 @@ function shippedInfo(run: RunRecord): ShippedInfo {
 
 /** One finished run as a results-file entry, its compact predictions written beside. */
 export function resultRun(dir: string, run: ExportRun, split: "dev" | "test"): ResultRun {
-  if (run.shipped) return run.shipped;
+  // a shipped run is written back as the job it stands for here: one run can be a row of two tables (the quick
+  // preset's run is Entity_marked2, the pretrained model and Weighted+Aug), and the shipped map holds one of its names
+  if (run.shipped) return { ...run.shipped, variant: run.variant, seed: run.seed };
   const { data, model } = configHashParts(run.config);
   const identity = { data, model };
   const predictions: Partial<Record<PredictionSplit, string>> = {};

@@ -4,7 +4,8 @@
  * encoder runs, the n-gram runs and the distillation teachers all take their rows from here; a fitted model of
  * either kind hands back a `Fitted` for run.ts to write.
  */
-import { loadDataset, loadRows, formatLoadReport, type LoadMode, type LoadReport } from "../data/load";
+import { formatLoadReport, type LoadMode, type LoadReport } from "../data/checks";
+import { loadDataset, loadRows } from "../data/load";
 import { DEMO_DIR } from "../data/demo";
 import { LABEL_NAMES, labelIndex } from "../data/labels";
 import type { Dataset, Row } from "../data/types";

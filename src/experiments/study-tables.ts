@@ -153,14 +153,10 @@ export function checkpointVariant(base: ExperimentConfig, preset: PresetName, ck
 // ---- the four tables ------------------------------------------------------------------------
 
 /**
- * The demo's seeds, fixed before its runs by the effect each table must show: the previous demo grid's effect and
- * its per-seed spread (closing note of 2026-12-04: mean gain d, paired p over n seeds, so sd = d·√n / t) give the
- * seeds a paired t-test needs for power ≥ 0.8 at α = 0.05 (scipy.stats.nct):
- *   encodings  Entity_marked2 − Basic1   Macro-F1 +4.11, sd 1.0 (effect 4.0): 3 seeds (power 0.91)
- *   loss       Weighted − Regular        Macro-F1 +3.54, sd 2.5 (effect 1.4): 6 seeds (0.80); F1 range 5 (0.90)
- *   augment.   Weighted+Aug − Weighted   Macro-F1 +5.69, sd 3.2 (effect 1.8): 5 seeds (0.83)
- *   models     pretrained − from scratch Micro-F1 +11.45 (p < 0.001 at 4 seeds): 3 seeds
- * The demo is an illustration (its generator builds these effects in); the seeds keep `npm start` inside 10 minutes.
+ * The demo's seeds, fixed before its runs: as many as a paired t-test needs to show each table's effect at power 0.8
+ * (α = 0.05), planned from an earlier demo grid's effects and spreads (that grid's numbers are in the plan's commit:
+ * `git show a28a7a2 -- src/experiments/study-tables.ts`); each reading prints what its seeds can detect. The demo is
+ * an illustration (its generator builds these effects in); the seeds keep `npm start` inside 10 minutes.
  */
 const DEMO_POWER = { models: [0, 1, 2], encodings: [0, 1, 2], loss: [0, 1, 2, 3, 4, 5], augmentation: [0, 1, 2, 3, 4] } as const;
 

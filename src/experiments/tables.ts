@@ -10,8 +10,11 @@ import {
   perClassF1Chart,
   formatComparison,
   formatVariation,
+  formatInterval,
   noVerdictReason,
-  MIN_VERDICT_SEEDS,
+  readingVerdict,
+  signedPoints,
+  verdictPhrase,
   dropEmptyColumns,
   perClassShifts,
   studyMetric,
@@ -36,6 +39,7 @@ import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
+import { describeEncoder } from "./encoders";
 import { readResultsFile, sentencesProblem, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
 
 export interface TableRequest {
@@ -69,6 +73,8 @@ interface TableView {
   seeds: Record<string, number[]>;
   /** runs present of the grid's jobs (distinct config hashes): a partial table says "n of N runs" */
   progress: { done: number; total: number };
+  /** the encoder of the table's baseline runs, in words (describeEncoder): every verdict is about it */
+  encoder: string;
 }
 
 /** Where a table's runs come from: run folders (a grid trained or cached here) or a shipped results file. */
@@ -125,7 +131,7 @@ function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: J
   const split = reportedSplit(runs);
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
-  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, missing));
+  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, missing), tableEncoder(table, runs));
   return { ...view, source: "runs", runs, missing };
 }
 
@@ -135,10 +141,18 @@ function gridProgress(grid: readonly { hash: string }[], missing: readonly { has
   return { done: total - new Set(missing.map((m) => m.hash)).size, total };
 }
 
+/** The encoders of a table's runs, short (describeEncoder), baseline's first: what its verdicts are measured on. */
+function tableEncoder(table: TableName, runs: readonly { variant: string; config: ExperimentConfig | null }[]): string {
+  const baseline = TABLE_SPECS[table].baseline;
+  const ordered = [...runs.filter((r) => r.variant === baseline), ...runs.filter((r) => r.variant !== baseline)];
+  const names = [...new Set(ordered.flatMap((r) => (r.config ? [describeEncoder(r.config.model, { short: true })] : [])))];
+  return names.length ? names.join("; ") : "an encoder its results file does not record";
+}
+
 /** The parts every table result has, from its scores: frames, chart, readings, summary, seeds per variant. */
-function tableView(table: TableName, split: "test" | "dev", records: RunScore[], variants: string[], progress: TableView["progress"]): TableView {
+function tableView(table: TableName, split: "test" | "dev", records: RunScore[], variants: string[], progress: TableView["progress"], encoder: string): TableView {
   const seeds = Object.fromEntries(variants.map((v) => [v, records.filter((r) => r.variant === v).map((r) => r.seed)]));
-  const scored = { table, records, variants };
+  const scored = { table, records, variants, encoder };
   return {
     table,
     split,
@@ -151,6 +165,7 @@ function tableView(table: TableName, split: "test" | "dev", records: RunScore[],
     summary: tableSummary(scored),
     seeds,
     progress,
+    encoder,
   };
 }
 
@@ -165,18 +180,16 @@ export function tableComparisonLines(table: TableName, records: readonly RunScor
   return tableComparisons(spec, names).flatMap((c) => spec.metrics.map((m) => compareVariants(records, c.a, c.b, m, c.test)));
 }
 
-/** The readings of a table result as sentences. */
-export function tableReadings(r: Pick<TableView, "table" | "records" | "variants">): string[] {
-  return tableComparisonLines(r.table, r.records, r.variants).map(formatComparison);
+/** The readings of a table result as sentences, each against the study's own difference where its table has one. */
+export function tableReadings(r: Pick<TableView, "table" | "records" | "variants" | "encoder">): string[] {
+  return tableComparisonLines(r.table, r.records, r.variants).map((c) => formatComparison(c, { reference: studyDifference(r.table, c.metric, c), encoder: r.encoder }));
 }
 
-const p3 = (p: number): string => (p < 0.001 ? "< 0.001" : p.toFixed(3));
-
-/** "Entity_marked2 +2.80 (p 0.002)", or "(2 seeds)" when the test gives no verdict (noVerdictReason). */
-function shortLine(c: ComparisonLine): string {
-  if (Number.isNaN(c.p)) return `${c.b} ${formatVariation(c.diff)} (no seed spread to test)`;
-  if (noVerdictReason(c)) return `${c.b} ${formatVariation(c.diff)} (${Math.min(...c.seeds)} seeds)`;
-  return `${c.b} ${formatVariation(c.diff)} (p ${p3(c.p)})`;
+/** "Entity_marked2 +0.27 (95% interval −1.40 … +1.95): rules out the study's +3.53", or why there is no verdict. */
+function shortLine(table: TableName, c: ComparisonLine): string {
+  const verdict = verdictPhrase(c, readingVerdict(c, studyDifference(table, c.metric, c)));
+  if (noVerdictReason(c)) return `${c.b} ${formatVariation(c.diff)}: ${verdict}`;
+  return `${c.b} ${signedPoints(c.diff)} (95% interval ${formatInterval(c.ci)}): ${verdict}`;
 }
 
 /** The study's own b − a on a metric, from data/study-tables.json, when its table has both. */
@@ -192,29 +205,23 @@ export function studyDifference(table: TableName, metric: MetricRow, c: Pick<Com
  * comparisons are beyond seed noise, the largest per-class gain and loss of the study's own comparison, and
  * whether ours points the study's way. Notebooks print these instead of hand-typed numbers.
  */
-export function tableSummary(r: Pick<TableView, "table" | "records" | "variants">): string[] {
+export function tableSummary(r: Pick<TableView, "table" | "records" | "variants" | "encoder">): string[] {
   const spec = TABLE_SPECS[r.table];
   const metric = spec.metrics[0];
   const present = r.variants.filter((v) => r.records.some((x) => x.variant === v));
   if (present.length === 0) return [`No runs of the ${spec.title.toLowerCase()} table yet.`];
-  const seeds = new Set(r.records.map((x) => x.seed)).size;
+  const perVariant = present.map((v) => r.records.filter((x) => x.variant === v).length);
+  const seeds = Math.min(...perVariant) === Math.max(...perVariant) ? `${perVariant[0]} seeds` : `${Math.min(...perVariant)}–${Math.max(...perVariant)} seeds per variant`;
   const split = r.records[0].split ?? "reported";
   const mean = (v: string) => summarize(r.records.filter((x) => x.variant === v).map((x) => metricValue(x.metrics, metric))).mean;
   const ranked = [...present].sort((x, y) => mean(y) - mean(x)).map((v) => `${v} ${mean(v).toFixed(2)}`);
-  const out = [`${metric} on the ${split} split, mean over ${seeds} seeds, best first: ${ranked.join("; ")}.`];
+  const out = [
+    `Measured on ${r.encoder}: every verdict below is about ${r.encoder.includes(";") ? "these models" : "this encoder"}, not about the study's base-size encoders.`,
+    `${metric} on the ${split} split, mean over ${seeds}, best first: ${ranked.join("; ")}.`,
+  ];
   const lines = tableComparisonLines(r.table, r.records, r.variants).filter((c) => c.metric === metric && c.seeds[0] > 0 && c.seeds[1] > 0);
   for (const a of [...new Set(lines.map((c) => c.a))]) {
-    const mine = lines.filter((c) => c.a === a);
-    const tested = mine.filter((c) => !noVerdictReason(c));
-    const beyond = tested.filter((c) => c.beyondNoise).map(shortLine);
-    const within = tested.filter((c) => !c.beyondNoise).map(shortLine);
-    const open = mine.filter((c) => noVerdictReason(c)).map(shortLine);
-    const parts = [
-      beyond.length ? `beyond seed noise: ${beyond.join(", ")}` : "",
-      within.length ? `within seed noise: ${within.join(", ")}` : "",
-      open.length ? `no verdict (fewer than ${MIN_VERDICT_SEEDS} seeds, or no spread): ${open.join(", ")}` : "",
-    ].filter(Boolean);
-    out.push(`Against ${a} on ${metric}, ${parts.join("; ")}.`);
+    out.push(`Against ${a} on ${metric}: ${lines.filter((c) => c.a === a).map((c) => shortLine(r.table, c)).join("; ")}.`);
   }
   const h = spec.headline;
   if (h && present.includes(h.a) && present.includes(h.b)) {
@@ -226,10 +233,9 @@ export function tableSummary(r: Pick<TableView, "table" | "records" | "variants"
       `Per class, ${h.b} against ${h.a} gains most on ${fmt(up)}` + (down.diff < 0 ? ` and loses most on ${fmt(down)}.` : "; no class loses F1."),
     );
     const study = studyDifference(r.table, metric, h);
-    const ours = mean(h.b) - mean(h.a);
     if (study !== undefined) {
-      const same = Math.sign(study) === Math.sign(ours);
-      out.push(`The study's table has ${h.b} − ${h.a} = ${formatVariation(study)} ${metric} (one run each); ours is ${formatVariation(ours)}: ${same ? "the same direction" : "the opposite direction"}.`);
+      const c = compareVariants(r.records, h.a, h.b, metric);
+      out.push(`The study's table has ${h.b} − ${h.a} = ${formatVariation(study)} ${metric} (one run each); ours is ${shortLine(r.table, c).slice(h.b.length + 1)}.`);
     }
   }
   return out;
@@ -248,7 +254,7 @@ export function showTableResult(r: Pick<TableView, "table" | "split" | "frame" |
   showSentences(r.summary, "In words (computed from the runs above):");
   showChart(r.chart);
   showTable(r.perClass, { caption: `per-class F1 (%, ${r.split} split, mean ± std over seeds)` });
-  showSentences(r.readings, "Readings (paired t-test over seeds, p < 0.05 = beyond seed noise):");
+  showSentences(r.readings, "Readings (95% interval over seeds, the smallest difference these seeds detect at 80% power, the verdict against the study's own difference):");
 }
 
 export interface ErrorAnalysisRequest {
@@ -331,6 +337,6 @@ export function loadResults(table: TableName, dir = studyResultsDir()): TableRes
   const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
   // a file without its grid (written before grids were recorded) counts only the runs it has
   const progress = gridProgress(meta.grid ?? [...have].map((hash) => ({ hash })), missing);
-  const view = tableView(table, runs[0].split, records, variants, progress);
+  const view = tableView(table, runs[0].split, records, variants, progress, tableEncoder(table, runs));
   return { ...view, source: "shipped", file, meta, runs, missing, rejected };
 }

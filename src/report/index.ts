@@ -83,7 +83,18 @@ export {
   batchComposition,
   augmentReportTable,
 } from "./views";
-export { formatComparison, noVerdictReason, MIN_VERDICT_SEEDS, rankVariants, perClassShifts, type ClassShift } from "./reading";
+export {
+  formatComparison,
+  noVerdictReason,
+  readingVerdict,
+  verdictPhrase,
+  signedPoints,
+  formatInterval,
+  MIN_VERDICT_SEEDS,
+  rankVariants,
+  perClassShifts,
+  type ClassShift,
+} from "./reading";
 export { notebookProgress } from "./progress";
 export {
   worstPairs,

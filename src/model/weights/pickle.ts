@@ -28,9 +28,6 @@ export class PyObject {
   ) {}
 }
 
-/** A pickled tuple (kept distinct from lists only where it matters: nowhere for state_dicts). */
-export type PyTuple = unknown[];
-
 /** The pickle stopped before its STOP opcode: the caller may retry with more bytes (see weights/legacy.ts). */
 export class PickleEndsEarly extends WeightsFormatError {}
 
