@@ -234,7 +234,13 @@ const round3 = (p: number): number => Math.round(p * 1000) / 1000;
 /** predictions/<hash>-<split>.jsonl: id, gold, predicted and probabilities to 3 decimals (sentences stay in the data). */
 function writeCompactPredictions(dir: string, run: ExportRun, split: PredictionSplit): string | undefined {
   const file = path.join(dir, "predictions", `${run.hash}-${split}.jsonl`);
-  if (run.shipped) return run.shipped.predictions?.[split]; // shipped earlier: its file is already there
+  if (run.shipped) {
+    // shipped earlier: its file travels with it when the export goes to another folder (a file proves itself there)
+    const digest = run.shipped.predictions?.[split];
+    const from = path.join(path.dirname(run.dir), "predictions", `${run.hash}-${split}.jsonl`);
+    if (digest && path.resolve(from) !== path.resolve(file) && fs.existsSync(from)) writeShipped(file, fs.readFileSync(from, "utf8"));
+    return digest;
+  }
   if (!fs.existsSync(path.join(run.dir, `predictions-${split}.jsonl`))) return undefined;
   const rows = loadPredictions(run.dir, split).map((p) => JSON.stringify({ id: p.id, label: p.label, pred: p.pred, probs: p.probs.map(round3) }));
   const text = rows.join("\n") + "\n";
@@ -284,7 +290,10 @@ function shippedInfo(run: RunRecord): ShippedInfo {
 export function resultRun(dir: string, run: ExportRun, split: "dev" | "test"): ResultRun {
   // a shipped run is written back as the job it stands for here: one run can be a row of two tables (the quick
   // preset's run is Entity_marked2, the pretrained model and Weighted+Aug), and the shipped map holds one of its names
-  if (run.shipped) return { ...run.shipped, variant: run.variant, seed: run.seed };
+  if (run.shipped) {
+    for (const s of Object.keys(run.shipped.predictions ?? {}) as PredictionSplit[]) writeCompactPredictions(dir, run, s);
+    return { ...run.shipped, variant: run.variant, seed: run.seed };
+  }
   const { data, model } = configHashParts(run.config);
   const identity = { data, model };
   const predictions: Partial<Record<PredictionSplit, string>> = {};
