@@ -69,6 +69,9 @@ const pval = (p: number): string => (Number.isNaN(p) ? "–" : p < 0.001 ? "< 0.
 /** How much of the study grid the shipped files hold, what a run cost (and where), and the command that continues it. */
 function progressLine(): string {
   const tables = resultsProgress(STUDY_RESULTS_DIR);
+  // the README quotes no number from a file with a run that does not prove itself: it names them and stops
+  const rejected = tables.flatMap((t) => t.rejected.map((r) => r.message));
+  if (rejected.length) throw new Error(`results/study has runs that do not prove themselves; restore them from git or re-export:\n  ${rejected.join("\n  ")}`);
   const grid = new Set(tables.flatMap((t) => t.grid.map((g) => g.hash)));
   const runs = new Map(tables.flatMap((t) => t.runs.filter((r) => r.hash && r.info).map((r) => [r.hash!, r] as const)));
   const per = tables.map((t) => `${t.table} ${t.done} of ${t.total}`).join(", ");

@@ -6,12 +6,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { presetConfig, runExperiment, lockRun, RUN_MARKER, parseExperimentConfig, readConfigFile, type ExperimentConfig } from "../src/experiments";
+import { presetConfig, runExperiment, lockRun, RUN_MARKER, parseExperimentConfig, readConfigFile, dataFingerprint, type ExperimentConfig } from "../src/experiments";
 import { DEMO_DIR, loadRows } from "../src/data";
 import { loadPretrained } from "../src/model";
 import { writeFolder } from "../src/train";
@@ -228,4 +228,71 @@ test("kill -9 mid-epoch: re-running the same command resumes from the last mid-e
   assert.match(stdout, /resumed from .*1\/2 epochs done and \d+ batches of epoch 2/);
   assert.equal(fs.readFileSync(path.join(killed, "metrics.json"), "utf8"), fs.readFileSync(path.join(straight, "metrics.json"), "utf8"));
   assert.equal(fs.existsSync(`${killed}.ckpt`), false, "checkpoints removed once the run is complete");
+});
+
+// ---- issue 35: predict's output, absurd sizes and counts, what is not a file or not a notebook ----------------
+
+/** A folder that looks like a run of ours (its marker) with a sealed predictions file, and one input row. */
+function fakeRun(): { runDir: string; sealed: string; input: string } {
+  const runDir = tmp("run");
+  fs.writeFileSync(path.join(runDir, RUN_MARKER), "{}");
+  const sealed = path.join(runDir, "predictions-dev.jsonl");
+  fs.writeFileSync(sealed, "sealed\n");
+  const input = path.join(tmp("in"), "rows.jsonl");
+  fs.writeFileSync(input, JSON.stringify({ id: "1", sentence: "糖尿病患者可出现口渴", h: "糖尿病", t: "口渴" }) + "\n");
+  return { runDir, sealed, input };
+}
+const failure = (p: Promise<unknown>): Promise<{ stderr: string; stdout: string; code: number }> =>
+  p.then(
+    () => assert.fail("expected the command to fail"),
+    (e: { stderr: string; stdout: string; code: number }) => e,
+  );
+
+test("defect 7: predict --output onto a run's own predictions-dev.jsonl is refused before predicting; a missing --output folder too", async () => {
+  const { runDir, sealed, input } = fakeRun();
+  const e = await failure(run(tsx, ["src/cli/predict.ts", "--run", runDir, "--input", input, "--output", sealed], { cwd: ROOT }));
+  assert.match(e.stderr, /error: --output .*predictions-dev\.jsonl is inside the run folder .*: a run's files are sealed/);
+  assert.equal(fs.readFileSync(sealed, "utf8"), "sealed\n", "the sealed file is untouched");
+  const nowhere = path.join(tmp("out"), "no", "such", "preds.jsonl");
+  const e2 = await failure(run(tsx, ["src/cli/predict.ts", "--run", runDir, "--input", input, "--output", nowhere], { cwd: ROOT }));
+  assert.match(e2.stderr, /error: --output .*preds\.jsonl: the folder .*no\/such does not exist; create it first \(checked before predicting\)/);
+});
+
+test("defect 8: a 60 MB input line is refused as one row (its length named), not tokenized for minutes nor echoed", async () => {
+  const { runDir } = fakeRun();
+  const input = path.join(tmp("huge"), "rows.jsonl");
+  fs.writeFileSync(input, JSON.stringify({ id: "big", sentence: "糖".repeat(20e6), h: "糖", t: "尿" }) + "\n"); // 60 MB of UTF-8
+  const t0 = Date.now();
+  const e = await failure(run(tsx, ["src/cli/predict.ts", "--run", runDir, "--input", input], { cwd: ROOT, maxBuffer: 1 << 20 }));
+  assert.match(e.stderr, /field "?sentence"?.*20000000 characters, more than the 5000 a row's text may have/);
+  assert.match(e.stderr, /no usable rows to predict/);
+  assert.ok(e.stderr.length + e.stdout.length < 20_000, `the row is not echoed (${e.stderr.length} bytes)`);
+  console.log(`# 60 MB line refused in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+});
+
+test("defect 9: --epochs 1e9, an augmentation multiplier of 1e6 and --seeds 100000000 are refused before any work", async () => {
+  assert.throws(() => parseExperimentConfig({ ...smoke(), epochs: 1e9 }, "x.json"), /invalid experiment config \(x\.json\):\n {2}epochs: Too big: expected number to be <=1000/);
+  assert.throws(() => parseExperimentConfig({ ...smoke(), augment: { hardRule: "study", strategies: ["oversample"], multiplier: 1e6 } }), /augment\.multiplier: Too big/);
+  const e = await failure(run(tsx, ["src/cli/experiment.ts", "--epochs", "1e9"], { cwd: ROOT, env: { ...process.env, MEDREL_RUNS_DIR: tmp("runs") } }));
+  assert.match(e.stderr, /--epochs 1e9: Too big: expected number to be <=1000/);
+  const r = await failure(run(tsx, ["src/cli/reproduce.ts", "--table", "loss", "--seeds", "100000000", "--no-train"], { cwd: ROOT }));
+  assert.match(r.stderr, /--seeds 100000000: at most 1000 seeds per variant/);
+  const v = await failure(run(tsx, ["src/cli/reproduce.ts", "--table", "loss", "--variants", ",", "--no-train"], { cwd: ROOT }));
+  assert.match(v.stderr, /--variants "," names no row of the table/);
+});
+
+test("defect 10 and weak points: a non-notebook to --execute, --port 70000, a folder, a FIFO, /dev/zero and a link loop as data are named plainly", async () => {
+  const e = await failure(run(tsx, ["src/cli/notebook.ts", "--execute", "README.md"], { cwd: ROOT }));
+  assert.match(e.stderr, /README\.md: not a Jupyter notebook \(expected a \.ipynb file: JSON with "nbformat" and "cells"\)/);
+  assert.doesNotMatch(e.stderr + e.stdout, /Traceback|medrel-notebooks\n/, "no Python traceback, no echo of the file");
+  const p = await failure(run(tsx, ["src/cli/notebook.ts", "--port", "70000"], { cwd: ROOT }));
+  assert.match(p.stderr, /--port must be a port between 1 and 65535, got "70000"/);
+  const dir = tmp("odd");
+  fs.symlinkSync(path.join(dir, "loop"), path.join(dir, "loop"));
+  execFileSync("mkfifo", [path.join(dir, "fifo")]);
+  assert.throws(() => loadRows(dir), /is a folder, not a file of rows/);
+  assert.throws(() => loadRows(path.join(dir, "loop")), /loop: a symbolic link loop/);
+  assert.throws(() => loadRows(path.join(dir, "fifo")), /fifo: is not a regular file \(a pipe, FIFO or device/);
+  assert.throws(() => loadRows("/dev/zero"), /\/dev\/zero: is not a regular file/);
+  assert.throws(() => dataFingerprint({ kind: "files", train: path.join(dir, "fifo"), dev: path.join(dir, "fifo") }), /fifo: not a regular file \(a pipe, FIFO, device or folder\)/);
 });

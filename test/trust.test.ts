@@ -36,6 +36,23 @@ import { DEFAULT_TRAIN_CONFIG, evaluate, predict, train, type TrainConfig } from
 import { LABELS } from "../src/data/labels";
 import { predictWithRun, studyLabelsOf } from "../src/cli/predict";
 import { blasThreads } from "../src/backend/native";
+import {
+  STUDY_DATA_DIR,
+  TABLE_NAMES,
+  exportResults,
+  hashOfParts,
+  leftOutLines,
+  loadResults,
+  readResultsFile,
+  resultsProgress,
+  sentencesProblem,
+  shippedPredictions,
+  shippedRun,
+  showErrorAnalysis,
+  type TableName,
+} from "../src/experiments";
+import { metricsFromConfusion, type Metrics } from "../src/metrics";
+import { reproduce } from "../src/cli/reproduce";
 
 const ROOT = path.resolve(__dirname, "..");
 const CLS = path.join(ROOT, "test", "fixtures", "parity", "cls");
@@ -480,4 +497,190 @@ test("MEDREL_BLAS_THREADS beyond what the pool runs is capped with a warning; be
   assert.equal(blasThreads({}, (m) => said.push(m), 2), 2);
   assert.equal(said.length, 2, "no warning for a count the machine has");
   assert.throws(() => blasThreads({ MEDREL_BLAS_THREADS: "0" }), /must be a positive integer, got "0"/);
+});
+
+// ---- issue 35: shipped results prove themselves ------------------------------------------------
+
+/** A copy of the shipped results/study (the four files and their predictions) to edit. */
+function studyCopy(): string {
+  const dir = tmp("study");
+  fs.cpSync(path.join(ROOT, "results", "study"), dir, { recursive: true });
+  return dir;
+}
+type ShippedJson = { grid: { variant: string; seed: number; hash: string }[]; runs: (Record<string, unknown> & { variant: string; seed: number; hash: string; metrics: Metrics; splits: Record<string, Metrics> })[] };
+const editResults = (file: string, edit: (j: ShippedJson) => void): void => editJson(file, edit as unknown as (v: Record<string, unknown>) => void);
+const listing = (dir: string): string[] => fs.readdirSync(dir, { recursive: true }).map(String).sort();
+
+test("the four shipped results files prove themselves: every run's metrics recompute from its predictions, every hash is its table's job", () => {
+  const t0 = Date.now();
+  const runs = TABLE_NAMES.map((t) => readResultsFile(path.join(ROOT, "results", "study", `${t}.json`), t));
+  assert.deepEqual(runs.flatMap((r) => r.rejected.map((x) => x.message)), [], "no shipped run is left out");
+  assert.ok(new Set(runs.flatMap((r) => r.runs.map((x) => x.hash))).size >= 58);
+  console.log(`# four shipped files checked in ${Date.now() - t0} ms`);
+});
+
+test("defect 1: a macro_f1 raised by 5 points is left out by name (its own confusion matrix, splits.dev and predictions disagree); --config FILE#HASH refuses it", () => {
+  const dir = studyCopy();
+  const file = path.join(dir, "loss.json");
+  const before = loadResults("loss", dir)!;
+  editResults(file, (j) => j.runs.filter((r) => r.variant === "Weighted Loss").forEach((r) => (r.metrics.macro_f1 += 0.05)));
+  const t = loadResults("loss", dir)!;
+  assert.equal(t.rejected.length, 5);
+  for (const r of t.rejected) assert.match(r.message, /loss\.json: runs\[\d+\] \(Weighted Loss, seed \d, [0-9a-f]{12}\): metrics\.macro_f1: [\d.]+ stored, but its own confusion matrix gives [\d.]+/);
+  assert.deepEqual(t.seeds["Weighted Loss"], [], "left out of the table and its readings");
+  assert.equal(t.records.length, 15);
+  assert.deepEqual(t.progress, { done: 15, total: 20 });
+  assert.notDeepEqual(t.readings, before.readings);
+  assert.match(leftOutLines(t).join("\n"), /5 run\(s\) of .*loss\.json are left out of every number below/);
+  const hash = t.rejected[0].hash!;
+  assert.throws(() => shippedRun(`${file}#${hash}`), new RegExp(`loss\\.json: run ${hash} does not prove itself, so nothing is compared with it: .*metrics\\.macro_f1`));
+  // edited coherently (a class's F1, macro-F1, the matrix and splits.dev all agree): the shipped predictions still disagree
+  editResults(file, (j) => {
+    const r = j.runs.find((x) => x.variant === "Regular Loss")!;
+    const cm = r.metrics.confusion.map((row) => [...row]);
+    const p = cm[0].findIndex((n, k) => k > 0 && n > 0); // one mistake of class 0 made right
+    cm[0][p] -= 1;
+    cm[0][0] += 1;
+    r.metrics = metricsFromConfusion(cm);
+    r.splits.dev = r.metrics;
+  });
+  const again = loadResults("loss", dir)!;
+  assert.match(again.rejected.find((r) => r.variant === "Regular Loss")!.message, /splits\.dev\.\S+: [\d.]+ stored, but its shipped predictions give [\d.]+/);
+});
+
+test("defect 2: swapped variant strings, an augmentation run pasted into loss.json and jobs deleted from a grid are each named, never ranked", () => {
+  const dir = studyCopy();
+  const loss = path.join(dir, "loss.json");
+  const good = fs.readFileSync(loss, "utf8");
+  const swap: Record<string, string> = { "Regular Loss": "Weighted Loss", "Weighted Loss": "Regular Loss" };
+  editResults(loss, (j) => j.runs.forEach((r) => (r.variant = swap[r.variant] ?? r.variant)));
+  const swapped = loadResults("loss", dir)!;
+  assert.equal(swapped.rejected.length, 10);
+  assert.match(swapped.rejected[0].message, /loss\.json: runs\[\d+\] \(Weighted Loss, seed 0, [0-9a-f]{12}\): config: not the loss table's "Weighted Loss" job for seed 0 \(preset quick\): config\.loss\.scheme: "manual" → "none"/);
+  assert.deepEqual([swapped.seeds["Regular Loss"], swapped.seeds["Weighted Loss"]], [[], []]);
+  // an augmentation run pasted in: not a row of the loss table, not a fifth row of it
+  fs.writeFileSync(loss, good);
+  const aug = (JSON.parse(fs.readFileSync(path.join(dir, "augmentation.json"), "utf8")) as ShippedJson).runs.find((r) => r.variant === "Weighted+Aug")!;
+  editResults(loss, (j) => j.runs.push(aug));
+  const pasted = loadResults("loss", dir)!;
+  assert.equal(pasted.rejected.length, 1);
+  assert.match(pasted.rejected[0].message, /loss\.json: runs\[20\] \(Weighted\+Aug, seed 0, [0-9a-f]{12}\): variant: "Weighted\+Aug" is not a row of the loss table/);
+  assert.deepEqual(pasted.variants, ["Regular Loss", "Weighted Loss", "Hard-class weights", "Effective-number weights"]);
+  assert.ok(pasted.records.every((r) => r.variant !== "Weighted+Aug") && !pasted.summary.join(" ").includes("Weighted+Aug"), "not ranked");
+  // a row's runs and then the missing jobs deleted from augmentation.json's grid: the file is refused, not "all runs of the grid"
+  const augFile = path.join(dir, "augmentation.json");
+  editResults(augFile, (j) => {
+    j.runs = j.runs.filter((r) => r.variant !== "Weighted+char noise");
+    j.grid = j.grid.filter((g) => j.runs.some((r) => r.hash === g.hash));
+  });
+  assert.throws(() => loadResults("augmentation", dir), /augmentation\.json: grid: lacks 5 job\(s\) of the augmentation table for seeds 0, 1, 2, 3, 4 \(Weighted\+char noise seed 0, .*restore it from git/);
+  assert.throws(() => resultsProgress(dir), /grid: lacks 5 job/);
+});
+
+test("defects 3 and 4: --export refuses to drop shipped runs (a tampered entry, another grid's runs) before writing anything; --replace does it on purpose", async () => {
+  const dir = studyCopy();
+  const loss = path.join(dir, "loss.json");
+  editResults(loss, (j) => {
+    j.runs[3].metrics.macro_f1 = 0.99;
+    j.runs[4].variant = "Super Loss";
+  });
+  const tampered = fs.readFileSync(loss, "utf8");
+  const files = listing(dir);
+  const runsDir = tmp("no-runs");
+  const opts = { tables: ["loss"] as TableName[], preset: "quick" as const, dataDir: STUDY_DATA_DIR, seeds: 5, export: dir, train: false, runsDir, quiet: true };
+  await assert.rejects(reproduce(opts), (e: Error) => {
+    assert.equal(e.name, "ExportConflictError");
+    assert.match(e.message, /loss\.json holds 2 run\(s\) this export would drop .*2 of them do not prove themselves \(.*runs\[3\] .*metrics\.macro_f1.*Nothing was written\. .*--replace/);
+    return true;
+  });
+  assert.equal(fs.readFileSync(loss, "utf8"), tampered, "the file is not rewritten");
+  // defect 4: the demo smoke grid exported into the study's folder (--data-dir forgotten)
+  fs.cpSync(path.join(ROOT, "results", "study", "loss.json"), loss);
+  const shipped = fs.readFileSync(loss, "utf8");
+  await assert.rejects(reproduce({ ...opts, preset: "smoke", dataDir: undefined, seeds: 1 }), (e: Error) => {
+    assert.match(e.message, /--export .*: .*loss\.json holds 20 run\(s\) this export would drop \(Regular Loss seed 0 \(251bcd44b080\), .*written by `npm run reproduce -- --table all --data-dir \.\.\/shared\/data --seeds 5/);
+    return true;
+  });
+  assert.equal(fs.readFileSync(loss, "utf8"), shipped);
+  assert.deepEqual(listing(dir), files, "no demo predictions added, nothing removed");
+  // on purpose: the demo grid replaces the file (its runs are not in this runs folder: 0 of 2)
+  await reproduce({ ...opts, preset: "smoke", dataDir: undefined, seeds: 1, replace: true });
+  assert.equal((JSON.parse(fs.readFileSync(loss, "utf8")) as ShippedJson).grid.length, 2);
+});
+
+test("defects 5 and 6: a shipped run's sentences are joined only to the data it was made on; without that data the error analysis says what is missing", () => {
+  const t = loadResults("loss", path.join(ROOT, "results", "study"))!;
+  const run = t.runs.find((r) => r.variant === "Weighted Loss")!;
+  const dataAt = (dir: string) => ({ ...run, config: { ...run.config!, data: { kind: "dir" as const, dir } } });
+  // the same data in another folder: joined (the fingerprint is of content, not of where it is)
+  const same = tmp("same-data");
+  fs.cpSync(STUDY_DATA_DIR, same, { recursive: true });
+  assert.equal(sentencesProblem(dataAt(same), "dev"), undefined);
+  const joined = shippedPredictions(dataAt(same), "dev", path.join(ROOT, "results", "study"));
+  assert.equal(joined.length, 2000);
+  // defect 6: the same ids and labels, other sentences: refused by the recorded fingerprint, nothing shown
+  const other = tmp("other-data");
+  fs.cpSync(STUDY_DATA_DIR, other, { recursive: true });
+  const val = path.join(other, "study_val.jsonl");
+  fs.chmodSync(val, 0o644);
+  fs.writeFileSync(val, fs.readFileSync(val, "utf8").replace(/"sentence":\s*"/g, '"sentence": "另一句话。'));
+  assert.throws(() => shippedPredictions(dataAt(other), "dev", path.join(ROOT, "results", "study")), (e: Error) => {
+    assert.match(e.message, new RegExp(`${run.hash}-dev\\.jsonl: .*other-data[^ ]* on this machine is not the data run ${run.hash} was made on \\(fingerprint [0-9a-f]{16}, the results file records 669fa8dc7ebb21e6\\): .*none is shown`));
+    return true;
+  });
+  // defect 5: no data folder at all; the error analysis shows the summed matrix's pairs and says what is missing
+  const gone = path.join(tmp("clone"), "shared", "data");
+  assert.match(sentencesProblem(dataAt(gone), "dev")!, /the sentences of these predictions are in the dev split of .*shared\/data, which is not on this machine; every number shown comes from results\/study alone/);
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void logged.push(a.join(" "));
+  try {
+    showErrorAnalysis({ ...t, runs: t.runs.map((r) => (r.variant === "Weighted Loss" ? dataAt(gone) : r)) }, { variant: "Weighted Loss" });
+  } finally {
+    console.log = log;
+  }
+  assert.match(logged.join("\n"), /Weighted Loss: most confused pairs summed over 5 seeds, as in the matrix above \(no example sentences: the sentences of these predictions are in the dev split/);
+});
+
+test("weak point: an export that cannot be written names the file and the reason, and leaves no temp file", () => {
+  const parent = tmp("export-fail");
+  const blocker = path.join(parent, "not-a-folder");
+  fs.writeFileSync(blocker, "mine");
+  assert.throws(() => exportResults(path.join(blocker, "study"), { table: "loss", grid: [], runs: [], command: "test" }), /--export: cannot write .*not-a-folder\/study \((ENOTDIR|EEXIST): .*a read-only folder or a full disk\?/);
+  assert.deepEqual(fs.readdirSync(parent), ["not-a-folder"]);
+  assert.equal(fs.readFileSync(blocker, "utf8"), "mine");
+});
+
+test("weak point: a duplicated run or a run of another split in a results file is left out with the file named", () => {
+  const dir = studyCopy();
+  const loss = path.join(dir, "loss.json");
+  editResults(loss, (j) => {
+    j.runs.push(j.runs[0]);
+    j.runs[1].split = "test";
+  });
+  const t = loadResults("loss", dir)!;
+  assert.deepEqual(t.rejected.map((r) => r.index), [1, 20]);
+  assert.match(t.rejected[0].message, /loss\.json: runs\[1\] \(.*\): splits\.test: missing, though the run reports its test split/);
+  assert.match(t.rejected[1].message, /loss\.json: runs\[20\] \(Regular Loss, seed 0, 251bcd44b080\): duplicates runs\[0\] \(the same run listed twice\)/);
+  assert.equal(t.records.length, 19);
+});
+
+test("a models-table run of a checkpoint this machine lacks (models/ is not shipped) is still its table's job, not left out", () => {
+  const dir = studyCopy();
+  const file = path.join(dir, "models.json");
+  editResults(file, (j) => {
+    const r = j.runs.find((x) => x.variant === "tiny (pretrained in-domain)" && x.seed === 0)!;
+    const config = { ...(r.config as ExperimentConfig), model: { kind: "checkpoint" as const, dir: "models/biobert-elsewhere", name: "BioBERT" } };
+    const identity = { ...(r.identity as { data: { kind: string; content: string } }), model: { kind: "checkpoint", weights: "0123456789abcdef" } };
+    const hashOf = (seed: number) => {
+      const { data: _d, model: _m, ...settings } = { ...config, seed };
+      return hashOfParts({ settings, ...identity });
+    };
+    for (const s of ["selection", "dev"]) fs.copyFileSync(path.join(dir, "predictions", `${r.hash}-${s}.jsonl`), path.join(dir, "predictions", `${hashOf(0)}-${s}.jsonl`));
+    j.runs.push({ ...r, variant: "BioBERT", config, identity, hash: hashOf(0) });
+    j.grid.push(...[0, 1, 2, 3, 4].map((seed) => ({ variant: "BioBERT", seed, hash: hashOf(seed) })));
+  });
+  const t = loadResults("models", dir)!;
+  assert.deepEqual(t.rejected, []);
+  assert.deepEqual(t.seeds.BioBERT, [0]);
 });

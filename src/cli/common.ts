@@ -18,10 +18,11 @@ export function runMain(main: () => Promise<void>): void {
   );
 }
 
-export function intArg(name: string) {
+/** A TCP port (1–65535). */
+export function portArg(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`${name} must be a port between 1 and 65535, got "${v}"`);
     return n;
   };
 }

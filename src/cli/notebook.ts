@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
-import { choiceArg, intArg, runMain } from "./common";
+import { choiceArg, portArg, runMain } from "./common";
 import { PRESET_NAMES, type PresetName } from "../experiments/presets";
 import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../experiments/store";
 import { existingRuns } from "../experiments/run";
@@ -113,7 +113,7 @@ async function execute(names: string, preset: PresetName, outDir: string, data?:
 const program = new Command()
   .name("npm run notebook --")
   .description("Jupyter Notebook on notebooks/ with this checkout's tslab kernel (127.0.0.1 only), or execute notebooks headless")
-  .option("--port <n>", "first port to try (the next free one when it is busy)", intArg("--port"), 8888)
+  .option("--port <n>", "first port to try (the next free one when it is busy)", portArg("--port"), 8888)
   .option("--no-browser", "accepted for Jupyter users: this command never opens a browser (open the printed URL)")
   .option("--execute <notebooks>", 'execute headless: "04", "04_weighted_loss", a path, a comma list or "all" (numbered cells, .ipynb + .html)')
   .option("--preset <name>", `with --execute: the notebooks' preset (${PRESET_NAMES.join(", ")}; default MEDREL_PRESET or quick)`, choiceArg("--preset", PRESET_NAMES))

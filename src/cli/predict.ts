@@ -13,7 +13,7 @@ import { loadCheckpoint } from "../model";
 import { predict } from "../train";
 import { classificationMetrics } from "../metrics";
 import { initBackend } from "../backend/select";
-import { loadRun, readSeal, verifySeal } from "../experiments/store";
+import { loadRun, readSeal, verifySeal, RUN_MARKER } from "../experiments/store";
 import type { Prediction } from "../runs/record";
 import { formatMetricsLine } from "../report/summary";
 import { runMain } from "./common";
@@ -93,6 +93,27 @@ export async function predictWithRun(runDir: string, rows: InputRow[], warn: (m:
   });
 }
 
+/** The run folder of ours (it holds RUN_MARKER) that `file` would be written into, if any. */
+function enclosingRunFolder(file: string): string | undefined {
+  for (let dir = path.dirname(path.resolve(file)); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, RUN_MARKER))) return dir;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Where --output may go, checked before any row is read or predicted: not the input, not into a run folder (its files
+ * are sealed: predictions-dev.jsonl is what its metrics are computed from), into a folder that exists.
+ */
+export function checkPredictOutput(output: string, input: string, runDir: string): void {
+  if (sameFile(output, input)) throw new Error(`--output ${output} is the --input file: writing the predictions there would overwrite the rows; choose another file`);
+  const run = enclosingRunFolder(output) ?? (path.resolve(output).startsWith(path.resolve(runDir) + path.sep) ? path.resolve(runDir) : undefined);
+  if (run) throw new Error(`--output ${output} is inside the run folder ${run}: a run's files are sealed (its predictions are what its metrics are computed from), so nothing is written there; choose a file outside it`);
+  const dir = path.dirname(path.resolve(output));
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`--output ${output}: the folder ${dir} does not exist; create it first (checked before predicting)`);
+  if (fs.existsSync(output) && fs.statSync(output).isDirectory()) throw new Error(`--output ${output} is a folder; name a file inside it`);
+}
+
 /** Whether two paths name one file (the same path, or links to one inode). */
 function sameFile(a: string, b: string): boolean {
   if (path.resolve(a) === path.resolve(b)) return true;
@@ -110,7 +131,7 @@ async function main(): Promise<void> {
     .showHelpAfterError();
   program.parse();
   const f = program.opts<{ run: string; input: string; output?: string; strict?: boolean }>();
-  if (f.output && sameFile(f.output, f.input)) throw new Error(`--output ${f.output} is the --input file: writing the predictions there would overwrite the rows; choose another file`);
+  if (f.output) checkPredictOutput(f.output, f.input, f.run);
   const { rows, report } = loadInputRows(path.resolve(f.input), { mode: f.strict ? "strict" : "lenient" });
   console.error(formatLoadReport(report, { maxPerKind: 3 }));
   if (rows.length === 0) throw new Error(`${f.input}: no usable rows to predict (${report.read} read, ${report.dropped} rejected; the report above says why)`);

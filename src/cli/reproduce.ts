@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from "commander";
 import {
   TABLE_NAMES,
   TABLE_SPECS,
+  STUDY_SEEDS,
   gridJobs,
   describeTableSeeds,
   shardJobs,
@@ -17,6 +18,9 @@ import {
   loadExperimentData,
   formatDataReport,
   exportResults,
+  exportDrops,
+  ExportConflictError,
+  EXPORT_CONFLICT_HINT,
   shippedRuns,
   studyResultsDir,
   existingRuns,
@@ -46,6 +50,7 @@ interface Flags {
   strict?: boolean;
   runsDir?: string;
   train?: boolean;
+  replace?: boolean;
 }
 
 export interface ReproduceOptions {
@@ -66,6 +71,8 @@ export interface ReproduceOptions {
   /** fail on the first bad data row */
   strict?: boolean;
   runsDir?: string;
+  /** let --export drop runs of the files there that this grid does not make (default: refuse, naming them) */
+  replace?: boolean;
 }
 
 /** Keep the jobs of the named variants; a name that no selected table has is an error that lists the valid ones. */
@@ -91,7 +98,11 @@ export function reproduceGrid(o: Pick<ReproduceOptions, "tables" | "preset" | "d
 export async function reproduce(o: ReproduceOptions): Promise<void> {
   const { seeds, byTable } = reproduceGrid(o);
   const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
-  if (o.export) ensureFolder(path.resolve(o.export), "--export");
+  if (o.export) {
+    ensureFolder(path.resolve(o.export), "--export");
+    // before any training: a file there of another grid would lose its runs (checked again on the runs that exist)
+    if (!o.replace) refuseDrops(path.resolve(o.export), [...byTable].map(([t, jobs]) => [t, new Set(jobs.map((j) => j.hash))]));
+  }
   // runs shipped in results files count as done: a grid continues on a new machine from what git carried
   const shipped = shippedRuns(o.export ? path.resolve(o.export) : studyResultsDir());
   const all = [...byTable.values()].flat();
@@ -141,11 +152,14 @@ function jobLogger(jobs: readonly RunJob[]): (n: number, total: number, run: Run
  * predictions; a table with runs missing is written partial and the missing ones are named.
  */
 function exportTables(o: ReproduceOptions, byTable: Map<TableName, Job[]>, ctx: { runsDir: string; shipped: ReadonlyMap<string, RunRecord>; gridSeconds?: number }): void {
-  const command = `npm run reproduce -- ${process.argv.slice(2).filter((a) => a !== "--no-train").join(" ")}`;
+  const command = `npm run reproduce -- ${process.argv.slice(2).filter((a) => a !== "--no-train" && a !== "--replace").join(" ")}`;
+  const found = new Map([...byTable].map(([t, jobs]) => [t, existingRuns(jobs, ctx.runsDir, ctx.shipped)]));
+  // every table is checked before any is written: a refused export leaves the folder as it was
+  if (!o.replace) refuseDrops(path.resolve(o.export!), [...found].map(([t, f]) => [t, new Set(f.runs.map((r) => r.hash))]));
   for (const [t, jobs] of byTable) {
-    const { runs, missing } = existingRuns(jobs, ctx.runsDir, ctx.shipped);
+    const { runs, missing } = found.get(t)!;
     // a table with no finished run is written too: its grid says what "n of N" counts
-    const res = exportResults(path.resolve(o.export!), { table: t, grid: jobs, runs, command, gridSeconds: ctx.gridSeconds });
+    const res = exportResults(path.resolve(o.export!), { table: t, grid: jobs, runs, command, gridSeconds: ctx.gridSeconds, replace: o.replace });
     const names = [...new Set(missing.map((m) => `${m.variant} seed ${m.seed}`))];
     console.log(
       `[medrel] exported ${res.done} of ${res.total} runs of ${t} to ${path.relative(process.cwd(), res.file)}` +
@@ -154,10 +168,28 @@ function exportTables(o: ReproduceOptions, byTable: Map<TableName, Job[]>, ctx: 
   }
 }
 
+/** Throw when exporting would drop runs of a results file already in `dir` (each table's kept hashes given). */
+function refuseDrops(dir: string, keep: [TableName, Set<string>][]): void {
+  const drops = keep.map(([t, hashes]) => exportDrops(dir, t, hashes)).filter((d): d is string => d !== undefined);
+  if (drops.length) throw new ExportConflictError(`--export ${path.relative(process.cwd(), dir) || dir}: ${drops.join("; ")}. Nothing was written. ${EXPORT_CONFLICT_HINT}`);
+}
+
+/** --variants A,B as a list; a list that names no row (e.g. ",") is an error, not a grid of nothing. */
+function variantList(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+  if (list.length === 0) throw new InvalidArgumentError(`--variants "${v}" names no row of the table (e.g. --variants Basic1,Entity_marked2)`);
+  return list;
+}
+
+/** The most seeds per variant a grid may ask for. */
+export const MAX_SEEDS = 1000;
 
 function seedCount(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--seeds must be a positive integer (seeds 0..n-1), got "${v}"`);
+  // checked before any work: every seed is a job of every row, listed up front
+  if (n > MAX_SEEDS) throw new InvalidArgumentError(`--seeds ${v}: at most ${MAX_SEEDS} seeds per variant (the study runs ${STUDY_SEEDS.length})`);
   return n;
 }
 
@@ -174,6 +206,7 @@ async function main(): Promise<void> {
     .option("--no-train", "train nothing: load and export (or show) the runs that exist, e.g. while shards still run")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
     .option("--runs-dir <dir>", "folder of run folders (default $MEDREL_RUNS_DIR, else runs/; a shared folder for a cluster)")
+    .option("--replace", "let --export drop the runs of a results file there that this grid does not make (another data set or preset, or runs that do not prove themselves); default: refuse and name them")
     .option("--quiet", "print only one line per run (no tables)")
     .showHelpAfterError();
   program.parse();
@@ -184,12 +217,13 @@ async function main(): Promise<void> {
     dataDir: f.dataDir,
     shard: f.shard ? parseShard(f.shard) : undefined,
     seeds: f.seeds,
-    variants: f.variants?.split(",").map((v) => v.trim()).filter((v) => v.length > 0),
+    variants: variantList(f.variants),
     quiet: f.quiet,
     export: f.export,
     strict: f.strict,
     runsDir: f.runsDir,
     train: f.train,
+    replace: f.replace,
   });
 }
 

@@ -105,6 +105,9 @@ function describeValue(v: unknown): string {
   return Array.isArray(v) ? "array" : v === null ? "null" : typeof v;
 }
 
+/** The longest sentence or entity a row may have (the study's longest sentence has 300 characters). */
+export const MAX_TEXT_CHARS = 5000;
+
 /** Validate one record into a Row, or the first reason it cannot be one. */
 function checkRecord(value: unknown, labelOptional = false): Checked {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -130,6 +133,8 @@ function checkRecord(value: unknown, labelOptional = false): Checked {
   const rawLabel = (rec.r ?? "") as string;
   for (const [field, v] of [["sentence", sentence], ["h", h], ["t", t]] as const) {
     if (v.trim() === "") return { kind: "empty_text", field, detail: "empty text", id };
+    // the model reads at most 512 tokens; a text far beyond that only costs minutes and gigabytes to tokenize
+    if (v.length > MAX_TEXT_CHARS) return { kind: "malformed", field, detail: `${v.length} characters, more than the ${MAX_TEXT_CHARS} a row's text may have`, id };
   }
   if (rawLabel.trim() === "" && !labelOptional) return { kind: "missing_field", field: "r", detail: "empty label", id };
   // an unlabelled input row (prediction) carries r = undefined inside this module only; see loadInputRows

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { DataError } from "./errors";
 import type { Row } from "./types";
 
 export type RowFormat = "jsonl" | "json" | "csv" | "tsv";
@@ -36,7 +37,29 @@ export interface DecodedText {
   badLines: number[];
 }
 
+/** The largest data file read (the study's splits are a few MB; a file is read whole into memory). */
+export const MAX_DATA_FILE_BYTES = 2 ** 30;
+
+/**
+ * A data file that can be read whole: it exists (a symbolic link loop or a missing file said as such), and is a regular
+ * file of a sane size, not a folder, a pipe (`<(cat …)`), a FIFO or a device (/dev/zero would never end).
+ */
+export function checkDataFile(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === "ELOOP" ? "a symbolic link loop (it points back to itself)" : code === "ENOENT" ? "file not found" : `cannot be read (${code})`;
+    throw new DataError(file, 0, undefined, "missing_file", what);
+  }
+  if (st.isDirectory()) throw new DataError(file, 0, undefined, "missing_file", "is a folder, not a file of rows (name the file inside it)");
+  if (!st.isFile()) throw new DataError(file, 0, undefined, "missing_file", "is not a regular file (a pipe, FIFO or device, which may never end): save the rows to a file and pass that");
+  if (st.size > MAX_DATA_FILE_BYTES) throw new DataError(file, 0, undefined, "missing_file", `${st.size} bytes, more than the ${MAX_DATA_FILE_BYTES} a data file may have (it is read whole)`);
+}
+
 export function readText(file: string): DecodedText {
+  checkDataFile(file);
   const buf = fs.readFileSync(file);
   const strict = new TextDecoder("utf-8", { fatal: true });
   try {

@@ -53,7 +53,6 @@ function parseText(decoded: DecodedText, file: string, opts: LoadOptions, labelO
 
 /** Load rows from one JSONL / JSON / CSV / TSV file. */
 export function loadRows(file: string, opts: LoadOptions = {}): LoadResult {
-  if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
   return parseText(readText(file), file, opts, false);
 }
 
@@ -65,7 +64,6 @@ export type InputRow = Omit<Row, "r"> & { r?: Label };
  * (rows that do carry a label are validated as usual, so predictions can be scored).
  */
 export function loadInputRows(file: string, opts: LoadOptions = {}): { rows: InputRow[]; report: LoadReport } {
-  if (!fs.existsSync(file)) throw new DataError(file, 0, undefined, "missing_file", "file not found");
   const { rows, report } = parseText(readText(file), file, opts, true);
   return { rows: rows.map((r) => (r.r === undefined ? { ...r, r: undefined } : r)), report };
 }

@@ -8,7 +8,7 @@
 import type { ExperimentConfig, DataSpec } from "../runs/config";
 import { configHash, parseExperimentConfig } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
-import { TABLE_SPECS, type TableName } from "./study-tables";
+import { TABLE_SPECS, type TableName, type VariantSpec } from "./study-tables";
 import { teacherHash, teacherSpec, type TeacherSpec } from "./teacher";
 
 /** A run folder to make: one validated experiment config. */
@@ -88,12 +88,17 @@ export function makeJob(table: TableName, variant: string, seed: number, config:
   return { ...runJob(parsed), table, variant, seed };
 }
 
+/** A table's rows (variant name and config, seed not yet set) for a preset and data: what its grid's jobs are made of. */
+export function tableVariants(table: TableName, opts: Pick<GridOptions, "preset" | "data" | "modelsDir">): VariantSpec[] {
+  const base: ExperimentConfig = { ...presetConfig(opts.preset), ...(opts.data ? { data: opts.data } : {}) };
+  return TABLE_SPECS[table].variants(base, { preset: opts.preset, modelsDir: opts.modelsDir });
+}
+
 /** All jobs of one table's grid. */
 export function gridJobs(table: TableName, opts: GridOptions): Job[] {
   const spec = TABLE_SPECS[table];
-  const base: ExperimentConfig = { ...presetConfig(opts.preset), ...(opts.data ? { data: opts.data } : {}) };
   const seeds = opts.seeds ?? spec.seeds;
-  const all = spec.variants(base, { preset: opts.preset, modelsDir: opts.modelsDir });
+  const all = tableVariants(table, opts);
   const unknown = (opts.variants ?? []).filter((v) => !all.some((x) => x.name === v));
   if (unknown.length) throw new Error(`table ${table}: no variant ${unknown.map((v) => `"${v}"`).join(", ")} (it has ${all.map((x) => `"${x.name}"`).join(", ")})`);
   return all

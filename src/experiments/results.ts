@@ -16,11 +16,14 @@ import { z } from "zod";
 import { loadRows } from "../data/load";
 import type { Metrics } from "../metrics";
 import type { ExperimentConfig } from "../runs/config";
-import { PROJECT_ROOT, configHashParts, dataFiles, hashOfParts, parseExperimentConfig } from "../runs/config";
+import { PROJECT_ROOT, configHashParts, dataFiles, dataFingerprint, hashOfParts, parseExperimentConfig } from "../runs/config";
 import type { Prediction, PredictionSplit, ResultRun, RunRecord, ShippedInfo } from "../runs/record";
 import { loadPredictions } from "../runs/predictions";
 import type { PredictionSource } from "../report";
 import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
+import { RunProblem, checkRunMetrics, checkRunSpec, gridProblem, matchSpec, type RejectedRun } from "./results-checks";
+
+export type { RejectedRun } from "./results-checks";
 
 /** The results format this code writes and reads (1: runs without fingerprints or predictions, before 2026-12-06). */
 export const RESULTS_FORMAT = 2;
@@ -116,8 +119,15 @@ export class ResultsFileError extends Error {
   }
 }
 
-/** Read and check one results file: JSON, schema, the table it claims, and each run's hash against its config. */
-export function readResultsFile(file: string, table?: TableName): ResultsFile {
+/** A results file as read: the runs believed, and each run left out with the reason (file, run, field). */
+export type CheckedResults = ResultsFile & { rejected: RejectedRun[] };
+
+/**
+ * Read and check one results file. Whole-file problems throw (JSON, schema, the table it claims, a grid that is not
+ * its table's); a run that does not prove itself (results-checks.ts: its hash, its table's job, its metrics against
+ * its own confusion matrix and predictions, a duplicate, another split) is left out of `runs` and listed in `rejected`.
+ */
+export function readResultsFile(file: string, table?: TableName): CheckedResults {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -132,28 +142,86 @@ export function readResultsFile(file: string, table?: TableName): ResultsFile {
   const parsed = res.data as unknown as ResultsFile;
   if (table && parsed.table !== table) throw new ResultsFileError(file, `holds the ${parsed.table} table, not ${table}`);
   if ((parsed.format ?? 1) > RESULTS_FORMAT) throw new ResultsFileError(file, `format ${parsed.format} is newer than this code reads (${RESULTS_FORMAT}); update the project`);
-  parsed.runs.forEach((run, i) => checkRunHash(file, run, i));
-  return parsed;
+  const format2 = (parsed.format ?? 1) >= 2;
+  if (format2 && !parsed.grid) throw new ResultsFileError(file, "field grid: missing (a format-2 file lists every job of its grid)");
+  const rel = path.relative(PROJECT_ROOT, file);
+  const rejected: RejectedRun[] = [];
+  const reject = (run: ResultRun, i: number, problem: string): void => {
+    rejected.push({ index: i, variant: run.variant, seed: run.seed, hash: run.hash, message: `${path.relative(process.cwd(), file) || file}: runs[${i}] (${run.variant}, seed ${run.seed}${run.hash ? `, ${run.hash}` : ""}): ${problem}` });
+  };
+  // each run on its own: its hash, its numbers
+  const configs = new Map<number, ExperimentConfig>();
+  parsed.runs.forEach((run, i) => {
+    try {
+      const cfg = checkRunHash(file, run, i, format2);
+      checkRunMetrics(run, path.join(path.dirname(file), "predictions"), format2);
+      if (cfg) configs.set(i, cfg);
+    } catch (e) {
+      if (!(e instanceof RunProblem)) throw e;
+      reject(run, i, e.message);
+    }
+  });
+  // then against its table: the spec's job for its variant and seed, once, in the file's grid, on the file's split
+  const checked = [...configs].map(([i, config]) => ({ i, run: parsed.runs[i], config }));
+  const spec = matchSpec(parsed.table, checked.map(({ run, config }) => ({ variant: run.variant, seed: run.seed, config })));
+  const first = new Map<string, number>();
+  const grid = new Map((parsed.grid ?? []).map((g) => [g.hash, g] as const));
+  parsed.runs.forEach((run, i) => {
+    if (rejected.some((r) => r.index === i)) return;
+    try {
+      const cfg = configs.get(i);
+      if (spec && cfg) checkRunSpec(parsed.table, spec, run, cfg);
+      const twin = first.get(`${run.hash}\0${run.variant}\0${run.seed}`);
+      if (twin !== undefined) throw new RunProblem(`duplicates runs[${twin}] (the same run listed twice)`);
+      first.set(`${run.hash}\0${run.variant}\0${run.seed}`, i);
+      const g = run.hash ? grid.get(run.hash) : undefined;
+      if (format2 && run.hash && (!g || g.variant !== run.variant || g.seed !== run.seed)) {
+        throw new RunProblem(`hash: not the file's grid job for ${run.variant}, seed ${run.seed}${g ? ` (the grid has ${run.hash} as ${g.variant}, seed ${g.seed})` : ""}`);
+      }
+      const split = parsed.runs.find((_r, k) => !rejected.some((x) => x.index === k))?.split;
+      if (split && run.split !== split) throw new RunProblem(`split: reports ${run.split}, but the file's other runs report ${split} (one table, one split)`);
+    } catch (e) {
+      if (!(e instanceof RunProblem)) throw e;
+      reject(run, i, e.message);
+    }
+  });
+  rejected.sort((a, b) => a.index - b.index);
+  const runs = parsed.runs.filter((_, i) => !rejected.some((r) => r.index === i));
+  if (format2 && spec) {
+    const trusted = runs.flatMap((run) => {
+      const i = parsed.runs.indexOf(run);
+      return run.hash && run.identity && configs.has(i) ? [{ variant: run.variant, seed: run.seed, hash: run.hash, config: configs.get(i)!, identity: run.identity }] : [];
+    });
+    const problem = gridProblem(parsed.table, spec, parsed.grid ?? [], trusted);
+    if (problem) throw new ResultsFileError(file, `${problem}; the file was edited: restore it from git (git checkout -- ${rel}) or re-export it`);
+  }
+  return { ...parsed, runs, rejected };
 }
 
-/** A run with a hash must carry its config, and (format 2) the hash recomputed from it and its fingerprints must match. */
-function checkRunHash(file: string, run: ResultRun, i: number): void {
-  const where = `runs[${i}] (${run.variant}, seed ${run.seed})`;
-  if (run.hash === null) return;
-  if (!run.config) throw new ResultsFileError(file, `${where}: has hash ${run.hash} but no config`);
-  if (!run.identity) return; // format 1: no fingerprints recorded, so nothing to recompute
+/**
+ * A run with a hash must carry its config, and (format 2) the hash recomputed from it and its fingerprints must
+ * match; returns the checked config (format 2), or undefined.
+ */
+function checkRunHash(file: string, run: ResultRun, i: number, format2: boolean): ExperimentConfig | undefined {
+  if (run.hash === null) return undefined;
+  if (!run.config) throw new RunProblem(`config: missing, though the run has hash ${run.hash}`);
+  if (!run.identity) {
+    if (format2) throw new RunProblem("identity: missing (a format-2 run records the fingerprints its hash was made from)");
+    return undefined; // format 1: no fingerprints recorded, so nothing to recompute
+  }
   let cfg: ExperimentConfig;
   try {
-    cfg = parseExperimentConfig(run.config, `${file} ${where}`);
+    cfg = parseExperimentConfig(run.config, `${file} runs[${i}]`);
   } catch (e) {
-    throw new ResultsFileError(file, `${where}: its config is not valid (${(e as Error).message})`);
+    throw new RunProblem(`config: not valid (${(e as Error).message})`);
   }
-  if (cfg.seed !== run.seed) throw new ResultsFileError(file, `${where}: its config says seed ${cfg.seed}`);
+  if (cfg.seed !== run.seed) throw new RunProblem(`seed: ${run.seed}, but its config says seed ${cfg.seed}`);
   const { data: _d, model: _m, ...settings } = cfg;
   const recomputed = hashOfParts({ settings, ...run.identity });
   if (recomputed !== run.hash) {
-    throw new ResultsFileError(file, `${where}: its config and fingerprints hash to ${recomputed}, not ${run.hash} (the file was edited); restore it from git or re-export it`);
+    throw new RunProblem(`its config and fingerprints hash to ${recomputed}, not ${run.hash} (the file was edited); restore it from git or re-export it`);
   }
+  return cfg;
 }
 
 // ---- writing ----------------------------------------------------------------------------------
@@ -166,13 +234,36 @@ const round3 = (p: number): number => Math.round(p * 1000) / 1000;
 /** predictions/<hash>-<split>.jsonl: id, gold, predicted and probabilities to 3 decimals (sentences stay in the data). */
 function writeCompactPredictions(dir: string, run: ExportRun, split: PredictionSplit): string | undefined {
   const file = path.join(dir, "predictions", `${run.hash}-${split}.jsonl`);
-  if (run.shipped) return run.shipped.predictions?.[split]; // shipped earlier: its file is already there
+  if (run.shipped) {
+    // shipped earlier: its file travels with it when the export goes to another folder (a file proves itself there)
+    const digest = run.shipped.predictions?.[split];
+    const from = path.join(path.dirname(run.dir), "predictions", `${run.hash}-${split}.jsonl`);
+    if (digest && path.resolve(from) !== path.resolve(file) && fs.existsSync(from)) writeShipped(file, fs.readFileSync(from, "utf8"));
+    return digest;
+  }
   if (!fs.existsSync(path.join(run.dir, `predictions-${split}.jsonl`))) return undefined;
   const rows = loadPredictions(run.dir, split).map((p) => JSON.stringify({ id: p.id, label: p.label, pred: p.pred, probs: p.probs.map(round3) }));
   const text = rows.join("\n") + "\n";
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, text);
+  writeShipped(file, text);
   return sha256(text);
+}
+
+/**
+ * Write one file of a results folder whole (a temp file renamed over it, removed when the write fails), or make the
+ * folder (text null); a failure (read-only folder, full disk) names the file and the reason.
+ */
+function writeShipped(file: string, text: string | null): void {
+  const tmp = `${file}.tmp-medrel-${process.pid}`;
+  try {
+    fs.mkdirSync(text === null ? file : path.dirname(file), { recursive: true });
+    if (text === null) return;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (text !== null && fs.existsSync(tmp)) fs.rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(`--export: cannot write ${path.relative(process.cwd(), file) || file} (${err.code ?? "error"}: ${err.message}); a read-only folder or a full disk?`);
+  }
 }
 
 const sha256 = (text: string | Buffer): string => createHash("sha256").update(text).digest("hex");
@@ -199,7 +290,10 @@ function shippedInfo(run: RunRecord): ShippedInfo {
 export function resultRun(dir: string, run: ExportRun, split: "dev" | "test"): ResultRun {
   // a shipped run is written back as the job it stands for here: one run can be a row of two tables (the quick
   // preset's run is Entity_marked2, the pretrained model and Weighted+Aug), and the shipped map holds one of its names
-  if (run.shipped) return { ...run.shipped, variant: run.variant, seed: run.seed };
+  if (run.shipped) {
+    for (const s of Object.keys(run.shipped.predictions ?? {}) as PredictionSplit[]) writeCompactPredictions(dir, run, s);
+    return { ...run.shipped, variant: run.variant, seed: run.seed };
+  }
   const { data, model } = configHashParts(run.config);
   const identity = { data, model };
   const predictions: Partial<Record<PredictionSplit, string>> = {};
@@ -236,6 +330,42 @@ export interface ExportRequest {
   runs: readonly ExportRun[];
   command: string;
   gridSeconds?: number;
+  /** drop the runs of the file already there that this export does not carry (another grid's, or ones left out); default: refuse */
+  replace?: boolean;
+}
+
+/** An export that would drop runs of the results file already there: nothing was written. */
+export class ExportConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ExportConflictError";
+  }
+}
+
+/**
+ * What writing `table` into `dir` keeping only the runs `keep` (by hash) would drop of the file already there: every
+ * run it holds, believed or left out, that `keep` lacks; a file that does not read counts as dropped whole. Undefined
+ * when nothing would be lost.
+ */
+export function exportDrops(dir: string, table: TableName, keep: ReadonlySet<string>): string | undefined {
+  const out = path.join(dir, `${table}.json`);
+  if (!fs.existsSync(out)) return undefined;
+  const rel = path.relative(process.cwd(), out) || out;
+  let old: CheckedResults;
+  try {
+    old = readResultsFile(out, table);
+  } catch (e) {
+    return `${rel} is there but does not read (${(e as Error).message}), so writing it would lose what it holds`;
+  }
+  const gone = [...old.runs, ...old.rejected].filter((r) => !r.hash || !keep.has(r.hash));
+  if (gone.length === 0) return undefined;
+  const bad = old.rejected.filter((r) => !r.hash || !keep.has(r.hash));
+  const named = gone.slice(0, 3).map((r) => `${r.variant} seed ${r.seed}${r.hash ? ` (${r.hash})` : ""}`).join(", ");
+  return (
+    `${rel} holds ${gone.length} run(s) this export would drop (${named}${gone.length > 3 ? ", …" : ""}): ` +
+    (bad.length ? `${bad.length} of them do not prove themselves (${bad[0].message}); ` : "") +
+    `the file was written by \`${old.command}\`, another grid or data than this export's`
+  );
 }
 
 /**
@@ -246,7 +376,9 @@ export function shippedRun(ref: string): ResultRun & { hash: string; config: Exp
   const m = /^(.+\.json)#([0-9a-f]{12})$/.exec(ref);
   if (!m) throw new Error(`${ref}: expected a results file and a run's hash, e.g. results/study/loss.json#251bcd44b080`);
   const [, file, hash] = m;
-  const runs = readResultsFile(path.resolve(file)).runs;
+  const { runs, rejected } = readResultsFile(path.resolve(file));
+  const bad = rejected.find((r) => r.hash === hash);
+  if (bad) throw new ResultsFileError(path.resolve(file), `run ${hash} does not prove itself, so nothing is compared with it: ${bad.message}`);
   const run = runs.find((r) => r.hash === hash);
   if (!run || !run.config) {
     const some = runs.filter((r) => r.hash).slice(0, 3).map((r) => `${r.hash} (${r.variant}, seed ${r.seed})`);
@@ -266,9 +398,15 @@ function sameExceptDate(out: string, file: ResultsFile): boolean {
   }
 }
 
+/** What to do when an export would drop shipped runs. */
+export const EXPORT_CONFLICT_HINT =
+  "Export into another folder (--export DIR), restore the file from git (git checkout -- FILE), or pass --replace to drop those runs on purpose.";
+
 /** Write <dir>/<table>.json (and the runs' compact predictions), partial or whole, unless only its date would change; returns the file. */
 export function exportResults(dir: string, req: ExportRequest): { file: string; done: number; total: number } {
-  fs.mkdirSync(dir, { recursive: true });
+  const drops = req.replace ? undefined : exportDrops(dir, req.table, new Set(req.runs.map((r) => r.hash)));
+  if (drops) throw new ExportConflictError(`${drops}. Nothing was written. ${EXPORT_CONFLICT_HINT}`);
+  writeShipped(dir, null);
   const split = req.runs.length > 0 && req.runs.every((r) => r.metrics.test) ? "test" : "dev";
   const runs = req.runs.map((r) => resultRun(dir, r, split));
   const file: ResultsFile = {
@@ -282,9 +420,7 @@ export function exportResults(dir: string, req: ExportRequest): { file: string; 
   };
   const out = path.join(dir, `${req.table}.json`);
   if (!sameExceptDate(out, file)) {
-    const tmp = `${out}.tmp-medrel-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(file, null, 1) + "\n");
-    fs.renameSync(tmp, out);
+    writeShipped(out, JSON.stringify(file, null, 1) + "\n");
   }
   return { file: out, done: new Set(req.runs.map((r) => r.hash)).size, total: new Set(req.grid.map((g) => g.hash)).size };
 }
@@ -308,7 +444,10 @@ export function shippedRuns(dir = studyResultsDir()): Map<string, RunRecord> {
   for (const t of TABLE_NAMES) {
     const file = path.join(dir, `${t}.json`);
     if (!fs.existsSync(file)) continue;
-    for (const run of readResultsFile(file, t).runs) {
+    const { runs, rejected } = readResultsFile(file, t);
+    // a run left out is not taken as done: a grid trains it again (or export refuses to drop it)
+    for (const r of rejected) console.warn(`[medrel] left out: ${r.message}`);
+    for (const run of runs) {
       const r = asRunRecord(file, run);
       if (r) out.set(r.hash, r);
     }
@@ -342,6 +481,8 @@ export function shippedPredictions(run: ResultRun, split: PredictionSplit, dir =
   if (!fs.existsSync(file)) throw new ResultsFileError(file, "missing (it ships beside its results file)");
   const text = fs.readFileSync(file);
   if (sha256(text) !== digest) throw new ResultsFileError(file, "its content does not match the digest its results file records (edited or truncated); restore it from git");
+  const missing = sentencesProblem(run, split);
+  if (missing) throw new ResultsFileError(file, missing);
   const rows = sentencesById(run.config, split);
   return text
     .toString("utf8")
@@ -354,6 +495,33 @@ export function shippedPredictions(run: ResultRun, split: PredictionSplit, dir =
       if (r.r !== p.label) throw new ResultsFileError(file, `line ${i + 1}: id ${p.id} has gold ${p.label} but the data says ${r.r}: the data changed since these results were made`);
       return { id: p.id, sentence: r.sentence, h: r.h, t: r.t, label: p.label, pred: p.pred, probs: p.probs };
     });
+}
+
+/**
+ * Why a shipped run's sentences cannot be joined to its predictions on this machine, or undefined when they can: the
+ * data file is not here (a clone without the study's data), or the data here is not the data the run was made on (its
+ * fingerprint differs from the one the results file records), so the rows with its ids would be other sentences.
+ */
+export function sentencesProblem(run: ResultRun, split: PredictionSplit): string | undefined {
+  if (!run.config) return `${run.variant}, seed ${run.seed}: no config, so no data to join its predictions to`;
+  const cfg = parseExperimentConfig(run.config);
+  const files = dataFiles(cfg.data);
+  const f = split === "selection" ? files.train : files[split];
+  const where = cfg.data.kind === "dir" ? cfg.data.dir : JSON.stringify(cfg.data);
+  if (!f) {
+    return (
+      `the sentences of these predictions are in the ${split} split of ${where}, which is not on this machine; every number shown comes ` +
+      `from results/study alone. To see the sentences, put the study's data beside the project (${where}: study_train.jsonl, study_val.jsonl; README, "The study's data")`
+    );
+  }
+  const here = dataFingerprint(cfg.data);
+  if (run.identity && here !== run.identity.data.content) {
+    return (
+      `${where} on this machine is not the data run ${run.hash} was made on (fingerprint ${here}, the results file records ${run.identity.data.content}): ` +
+      `the rows with its ids could be other sentences, so none is shown; restore the study's data as it was`
+    );
+  }
+  return undefined;
 }
 
 /** The data file a split's rows come from (the selection slice is part of train). */
@@ -377,13 +545,13 @@ function sentencesById(cfg: ExperimentConfig, split: PredictionSplit) {
 }
 
 /** How much of each table's grid a results folder holds (a table whose file is absent is left out). */
-export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultRun[] }[] {
+export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultRun[]; rejected: RejectedRun[] }[] {
   return TABLE_NAMES.flatMap((table) => {
     const file = path.resolve(dir, `${table}.json`);
     if (!fs.existsSync(file)) return [];
-    const { grid = [], runs } = readResultsFile(file, table);
+    const { grid = [], runs, rejected } = readResultsFile(file, table);
     const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
     const hashes = new Set(grid.map((g) => g.hash));
-    return [{ table, done: [...hashes].filter((h) => have.has(h)).length, total: hashes.size || have.size, grid, runs }];
+    return [{ table, done: [...hashes].filter((h) => have.has(h)).length, total: hashes.size || have.size, grid, runs, rejected }];
   });
 }

@@ -5,7 +5,9 @@
  * for, with the sentences when the runs' predictions are on this machine), then the demo grid, labelled as the
  * illustration it is. The notebooks keep only what differs between them: the claim, the idea at work, the reading.
  */
+import * as path from "node:path";
 import { STUDY_HARD_CLASSES } from "../data/labels";
+import { PROJECT_ROOT } from "../runs/config";
 import { DEMO_HARD_TRAIN_SHARE } from "../data/demo";
 import { publishedTable, showHtml, showTable, showSentences, escapeHtml, loadStudyTables, type ReportSection } from "../report";
 import type { PresetName } from "./presets";
@@ -58,6 +60,16 @@ export function identicalVariantLines(t: Pick<TableResult, "records" | "variants
   });
 }
 
+/** The shipped runs left out because they do not prove themselves, each named with its field, and what to do. */
+export function leftOutLines(t: Pick<TableResult<"shipped">, "rejected" | "file">): string[] {
+  if (t.rejected.length === 0) return [];
+  return [
+    `${t.rejected.length} run(s) of ${path.relative(PROJECT_ROOT, t.file)} are left out of every number below: they do not agree with themselves or with the table's spec.`,
+    ...t.rejected.map((r) => `  ${r.message}`),
+    `Restore the file from git (git checkout -- ${path.relative(PROJECT_ROOT, t.file)}) or re-export it.`,
+  ];
+}
+
 /** The study's table as published, each metric's best value in bold. */
 export function showStudyTable(table: TableName): void {
   const spec = TABLE_SPECS[table];
@@ -74,6 +86,8 @@ function showStudyData(table: TableName, shipped: TableResult<"shipped"> | null,
   }
   const progress = progressLine(shipped);
   if (progress) showHtml(`<p style="border-left:4px solid #e0a800;padding:4px 8px;margin:6px 0">${escapeHtml(progress)}</p>`, progress);
+  const left = leftOutLines(shipped);
+  if (left.length) showHtml(`<pre style="border-left:4px solid #c0392b;padding:4px 8px;margin:6px 0;white-space:pre-wrap">${escapeHtml(left.join("\n"))}</pre>`, left.join("\n"));
   const seeds = new Set(shipped.records.map((r) => r.seed)).size;
   showTableResult(shipped, { caption: `ours on the study's data (${shipped.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
   const same = identicalVariantLines(shipped);

@@ -142,6 +142,14 @@ function fullRecipe(base: ExperimentConfig, preset: PresetName): ExperimentConfi
   return preset === "study" ? base : withStudySampler(withStudyWeights(base));
 }
 
+/**
+ * The models table's row of one checkpoint folder (rows exist only for the checkpoints under models/ on the machine
+ * that makes the grid; a shipped run of another machine's checkpoint is checked against this too).
+ */
+export function checkpointVariant(base: ExperimentConfig, preset: PresetName, ck: { name: string; dir: string }): VariantSpec {
+  return { name: ck.name, config: { ...fullRecipe(base, preset), model: { kind: "checkpoint", dir: ck.dir, name: ck.name } } };
+}
+
 // ---- the four tables ------------------------------------------------------------------------
 
 /**
@@ -172,9 +180,7 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
         if (full.model.pretrained) out.push({ name: PRETRAINED_VARIANT, config: full });
         out.push({ name: FROM_SCRATCH_VARIANT, config: { ...full, model: fromScratch(full.model) } });
       }
-      for (const ck of availableCheckpoints(ctx.modelsDir)) {
-        out.push({ name: ck.name, config: { ...full, model: { kind: "checkpoint", dir: ck.dir, name: ck.name } } });
-      }
+      for (const ck of availableCheckpoints(ctx.modelsDir)) out.push(checkpointVariant(base, ctx.preset, ck));
       out.push({ name: NGRAM_VARIANT, config: ngramBaseline(base) });
       return out;
     },

@@ -41,7 +41,7 @@ import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
 import { describeEncoder } from "./encoders";
-import { readResultsFile, shippedPredictions, studyResultsDir, type GridJobRef, type ResultsFile } from "./results";
+import { readResultsFile, sentencesProblem, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
 
 export interface TableRequest {
   preset: PresetName;
@@ -81,7 +81,8 @@ interface TableView {
 /** Where a table's runs come from: run folders (a grid trained or cached here) or a shipped results file. */
 interface TableSources {
   runs: { runs: JobRun<Job>[]; missing: Job[] };
-  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: ResultRun[]; missing: GridJobRef[] };
+  /** `runs` are those believed; `rejected` those left out of every number here, each named with its field */
+  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: ResultRun[]; missing: GridJobRef[]; rejected: RejectedRun[] };
 }
 
 /** One study table of ours: `TableResult<"runs">` from a grid's run folders, `TableResult<"shipped">` from results/study. */
@@ -290,15 +291,22 @@ export interface ErrorAnalysisRequest {
 /** A run folder on this machine, or a shipped run (results.ts: its compact predictions beside its results file). */
 type RunLocation = { variant: string; dir?: string; hash?: string | null } | ResultRun;
 
-/** The saved predictions of every run of a variant (folders, or shipped files), or null when some run's are missing. */
-function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string, resultsDir?: string): PredictionSource[] | null {
+/**
+ * The saved predictions of every run of a variant (folders, or shipped files), or why they cannot be shown: some run's
+ * are missing, or a shipped run's sentences are not on this machine (sentencesProblem).
+ */
+function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string, resultsDir?: string): PredictionSource[] | string {
   const mine = runs.filter((x) => x.variant === variant);
+  for (const run of mine) {
+    const problem = "predictions" in run && run.predictions?.[split as PredictionSplit] ? sentencesProblem(run, split as PredictionSplit) : undefined;
+    if (problem) return problem;
+  }
   const found = mine.flatMap((run): PredictionSource[] => {
     if ("predictions" in run && run.predictions?.[split as PredictionSplit]) return [{ split: split as PredictionSplit, rows: shippedPredictions(run, split as PredictionSplit, resultsDir) }];
     const dir = "dir" in run && run.dir ? run.dir : run.hash ? runDir(run.hash, runsDir) : undefined;
     return dir !== undefined && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`)) ? [{ dir }] : [];
   });
-  return found.length === mine.length && found.length > 0 ? found : null;
+  return found.length === mine.length && found.length > 0 ? found : "the runs' saved predictions are not on this machine";
 }
 
 /**
@@ -318,11 +326,11 @@ export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { ru
   showChart(confusionMatrixChart(summed, { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
   const pairOpts = { pairs: opts.pairs ?? 3, golds: opts.golds };
   const sources = variantPredictions(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR, opts.resultsDir);
-  if (sources) {
+  if (typeof sources !== "string") {
     showHtml(errorAnalysisHtml(sources, { ...pairOpts, examples: opts.examples ?? 4, split: split as PredictionSplit }));
   } else {
     showTable(confusedPairsTable(confusedPairs(summed, pairOpts)), {
-      caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (the runs' saved predictions are not on this machine, so no example sentences)`,
+      caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (no example sentences: ${sources})`,
     });
   }
 }
@@ -333,7 +341,10 @@ export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { ru
 export function loadResults(table: TableName, dir = studyResultsDir()): TableResult<"shipped"> | null {
   const file = path.resolve(dir, `${table}.json`);
   if (!fs.existsSync(file)) return null;
-  const { runs, ...meta } = readResultsFile(file, table);
+  const { runs, rejected, ...meta } = readResultsFile(file, table);
+  if (runs.length === 0 && rejected.length > 0) {
+    throw new Error(`${rejected.map((r) => r.message).join("\n")}\nno run of ${path.relative(process.cwd(), file)} proves itself; restore it from git (git checkout -- ${path.relative(process.cwd(), file)}) or re-export it`);
+  }
   if (runs.length === 0) return null;
   const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
   // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
@@ -343,5 +354,5 @@ export function loadResults(table: TableName, dir = studyResultsDir()): TableRes
   // a file without its grid (written before grids were recorded) counts only the runs it has
   const progress = gridProgress(meta.grid ?? [...have].map((hash) => ({ hash })), missing);
   const view = tableView(table, runs[0].split, records, variants, progress, tableEncoder(table, runs));
-  return { ...view, source: "shipped", file, meta, runs, missing };
+  return { ...view, source: "shipped", file, meta, runs, missing, rejected };
 }

@@ -167,3 +167,46 @@ export function argmaxRows(flat: ArrayLike<number>, numCols: number): number[] {
   }
   return out;
 }
+
+/**
+ * The metrics a confusion matrix stands for (rows = true, columns = predicted), by the same code as
+ * classificationMetrics, so a stored Metrics record can be checked against its own matrix to the last bit.
+ */
+export function metricsFromConfusion(confusion: readonly (readonly number[])[], labels: readonly string[] = LABEL_NAMES): Metrics {
+  const k = labels.length;
+  if (confusion.length !== k || confusion.some((row) => row.length !== k)) throw new MetricsInputError(`confusion: expected a ${k}×${k} matrix`);
+  const yTrue: number[] = [];
+  const yPred: number[] = [];
+  confusion.forEach((row, t) =>
+    row.forEach((count, p) => {
+      if (!Number.isInteger(count) || count < 0 || count > 1e8) throw new MetricsInputError(`confusion[${t}][${p}] = ${count} is not a count`);
+      for (let i = 0; i < count; i++) {
+        yTrue.push(t);
+        yPred.push(p);
+      }
+    }),
+  );
+  return classificationMetrics(yTrue, yPred, { labels });
+}
+
+/**
+ * The first field where two Metrics records differ ("macro_f1: 0.9432 vs 0.8932"), comparing every number (per class
+ * too, and the confusion matrix) to within `tol`; undefined when they agree.
+ */
+export function metricsDifference(a: Metrics, b: Metrics, tol = 1e-9): string | undefined {
+  const near = (x: number, y: number) => Math.abs(x - y) <= tol;
+  for (const f of ["macro_f1", "micro_f1", "macro_precision", "macro_recall", "f1_range", "accuracy", "n"] as const) {
+    if (!near(a[f], b[f])) return `${f}: ${a[f]} vs ${b[f]}`;
+  }
+  const classes = [...new Set([...Object.keys(a.per_class), ...Object.keys(b.per_class)])];
+  for (const c of classes) {
+    const [x, y] = [a.per_class[c], b.per_class[c]];
+    if (!x || !y) return `per_class.${c}: ${x ? "present" : "absent"} vs ${y ? "present" : "absent"}`;
+    for (const f of ["f1", "precision", "recall", "support"] as const) if (!near(x[f], y[f])) return `per_class.${c}.${f}: ${x[f]} vs ${y[f]}`;
+  }
+  for (let t = 0; t < Math.max(a.confusion.length, b.confusion.length); t++) {
+    const [x, y] = [a.confusion[t] ?? [], b.confusion[t] ?? []];
+    for (let p = 0; p < Math.max(x.length, y.length); p++) if (x[p] !== y[p]) return `confusion[${t}][${p}]: ${x[p]} vs ${y[p]}`;
+  }
+  return undefined;
+}

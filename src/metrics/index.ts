@@ -1,6 +1,8 @@
 export {
   classificationMetrics,
   confusionMatrix,
+  metricsFromConfusion,
+  metricsDifference,
   argmax,
   argmaxRows,
   MetricsInputError,

@@ -71,7 +71,7 @@ export const AugmentSpecSchema = z.strictObject({
   hardRule: z.enum(["study", "lowest_dev_f1", "lowest_frequency"]),
   strategies: z.array(z.enum(["oversample", "entity_substitution", "char_noise"])),
   /** augmented copies per original hard-class row */
-  multiplier: z.number().nonnegative(),
+  multiplier: z.number().nonnegative().max(100),
 });
 export type AugmentSpec = z.infer<typeof AugmentSpecSchema>;
 
@@ -79,7 +79,7 @@ export const DistillSpecSchema = z.strictObject({
   teacher: z.literal("ngram"),
   alpha: z.number().min(0).max(1),
   temperature: z.number().positive(),
-  folds: z.number().int().min(2),
+  folds: z.number().int().min(2).max(50),
   /** fit the teacher with the student's class weights, so a weighted student is not pulled back to the unweighted prior */
   classWeighted: z.boolean(),
 });

@@ -15,6 +15,8 @@ const CHUNK = 4 << 20;
  */
 export function fileDigest(file: string): string {
   const st = fs.statSync(file);
+  // a pipe (`--train <(cat …)`), FIFO or device has no size and may never end: nothing a hash can be made of
+  if (!st.isFile()) throw new Error(`${file}: not a regular file (a pipe, FIFO, device or folder); save its content to a file and pass that`);
   const key = `${file}\0${st.size}\0${st.mtimeMs}`;
   const known = memo.get(key);
   if (known !== undefined) return known;

@@ -163,12 +163,25 @@ export function localKernelEnv(root = REPO_ROOT): Record<string, string> {
   return { JUPYTER_PATH: prev ? `${dir}${path.delimiter}${prev}` : dir };
 }
 
+/** A path that is a Jupyter notebook (JSON with nbformat and cells), or an error naming it, before Jupyter is started. */
+function checkNotebookFile(file: string): string {
+  let nb: unknown;
+  try {
+    nb = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    nb = undefined;
+  }
+  const ok = typeof nb === "object" && nb !== null && typeof (nb as NotebookJson & { nbformat?: unknown }).nbformat === "number" && Array.isArray((nb as NotebookJson).cells);
+  if (!ok) throw new Error(`${file}: not a Jupyter notebook (expected a .ipynb file: JSON with "nbformat" and "cells"); the notebooks are under notebooks/`);
+  return file;
+}
+
 /**
  * A notebook named the way a person types it: a path, a file name under notebooks/, or its number or name without
  * the extension ("04", "04_weighted_loss"). Throws with the list of notebooks when none or several match.
  */
 export function findNotebook(name: string, dir = NOTEBOOKS_DIR): string {
-  if (fs.existsSync(name) && fs.statSync(name).isFile()) return path.resolve(name);
+  if (fs.existsSync(name) && fs.statSync(name).isFile()) return checkNotebookFile(path.resolve(name));
   const all = listNotebooks(dir);
   const base = path.basename(name).replace(/\.ipynb$/, "");
   const hits = all.filter((f) => path.basename(f, ".ipynb") === base || path.basename(f).startsWith(`${base}_`));

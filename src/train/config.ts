@@ -10,10 +10,15 @@ import type { DistillOptions } from "./loss";
 import { SCHEDULE_NAMES, type ScheduleName } from "./schedule";
 
 /** How a run is optimised: every field of a config that the training loop reads by the same name. */
+/** The most epochs and rows per batch a config may ask for (the study trains 3–4 epochs of 16–32 rows). */
+export const MAX_EPOCHS = 1000;
+export const MAX_BATCH_SIZE = 4096;
+
 export const HyperparamsSchema = z.strictObject({
   seed: z.number().int().nonnegative().describe("random seed (model init, sampler, dropout)"),
-  epochs: z.number().int().positive().describe("epochs"),
-  batchSize: z.number().int().positive().describe("rows per batch"),
+  // bounded before any work: each epoch's batches are planned up front, so 1e9 epochs would fill the memory first
+  epochs: z.number().int().positive().max(MAX_EPOCHS).describe("epochs"),
+  batchSize: z.number().int().positive().max(MAX_BATCH_SIZE).describe("rows per batch"),
   lr: z.number().positive().describe("peak learning rate"),
   schedule: z.enum(SCHEDULE_NAMES as unknown as [ScheduleName, ...ScheduleName[]]).describe("learning-rate schedule"),
   warmupRatio: z.number().min(0).max(1).describe("fraction of all optimizer steps spent warming up linearly from 0"),
