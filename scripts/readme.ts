@@ -11,6 +11,7 @@ import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsC
 import { metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
+import { renderGridBlock } from "../bench/grid";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
 import type { BlasCoreChoice } from "../src/backend/cpu";
@@ -233,6 +234,7 @@ const MISSING_SOURCE: Record<string, string> = {
   speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
   "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
+  "grid-speed": "_Not measured yet: on an idle machine, `npm run bench:grid -- --shards 2 --threads 1` (and `--shards 1 --threads 2`) append to bench/results/grid/<cpu>.json, then `npm run readme`._",
   times: "_Not measured in this checkout yet: `npm run bench:times -- setup|test|start` and `npm run bench:times -- notebooks --preset smoke` write bench/results/times.json, then `npm run readme`._",
 };
 
@@ -248,6 +250,8 @@ export function renderBlocks(): Map<string, string> {
   const speed = readResults();
   if (speed.length) out.set("speed", renderReadmeTable(speed));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
+  const grid = renderGridBlock();
+  if (grid) out.set("grid-speed", grid);
   if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));
   if (fs.existsSync(BASE_STEP)) out.set("base", baseBlock(JSON.parse(fs.readFileSync(BASE_STEP, "utf8")) as BaseStepResult));
   const times = readTimes(COMMITTED_TIMES).entries;
