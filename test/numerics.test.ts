@@ -49,7 +49,7 @@ test("the backend reports its numerics; a run records them and the phases of its
 
 test("a run made before numerics were recorded says so from what it carries, and infers nothing", () => {
   assert.equal(numericsWords({ cpu: "AMD EPYC", blasCore: "Cooperlake (OpenBLAS's own choice)" }), "not recorded (made before numerics were recorded; CPU AMD EPYC, OpenBLAS core Cooperlake)");
-  assert.equal(numericsWords(undefined), "not recorded (made before numerics were recorded; CPU ?, OpenBLAS core ?)");
+  assert.equal(numericsWords(undefined), "not recorded (made before numerics were recorded; CPU not recorded, OpenBLAS core not recorded)");
   assert.equal(numericsWords({ numerics: NGRAM_NUMERICS }), NGRAM_NUMERICS);
   assert.equal(sameNumerics(undefined, undefined), false, "two unrecorded runs are not known to share numerics");
   assert.equal(sameNumerics("a", "a"), true);

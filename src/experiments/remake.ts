@@ -19,7 +19,7 @@ export const SEED_NOISE_RULE =
 /** A run's numerics in words: its string, or, for a run made before they were recorded, what it does carry (nothing inferred). */
 export function numericsWords(info: Pick<RunInfo | ShippedInfo, "numerics" | "cpu" | "blasCore"> | undefined): string {
   if (info?.numerics) return info.numerics;
-  return `not recorded (made before numerics were recorded; CPU ${info?.cpu ?? "?"}, OpenBLAS core ${info?.blasCore?.split(" ")[0] ?? "?"})`;
+  return `not recorded (made before numerics were recorded; CPU ${info?.cpu ?? "not recorded"}, OpenBLAS core ${info?.blasCore?.split(" ")[0] ?? "not recorded"})`;
 }
 
 /** Whether two runs are expected to agree digit for digit: both recorded their numerics and they are the same. */
