@@ -11,6 +11,8 @@ import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsC
 import { metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
+import { renderGridBlock } from "../bench/grid";
+import { numericsWords, SEED_NOISE_RULE } from "../src/experiments/remake";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
 import type { BlasCoreChoice } from "../src/backend/cpu";
@@ -228,14 +230,38 @@ function notebookTimeBlock(name: string, entries: readonly TimeEntry[]): string 
   return `*Time to run it: ${parts.join("; ")}. Measured ${m.date.slice(0, 10)} on ${describeMachine(m.machine)} (${TIMES_REL}).${quick}*`;
 }
 
+/** Which kernel numerics each shipped results file was made with (run.json's info.numerics), and what a re-make compares. */
+function numericsBlock(): string {
+  const byWords = new Map<string, Map<string, number>>();
+  for (const t of resultsProgress(STUDY_RESULTS_DIR)) {
+    for (const r of t.runs.filter((x) => x.info)) {
+      const words = numericsWords(r.info);
+      const files = byWords.get(words) ?? new Map<string, number>();
+      files.set(`${t.table}.json`, (files.get(`${t.table}.json`) ?? 0) + 1);
+      byWords.set(words, files);
+    }
+  }
+  const lines = [...byWords].map(([words, files]) => `- ${words}: ${[...files].map(([f, n]) => `\`${f}\` (${n} runs)`).join(", ")}`);
+  return [
+    "Kernel numerics of the shipped runs, per results file:",
+    "",
+    ...lines,
+    "",
+    "A re-make (`npm run experiment -- --config results/study/<table>.json#<hash>`) under the shipped run's own numerics must agree digit for digit; " +
+      `under other or unrecorded numerics it says so and is judged ${SEED_NOISE_RULE}.`,
+  ].join("\n");
+}
+
 /** What a block says while the file it is rendered from does not exist yet. */
 const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
   "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
+  "study-numerics": "_Rendered from `results/study/` once it exists (see above)._",
   "study-plan": "_Not planned yet: `npm run plan` writes `results/study-plan.json` from today's shipped runs._",
   speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
   "quick-speed": "_Not measured in this checkout yet: `npm run bench:quick`, then `npm run readme`._",
+  "grid-speed": "_Not measured yet: on an idle machine, `npm run bench:grid -- --shards 2 --threads 1` (and `--shards 1 --threads 2`) append to bench/results/grid/<cpu>.json, then `npm run readme`._",
   times: "_Not measured in this checkout yet: `npm run bench:times -- setup|test|start` and `npm run bench:times -- notebooks --preset smoke` write bench/results/times.json, then `npm run readme`._",
 };
 
@@ -246,11 +272,14 @@ export function renderBlocks(): Map<string, string> {
   const models = shipped.find((t) => t.table === "models");
   if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
+  if (shipped.length) out.set("study-numerics", numericsBlock());
   const plan = readStudyPlan();
   if (plan) out.set("study-plan", planBlock(plan));
   const speed = readResults();
   if (speed.length) out.set("speed", renderReadmeTable(speed));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
+  const grid = renderGridBlock();
+  if (grid) out.set("grid-speed", grid);
   if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));
   if (fs.existsSync(BASE_STEP)) out.set("base", baseBlock(JSON.parse(fs.readFileSync(BASE_STEP, "utf8")) as BaseStepResult));
   const times = readTimes(COMMITTED_TIMES).entries;

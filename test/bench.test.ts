@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { GRID_PHASES, readGridFile, renderGridBlock } from "../bench/grid";
 import { TABLE_HEADER, readResult, readResults, renderReadmeTable } from "../bench/readme-table";
 import { runJson } from "../bench/throughput";
 import {
@@ -211,4 +213,29 @@ test("schema 1 reads as schema 2 with every number kept; a CPU's file is its new
   // the AMD EPYC file was re-measured on 2026-12-06 (its own core, flush-to-zero): it is that day's raw file
   const cpuFile = readResult(path.join(dir, "throughput", "amd-epyc.json"));
   assert.equal(numbers(cpuFile), numbers(readResult(path.join(dir, "throughput-2026-12-06-amd-epyc.json"))));
+});
+
+test("bench:grid runs real jobs as reproduce does (shards side by side), records runs per hour, each run's phases and the machine; the README renders quick entries only", { timeout: 300_000 }, () => {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "medrel-grid-")), "amd-epyc.json");
+  const args = ["--import", "tsx", "bench/grid.ts", "--preset", "smoke", "--jobs", "2", "--shards", "2", "--threads", "1", "--out", out];
+  execFileSync(process.execPath, args, { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
+  execFileSync(process.execPath, [...args.slice(0, -4), "--shards", "1", "--out", out], { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
+  const [two, one] = readGridFile(out);
+  assert.equal(two.shards, 2);
+  assert.equal(one.shards, 1, "a second measurement is appended");
+  assert.deepEqual(two.seeds, [1000, 1001]);
+  assert.deepEqual(new Set(two.runs.map((r) => r.shard)), new Set([1, 2]), "one run per shard");
+  assert.ok(two.runsPerHour > 0 && Math.abs(two.runsPerHour - (3600 * 2) / two.wallSeconds) < 1e-9);
+  assert.match(two.machine.numerics ?? "", /^f32 · /);
+  assert.equal(two.machine.loadAverageAtEnd.length, 3);
+  assert.equal(two.teachers.length, 2, "the quick recipe distils: each seed's teacher is fitted and counted");
+  // the phases add up to the grid's process-seconds per run
+  const total = GRID_PHASES.reduce((a, k) => a + two.perRun[k], 0);
+  assert.ok(Math.abs(total - (2 * two.wallSeconds) / 2) < 0.01 || two.perRun.other === 0, `phases ${total} vs process-seconds per run ${two.wallSeconds}`);
+  assert.ok(two.runs.every((r) => r.seconds.steps! > 0 && r.seconds.write! >= 0 && r.samplesPerSec.length > 0));
+  assert.equal(renderGridBlock(path.dirname(out)), undefined, "smoke measurements are not shown");
+  fs.writeFileSync(out, JSON.stringify({ entries: [two, { ...one, preset: "quick" }] }));
+  const block = renderGridBlock(path.dirname(out))!;
+  assert.match(block, /\| AMD EPYC \| 1 × 1 \| \*\*[\d.]+\*\* \| 2 \|/);
+  assert.doesNotMatch(block, /\| 2 × 1 \|/);
 });

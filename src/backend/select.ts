@@ -8,6 +8,7 @@ import { installWasmKernels } from "./kernels";
 import { loadNative } from "./native";
 import { blasCoreChoice, cpuModel, describeBlasCore } from "./cpu";
 import { installLeanBackprop } from "./tape";
+import { backendNumerics } from "./numerics";
 
 export type BackendName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
@@ -31,6 +32,8 @@ export interface BackendInfo {
   blasCore?: string;
   /** whether denormal floats are flushed to zero in every thread that runs our kernels (native kernels only) */
   denormalsFlushed: boolean;
+  /** the kernel numerics, one short string recorded with every run (numerics.ts) */
+  numerics: string;
 }
 
 let current: BackendInfo | undefined;
@@ -118,9 +121,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       await tf.ready();
       // libtensorflow sizes its intra-op pool to the cores; WASM (no SIMD threads build) and cpu run on one
       const threads = name === "tensorflow" || name === "tensorflow-gpu" ? os.availableParallelism() : 1;
-      const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices, threads, cpu: cpuModel(), denormalsFlushed: false };
+      const info: BackendInfo = { name, tfBackend: tf.getBackend(), kernels: [], notices, threads, cpu: cpuModel(), denormalsFlushed: false, numerics: "" };
       installLeanBackprop();
       if (name === "wasm") extendWasm(info);
+      info.numerics = backendNumerics(info);
       current = info;
       if (opts.verbose ?? true) console.log(describeBackend(info));
       return info;
@@ -181,6 +185,7 @@ export function describeBackendDetails(info: BackendInfo): string[] {
   return [
     `backend: ${info.name}${info.kernels.length ? ` + ${info.kernels.join(", ")}` : ""}; ${info.threads} thread(s)`,
     `CPU: ${info.cpu}`,
+    `numerics: ${info.numerics}`,
     ...(info.blas ? [`OpenBLAS: ${info.blas}`, `OpenBLAS core: ${info.blasCore ?? "?"}`] : []),
     `denormal floats: ${info.denormalsFlushed ? "flushed to zero in every kernel thread (FTZ|DAZ)" : "not flushed (no native kernels)"}`,
     ...info.notices.map((n) => `not available: ${n}`),

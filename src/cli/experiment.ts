@@ -23,8 +23,8 @@ import {
   ExperimentConfigSchema,
 } from "../experiments";
 import { formatRunSummary } from "../report/summary";
+import { comparedWithShipped, variantRuns } from "../experiments/remake";
 import { cpuModel } from "../backend/cpu";
-import type { ResultRun, RunRecord } from "../runs";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import { runMain, floatArg, choiceArg, addSchemaOptions } from "./common";
 
@@ -116,21 +116,7 @@ async function main(): Promise<void> {
   const checkpointSeconds = f.checkpointMinutes === undefined ? undefined : 60 * f.checkpointMinutes;
   const run = await runExperiment(cfg, { out: f.out, force: f.force, strict: f.strict, checkpointSeconds, onDataReport: (text) => console.log(text) });
   console.log(formatRunSummary(run));
-  if (shipped) console.log(comparedWithShipped(run, shipped));
-}
-
-/** The re-made run beside the shipped one, split by split: equal to the digit on the same kind of CPU. */
-function comparedWithShipped(run: RunRecord, shipped: ResultRun & { hash: string }): string {
-  const splits = (["selection", "dev", "test"] as const).filter((k) => run.metrics[k] && shipped.splits?.[k]);
-  const lines = splits.map((k) => {
-    const [a, b] = [run.metrics[k]!, shipped.splits![k]!];
-    const same = a.micro_f1 === b.micro_f1 && a.macro_f1 === b.macro_f1;
-    const pct = (x: number) => (100 * x).toFixed(4);
-    return `  ${k}: micro-F1 ${pct(a.micro_f1)} (shipped ${pct(b.micro_f1)}), macro-F1 ${pct(a.macro_f1)} (shipped ${pct(b.macro_f1)}): ${same ? "the same" : "different"}`;
-  });
-  const where = shipped.info?.cpu ? ` (shipped from ${shipped.info.cpu}; this machine: ${cpuModel()})` : "";
-  const name = run.hash === shipped.hash ? `run ${run.hash}` : `run ${run.hash} (the shipped run is ${shipped.hash}: the config or the data differ)`;
-  return [`[medrel] ${name} against the shipped run${where}:`, ...lines].join("\n");
+  if (shipped) console.log(comparedWithShipped(run, shipped, variantRuns(f.config!.split("#")[0], shipped), cpuModel()));
 }
 
 if (require.main === module) runMain(main);

@@ -10,6 +10,7 @@ import { trainNgramBaseline, type NgramModel } from "../model/ngram";
 import type { ClassProbs } from "../train/inference";
 import type { ExperimentConfig } from "../runs/config";
 import type { RunInfo, SplitMetrics } from "../runs/record";
+import { NGRAM_NUMERICS } from "../backend/numerics";
 import { capRows, formatDataReport, type ExperimentData, type Fitted, type RunRows } from "./rows";
 
 /** What the n-gram model cannot do, refused rather than ignored. */
@@ -40,6 +41,7 @@ export function fitNgram(cfg: ExperimentConfig, data: ExperimentData, rows: RunR
   const info: RunInfo = {
     backend: "none (the n-gram model is plain JavaScript)",
     kernels: [],
+    numerics: NGRAM_NUMERICS,
     startedAt: new Date(started).toISOString(),
     seconds: { total: (Date.now() - started) / 1000, train: (t1 - started) / 1000, eval: (Date.now() - t1) / 1000 },
     trainRows: train.length,

@@ -275,6 +275,7 @@ function shippedInfo(run: RunRecord): ShippedInfo {
     threads: i.threads,
     cpu: i.cpu,
     blasCore: i.blasCore,
+    numerics: i.numerics,
     startedAt: i.startedAt,
     seconds: i.seconds,
     bestEpoch: i.bestEpoch,

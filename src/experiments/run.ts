@@ -17,7 +17,7 @@ import { studyBatchSampler } from "../augment";
 import { train, evaluate, computeClassWeights, createProgress, toTrainConfig, type TrainExtras, type TrainResult } from "../train";
 import { notebookProgress } from "../report/progress";
 import { fromProjectPath, parseExperimentConfig, type ExperimentConfig } from "../runs/config";
-import type { RunRecord, SplitMetrics } from "../runs/record";
+import type { RunInfo, RunRecord, RunSeconds, SplitMetrics } from "../runs/record";
 import { predictionRows } from "../runs/predictions";
 import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter } from "./store";
 import { classWeightSpec, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
@@ -105,8 +105,10 @@ async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string,
   const backend = await initBackend({ verbose: false });
   const started = Date.now();
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
+  const prepared = Date.now();
   const enc = (rs: Row[]): Encoded[] => (rs.length ? encodeDataset(prep.tokenizer, rs, { encoding: cfg.encoding, maxLength: cfg.maxLength, faithful: cfg.faithful }).encoded : []);
   const [fitEnc, selectionEnc, devEnc, testEnc] = [enc(rows.fit), enc(rows.selection), enc(rows.dev), enc(rows.test)];
+  const encoded = Date.now();
   const fitLabels = fitEnc.map((e) => e.label as number);
   const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg.loss, fitLabels, inputs.reference));
   const tc = toTrainConfig(cfg, {
@@ -127,11 +129,22 @@ async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string,
   // selecting on dev (the data has a test split): the same rows, scored once
   const dev = rows.selection === rows.dev ? selection : await evaluate(prep.model, devEnc);
   const test = testEnc.length ? await evaluate(prep.model, testEnc) : null;
-  const seconds = { total: (Date.now() - started) / 1000, train: (t1 - t0) / 1000, eval: (Date.now() - t1) / 1000 };
+  const ended = Date.now();
   await saveCheckpoint(prep.model, path.join(writer.tmp, "model"), {
     tokenizerDir: prep.tokenizerDir ?? undefined,
     extra: { hash, encoding: cfg.encoding, faithful: cfg.faithful, maxLength: cfg.maxLength },
   });
+  const s = (ms: number): number => ms / 1000;
+  const seconds: RunSeconds = {
+    total: s(ended - started),
+    train: s(t1 - t0),
+    eval: s(ended - t1),
+    model: s(prepared - started),
+    encode: s(encoded - prepared),
+    ...result.phases,
+    // the model's weights here; trainRun adds the run folder's other files
+    write: s(Date.now() - ended),
+  };
   const info = {
     backend: backend.name,
     kernels: backend.kernels,
@@ -139,6 +152,7 @@ async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string,
     cpu: backend.cpu,
     blasCore: backend.blasCore,
     denormalsFlushed: backend.denormalsFlushed,
+    numerics: backend.numerics,
     startedAt: new Date(started).toISOString(),
     seconds,
     trainRows: rows.fit.length,
@@ -163,20 +177,26 @@ async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string,
 
 /** Train one run (an encoder, or the n-gram baseline) into `writer`'s temp folder and return what it will hold once committed. */
 async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
+  const t0 = Date.now();
   const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
   opts.onDataReport?.(formatDataReport(data));
   const rows = runRows(cfg, data.dataset);
+  const dataSeconds = (Date.now() - t0) / 1000;
   const fitted = cfg.model.kind === "ngram" ? fitNgram(cfg, data, rows) : await fitEncoder(cfg, hash, finalDir, writer, opts, data, rows, inputs);
-  const { metrics, history, info, predictions } = fitted;
+  const { metrics, history, predictions } = fitted;
+  const t1 = Date.now();
   writer.json("config.json", cfg);
   writer.json("metrics.json", metrics);
   writer.json("confusion.json", { labels: LABEL_NAMES, selection: metrics.selection?.confusion, dev: metrics.dev.confusion, test: metrics.test?.confusion ?? null });
   writer.json("history.json", history);
-  writer.json("run.json", info);
   for (const split of ["selection", "dev", "test"] as const) {
     const p = predictions[split];
     if (p) writer.jsonl(`predictions-${split}.jsonl`, predictionRows(p.rows, p.out));
   }
+  // run.json last, so that its write phase covers every other file
+  const s = fitted.info.seconds;
+  const info: RunInfo = { ...fitted.info, seconds: { ...s, data: dataSeconds, write: (s.write ?? 0) + (Date.now() - t1) / 1000 } };
+  writer.json("run.json", info);
   return { hash, dir: finalDir, config: cfg, metrics, history, info };
 }
 

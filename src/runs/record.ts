@@ -39,7 +39,9 @@ export interface RunInfo {
   blasCore?: string;
   denormalsFlushed?: boolean;
   startedAt: string;
-  seconds: { total: number; train: number; eval: number };
+  seconds: RunSeconds;
+  /** the kernel numerics it ran with (backend/numerics.ts); absent in runs made before it was recorded */
+  numerics?: string;
   /** rows trained on (train minus the selection slice, augmentation included) */
   trainRows: number;
   selectionRows?: number;
@@ -56,6 +58,32 @@ export interface RunInfo {
   /** epochs taken from an interrupted attempt's checkpoint (0 = trained in one go) */
   resumedFromEpoch?: number;
   node: string;
+}
+
+/**
+ * Where a run's time went, in seconds. total, train and eval mean what they always have (total: from the model's set-up
+ * to the final scores; train: the training loop; eval: the final scoring of every split); the other fields are the
+ * phases of a user's wait, recorded since #34 (absent in older runs). Not in any phase: process start and backend
+ * set-up, and writing run.json itself.
+ */
+export interface RunSeconds {
+  total: number;
+  train: number;
+  eval: number;
+  /** reading the data files and choosing the run's rows (augmentation included), before `total` starts */
+  data?: number;
+  /** the tokenizer and the model: a checkpoint loaded, or a random init */
+  model?: number;
+  /** encoding every split's rows */
+  encode?: number;
+  /** optimizer steps (part of train) */
+  steps?: number;
+  /** each epoch's evaluation on the selection split (part of train) */
+  selection?: number;
+  /** end-of-epoch resumable checkpoints and the best epoch's copy (part of train) */
+  checkpoints?: number;
+  /** the model's weights, predictions and the run folder's json files, after `total` */
+  write?: number;
 }
 
 /** One row of a run's predictions-<split>.jsonl: the row, its gold label, the predicted label and every class's probability. */
@@ -83,7 +111,8 @@ export interface ShippedInfo {
   cpu?: string;
   blasCore?: string;
   startedAt: string;
-  seconds: { total: number; train: number; eval: number };
+  seconds: RunSeconds;
+  numerics?: string;
   bestEpoch: number;
   trainRows: number;
   selectionRows?: number;

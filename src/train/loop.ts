@@ -35,6 +35,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** epochs already done in the checkpoint this run resumed from (0 = fresh start) */
   resumedFromEpoch: number;
+  /** where totalSeconds went: optimizer steps (mid-epoch saves included), each epoch's selection evaluation, end-of-epoch checkpoints */
+  phases: { steps: number; selection: number; checkpoints: number };
 }
 
 export interface TrainHooks {
@@ -213,6 +215,7 @@ export async function train(model: Model, trainSet: readonly Encoded[], devSet: 
   let pos: LoopPosition = { epochsDone: 0, globalStep: 0, history: [], bestEpoch: -1, bestDevMacroF1: -Infinity, epochsWithoutImprovement: 0, stoppedEarly: false };
   // the best epoch's weights, kept in memory (clones share data with the variables until these change)
   let best: Map<string, tf.Tensor> | undefined;
+  const phases = { steps: 0, selection: 0, checkpoints: 0 };
   const replaceBest = (m: Map<string, tf.Tensor>): void => {
     if (best) for (const t of best.values()) t.dispose();
     best = m;
@@ -234,7 +237,10 @@ export async function train(model: Model, trainSet: readonly Encoded[], devSet: 
             saveProgress(cfg.checkpointDir!, model, L.optimizer, cfg, { ...at, globalStep, stepInEpoch: done, partialLoss: lossSum, partialRows: rows }, totalSteps, false)
         : undefined;
       const e = await trainEpoch(L, epoch, plans[epoch], start, saveMid);
+      phases.steps += e.seconds;
+      const evStarted = Date.now();
       const ev = await evaluate(model, devSet, { batchSize: cfg.evalBatchSize, loss: L.lossOpts });
+      phases.selection += (Date.now() - evStarted) / 1000;
       const row: EpochRow = {
         epoch,
         step: e.globalStep,
@@ -258,8 +264,10 @@ export async function train(model: Model, trainSet: readonly Encoded[], devSet: 
         epochsWithoutImprovement: bad,
         stoppedEarly: cfg.earlyStoppingPatience > 0 && bad >= cfg.earlyStoppingPatience && epoch < cfg.epochs - 1,
       };
+      const saveStarted = Date.now();
       if (isBest) replaceBest(new Map([...model.params].map(([k, v]) => [k, tf.clone(v)])));
       if (cfg.checkpointDir) await saveProgress(cfg.checkpointDir, model, L.optimizer, cfg, pos, totalSteps, isBest);
+      phases.checkpoints += (Date.now() - saveStarted) / 1000;
       L.progress.endEpoch(row, cfg.epochs, isBest);
       await hooks.onEpochEnd?.(row, ev.metrics);
       if (pos.stoppedEarly) L.progress.note(`early stopping: no better selection Macro-F1 for ${bad} epoch(s); best epoch ${pos.bestEpoch + 1}`);
@@ -273,6 +281,7 @@ export async function train(model: Model, trainSet: readonly Encoded[], devSet: 
       totalSteps,
       stoppedEarly: pos.stoppedEarly,
       resumedFromEpoch: resumed ? resumed.position.epochsDone : 0,
+      phases,
     };
   } finally {
     L.progress.stop();

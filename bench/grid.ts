@@ -1,0 +1,224 @@
+/**
+ * npm run bench:grid — the unit a user waits for: whole fine-tunings of the study's data, run as `reproduce` runs a
+ * grid (gridJobs → shardJobs → runJobs, one process per shard, MEDREL_BLAS_THREADS each), from a fresh temporary runs
+ * folder (nothing cached, nothing shipped). Records runs per hour, where each run's time went (its run.json's
+ * info.seconds, its n-gram teacher's teacher.json) and the machine (CPU, OpenBLAS core, numerics, cores, load
+ * average at start and end), appended to bench/results/grid/<cpu>.json; the README's speed section leads with it.
+ *
+ *   npm run bench:grid -- [--shards 2] [--threads 1] [--jobs 4] [--preset quick|smoke] [--seed-from 1000]
+ *                         [--table loss] [--variant "Regular Loss"] [--data-dir ../shared/data] [--out FILE]
+ *
+ * Seeds start far from the shipped ones (0..n-1), so no run is taken from results/study. Measure on an idle
+ * machine: anything beside it shares the cores, and the load average in the file says so.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import { choiceArg, runMain } from "../src/cli/common";
+import { resolveData } from "../src/cli/experiment";
+import { gridJobs, parseShard, runJobs, shardJobs, PRESET_NAMES, TABLE_NAMES, type PresetName, type RunRecord, type TableName } from "../src/experiments";
+import type { RunSeconds } from "../src/runs";
+import { cpuModel } from "../src/backend/cpu";
+import { cpuSlug } from "./throughput-results";
+
+const ROOT = path.resolve(__dirname, "..");
+export const GRID_RESULTS_DIR = path.join(ROOT, "bench", "results", "grid");
+
+/** The phases a run's wall time is made of, in the order a run goes through them (RunSeconds' fields, and its teacher's). */
+export const GRID_PHASES = ["teacher", "data", "model", "encode", "steps", "selection", "checkpoints", "eval", "write", "other"] as const;
+export type GridPhase = (typeof GRID_PHASES)[number];
+
+export interface GridRun {
+  hash: string;
+  seed: number;
+  shard: number;
+  seconds: RunSeconds;
+  samplesPerSec: number[];
+}
+
+/** One bench:grid measurement. */
+export interface GridEntry {
+  command: string;
+  date: string;
+  preset: PresetName;
+  table: TableName;
+  variant: string;
+  seeds: number[];
+  shards: number;
+  threads: number;
+  machine: { cpu: string; cores: number; blasCore?: string; numerics?: string; node: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  wallSeconds: number;
+  runsPerHour: number;
+  /**
+   * process-seconds per run (shards × wall / runs), by phase: each run's own (run.json), its teacher's fit (teacher.json)
+   * spread over the runs, and `other` = the rest (process start, backend set-up, a shard idle at the end)
+   */
+  perRun: Record<GridPhase, number>;
+  teachers: { hash: string; seconds: number }[];
+  runs: GridRun[];
+}
+
+interface Options {
+  shards: number;
+  threads: number;
+  jobs: number;
+  preset: PresetName;
+  seedFrom: number;
+  table: TableName;
+  variant: string;
+  dataDir: string;
+  out?: string;
+}
+
+const positive = (flag: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
+  return n;
+};
+
+/** The bench's jobs: `jobs` seeds of one variant, from seedFrom. */
+function benchJobs(o: Options) {
+  const seeds = Array.from({ length: o.jobs }, (_, i) => o.seedFrom + i);
+  return gridJobs(o.table, { preset: o.preset, data: resolveData({ dataDir: o.dataDir }), seeds, variants: [o.variant] });
+}
+
+/** One shard: its part of the grid, exactly as `reproduce --shard i/n` runs it. */
+async function worker(o: Options, shard: string, runsDir: string): Promise<void> {
+  const mine = shardJobs(benchJobs(o), parseShard(shard));
+  await runJobs(mine, { runsDir, onJob: (n, total, run) => console.log(`[medrel] bench:grid shard ${shard}: ${n}/${total} ${run.hash} in ${run.info.seconds.total.toFixed(0)} s`) });
+}
+
+/** Run one shard's process to its end; rejects on a non-zero exit. */
+function spawnShard(args: string[], threads: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", __filename, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, MEDREL_BLAS_THREADS: String(threads), MEDREL_PROGRESS: "silent" },
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bench:grid shard ${args.join(" ")} exited with code ${code}`))));
+  });
+}
+
+const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
+
+/** Where the process-seconds of the grid went, per run (GridEntry.perRun). */
+export function perRunPhases(runs: readonly Pick<GridRun, "seconds">[], teacherSeconds: number, processSeconds: number): Record<GridPhase, number> {
+  const n = Math.max(1, runs.length);
+  const sum = (k: Exclude<GridPhase, "teacher" | "other">): number => runs.reduce((a, r) => a + (r.seconds[k] ?? 0), 0) / n;
+  const own = { data: sum("data"), model: sum("model"), encode: sum("encode"), steps: sum("steps"), selection: sum("selection"), checkpoints: sum("checkpoints"), eval: sum("eval"), write: sum("write") };
+  const teacher = teacherSeconds / n;
+  const known = teacher + Object.values(own).reduce((a, b) => a + b, 0);
+  return { teacher, ...own, other: Math.max(0, processSeconds / n - known) };
+}
+
+async function measure(o: Options): Promise<void> {
+  const jobs = benchJobs(o);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-bench-grid-"));
+  const runsDir = path.join(work, "runs");
+  const common = ["--preset", o.preset, "--jobs", String(o.jobs), "--seed-from", String(o.seedFrom), "--table", o.table, "--variant", o.variant, "--data-dir", o.dataDir, "--runs-dir", runsDir];
+  const loadAverageAtStart = os.loadavg();
+  console.log(`[medrel] bench:grid: ${o.jobs} ${o.preset} runs of ${o.table} · ${o.variant} on ${o.shards} shard(s) × ${o.threads} thread(s) (load average ${loadAverageAtStart[0].toFixed(1)}), into ${runsDir}`);
+  const t0 = Date.now();
+  try {
+    await Promise.all(Array.from({ length: o.shards }, (_, i) => spawnShard([...common, "--worker", `${i + 1}/${o.shards}`], o.threads)));
+    const wallSeconds = (Date.now() - t0) / 1000;
+    const loadAverageAtEnd = os.loadavg();
+    const shardOf = new Map(Array.from({ length: o.shards }, (_, i) => shardJobs(jobs, { index: i + 1, count: o.shards }).map((j) => [j.hash, i + 1] as const)).flat());
+    const records = jobs.filter((j) => j.kind === "run").map((j) => ({ job: j, info: readJson<RunRecord["info"]>(path.join(runsDir, j.hash, "run.json")), history: readJson<RunRecord["history"]>(path.join(runsDir, j.hash, "history.json")) }));
+    const runs: GridRun[] = records.map(({ job, info, history }) => ({ hash: job.hash, seed: job.seed, shard: shardOf.get(job.hash) ?? 0, seconds: info.seconds, samplesPerSec: history.map((h) => h.samplesPerSec) }));
+    const teachers = fs.readdirSync(runsDir).filter((d) => d.startsWith("teacher-")).map((d) => ({ hash: d, seconds: readJson<{ seconds: number }>(path.join(runsDir, d, "teacher.json")).seconds }));
+    const first = records[0]?.info;
+    const entry: GridEntry = {
+      command: `npm run bench:grid -- ${process.argv.slice(2).join(" ")}`.trim(),
+      date: new Date(t0).toISOString(),
+      preset: o.preset,
+      table: o.table,
+      variant: o.variant,
+      seeds: runs.map((r) => r.seed),
+      shards: o.shards,
+      threads: o.threads,
+      machine: { cpu: first?.cpu ?? cpuModel(), cores: os.availableParallelism(), blasCore: first?.blasCore, numerics: first?.numerics, node: process.version, loadAverageAtStart, loadAverageAtEnd },
+      wallSeconds,
+      runsPerHour: (3600 * runs.length) / wallSeconds,
+      perRun: perRunPhases(runs, teachers.reduce((a, t) => a + t.seconds, 0), o.shards * wallSeconds),
+      teachers,
+      runs,
+    };
+    const file = o.out ?? path.join(GRID_RESULTS_DIR, `${cpuSlug(entry.machine.cpu)}.json`);
+    appendEntry(file, entry);
+    console.log(`[medrel] bench:grid: ${runs.length} runs in ${wallSeconds.toFixed(0)} s: ${entry.runsPerHour.toFixed(1)} runs per hour on ${entry.machine.cpu} (${o.shards} × ${o.threads}); ${phaseWords(entry.perRun)}; appended to ${path.relative(ROOT, file)}`);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** "steps 80 s, selection 6 s, …" (process-seconds per run, the phases over half a second). */
+export function phaseWords(p: Record<GridPhase, number>): string {
+  return GRID_PHASES.filter((k) => p[k] >= 0.5).map((k) => `${k} ${p[k].toFixed(0)} s`).join(", ") || "every phase under half a second";
+}
+
+/** A per-CPU file holds every measurement on that CPU, oldest first. */
+export function readGridFile(file: string): GridEntry[] {
+  return fs.existsSync(file) ? (readJson<{ entries: GridEntry[] }>(file).entries ?? []) : [];
+}
+
+/**
+ * The README's grid-speed block: per CPU and layout, the latest quick-preset measurement (smoke runs test the
+ * bench, they measure nothing a user waits for); undefined while `dir` holds none.
+ */
+export function renderGridBlock(dir = GRID_RESULTS_DIR): string | undefined {
+  const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().flatMap((f) => readGridFile(path.join(dir, f))) : [];
+  const latest = new Map<string, GridEntry>();
+  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.shards}|${e.threads}`, e);
+  if (latest.size === 0) return undefined;
+  const min = (s: number): string => (s / 60).toFixed(1);
+  const rows = [...latest.values()].map((e) => {
+    const p = e.perRun;
+    const perRun = GRID_PHASES.reduce((a, k) => a + p[k], 0);
+    return (
+      `| ${e.machine.cpu} | ${e.shards} × ${e.threads} | **${e.runsPerHour.toFixed(1)}** | ${e.runs.length} | ${min(perRun)} | ${min(p.teacher)} | ${min(p.data + p.model + p.encode)} | ${min(p.steps)} | ` +
+      `${min(p.selection + p.eval)} | ${min(p.checkpoints + p.write)} | ${min(p.other)} | ${e.machine.loadAverageAtStart[0].toFixed(1)} / ${e.machine.loadAverageAtEnd[0].toFixed(1)} | ${e.date.slice(0, 10)} |`
+    );
+  });
+  return [
+    "| CPU | shards × BLAS threads | quick fine-tunings per hour | runs | process-min per run | teacher | data, model, encoding | training steps | evaluation (per epoch + final) | checkpoints, writing | other | load average start / end | measured |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ...rows,
+    "",
+    "Whole quick-preset fine-tunings of the study's data (the loss table's Regular Loss, seeds from 1000), run as `reproduce` runs a grid from an empty runs folder, by " +
+      "`npm run bench:grid -- --shards S --threads T` (bench/results/grid/<cpu>.json, each run's phases from its run.json). Process-minutes per run = shards × wall time / runs, " +
+      "split into phases; other = process start, backend set-up and a shard idle at the end.",
+  ].join("\n");
+}
+
+function appendEntry(file: string, entry: GridEntry): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify({ entries: [...readGridFile(file), entry] }, null, 1) + "\n");
+}
+
+async function main(): Promise<void> {
+  const program = new Command("bench:grid")
+    .description("Runs per hour of whole fine-tunings, run as reproduce runs a grid, and where each run's time goes")
+    .option("--shards <n>", "processes side by side (reproduce --shard i/n)", positive("--shards"), 2)
+    .option("--threads <n>", "MEDREL_BLAS_THREADS of each shard", positive("--threads"), 1)
+    .option("--jobs <n>", "fine-tunings in all (seeds seed-from … seed-from + n − 1)", positive("--jobs"), 4)
+    .option("--preset <p>", PRESET_NAMES.join(" | "), choiceArg("--preset", PRESET_NAMES), "quick")
+    .option("--seed-from <n>", "first seed (far from the shipped 0 … 4, so nothing is taken from results/study)", positive("--seed-from"), 1000)
+    .option("--table <t>", TABLE_NAMES.join(" | "), choiceArg("--table", TABLE_NAMES), "loss")
+    .option("--variant <name>", "the table's row to run", "Regular Loss")
+    .option("--data-dir <dir>", "the data (a folder laid out as the study's)", path.join(ROOT, "..", "shared", "data"))
+    .option("--out <file>", "append to this file instead of bench/results/grid/<cpu>.json")
+    .option("--worker <i/n>", "(internal) run shard i of n")
+    .option("--runs-dir <dir>", "(internal) the shards' runs folder")
+    .showHelpAfterError();
+  program.parse();
+  const o = program.opts<Options & { worker?: string; runsDir?: string }>();
+  if (o.worker) return worker(o, o.worker, o.runsDir!);
+  return measure(o);
+}
+
+if (require.main === module) runMain(main);
