@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { chromium, type Page } from "playwright-core";
 import { localKernelEnv } from "../src/tools/notebooks";
-import { CHECKOUT_TSLAB, resolveKernelArgv0, startNotebookServer } from "../src/tools/jupyter-server";
+import { CHECKOUT_TSLAB, procStat, resolveKernelArgv0, startNotebookServer } from "../src/tools/jupyter-server";
 import { CHROMIUM_FLAGS, chromiumPath } from "../src/tools/browser";
 import { listNotebooks } from "../src/tools/notebooks";
 
@@ -45,9 +45,13 @@ test("each checkout's Jupyter resolves the tslab kernel to its own tslab, whatev
   }
 });
 
-/** Start `npm run notebook`'s CLI; resolves with its output once it printed the URL. */
-function startCli(port: number): Promise<{ out: () => string; url: string; exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/notebook.ts", "--port", String(port)], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Start `npm run notebook`'s CLI (through npm itself with viaNpm, in a process group of its own as a terminal's job);
+ * resolves with its output once it printed the URL.
+ */
+function startCli(port: number, viaNpm = false): Promise<{ out: () => string; url: string; pid: number; exit: Promise<number | null>; kill: (s: NodeJS.Signals) => void }> {
+  const [cmd, args] = viaNpm ? ["npm", ["run", "notebook", "--", "--port", String(port)]] : [process.execPath, ["--import", "tsx", "src/cli/notebook.ts", "--port", String(port)]];
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: viaNpm });
   let out = "";
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -58,12 +62,42 @@ function startCli(port: number): Promise<{ out: () => string; url: string; exit:
       const m = /^ {4}(http:\/\/\S+)$/m.exec(out);
       if (m && out.includes("Ctrl-C stops")) {
         clearTimeout(timer);
-        resolve({ out: () => out, url: m[1], exit, kill: (s) => child.kill(s) });
+        resolve({ out: () => out, url: m[1], pid: child.pid ?? -1, exit, kill: (s) => child.kill(s) });
       }
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
   });
+}
+
+/** Start a tslab kernel through the server's REST API; resolves with its process id once it runs. */
+async function startKernel(url: string): Promise<number> {
+  const { origin, searchParams } = new URL(url);
+  const res = await fetch(`${origin}/api/kernels`, { method: "POST", headers: { Authorization: `token ${searchParams.get("token")}` }, body: JSON.stringify({ name: "tslab" }) });
+  const { id } = (await res.json()) as { id: string };
+  // its command line names its connection file, kernel-<id>.json
+  for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+    const pid = processesNaming(`kernel-${id}.json`)[0];
+    if (pid) return pid;
+  }
+  throw new Error(`kernel ${id} has no process after 30 s`);
+}
+
+/** Live processes whose command line, its arguments joined by spaces, contains text (Linux /proc). */
+function processesNaming(text: string): number[] {
+  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      return procStat(Number(d)) && fs.readFileSync(`/proc/${d}/cmdline`, "utf8").replaceAll("\0", " ").includes(text) ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Resolves true once none of pids is alive, false when some still are after ms. */
+async function allGone(pids: readonly number[], ms: number): Promise<boolean> {
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) if (!pids.some((p) => procStat(p))) return true;
+  return !pids.some((p) => procStat(p));
 }
 
 test("npm run notebook serves notebooks/ on 127.0.0.1 with this checkout's kernel, on a free port, and Ctrl-C stops it", { timeout: 2 * 60_000 }, async () => {
@@ -82,12 +116,41 @@ test("npm run notebook serves notebooks/ on 127.0.0.1 with this checkout's kerne
     assert.equal(specs.kernelspecs.tslab.spec.argv[0], CHECKOUT_TSLAB, "the server's tslab kernel is this checkout's");
     const contents = (await (await fetch(`${api}/contents?token=${m[2]}`)).json()) as { content: { name: string }[] };
     assert.ok(contents.content.some((c) => c.name === "00_quickstart.ipynb"), "it serves notebooks/");
+    const kernel = await startKernel(cli.url);
     cli.kill("SIGINT");
     assert.equal(await cli.exit, 0, cli.out());
     assert.match(cli.out(), /Jupyter stopped/);
     await assert.rejects(fetch(`${api}/status`), "the server is gone");
+    assert.ok(await allGone([kernel], 3_000), `its kernel (pid ${kernel}) is gone too`);
   } finally {
     blocker.close();
+  }
+});
+
+test("a SIGTERM to the npm wrapper alone (npm ends its shell, never us) still stops Jupyter and its kernels", { timeout: 2 * 60_000 }, async () => {
+  // a port free now, so that the command lines below name this test's processes only
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+  const port = (blocker.address() as net.AddressInfo).port;
+  await new Promise((r) => blocker.close(r));
+  const cli = await startCli(port, true);
+  const kernel = await startKernel(cli.url);
+  const server = processesNaming(`--port=${port} `);
+  const ours = [kernel, ...server];
+  try {
+    assert.equal(server.length, 1, "one jupyter-notebook process for that port");
+    process.kill(cli.pid, "SIGTERM");
+    assert.ok(await allGone(ours, 30_000), `server ${server} and kernel ${kernel} gone\n${cli.out()}`);
+    // and nothing npm started (its shell, tsx, our CLI) is left
+    assert.ok(await allGone(processesNaming(`src/cli/notebook.ts --port ${port}`), 5_000), cli.out());
+  } finally {
+    for (const pid of [-cli.pid, ...ours]) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone: what the test wants
+      }
+    }
   }
 });
 
