@@ -13,7 +13,11 @@ import { chromium, type Page } from "playwright-core";
 import { localKernelEnv } from "../src/tools/notebooks";
 import { CHECKOUT_TSLAB, procStat, resolveKernelArgv0, startNotebookServer } from "../src/tools/jupyter-server";
 import { CHROMIUM_FLAGS, chromiumPath } from "../src/tools/browser";
-import { listNotebooks } from "../src/tools/notebooks";
+import { exportNotebookHtml, listNotebooks } from "../src/tools/notebooks";
+import { TABLE_NAMES, demoTable, loadResults } from "../src/experiments";
+import { figureHtml, tableHtml } from "../src/report";
+import { writeIndexPage } from "../src/cli/start";
+import { darkRoom, projectorProblems } from "./projector";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHOT = path.join(ROOT, "reports", "test", "jupyter-ui-00.png");
@@ -305,5 +309,68 @@ test("the live UI on a projector (1024 × 768): charts drawn after a reload and 
     await browser.close();
     fs.rmSync(profile, { recursive: true, force: true });
     assert.equal(await server.stop(), 0, server.log());
+  }
+});
+
+/** An executed notebook as npm start leaves one, its outputs written here: a table and a chart of ours, as HTML. */
+function executedNotebook(html: readonly string[]): string {
+  const cells = html.map((h, i) => ({
+    cell_type: "code", metadata: {}, execution_count: i + 1, source: `// output ${i + 1}`,
+    outputs: [{ output_type: "display_data", metadata: {}, data: { "text/html": h } }],
+  }));
+  return JSON.stringify({ cells, metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } }, nbformat: 4, nbformat_minor: 5 });
+}
+
+test("reports/index.html as npm start writes it shows the study's data first, the demo as an illustration; it and an exported notebook stay legible on a dark projector (1024 × 768)", { timeout: 4 * 60_000 }, async (t) => {
+  const bin = chromiumPath();
+  assert.ok(bin, "chromium not found (npm run setup installs Debian's chromium)");
+  const dir = path.join(ROOT, "reports", "test", "index");
+  fs.rmSync(dir, { recursive: true, force: true });
+  // no full npm start: the shipped study results, one demo grid trained with the smoke preset, the others' runs absent
+  const runsDir = path.join(dir, "runs");
+  const demo = await demoTable("loss", "smoke", { runsDir, seeds: [0], progress: false });
+  const tables = TABLE_NAMES.map((table) => ({ table, study: loadResults(table), demo: table === "loss" ? demo : null }));
+  assert.ok(tables.every((x) => x.study), "results/study ships every table");
+  const index = writeIndexPage(path.join(dir, "index.html"), { backend: "test", tables });
+  // an exported notebook with a study table and its chart, through the exporter npm start uses
+  const loss = tables.find((x) => x.table === "loss")!.study!;
+  const nb = path.join(dir, "exported.ipynb");
+  fs.writeFileSync(nb, executedNotebook([tableHtml(loss.frame, { caption: "ours on the study's data" }), figureHtml(loss.chart)]));
+  const exported = await exportNotebookHtml(nb, dir);
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: bin, headless: true, args: CHROMIUM_FLAGS, viewport: { width: 1024, height: 768 } });
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(`file://${index}`);
+    await page.waitForFunction(() => document.querySelectorAll(".js-plotly-plot .main-svg").length > 0, undefined, { timeout: 30_000 });
+    // every table opens with ours on the study's data; the demo comes after it, labelled as an illustration
+    const headings = await page.$$eval("h2, h3", (els) => els.map((e) => `${e.tagName} ${(e.textContent ?? "").trim()}`));
+    const h3 = headings.filter((h) => h.startsWith("H3"));
+    assert.equal(h3[0], "H3 Ours on the study's data", "the first table section is the study's data");
+    assert.ok(h3.indexOf("H3 Ours on the study's data") < h3.findIndex((h) => /demo/i.test(h)), "the study's data before any demo section");
+    for (const [i, h] of headings.entries()) if (h.startsWith("H2 ") && !/About|Notebooks/.test(h)) assert.equal(headings[i + 1], "H3 Ours on the study's data", `${h}: opens with the study's data`);
+    assert.deepEqual([...new Set(h3.filter((h) => /demo/i.test(h)))], ["H3 The demo: an illustration, its effects built in"]);
+    const captions = await page.$$eval("caption", (els) => els.map((e) => (e.textContent ?? "").trim()));
+    assert.match(captions[0], /^ours on the study's data/, "the first table drawn is ours on the study's data");
+    assert.ok(captions.some((c) => /^the demo .*an illustration, not a reproduction/.test(c)), "the demo's table says what it is");
+    const body = await page.locator("body").innerText();
+    assert.match(body, /its imbalance is built in by its generator/, "the demo's caveat says its effects are built in");
+    assert.match(body, /Its runs are not in the runs folder: npm start trains them\./, "a demo not run says so");
+    // the dark projector
+    await darkRoom(page);
+    const shot = path.join(ROOT, "reports", "test", "index-dark-1024.png");
+    await page.screenshot({ path: shot });
+    t.diagnostic(`screenshot: ${shot}`);
+    assert.deepEqual(await projectorProblems(page, "body"), [], "index.html on a dark projector");
+    await page.goto(`file://${exported}`);
+    await page.waitForFunction(() => document.querySelectorAll(".js-plotly-plot .main-svg").length > 0, undefined, { timeout: 30_000 });
+    await darkRoom(page);
+    const shot2 = path.join(ROOT, "reports", "test", "export-dark-1024.png");
+    await page.screenshot({ path: shot2 });
+    t.diagnostic(`screenshot: ${shot2}`);
+    assert.deepEqual(await projectorProblems(page, ".jp-OutputArea-output"), [], "the exported notebook's outputs on a dark projector");
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
   }
 });
