@@ -236,13 +236,18 @@ test("Jupyter Notebook in headless Chromium runs 00_quickstart (smoke) to its pl
   assert.equal(fs.readFileSync(nbFile, "utf8"), before, "the tracked notebook was not saved over");
 });
 
-/** Two cells, a chart each, importing this checkout's dist/ by its absolute path (the notebook lives in a scratch folder). */
+/** Two cells, a chart each, and a table, importing this checkout's dist/ by its absolute path (the notebook lives in a scratch folder). */
 function chartsNotebook(): string {
   const cell = (title: string) => ({
     cell_type: "code", metadata: { scrolled: false }, execution_count: null, outputs: [],
     source: `import { report } from ${JSON.stringify(path.join(ROOT, "dist"))};\nreport.showChart({ data: [{ type: "bar", x: ["a", "b"], y: [1, 2] }], layout: { title: { text: "${title}" }, height: 260 } });`,
   });
-  const nb = { cells: [cell("first"), cell("second")], metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } }, nbformat: 4, nbformat_minor: 5 };
+  // and a table of ours, for the dark projector's check
+  const table = {
+    cell_type: "code", metadata: {}, execution_count: null, outputs: [],
+    source: `import { experiments } from ${JSON.stringify(path.join(ROOT, "dist"))};\nreport.showTable(experiments.loadResults("loss")!.frame, { caption: "ours on the study's data" });`,
+  };
+  const nb = { cells: [cell("first"), cell("second"), table], metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } }, nbformat: 4, nbformat_minor: 5 };
   return JSON.stringify(nb, null, 1);
 }
 
@@ -299,6 +304,15 @@ test("the live UI on a projector (1024 × 768): charts drawn after a reload and 
     const shot = path.join(ROOT, "reports", "test", "jupyter-ui-reload-1024.png");
     await page.screenshot({ path: shot });
     t.diagnostic(`screenshot: ${shot}`);
+    // the same on a dark projector: our outputs (charts, the table) legible and uncut, the notebook no wider than the window
+    await darkRoom(page);
+    const dark = path.join(ROOT, "reports", "test", "jupyter-ui-dark-1024.png");
+    await page.evaluate(() => document.querySelector(".medrel-table")?.scrollIntoView());
+    await page.screenshot({ path: dark });
+    t.diagnostic(`screenshot: ${dark}`);
+    assert.equal(await page.locator("div.output_subarea .medrel-table").count(), 1, "the table cell drew its table");
+    assert.deepEqual(await projectorProblems(page, "div.output_subarea"), [], "the live UI's outputs on a dark projector");
+    assert.ok(await page.evaluate(() => { const c = document.getElementById("notebook-container"); return c !== null && c.scrollWidth <= c.clientWidth; }), "the notebook fits 1024 px");
     // every notebook's code at 1024 px: no line runs past its editor
     for (const file of listNotebooks()) {
       await page.goto(url(path.basename(file)));
