@@ -24,6 +24,7 @@ import {
   listNotebooks,
   localKernelEnv,
   NOTEBOOKS_DIR,
+  procStat,
   resolveKernelArgv0,
   runsFolderCondition,
   startNotebookServer,
@@ -56,6 +57,28 @@ function demoGridsMissing(): number {
   return TABLE_NAMES.reduce((n, t) => n + existingRuns(tableJobs(t, { preset: "quick", variants: TABLE_SPECS[t].demoVariants })).missing.length, 0);
 }
 
+/**
+ * The processes between npm and us (its shell, tsx) and npm itself, when `npm run` started us. A SIGTERM to npm (a
+ * process manager, `kill <pid>`) ends npm and its shell and never reaches us: watching them is how we learn to stop
+ * Jupyter and its kernels then. Empty when npm did not start us or /proc is missing.
+ */
+function npmWrapper(): number[] {
+  if (!process.env.npm_lifecycle_event || !procStat(process.pid)) return [];
+  const chain: number[] = [];
+  for (let pid = process.ppid; pid > 1 && chain.length < 8; pid = procStat(pid)?.ppid ?? 0) {
+    chain.push(pid);
+    let env: string;
+    try {
+      env = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
+    } catch {
+      break;
+    }
+    // npm sets npm_lifecycle_event for what it starts, not for itself: the first process without it is npm
+    if (!env.split("\0").some((e) => e.startsWith("npm_lifecycle_event="))) break;
+  }
+  return chain;
+}
+
 async function serve(port: number): Promise<void> {
   if (!fs.existsSync(CHECKOUT_TSLAB)) throw new Error(`${CHECKOUT_TSLAB} is missing: run npm ci (or npm run setup) first`);
   if (!fs.existsSync(path.join(ROOT, "dist", "index.js"))) say("dist/ is missing (the notebooks import it): run npm run build");
@@ -64,15 +87,19 @@ async function serve(port: number): Promise<void> {
   console.log(`\n    ${server.url}\n`);
   say(demoGridsMissing() ? "run `npm start` first: the notebooks then load its finished runs instead of training their grids inside a cell" : "the demo grids of `npm start` are in the runs folder: the notebooks load them");
   say("Ctrl-C stops the server and its kernels");
-  let stopping = false;
+  let stopping: Promise<number | null> | undefined;
   const stop = (): void => {
     if (stopping) return; // npm forwards the terminal's Ctrl-C too: one stop is enough
-    stopping = true;
     say("stopping Jupyter…");
-    void server.stop();
+    stopping = server.stop();
   };
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, stop);
-  const code = await server.exited;
+  const wrapper = npmWrapper();
+  const watch = setInterval(() => wrapper.some((pid) => !procStat(pid)) && stop(), 1000);
+  await server.exited;
+  clearInterval(watch);
+  // stop() resolves once the kernels are gone too
+  const code = stopping ? await stopping : await server.exited;
   if (!stopping || code !== 0) throw new Error(`jupyter notebook exited (code ${code})\n${server.log().trim().split("\n").slice(-10).join("\n")}`);
   say("Jupyter stopped");
 }

@@ -12,7 +12,19 @@ import * as path from "node:path";
 import { threadsPerWorker } from "../backend/native";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
-import { DEFAULT_RUNS_DIR, RUN_MARKER, STUDY_SEEDS, TABLE_NAMES, TABLE_SPECS, describeTableSeeds, demoTable, loadResults, tableReportSections } from "../experiments";
+import {
+  DEFAULT_RUNS_DIR,
+  RUN_MARKER,
+  STUDY_SEEDS,
+  TABLE_NAMES,
+  TABLE_SPECS,
+  describeTableSeeds,
+  demoTable,
+  loadResults,
+  tableReportSections,
+  type ReportedTable,
+  type TableName,
+} from "../experiments";
 import { tableText, writeReportHtml, escapeHtml, type ReportSection } from "../report";
 import { listNotebooks, executeNotebook, exportNotebookHtml, machineInfo, recordTime, runsFolderCondition, timed, timesFile, type Machine } from "../tools";
 import { runMain } from "./common";
@@ -53,16 +65,42 @@ async function trainShards(workers: number): Promise<void> {
   );
 }
 
-/** The executed notebooks as links relative to reports/index.html, in notebook order. */
-function notebookLinks(exported: readonly { file: string; errors: number }[]): string {
+/** The executed notebooks as links relative to the page in dir, in notebook order. */
+function notebookLinks(dir: string, exported: readonly { file: string; errors: number }[]): string {
   const items = [...exported]
     .sort((a, b) => a.file.localeCompare(b.file))
     .map((e) => {
-      const rel = path.relative(REPORTS, e.file).split(path.sep).join("/");
+      const rel = path.relative(dir, e.file).split(path.sep).join("/");
       const note = e.errors ? ` <span style="color:#cf222e">(${e.errors} error outputs)</span>` : "";
       return `<li><a href="${escapeHtml(rel)}">${escapeHtml(path.basename(e.file, ".html"))}</a>${note}</li>`;
     });
   return `<ul>${items.join("")}</ul>`;
+}
+
+export interface IndexPage {
+  /** the backend, in words (describeBackend) */
+  backend: string;
+  /** each table's results: ours on the study's data (results/study) and the demo grid, either absent */
+  tables: readonly { table: TableName; study: ReportedTable | null; demo: ReportedTable | null }[];
+  /** the executed notebooks' HTML exports (none: no Notebooks section) */
+  notebooks?: readonly { file: string; errors: number }[];
+}
+
+/** reports/index.html (or file): About, the notebooks, then each table, ours on the study's data before the demo. */
+export function writeIndexPage(file: string, page: IndexPage): string {
+  const sections: ReportSection[] = [
+    {
+      title: "About",
+      text:
+        `Each table opens with ours on the study's own data (results/study: the quick preset's tiny BERT on ../shared/data, ` +
+        `${STUDY_SEEDS.length} seeds per run of the grid, the study's test split withheld) beside the study's published numbers ` +
+        `(Chinese-RoBERTa-wwm-ext etc., one run each). Under it, the same table on the embedded demo (${describeTableSeeds()}): ` +
+        `an illustration whose effects its generator builds in, not a reproduction. Backend: ${page.backend.replace("[medrel] ", "")}.`,
+    },
+  ];
+  if (page.notebooks) sections.push({ title: "Notebooks", html: notebookLinks(path.dirname(path.resolve(file)), page.notebooks) });
+  for (const t of page.tables) sections.push(...tableReportSections(t.table, t.study, t.demo));
+  return writeReportHtml(file, sections, { title: "medrel-notebooks: the study's tables, re-run" });
 }
 
 async function main(): Promise<void> {
@@ -75,16 +113,7 @@ async function main(): Promise<void> {
   const ds = loadDemo({ mode: "lenient" });
   console.log(formatLoadReport(ds.report, { maxPerKind: 2 }));
 
-  const sections: ReportSection[] = [
-    {
-      title: "About",
-      text:
-        `Each table opens with ours on the study's own data (results/study: the quick preset's tiny BERT on ../shared/data, ` +
-        `${STUDY_SEEDS.length} seeds per run of the grid, the study's test split withheld) beside the study's published numbers ` +
-        `(Chinese-RoBERTa-wwm-ext etc., one run each). Under it, the same table on the embedded demo (${describeTableSeeds()}): ` +
-        `an illustration whose effects its generator builds in, not a reproduction. Backend: ${describeBackend(info).replace("[medrel] ", "")}.`,
-    },
-  ];
+  const tables: IndexPage["tables"][number][] = [];
   const workers = Math.max(1, Number(process.env.MEDREL_WORKERS ?? Math.min(2, os.cpus().length)));
   console.log(`\n[medrel] training the four grids (quick preset, ${describeTableSeeds()}) in ${workers} worker process(es); finished runs are loaded`);
   if (workers > 1) await trainShards(workers);
@@ -98,7 +127,7 @@ async function main(): Promise<void> {
       console.log(tableText(r.frame));
       for (const l of r.readings) console.log(`  ${l}`);
     }
-    sections.push(...tableReportSections(t, study, demo));
+    tables.push({ table: t, study, demo });
   }
   const gridSeconds = (Date.now() - t0) / 1000;
   recordTime({ step: "npm start · grids", preset: "quick", condition: gridCondition, seconds: gridSeconds, date: startDate, machine: startMachine, command: "npm start" });
@@ -124,8 +153,7 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: workers }, executeNext));
-  sections.splice(1, 0, { title: "Notebooks", html: notebookLinks(exported) });
-  const report = writeReportHtml(path.join(REPORTS, "index.html"), sections, { title: "medrel-notebooks: the study's tables, re-run" });
+  const report = writeIndexPage(path.join(REPORTS, "index.html"), { backend: describeBackend(info), tables, notebooks: exported });
   const total = (Date.now() - t0) / 1000;
   recordTime({ step: "npm start · notebooks", preset: "quick", seconds: total - gridSeconds, date: startDate, machine: startMachine, command: "npm start" });
   console.log(`\n[medrel] report: ${path.relative(ROOT, report)}`);

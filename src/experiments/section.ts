@@ -156,9 +156,11 @@ export function tableReportSections(table: TableName, study: ReportedTable | nul
   } else {
     out.push({ text: missingResultsMessage(table) });
   }
-  if (demo) {
+  out.push({ html: h3("The demo: an illustration, its effects built in") }, { text: demoCaveat() });
+  if (!demo) {
+    out.push({ text: "Its runs are not in the runs folder: npm start trains them." });
+  } else {
     const seeds = new Set(demo.records.map((r) => r.seed)).size;
-    out.push({ html: h3("The demo: an illustration, its effects built in") }, { text: demoCaveat() });
     out.push({
       table: demo.frame,
       tableCaption: `the demo (${demo.split} split, % mean ± std over ${seeds} seeds): an illustration, not a reproduction`,

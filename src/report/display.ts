@@ -133,8 +133,11 @@ function cellText(v: unknown, digits: number): string {
   return String(v);
 }
 
+// a table is paper of its own (dark text on white, caption and save links too): under a dark page theme its light
+// header cells would otherwise get the theme's light text
+const PAPER = "background:#fff;color:#222";
 const TABLE_STYLE =
-  "border-collapse:collapse;font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif;font-size:13px";
+  `${PAPER};border-collapse:collapse;font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif;font-size:13px`;
 const CELL_STYLE = "border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap";
 // long text (an encoded sentence, a token list) wraps inside its cell instead of pushing the table off the page: at
 // spaces, and inside a run of Chinese only where it would overflow (keep-all: 临床表现 stays whole when it fits)
@@ -151,7 +154,7 @@ export function tableHtml(df: DataFrame, opts: TableHtmlOptions = {}): string {
   const index = df.index.map(String);
   const values = df.values as unknown[][];
   const out: string[] = [`<div style="max-width:100%;overflow-x:auto"><table class="medrel-table" style="${TABLE_STYLE}">`];
-  if (opts.caption) out.push(`<caption style="caption-side:top;font-weight:bold;padding:4px">${escapeHtml(opts.caption)}</caption>`);
+  if (opts.caption) out.push(`<caption style="${PAPER};caption-side:top;font-weight:bold;padding:4px">${escapeHtml(opts.caption)}</caption>`);
   out.push(
     `<thead><tr><th style="${HEAD_STYLE}">${escapeHtml(opts.indexName ?? "")}</th>` +
       columns.map((c) => `<th style="${HEAD_STYLE}">${escapeHtml(c)}</th>`).join("") +
@@ -211,9 +214,9 @@ function exportLinks(df: DataFrame, opts: TableHtmlOptions): string {
   const href = (type: string, text: string) => `data:${type};charset=utf-8,${encodeURIComponent(text)}`;
   const name = (opts.caption ?? "table").replace(/[^\p{L}\p{N}]+/gu, "_").replace(/^_+|_+$/g, "").slice(0, 60) || "table";
   const a = (type: string, ext: string, text: string, label: string) =>
-    `<a download="${escapeHtml(`${name}.${ext}`)}" href="${escapeHtml(href(type, text))}" style="margin-right:8px">${label}</a>`;
+    `<a download="${escapeHtml(`${name}.${ext}`)}" href="${escapeHtml(href(type, text))}" style="margin-right:8px;color:#0645ad">${label}</a>`;
   return (
-    `<div class="medrel-table-export" style="font-size:12px;margin:2px 0 8px 0">save this table: ` +
+    `<div class="medrel-table-export" style="${PAPER};display:inline-block;padding:0 4px;font-size:12px;margin:2px 0 8px 0">save this table: ` +
     a("text/csv", "csv", tableCsv(df, opts), "CSV") +
     a("application/x-tex", "tex", tableLatex(df, opts), "LaTeX") +
     `</div>`

@@ -23,5 +23,5 @@ export {
 } from "./notebooks";
 export type { NbOutput, NbCell, NotebookJson, ExecutedNotebook, ExecuteOptions, CellTime } from "./notebooks";
 export { CHROMIUM_FLAGS, chromiumPath, renderPage, type RenderedPage } from "./browser";
-export { CHECKOUT_TSLAB, startNotebookServer, resolveKernelArgv0, type NotebookServer, type NotebookServerOptions } from "./jupyter-server";
+export { CHECKOUT_TSLAB, startNotebookServer, procStat, resolveKernelArgv0, type NotebookServer, type NotebookServerOptions } from "./jupyter-server";
 export * from "./times";

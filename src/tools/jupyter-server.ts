@@ -20,7 +20,10 @@ export interface NotebookServer {
   log(): string;
   /** resolves with the exit code once the server is gone (null when a signal ended it) */
   exited: Promise<number | null>;
-  /** SIGTERM: Jupyter shuts its kernels down and exits 0; SIGKILL after 20 s. Resolves with the exit code. */
+  /**
+   * SIGTERM: Jupyter shuts its kernels down and exits 0; SIGKILL after 20 s. Resolves with the exit code once the
+   * server is gone and so is every kernel it had (one it left behind is ended: see endKernels).
+   */
   stop(): Promise<number | null>;
 }
 
@@ -100,10 +103,12 @@ export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<N
       resolve({
         url: m[0], port: Number(m[1]), token: m[2] ?? "", pid: child.pid ?? -1, log: () => log, exited,
         stop: async () => {
+          const kernels = childProcesses(child.pid ?? -1);
           if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
           const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
           const code = await exited;
           clearTimeout(kill);
+          await endKernels(kernels);
           return code;
         },
       });
@@ -111,6 +116,58 @@ export function startNotebookServer(opts: NotebookServerOptions = {}): Promise<N
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
   });
+}
+
+/** A process's parent and process group (Linux /proc), or null when it is gone (a zombie too) or /proc is not there. */
+export function procStat(pid: number): { ppid: number; pgid: number } | null {
+  try {
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so read after its last ")"
+    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const [state, ppid, pgid] = f.slice(f.lastIndexOf(")") + 2).split(" ");
+    // a zombie has ended; a container's init may never reap it
+    return state === "Z" ? null : { ppid: Number(ppid), pgid: Number(pgid) };
+  } catch {
+    return null;
+  }
+}
+
+/** The server's children (its kernels), as pid and process group; none where /proc is missing. */
+function childProcesses(pid: number): { pid: number; pgid: number }[] {
+  let all: string[];
+  try {
+    all = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    return [];
+  }
+  return all.flatMap((d) => {
+    const st = procStat(Number(d));
+    return st && st.ppid === pid ? [{ pid: Number(d), pgid: st.pgid }] : [];
+  });
+}
+
+const alive = (pid: number): boolean => procStat(pid) !== null;
+
+/**
+ * End the kernels a stopped server left: jupyter_client starts each in its own session, so a server that died before
+ * shutting them down (SIGKILL, a crash) leaves them running with nobody to stop them. SIGTERM to each one's group,
+ * SIGKILL after 5 s.
+ */
+async function endKernels(kernels: readonly { pid: number; pgid: number }[]): Promise<void> {
+  const signal = (sig: NodeJS.Signals): void => {
+    for (const k of kernels.filter((k) => alive(k.pid))) {
+      try {
+        process.kill(k.pgid === k.pid ? -k.pid : k.pid, sig);
+      } catch {
+        // gone in between
+      }
+    }
+  };
+  signal("SIGTERM");
+  for (let waited = 0; kernels.some((k) => alive(k.pid)); waited += 100) {
+    if (waited === 5_000) signal("SIGKILL");
+    if (waited >= 10_000) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
