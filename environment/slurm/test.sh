@@ -170,7 +170,12 @@ log1="$W/logs/medrel-grid-${jobid}_1.out"
 first_run_done() { grep -q '^\[medrel\] 1/' "$log1" 2>/dev/null; }
 if wait_for 240 first_run_done && [ "$(squeue -h -j "${jobid}_1" -o %T)" = RUNNING ]; then
   # what exists now must not be trained again
-  for d in "$W"/runs/*/run.json; do [ -f "$d" ] && cp "$d" "$W/before/$(basename "$(dirname "$d")").json"; done
+  # committed run folders only (named as their hash): a run being written sits in a temp folder beside them, whose
+  # run.json is gone (renamed into place) by the time the check compares
+  for d in "$W"/runs/*/run.json; do
+    h=$(basename "$(dirname "$d")")
+    [[ $h =~ ^[0-9a-f]{12}$ ]] && [ -f "$d" ] && cp "$d" "$W/before/$h.json"
+  done
   if scontrol requeue "${jobid}_1"; then
     ok "task 1 requeued while running, after its first run ($(ls "$W/before" | wc -l) runs complete then)"
     # slurmctld holds a requeued job back (Reason=BeginTime, about 2 min); release it sooner, but not within the
