@@ -48,7 +48,8 @@ export interface GridEntry {
   seeds: number[];
   shards: number;
   threads: number;
-  machine: { cpu: string; cores: number; blasCore?: string; numerics?: string; node: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
+  /** `cpuid`: "family 25 model 17" (/proc/cpuinfo): "AMD EPYC" names Zen 4 and Zen 5 alike */
+  machine: { cpu: string; cpuid?: string; cores: number; blasCore?: string; numerics?: string; node: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   wallSeconds: number;
   runsPerHour: number;
   /**
@@ -96,7 +97,8 @@ function spawnShard(args: string[], threads: number): Promise<void> {
     const child = spawn(process.execPath, ["--import", "tsx", __filename, ...args], {
       cwd: ROOT,
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, MEDREL_BLAS_THREADS: String(threads), MEDREL_PROGRESS: "silent" },
+      // one line per epoch with its ETA (a grid of quick runs takes a quarter of an hour); a line costs nothing beside a step
+      env: { ...process.env, MEDREL_BLAS_THREADS: String(threads), MEDREL_PROGRESS: "lines" },
     });
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`bench:grid shard ${args.join(" ")} exited with code ${code}`))));
@@ -141,18 +143,30 @@ async function measure(o: Options): Promise<void> {
       seeds: runs.map((r) => r.seed),
       shards: o.shards,
       threads: o.threads,
-      machine: { cpu: first?.cpu ?? cpuModel(), cores: os.availableParallelism(), blasCore: first?.blasCore, numerics: first?.numerics, node: process.version, loadAverageAtStart, loadAverageAtEnd },
+      machine: { cpu: first?.cpu ?? cpuModel(), cpuid: cpuFamily(), cores: os.availableParallelism(), blasCore: first?.blasCore, numerics: first?.numerics, node: process.version, loadAverageAtStart, loadAverageAtEnd },
       wallSeconds,
       runsPerHour: (3600 * runs.length) / wallSeconds,
       perRun: perRunPhases(runs, teachers.reduce((a, t) => a + t.seconds, 0), o.shards * wallSeconds),
       teachers,
       runs,
     };
-    const file = o.out ?? path.join(GRID_RESULTS_DIR, `${cpuSlug(entry.machine.cpu)}.json`);
+    const file = o.out ?? path.join(GRID_RESULTS_DIR, `${cpuSlug(entry.machine.cpu)}${entry.machine.cpuid ? `-${entry.machine.cpuid.replace(/ /g, "-")}` : ""}.json`);
     appendEntry(file, entry);
     console.log(`[medrel] bench:grid: ${runs.length} runs in ${wallSeconds.toFixed(0)} s: ${entry.runsPerHour.toFixed(1)} runs per hour on ${entry.machine.cpu} (${o.shards} × ${o.threads}); ${phaseWords(entry.perRun)}; appended to ${path.relative(ROOT, file)}`);
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The CPU's family and model as /proc/cpuinfo gives them ("family 25 model 17"), or undefined off Linux. */
+function cpuFamily(): string | undefined {
+  try {
+    const info = fs.readFileSync("/proc/cpuinfo", "utf8");
+    const family = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1];
+    const model = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
+    return family && model ? `family ${family} model ${model}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -173,14 +187,14 @@ export function readGridFile(file: string): GridEntry[] {
 export function renderGridBlock(dir = GRID_RESULTS_DIR): string | undefined {
   const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().flatMap((f) => readGridFile(path.join(dir, f))) : [];
   const latest = new Map<string, GridEntry>();
-  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.shards}|${e.threads}`, e);
+  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.machine.cpuid}|${e.shards}|${e.threads}`, e);
   if (latest.size === 0) return undefined;
   const min = (s: number): string => (s / 60).toFixed(1);
   const rows = [...latest.values()].map((e) => {
     const p = e.perRun;
     const perRun = GRID_PHASES.reduce((a, k) => a + p[k], 0);
     return (
-      `| ${e.machine.cpu} | ${e.shards} × ${e.threads} | **${e.runsPerHour.toFixed(1)}** | ${e.runs.length} | ${min(perRun)} | ${min(p.teacher)} | ${min(p.data + p.model + p.encode)} | ${min(p.steps)} | ` +
+      `| ${e.machine.cpu}${e.machine.cpuid ? ` (${e.machine.cpuid})` : ""} | ${e.shards} × ${e.threads} | **${e.runsPerHour.toFixed(1)}** | ${e.runs.length} | ${min(perRun)} | ${min(p.teacher)} | ${min(p.data + p.model + p.encode)} | ${min(p.steps)} | ` +
       `${min(p.selection + p.eval)} | ${min(p.checkpoints + p.write)} | ${min(p.other)} | ${e.machine.loadAverageAtStart[0].toFixed(1)} / ${e.machine.loadAverageAtEnd[0].toFixed(1)} | ${e.date.slice(0, 10)} |`
     );
   });

@@ -236,6 +236,9 @@ test("bench:grid runs real jobs as reproduce does (shards side by side), records
   assert.equal(renderGridBlock(path.dirname(out)), undefined, "smoke measurements are not shown");
   fs.writeFileSync(out, JSON.stringify({ entries: [two, { ...one, preset: "quick" }] }));
   const block = renderGridBlock(path.dirname(out))!;
-  assert.match(block, /\| AMD EPYC \| 1 × 1 \| \*\*[\d.]+\*\* \| 2 \|/);
+  // the CPU as run.json names it, with its family and model where /proc/cpuinfo gives them ("AMD EPYC" is Zen 4 and 5)
+  const cpu = one.machine.cpu.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  assert.match(block, new RegExp(`\\| ${cpu}( \\(family \\d+ model \\d+\\))? \\| 1 × 1 \\| \\*\\*[\\d.]+\\*\\* \\| 2 \\|`));
+  if (fs.existsSync("/proc/cpuinfo")) assert.match(one.machine.cpuid ?? "", /^family \d+ model \d+$/);
   assert.doesNotMatch(block, /\| 2 × 1 \|/);
 });
