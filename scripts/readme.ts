@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { readStudyPlan, STUDY_PLAN_FILE, type StudyPlan } from "../src/experiments/plan";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, studyDifference, type TableResult } from "../src/experiments";
 import { metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
-import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, verdictPhrase } from "../src/report";
+import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, signedPoints, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { renderGridBlock } from "../bench/grid";
 import { numericsWords, SEED_NOISE_RULE } from "../src/experiments/remake";
@@ -65,7 +65,6 @@ function selectionBlock(records: SelectionRecord[]): string {
 }
 
 const fmt = (m: number, s: number): string => (Number.isFinite(s) ? `${m.toFixed(2)} ± ${s.toFixed(2)}` : m.toFixed(2));
-const signed = (d: number): string => `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(2)}`;
 const pval = (p: number): string => (Number.isNaN(p) ? "–" : p < 0.001 ? "< 0.001" : p.toFixed(3));
 
 /** How much of the study grid the shipped files hold, what a run cost (and where), and the command that continues it. */
@@ -119,8 +118,8 @@ function readingsBlock(tables: TableResult<"shipped">[]): string {
       const stats = Number.isFinite(c.ci[0]) ? [formatInterval(c.ci), `±${c.detectable.toFixed(2)}`] : ["–", "–"];
       const seeds = c.test === "paired" ? `${c.seeds[0]} seeds` : `${c.seeds[0]} and ${c.seeds[1]} seeds`;
       lines.push(
-        `| ${TABLE_SPECS[t.table].title} (${t.encoder}) | ${c.b} vs ${c.a} | ${c.metric} | ${signed(c.diff)} | ${stats.join(" | ")} | ${c.test}, ${seeds}, p ${pval(c.p)} | ` +
-          `${study === undefined ? "not in its table" : signed(study)} | ${verdictPhrase(c, readingVerdict(c, study))} |`,
+        `| ${TABLE_SPECS[t.table].title} (${t.encoder}) | ${c.b} vs ${c.a} | ${c.metric} | ${signedPoints(c.diff)} | ${stats.join(" | ")} | ${c.test}, ${seeds}, p ${pval(c.p)} | ` +
+          `${study === undefined ? "not in its table" : signedPoints(study)} | ${verdictPhrase(c, readingVerdict(c, study))} |`,
       );
     }
   }
@@ -139,7 +138,7 @@ function readingsBlock(tables: TableResult<"shipped">[]): string {
 function planBlock(plan: StudyPlan): string {
   const rows = plan.comparisons.map((c) => {
     const sd = c.test === "paired" ? c.observed.spread[0].toFixed(2) : `${c.observed.spread[0].toFixed(2)} / ${c.observed.spread[1].toFixed(2)}`;
-    return `| ${c.b} − ${c.a} | ${c.metric} | ${signed(c.study)} | ${sd} (${c.observed.seeds} seeds) | ${c.seedsForPower ?? `> ${MAX_PLANNED_SEEDS}`} | ${c.planned} | ${c.note} |`;
+    return `| ${c.b} − ${c.a} | ${c.metric} | ${signedPoints(c.study)} | ${sd} (${c.observed.seeds} seeds) | ${c.seedsForPower ?? `> ${MAX_PLANNED_SEEDS}`} | ${c.planned} | ${c.note} |`;
   });
   const seeds = Object.entries(plan.seeds).map(([t, v]) => `${t}: ${Object.entries(v).map(([k, n]) => `${k} ${n}`).join(", ")}`);
   return [

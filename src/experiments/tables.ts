@@ -186,12 +186,15 @@ export function tableReadings(r: Pick<TableView, "table" | "records" | "variants
   return tableComparisonLines(r.table, r.records, r.variants).map((c) => formatComparison(c, { reference: studyDifference(r.table, c.metric, c), encoder: r.encoder }));
 }
 
-/** "Entity_marked2 +0.27 (95% interval −1.40 … +1.95): rules out the study's +3.53", or why there is no verdict. */
-function shortLine(table: TableName, c: ComparisonLine): string {
+/** "+0.27 (95% interval −1.40 … +1.95): rules out the study's +3.53", or why there is no verdict. */
+function differenceWords(table: TableName, c: ComparisonLine): string {
   const verdict = verdictPhrase(c, readingVerdict(c, studyDifference(table, c.metric, c)));
-  if (noVerdictReason(c)) return `${c.b} ${formatVariation(c.diff)}: ${verdict}`;
-  return `${c.b} ${signedPoints(c.diff)} (95% interval ${formatInterval(c.ci)}): ${verdict}`;
+  if (noVerdictReason(c)) return `${formatVariation(c.diff)}: ${verdict}`;
+  return `${signedPoints(c.diff)} (95% interval ${formatInterval(c.ci)}): ${verdict}`;
 }
+
+/** "Entity_marked2 +0.27 (95% interval −1.40 … +1.95): rules out the study's +3.53". */
+const shortLine = (table: TableName, c: ComparisonLine): string => `${c.b} ${differenceWords(table, c)}`;
 
 /** The study's own b − a on a metric, from data/study-tables.json, when its table has both. */
 export function studyDifference(table: TableName, metric: MetricRow, c: Pick<Comparison, "a" | "b">): number | undefined {
@@ -236,7 +239,7 @@ export function tableSummary(r: Pick<TableView, "table" | "records" | "variants"
     const study = studyDifference(r.table, metric, h);
     if (study !== undefined) {
       const c = compareVariants(r.records, h.a, h.b, metric);
-      out.push(`The study's table has ${h.b} − ${h.a} = ${formatVariation(study)} ${metric} (one run each); ours is ${shortLine(r.table, c).slice(h.b.length + 1)}.`);
+      out.push(`The study's table has ${h.b} − ${h.a} = ${formatVariation(study)} ${metric} (one run each); ours is ${differenceWords(r.table, c)}.`);
     }
   }
   return out;
@@ -256,7 +259,7 @@ export function headlineChangeChart(r: Pick<TableView, "table" | "records" | "en
   const h = TABLE_SPECS[r.table].headline;
   if (!h || ![h.a, h.b].every((v) => r.records.some((x) => x.variant === v))) return null;
   const metric = TABLE_SPECS[r.table].metrics[0];
-  const verdict = shortLine(r.table, compareVariants(r.records, h.a, h.b, metric)).slice(h.b.length + 1);
+  const verdict = differenceWords(r.table, compareVariants(r.records, h.a, h.b, metric));
   const title = `Per-class F1 change, ${h.b} − ${h.a} (points, 95% interval over seeds; ★ = hard class)<br><sub>${metric} ${verdict}; on ${r.encoder}</sub>`;
   return perClassChangeChart(r.records, h.a, [h.b], { title, height: 520 });
 }
