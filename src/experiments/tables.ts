@@ -146,7 +146,9 @@ function gridProgress(grid: readonly { hash: string }[], missing: readonly { has
 function tableEncoder(table: TableName, runs: readonly { variant: string; config: ExperimentConfig | null }[]): string {
   const baseline = TABLE_SPECS[table].baseline;
   const ordered = [...runs.filter((r) => r.variant === baseline), ...runs.filter((r) => r.variant !== baseline)];
-  const names = [...new Set(ordered.flatMap((r) => (r.config ? [describeEncoder(r.config.model, { short: true })] : [])))];
+  // one description per distinct model (each reads its checkpoint's config.json), not one per run
+  const models = new Map(ordered.flatMap((r) => (r.config ? [[JSON.stringify(r.config.model), r.config.model] as const] : [])));
+  const names = [...new Set([...models.values()].map((m) => describeEncoder(m, { short: true })))];
   return names.length ? names.join("; ") : "an encoder its results file does not record";
 }
 
