@@ -277,7 +277,21 @@ export class BertForRelationClassification {
     return ops.dropout(x, rate, mix32(ctx.seedBase, ctx.site++));
   }
 
-  forward(inputs: ModelInputs, opts: { training: boolean; dropoutSeed?: number }): { logits: tf.Tensor2D; lastHiddenState: tf.Tensor3D } {
+  /**
+   * The embedding block alone (word + position + token type, LayerNorm, dropout): [B*T, H]. ELECTRA's generator
+   * runs its encoder on the discriminator's embeddings (src/model/electra.ts); call inside tf.tidy / variableGrads.
+   */
+  embed(inputs: ModelInputs, opts: { training: boolean; dropoutSeed: number }): tf.Tensor2D {
+    if (this.disposed) throw new ModelInputError("model", "embed() on a disposed model");
+    const [B, T] = this.checkInputs(inputs);
+    return this.embeddings(inputs, B, T, { training: opts.training, seedBase: opts.dropoutSeed >>> 0, site: 0 });
+  }
+
+  /**
+   * `inputEmbeds` [B*T, H]: the encoder's input given instead of this model's own embeddings (which it then does
+   * not use), as Hugging Face's `inputs_embeds` after the embedding block.
+   */
+  forward(inputs: ModelInputs, opts: { training: boolean; dropoutSeed?: number; inputEmbeds?: tf.Tensor2D }): { logits: tf.Tensor2D; lastHiddenState: tf.Tensor3D } {
     if (this.disposed) throw new ModelInputError("model", "forward() on a disposed model");
     const [B, T] = this.checkInputs(inputs);
     const seedBase = opts.dropoutSeed ?? mix32(this.seed, opts.training ? this.trainingCalls++ : 0);
@@ -291,7 +305,11 @@ export class BertForRelationClassification {
     return tf.tidy(() => {
       // 1. embeddings: word + position + token type, LayerNorm, dropout. Activations stay 2-D [B*T, H].
       // (a tidy per stage frees what the tape does not keep as the forward goes, not when it ends)
-      let x = tf.tidy(() => this.embeddings(inputs, B, T, ctx));
+      const given = opts.inputEmbeds;
+      if (given && (given.rank !== 2 || given.shape[0] !== B * T || given.shape[1] !== H)) {
+        throw new ModelInputError("inputEmbeds", `expected [${B * T}, ${H}], got [${given.shape.join(", ")}]`);
+      }
+      let x = given ?? tf.tidy(() => this.embeddings(inputs, B, T, ctx));
 
       // 2. additive attention mask [B, T]: 0 for real keys, -10000 for padding
       const maskAdd = tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, "float32")), MASK_NEGATIVE);

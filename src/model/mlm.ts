@@ -11,11 +11,15 @@ import { fillNormal, gatherRows, gelu, layerNorm } from "./bert";
 import type { BertConfig } from "./config";
 import { ModelInputError } from "./errors";
 
-/** HF keys of the MLM head with their HF (PyTorch) shapes. */
-export function mlmHeadShapes(config: BertConfig): Map<string, number[]> {
+/**
+ * HF keys of the MLM head with their HF (PyTorch) shapes. `inputSize`: the width of the hidden states it reads
+ * when it differs from the embeddings' (ELECTRA's generator: its dense maps the generator's hidden size to the
+ * shared embedding size, HF ElectraGeneratorPredictions); default hidden_size.
+ */
+export function mlmHeadShapes(config: BertConfig, inputSize = config.hidden_size): Map<string, number[]> {
   const H = config.hidden_size;
   return new Map<string, number[]>([
-    ["cls.predictions.transform.dense.weight", [H, H]],
+    ["cls.predictions.transform.dense.weight", [H, inputSize]],
     ["cls.predictions.transform.dense.bias", [H]],
     ["cls.predictions.transform.LayerNorm.weight", [H]],
     ["cls.predictions.transform.LayerNorm.bias", [H]],
@@ -29,20 +33,25 @@ export class MlmHead {
   /** HF keys -> variables (dense weight stored [in, out]). */
   readonly params: Map<string, tf.Variable>;
 
+  /** width of the hidden states the head reads (the dense layer's input) */
+  readonly inputSize: number;
+
   constructor(
     readonly config: BertConfig,
     seed: number,
+    opts: { inputSize?: number } = {},
   ) {
     const prefix = `mlm${headCounter++}/`;
     this.params = new Map();
-    const H = config.hidden_size;
+    this.inputSize = opts.inputSize ?? config.hidden_size;
     const rng = new Rng((seed ^ 0x6d6c6d) >>> 0);
-    for (const [key, shape] of mlmHeadShapes(config)) {
+    for (const [key, shape] of mlmHeadShapes(config, this.inputSize)) {
       const size = shape.reduce((a, b) => a * b, 1);
       const v = new Float32Array(size);
       if (key.endsWith("LayerNorm.weight")) v.fill(1);
       else if (key === "cls.predictions.transform.dense.weight") fillNormal(rng, v, config.initializer_range);
-      const t = tf.tensor(v, key.endsWith("dense.weight") ? [H, H] : shape, "float32");
+      // the dense weight is stored [in, out] (layout.ts)
+      const t = tf.tensor(v, key.endsWith("dense.weight") ? [shape[1], shape[0]] : shape, "float32");
       this.params.set(key, tf.variable(t, true, prefix + key));
       t.dispose();
     }
@@ -57,7 +66,7 @@ export class MlmHead {
   /** Vocabulary logits [N, V] for hidden states [N, H] (call inside tf.tidy / variableGrads). */
   logits(hidden: tf.Tensor2D, wordEmbeddings: tf.Tensor): tf.Tensor2D {
     const c = this.config;
-    if (hidden.shape[1] !== c.hidden_size) throw new ModelInputError("hidden", `expected [N, ${c.hidden_size}], got [${hidden.shape.join(", ")}]`);
+    if (hidden.shape[1] !== this.inputSize) throw new ModelInputError("hidden", `expected [N, ${this.inputSize}], got [${hidden.shape.join(", ")}]`);
     const d = tf.add(tf.matMul(hidden, this.p("cls.predictions.transform.dense.weight") as tf.Tensor2D), this.p("cls.predictions.transform.dense.bias"));
     const t = layerNorm(gelu(d as tf.Tensor2D, c.hidden_act), this.p("cls.predictions.transform.LayerNorm.weight"), this.p("cls.predictions.transform.LayerNorm.bias"), c.layer_norm_eps);
     // tied decoder: an explicit [H, V] transpose keeps the product a plain matMul (transposed operands are slow on WASM)
