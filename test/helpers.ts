@@ -73,3 +73,13 @@ export function fixtureInputs(b: FixtureBatch): ModelInputs {
     ...(b.head_end && b.tail_end ? { headEnd: tf.tensor1d(b.head_end, "int32"), tailEnd: tf.tensor1d(b.tail_end, "int32") } : {}),
   };
 }
+
+/** Short medical sentences for the pre-training tests (corpus, masking, tiny runs). */
+export const PRETRAIN_SENTENCES = [
+  "食物中毒@发热可能由细菌感染引起，患者常伴有腹痛、腹泻和呕吐。",
+  "慢性肾病@进行眼底检查十分必要，因为其有助于诊断高血压视网膜病变。",
+  "糖尿病患者应定期监测血糖，并接受胰岛素治疗以控制病情。",
+  "小儿肺炎的主要临床表现为发热、咳嗽和呼吸困难，胸部X线检查可见片状阴影。",
+  "高血压的并发症包括脑卒中、心力衰竭和肾功能不全。",
+  "新生儿黄疸多数为生理性，可通过光疗治疗，严重者需换血。",
+];

@@ -18,7 +18,7 @@ import { buildCorpus, defaultCorpusSources, evaluationExclusions, formatCorpusRe
 import { loadRows, selectionSplit } from "../src/data";
 import { buildExample, jiebaSegmenter, maskWholeWords, protectedIds, tokenizeWords } from "../src/pretrain/masking";
 import { DEFAULT_PRETRAIN_CONFIG, pretrainLr, REWARM_STEPS, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
-import { assertClose } from "./helpers";
+import { assertClose, PRETRAIN_SENTENCES as SENTENCES } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHARED = path.resolve(ROOT, "../shared/data");
@@ -32,14 +32,6 @@ function writeJsonl(file: string, rows: object[]): void {
   fs.writeFileSync(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
 }
 
-const SENTENCES = [
-  "食物中毒@发热可能由细菌感染引起，患者常伴有腹痛、腹泻和呕吐。",
-  "慢性肾病@进行眼底检查十分必要，因为其有助于诊断高血压视网膜病变。",
-  "糖尿病患者应定期监测血糖，并接受胰岛素治疗以控制病情。",
-  "小儿肺炎的主要临床表现为发热、咳嗽和呼吸困难，胸部X线检查可见片状阴影。",
-  "高血压的并发症包括脑卒中、心力衰竭和肾功能不全。",
-  "新生儿黄疸多数为生理性，可通过光疗治疗，严重者需换血。",
-];
 
 test("corpus: texts only, deduplicated in file order, exclusions honoured and counted per file, labels never read", () => {
   const dir = tmpDir();

@@ -1,10 +1,12 @@
 /**
- * npm run pretrain -- [--data-dir ../shared/data] [--work .cache/pretrain/quick] [--out data/pretrained/quick]
+ * npm run pretrain -- [--objective mlm|electra] [--data-dir ../shared/data] [--work .cache/pretrain/<name>] [--out data/pretrained/<name>]
  *                     [--steps N] [--minutes M] [--stop-at S] [--seed N] [--layers 4 --hidden 192 --heads 3 --intermediate 768]
- *                     [--init-from data/pretrained/quick]
- * In-domain whole-word-masking MLM pre-training of the quick preset's encoder. Re-running the same command
- * resumes from <work>/state/ (saved every --save-every steps); on finishing (or at --minutes) the checkpoint is
- * exported to --out as a Hugging Face folder with its training curve and README.
+ *                     [--init-from data/pretrained/quick] [--snapshot-minutes 55] [--budget-mb 60] [--commit]
+ * In-domain pre-training of the quick preset's encoder: whole-word-masking MLM (default) or ELECTRA. Re-running
+ * the same command resumes from <work>/state/ (saved every --save-every steps) or from the committed snapshot
+ * <out>/snapshot/ (snapshot.ts; written every --snapshot-minutes of training and on exit), whichever is further;
+ * on finishing (or at --minutes, or on SIGINT/SIGTERM) the checkpoint is exported to --out as a Hugging Face folder
+ * with its training curve and README. --commit commits each snapshot (that folder only) as it is written.
  * --init-from continues an exported checkpoint (its weights as exported, fresh optimizer moments) in its own work
  * folder (<work>-from<step>), so the re-create chain is: the chain that made the export, then this command.
  */
@@ -14,6 +16,7 @@ import { Command } from "commander";
 import { initBackend } from "../backend/select";
 import { buildCorpus, defaultCorpusSources, evaluationExclusions, formatCorpusReport } from "./corpus";
 import { DEFAULT_PRETRAIN_CONFIG, readExportInfo, runPretrain, type ExportInfo, type PretrainConfig } from "./pretrain";
+import { DEFAULT_BUDGET_BYTES } from "./snapshot";
 import { writeReadme } from "./readme";
 
 async function main(): Promise<void> {
@@ -29,10 +32,11 @@ async function main(): Promise<void> {
     return n;
   };
   const prog = new Command("pretrain")
+    .option("--objective <o>", "mlm (whole-word masking) or electra (replaced-token detection)", "mlm")
     .option("--data-dir <dir>", "folder with study_*.jsonl and CMeIE-V2_*.jsonl", path.resolve(process.cwd(), "..", "shared", "data"))
-    .option("--work <dir>", "resumable state folder (default .cache/pretrain/quick; with --init-from, .cache/pretrain/quick-from<step>)")
-    .option("--init-from <dir>", "continue this exported checkpoint (when the work folder holds no state yet)")
-    .option("--out <dir>", "exported checkpoint folder", "data/pretrained/quick")
+    .option("--work <dir>", "resumable state folder (default .cache/pretrain/<name of --out>; with --init-from, .cache/pretrain/<name>-from<step>)")
+    .option("--init-from <dir>", "continue this exported checkpoint (when neither the work folder nor the snapshot holds a state yet); ELECTRA: its encoder becomes the discriminator, the generator starts fresh")
+    .option("--out <dir>", "exported checkpoint folder (default data/pretrained/quick; electra: data/pretrained/electra)")
     .option("--steps <n>", "planned optimizer steps", int, d.totalSteps)
     .option("--minutes <m>", "stop (and export) after this many minutes of this invocation; 0 = no limit", num, 0)
     .option("--batch-size <n>", "texts per step", int, d.batchSize)
@@ -46,11 +50,27 @@ async function main(): Promise<void> {
     .option("--stop-at <n>", "stop (and export) at this step; the schedule still spans --steps", int)
     .option("--save-every <n>", "state save interval (steps)", int, d.saveEvery)
     .option("--f32", "export float32 instead of float16")
+    .option("--gen-hidden <n>", "ELECTRA generator hidden size (default ¼ of --hidden)", int)
+    .option("--gen-layers <n>", "ELECTRA generator layers (default --layers)", int)
+    .option("--disc-weight <x>", "ELECTRA discriminator loss weight", num, 50)
+    .option("--snapshot-minutes <m>", "write the compact snapshot <out>/snapshot/ after this many minutes of training (and on exit)", num, 55)
+    .option("--snapshot-steps <n>", "write it every n steps instead", int)
+    .option("--snapshot-at <steps>", "write it exactly at these steps (comma-separated; the re-create command of a run with timed snapshots)")
+    .option("--no-snapshot", "no snapshot folder")
+    .option("--budget-mb <n>", "git bytes the export folder's whole history may take; a snapshot past it is not written", num, DEFAULT_BUDGET_BYTES / 1048576)
+    .option("--commit", "git-commit each snapshot as it is written (the snapshot folder only)")
     .parse();
   const o = prog.opts<{
-    dataDir: string; work?: string; initFrom?: string; out: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
+    dataDir: string; work?: string; initFrom?: string; out?: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
     layers: number; hidden: number; heads: number; intermediate: number; saveEvery: number; stopAt?: number; f32?: boolean;
+    objective: string; genHidden?: number; genLayers?: number; discWeight: number; snapshotMinutes: number; snapshotSteps?: number; snapshotAt?: string;
+    snapshot: boolean; budgetMb: number; commit?: boolean;
   }>();
+  if (o.objective !== "mlm" && o.objective !== "electra") throw new Error(`--objective: mlm or electra, got "${o.objective}"`);
+  const electra = o.objective === "electra";
+  const out = o.out ?? (electra ? "data/pretrained/electra" : "data/pretrained/quick");
+  const name = path.basename(path.resolve(out));
+  const genHidden = o.genHidden ?? Math.round(o.hidden / 4);
   const cfg: PretrainConfig = {
     ...d,
     shape: { ...d.shape, layers: o.layers, hidden: o.hidden, heads: o.heads, intermediate: o.intermediate },
@@ -60,6 +80,15 @@ async function main(): Promise<void> {
     lr: o.lr,
     seed: o.seed,
     saveEvery: o.saveEvery,
+    ...(electra
+      ? {
+          objective: "electra" as const,
+          generator: { hidden: genHidden, layers: o.genLayers ?? o.layers, heads: Math.max(1, Math.floor(genHidden / 64)), intermediate: 4 * genHidden },
+          discWeight: o.discWeight,
+          maskProb: 0.85,
+          randomProb: 0,
+        }
+      : {}),
   };
   const backend = await initBackend({ verbose: true });
   const dataDir = path.resolve(o.dataDir);
@@ -69,15 +98,37 @@ async function main(): Promise<void> {
   const initDir = o.initFrom ? path.resolve(o.initFrom) : undefined;
   const initInfo = initDir ? readExportInfo(initDir) : undefined;
   const initFrom = initDir && initInfo ? { dir: initDir, recreate: recreateChain(initDir, initInfo), info: initInfo } : undefined;
-  const work = o.work ?? (initInfo ? `.cache/pretrain/quick-from${initInfo.step}` : ".cache/pretrain/quick");
-  const trainer = await runPretrain(cfg, corpus.texts, path.resolve(work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats, initFrom });
+  const work = o.work ?? (initInfo ? `.cache/pretrain/${name}-from${initInfo.step}` : `.cache/pretrain/${name}`);
+  let stop = false;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (stop) process.exit(130);
+      stop = true;
+      console.log(`[pretrain] ${sig}: finishing this step, then snapshot, state and export (again to quit at once)`);
+    });
+  }
+  const outAbs = path.resolve(out);
+  const snapshot = o.snapshot
+    ? {
+        dir: path.join(outAbs, "snapshot"),
+        seconds: o.snapshotMinutes * 60,
+        everySteps: o.snapshotSteps,
+        atSteps: o.snapshotAt ? o.snapshotAt.split(",").map(int) : undefined,
+        budget: { root: outAbs, bytes: o.budgetMb * 1048576 },
+        commit: o.commit ? { name } : undefined,
+      }
+    : undefined;
+  const trainer = await runPretrain(cfg, corpus.texts, path.resolve(work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats, initFrom, snapshot, shouldStop: () => stop });
   // the command that re-creates this export exactly: the same flags, --minutes replaced by the step reached
   const args: string[] = [];
   const raw = process.argv.slice(2);
   for (let i = 0; i < raw.length; i++) {
-    if (raw[i] === "--minutes" || raw[i] === "--stop-at" || raw[i] === "--work" || raw[i] === "--out") i++;
-    else args.push(raw[i]);
+    if (["--minutes", "--stop-at", "--work", "--out", "--snapshot-minutes", "--snapshot-steps", "--snapshot-at", "--budget-mb"].includes(raw[i])) i++;
+    else if (raw[i] !== "--commit") args.push(raw[i]);
   }
+  // the snapshots' round trips are part of the run: a re-creation makes them at the same steps
+  const snapSteps = trainer.state.snapshotSteps ?? [];
+  if (snapSteps.length) args.push("--snapshot-at", snapSteps.join(","));
   if (trainer.state.step < cfg.totalSteps) args.push("--stop-at", String(trainer.state.step));
   // earlier schedule stages (a run extended with a larger --steps) come first, each resumed by the next
   const stages = trainer.state.stages ?? [];
@@ -93,9 +144,9 @@ async function main(): Promise<void> {
   // a continued export's chain starts with the chain that made its starting checkpoint
   const prior = trainer.state.initFrom ? [trainer.state.initFrom.recreate] : [];
   const recreate = [...prior, ...earlier, `npm run pretrain${argv ? " -- " + argv : ""}`].join(" && \\\n  ");
-  await trainer.export(path.resolve(o.out), { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name, recreate } });
-  writeReadme(path.resolve(o.out), { state: trainer.state, corpus: corpus.stats, command: recreate, vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters() });
-  console.log(`[pretrain] exported step ${trainer.state.step} to ${o.out} (${fs.statSync(path.join(o.out, "model.safetensors")).size} bytes)`);
+  await trainer.export(outAbs, { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name, recreate } });
+  writeReadme(outAbs, { state: trainer.state, corpus: corpus.stats, command: recreate, vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters(), name });
+  console.log(`[pretrain] exported step ${trainer.state.step} to ${out} (${fs.statSync(path.join(outAbs, "model.safetensors")).size} bytes)`);
   trainer.dispose();
 }
 

@@ -1,19 +1,23 @@
 /**
- * In-domain MLM pre-training of the small encoder that the `quick` preset fine-tunes. One-off and offline:
- * resumable from its own periodic checkpoints (state/), exact on resume (batch order, masks and dropout are
- * functions of (seed, step)), and exported as a Hugging Face BertForMaskedLM folder (F16 safetensors).
+ * In-domain pre-training of the small encoder that the `quick` preset fine-tunes: whole-word-masking MLM (the
+ * default) or ELECTRA replaced-token detection (`objective: "electra"`, src/model/electra.ts). One-off and offline:
+ * resumable from its own periodic checkpoints (state/) and from the compact committed snapshot (snapshot.ts),
+ * exact on resume (batch order, masks, dropout and ELECTRA's samples are functions of (seed, step)), and exported
+ * as a Hugging Face BERT folder (F16 safetensors; for ELECTRA the discriminator).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { RelationTokenizer, buildCharTokenizer, ENCODING_FIXED_TEXT } from "../encoding";
-import { BertForRelationClassification, SafetensorsSource, shapeConfig, toHfLayout, toStoredLayout, writeSafetensors, type BertConfig, type HostTensor } from "../model";
+import { BertForRelationClassification, SafetensorsSource, shapeConfig, toHfLayout, toStoredLayout, transpose2d, writeSafetensors, type BertConfig, type HostTensor } from "../model";
 import { MlmHead, mlmCrossEntropy } from "../model/mlm";
+import { categoricalSampler, defaultGeneratorShape, Electra, isElectraLinear, type GeneratorShape } from "../model/electra";
 import { gatherRows } from "../model/bert";
 import { AdamW, clipByGlobalNorm, writeFolder } from "../train";
 import { Rng, deriveSeed } from "../random";
 import { buildExample, maskWholeWords, protectedIds, tokenizeWords, jiebaSegmenter, type Segmenter } from "./masking";
 import type { CorpusStats } from "./corpus";
+import { gitLedger, loadSnapshot, snapshotStep, writeSnapshot, commitSnapshot, DEFAULT_BUDGET_BYTES, curveCsv } from "./snapshot";
 
 export interface ModelShape {
   layers: number;
@@ -44,6 +48,16 @@ export interface PretrainConfig {
   saveEvery: number;
   /** log a curve point every this many steps */
   logEvery: number;
+  /** "mlm" (default; whole-word MLM) or "electra" (replaced-token detection, src/model/electra.ts) */
+  objective?: "mlm" | "electra";
+  /** ELECTRA's generator (default: google-research/electra's, ¼ of the hidden size, same depth) */
+  generator?: GeneratorShape;
+  /** ELECTRA: weight of the discriminator's loss (default 50) */
+  discWeight?: number;
+  /** of the chosen tokens, [MASK] with this probability (MLM default 0.8; ELECTRA 0.85 as google-research/electra) */
+  maskProb?: number;
+  /** of the chosen tokens, a random token with this probability (MLM default 0.1; ELECTRA 0) */
+  randomProb?: number;
 }
 
 export const DEFAULT_PRETRAIN_CONFIG: PretrainConfig = {
@@ -72,6 +86,10 @@ export interface CurvePoint {
   lr: number;
   /** training seconds so far (across resumes) */
   seconds: number;
+  /** ELECTRA: mean discriminator BCE, its token accuracy, and the share of tokens replaced (loss/accuracy: the generator's MLM) */
+  discLoss?: number;
+  discAccuracy?: number;
+  replaced?: number;
 }
 
 /**
@@ -107,6 +125,10 @@ export interface PretrainState {
   curve: CurvePoint[];
   config: PretrainConfig;
   corpus: CorpusStats | null;
+  /** the last committed-format snapshot written (snapshot.ts) */
+  snapshot?: { step: number; seconds: number };
+  /** every step at which a snapshot was written: its round trip is part of the run (re-create with --snapshot-at) */
+  snapshotSteps?: number[];
 }
 
 /** The encoder config for a shape and vocabulary. */
@@ -136,48 +158,72 @@ export interface ExportInfo {
   seconds: number;
   /** the command chain that re-creates it (absent in exports made before it was recorded) */
   recreate?: string;
+  /** the objective that made it (absent: mlm) */
+  objective?: "mlm" | "electra";
 }
 
 /** Read and check an export's config.json (written by MlmTrainer.export). */
 export function readExportInfo(dir: string): ExportInfo {
   const file = path.join(dir, "config.json");
-  const config = JSON.parse(fs.readFileSync(file, "utf8")) as BertConfig & { medrel?: { pretrain?: { steps?: number; seconds?: number; recreate?: string } } };
+  const config = JSON.parse(fs.readFileSync(file, "utf8")) as BertConfig & { medrel?: { pretrain?: { steps?: number; seconds?: number; recreate?: string; objective?: "mlm" | "electra" } } };
   const p = config.medrel?.pretrain;
   const step = p?.steps;
   if (!Number.isInteger(step) || (step as number) <= 0) throw new Error(`--init-from ${file}: medrel.pretrain.steps missing (not an export of npm run pretrain)`);
-  return { config, step: step as number, seconds: p?.seconds ?? 0, recreate: p?.recreate };
+  return { config, step: step as number, seconds: p?.seconds ?? 0, recreate: p?.recreate, objective: p?.objective };
 }
 
-/** Everything a training process holds. */
-export class MlmTrainer {
-  readonly model: BertForRelationClassification;
-  readonly head: MlmHead;
+/** What a trainer reads besides config, tokenizer and texts. */
+export interface TrainerOptions {
+  segmenter?: Segmenter;
+  corpus?: CorpusStats | null;
+}
+
+/** One optimizer update's figures. */
+export interface StepResult {
+  loss: number;
+  accuracy: number;
+  lr: number;
+  discLoss?: number;
+  discAccuracy?: number;
+  replaced?: number;
+}
+
+/** Everything a training process holds, whatever the objective. */
+export abstract class Pretrainer {
+  /** the encoder that is exported (ELECTRA: the discriminator) */
+  abstract readonly model: BertForRelationClassification;
   readonly optimizer: AdamW;
-  /** encoder (no pooler/classifier) + head parameters, HF keys */
+  /** every trainable parameter (HF keys; the generator's prefixed `generator.`) */
   readonly params: Map<string, tf.Variable>;
   state: PretrainState;
-  private readonly words: number[][][];
-  private readonly prot: Set<number>;
+  protected readonly words: number[][][];
+  protected readonly prot: Set<number>;
 
   constructor(
     readonly cfg: PretrainConfig,
     readonly tokenizer: RelationTokenizer,
     texts: readonly string[],
-    opts: { segmenter?: Segmenter; corpus?: CorpusStats | null } = {},
+    params: Map<string, tf.Variable>,
+    opts: TrainerOptions = {},
   ) {
     const cut = opts.segmenter ?? jiebaSegmenter();
     this.words = texts.map((t) => tokenizeWords(tokenizer, cut(t))).filter((w) => w.length > 0);
     if (this.words.length < cfg.batchSize) throw new Error(`pretrain: ${this.words.length} texts for batch size ${cfg.batchSize}`);
     this.prot = protectedIds(tokenizer);
-    const config = encoderConfig(cfg.shape, tokenizer.vocabSize);
-    this.model = new BertForRelationClassification(config, { numLabels: 1, pooling: "entity_start", seed: cfg.seed });
-    this.head = new MlmHead(config, cfg.seed);
-    this.params = new Map();
-    for (const [k, v] of this.model.params) if (k.startsWith("bert.") && !k.startsWith("bert.pooler.")) this.params.set(k, v);
-    for (const [k, v] of this.head.params) this.params.set(k, v);
+    this.params = params;
     this.optimizer = new AdamW(this.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
     this.state = { stages: [{ fromStep: 0, plannedSteps: cfg.totalSteps }], step: 0, seconds: 0, curve: [], config: cfg, corpus: opts.corpus ?? null };
   }
+
+  /** One optimizer update at state.step (then state.step + 1). */
+  abstract step(): Promise<StepResult>;
+  abstract dispose(): void;
+  /** keys written to the exported checkpoint */
+  protected abstract exportKeys(): string[];
+  /** keys an --init-from export must hold (the rest keep their fresh values when absent) */
+  protected abstract requiredInitKeys(): string[];
+  /** config.json architectures of the export */
+  protected abstract readonly architectures: string[];
 
   get numTexts(): number {
     return this.words.length;
@@ -193,35 +239,204 @@ export class MlmTrainer {
     return perm.slice(j * B, (j + 1) * B);
   }
 
-  /** Build the padded masked batch of step s (host arrays). */
-  batch(step: number): { ids: Int32Array; mask: Int32Array; B: number; T: number; positions: Int32Array; labels: Int32Array } {
+  /** Build the padded masked batch of step s (host arrays); `original`: the ids before masking. */
+  batch(step: number): { ids: Int32Array; original: Int32Array; mask: Int32Array; B: number; T: number; positions: Int32Array; labels: Int32Array } {
     const rng = new Rng(deriveSeed(this.cfg.seed, 12, step));
     const vocab = { maskId: this.tokenizer.maskId, vocabSize: this.tokenizer.vocabSize, protected: this.prot };
+    const masking = { wordRate: this.cfg.wordRate, maskProb: this.cfg.maskProb, randomProb: this.cfg.randomProb };
     const exs = this.batchIndices(step).map((i) => {
       const ex = buildExample(this.tokenizer, this.words[i], this.cfg.maxLength, rng, { markerProb: this.cfg.markerProb });
-      return maskWholeWords(ex, rng, vocab, { wordRate: this.cfg.wordRate });
+      return { ex, m: maskWholeWords(ex, rng, vocab, masking) };
     });
     const B = exs.length;
-    const T = Math.max(...exs.map((e) => e.inputIds.length));
+    const T = Math.max(...exs.map((e) => e.m.inputIds.length));
     const ids = new Int32Array(B * T);
+    const original = new Int32Array(B * T);
     const mask = new Int32Array(B * T);
     const pos: number[] = [];
     const lab: number[] = [];
-    exs.forEach((e, b) => {
-      e.inputIds.forEach((id, t) => {
+    exs.forEach(({ ex, m }, b) => {
+      m.inputIds.forEach((id, t) => {
         ids[b * T + t] = id;
+        original[b * T + t] = ex.ids[t];
         mask[b * T + t] = 1;
       });
-      for (const p of e.positions) {
+      for (const p of m.positions) {
         pos.push(b * T + p);
-        lab.push(e.labels[p]);
+        lab.push(m.labels[p]);
       }
     });
-    return { ids, mask, B, T, positions: Int32Array.from(pos), labels: Int32Array.from(lab) };
+    return { ids, original, mask, B, T, positions: Int32Array.from(pos), labels: Int32Array.from(lab) };
+  }
+
+  /** Clip (global norm over all parameters) and apply AdamW at lr. */
+  protected update(grads: tf.NamedTensorMap, lr: number): void {
+    const byKey = new Map<string, tf.Tensor>();
+    for (const [k, v] of this.params) {
+      const g = grads[v.name];
+      if (g) byKey.set(k, g);
+    }
+    tf.tidy(() => {
+      const { grads: clipped } = clipByGlobalNorm(byKey, this.cfg.maxGradNorm);
+      this.optimizer.step(clipped, lr);
+    });
+  }
+
+  /** The schedule's lr at step s, ramped up again over REWARM_STEPS after an optimizer reset (fresh moments). */
+  lrAt(s: number): number {
+    const stage = this.state.stages?.[this.state.stages.length - 1];
+    const base = pretrainLr(this.cfg, s);
+    if (!stage?.freshOptimizer) return base;
+    return base * Math.min(1, (s - stage.fromStep + 1) / REWARM_STEPS);
+  }
+
+  /**
+   * Start from an exported checkpoint folder (its encoder and whatever heads of this objective it holds; float16
+   * there, so exactly what `export` wrote). The optimizer moments are not exported: they start at zero and the lr
+   * ramps up again. An ELECTRA run may start from an MLM export: its discriminator is the export's encoder, the
+   * generator and the discriminator's head start fresh.
+   */
+  initFromExport(dir: string, recreate: string, info: ExportInfo = readExportInfo(dir)): void {
+    const { config, step, seconds } = info;
+    const s = this.cfg.shape;
+    const want: [string, number, number][] = [
+      ["num_hidden_layers", config.num_hidden_layers, s.layers],
+      ["hidden_size", config.hidden_size, s.hidden],
+      ["num_attention_heads", config.num_attention_heads, s.heads],
+      ["intermediate_size", config.intermediate_size, s.intermediate],
+      ["max_position_embeddings", config.max_position_embeddings, s.maxPosition],
+    ];
+    for (const [k, got, exp] of want) {
+      if (got !== exp) throw new Error(`--init-from ${dir}/config.json: ${k} is ${got}, the pre-training shape has ${exp}`);
+    }
+    if (this.cfg.totalSteps <= step) throw new Error(`--init-from ${dir}: it is at step ${step}; --steps must be larger (got ${this.cfg.totalSteps})`);
+    this.loadWeights(path.join(dir, "model.safetensors"), new Set(this.requiredInitKeys()));
+    // a curve of another objective is not continued (its columns differ)
+    const sameObjective = ((info.objective ?? "mlm") === (this.cfg.objective ?? "mlm"));
+    const curveFile = path.join(dir, "curve.json");
+    const curve = sameObjective && fs.existsSync(curveFile) ? (JSON.parse(fs.readFileSync(curveFile, "utf8")) as CurvePoint[]) : [];
+    this.state = {
+      ...this.state,
+      stages: [{ fromStep: step, plannedSteps: this.cfg.totalSteps, freshOptimizer: true }],
+      initFrom: { dir: path.relative(process.cwd(), dir) || ".", step, recreate },
+      step,
+      seconds,
+      curve,
+    };
+  }
+
+  /** Parameters in HF layout (Linear weights [out, in]). */
+  async hfTensors(keys: Iterable<string> = this.params.keys()): Promise<Map<string, HostTensor>> {
+    const out = new Map<string, HostTensor>();
+    for (const k of keys) {
+      const v = this.params.get(k)!;
+      const data = (await v.data()) as Float32Array;
+      const [r, c] = v.shape as [number, number];
+      out.set(k, isElectraLinear(k) ? { shape: [c, r], data: transpose2d(data, r, c) } : toHfLayout(k, v.shape, data));
+    }
+    return out;
+  }
+
+  /** Write state/ atomically: weights (F32), optimizer moments, progress. */
+  async saveState(dir: string): Promise<void> {
+    const tensors = await this.hfTensors();
+    await writeFolder(dir, async (tmp) => {
+      writeSafetensors(path.join(tmp, "model.safetensors"), tensors, { dtype: "F32" });
+      await this.optimizer.save(path.join(tmp, "optimizer.safetensors"));
+      this.tokenizer.save(tmp);
+      fs.writeFileSync(path.join(tmp, "state.json"), JSON.stringify(this.state, null, 1) + "\n");
+    });
+  }
+
+  /** Assign parameters from a safetensors file in HF layout (F32 or F16); every key in `required` must be there. */
+  private loadWeights(file: string, required?: ReadonlySet<string>): void {
+    const src = new SafetensorsSource(file);
+    try {
+      const have = new Set(src.keys());
+      for (const [k, v] of this.params) {
+        if (!have.has(k) && required && !required.has(k)) continue;
+        const info = src.info(k);
+        const raw = src.readFloat32(k);
+        const data = isElectraLinear(k) ? transpose2d(raw, info.shape[0], info.shape[1]) : toStoredLayout(k, info.shape, raw);
+        tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
+      }
+    } finally {
+      src.close();
+    }
+  }
+
+  /** Restore weights, optimizer and progress from state/ (written by saveState with the same config). */
+  loadState(dir: string): void {
+    const st = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as PretrainState;
+    const want = this.state.corpus?.digest;
+    const had = st.corpus?.digest;
+    if (want !== undefined && had !== want) {
+      throw new Error(`${path.join(dir, "state.json")}: this state was trained on another corpus (digest ${had ?? "none"}, now ${want}); use another --work folder`);
+    }
+    if ((st.config.objective ?? "mlm") !== (this.cfg.objective ?? "mlm")) {
+      throw new Error(`${path.join(dir, "state.json")}: a ${st.config.objective ?? "mlm"} state, this run is ${this.cfg.objective ?? "mlm"}; use another --work folder`);
+    }
+    this.loadWeights(path.join(dir, "model.safetensors"));
+    this.optimizer.load(path.join(dir, "optimizer.safetensors"));
+    const stages = st.stages ?? [{ fromStep: 0, plannedSteps: st.config.totalSteps }];
+    // a larger (or smaller) planned step count than the state's continues under a new linear schedule
+    if (stages[stages.length - 1].plannedSteps !== this.cfg.totalSteps) stages.push({ fromStep: st.step, plannedSteps: this.cfg.totalSteps });
+    this.state = { ...st, stages, config: this.cfg };
+  }
+
+  /** Number of scalars exported (the encoder and this objective's exported head). */
+  numParameters(): number {
+    return this.model.numParameters();
+  }
+
+  /** The deliverable: a Hugging Face BERT folder (config.json, model.safetensors, tokenizer files, curve). */
+  async export(dir: string, opts: { dtype?: "F32" | "F16"; extra?: object } = {}): Promise<void> {
+    fs.mkdirSync(dir, { recursive: true });
+    writeSafetensors(path.join(dir, "model.safetensors"), await this.hfTensors(this.exportKeys()), { dtype: opts.dtype ?? "F16", metadata: { format: "pt" } });
+    const config = {
+      ...this.model.config,
+      architectures: this.architectures,
+      model_type: "bert",
+      torch_dtype: (opts.dtype ?? "F16") === "F16" ? "float16" : "float32",
+      tie_word_embeddings: true,
+      medrel: { pretrain: { objective: this.cfg.objective ?? "mlm", steps: this.state.step, seconds: Math.round(this.state.seconds), ...(opts.extra ?? {}) } },
+    };
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    this.tokenizer.save(dir);
+    const curve = this.state.curve;
+    fs.writeFileSync(path.join(dir, "curve.json"), JSON.stringify(curve) + "\n");
+    fs.writeFileSync(path.join(dir, "curve.csv"), curveCsv(curve));
+  }
+}
+
+/** Whole-word-masking MLM: the encoder + HF's BertForMaskedLM head. */
+export class MlmTrainer extends Pretrainer {
+  readonly model: BertForRelationClassification;
+  readonly head: MlmHead;
+  protected readonly architectures = ["BertForMaskedLM"];
+
+  constructor(cfg: PretrainConfig, tokenizer: RelationTokenizer, texts: readonly string[], opts: TrainerOptions = {}) {
+    const config = encoderConfig(cfg.shape, tokenizer.vocabSize);
+    const model = new BertForRelationClassification(config, { numLabels: 1, pooling: "entity_start", seed: cfg.seed });
+    const head = new MlmHead(config, cfg.seed);
+    const params = new Map<string, tf.Variable>();
+    for (const [k, v] of model.params) if (k.startsWith("bert.") && !k.startsWith("bert.pooler.")) params.set(k, v);
+    for (const [k, v] of head.params) params.set(k, v);
+    super(cfg, tokenizer, texts, params, opts);
+    this.model = model;
+    this.head = head;
+  }
+
+  protected exportKeys(): string[] {
+    return [...this.params.keys()];
+  }
+
+  protected requiredInitKeys(): string[] {
+    return [...this.params.keys()];
   }
 
   /** One optimizer update; returns loss and masked accuracy. */
-  async step(): Promise<{ loss: number; accuracy: number; lr: number }> {
+  async step(): Promise<StepResult> {
     const s = this.state.step;
     const b = this.batch(s);
     const lr = this.lrAt(s);
@@ -245,129 +460,12 @@ export class MlmTrainer {
       correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "float32")));
       return mlmCrossEntropy(logits, labels);
     }, vars);
-    const byKey = new Map<string, tf.Tensor>();
-    for (const [k, v] of this.params) {
-      const g = grads[v.name];
-      if (g) byKey.set(k, g);
-    }
-    tf.tidy(() => {
-      const { grads: clipped } = clipByGlobalNorm(byKey, this.cfg.maxGradNorm);
-      this.optimizer.step(clipped, lr);
-    });
+    this.update(grads, lr);
     const loss = (await value.data())[0];
     const acc = (await (correct as unknown as tf.Tensor).data())[0] / Math.max(1, b.labels.length);
     tf.dispose([value, correct as unknown as tf.Tensor, positions, labels, ...Object.values(grads), ...Object.values(inputs)]);
     this.state.step++;
     return { loss, accuracy: acc, lr };
-  }
-
-  /** The schedule's lr at step s, ramped up again over REWARM_STEPS after an optimizer reset (fresh moments). */
-  lrAt(s: number): number {
-    const stage = this.state.stages?.[this.state.stages.length - 1];
-    const base = pretrainLr(this.cfg, s);
-    if (!stage?.freshOptimizer) return base;
-    return base * Math.min(1, (s - stage.fromStep + 1) / REWARM_STEPS);
-  }
-
-  /**
-   * Start from an exported checkpoint folder (weights, MLM head and progress; float16 there, so exactly what
-   * `export` wrote). The optimizer moments are not exported: they start at zero and the lr ramps up again.
-   */
-  initFromExport(dir: string, recreate: string, info: ExportInfo = readExportInfo(dir)): void {
-    const { config, step, seconds } = info;
-    const s = this.cfg.shape;
-    const want: [string, number, number][] = [
-      ["num_hidden_layers", config.num_hidden_layers, s.layers],
-      ["hidden_size", config.hidden_size, s.hidden],
-      ["num_attention_heads", config.num_attention_heads, s.heads],
-      ["intermediate_size", config.intermediate_size, s.intermediate],
-      ["max_position_embeddings", config.max_position_embeddings, s.maxPosition],
-    ];
-    for (const [k, got, exp] of want) {
-      if (got !== exp) throw new Error(`--init-from ${dir}/config.json: ${k} is ${got}, the pre-training shape has ${exp}`);
-    }
-    if (this.cfg.totalSteps <= step) throw new Error(`--init-from ${dir}: it is at step ${step}; --steps must be larger (got ${this.cfg.totalSteps})`);
-    this.loadWeights(path.join(dir, "model.safetensors"));
-    const curveFile = path.join(dir, "curve.json");
-    const curve = fs.existsSync(curveFile) ? (JSON.parse(fs.readFileSync(curveFile, "utf8")) as CurvePoint[]) : [];
-    this.state = {
-      ...this.state,
-      stages: [{ fromStep: step, plannedSteps: this.cfg.totalSteps, freshOptimizer: true }],
-      initFrom: { dir: path.relative(process.cwd(), dir) || ".", step, recreate },
-      step,
-      seconds,
-      curve,
-    };
-  }
-
-  /** Encoder + MLM head in HF layout (the pooler is left out, as in BertForMaskedLM). */
-  async hfTensors(): Promise<Map<string, HostTensor>> {
-    const out = new Map<string, HostTensor>();
-    for (const [k, v] of this.params) out.set(k, toHfLayout(k, v.shape, (await v.data()) as Float32Array));
-    return out;
-  }
-
-  /** Write state/ atomically: weights (F32), optimizer moments, progress. */
-  async saveState(dir: string): Promise<void> {
-    const tensors = await this.hfTensors();
-    await writeFolder(dir, async (tmp) => {
-      writeSafetensors(path.join(tmp, "model.safetensors"), tensors, { dtype: "F32" });
-      await this.optimizer.save(path.join(tmp, "optimizer.safetensors"));
-      this.tokenizer.save(tmp);
-      fs.writeFileSync(path.join(tmp, "state.json"), JSON.stringify(this.state, null, 1) + "\n");
-    });
-  }
-
-  /** Assign every parameter (encoder + MLM head) from a safetensors file in HF layout (F32 or F16). */
-  private loadWeights(file: string): void {
-    const src = new SafetensorsSource(file);
-    try {
-      for (const [k, v] of this.params) {
-        const info = src.info(k);
-        const data = toStoredLayout(k, info.shape, src.readFloat32(k));
-        tf.tidy(() => v.assign(tf.tensor(data, v.shape, "float32")));
-      }
-    } finally {
-      src.close();
-    }
-  }
-
-  /** Restore weights, optimizer and progress from state/ (written by saveState with the same config). */
-  loadState(dir: string): void {
-    const st = JSON.parse(fs.readFileSync(path.join(dir, "state.json"), "utf8")) as PretrainState;
-    const want = this.state.corpus?.digest;
-    const had = st.corpus?.digest;
-    if (want !== undefined && had !== want) {
-      throw new Error(`${path.join(dir, "state.json")}: this state was trained on another corpus (digest ${had ?? "none"}, now ${want}); use another --work folder`);
-    }
-    this.loadWeights(path.join(dir, "model.safetensors"));
-    this.optimizer.load(path.join(dir, "optimizer.safetensors"));
-    const stages = st.stages ?? [{ fromStep: 0, plannedSteps: st.config.totalSteps }];
-    // a larger (or smaller) planned step count than the state's continues under a new linear schedule
-    if (stages[stages.length - 1].plannedSteps !== this.cfg.totalSteps) stages.push({ fromStep: st.step, plannedSteps: this.cfg.totalSteps });
-    this.state = { ...st, stages, config: this.cfg };
-  }
-
-  /** The deliverable: a Hugging Face BertForMaskedLM folder (config.json, model.safetensors, tokenizer files). */
-  async export(dir: string, opts: { dtype?: "F32" | "F16"; extra?: object } = {}): Promise<void> {
-    fs.mkdirSync(dir, { recursive: true });
-    writeSafetensors(path.join(dir, "model.safetensors"), await this.hfTensors(), { dtype: opts.dtype ?? "F16", metadata: { format: "pt" } });
-    const config = {
-      ...this.model.config,
-      architectures: ["BertForMaskedLM"],
-      model_type: "bert",
-      torch_dtype: (opts.dtype ?? "F16") === "F16" ? "float16" : "float32",
-      tie_word_embeddings: true,
-      medrel: { pretrain: { steps: this.state.step, seconds: Math.round(this.state.seconds), ...(opts.extra ?? {}) } },
-    };
-    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-    this.tokenizer.save(dir);
-    const curve = this.state.curve;
-    fs.writeFileSync(path.join(dir, "curve.json"), JSON.stringify(curve) + "\n");
-    fs.writeFileSync(
-      path.join(dir, "curve.csv"),
-      "step,loss,accuracy,lr,seconds\n" + curve.map((p) => `${p.step},${p.loss.toFixed(4)},${p.accuracy.toFixed(4)},${p.lr.toExponential(3)},${p.seconds.toFixed(1)}`).join("\n") + "\n",
-    );
   }
 
   dispose(): void {
@@ -377,15 +475,96 @@ export class MlmTrainer {
   }
 }
 
+/** ELECTRA replaced-token detection (src/model/electra.ts); the discriminator is the exported encoder. */
+export class ElectraTrainer extends Pretrainer {
+  readonly model: BertForRelationClassification;
+  readonly electra: Electra;
+  protected readonly architectures = ["BertModel"];
+
+  constructor(cfg: PretrainConfig, tokenizer: RelationTokenizer, texts: readonly string[], opts: TrainerOptions = {}) {
+    const config = encoderConfig(cfg.shape, tokenizer.vocabSize);
+    const electra = new Electra(config, cfg.generator ?? defaultGeneratorShape(config), { seed: cfg.seed, discWeight: cfg.discWeight });
+    super(cfg, tokenizer, texts, electra.params, opts);
+    this.electra = electra;
+    this.model = electra.disc;
+  }
+
+  /** the discriminator: encoder + its per-token head (HF ElectraForPreTraining names under a BERT encoder) */
+  protected exportKeys(): string[] {
+    return [...this.params.keys()].filter((k) => !k.startsWith("generator."));
+  }
+
+  protected requiredInitKeys(): string[] {
+    return [...this.params.keys()].filter((k) => k.startsWith("bert."));
+  }
+
+  async step(): Promise<StepResult> {
+    const s = this.state.step;
+    const b = this.batch(s);
+    const lr = this.lrAt(s);
+    const sample = categoricalSampler(new Rng(deriveSeed(this.cfg.seed, 14, s)), this.prot);
+    let kept: tf.Tensor[] = [];
+    let counts = { replaced: 0, active: 0, masked: b.positions.length };
+    const { value, grads } = tf.variableGrads(() => {
+      const r = this.electra.losses(
+        { B: b.B, T: b.T, maskedIds: b.ids, originalIds: b.original, attentionMask: b.mask, positions: b.positions },
+        { training: true, seed: deriveSeed(this.cfg.seed, 13, s), sample },
+      );
+      kept = [r.genLoss, r.discLoss, r.genCorrect, r.discCorrect].map((t) => tf.keep(t));
+      counts = { replaced: r.replaced, active: r.active, masked: b.positions.length };
+      return r.total;
+    }, [...this.params.values()]);
+    this.update(grads, lr);
+    const [genLoss, discLoss, genCorrect, discCorrect] = await Promise.all(kept.map(async (t) => (await t.data())[0]));
+    tf.dispose([value, ...kept, ...Object.values(grads)]);
+    this.state.step++;
+    return {
+      loss: genLoss,
+      accuracy: genCorrect / Math.max(1, counts.masked),
+      lr,
+      discLoss,
+      discAccuracy: discCorrect / Math.max(1, counts.active),
+      replaced: counts.replaced / Math.max(1, counts.active),
+    };
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.electra.dispose();
+  }
+}
+
+/** The trainer of cfg.objective. */
+export function createTrainer(cfg: PretrainConfig, tokenizer: RelationTokenizer, texts: readonly string[], opts: TrainerOptions = {}): Pretrainer {
+  return (cfg.objective ?? "mlm") === "electra" ? new ElectraTrainer(cfg, tokenizer, texts, opts) : new MlmTrainer(cfg, tokenizer, texts, opts);
+}
+
 /** The character vocabulary of the corpus (specials + markers at fixed ids, rare characters dropped). */
 export function corpusTokenizer(texts: readonly string[], minFreq: number): RelationTokenizer {
   return buildCharTokenizer(texts, { minFreq, alwaysInclude: ENCODING_FIXED_TEXT });
 }
 
+/** Where and how often the committed snapshot is written (snapshot.ts). */
+export interface SnapshotOptions {
+  dir: string;
+  /** write one after this many training seconds since the last (default 55 min) */
+  seconds?: number;
+  /** or every this many steps instead (deterministic snapshot points; tests, benchmarks) */
+  everySteps?: number;
+  /** or exactly at these steps (re-creating a run whose snapshots were timed) */
+  atSteps?: readonly number[];
+  /** git budget: the folder whose committed history counts (the export folder), its byte limit, and room kept for the export (default: 2 bytes per exported parameter + 512 KiB) */
+  budget?: { root: string; bytes: number; reserve?: number };
+  /** commit each snapshot written (git add/commit of the snapshot folder only) */
+  commit?: { name: string };
+}
+
 /**
- * Run (or continue) pre-training in `workDir` until totalSteps, `deadline` (ms epoch) or `stopAtStep` (a planned
- * interruption: the schedule still spans totalSteps). Saves state/ every
- * saveEvery steps and on exit. Returns the trainer (caller exports and disposes).
+ * Run (or continue) pre-training in `workDir` until totalSteps, `deadline` (ms epoch), `stopAtStep` (a planned
+ * interruption: the schedule still spans totalSteps) or `shouldStop()` (a signal). Saves state/ every saveEvery
+ * steps and on exit; with `snapshot`, writes the compact snapshot on its schedule and on exit. Resumes from
+ * state/ or the snapshot, whichever is further on (state/ when equal). Returns the trainer (caller exports and
+ * disposes).
  */
 export async function runPretrain(
   cfg: PretrainConfig,
@@ -394,34 +573,71 @@ export async function runPretrain(
   opts: {
     deadline?: number;
     stopAtStep?: number;
+    shouldStop?: () => boolean;
     corpus?: CorpusStats | null;
     log?: (line: string) => void;
     segmenter?: Segmenter;
-    /** continue from this exported checkpoint when workDir holds no state yet (its re-create chain given) */
+    /** continue from this exported checkpoint when neither workDir nor the snapshot holds a state yet (its re-create chain given) */
     /** `info`: the export's config.json when the caller has already read it */
     initFrom?: { dir: string; recreate: string; info?: ExportInfo };
+    snapshot?: SnapshotOptions;
   } = {},
-): Promise<MlmTrainer> {
+): Promise<Pretrainer> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const stateDir = path.join(workDir, "state");
-  const resume = fs.existsSync(path.join(stateDir, "state.json"));
-  const init = !resume && opts.initFrom ? opts.initFrom : undefined;
-  const tokenizer = resume ? RelationTokenizer.fromDir(stateDir) : init ? RelationTokenizer.fromDir(init.dir) : corpusTokenizer(texts, cfg.minFreq);
-  const trainer = new MlmTrainer(cfg, tokenizer, texts, { segmenter: opts.segmenter, corpus: opts.corpus });
-  if (resume) {
+  const snap = opts.snapshot;
+  const localStep = fs.existsSync(path.join(stateDir, "state.json")) ? (JSON.parse(fs.readFileSync(path.join(stateDir, "state.json"), "utf8")) as PretrainState).step : undefined;
+  const snapStep = snap ? snapshotStep(snap.dir) : undefined;
+  const from: "state" | "snapshot" | undefined =
+    localStep !== undefined && (snapStep === undefined || localStep >= snapStep) ? "state" : snapStep !== undefined ? "snapshot" : undefined;
+  const init = !from && opts.initFrom ? opts.initFrom : undefined;
+  const tokDir = from === "state" ? stateDir : from === "snapshot" ? snap!.dir : init?.dir;
+  const tokenizer = tokDir ? RelationTokenizer.fromDir(tokDir) : corpusTokenizer(texts, cfg.minFreq);
+  const trainer = createTrainer(cfg, tokenizer, texts, { segmenter: opts.segmenter, corpus: opts.corpus });
+  if (from === "state") {
     trainer.loadState(stateDir);
-    log(`[pretrain] resumed at step ${trainer.state.step} (${Math.round(trainer.state.seconds)} s so far)`);
+    log(`[pretrain] resumed at step ${trainer.state.step} from ${stateDir} (${Math.round(trainer.state.seconds)} s so far)`);
+  } else if (from === "snapshot") {
+    loadSnapshot(trainer, snap!.dir);
+    log(`[pretrain] resumed at step ${trainer.state.step} from the snapshot ${snap!.dir} (${Math.round(trainer.state.seconds)} s so far)`);
   } else if (init) {
     trainer.initFromExport(init.dir, init.recreate, init.info);
     log(`[pretrain] continuing ${init.dir} from step ${trainer.state.step} (fresh optimizer moments, lr ramp ${REWARM_STEPS} steps)`);
   } else {
-    log(`[pretrain] fresh: ${trainer.numTexts} texts, vocab ${tokenizer.vocabSize}, ${trainer.model.numParameters()} encoder params`);
+    log(`[pretrain] fresh ${cfg.objective ?? "mlm"}: ${trainer.numTexts} texts, vocab ${tokenizer.vocabSize}, ${trainer.numParameters()} exported encoder params (${[...trainer.params.values()].reduce((a, v) => a + v.size, 0)} trained)`);
   }
-  let acc = { loss: 0, accuracy: 0, n: 0 };
+  if (snap?.budget) {
+    const l = gitLedger(snap.budget.root);
+    log(`[pretrain] git budget: ${(l.bytes / 1048576).toFixed(2)} MB of ${(snap.budget.bytes / 1048576).toFixed(0)} MB committed under ${snap.budget.root} (${l.versions} commits)`);
+  }
+  const budget = snap?.budget ? { ...snap.budget, reserve: snap.budget.reserve ?? 2 * trainer.numParameters() + 512 * 1024 } : undefined;
+  const snapshotNow = async (): Promise<void> => {
+    const before = { snapshot: trainer.state.snapshot, steps: trainer.state.snapshotSteps };
+    trainer.state.snapshot = { step: trainer.state.step, seconds: trainer.state.seconds };
+    trainer.state.snapshotSteps = [...(trainer.state.snapshotSteps ?? []), trainer.state.step];
+    const r = await writeSnapshot(trainer, snap!.dir, budget);
+    log(`[pretrain] ${r.message}`);
+    if (!r.written) {
+      trainer.state.snapshot = before.snapshot;
+      trainer.state.snapshotSteps = before.steps;
+      return;
+    }
+    if (snap!.commit) {
+      const msg = commitSnapshot(snap!.dir, { root: budget?.root ?? path.dirname(snap!.dir), budgetBytes: budget?.bytes ?? DEFAULT_BUDGET_BYTES, reserve: budget?.reserve, name: snap!.commit.name });
+      log(`[pretrain] ${msg ? `committed: ${msg}` : "snapshot unchanged: nothing to commit"}`);
+    }
+  };
+  const snapSeconds = snap?.seconds ?? 55 * 60;
+  let lastSnap = trainer.state.snapshot?.seconds ?? trainer.state.seconds;
+  let acc = { loss: 0, accuracy: 0, discLoss: 0, discAccuracy: 0, replaced: 0, n: 0 };
   let last = Date.now();
   while (trainer.state.step < cfg.totalSteps) {
     if (opts.deadline !== undefined && Date.now() > opts.deadline) {
       log(`[pretrain] deadline reached at step ${trainer.state.step}`);
+      break;
+    }
+    if (opts.shouldStop?.()) {
+      log(`[pretrain] stopping at step ${trainer.state.step} (signal)`);
       break;
     }
     if (opts.stopAtStep !== undefined && trainer.state.step >= opts.stopAtStep) break;
@@ -429,15 +645,33 @@ export async function runPretrain(
     const now = Date.now();
     trainer.state.seconds += (now - last) / 1000;
     last = now;
-    acc = { loss: acc.loss + r.loss, accuracy: acc.accuracy + r.accuracy, n: acc.n + 1 };
-    if (trainer.state.step % cfg.logEvery === 0) {
-      const p: CurvePoint = { step: trainer.state.step, loss: acc.loss / acc.n, accuracy: acc.accuracy / acc.n, lr: r.lr, seconds: trainer.state.seconds };
+    acc = {
+      loss: acc.loss + r.loss,
+      accuracy: acc.accuracy + r.accuracy,
+      discLoss: acc.discLoss + (r.discLoss ?? 0),
+      discAccuracy: acc.discAccuracy + (r.discAccuracy ?? 0),
+      replaced: acc.replaced + (r.replaced ?? 0),
+      n: acc.n + 1,
+    };
+    const step = trainer.state.step;
+    if (step % cfg.logEvery === 0) {
+      const n = acc.n;
+      const p: CurvePoint = { step, loss: acc.loss / n, accuracy: acc.accuracy / n, lr: r.lr, seconds: trainer.state.seconds };
+      if (r.discLoss !== undefined) Object.assign(p, { discLoss: acc.discLoss / n, discAccuracy: acc.discAccuracy / n, replaced: acc.replaced / n });
       trainer.state.curve.push(p);
-      acc = { loss: 0, accuracy: 0, n: 0 };
-      log(`[pretrain] step ${p.step}/${cfg.totalSteps} loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}% lr ${p.lr.toExponential(2)} ${p.seconds.toFixed(0)} s`);
+      acc = { loss: 0, accuracy: 0, discLoss: 0, discAccuracy: 0, replaced: 0, n: 0 };
+      const disc = p.discLoss !== undefined ? ` | disc loss ${p.discLoss.toFixed(4)} acc ${(100 * p.discAccuracy!).toFixed(1)}% replaced ${(100 * p.replaced!).toFixed(1)}%` : "";
+      log(`[pretrain] step ${p.step}/${cfg.totalSteps} ${disc ? "gen " : ""}loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}%${disc} lr ${p.lr.toExponential(2)} ${p.seconds.toFixed(0)} s`);
     }
-    if (trainer.state.step % cfg.saveEvery === 0) await trainer.saveState(stateDir);
+    const due =
+      snap && (snap.atSteps ? snap.atSteps.includes(step) : snap.everySteps ? step % snap.everySteps === 0 : trainer.state.seconds - lastSnap >= snapSeconds);
+    if (due) {
+      await snapshotNow();
+      lastSnap = trainer.state.seconds;
+      await trainer.saveState(stateDir); // after the round trip: state/ and the snapshot hold the same values
+    } else if (step % cfg.saveEvery === 0) await trainer.saveState(stateDir);
   }
+  if (snap && trainer.state.step > (trainer.state.snapshot?.step ?? -1)) await snapshotNow();
   await trainer.saveState(stateDir);
   return trainer;
 }
