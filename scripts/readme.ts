@@ -18,10 +18,19 @@ import { coreWords } from "../bench/throughput-results";
 import type { BlasCoreChoice } from "../src/backend/cpu";
 import { COMMITTED_TIMES, describeMachine, formatDuration, readTimes, type TimeEntry } from "../src/tools/times";
 import { listNotebooks } from "../src/tools/notebooks";
+import { candidateTable, type SelectionRecord } from "../bench/selection";
 
 export const README = path.resolve(__dirname, "..", "README.md");
-/** Every file with generated blocks. */
-export const READMES = [README, path.resolve(__dirname, "..", "data", "pretrained", "quick", "README.md")];
+const PRETRAINED = path.resolve(__dirname, "..", "data", "pretrained");
+/** Every file with generated blocks: the README and each pre-trained checkpoint's (quick first). */
+export const READMES = [
+  README,
+  ...fs
+    .readdirSync(PRETRAINED)
+    .sort((a, b) => (a === "quick" ? -1 : b === "quick" ? 1 : a.localeCompare(b)))
+    .map((d) => path.join(PRETRAINED, d, "README.md"))
+    .filter((f) => fs.existsSync(f)),
+];
 const PRETRAIN_SELECTION = path.resolve(__dirname, "..", "bench", "results", "pretrain-selection.json");
 const BASE_STEP = path.resolve(__dirname, "..", "bench", "results", "base-step.json");
 
@@ -43,16 +52,6 @@ export interface BaseStepResult {
   blasCore?: BlasCoreChoice | null;
   denormalsFlushed?: boolean;
   variants: { cpuSecondsPerStep: number; peakLiveGiB: number; timedSteps: number[] }[];
-}
-
-interface SelectionRecord {
-  name: string;
-  /** "none" for the n-gram floor (no epochs to choose) */
-  checkpoint: string;
-  seeds: number[];
-  micro: { mean: number; std: number };
-  macro: { mean: number; std: number };
-  runs: { bestEpoch: number; seconds: number }[];
 }
 
 /** bench:selection's records: checkpoints and levers on the selection split. */
@@ -276,7 +275,11 @@ export function renderBlocks(): Map<string, string> {
   if (plan) out.set("study-plan", planBlock(plan));
   const speed = readResults();
   if (speed.length) out.set("speed", renderReadmeTable(speed));
-  if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
+  if (fs.existsSync(PRETRAIN_SELECTION)) {
+    const records = JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[];
+    out.set("pretrain-selection", selectionBlock(records));
+    out.set("pretrain-selection-runs", candidateTable(records));
+  }
   const grid = renderGridBlock();
   if (grid) out.set("grid-speed", grid);
   if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));

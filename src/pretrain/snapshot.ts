@@ -343,3 +343,13 @@ export function commitSnapshot(dir: string, opts: { root: string; budgetBytes: n
   git(top, ["commit", "-q", "-m", msg, "--", rel]);
   return msg;
 }
+
+/** Room kept in the budget for the final export: float16 of the exported (non-generator) weights + 512 KiB for config, curve, README. */
+export function exportReserveBytes(dir: string): number {
+  const buf = fs.readFileSync(path.join(dir, SNAPSHOT_BIN));
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, { dtype?: string; data_offsets?: [number, number] }>;
+  let bytes = 0;
+  for (const [k, h] of Object.entries(header)) if (k.startsWith("w.") && !k.startsWith("w.generator.") && h.data_offsets) bytes += h.data_offsets[1] - h.data_offsets[0];
+  return bytes + 512 * 1024;
+}
