@@ -14,7 +14,7 @@ import { initBackend } from "../src/backend/select";
 import { Rng } from "../src/random";
 import { decodeSecondMoment, decodeSigned, encodeSecondMoment, encodeSigned, QUANT_BLOCK } from "../src/pretrain/quantize";
 import { DEFAULT_PRETRAIN_CONFIG, runPretrain, type PretrainConfig, type Pretrainer } from "../src/pretrain/pretrain";
-import { commitSnapshot, gitLedger, writeSnapshot } from "../src/pretrain/snapshot";
+import { commitSnapshot, gitLedger, writeSnapshot, type SnapshotFormat } from "../src/pretrain/snapshot";
 import { PRETRAIN_SENTENCES as SENTENCES } from "./helpers";
 
 
@@ -43,7 +43,8 @@ function config(objective: "mlm" | "electra"): PretrainConfig {
     totalSteps: 12,
     minFreq: 1,
     saveEvery: 3,
-    logEvery: 2,
+    // curve points every 3 steps, snapshots every 4: a resume starts mid-window
+    logEvery: 3,
     seed: 5,
     ...(objective === "electra"
       ? { objective, generator: { hidden: 8, layers: 1, heads: 1, intermediate: 32 }, discWeight: 50, maskProb: 0.85, randomProb: 0 }
@@ -101,14 +102,15 @@ function assertSameBits(a: Map<string, Float32Array>, b: Map<string, Float32Arra
   }
 }
 
-for (const objective of ["electra", "mlm"] as const) {
-  test(`snapshot (${objective}): a run resumed from the committed snapshot on a fresh machine is bit-identical to the uninterrupted run`, async () => {
+const CASES: ["electra" | "mlm", SnapshotFormat][] = [["electra", {}], ["mlm", {}], ["electra", { firstMoment: "none" }]];
+for (const [objective, format] of CASES) {
+  test(`snapshot (${objective}${format.firstMoment ? `, first moment ${format.firstMoment}` : ""}): a run resumed from the committed snapshot on a fresh machine is bit-identical to the uninterrupted run`, async () => {
     await ready;
     const cfg = config(objective);
     const quiet = { log: () => undefined };
     // A: 12 steps straight, snapshots at 4, 8, 12 (each a round trip of the live state)
     const a = tmpDir();
-    const straight = await runPretrain(cfg, texts(), path.join(a, "work"), { ...quiet, snapshot: { dir: path.join(a, "snapshot"), everySteps: 4 } });
+    const straight = await runPretrain(cfg, texts(), path.join(a, "work"), { ...quiet, snapshot: { dir: path.join(a, "snapshot"), everySteps: 4, format } });
     assert.deepEqual(straight.state.snapshotSteps, [4, 8, 12]);
     const wa = await weightsOf(straight);
     const curveA = straight.state.curve;
@@ -116,13 +118,13 @@ for (const objective of ["electra", "mlm"] as const) {
 
     // B: the same run killed at step 4 (its snapshot written), then its machine lost: only the snapshot folder moves on
     const b = tmpDir();
-    const part = await runPretrain(cfg, texts(), path.join(b, "work"), { ...quiet, stopAtStep: 4, snapshot: { dir: path.join(b, "snapshot"), everySteps: 4 } });
+    const part = await runPretrain(cfg, texts(), path.join(b, "work"), { ...quiet, stopAtStep: 4, snapshot: { dir: path.join(b, "snapshot"), everySteps: 4, format } });
     assert.equal(part.state.step, 4);
     part.dispose();
     const moved = tmpDir();
     fs.cpSync(path.join(b, "snapshot"), path.join(moved, "snapshot"), { recursive: true });
     const lines: string[] = [];
-    const resumed = await runPretrain(cfg, texts(), path.join(moved, "work"), { log: (l) => lines.push(l), snapshot: { dir: path.join(moved, "snapshot"), everySteps: 4 } });
+    const resumed = await runPretrain(cfg, texts(), path.join(moved, "work"), { log: (l) => lines.push(l), snapshot: { dir: path.join(moved, "snapshot"), everySteps: 4, format } });
     assert.ok(lines.some((l) => /resumed at step 4 from the snapshot/.test(l)), lines.join("\n"));
     assert.equal(resumed.state.step, 12);
     assertSameBits(wa, await weightsOf(resumed), "resumed vs straight");
@@ -137,7 +139,7 @@ for (const objective of ["electra", "mlm"] as const) {
     assert.ok(!Buffer.from(wn.get(k)!.buffer).equals(Buffer.from(wa.get(k)!.buffer)), "snapshots changed nothing: the test would prove nothing");
 
     // a local state further on than the snapshot wins (the machine that wrote it)
-    const again = await runPretrain({ ...cfg, totalSteps: 14 }, texts(), path.join(a, "work"), { log: (l) => lines.push(l), snapshot: { dir: path.join(b, "snapshot"), everySteps: 4 } });
+    const again = await runPretrain({ ...cfg, totalSteps: 14 }, texts(), path.join(a, "work"), { log: (l) => lines.push(l), snapshot: { dir: path.join(b, "snapshot"), everySteps: 4, format } });
     assert.ok(lines.some((l) => new RegExp(`resumed at step 12 from ${path.join(a, "work").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`).test(l)));
     again.dispose();
   });
@@ -158,7 +160,7 @@ test("snapshot budget: the ledger counts every committed version, a snapshot pas
   const out = path.join(repo, "data", "pretrained", "x");
   const snapDir = path.join(out, "snapshot");
   const cfg = config("electra");
-  const t = await runPretrain({ ...cfg, totalSteps: 2 }, texts(), path.join(repo, ".cache"), { log: () => undefined });
+  const t = await runPretrain({ ...cfg, totalSteps: 2, logEvery: 1 }, texts(), path.join(repo, ".cache"), { log: () => undefined });
   // a budget smaller than one snapshot: refused, the trainer untouched
   const before = await weightsOf(t);
   const refused = await writeSnapshot(t, snapDir, { root: out, bytes: 10_000, reserve: 0 });

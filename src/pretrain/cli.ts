@@ -59,14 +59,16 @@ async function main(): Promise<void> {
     .option("--no-snapshot", "no snapshot folder")
     .option("--budget-mb <n>", "git bytes the export folder's whole history may take; a snapshot past it is not written", num, DEFAULT_BUDGET_BYTES / 1048576)
     .option("--commit", "git-commit each snapshot as it is written (the snapshot folder only)")
+    .option("--snapshot-m <how>", "AdamW first moment in the snapshot: u8 (8-bit codes) or none (restarted from 0 at each snapshot: 3 instead of 4 bytes per parameter)", "u8")
     .parse();
   const o = prog.opts<{
     dataDir: string; work?: string; initFrom?: string; out?: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
     layers: number; hidden: number; heads: number; intermediate: number; saveEvery: number; stopAt?: number; f32?: boolean;
     objective: string; genHidden?: number; genLayers?: number; discWeight: number; snapshotMinutes: number; snapshotSteps?: number; snapshotAt?: string;
-    snapshot: boolean; budgetMb: number; commit?: boolean;
+    snapshot: boolean; budgetMb: number; commit?: boolean; snapshotM: string;
   }>();
   if (o.objective !== "mlm" && o.objective !== "electra") throw new Error(`--objective: mlm or electra, got "${o.objective}"`);
+  if (o.snapshotM !== "u8" && o.snapshotM !== "none") throw new Error(`--snapshot-m: u8 or none, got "${o.snapshotM}"`);
   const electra = o.objective === "electra";
   const out = o.out ?? (electra ? "data/pretrained/electra" : "data/pretrained/quick");
   const name = path.basename(path.resolve(out));
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
         atSteps: o.snapshotAt ? o.snapshotAt.split(",").map(int) : undefined,
         budget: { root: outAbs, bytes: o.budgetMb * 1048576 },
         commit: o.commit ? { name } : undefined,
+        format: { firstMoment: o.snapshotM === "none" ? ("none" as const) : ("u8" as const) },
       }
     : undefined;
   const trainer = await runPretrain(cfg, corpus.texts, path.resolve(work), { deadline, stopAtStep: o.stopAt, corpus: corpus.stats, initFrom, snapshot, shouldStop: () => stop });
@@ -145,7 +148,7 @@ async function main(): Promise<void> {
   const prior = trainer.state.initFrom ? [trainer.state.initFrom.recreate] : [];
   const recreate = [...prior, ...earlier, `npm run pretrain${argv ? " -- " + argv : ""}`].join(" && \\\n  ");
   await trainer.export(outAbs, { dtype: o.f32 ? "F32" : "F16", extra: { corpus: corpus.stats, config: cfg, backend: backend.name, recreate } });
-  writeReadme(outAbs, { state: trainer.state, corpus: corpus.stats, command: recreate, vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters(), name });
+  writeReadme(outAbs, { state: trainer.state, corpus: corpus.stats, command: recreate, vocabSize: trainer.tokenizer.vocabSize, parameters: trainer.model.numParameters(), name, budgetBytes: o.budgetMb * 1048576 });
   console.log(`[pretrain] exported step ${trainer.state.step} to ${out} (${fs.statSync(path.join(outAbs, "model.safetensors")).size} bytes)`);
   trainer.dispose();
 }

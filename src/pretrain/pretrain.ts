@@ -17,7 +17,7 @@ import { AdamW, clipByGlobalNorm, writeFolder } from "../train";
 import { Rng, deriveSeed } from "../random";
 import { buildExample, maskWholeWords, protectedIds, tokenizeWords, jiebaSegmenter, type Segmenter } from "./masking";
 import type { CorpusStats } from "./corpus";
-import { gitLedger, loadSnapshot, snapshotStep, writeSnapshot, commitSnapshot, DEFAULT_BUDGET_BYTES, curveCsv } from "./snapshot";
+import { gitLedger, loadSnapshot, snapshotStep, writeSnapshot, commitSnapshot, DEFAULT_BUDGET_BYTES, curveCsv, type SnapshotFormat } from "./snapshot";
 
 export interface ModelShape {
   layers: number;
@@ -129,6 +129,8 @@ export interface PretrainState {
   snapshot?: { step: number; seconds: number };
   /** every step at which a snapshot was written: its round trip is part of the run (re-create with --snapshot-at) */
   snapshotSteps?: number[];
+  /** sums of the steps since the last curve point, so a run resumed mid-window logs the same point */
+  curveAcc?: CurveAccumulator;
 }
 
 /** The encoder config for a shape and vocabulary. */
@@ -544,6 +546,15 @@ export function corpusTokenizer(texts: readonly string[], minFreq: number): Rela
   return buildCharTokenizer(texts, { minFreq, alwaysInclude: ENCODING_FIXED_TEXT });
 }
 
+export interface CurveAccumulator {
+  loss: number;
+  accuracy: number;
+  discLoss: number;
+  discAccuracy: number;
+  replaced: number;
+  n: number;
+}
+
 /** Where and how often the committed snapshot is written (snapshot.ts). */
 export interface SnapshotOptions {
   dir: string;
@@ -557,6 +568,8 @@ export interface SnapshotOptions {
   budget?: { root: string; bytes: number; reserve?: number };
   /** commit each snapshot written (git add/commit of the snapshot folder only) */
   commit?: { name: string };
+  /** what the snapshot stores of AdamW's first moment (snapshot.ts SnapshotFormat; default 8-bit codes) */
+  format?: SnapshotFormat;
 }
 
 /**
@@ -615,7 +628,7 @@ export async function runPretrain(
     const before = { snapshot: trainer.state.snapshot, steps: trainer.state.snapshotSteps };
     trainer.state.snapshot = { step: trainer.state.step, seconds: trainer.state.seconds };
     trainer.state.snapshotSteps = [...(trainer.state.snapshotSteps ?? []), trainer.state.step];
-    const r = await writeSnapshot(trainer, snap!.dir, budget);
+    const r = await writeSnapshot(trainer, snap!.dir, budget, snap!.format);
     log(`[pretrain] ${r.message}`);
     if (!r.written) {
       trainer.state.snapshot = before.snapshot;
@@ -629,7 +642,8 @@ export async function runPretrain(
   };
   const snapSeconds = snap?.seconds ?? 55 * 60;
   let lastSnap = trainer.state.snapshot?.seconds ?? trainer.state.seconds;
-  let acc = { loss: 0, accuracy: 0, discLoss: 0, discAccuracy: 0, replaced: 0, n: 0 };
+  const empty: CurveAccumulator = { loss: 0, accuracy: 0, discLoss: 0, discAccuracy: 0, replaced: 0, n: 0 };
+  let acc = trainer.state.curveAcc ?? empty;
   let last = Date.now();
   while (trainer.state.step < cfg.totalSteps) {
     if (opts.deadline !== undefined && Date.now() > opts.deadline) {
@@ -654,12 +668,14 @@ export async function runPretrain(
       n: acc.n + 1,
     };
     const step = trainer.state.step;
+    trainer.state.curveAcc = acc;
     if (step % cfg.logEvery === 0) {
       const n = acc.n;
       const p: CurvePoint = { step, loss: acc.loss / n, accuracy: acc.accuracy / n, lr: r.lr, seconds: trainer.state.seconds };
       if (r.discLoss !== undefined) Object.assign(p, { discLoss: acc.discLoss / n, discAccuracy: acc.discAccuracy / n, replaced: acc.replaced / n });
       trainer.state.curve.push(p);
-      acc = { loss: 0, accuracy: 0, discLoss: 0, discAccuracy: 0, replaced: 0, n: 0 };
+      acc = empty;
+      trainer.state.curveAcc = undefined;
       const disc = p.discLoss !== undefined ? ` | disc loss ${p.discLoss.toFixed(4)} acc ${(100 * p.discAccuracy!).toFixed(1)}% replaced ${(100 * p.replaced!).toFixed(1)}%` : "";
       log(`[pretrain] step ${p.step}/${cfg.totalSteps} ${disc ? "gen " : ""}loss ${p.loss.toFixed(3)} acc ${(100 * p.accuracy).toFixed(1)}%${disc} lr ${p.lr.toExponential(2)} ${p.seconds.toFixed(0)} s`);
     }

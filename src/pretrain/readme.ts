@@ -3,8 +3,24 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CorpusStats } from "./corpus";
 import { REWARM_STEPS, type PretrainState } from "./pretrain";
+import { DEFAULT_BUDGET_BYTES, exportReserveBytes, gitLedger, pendingBytes } from "./snapshot";
 
-export function writeReadme(dir: string, info: { state: PretrainState; corpus: CorpusStats; command: string; vocabSize: number; parameters: number; name?: string }): void {
+/** The snapshot's size raw and in git, and how many such versions the budget holds beside the export. */
+function snapshotBudgetWords(dir: string, budgetBytes: number): string {
+  const file = path.join(dir, "snapshot", "snapshot.safetensors");
+  if (!fs.existsSync(file)) return "";
+  const raw = fs.statSync(file).size;
+  const git = pendingBytes([fs.readFileSync(file)], new Set());
+  const reserve = exportReserveBytes(path.join(dir, "snapshot"));
+  const ledger = gitLedger(dir);
+  const mb = (b: number): string => `${(b / 1048576).toFixed(2)} MB`;
+  return (
+    ` One snapshot is ${mb(raw)} (${mb(git)} zlib-compressed, as git stores it); beside ${mb(reserve)} kept for the export, a budget of ${mb(budgetBytes)} holds ${Math.floor((budgetBytes - reserve) / git)} versions` +
+    (ledger.versions ? `; the folder's git history takes ${mb(ledger.bytes)} over ${ledger.versions} commits.` : ".")
+  );
+}
+
+export function writeReadme(dir: string, info: { state: PretrainState; corpus: CorpusStats; command: string; vocabSize: number; parameters: number; name?: string; budgetBytes?: number }): void {
   const { state, corpus } = info;
   const excludedNames = Object.keys(corpus.excluded ?? {});
   const c = state.config;
@@ -107,7 +123,8 @@ export function writeReadme(dir: string, info: { state: PretrainState; corpus: C
           "",
           "## Snapshots",
           "",
-          `\`snapshot/\` (src/pretrain/snapshot.ts) is the compact resumable state that git carries between machines: weights float16, AdamW moments as 8-bit log codes per block of 256 with a float32 scale, progress in \`snapshot.json\`. Written at steps ${state.snapshotSteps.join(", ")}; at each, the trainer continued from the decoded snapshot itself, so a run resumed from any of them continues the same curve (same CPU kind and thread count). Every committed version counts against the folder's git budget (\`--budget-mb\`).`,
+          `\`snapshot/\` (src/pretrain/snapshot.ts) is the compact resumable state that git carries between machines: weights float16, AdamW moments as 8-bit log codes per block of 256 with a float32 scale, progress in \`snapshot.json\`. Written at steps ${state.snapshotSteps.join(", ")}; at each, the trainer continued from the decoded snapshot itself, so a run resumed from any of them continues the same curve (same CPU kind and thread count). Every committed version counts against the folder's git budget (\`--budget-mb\`).` +
+            snapshotBudgetWords(dir, info.budgetBytes ?? DEFAULT_BUDGET_BYTES),
         ]
       : []),
     "",
