@@ -175,18 +175,21 @@ test("two CPUs side by side: each file's rows and caption, oldest first; a file 
   }
 });
 
-test("PyTorch's cores: the user's value alone; OpenBLAS's own and the one our loader selects; ours inherited is decided anew", () => {
+test("PyTorch's cores: the user's value, OpenBLAS's own and the one our loader selects (each core once); ours inherited is decided anew", () => {
   const medrel: BlasCoreChoice = { source: "medrel", core: "Cooperlake", fallback: "Prescott" };
   let asked: NodeJS.ProcessEnv | undefined;
   const decide = (r: BlasCoreChoice) => (copy: NodeJS.ProcessEnv): BlasCoreChoice => {
-    asked = copy;
+    asked = { ...copy }; // what it was asked on, before it writes its choice
     copy.OPENBLAS_CORETYPE = r.core; // decideBlasCore writes into the environment it is given: a copy
     return r;
   };
-  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "Haswell" }, decide(medrel)), [{ source: "user", core: "Haswell" }]);
+  // a user's Haswell on an AVX-512 CPU: PyTorch also runs its own and our loader's choice, decided without it
+  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "Haswell" }, decide(medrel)), [{ source: "user", core: "Haswell" }, { source: "openblas", core: "Prescott" }, medrel]);
+  assert.deepEqual(asked, {}, "the user's core is not in the environment our loader decides on");
+  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "cooperlake" }, decide(medrel)), [{ source: "user", core: "cooperlake" }, { source: "openblas", core: "Prescott" }], "a core already listed is not run twice");
   const env: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Cooperlake", MEDREL_OPENBLAS_CORETYPE: "Cooperlake", MEDREL_OPENBLAS_CORETYPE_FALLBACK: "Prescott", PATH: "/bin" };
   assert.deepEqual(torchCores(env, decide(medrel)), [{ source: "openblas", core: "Prescott" }, medrel]);
-  assert.deepEqual(asked, { PATH: "/bin", OPENBLAS_CORETYPE: "Cooperlake" });
+  assert.deepEqual(asked, { PATH: "/bin" }, "our inherited core is decided anew");
   assert.equal(env.MEDREL_OPENBLAS_CORETYPE, "Cooperlake", "the caller's environment is left as it was");
   assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "" }, decide({ source: "openblas", core: "Haswell" })), [{ source: "openblas", core: "Haswell" }]);
 });
