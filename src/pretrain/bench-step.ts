@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
 import { initBackend } from "../backend/select";
+import { usePrecision } from "../backend";
 import { cpuModel } from "../backend/cpu";
 import { buildCorpus, defaultCorpusSources, evaluationExclusions } from "./corpus";
 import { corpusTokenizer, createTrainer, DEFAULT_PRETRAIN_CONFIG, type PretrainConfig } from "./pretrain";
@@ -27,10 +28,12 @@ async function main(): Promise<void> {
     .option("--intermediate <n>", "", Number, d.shape.intermediate)
     .option("--batch-size <n>", "", Number, d.batchSize)
     .option("--max-length <n>", "", Number, d.maxLength)
+    .option("--precision <p>", "dense products: f32 or bf16", "f32")
     .option("--json <file>", "write the result here")
     .parse()
-    .opts<{ dataDir: string; objectives: string; steps: number; warmup: number; layers: number; hidden: number; heads: number; intermediate: number; batchSize: number; maxLength: number; json?: string }>();
+    .opts<{ dataDir: string; objectives: string; steps: number; warmup: number; layers: number; hidden: number; heads: number; intermediate: number; batchSize: number; maxLength: number; json?: string; precision: string }>();
   const backend = await initBackend({ verbose: true });
+  const products = usePrecision(o.precision === "bf16" ? "bf16" : "f32");
   const corpus = buildCorpus(defaultCorpusSources(o.dataDir), { exclude: evaluationExclusions(o.dataDir) });
   const tokenizer = corpusTokenizer(corpus.texts, d.minFreq);
   const results: Record<string, unknown>[] = [];
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
     cpu: cpuModel(),
     threads: backend.threads,
     backend: backend.name,
+    products: products.engine,
     shape: `${o.layers} x ${o.hidden}, batch ${o.batchSize}, ${o.maxLength} tokens`,
     at: new Date().toISOString(),
     results,

@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { initBackend } from "../backend/select";
+import { usePrecision } from "../backend";
 import { buildCorpus, defaultCorpusSources, evaluationExclusions, formatCorpusReport } from "./corpus";
 import { DEFAULT_PRETRAIN_CONFIG, readExportInfo, runPretrain, type ExportInfo, type PretrainConfig } from "./pretrain";
 import { DEFAULT_BUDGET_BYTES } from "./snapshot";
@@ -59,15 +60,17 @@ async function main(): Promise<void> {
     .option("--no-snapshot", "no snapshot folder")
     .option("--budget-mb <n>", "git bytes the export folder's whole history may take; a snapshot past it is not written", num, DEFAULT_BUDGET_BYTES / 1048576)
     .option("--commit", "git-commit each snapshot as it is written (the snapshot folder only)")
+    .option("--precision <p>", "dense products: f32, or bf16 (operands rounded to bfloat16; oneDNN on AVX512_BF16/AMX CPUs, emulated elsewhere)", "f32")
     .option("--snapshot-m <how>", "AdamW first moment in the snapshot: u8 (8-bit codes) or none (restarted from 0 at each snapshot: 3 instead of 4 bytes per parameter)", "u8")
     .parse();
   const o = prog.opts<{
     dataDir: string; work?: string; initFrom?: string; out?: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
     layers: number; hidden: number; heads: number; intermediate: number; saveEvery: number; stopAt?: number; f32?: boolean;
     objective: string; genHidden?: number; genLayers?: number; discWeight: number; snapshotMinutes: number; snapshotSteps?: number; snapshotAt?: string;
-    snapshot: boolean; budgetMb: number; commit?: boolean; snapshotM: string;
+    snapshot: boolean; budgetMb: number; commit?: boolean; snapshotM: string; precision: string;
   }>();
   if (o.objective !== "mlm" && o.objective !== "electra") throw new Error(`--objective: mlm or electra, got "${o.objective}"`);
+  if (o.precision !== "f32" && o.precision !== "bf16") throw new Error(`--precision: f32 or bf16, got "${o.precision}"`);
   if (o.snapshotM !== "u8" && o.snapshotM !== "none") throw new Error(`--snapshot-m: u8 or none, got "${o.snapshotM}"`);
   const electra = o.objective === "electra";
   const out = o.out ?? (electra ? "data/pretrained/electra" : "data/pretrained/quick");
@@ -82,6 +85,7 @@ async function main(): Promise<void> {
     lr: o.lr,
     seed: o.seed,
     saveEvery: o.saveEvery,
+    ...(o.precision === "bf16" ? { precision: "bf16" as const } : {}),
     ...(electra
       ? {
           objective: "electra" as const,
@@ -93,6 +97,10 @@ async function main(): Promise<void> {
       : {}),
   };
   const backend = await initBackend({ verbose: true });
+  if (cfg.precision) {
+    const used = usePrecision(cfg.precision);
+    console.log(`[pretrain] products: ${used.engine} (${used.detail})`);
+  }
   const dataDir = path.resolve(o.dataDir);
   const corpus = buildCorpus(defaultCorpusSources(dataDir), { exclude: evaluationExclusions(dataDir) });
   console.log(formatCorpusReport(corpus.stats).replace(/^/gm, "[pretrain] "));

@@ -58,6 +58,8 @@ export interface PretrainConfig {
   maskProb?: number;
   /** of the chosen tokens, a random token with this probability (MLM default 0.1; ELECTRA 0) */
   randomProb?: number;
+  /** dense products' precision (src/backend/precision.ts; absent: f32), set by the CLI before training */
+  precision?: "f32" | "bf16";
 }
 
 export const DEFAULT_PRETRAIN_CONFIG: PretrainConfig = {
