@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     .option("--snapshot-minutes <m>", "write the compact snapshot <out>/snapshot/ after this many minutes of training (and on exit)", num, 55)
     .option("--snapshot-steps <n>", "write it every n steps instead", int)
     .option("--snapshot-at <steps>", "write it exactly at these steps (comma-separated; the re-create command of a run with timed snapshots)")
+    .option("--snapshot", "write the snapshot folder (default for electra, and whenever --snapshot-steps/--snapshot-at is given; MLM's default stays off so the quick checkpoint's re-create command repeats exactly)")
     .option("--no-snapshot", "no snapshot folder")
     .option("--budget-mb <n>", "git bytes the export folder's whole history may take; a snapshot past it is not written", num, DEFAULT_BUDGET_BYTES / 1048576)
     .option("--commit", "git-commit each snapshot as it is written (the snapshot folder only)")
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     dataDir: string; work?: string; initFrom?: string; out?: string; steps: number; minutes: number; batchSize: number; maxLength: number; lr: number; seed: number;
     layers: number; hidden: number; heads: number; intermediate: number; saveEvery: number; stopAt?: number; f32?: boolean;
     objective: string; genHidden?: number; genLayers?: number; discWeight: number; snapshotMinutes: number; snapshotSteps?: number; snapshotAt?: string;
-    snapshot: boolean; budgetMb: number; commit?: boolean; snapshotM: string; precision: string;
+    snapshot?: boolean; budgetMb: number; commit?: boolean; snapshotM: string; precision: string;
   }>();
   if (o.objective !== "mlm" && o.objective !== "electra") throw new Error(`--objective: mlm or electra, got "${o.objective}"`);
   if (o.precision !== "f32" && o.precision !== "bf16") throw new Error(`--precision: f32 or bf16, got "${o.precision}"`);
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
     });
   }
   const outAbs = path.resolve(out);
-  const snapshot = o.snapshot
+  const snapshotOn = o.snapshot ?? (electra || o.snapshotSteps !== undefined || o.snapshotAt !== undefined);
+  const snapshot = snapshotOn
     ? {
         dir: path.join(outAbs, "snapshot"),
         seconds: o.snapshotMinutes * 60,
