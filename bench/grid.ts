@@ -202,7 +202,7 @@ export function readGridFile(file: string): GridEntry[] {
 export function renderGridBlock(dir = GRID_RESULTS_DIR): string | undefined {
   const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().flatMap((f) => readGridFile(path.join(dir, f))) : [];
   const latest = new Map<string, GridEntry>();
-  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.machine.cpuid}|${e.shards}|${e.threads}|${e.precision ?? "f32"}`, e);
+  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.machine.cpuid}|${e.shards}|${e.threads}|${e.precision ?? "f32"}|${e.table}|${e.variant}`, e);
   if (latest.size === 0) return undefined;
   const min = (s: number): string => (s / 60).toFixed(1);
   const rows = [...latest.values()].map((e) => {
@@ -220,7 +220,8 @@ export function renderGridBlock(dir = GRID_RESULTS_DIR): string | undefined {
     "",
     "Whole quick-preset fine-tunings of the study's data (the rows named, seeds from 1000; rows of one seed share its n-gram teacher, as a grid's do: the next grid's 100 runs fit 42), run as `reproduce` runs a grid from an empty runs folder, by " +
       "`npm run bench:grid -- --shards S --threads T [--precision bf16]` (bench/results/grid/<cpu>.json, each run's phases from its run.json). Process-minutes per run = shards × wall time / runs, " +
-      "split into phases; other = process start, backend set-up and a shard idle at the end.",
+      "split into phases; other = process start, backend set-up and a shard idle at the end. " +
+      "Rows differ in work, not only in speed: the encodings table's rows train with the study's balanced sampler (batches drawn across lengths, about a third of each one padding), the loss table's with length-bucketed batches; compare a row only with rows of the same table.",
   ].join("\n");
 }
 
