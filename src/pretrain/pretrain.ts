@@ -638,8 +638,14 @@ export async function runPretrain(
       return;
     }
     if (snap!.commit) {
-      const msg = commitSnapshot(snap!.dir, { root: budget?.root ?? path.dirname(snap!.dir), budgetBytes: budget?.bytes ?? DEFAULT_BUDGET_BYTES, reserve: budget?.reserve, name: snap!.commit.name });
-      log(`[pretrain] ${msg ? `committed: ${msg}` : "snapshot unchanged: nothing to commit"}`);
+      // a failed commit (another git command holding the index, say) must not end hours of training: the snapshot
+      // stays on disk, and the next snapshot's commit (or `npm run pretrain:commit`) takes it
+      try {
+        const msg = commitSnapshot(snap!.dir, { root: budget?.root ?? path.dirname(snap!.dir), budgetBytes: budget?.bytes ?? DEFAULT_BUDGET_BYTES, reserve: budget?.reserve, name: snap!.commit.name });
+        log(`[pretrain] ${msg ? `committed: ${msg}` : "snapshot unchanged: nothing to commit"}`);
+      } catch (e) {
+        log(`[pretrain] warning: the snapshot at step ${trainer.state.step} is written but not committed (${(e instanceof Error ? e.message : String(e)).split("\n")[0]}); the next snapshot or \`npm run pretrain:commit\` commits it`);
+      }
     }
   };
   const snapSeconds = snap?.seconds ?? 55 * 60;
