@@ -7,7 +7,6 @@ export {
   StudyTablesSchema,
   StudyTablesError,
   STUDY_TABLES_PATH,
-  type StudyTable,
   type StudyTables,
   type StudyTableName,
   type StudyOrientation,

@@ -52,7 +52,6 @@ export const ModelSpecSchema = z.discriminatedUnion("kind", [
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
 export const WeightSchemeSchema = z.enum(CLASS_WEIGHT_SCHEMES as unknown as [ClassWeightScheme, ...ClassWeightScheme[]]);
-export type WeightScheme = z.infer<typeof WeightSchemeSchema>;
 
 export const LossSpecSchema = z.strictObject({
   scheme: WeightSchemeSchema,
@@ -73,7 +72,6 @@ export const AugmentSpecSchema = z.strictObject({
   /** augmented copies per original hard-class row */
   multiplier: z.number().nonnegative().max(100),
 });
-export type AugmentSpec = z.infer<typeof AugmentSpecSchema>;
 
 export const DistillSpecSchema = z.strictObject({
   teacher: z.literal("ngram"),
@@ -83,7 +81,6 @@ export const DistillSpecSchema = z.strictObject({
   /** fit the teacher with the student's class weights, so a weighted student is not pulled back to the unweighted prior */
   classWeighted: z.boolean(),
 });
-export type DistillSpec = z.infer<typeof DistillSpecSchema>;
 
 /**
  * Where the best epoch (and early stopping) is chosen: the data's dev split when a test split is reported, else a
