@@ -59,17 +59,20 @@ test("the config hash of every preset and of every grid job is the one pinned be
   assert.equal(added.length, 5 + 2, "an n-gram row per seed of each other study-data models grid");
 });
 
-test("the pins agree with the hashes shipped in test/fixtures/results-smoke (written by an earlier grid)", () => {
+test("the pins agree with the hashes shipped in test/fixtures/results-smoke (written by an earlier grid)", { skip: !fs.existsSync(STUDY_DATA_DIR) && "the study's data (../shared/data) is not here" }, () => {
   let checked = 0;
+  const now = currentHashes();
   for (const table of TABLE_NAMES) {
     const file = path.join(__dirname, "fixtures", "results-smoke", `${table}.json`);
     const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as { runs: { variant: string; seed: number; hash: string | null }[] };
     for (const r of shipped.runs.filter((x) => x.hash !== null)) {
-      assert.equal(PINNED[`smoke · study data · 2 seeds · ${table} · ${r.variant} · seed ${r.seed}`], r.hash, `${file}: ${r.variant} seed ${r.seed}`);
+      const key = `smoke · study data · 2 seeds · ${table} · ${r.variant} · seed ${r.seed}`;
+      // the n-gram rows became runs after the pins were taken (the first test allows exactly those): today's hash
+      assert.equal(PINNED[key] ?? (r.variant === NGRAM_VARIANT ? now[key] : undefined), r.hash, `${file}: ${r.variant} seed ${r.seed}`);
       checked++;
     }
   }
-  assert.equal(checked, 32);
+  assert.equal(checked, 32 + 2);
 });
 
 /** What each preset's trainer config resumes against (runs/<hash>.ckpt/last/trainer_state.json), as written on 544952c. */
