@@ -17,7 +17,7 @@ import { loadRows } from "../data/load";
 import type { Metrics } from "../metrics";
 import type { ExperimentConfig } from "../runs/config";
 import { PROJECT_ROOT, configHashParts, dataFiles, dataFingerprint, hashOfParts, parseExperimentConfig } from "../runs/config";
-import type { Prediction, PredictionSplit, ResultRun, RunRecord, ShippedInfo } from "../runs/record";
+import { reportedMetrics, reportedSplit, type Prediction, type PredictionSplit, type ResultRun, type RunRecord, type ShippedInfo } from "../runs/record";
 import { loadPredictions } from "../runs/predictions";
 import type { PredictionSource } from "../report";
 import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
@@ -50,6 +50,15 @@ export function missingResultsMessage(table: TableName, dir = studyResultsDir())
     `  ${studyResultsCommand(table)}`,
     `(two cores: run it with --shard 1/2 and with --shard 2/2 in two terminals, each with MEDREL_BLAS_THREADS=1, without --export, then once more as above to export). The demo grid below is shown meanwhile.`,
   ].join("\n");
+}
+
+/**
+ * How much of a grid is done: its jobs counted as distinct config hashes (a run that is a row of two tables, or two
+ * rows of one, counts once), done when `done` has the hash. Tables, the README's progress line and export all count so.
+ */
+export function gridProgress(grid: readonly { hash: string }[], done: ReadonlySet<string>): { done: number; total: number } {
+  const hashes = new Set(grid.map((g) => g.hash));
+  return { done: [...hashes].filter((h) => done.has(h)).length, total: hashes.size };
 }
 
 // ---- the file format --------------------------------------------------------------------------
@@ -308,7 +317,7 @@ export function resultRun(dir: string, run: ExportRun, split: "dev" | "test"): R
     hash: run.hash,
     split,
     config: run.config,
-    metrics: (split === "test" ? run.metrics.test : null) ?? run.metrics.dev,
+    metrics: reportedMetrics(run, split),
     selection: run.metrics.selection ? pickHeadline(run.metrics.selection) : undefined,
     seconds: run.info.seconds.total,
     identity,
@@ -408,7 +417,7 @@ export function exportResults(dir: string, req: ExportRequest): { file: string; 
   const drops = req.replace ? undefined : exportDrops(dir, req.table, new Set(req.runs.map((r) => r.hash)));
   if (drops) throw new ExportConflictError(`${drops}. Nothing was written. ${EXPORT_CONFLICT_HINT}`);
   writeShipped(dir, null);
-  const split = req.runs.length > 0 && req.runs.every((r) => r.metrics.test) ? "test" : "dev";
+  const split = reportedSplit(req.runs);
   const runs = req.runs.map((r) => resultRun(dir, r, split));
   const file: ResultsFile = {
     format: RESULTS_FORMAT,
@@ -423,7 +432,7 @@ export function exportResults(dir: string, req: ExportRequest): { file: string; 
   if (!sameExceptDate(out, file)) {
     writeShipped(out, JSON.stringify(file, null, 1) + "\n");
   }
-  return { file: out, done: new Set(req.runs.map((r) => r.hash)).size, total: new Set(req.grid.map((g) => g.hash)).size };
+  return { file: out, ...gridProgress(req.grid, new Set(req.runs.map((r) => r.hash))) };
 }
 
 // ---- shipped runs as done ---------------------------------------------------------------------
@@ -552,7 +561,6 @@ export function resultsProgress(dir = studyResultsDir()): { table: TableName; do
     if (!fs.existsSync(file)) return [];
     const { grid = [], runs, rejected } = readResultsFile(file, table);
     const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
-    const hashes = new Set(grid.map((g) => g.hash));
-    return [{ table, done: [...hashes].filter((h) => have.has(h)).length, total: hashes.size || have.size, grid, runs, rejected }];
+    return [{ table, ...gridProgress(grid, have), grid, runs, rejected }];
   });
 }

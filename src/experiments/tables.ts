@@ -34,14 +34,14 @@ import {
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_RUNS_DIR, runDir } from "./store";
-import type { PredictionSplit, ResultRun } from "../runs/record";
+import { reportedMetrics, reportedSplit, type PredictionSplit, type ResultRun } from "../runs/record";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
 import { describeEncoder } from "./encoders";
-import { readResultsFile, sentencesProblem, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
+import { gridProgress, readResultsFile, sentencesProblem, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
 
 export interface TableRequest {
   preset: PresetName;
@@ -123,23 +123,12 @@ export function studyFrame(table: TableName, records: readonly RunScore[]): Data
   return dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases, orientation: spec.studyOrientation }));
 }
 
-/** The split a set of runs is reported on: test when every run has one, else dev. */
-export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): "test" | "dev" {
-  return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
-}
-
 function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult<"runs"> {
   const split = reportedSplit(runs);
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: reportedMetrics(r, split), split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
-  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, missing), tableEncoder(table, runs));
+  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, new Set(runs.map((r) => r.hash))), tableEncoder(table, runs));
   return { ...view, source: "runs", runs, missing };
-}
-
-/** Runs present of a grid's jobs, counted as distinct config hashes (jobs shared by two rows count once). */
-function gridProgress(grid: readonly { hash: string }[], missing: readonly { hash: string }[]): TableView["progress"] {
-  const total = new Set(grid.map((g) => g.hash)).size;
-  return { done: total - new Set(missing.map((m) => m.hash)).size, total };
 }
 
 /** The encoders of a table's runs, short (describeEncoder), baseline's first: what its verdicts are measured on. */
@@ -356,8 +345,7 @@ export function loadResults(table: TableName, dir = studyResultsDir()): TableRes
   const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
   const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
   const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
-  // a file without its grid (written before grids were recorded) counts only the runs it has
-  const progress = gridProgress(meta.grid ?? [...have].map((hash) => ({ hash })), missing);
+  const progress = gridProgress(meta.grid ?? [], have);
   const view = tableView(table, runs[0].split, records, variants, progress, tableEncoder(table, runs));
   return { ...view, source: "shipped", file, meta, runs, missing, rejected };
 }

@@ -6,7 +6,7 @@
 import type { DataFrame } from "danfojs-node";
 import { LABEL_NAMES, labelIndex, normalizeLabel, type Label } from "../data/labels";
 import { confusionMatrix, type Metrics } from "../metrics";
-import { loadPredictions, reportedPredictionSplit, savedReportedSplit, type Prediction, type PredictionSplit, type RunRecord } from "../runs";
+import { loadPredictions, reportedSplit, savedReportedSplit, type Prediction, type PredictionSplit, type RunRecord } from "../runs";
 import { bilingualLabel } from "./charts";
 import { escapeHtml, tableHtml } from "./display";
 import { loadDanfo } from "./danfo";
@@ -174,7 +174,7 @@ function label(raw: string, what: string): Label {
 
 /** The run's predictions of a split (default: its reported split) and that split's name. */
 export function runPredictions(ref: RunRef, split?: PredictionSplit): { split: PredictionSplit; rows: Prediction[] } {
-  const s = split ?? ("metrics" in ref ? reportedPredictionSplit(ref) : savedReportedSplit(ref.dir));
+  const s = split ?? ("metrics" in ref ? reportedSplit([ref]) : savedReportedSplit(ref.dir));
   return { split: s, rows: loadPredictions(ref.dir, s) };
 }
 

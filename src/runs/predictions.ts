@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { LABEL_NAMES } from "../data/labels";
 import type { Row } from "../data/types";
 import type { ClassProbs } from "../train/inference";
-import { reportedPredictionSplit, type Prediction, type PredictionSplit, type SplitMetrics } from "./record";
+import { reportedSplit, type Prediction, type PredictionSplit, type SplitMetrics } from "./record";
 
 /** A row of predictions-<split>.jsonl that is not a Prediction: the file, the line and the field. */
 export class PredictionsFileError extends Error {
@@ -14,11 +14,11 @@ export class PredictionsFileError extends Error {
   }
 }
 
-/** The split a run folder's tables report (reportedPredictionSplit of its metrics.json); a folder without one is an error naming it. */
+/** The split a run folder's tables report (reportedSplit of its metrics.json); a folder without one is an error naming it. */
 export function savedReportedSplit(dir: string): "dev" | "test" {
   const file = path.join(dir, "metrics.json");
   if (!fs.existsSync(file)) throw new PredictionsFileError(`${dir}: not a complete run folder (no metrics.json)`);
-  return reportedPredictionSplit({ metrics: JSON.parse(fs.readFileSync(file, "utf8")) as SplitMetrics });
+  return reportedSplit([{ metrics: JSON.parse(fs.readFileSync(file, "utf8")) as SplitMetrics }]);
 }
 
 /** The saved predictions of one split of a run folder (predictions-<split>.jsonl), checked row by row. */

@@ -99,9 +99,17 @@ export interface Prediction {
 
 export type PredictionSplit = "selection" | "dev" | "test";
 
-/** The split a run's tables report (test when it has one, else dev): the predictions the error analysis reads. */
-export function reportedPredictionSplit(run: Pick<RunRecord, "metrics">): "dev" | "test" {
-  return run.metrics.test ? "test" : "dev";
+/**
+ * The split a table of runs reports, the rule stated once: test when every run has one, else dev (one run: its test
+ * split when it has one). Its metrics and saved predictions are what tables, summaries and error analysis read.
+ */
+export function reportedSplit(runs: readonly Pick<RunRecord, "metrics">[]): "dev" | "test" {
+  return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
+}
+
+/** A run's metrics on the split its table reports (reportedSplit). */
+export function reportedMetrics(run: Pick<RunRecord, "metrics">, split: "dev" | "test"): Metrics {
+  return (split === "test" ? run.metrics.test : null) ?? run.metrics.dev;
 }
 
 /** The part of a run's record (run.json) that is shipped: where and how fast it ran. */
