@@ -23,8 +23,8 @@ const STUDY_CHECKPOINT_ABSENT = !fs.existsSync(path.join(MODELS_DIR, "chinese-ro
 function currentHashes(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const preset of PRESET_NAMES) {
-    out[`preset ${preset} · demo`] = configHash(presetConfig(preset));
-    out[`preset ${preset} · study data`] = configHash({ ...presetConfig(preset), data: { kind: "dir", dir: STUDY_DATA_DIR } });
+    out[`preset ${preset} · demo`] = configHash(parseExperimentConfig(presetConfig(preset)));
+    out[`preset ${preset} · study data`] = configHash(parseExperimentConfig({ ...presetConfig(preset), data: { kind: "dir", dir: STUDY_DATA_DIR } }));
   }
   // the demo grids were pinned with their seeds and rows of the time (4 seeds, 7 for loss, every encoding): every row
   // of each table over seeds 0–6 covers them, whatever the demo grid runs now
@@ -117,7 +117,7 @@ test("every run shipped in results/study re-computes its hash from the config it
     const shipped = JSON.parse(fs.readFileSync(file, "utf8")) as { runs: { variant: string; seed: number; hash: string | null; config: unknown }[] };
     for (const r of shipped.runs) {
       assert.ok(r.hash !== null && r.config !== null, `${file}: ${r.variant} seed ${r.seed} ships without its hash or config`);
-      assert.equal(configHash(r.config as Parameters<typeof configHash>[0]), r.hash, `${file}: ${r.variant} seed ${r.seed}`);
+      assert.equal(configHash(parseExperimentConfig(r.config as Parameters<typeof configHash>[0])), r.hash, `${file}: ${r.variant} seed ${r.seed}`);
       checked++;
     }
   }

@@ -33,8 +33,9 @@ import { describeEncoder } from "./encoders";
 import { existingRuns, runJobs, type GridRunOptions } from "./run";
 import { formatDuration } from "../tools/times";
 import { STUDY_SEEDS, TABLE_SPECS } from "./study-tables";
-import { reportedMetrics, reportedSplit, type PredictionSplit, type RunRecord } from "../runs";
-import { hasSavedPredictions, predictionSource, savedPredictions, shippedRuns } from "./results";
+import { reportedMetrics, reportedSplit, type PredictionSplit, type RunRecord } from "../runs/record";
+import { hasSavedPredictions, savedPredictions } from "../runs/predictions";
+import { shippedRuns } from "./results";
 
 export interface WeightSetting {
   /** shown in the tables and the progress titles */
@@ -203,7 +204,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     seeds,
     split,
     runs,
-    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => predictionSource(r, split))])),
+    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => ({ split, rows: savedPredictions(r, split), run: r.hash }))])),
     records,
     summary: summaryFrame(list, reference, records, comparisons),
     verdicts: comparisons.map((c) => formatComparison(c, { encoder: describeEncoder(runs[reference][0].config.model, { short: true }) })),
