@@ -5,8 +5,8 @@
  * info.seconds, its n-gram teacher's teacher.json) and the machine (CPU, OpenBLAS core, numerics, cores, load
  * average at start and end), appended to bench/results/grid/<cpu>.json; the README's speed section leads with it.
  *
- *   npm run bench:grid -- [--shards 2] [--threads 1] [--jobs 4] [--preset quick|smoke] [--seed-from 1000]
- *                         [--table loss] [--variant "Regular Loss"] [--data-dir ../shared/data] [--out FILE]
+ *   npm run bench:grid -- [--shards 2] [--threads 1] [--jobs 4] [--preset quick|smoke] [--seed-from 1000] [--precision bf16]
+ *                         [--table encodings] [--variant Basic1,Entity_marked2] [--data-dir ../shared/data] [--out FILE]
  *
  * Seeds start far from the shipped ones (0..n-1), so no run is taken from results/study. Measure on an idle
  * machine: anything beside it shares the cores, and the load average in the file says so.
@@ -18,9 +18,10 @@ import * as path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { choiceArg, runMain } from "../src/cli/common";
 import { resolveData } from "../src/cli/experiment";
-import { gridJobs, parseShard, runJobs, shardJobs, PRESET_NAMES, TABLE_NAMES, type PresetName, type RunRecord, type TableName } from "../src/experiments";
+import { gridJobs, parseShard, presetConfig, runJobs, shardJobs, PRESET_NAMES, TABLE_NAMES, type PresetName, type RunRecord, type TableName } from "../src/experiments";
 import type { RunSeconds } from "../src/runs";
 import { cpuModel } from "../src/backend/cpu";
+import { PRECISIONS, type Precision } from "../src/backend/precision";
 import { cpuSlug } from "./throughput-results";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -48,6 +49,8 @@ export interface GridEntry {
   seeds: number[];
   shards: number;
   threads: number;
+  /** the jobs' product precision (absent in entries made before it was recorded: f32) */
+  precision?: Precision;
   /** `cpuid`: "family 25 model 17" (/proc/cpuinfo): "AMD EPYC" names Zen 4 and Zen 5 alike */
   machine: { cpu: string; cpuid?: string; cores: number; blasCore?: string; numerics?: string; node: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   wallSeconds: number;
@@ -71,6 +74,8 @@ interface Options {
   variant: string;
   dataDir: string;
   out?: string;
+  /** the jobs' product precision (absent: the preset's) */
+  precision?: Precision;
 }
 
 const positive = (flag: string) => (v: string): number => {
@@ -79,10 +84,19 @@ const positive = (flag: string) => (v: string): number => {
   return n;
 };
 
-/** The bench's jobs: `jobs` seeds of one variant, from seedFrom. */
+/** The rows the bench runs ("Basic1,Entity_marked2": a comma-separated list). */
+const variantsOf = (o: Pick<Options, "variant">): string[] => o.variant.split(",").map((v) => v.trim()).filter(Boolean);
+
+/**
+ * The bench's jobs: the first `jobs` of (seed from seedFrom) × (its variants), seed by seed. Variants that read the
+ * same training rows share a seed's n-gram teacher, as a grid's rows do (the next grid's 100 runs fit 42 teachers).
+ */
 function benchJobs(o: Options) {
-  const seeds = Array.from({ length: o.jobs }, (_, i) => o.seedFrom + i);
-  return gridJobs(o.table, { preset: o.preset, data: resolveData({ dataDir: o.dataDir }), seeds, variants: [o.variant] });
+  const variants = variantsOf(o);
+  const seeds = Array.from({ length: Math.ceil(o.jobs / variants.length) }, (_, i) => o.seedFrom + i);
+  const grid = gridJobs(o.table, { preset: o.preset, data: resolveData({ dataDir: o.dataDir }), seeds, variants, ...(o.precision ? { override: { precision: o.precision } } : {}) });
+  const runs = grid.filter((j) => j.kind === "run").sort((a, b) => a.seed - b.seed || variants.indexOf(a.variant) - variants.indexOf(b.variant)).slice(0, o.jobs);
+  return grid.filter((j) => j.kind !== "run" || runs.includes(j));
 }
 
 /** One shard: its part of the grid, exactly as `reproduce --shard i/n` runs it. */
@@ -121,7 +135,7 @@ async function measure(o: Options): Promise<void> {
   const jobs = benchJobs(o);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-bench-grid-"));
   const runsDir = path.join(work, "runs");
-  const common = ["--preset", o.preset, "--jobs", String(o.jobs), "--seed-from", String(o.seedFrom), "--table", o.table, "--variant", o.variant, "--data-dir", o.dataDir, "--runs-dir", runsDir];
+  const common = [...(o.precision ? ["--precision", o.precision] : []), "--preset", o.preset, "--jobs", String(o.jobs), "--seed-from", String(o.seedFrom), "--table", o.table, "--variant", o.variant, "--data-dir", o.dataDir, "--runs-dir", runsDir];
   const loadAverageAtStart = os.loadavg();
   console.log(`[medrel] bench:grid: ${o.jobs} ${o.preset} runs of ${o.table} · ${o.variant} on ${o.shards} shard(s) × ${o.threads} thread(s) (load average ${loadAverageAtStart[0].toFixed(1)}), into ${runsDir}`);
   const t0 = Date.now();
@@ -143,6 +157,7 @@ async function measure(o: Options): Promise<void> {
       seeds: runs.map((r) => r.seed),
       shards: o.shards,
       threads: o.threads,
+      precision: o.precision ?? presetConfig(o.preset).precision ?? "f32",
       machine: { cpu: first?.cpu ?? cpuModel(), cpuid: cpuFamily(), cores: os.availableParallelism(), blasCore: first?.blasCore, numerics: first?.numerics, node: process.version, loadAverageAtStart, loadAverageAtEnd },
       wallSeconds,
       runsPerHour: (3600 * runs.length) / wallSeconds,
@@ -187,25 +202,26 @@ export function readGridFile(file: string): GridEntry[] {
 export function renderGridBlock(dir = GRID_RESULTS_DIR): string | undefined {
   const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().flatMap((f) => readGridFile(path.join(dir, f))) : [];
   const latest = new Map<string, GridEntry>();
-  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.machine.cpuid}|${e.shards}|${e.threads}`, e);
+  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.machine.cpuid}|${e.shards}|${e.threads}|${e.precision ?? "f32"}|${e.table}|${e.variant}`, e);
   if (latest.size === 0) return undefined;
   const min = (s: number): string => (s / 60).toFixed(1);
   const rows = [...latest.values()].map((e) => {
     const p = e.perRun;
     const perRun = GRID_PHASES.reduce((a, k) => a + p[k], 0);
     return (
-      `| ${e.machine.cpu}${e.machine.cpuid ? ` (${e.machine.cpuid})` : ""} | ${e.shards} × ${e.threads} | **${e.runsPerHour.toFixed(1)}** | ${e.runs.length} | ${min(perRun)} | ${min(p.teacher)} | ${min(p.data + p.model + p.encode)} | ${min(p.steps)} | ` +
+      `| ${e.machine.cpu}${e.machine.cpuid ? ` (${e.machine.cpuid})` : ""} | ${e.precision ?? "f32"} | ${e.shards} × ${e.threads} | **${e.runsPerHour.toFixed(1)}** | ${e.runs.length} (${e.table}: ${e.variant}; ${e.teachers.length} teacher${e.teachers.length === 1 ? "" : "s"}) | ${min(perRun)} | ${min(p.teacher)} | ${min(p.data + p.model + p.encode)} | ${min(p.steps)} | ` +
       `${min(p.selection + p.eval)} | ${min(p.checkpoints + p.write)} | ${min(p.other)} | ${e.machine.loadAverageAtStart[0].toFixed(1)} / ${e.machine.loadAverageAtEnd[0].toFixed(1)} | ${e.date.slice(0, 10)} |`
     );
   });
   return [
-    "| CPU | shards × BLAS threads | quick fine-tunings per hour | runs | process-min per run | teacher | data, model, encoding | training steps | evaluation (per epoch + final) | checkpoints, writing | other | load average start / end | measured |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    "| CPU | products | shards × BLAS threads | quick fine-tunings per hour | runs | process-min per run | teacher | data, model, encoding | training steps | evaluation (per epoch + final) | checkpoints, writing | other | load average start / end | measured |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ...rows,
     "",
-    "Whole quick-preset fine-tunings of the study's data (the loss table's Regular Loss, seeds from 1000), run as `reproduce` runs a grid from an empty runs folder, by " +
-      "`npm run bench:grid -- --shards S --threads T` (bench/results/grid/<cpu>.json, each run's phases from its run.json). Process-minutes per run = shards × wall time / runs, " +
-      "split into phases; other = process start, backend set-up and a shard idle at the end.",
+    "Whole quick-preset fine-tunings of the study's data (the rows named, seeds from 1000; rows of one seed share its n-gram teacher, as a grid's do: the next grid's 100 runs fit 42), run as `reproduce` runs a grid from an empty runs folder, by " +
+      "`npm run bench:grid -- --shards S --threads T [--precision bf16]` (bench/results/grid/<cpu>.json, each run's phases from its run.json). Process-minutes per run = shards × wall time / runs, " +
+      "split into phases; other = process start, backend set-up and a shard idle at the end. " +
+      "Rows differ in work, not only in speed: the encodings table's rows train with the study's balanced sampler (batches drawn across lengths, about a third of each one padding), the loss table's with length-bucketed batches; compare a row only with rows of the same table.",
   ].join("\n");
 }
 
@@ -222,9 +238,10 @@ async function main(): Promise<void> {
     .option("--jobs <n>", "fine-tunings in all (seeds seed-from … seed-from + n − 1)", positive("--jobs"), 4)
     .option("--preset <p>", PRESET_NAMES.join(" | "), choiceArg("--preset", PRESET_NAMES), "quick")
     .option("--seed-from <n>", "first seed (far from the shipped 0 … 4, so nothing is taken from results/study)", positive("--seed-from"), 1000)
-    .option("--table <t>", TABLE_NAMES.join(" | "), choiceArg("--table", TABLE_NAMES), "loss")
-    .option("--variant <name>", "the table's row to run", "Regular Loss")
+    .option("--table <t>", TABLE_NAMES.join(" | "), choiceArg("--table", TABLE_NAMES), "encodings")
+    .option("--variant <names>", "the table's rows to run, comma-separated (each seed's rows share its n-gram teacher, as in a grid)", "Basic1,Entity_marked2")
     .option("--data-dir <dir>", "the data (a folder laid out as the study's)", path.join(ROOT, "..", "shared", "data"))
+    .option("--precision <p>", `the jobs' product precision: ${PRECISIONS.join(" | ")} (default: the preset's, f32)`, choiceArg("--precision", PRECISIONS))
     .option("--out <file>", "append to this file instead of bench/results/grid/<cpu>.json")
     .option("--worker <i/n>", "(internal) run shard i of n")
     .option("--runs-dir <dir>", "(internal) the shards' runs folder")

@@ -29,6 +29,8 @@ export interface StepSpec {
   evalBatches: number;
   native: boolean;
   profile?: boolean;
+  /** products in bfloat16 (the addon's setPrecision(1)) */
+  bf16?: boolean;
 }
 
 /** the batch torch_step.py builds too: lengths T/2..T, random ids, random labels */
@@ -90,6 +92,7 @@ async function runSteps(spec: StepSpec): Promise<Record<string, unknown>> {
   const info = await initBackend({ verbose: false });
   const addon = loadNative().addon;
   if (spec.native && !addon) throw new Error(`native kernels asked for but not loaded: ${info.notices.join("; ")}`);
+  const precision = spec.bf16 && addon ? addon.setPrecision(1) : undefined;
   const model = new BertForRelationClassification(benchConfig(spec.size), { numLabels: BENCH_LABELS, pooling: "cls", seed: 1 });
   const opt = new AdamW(model.params, { lr: 2e-5, weightDecay: 0.01 });
   const nameToKey = new Map([...model.params].map(([k, v]) => [v.name, k]));
@@ -129,6 +132,7 @@ async function runSteps(spec: StepSpec): Promise<Record<string, unknown>> {
     cpu: info.cpu,
     blasCore: addon ? (blasCoreChoice() ?? null) : null,
     denormalsFlushed: info.denormalsFlushed,
+    precision,
     train: stats(tr.wall),
     trainCpu: stats(tr.cpu),
     eval: stats(ev.wall),

@@ -3,12 +3,12 @@
  * side in its best configuration, every configuration in a fresh process, one after another (never interleaved).
  *
  *   tfjs  (bench/tfjs_step.ts):  MEDREL_BLAS_THREADS ∈ {1, 2}, the product model, loss and AdamW; OpenBLAS's core
- *         as our addon loader chooses it (src/backend/cpu.ts)
+ *         as our addon loader chooses it (src/backend/cpu.ts), and also the user's OPENBLAS_CORETYPE when one is set
  *   torch (bench/torch_step.py): OPENBLAS_NUM_THREADS ∈ {1, 2} (set before `import torch`: Debian's torch has no
  *         MKL, its products run on the system OpenBLAS) × torch.set_num_threads ∈ {1, 2} × OpenBLAS core: its own
- *         choice and, where our loader would replace that (a CPU OpenBLAS 0.3.21 does not know), the core it
- *         selects (a user's OPENBLAS_CORETYPE alone when set); denormals flushed (torch.set_flush_denormal) as ours
- *         are; threads and core read back
+ *         choice, the core our loader selects where it would replace that (a CPU OpenBLAS 0.3.21 does not know), and
+ *         the user's OPENBLAS_CORETYPE when set (a Haswell set for an AVX-512 CPU must not hold PyTorch to AVX2);
+ *         denormals flushed (torch.set_flush_denormal) as ours are; threads and core read back
  *
  * Sizes tiny, small (T=96, batch 32) and base (L=12, H=768, T=128, batch 8), vocab 4,000; then `small` at
  * T = 64, 128, 256 with each side's fastest configuration. Before them, the addon's sgemm on 1024^3 at 1 and
@@ -149,11 +149,20 @@ async function measure(size: BenchSize, planned: ConfigRun, o: Options, go: () =
   return r;
 }
 
-function runTfjs(size: BenchSize, threads: number, native: boolean, st: Settings, o: Options, profile: boolean): Promise<ConfigRun> {
+/**
+ * Our side's OpenBLAS cores: the user's OPENBLAS_CORETYPE when one is set (the product keeps it), and our loader's own
+ * decision without it — each side at its best, as PyTorch's cores are (torchCores).
+ */
+function ourCores(): ("user" | "loader")[] {
+  return withoutOurCore(process.env).OPENBLAS_CORETYPE !== undefined ? ["user", "loader"] : ["loader"];
+}
+
+function runTfjs(size: BenchSize, threads: number, native: boolean, st: Settings, o: Options, profile: boolean, core: "user" | "loader" = "loader"): Promise<ConfigRun> {
   const run: ConfigRun = { side: "tfjs", blasThreads: threads, native, seq: size.seq, wallSeconds: 0 };
   return measure(size, run, o, async () => {
     const spec: StepSpec = { size, ...st, native, profile };
-    const env = { ...cleanEnv(), MEDREL_BACKEND: "wasm", MEDREL_BLAS_THREADS: String(threads), ...(native ? {} : { MEDREL_NATIVE: "0" }) };
+    const env: NodeJS.ProcessEnv = { ...cleanEnv(), MEDREL_BACKEND: "wasm", MEDREL_BLAS_THREADS: String(threads), ...(native ? {} : { MEDREL_NATIVE: "0" }) };
+    if (core === "loader") delete env.OPENBLAS_CORETYPE;
     const t0 = performance.now();
     const { out, error } = await runJson(process.execPath, [...process.execArgv, path.join(__dirname, "tfjs_step.ts"), JSON.stringify(spec)], env, o.limitS);
     run.wallSeconds = (performance.now() - t0) / 1000;
@@ -218,7 +227,7 @@ async function benchSize(size: BenchSize, o: Options, cores: BlasCoreChoice[]): 
   const runs: ConfigRun[] = [];
   // sides alternate so a slow drift of the machine does not land on one side only
   for (const n of o.threads) {
-    runs.push(await runTfjs(size, n, true, st, o, o.profile));
+    for (const c of ourCores()) runs.push(await runTfjs(size, n, true, st, o, o.profile, c));
     for (const m of o.threads) for (const core of cores) runs.push(await runTorch(size, n, m, core, st, o));
   }
   if (o.pureWasm) runs.push(await runTfjs(size, 1, false, st, o, false));
@@ -237,7 +246,7 @@ async function benchSeq(small: SizeResult, o: Options): Promise<SizeResult[]> {
   for (const T of o.seq) {
     const size = { ...small.size, seq: T };
     const st = settingsFor(size, o);
-    const runs = [await runTfjs(size, tfjs.blasThreads, true, st, o, false), await runTorch(size, torch.blasThreads, torch.torchThreads ?? 1, core, st, o)];
+    const runs = [await runTfjs(size, tfjs.blasThreads, true, st, o, false, tfjs.blasCore?.source === "user" ? "user" : "loader"), await runTorch(size, torch.blasThreads, torch.torchThreads ?? 1, core, st, o)];
     out.push({ size, flops: stepFlops(size), runs });
   }
   return out;

@@ -21,7 +21,7 @@ else
 fi
 
 # --- 2. Debian packages ---------------------------------------------------------------------------
-APT_PKGS=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook libopenblas-dev g++ make chromium fonts-wqy-microhei python3-torch python3-sklearn)
+APT_PKGS=(jupyter-nbconvert python3-nbclient python3-ipykernel jupyter-notebook libopenblas-dev libdnnl2 g++ make chromium fonts-wqy-microhei python3-torch python3-sklearn)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

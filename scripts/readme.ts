@@ -8,10 +8,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { readStudyPlan, STUDY_PLAN_FILE, type StudyPlan } from "../src/experiments/plan";
 import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, studyDifference, type TableResult } from "../src/experiments";
-import { metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
+import { compareSamples, metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, signedPoints, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { renderGridBlock } from "../bench/grid";
+import type { SelectionRecord } from "../bench/selection";
 import { numericsWords, SEED_NOISE_RULE } from "../src/experiments/remake";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
@@ -23,6 +24,8 @@ export const README = path.resolve(__dirname, "..", "README.md");
 /** Every file with generated blocks. */
 export const READMES = [README, path.resolve(__dirname, "..", "data", "pretrained", "quick", "README.md")];
 const PRETRAIN_SELECTION = path.resolve(__dirname, "..", "bench", "results", "pretrain-selection.json");
+/** bench:selection's records of the quick preset at f32 and at bf16 products, on the same seeds */
+export const PRECISION_SELECTION = path.resolve(__dirname, "..", "bench", "results", "precision-selection.json");
 const BASE_STEP = path.resolve(__dirname, "..", "bench", "results", "base-step.json");
 
 /** The fields of bench:base's result that the README quotes. */
@@ -45,15 +48,6 @@ export interface BaseStepResult {
   variants: { cpuSecondsPerStep: number; peakLiveGiB: number; timedSteps: number[] }[];
 }
 
-interface SelectionRecord {
-  name: string;
-  /** "none" for the n-gram floor (no epochs to choose) */
-  checkpoint: string;
-  seeds: number[];
-  micro: { mean: number; std: number };
-  macro: { mean: number; std: number };
-  runs: { bestEpoch: number; seconds: number }[];
-}
 
 /** bench:selection's records: checkpoints and levers on the selection split. */
 function selectionBlock(records: SelectionRecord[]): string {
@@ -62,6 +56,35 @@ function selectionBlock(records: SelectionRecord[]): string {
     return `| ${r.name} | ${fmt(r.micro.mean, r.micro.std)} | ${fmt(r.macro.mean, r.macro.std)} | ${r.seeds.join(", ")} | ${r.checkpoint === "none" ? "–" : r.runs.map((x) => x.bestEpoch + 1).join(", ")} | ${min.toFixed(1)} |`;
   });
   return ["| setting | selection micro-F1 | selection macro-F1 | seeds | best epoch | min / run |", "|---|---:|---:|---|---|---:|", ...rows].join("\n");
+}
+
+/**
+ * bf16 against f32 products on the selection split, seed by seed, with the paired difference and its interval: the
+ * evidence bf16 was adopted on (records: bench:selection's, the f32 one first).
+ */
+export function precisionBlock(records: SelectionRecord[]): string {
+  const [f32, bf16] = ["f32", "bf16"].map((p) => records.find((r) => (r.set.precision ?? "f32") === p));
+  if (!f32 || !bf16) throw new Error(`${path.relative(process.cwd(), PRECISION_SELECTION)}: needs one f32 and one bf16 record`);
+  const seeds = f32.runs.map((r) => r.seed).filter((s) => bf16.runs.some((b) => b.seed === s));
+  const by = (r: SelectionRecord, k: "micro_f1" | "macro_f1"): Map<number, number> => new Map(r.runs.filter((x) => seeds.includes(x.seed)).map((x) => [x.seed, 100 * x[k]]));
+  const min = (r: SelectionRecord): number => r.runs.reduce((a, x) => a + x.seconds, 0) / r.runs.length / 60;
+  const rows = seeds.map((s) => {
+    const [a, b] = [f32, bf16].map((r) => r.runs.find((x) => x.seed === s)!);
+    return `| ${s} | ${(100 * a.micro_f1).toFixed(2)} | ${(100 * b.micro_f1).toFixed(2)} | ${signedPoints(100 * (b.micro_f1 - a.micro_f1))} | ${(100 * a.macro_f1).toFixed(2)} | ${(100 * b.macro_f1).toFixed(2)} | ${(a.seconds / 60).toFixed(1)} | ${(b.seconds / 60).toFixed(1)} |`;
+  });
+  const line = (k: "micro_f1" | "macro_f1", name: string): string => {
+    const c = compareSamples(by(f32, k), by(bf16, k));
+    return `${name} ${signedPoints(c.diff)}, 95% interval ${formatInterval(c.ci)} (paired, ${seeds.length} seeds; these seeds detect ±${c.detectable.toFixed(2)})`;
+  };
+  return [
+    "| seed | micro-F1 f32 | micro-F1 bf16 | bf16 − f32 | macro-F1 f32 | macro-F1 bf16 | min f32 | min bf16 |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+    `bf16 − f32 on the selection split: ${line("micro_f1", "micro-F1")}; ${line("macro_f1", "macro-F1")}. ` +
+      `Minutes per run: ${min(f32).toFixed(1)} (f32) and ${min(bf16).toFixed(1)} (bf16), two runs side by side at one thread each (the two arms at once; the machine had other work). ` +
+      "`npm run bench:selection -- --seeds 0,1,2 --name NAME --json bench/results/precision-selection.json` (and `--set '{\"precision\":\"bf16\"}'`).",
+  ].join("\n");
 }
 
 const fmt = (m: number, s: number): string => (Number.isFinite(s) ? `${m.toFixed(2)} ± ${s.toFixed(2)}` : m.toFixed(2));
@@ -277,6 +300,7 @@ export function renderBlocks(): Map<string, string> {
   const speed = readResults();
   if (speed.length) out.set("speed", renderReadmeTable(speed));
   if (fs.existsSync(PRETRAIN_SELECTION)) out.set("pretrain-selection", selectionBlock(JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[]));
+  if (fs.existsSync(PRECISION_SELECTION)) out.set("precision-selection", precisionBlock(JSON.parse(fs.readFileSync(PRECISION_SELECTION, "utf8")) as SelectionRecord[]));
   const grid = renderGridBlock();
   if (grid) out.set("grid-speed", grid);
   if (fs.existsSync(QUICK_SPEED_FILE)) out.set("quick-speed", quickSpeedBlock(JSON.parse(fs.readFileSync(QUICK_SPEED_FILE, "utf8")) as QuickSpeed));

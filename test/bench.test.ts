@@ -175,18 +175,21 @@ test("two CPUs side by side: each file's rows and caption, oldest first; a file 
   }
 });
 
-test("PyTorch's cores: the user's value alone; OpenBLAS's own and the one our loader selects; ours inherited is decided anew", () => {
+test("PyTorch's cores: the user's value, OpenBLAS's own and the one our loader selects (each core once); ours inherited is decided anew", () => {
   const medrel: BlasCoreChoice = { source: "medrel", core: "Cooperlake", fallback: "Prescott" };
   let asked: NodeJS.ProcessEnv | undefined;
   const decide = (r: BlasCoreChoice) => (copy: NodeJS.ProcessEnv): BlasCoreChoice => {
-    asked = copy;
+    asked = { ...copy }; // what it was asked on, before it writes its choice
     copy.OPENBLAS_CORETYPE = r.core; // decideBlasCore writes into the environment it is given: a copy
     return r;
   };
-  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "Haswell" }, decide(medrel)), [{ source: "user", core: "Haswell" }]);
+  // a user's Haswell on an AVX-512 CPU: PyTorch also runs its own and our loader's choice, decided without it
+  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "Haswell" }, decide(medrel)), [{ source: "user", core: "Haswell" }, { source: "openblas", core: "Prescott" }, medrel]);
+  assert.deepEqual(asked, {}, "the user's core is not in the environment our loader decides on");
+  assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "cooperlake" }, decide(medrel)), [{ source: "user", core: "cooperlake" }, { source: "openblas", core: "Prescott" }], "a core already listed is not run twice");
   const env: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: "Cooperlake", MEDREL_OPENBLAS_CORETYPE: "Cooperlake", MEDREL_OPENBLAS_CORETYPE_FALLBACK: "Prescott", PATH: "/bin" };
   assert.deepEqual(torchCores(env, decide(medrel)), [{ source: "openblas", core: "Prescott" }, medrel]);
-  assert.deepEqual(asked, { PATH: "/bin", OPENBLAS_CORETYPE: "Cooperlake" });
+  assert.deepEqual(asked, { PATH: "/bin" }, "our inherited core is decided anew");
   assert.equal(env.MEDREL_OPENBLAS_CORETYPE, "Cooperlake", "the caller's environment is left as it was");
   assert.deepEqual(torchCores({ OPENBLAS_CORETYPE: "" }, decide({ source: "openblas", core: "Haswell" })), [{ source: "openblas", core: "Haswell" }]);
 });
@@ -217,9 +220,9 @@ test("schema 1 reads as schema 2 with every number kept; a CPU's file is its new
 
 test("bench:grid runs real jobs as reproduce does (shards side by side), records runs per hour, each run's phases and the machine; the README renders quick entries only", { timeout: 300_000 }, () => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "medrel-grid-")), "amd-epyc.json");
-  const args = ["--import", "tsx", "bench/grid.ts", "--preset", "smoke", "--jobs", "2", "--shards", "2", "--threads", "1", "--out", out];
+  const args = ["--import", "tsx", "bench/grid.ts", "--preset", "smoke", "--table", "loss", "--variant", "Regular Loss", "--jobs", "2", "--shards", "2", "--threads", "1", "--out", out];
   execFileSync(process.execPath, args, { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
-  execFileSync(process.execPath, [...args.slice(0, -4), "--shards", "1", "--out", out], { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
+  execFileSync(process.execPath, [...args.slice(0, -4), "--shards", "1", "--precision", "bf16", "--out", out], { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
   const [two, one] = readGridFile(out);
   assert.equal(two.shards, 2);
   assert.equal(one.shards, 1, "a second measurement is appended");
@@ -227,6 +230,9 @@ test("bench:grid runs real jobs as reproduce does (shards side by side), records
   assert.deepEqual(new Set(two.runs.map((r) => r.shard)), new Set([1, 2]), "one run per shard");
   assert.ok(two.runsPerHour > 0 && Math.abs(two.runsPerHour - (3600 * 2) / two.wallSeconds) < 1e-9);
   assert.match(two.machine.numerics ?? "", /^f32 · /);
+  assert.equal(two.precision, "f32");
+  assert.equal(one.precision, "bf16", "--precision sets the jobs' product precision, and the entry records it");
+  if (two.machine.blasCore) assert.match(one.machine.numerics ?? "", /^bf16/);
   assert.equal(two.machine.loadAverageAtEnd.length, 3);
   assert.equal(two.teachers.length, 2, "the quick recipe distils: each seed's teacher is fitted and counted");
   // the phases add up to the grid's process-seconds per run
@@ -238,7 +244,7 @@ test("bench:grid runs real jobs as reproduce does (shards side by side), records
   const block = renderGridBlock(path.dirname(out))!;
   // the CPU as run.json names it, with its family and model where /proc/cpuinfo gives them ("AMD EPYC" is Zen 4 and 5)
   const cpu = one.machine.cpu.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  assert.match(block, new RegExp(`\\| ${cpu}( \\(family \\d+ model \\d+\\))? \\| 1 × 1 \\| \\*\\*[\\d.]+\\*\\* \\| 2 \\|`));
+  assert.match(block, new RegExp(`\\| ${cpu}( \\(family \\d+ model \\d+\\))? \\| bf16 \\| 1 × 1 \\| \\*\\*[\\d.]+\\*\\* \\| 2 \\(loss: Regular Loss; 2 teachers\\) \\|`));
   if (fs.existsSync("/proc/cpuinfo")) assert.match(one.machine.cpuid ?? "", /^family \d+ model \d+$/);
   assert.doesNotMatch(block, /\| 2 × 1 \|/);
 });

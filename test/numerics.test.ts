@@ -25,6 +25,10 @@ test("the numerics string names precision, backend, OpenBLAS version and core, d
   assert.equal(numericsString({ ...native, blas: undefined }), "f32 · tfjs-wasm 4.22.0 · xnnpack");
   assert.equal(numericsString({ ...native, name: "tensorflow", blas: undefined }), "f32 · tfjs-node 4.22.0");
   assert.equal(numericsString({ ...native, name: "cpu", blas: undefined }), "f32 · tfjs-cpu 4.22.0");
+  // bf16 products: who ran them leads (OpenBLAS still runs nothing else, but its core stays recorded for the rest)
+  assert.equal(numericsString(native, { engine: "bf16", detail: "onednn 2.6.3" }), `bf16 onednn 2.6.3 · openblas 0.3.21 SkylakeX · ftz · ${PRODUCT_CHUNKING}`);
+  assert.equal(numericsString(native, { engine: "bf16-emulated", detail: "emulated" }), `bf16-emulated · openblas 0.3.21 SkylakeX · ftz · ${PRODUCT_CHUNKING}`);
+  assert.equal(numericsString(native, { engine: "f32", detail: "openblas" }), numericsString(native));
 });
 
 test("the backend reports its numerics; a run records them and the phases of its wall time; an export carries the numerics", { timeout: 300_000 }, async () => {
@@ -47,6 +51,12 @@ test("the backend reports its numerics; a run records them and the phases of its
   const [shipped] = readResultsFile(path.join(dir, "loss.json")).records;
   assert.equal(shipped.info.numerics, backend.numerics);
   assert.deepEqual(variantRuns(path.join(dir, "loss.json"), shipped).map((r) => r.hash), [run.hash]);
+  // a bf16 run records the precision in its config (and so in its hash) and what ran it in its numerics
+  if (backend.blas) {
+    const [bf] = await runJobs(gridJobs("loss", { preset: "smoke", seeds: [1000], variants: ["Regular Loss"], override: { precision: "bf16" } }), { runsDir: tmp("numerics-bf16"), progress: false });
+    assert.notEqual(bf.hash, run.hash);
+    assert.match(bf.info.numerics ?? "", new RegExp(`^bf16(-emulated| onednn \\S+) · openblas \\S+ ${backend.blasCore!.split(" ")[0]} · ftz · ${PRODUCT_CHUNKING}$`));
+  }
 });
 
 test("a run made before numerics were recorded says so from what it carries, and infers nothing", () => {

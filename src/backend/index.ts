@@ -8,3 +8,6 @@ export { loadNative } from "./native";
 export { profileKernels } from "./profile";
 export type { KernelTime } from "./profile";
 export type { NativeAddon } from "./native";
+export { usePrecision, cpuHasBf16, PRECISIONS } from "./precision";
+export type { Precision, PrecisionInUse } from "./precision";
+export { backendNumerics } from "./numerics";

@@ -181,13 +181,16 @@ export interface NativeAddon {
   /** threads for every product and kernel of the addon (its own pool, pool.c; OpenBLAS itself runs one) */
   setThreads(n: number): void;
   getThreads(): number;
+  /** 0: float32 products (OpenBLAS); 1: bfloat16 operands with float32 sums. Returns what runs (2: bfloat16 emulated
+   * through OpenBLAS on a CPU without AVX512_BF16 / AMX or without libdnnl.so.2) and its engine in words */
+  setPrecision(p: 0 | 1): { precision: 0 | 1 | 2; engine: string };
   blasInfo(): string;
   /** whether denormals are flushed (FTZ|DAZ) in the calling thread and each pool thread while a kernel runs */
   denormalsFlushed(): { caller: boolean; threads: boolean[] };
 }
 
 /** The C source's MEDREL_NATIVE_ABI this file's signatures match; a build of another version is not loaded. */
-export const NATIVE_ABI = 4;
+export const NATIVE_ABI = 5;
 
 /** Activation codes understood by `gemm`'s epilogue. */
 export const NATIVE_ACT = { linear: 0, relu: 1, relu6: 2, sigmoid: 3, leakyrelu: 4, elu: 5, gelu: 6 } as const;

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendInfo } from "./select";
+import type { PrecisionInUse } from "./precision";
 
 /**
  * How the addon splits a product into OpenBLAS calls (pool.c par_sgemm: ≤ 8 chunks of whole 16-row blocks, ≥ 64³
@@ -21,15 +22,18 @@ export const NGRAM_NUMERICS = "f64 · js";
 export type NumericsParts = Pick<BackendInfo, "name" | "blas" | "blasCore" | "denormalsFlushed"> & { tfjs: string };
 
 /**
- * "f32 · openblas 0.3.21 Cooperlake · ftz · chunk-v1" (WASM with our OpenBLAS addon), "f32 · tfjs-wasm 4.22.0 ·
+ * "f32 · openblas 0.3.21 Cooperlake · ftz · chunk-v1" (WASM with our OpenBLAS addon; "bf16 onednn 2.6.3 · openblas …" or
+ * "bf16-emulated · openblas …" at bf16 products), "f32 · tfjs-wasm 4.22.0 ·
  * xnnpack" (without it), "f32 · tfjs-node 4.22.0", "f32 · tfjs-node-gpu 4.22.0", "f32 · tfjs-cpu 4.22.0".
  * Thread counts are not part of it: the addon's chunks do not depend on them.
  */
-export function numericsString(p: NumericsParts): string {
+export function numericsString(p: NumericsParts, precision?: PrecisionInUse): string {
   if (p.name === "wasm" && p.blas) {
     const version = /OpenBLAS (\S+)/.exec(p.blas)?.[1] ?? "?";
     const core = p.blasCore?.split(" ")[0] ?? /core (\w+)/.exec(p.blas)?.[1] ?? "?";
-    return ["f32", `openblas ${version} ${core}`, p.denormalsFlushed ? "ftz" : "denormals", PRODUCT_CHUNKING].join(" · ");
+    // bf16: the dense products in oneDNN (or emulated); attention's products and every other kernel as in f32
+    const products = precision?.engine === "bf16" ? `bf16 ${precision.detail}` : (precision?.engine ?? "f32");
+    return [products, `openblas ${version} ${core}`, p.denormalsFlushed ? "ftz" : "denormals", PRODUCT_CHUNKING].join(" · ");
   }
   if (p.name === "wasm") return `f32 · tfjs-wasm ${p.tfjs} · xnnpack`;
   if (p.name === "tensorflow") return `f32 · tfjs-node ${p.tfjs}`;
@@ -37,7 +41,7 @@ export function numericsString(p: NumericsParts): string {
   return `f32 · tfjs-cpu ${p.tfjs}`;
 }
 
-/** The numerics of an initialised backend. */
-export function backendNumerics(info: Omit<NumericsParts, "tfjs">): string {
-  return numericsString({ ...info, tfjs: tf.version_core });
+/** The numerics of an initialised backend (at the product precision in use, float32 unless given). */
+export function backendNumerics(info: Omit<NumericsParts, "tfjs">, precision?: PrecisionInUse): string {
+  return numericsString({ ...info, tfjs: tf.version_core }, precision);
 }

@@ -65,9 +65,11 @@ function schemaNumberArg(flag: string, field: z.ZodNumber) {
  */
 export function addSchemaOptions(cmd: Command, shape: Record<string, z.ZodType>): string[] {
   const keys: string[] = [];
-  for (const [key, field] of Object.entries(shape)) {
+  for (const [key, outer] of Object.entries(shape)) {
     const flag = `--${kebab(key)}`;
-    const about = field.description ?? key;
+    const about = outer.description ?? key;
+    // an optional scalar (absent from the hash when unset) is a flag like any other
+    const field = outer instanceof z.ZodOptional ? (outer.unwrap() as z.ZodType) : outer;
     if (field instanceof z.ZodEnum) {
       const choices = field.options.map(String);
       cmd.option(`${flag} <v>`, `${about}: ${choices.join(" | ")}`, choiceArg(flag, choices));

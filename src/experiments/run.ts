@@ -7,7 +7,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../backend/select";
+import { initBackend, type BackendInfo } from "../backend/select";
+import { usePrecision } from "../backend/precision";
+import { backendNumerics } from "../backend/numerics";
 import { LABEL_NAMES, NUM_LABELS } from "../data/labels";
 import type { Row } from "../data/types";
 import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encoding";
@@ -103,6 +105,16 @@ function distillFrom(cfg: ValidConfig, fit: readonly Row[], teacher?: TeacherRec
 /** Fine-tune an encoder on a run's rows, score it, and save it into `writer`'s temp folder (model/). */
 async function fitEncoder(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const backend = await initBackend({ verbose: false });
+  // the run's product precision until it ends (float32 again after, for whatever the process does next)
+  const precision = usePrecision(cfg.precision ?? "f32");
+  try {
+    return await fitEncoderAt(backendNumerics(backend, precision), backend, cfg, hash, finalDir, writer, opts, data, rows, inputs);
+  } finally {
+    usePrecision("f32");
+  }
+}
+
+async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const started = Date.now();
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
   const prepared = Date.now();
@@ -152,7 +164,7 @@ async function fitEncoder(cfg: ValidConfig, hash: string, finalDir: string, writ
     cpu: backend.cpu,
     blasCore: backend.blasCore,
     denormalsFlushed: backend.denormalsFlushed,
-    numerics: backend.numerics,
+    numerics,
     startedAt: new Date(started).toISOString(),
     seconds,
     trainRows: rows.fit.length,

@@ -122,6 +122,11 @@ export const ExperimentConfigSchema = z.strictObject({
    * (1 − alpha)·CE + alpha·T²·KL(teacher ‖ student). Absent = off (and absent from the hash).
    */
   distill: DistillSpecSchema.optional(),
+  /**
+   * the dense products' precision: "bf16" rounds their operands to bfloat16 and sums in float32 (backend/precision.ts);
+   * absent = "f32" (and absent from the hash, so every run made before it keeps its name)
+   */
+  precision: z.enum(["f32", "bf16"]).optional().describe("dense products: f32, or bf16 operands with f32 sums"),
   /** the smoke preset caps rows to run in seconds */
   maxTrainRows: z.number().int().nonnegative().describe("cap on training rows, label-stratified (0 = all)"),
   maxEvalRows: z.number().int().nonnegative().describe("cap on dev and test rows, label-stratified (0 = all)"),

@@ -14,6 +14,7 @@ case "$1" in
   libs)
     libs=$(pkg-config --libs openblas 2>/dev/null)
     [ -n "$libs" ] || libs="-lopenblas"
-    echo "$libs"
+    # -ldl: oneDNN (bfloat16 products) is opened at run time, only when asked for
+    echo "$libs -ldl"
     ;;
 esac

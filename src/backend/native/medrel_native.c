@@ -720,7 +720,7 @@ static void attention_probs(const AttentionJob *J, int64_t bh, float *P) {
   int64_t T = J->T, D = J->D, H = J->NH * J->D, b = bh / J->NH;
   int64_t blk = (b * T) * H + (bh % J->NH) * D;
   const float *mr = J->mask ? J->mask + b * T : NULL;
-  sgemm1(0, 1, T, T, D, 1.0f, J->q + blk, H, J->k + blk, H, 0.0f, P, T);
+  gemm1(0, 1, T, T, D, 1.0f, J->q + blk, H, J->k + blk, H, 0.0f, P, T);
   for (int64_t i = 0; i < T; i++) softmax_row(P + i * T, P + i * T, T, J->scale, mr);
 }
 
@@ -751,7 +751,7 @@ static void attention_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
       apply_dropout(P, scratch, TT, bh * TT, J->dm);
       Pd = scratch;
     }
-    sgemm1(0, 0, T, D, T, 1.0f, Pd, T, J->v + blk, H, 0.0f, J->ctx + blk, H);
+    gemm1(0, 0, T, D, T, 1.0f, Pd, T, J->v + blk, H, 0.0f, J->ctx + blk, H);
   }
   free(scratch);
 }
@@ -803,12 +803,12 @@ static void attention_grad_blocks(void *ctx, int64_t lo, int64_t hi, int part) {
       apply_dropout(P, Pd, TT, first, J->dm);
       Pu = Pd;
     }
-    sgemm1(1, 0, T, D, T, 1.0f, Pu, T, J->dctx + blk, H, 0.0f, J->dv + blk, H);
-    sgemm1(0, 1, T, T, D, 1.0f, J->dctx + blk, H, J->v + blk, H, 0.0f, dP, T);
+    gemm1(1, 0, T, D, T, 1.0f, Pu, T, J->dctx + blk, H, 0.0f, J->dv + blk, H);
+    gemm1(0, 1, T, T, D, 1.0f, J->dctx + blk, H, J->v + blk, H, 0.0f, dP, T);
     if (J->rate > 0) apply_dropout(dP, dP, TT, first, J->dm);
     for (int64_t i = 0; i < T; i++) softmax_grad_row(P + i * T, dP + i * T, dP + i * T, T, J->scale);
-    sgemm1(0, 0, T, D, T, 1.0f, dP, T, J->k + blk, H, 0.0f, J->dq + blk, H);
-    sgemm1(1, 0, T, D, T, 1.0f, dP, T, J->q + blk, H, 0.0f, J->dk + blk, H);
+    gemm1(0, 0, T, D, T, 1.0f, dP, T, J->k + blk, H, 0.0f, J->dq + blk, H);
+    gemm1(1, 0, T, D, T, 1.0f, dP, T, J->q + blk, H, 0.0f, J->dk + blk, H);
   }
   free(scratch);
 }
@@ -964,6 +964,31 @@ static napi_value GetThreads(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* setPrecision(p) -> { precision, engine }: p 0 = float32 products, 1 = bfloat16 operands with float32 sums; returns
+ * what runs (2 = bfloat16 emulated through OpenBLAS) and, for bfloat16, the engine in words */
+static napi_value SetPrecision(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 0)) return NULL;
+  if (a.argc < 1) {
+    fail(&a, "setPrecision(p)");
+    return NULL;
+  }
+  int p = (int)inum(&a, 0);
+  if (a.failed) return NULL;
+  if (p != PRECISION_F32 && p != PRECISION_BF16) {
+    fail(&a, "setPrecision: 0 (float32) or 1 (bfloat16)");
+    return NULL;
+  }
+  int runs = pool_set_precision(p);
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_int32(env, runs, &v);
+  napi_set_named_property(env, obj, "precision", v);
+  napi_create_string_utf8(env, runs == PRECISION_F32 ? "openblas" : pool_bf16_engine(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "engine", v);
+  return obj;
+}
+
 static napi_value BlasInfo(napi_env env, napi_callback_info info) {
   (void)info;
   const char *cfg = openblas_get_config();
@@ -980,8 +1005,9 @@ static napi_value BlasInfo(napi_env env, napi_callback_info info) {
 /* bumped whenever an entry point's arguments change; src/backend/native.ts refuses a build of another version
  * 2: typed arrays accepted for offsets; attention may skip writing probs, attentionGrad recomputes them (maskOff)
  * 3: addLayerNorm/addLayerNormGrad; setThreads sizes the addon's own pool (pool.c), OpenBLAS at one thread
- * 4: every kernel flushes denormals (FTZ|DAZ, pool.h); denormalsFlushed() reports it per thread */
-#define MEDREL_NATIVE_ABI 4
+ * 4: every kernel flushes denormals (FTZ|DAZ, pool.h); denormalsFlushed() reports it per thread
+ * 5: setPrecision (bfloat16 products through oneDNN, pool.c) */
+#define MEDREL_NATIVE_ABI 5
 
 /* denormalsFlushed() -> { caller, threads: [bool per pool thread, caller first] }, asked from inside a call (as a
  * kernel runs); JS itself keeps IEEE semantics between calls */
@@ -1052,6 +1078,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"attention", NULL, AttentionFtz, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attentionGrad", NULL, AttentionGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
       {"linearGrad", NULL, LinearGradFtz, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setPrecision", NULL, SetPrecision, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getThreads", NULL, GetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"blasInfo", NULL, BlasInfo, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -35,6 +35,10 @@ void par_range(range_fn fn, void *ctx, int64_t n, int64_t grain, int64_t align);
 void sgemm1(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
             int64_t ldb, float beta, float *C, int64_t ldc);
 
+/* sgemm1 at the product precision (pool_set_precision): bfloat16 operands rounded into per-thread scratch */
+void gemm1(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+           int64_t ldb, float beta, float *C, int64_t ldc);
+
 /* the same, split by rows (or columns) of C over the pool; one-thread sgemm each */
 void par_sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
@@ -44,5 +48,15 @@ void par_sgemm(int transA, int transB, int64_t M, int64_t N, int64_t K, float al
  * enough of them, else each product split */
 void par_sgemm_batch(int transA, int transB, int64_t batch, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
                      int64_t strideA, const float *B, int64_t strideB, float beta, float *C);
+
+/* product precision of par_sgemm: float32 (OpenBLAS), or bfloat16 operands with float32 sums */
+#define PRECISION_F32 0
+#define PRECISION_BF16 1
+#define PRECISION_BF16_EMULATED 2
+/* set it; returns what runs: PRECISION_F32, PRECISION_BF16 (oneDNN) or PRECISION_BF16_EMULATED (rounded operands, OpenBLAS) */
+int pool_set_precision(int p);
+int pool_get_precision(void);
+/* what runs the bfloat16 products, in words ("onednn 2.6.3", "emulated (no AVX512_BF16 / AMX)") */
+const char *pool_bf16_engine(void);
 
 #endif
