@@ -114,7 +114,7 @@ async function fitEncoder(cfg: ValidConfig, hash: string, finalDir: string, writ
   }
 }
 
-async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const started = Date.now();
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
   const prepared = Date.now();
