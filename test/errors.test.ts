@@ -13,6 +13,9 @@ import { classificationMetrics } from "../src/metrics";
 import { loadPredictions, PredictionsFileError } from "../src/runs";
 import { errors, errorAnalysisHtml, worstPairs, sumConfusion, confusedPairs, confusedPairsTable, highlightEntities } from "../src/report";
 
+/** A run folder's test predictions, as the run store hands them to the error analysis. */
+const fromFolder = (dir: string) => ({ split: "test" as const, rows: loadPredictions(dir, "test"), run: path.basename(dir) });
+
 const I = (zh: string): number => LABEL_NAMES.indexOf(zh as (typeof LABEL_NAMES)[number]);
 
 /** probabilities with `top` on the predicted class and `second` on another, the rest spread evenly */
@@ -62,7 +65,7 @@ test("worstPairs: off-diagonal counts, most first, ties in label order, rate = %
 test("errors: the pair's rows, most confident mistake first, with P(gold) and P(pred), from a run folder", () => {
   const dir = runFolder(ROWS);
   try {
-    const ex = errors({ dir }, { gold: "Complication", pred: "临床表现", split: "test", limit: 2 });
+    const ex = errors(fromFolder(dir), { gold: "Complication", pred: "临床表现", split: "test", limit: 2 });
     assert.equal(ex.gold, "并发症");
     assert.equal(ex.pred, "临床表现");
     assert.equal(ex.total, 3);
@@ -74,8 +77,8 @@ test("errors: the pair's rows, most confident mistake first, with P(gold) and P(
     assert.match(ex.html, /3 of 4 test rows \(the 2 most confident shown\)/);
     assert.match(ex.html, /<td[^>]*>0\.30<\/td><td[^>]*>0\.60<\/td>/);
     // 相关 is an accepted spelling of 相关（导致）
-    assert.deepEqual(errors({ dir }, { gold: "相关", pred: "Etiology", split: "test" }).rows.map((r) => r.id), ["a4"]);
-    assert.throws(() => errors({ dir }, { gold: "Complications", pred: "病因", split: "test" }), /unknown gold label "Complications"/);
+    assert.deepEqual(errors(fromFolder(dir), { gold: "相关", pred: "Etiology", split: "test" }).rows.map((r) => r.id), ["a4"]);
+    assert.throws(() => errors(fromFolder(dir), { gold: "Complications", pred: "病因", split: "test" }), /unknown gold label "Complications"/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -84,13 +87,13 @@ test("errors: the pair's rows, most confident mistake first, with P(gold) and P(
 test("errors: a <script> in a sentence is escaped, never run", () => {
   const dir = runFolder(ROWS);
   try {
-    const ex = errors({ dir }, { gold: "并发症", pred: "临床表现", split: "test" });
+    const ex = errors(fromFolder(dir), { gold: "并发症", pred: "临床表现", split: "test" });
     assert.equal(ex.rows.length, 3);
     assert.equal(ex.rows[2].id, "a7");
     assert.ok(!ex.html.includes("<script"), "no raw <script> tag");
     assert.ok(ex.html.includes("&lt;script&gt;alert(1)&lt;/script&gt;"), "the text is shown escaped");
     assert.ok(ex.html.includes(" &amp; "), "& escaped");
-    const all = errorAnalysisHtml({ dir }, { split: "test", pairs: 3, examples: 5 });
+    const all = errorAnalysisHtml(fromFolder(dir), { split: "test", pairs: 3, examples: 5 });
     assert.ok(!all.includes("<script"));
     // the worst-pairs table and one example table per pair
     assert.equal((all.match(/class="medrel-errors"/g) ?? []).length, 3);
@@ -109,7 +112,7 @@ test("errorAnalysisHtml over several seeds: pairs from the summed matrix (as its
     const pred = (rows: typeof ROWS) => rows.map((r) => I(r.pred));
     const summed = sumConfusion([classificationMetrics(gold(ROWS), pred(ROWS)), classificationMetrics(gold(seed1), pred(seed1))]);
     assert.equal(summed[I("并发症")][I("临床表现")], 5);
-    const html = errorAnalysisHtml(dirs.map((dir) => ({ dir })), { split: "test", pairs: 3, examples: 5 });
+    const html = errorAnalysisHtml(dirs.map((dir) => fromFolder(dir)), { split: "test", pairs: 3, examples: 5 });
     assert.match(html, /most confused pairs summed over 2 runs \(as in the confusion matrix\), test split \(16 rows\)/);
     // the pairs table is the summed matrix's: 并发症→临床表现 5 (of 8 gold rows: 62.50%) first
     assert.match(html, /并发症 Complication<\/td><td[^>]*>临床表现 Clinical Manifestation<\/td><td[^>]*>5<\/td><td[^>]*>62\.50<\/td>/);
@@ -122,7 +125,7 @@ test("errorAnalysisHtml over several seeds: pairs from the summed matrix (as its
       ["并发症", "临床表现", 5],
       ["相关（导致）", "病因", 2],
     ]);
-    const hard = errorAnalysisHtml(dirs.map((dir) => ({ dir })), { split: "test", pairs: 1, golds: ["并发症", "相关（导致）"] });
+    const hard = errorAnalysisHtml(dirs.map((dir) => fromFolder(dir)), { split: "test", pairs: 1, golds: ["并发症", "相关（导致）"] });
     assert.equal((hard.match(/class="medrel-errors"/g) ?? []).length, 2);
     assert.doesNotMatch(hard, /gold 临床表现/);
   } finally {

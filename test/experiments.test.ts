@@ -43,22 +43,22 @@ test("config hash is canonical: key order does not matter, any field change does
   const a = smoke();
   const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(a).reverse()))) as ExperimentConfig;
   assert.equal(canonicalJson(a), canonicalJson(reordered));
-  assert.equal(configHash(a), configHash(reordered));
-  assert.notEqual(configHash(a), configHash({ ...a, seed: 1 }));
-  assert.notEqual(configHash(a), configHash({ ...a, encoding: "QA" }));
-  assert.match(configHash(a), /^[0-9a-f]{12}$/);
+  assert.equal(configHash(parseExperimentConfig(a)), configHash(parseExperimentConfig(reordered)));
+  assert.notEqual(configHash(parseExperimentConfig(a)), configHash(parseExperimentConfig({ ...a, seed: 1 })));
+  assert.notEqual(configHash(parseExperimentConfig(a)), configHash(parseExperimentConfig({ ...a, encoding: "QA" })));
+  assert.match(configHash(parseExperimentConfig(a)), /^[0-9a-f]{12}$/);
   // the same folder named from two working directories (a notebook's ../../shared/data, the CLI's ../shared/data)
   const here = smoke({ data: { kind: "dir", dir: path.join("..", "shared", "data") } });
   const abs = smoke({ data: { kind: "dir", dir: path.resolve("..", "shared", "data") } });
-  assert.equal(configHash(here), configHash(abs));
-  assert.notEqual(configHash(here), configHash(smoke({ data: { kind: "dir", dir: path.resolve("..", "other") } })));
+  assert.equal(configHash(parseExperimentConfig(here)), configHash(parseExperimentConfig(abs)));
+  assert.notEqual(configHash(parseExperimentConfig(here)), configHash(parseExperimentConfig(smoke({ data: { kind: "dir", dir: path.resolve("..", "other") } }))));
 });
 
 test("config hash covers the model folder's content: replacing the weights in place names a new run", () => {
   const dir = tmp("fp");
   fs.writeFileSync(path.join(dir, "config.json"), "{}");
   fs.writeFileSync(path.join(dir, "model.safetensors"), Buffer.alloc(1000, 1));
-  const cfg = smoke({ model: { kind: "preset", preset: "tiny", pretrained: dir } });
+  const cfg = parseExperimentConfig(smoke({ model: { kind: "preset", preset: "tiny", pretrained: dir } }));
   const h1 = configHash(cfg);
   assert.equal(configHash(cfg), h1, "stable");
   fs.writeFileSync(path.join(dir, "model.safetensors"), Buffer.alloc(1000, 2));
@@ -73,16 +73,16 @@ test("config hash covers the model folder's content: replacing the weights in pl
   assert.notEqual(configHash(cfg), h2, "a change in the tail of a large file");
   // from scratch in the pretrained shape: the shape's config.json counts, its weights do not
   const scratch = smoke({ model: fromScratch(cfg.model) });
-  const h3 = configHash(scratch);
+  const h3 = configHash(parseExperimentConfig(scratch));
   fs.writeFileSync(path.join(dir, "model.safetensors"), Buffer.alloc(1000, 3));
-  assert.equal(configHash(scratch), h3);
+  assert.equal(configHash(parseExperimentConfig(scratch)), h3);
   fs.writeFileSync(path.join(dir, "config.json"), `{"hidden_size": 8}`);
   fs.utimesSync(path.join(dir, "config.json"), new Date(), new Date(Date.now() + 9000));
-  const h4 = configHash(scratch);
+  const h4 = configHash(parseExperimentConfig(scratch));
   assert.notEqual(h4, h3, "another architecture, another from-scratch run");
   // a re-export of the same shape after more pre-training (steps, dtype, vocabulary size) keeps its scratch runs
   fs.writeFileSync(path.join(dir, "config.json"), `{"medrel": {"pretrain": {"steps": 14000}}, "torch_dtype": "float16", "vocab_size": 99, "hidden_size": 8}`);
-  assert.equal(configHash(scratch), h4);
+  assert.equal(configHash(parseExperimentConfig(scratch)), h4);
 });
 
 test("config hash covers the data files' content: regenerating a split in place names a new run", () => {
@@ -90,7 +90,7 @@ test("config hash covers the data files' content: regenerating a split in place 
   const row = (s: string): string => JSON.stringify({ id: "1", sentence: s, h: "甲", t: "乙", r: "同义词" }) + "\n";
   fs.writeFileSync(path.join(dir, "train.jsonl"), row("甲又称乙。"));
   fs.writeFileSync(path.join(dir, "val.jsonl"), row("甲也叫乙。"));
-  const cfg = smoke({ data: { kind: "dir", dir } });
+  const cfg = parseExperimentConfig(smoke({ data: { kind: "dir", dir } }));
   const h1 = configHash(cfg);
   assert.equal(configHash(cfg), h1, "stable");
   fs.writeFileSync(path.join(dir, "test.jsonl"), row("甲即乙。"));
@@ -101,12 +101,12 @@ test("config hash covers the data files' content: regenerating a split in place 
   assert.notEqual(configHash(cfg), h2, "train rows changed");
   // explicit files (--train/--dev) are fingerprinted too
   const files = smoke({ data: { kind: "files", train: path.join(dir, "train.jsonl"), dev: path.join(dir, "val.jsonl") } });
-  const h3 = configHash(files);
+  const h3 = configHash(parseExperimentConfig(files));
   fs.writeFileSync(path.join(dir, "val.jsonl"), row("甲亦称乙。"));
   fs.utimesSync(path.join(dir, "val.jsonl"), new Date(), new Date(Date.now() + 9000));
-  assert.notEqual(configHash(files), h3, "dev rows changed");
+  assert.notEqual(configHash(parseExperimentConfig(files)), h3, "dev rows changed");
   // a folder that does not exist yet still hashes (the run reports the missing data when it loads it)
-  assert.match(configHash(smoke({ data: { kind: "dir", dir: path.join(dir, "nope") } })), /^[0-9a-f]{12}$/);
+  assert.match(configHash(parseExperimentConfig(smoke({ data: { kind: "dir", dir: path.join(dir, "nope") } }))), /^[0-9a-f]{12}$/);
 });
 
 test("the n-gram baseline row is an ordinary run: named by its data's content, so a regenerated split retrains it", { timeout: 120_000 }, async () => {
@@ -183,12 +183,12 @@ test("a run that exists is loaded, not retrained; force retrains; same seed give
   const again = await runExperiment(cfg, { runsDir, progress: false, verbose: false });
   assert.equal(again.info.startedAt, first.info.startedAt, "second call loaded the run folder");
   for (const f of ["config.json", "metrics.json", "confusion.json", "history.json", "run.json", "predictions-dev.jsonl", "model/config.json"]) {
-    assert.ok(fs.existsSync(path.join(first.dir, f)), `${f} written`);
+    assert.ok(fs.existsSync(path.join(first.dir!, f)), `${f} written`);
   }
   const forced = await runExperiment(cfg, { runsDir, progress: false, verbose: false, force: true });
   assert.notEqual(forced.info.startedAt, first.info.startedAt);
   assert.deepEqual(forced.metrics, first.metrics, "same seed + config -> identical metrics on the same backend");
-  const m = JSON.parse(fs.readFileSync(path.join(first.dir, "metrics.json"), "utf8")) as Record<string, Record<string, unknown>>;
+  const m = JSON.parse(fs.readFileSync(path.join(first.dir!, "metrics.json"), "utf8")) as Record<string, Record<string, unknown>>;
   for (const split of ["dev", "test"]) {
     for (const k of ["per_class", "macro_precision", "macro_recall", "macro_f1", "micro_f1", "f1_range"]) assert.ok(k in m[split], `${split}.${k}`);
   }
@@ -206,7 +206,7 @@ test("temp folders of killed runs are removed; complete runs, checkpoints and fo
   const removed = cleanIncompleteRuns(runsDir).sort();
   assert.deepEqual(removed, [dead]);
   assert.ok(fs.existsSync(path.join(runsDir, "0123456789ab", "config.json")), "a folder without the run marker is kept");
-  assert.ok(loadRun(done.dir), "the complete run is kept");
+  assert.ok(loadRun(done.dir!), "the complete run is kept");
   assert.ok(fs.existsSync(path.join(runsDir, "ngram-0123456789ab")), "baseline caches are not runs: kept");
   assert.ok(fs.existsSync(path.join(runsDir, "fedcba987654.ckpt")), "checkpoints for resuming are kept");
 });
@@ -394,13 +394,13 @@ test("selection off the reported split: without a test split the epoch is chosen
   assert.ok((r.info.selectionRows ?? 0) >= 30 && (r.info.selectionRows ?? 0) <= 50, `selection rows ${r.info.selectionRows}`);
   const best = r.history[r.info.bestEpoch];
   assert.equal(best.devMacroF1, r.metrics.selection?.macro_f1, "the best epoch's score is the selection split's, not val's");
-  const predicted = fs.readFileSync(path.join(r.dir, "predictions-dev.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { sentence: string; h: string; t: string });
+  const predicted = fs.readFileSync(path.join(r.dir!, "predictions-dev.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { sentence: string; h: string; t: string });
   assert.equal(predicted.length, 80);
   assert.ok(predicted.every((p) => p.sentence.length > 0 && p.h.length > 0 && p.t.length > 0), "predictions carry sentence, head and tail");
   const weighted = await runExperiment({ ...cfg, loss: { ...cfg.loss, scheme: "manual", manual: { 并发症: 2 } } }, { runsDir, progress: false, verbose: false });
   assert.equal(weighted.info.teacherClassWeights?.[4], 2, "the teacher is fitted with the student's class weights");
   const unweightedTeacher = { ...weighted.config, distill: { ...weighted.config.distill!, classWeighted: false } };
-  assert.notEqual(configHash(unweightedTeacher), weighted.hash, "the teacher's weighting is part of the run's identity");
+  assert.notEqual(configHash(parseExperimentConfig(unweightedTeacher)), weighted.hash, "the teacher's weighting is part of the run's identity");
 });
 
 test("reproduce --export writes each run with its full config; experiment --config on one reproduces its numbers exactly", { timeout: 600_000 }, async () => {
@@ -427,5 +427,5 @@ test("reproduce --export writes each run with its full config; experiment --conf
   execFileSync(process.execPath, ["--import", "tsx", "src/cli/experiment.ts", "--config", cfgFile, "--out", again], { cwd: ROOT, env: { ...process.env, MEDREL_PROGRESS: "silent" } });
   const m = JSON.parse(fs.readFileSync(path.join(again, "metrics.json"), "utf8")) as { dev: { micro_f1: number } };
   assert.equal(m.dev.micro_f1, one.metrics.micro_f1, "the exported config re-runs to the same val micro-F1");
-  assert.equal(configHash(one.config), one.hash);
+  assert.equal(configHash(parseExperimentConfig(one.config)), one.hash);
 });

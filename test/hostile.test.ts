@@ -165,7 +165,7 @@ test("an empty or fully rejected train file, an empty dev file, and predict on a
   await assert.rejects(runExperiment(smoke({ data: { kind: "dir", dir: dir2 } }), { progress: false, verbose: false, runsDir: tmp("r") }), /dev split .*val\.jsonl: no usable rows \(0 read\)/);
   const bad = path.join(tmp("pred"), "in.jsonl");
   fs.writeFileSync(bad, '{"id": "1"}\n{"sentence": "x"}\n');
-  const runDir = (await runExperiment(smoke(), { progress: false, verbose: false, runsDir: tmp("r") })).dir;
+  const runDir = (await runExperiment(smoke(), { progress: false, verbose: false, runsDir: tmp("r") })).dir!;
   await assert.rejects(run(tsx, ["src/cli/predict.ts", "--run", runDir, "--input", bad], { cwd: ROOT }), (e: unknown) => {
     assert.match((e as { stderr: string }).stderr, /in\.jsonl: no usable rows to predict \(2 read, 2 rejected/);
     assert.match((e as { stderr: string }).stderr, /in\.jsonl:1: field "sentence": missing/);

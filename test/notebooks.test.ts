@@ -17,7 +17,7 @@ import { displayWidth, loadStudyTables } from "../src/report";
 import { LABEL_NAMES } from "../src/data/labels";
 import { decisionRuleMetrics, predictionsToSplit, quantizeProbs } from "../src/report";
 import { loadPredictions } from "../src/runs";
-import { loadRun } from "../src/experiments/store";
+import { loadRun } from "../src/runs/store";
 import { drivePreview } from "./preview-page";
 
 const outDir = path.resolve(__dirname, "..", "reports", "test", "notebooks");
@@ -142,7 +142,7 @@ test("notebook 06 exported to HTML: its decision-rule sliders re-score the unwei
   const run = loadRun(path.join(runsDir, hash));
   assert.ok(run, `${runsDir}/${hash} exists`);
   // the preview opens on the selection split (the one tuning may look at), not on the reported one
-  const probs = quantizeProbs(predictionsToSplit(loadPredictions(run.dir, "selection")));
+  const probs = quantizeProbs(predictionsToSplit(loadPredictions(run.dir!, "selection")));
   const shot = path.resolve(__dirname, "..", "reports", "test", "notebook-06-preview.png");
   // 并发症 (class 4) ×4, 临床表现 (class 0) ×0.25
   const { before, after } = await drivePreview(html, { 4: 2, 0: -2 }, { screenshot: shot });

@@ -13,7 +13,7 @@ import { exportResults, gridJobs, readResultsFile, runJobs } from "../src/experi
 import { comparedWithShipped, numericsWords, predictionRange, sameNumerics, variantRuns } from "../src/experiments/remake";
 import { tCritical } from "../src/metrics/compare";
 import type { Metrics } from "../src/metrics";
-import type { ResultRun } from "../src/runs";
+import type { RunRecord } from "../src/runs";
 
 const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `medrel-${name}-`));
 
@@ -44,12 +44,12 @@ test("the backend reports its numerics; a run records them and the phases of its
   // the phases are parts of the totals they sit in (ms rounding aside)
   assert.ok(s.steps! + s.selection! + s.checkpoints! <= s.train + 0.01, "steps, selection and checkpoints are part of train");
   assert.ok(s.model! + s.encode! + s.train + s.eval <= s.total + 0.01, "model, encode, train and eval are part of total");
-  const onDisk = JSON.parse(fs.readFileSync(path.join(run.dir, "run.json"), "utf8")) as { numerics: string; seconds: Record<string, number> };
+  const onDisk = JSON.parse(fs.readFileSync(path.join(run.dir!, "run.json"), "utf8")) as { numerics: string; seconds: Record<string, number> };
   assert.deepEqual(onDisk.seconds, s);
   const dir = tmp("numerics-export");
   exportResults(dir, { table: "loss", grid, runs: [run], command: "test" });
-  const [shipped] = readResultsFile(path.join(dir, "loss.json")).runs;
-  assert.equal(shipped.info?.numerics, backend.numerics);
+  const [shipped] = readResultsFile(path.join(dir, "loss.json")).records;
+  assert.equal(shipped.info.numerics, backend.numerics);
   assert.deepEqual(variantRuns(path.join(dir, "loss.json"), shipped).map((r) => r.hash), [run.hash]);
   // a bf16 run records the precision in its config (and so in its hash) and what ran it in its numerics
   if (backend.blas) {
@@ -76,17 +76,15 @@ test("the seed-noise rule: the 95% prediction range of one more seed, mean ± t(
 });
 
 /** A fake shipped variant of five seeds (dev only), micro-F1 = macro-F1 = 0.60 … 0.64. */
-function fakeVariant(numerics?: string): (ResultRun & { hash: string })[] {
+function fakeVariant(numerics?: string): (RunRecord & { variant: string })[] {
   const m = (x: number): Metrics => ({ micro_f1: x, macro_f1: x }) as Metrics;
   return [0, 1, 2, 3, 4].map((seed) => ({
     variant: "Regular Loss",
-    seed,
     hash: `00000000000${seed}`,
-    split: "dev",
-    config: null,
-    metrics: m(0.6 + seed / 100),
-    splits: { dev: m(0.6 + seed / 100), test: null },
-    info: { backend: "wasm", cpu: "AMD EPYC", blasCore: "Cooperlake (OpenBLAS's own choice)", startedAt: "", seconds: { total: 1, train: 1, eval: 0 }, bestEpoch: 0, trainRows: 1, devRows: 1, testRows: 0, node: "v20", ...(numerics ? { numerics } : {}) },
+    config: { seed } as RunRecord["config"],
+    metrics: { dev: m(0.6 + seed / 100), test: null },
+    history: [],
+    info: { backend: "wasm", cpu: "AMD EPYC", blasCore: "Cooperlake (OpenBLAS's own choice)", startedAt: "", seconds: { total: 1, train: 1, eval: 0 }, bestEpoch: 0, trainRows: 1, devRows: 1, testRows: 0, node: "v20", kernels: [], vocabSize: 0, parameters: 0, dataReport: [], classWeights: null, ...(numerics ? { numerics } : {}) },
   }));
 }
 

@@ -18,7 +18,7 @@ import {
   exportResults,
   loadResults,
   shippedRuns,
-  shippedPredictions,
+  savedPredictions,
   progressLine,
   shippedRun,
   NGRAM_VARIANT,
@@ -68,14 +68,14 @@ test("a partial grid exports as n of N runs, names what is missing, and a later 
   const fresh = existingRuns(jobs, tmp("fresh"), shipped);
   assert.deepEqual(fresh.runs.map((r) => r.hash), jobs.slice(0, 2).map((j) => j.hash));
   assert.equal(fresh.missing.length, 2);
-  assert.equal(fresh.runs[0].metrics.dev.macro_f1, t.runs[0].metrics.macro_f1);
+  assert.equal(fresh.runs[0].metrics.dev.macro_f1, t.runs[0].metrics.dev.macro_f1);
   assert.ok(fresh.runs[0].metrics.selection?.per_class["并发症"], "selection metrics per class ship (hard_classes reads them)");
 });
 
 test("compact predictions join back to the data's sentences; an edited predictions file is refused by name", async () => {
   const { dir, runsDir, jobs } = await partialExport();
   const t = loadResults("loss", dir)!;
-  const rows = shippedPredictions(t.runs[0], "dev", dir);
+  const rows = savedPredictions(t.runs[0], "dev");
   const saved = fs.readFileSync(path.join(runsDir, jobs[0].hash, "predictions-dev.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   assert.equal(rows.length, saved.length);
   assert.deepEqual(rows.map((r) => [r.id, r.sentence, r.h, r.t, r.label, r.pred]), saved.map((r) => [r.id, r.sentence, r.h, r.t, r.label, r.pred]));
@@ -85,12 +85,12 @@ test("compact predictions join back to the data's sentences; an edited predictio
   const pg = await classWeightPlayground({ preset: "smoke", data: { kind: "dir", dir: STUDY_DATA_DIR }, seeds: [0], resultsDir: dir, runsDir: pgRuns, progress: false });
   assert.deepEqual(fs.readdirSync(pgRuns), [], "nothing trained: both settings were shipped");
   assert.deepEqual([pg.runs.unweighted[0].hash, pg.runs["study weights"][0].hash], [jobs[0].hash, jobs[1].hash]);
-  assert.deepEqual(pg.predictions.unweighted[0], { split: "dev", rows });
+  assert.deepEqual(pg.predictions.unweighted[0], { split: "dev", rows, run: jobs[0].hash });
   assert.match(pg.preview, new RegExp(`the unweighted run ${jobs[0].hash}`));
   assert.match(report.errorAnalysisHtml(pg.predictions["study weights"], { pairs: 1, examples: 1 }), /<mark class="medrel-head"/);
   const file = path.join(dir, "predictions", `${jobs[0].hash}-dev.jsonl`);
   fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/"pred":"[^"]+"/, '"pred":"同义词"'));
-  assert.throws(() => shippedPredictions(t.runs[0], "dev", dir), new RegExp(`${jobs[0].hash}-dev\\.jsonl: its content does not match the digest`));
+  assert.throws(() => savedPredictions(t.runs[0], "dev"), new RegExp(`${jobs[0].hash}-dev\\.jsonl: its content does not match the digest`));
 });
 
 test("hostile results files: truncated, no runs, metrics null, an edited config — each refused naming the file and the problem", async () => {

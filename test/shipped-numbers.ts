@@ -34,7 +34,7 @@ export const runKey = (r: { variant: string; seed: number }): string => `${r.var
 export function tableNumbers(table: TableName, keep?: ReadonlySet<string>): TableNumbers | null {
   const result = loadResults(table, STUDY_RESULTS);
   if (!result) return null;
-  const hashOf = new Map(result.runs.map((r) => [runKey(r), r.hash]));
+  const hashOf = new Map(result.runs.map((r) => [runKey({ variant: r.variant, seed: r.config.seed }), r.hash]));
   const records: RunScore[] = result.records.filter((r) => !keep || keep.has(runKey(r)));
   const metrics = (m: RunScore["metrics"]) => Object.fromEntries(METRIC_ROWS.map((row) => [row, num(metricValue(m, row))]));
   const runs = Object.fromEntries(records.map((r) => [runKey(r), { hash: hashOf.get(runKey(r)) ?? null, metrics: metrics(r.metrics) }]));

@@ -24,6 +24,7 @@ import {
   modelFingerprint,
   presetConfig,
   processStartTicks,
+  parseExperimentConfig,
   runExperiment,
   type ExperimentConfig,
 } from "../src/experiments";
@@ -46,7 +47,7 @@ import {
   readResultsFile,
   resultsProgress,
   sentencesProblem,
-  shippedPredictions,
+  savedPredictions,
   shippedRun,
   showErrorAnalysis,
   type TableName,
@@ -75,10 +76,10 @@ test("fingerprints: files under 16 MiB hash exactly as before (pinned), so shipp
   const files = { kind: "files", train: path.join(CLS, "config.json"), dev: path.join(CLS, "model.safetensors") } as const;
   assert.equal(dataFingerprint(files), "7aa81a22c43f99bf");
   assert.equal(dataFingerprint({ kind: "demo" }), "b5e7c3c0dfb0a223");
-  assert.equal(configHash(presetConfig("smoke")), "d3c26aebb740");
-  assert.equal(configHash(presetConfig("quick")), "1ba8c3fda4c6");
+  assert.equal(configHash(parseExperimentConfig(presetConfig("smoke"))), "d3c26aebb740");
+  assert.equal(configHash(parseExperimentConfig(presetConfig("quick"))), "1ba8c3fda4c6");
   const cfg: ExperimentConfig = { ...presetConfig("smoke"), data: { ...files, test: path.join(CLS, "pytorch_model.bin") } };
-  assert.equal(configHash(cfg), "696ba257a0ad");
+  assert.equal(configHash(parseExperimentConfig(cfg)), "696ba257a0ad");
 });
 
 test("fingerprints read every byte: 17 labels changed in the middle of a 17.9 MB train file name a new run", () => {
@@ -135,10 +136,10 @@ test("a run folder proves itself: an edited metrics.json or config.json, a corru
   const runsDir = tmp("seal");
   const cfg = smoke({ seed: 3 });
   const first = await runExperiment(cfg, { runsDir, ...quiet });
-  const seal = JSON.parse(fs.readFileSync(path.join(first.dir, RUN_MARKER), "utf8")) as { hash: string; files: Record<string, string> };
+  const seal = JSON.parse(fs.readFileSync(path.join(first.dir!, RUN_MARKER), "utf8")) as { hash: string; files: Record<string, string> };
   assert.equal(seal.hash, first.hash);
   assert.ok(["config.json", "metrics.json", "run.json", "predictions-dev.jsonl", "model/model.safetensors"].every((f) => f in seal.files), Object.keys(seal.files).join(", "));
-  const file = (f: string): string => path.join(first.dir, f);
+  const file = (f: string): string => path.join(first.dir!, f);
   const original = (f: string): string => fs.readFileSync(file(f), "utf8");
   const [metrics, config] = [original("metrics.json"), original("config.json")];
   const refused = (f: string, why: RegExp) => (e: unknown): boolean => {
@@ -148,7 +149,7 @@ test("a run folder proves itself: an edited metrics.json or config.json, a corru
     assert.match(m, /re-run it with --force/);
     return true;
   };
-  const job = [{ hash: first.hash, config: cfg }];
+  const job = [{ hash: first.hash, config: parseExperimentConfig(cfg) }];
 
   fs.writeFileSync(file("metrics.json"), metrics.replace(/"macro_f1": [0-9.e-]+/, '"macro_f1": 0.99'));
   await assert.rejects(runExperiment(cfg, { runsDir, ...quiet }), refused("metrics.json", /changed after the run was written/));
@@ -157,7 +158,7 @@ test("a run folder proves itself: an edited metrics.json or config.json, a corru
   fs.writeFileSync(file("metrics.json"), metrics);
 
   fs.writeFileSync(file("config.json"), config.replace('"epochs": 1', '"epochs": 4'));
-  assert.throws(() => loadRun(first.dir), refused("config.json", /changed after the run was written/));
+  assert.throws(() => loadRun(first.dir!), refused("config.json", /changed after the run was written/));
   // a run written before seals carried digests: config.json is checked against the folder's name instead
   fs.writeFileSync(file(RUN_MARKER), JSON.stringify({ written: "2025-01-01T00:00:00.000Z" }));
   assert.throws(() => existingRuns(job, runsDir), refused("config.json", new RegExp(`hashes to [0-9a-f]{12}, but the folder is named as run ${first.hash}`)));
@@ -165,20 +166,20 @@ test("a run folder proves itself: an edited metrics.json or config.json, a corru
   fs.writeFileSync(file("metrics.json"), metrics.slice(0, 100));
   await assert.rejects(runExperiment(cfg, { runsDir, ...quiet }), refused("metrics.json", /unreadable \(/));
   fs.writeFileSync(file("metrics.json"), "null");
-  assert.throws(() => loadRun(first.dir), refused("metrics.json", /expected a JSON object with a "dev" object, got null/));
+  assert.throws(() => loadRun(first.dir!), refused("metrics.json", /expected a JSON object with a "dev" object, got null/));
 
   // a sealed run copied under another run's name
   fs.writeFileSync(file("metrics.json"), metrics);
   fs.writeFileSync(file(RUN_MARKER), JSON.stringify(seal));
   const renamed = path.join(runsDir, "0123456789ab");
-  fs.cpSync(first.dir, renamed, { recursive: true });
+  fs.cpSync(first.dir!, renamed, { recursive: true });
   assert.throws(() => loadRun(renamed), new RegExp(`named as run 0123456789ab but its \\.medrel-run says it is run ${first.hash}`));
-  assert.deepEqual(loadRun(first.dir)?.metrics, first.metrics, "restored: trusted again");
+  assert.deepEqual(loadRun(first.dir!)?.metrics, first.metrics, "restored: trusted again");
   // --force retrains over an untrusted folder
   fs.writeFileSync(file("metrics.json"), "{");
   const forced = await runExperiment(cfg, { runsDir, ...quiet, force: true });
   assert.deepEqual(forced.metrics, first.metrics);
-  assert.deepEqual(loadRun(first.dir)?.metrics, first.metrics);
+  assert.deepEqual(loadRun(first.dir!)?.metrics, first.metrics);
 });
 
 test("--force onto a run folder keeps the files the user added there (moved into the new run folder)", async () => {
@@ -379,23 +380,23 @@ test("predict checks its run: a sealed model edited, a tokenizer smaller than th
   const input = path.join(runsDir, "in.jsonl");
   const rows = loadRows(path.join(DEMO_DIR, "test.jsonl")).rows.slice(0, 5);
   fs.writeFileSync(input, rows.map((x) => JSON.stringify(x)).join("\n") + "\n");
-  assert.equal((await predictWithRun(r.dir, rows)).length, 5);
-  const weights = path.join(r.dir, "model", "model.safetensors");
+  assert.equal((await predictWithRun(r.dir!, rows)).length, 5);
+  const weights = path.join(r.dir!, "model", "model.safetensors");
   const saved = fs.readFileSync(weights);
   const bytes = Buffer.from(saved);
   bytes[bytes.length - 1] ^= 1;
   fs.writeFileSync(weights, bytes);
-  await assert.rejects(predictWithRun(r.dir, rows), new RegExp(`${weights.replace(/[/\\.]/g, ".")}: changed after the run was written`));
+  await assert.rejects(predictWithRun(r.dir!, rows), new RegExp(`${weights.replace(/[/\\.]/g, ".")}: changed after the run was written`));
   fs.writeFileSync(weights, saved);
   // an older run without digests: the tokenizer is checked against the embedding rows
-  fs.writeFileSync(path.join(r.dir, RUN_MARKER), JSON.stringify({ written: "2025-01-01T00:00:00.000Z" }));
-  const modelDir = path.join(r.dir, "model");
+  fs.writeFileSync(path.join(r.dir!, RUN_MARKER), JSON.stringify({ written: "2025-01-01T00:00:00.000Z" }));
+  const modelDir = path.join(r.dir!, "model");
   fs.rmSync(path.join(modelDir, "tokenizer.json"), { force: true });
   const vocab = fs.readFileSync(path.join(modelDir, "vocab.txt"), "utf8").split("\n").slice(0, 50);
   fs.writeFileSync(path.join(modelDir, "vocab.txt"), vocab.join("\n") + "\n");
-  await assert.rejects(predictWithRun(r.dir, rows), /vocab\.txt: \d+ tokens, but .*config\.json and its weights have \d+ word-embedding rows: this is not the tokenizer the model was trained with/);
+  await assert.rejects(predictWithRun(r.dir!, rows), /vocab\.txt: \d+ tokens, but .*config\.json and its weights have \d+ word-embedding rows: this is not the tokenizer the model was trained with/);
   const before = fs.readFileSync(input, "utf8");
-  await assert.rejects(run(tsx, ["src/cli/predict.ts", "--run", r.dir, "--input", input, "--output", path.join(runsDir, ".", "in.jsonl")], { cwd: ROOT }), (e: unknown) => {
+  await assert.rejects(run(tsx, ["src/cli/predict.ts", "--run", r.dir!, "--input", input, "--output", path.join(runsDir, ".", "in.jsonl")], { cwd: ROOT }), (e: unknown) => {
     assert.match((e as { stderr: string }).stderr, /error: --output .*in\.jsonl is the --input file: writing the predictions there would overwrite the rows/);
     return true;
   });
@@ -616,7 +617,7 @@ test("defects 5 and 6: a shipped run's sentences are joined only to the data it 
   const same = tmp("same-data");
   fs.cpSync(STUDY_DATA_DIR, same, { recursive: true });
   assert.equal(sentencesProblem(dataAt(same), "dev"), undefined);
-  const joined = shippedPredictions(dataAt(same), "dev", path.join(ROOT, "results", "study"));
+  const joined = savedPredictions(dataAt(same), "dev");
   assert.equal(joined.length, 2000);
   // defect 6: the same ids and labels, other sentences: refused by the recorded fingerprint, nothing shown
   const other = tmp("other-data");
@@ -624,7 +625,7 @@ test("defects 5 and 6: a shipped run's sentences are joined only to the data it 
   const val = path.join(other, "study_val.jsonl");
   fs.chmodSync(val, 0o644);
   fs.writeFileSync(val, fs.readFileSync(val, "utf8").replace(/"sentence":\s*"/g, '"sentence": "另一句话。'));
-  assert.throws(() => shippedPredictions(dataAt(other), "dev", path.join(ROOT, "results", "study")), (e: Error) => {
+  assert.throws(() => savedPredictions(dataAt(other), "dev"), (e: Error) => {
     assert.match(e.message, new RegExp(`${run.hash}-dev\\.jsonl: .*other-data[^ ]* on this machine is not the data run ${run.hash} was made on \\(fingerprint [0-9a-f]{16}, the results file records 669fa8dc7ebb21e6\\): .*none is shown`));
     return true;
   });

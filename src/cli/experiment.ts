@@ -11,7 +11,7 @@ import {
   fromScratch,
   presetConfig,
   PRESET_NAMES,
-  runExperiment,
+  runConfig,
   parseExperimentConfig,
   readConfigFile,
   shippedRun,
@@ -111,10 +111,11 @@ async function main(): Promise<void> {
   }
   const given = program.opts<Record<string, unknown>>();
   cfg = { ...cfg, ...Object.fromEntries(fields.filter((k) => given[k] !== undefined).map((k) => [k, given[k]])) };
-  cfg = parseExperimentConfig(cfg, f.config ? `${f.config} and flags` : "flags");
+  // the edge: preset, file and flags validated once here, and trusted from here on
+  const valid = parseExperimentConfig(cfg, f.config ? `${f.config} and flags` : "flags");
 
   const checkpointSeconds = f.checkpointMinutes === undefined ? undefined : 60 * f.checkpointMinutes;
-  const run = await runExperiment(cfg, { out: f.out, force: f.force, strict: f.strict, checkpointSeconds, onDataReport: (text) => console.log(text) });
+  const run = await runConfig(valid, { out: f.out, force: f.force, strict: f.strict, checkpointSeconds, onDataReport: (text) => console.log(text) });
   console.log(formatRunSummary(run));
   if (shipped) console.log(comparedWithShipped(run, shipped, variantRuns(f.config!.split("#")[0], shipped), cpuModel()));
 }

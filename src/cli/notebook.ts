@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { choiceArg, portArg, runMain } from "./common";
 import { PRESET_NAMES, type PresetName } from "../experiments/presets";
-import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../experiments/store";
+import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../runs/store";
 import { existingRuns } from "../experiments/run";
 import { TABLE_NAMES, TABLE_SPECS } from "../experiments/study-tables";
 import { tableJobs } from "../experiments/tables";

@@ -13,7 +13,7 @@ import { loadCheckpoint } from "../model";
 import { predict } from "../train";
 import { classificationMetrics } from "../metrics";
 import { initBackend } from "../backend/select";
-import { loadRun, readSeal, verifySeal, RUN_MARKER } from "../experiments/store";
+import { loadRun, readSeal, verifySeal, RUN_MARKER } from "../runs/store";
 import type { Prediction } from "../runs/record";
 import { formatMetricsLine } from "../report/summary";
 import { runMain } from "./common";

@@ -12,7 +12,6 @@ import { detectFormat, readRecords, readText, rowsToJsonl, type DecodedText, typ
 import { checkRecords, dropSet, emptyReport, type LoadMode, type LoadReport } from "./checks";
 
 // callers that import this file for the report's type (src/report/views.ts)
-export type { LoadReport } from "./checks";
 
 export interface LoadOptions {
   /** strict (default): throw a DataError on the first bad row; lenient: skip it and report it */

@@ -8,13 +8,13 @@ import type { Row } from "../data/types";
 import { classificationMetrics } from "../metrics";
 import { trainNgramBaseline, type NgramModel } from "../model/ngram";
 import type { ClassProbs } from "../train/inference";
-import type { ExperimentConfig } from "../runs/config";
+import type { ValidConfig } from "../runs/config";
 import type { RunInfo, SplitMetrics } from "../runs/record";
 import { NGRAM_NUMERICS } from "../backend/numerics";
 import { capRows, formatDataReport, type ExperimentData, type Fitted, type RunRows } from "./rows";
 
 /** What the n-gram model cannot do, refused rather than ignored. */
-function refuseEncoderOnly(cfg: ExperimentConfig): void {
+function refuseEncoderOnly(cfg: ValidConfig): void {
   const unsupported = [
     cfg.loss.scheme !== "none" ? `loss.scheme "${cfg.loss.scheme}"` : "",
     cfg.augment ? "augment" : "",
@@ -30,7 +30,7 @@ function scored(model: NgramModel, rows: readonly Row[]): { out: ClassProbs; met
 }
 
 /** Train and score the n-gram baseline of a config (its data, seed and row caps). */
-export function fitNgram(cfg: ExperimentConfig, data: ExperimentData, rows: RunRows): Fitted {
+export function fitNgram(cfg: ValidConfig, data: ExperimentData, rows: RunRows): Fitted {
   refuseEncoderOnly(cfg);
   const started = Date.now();
   const train = capRows(data.dataset.train, cfg.maxTrainRows, cfg.seed);

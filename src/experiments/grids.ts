@@ -5,8 +5,8 @@
  * reads, so what a grid does is its job list; `--shard i/n` deals that list, so any scheduler can split a grid
  * across processes or machines.
  */
-import type { ExperimentConfig, DataSpec } from "../runs/config";
-import { configHash, parseExperimentConfig } from "../runs/config";
+import type { ExperimentConfig, DataSpec, ValidConfig } from "../runs/config";
+import { configHash, parseExperimentConfig, withoutClassWeights } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { TABLE_SPECS, type TableName, type VariantSpec } from "./study-tables";
 import { teacherHash, teacherSpec, type TeacherSpec } from "./teacher";
@@ -14,7 +14,7 @@ import { teacherHash, teacherSpec, type TeacherSpec } from "./teacher";
 /** A run folder to make: one validated experiment config. */
 export interface RunJob {
   kind: "run";
-  config: ExperimentConfig;
+  config: ValidConfig;
   /** configHash(config): the run's folder name */
   hash: string;
   /** the jobs this run reads, made before it (each under its own lock, never inside this run's) */
@@ -61,9 +61,9 @@ export interface GridOptions {
  * The job of a validated config, with the jobs it reads: the unweighted reference of a `hard_classes` loss without
  * per-class F1, and the n-gram teacher of a distilled run (fitted with the reference's weights when it needs them).
  */
-export function runJob(config: ExperimentConfig, label?: string, hash = configHash(config)): RunJob {
+export function runJob(config: ValidConfig, label?: string, hash = configHash(config)): RunJob {
   const { scheme, devF1 } = config.loss;
-  const reference = scheme === "hard_classes" && !devF1 ? runJob(unweightedTwin(config), `the unweighted reference of run ${hash}`) : undefined;
+  const reference = scheme === "hard_classes" && !devF1 ? runJob(withoutClassWeights(config), `the unweighted reference of run ${hash}`) : undefined;
   const spec = teacherSpec(config);
   const teacherReads = spec?.weights?.scheme === "hard_classes" && !spec.weights.devF1 ? reference : undefined;
   const teacher: TeacherJob | undefined = spec && {
@@ -76,16 +76,17 @@ export function runJob(config: ExperimentConfig, label?: string, hash = configHa
   return { kind: "run", config, hash, needs: { ...(reference ? { reference } : {}), ...(teacher ? { teacher } : {}) }, ...(label ? { label } : {}) };
 }
 
-/** The same config trained without class weights: where `hard_classes` reads which classes are hard. */
-function unweightedTwin(cfg: ExperimentConfig): ExperimentConfig {
-  const loss = { ...cfg.loss, scheme: "none" as const, alpha: undefined, devF1: undefined, beta: undefined, manual: undefined };
-  return parseExperimentConfig({ ...cfg, loss }, "the unweighted reference of a hard_classes config");
+/**
+ * The config of a table's row for one seed, validated: where a table spec's configs (code, not a file) come into the
+ * engine, once. Grids make their jobs of it; a results file's runs are checked against it.
+ */
+export function jobConfig(table: TableName, variant: string, seed: number, config: ExperimentConfig): ValidConfig {
+  return parseExperimentConfig({ ...config, seed }, `${table} table, ${variant}, seed ${seed}`);
 }
 
-/** A job for one config, validated (project-relative paths, selection resolved) and hashed here, once. */
+/** A job for one row and seed of a table: its config validated (jobConfig) and hashed here, once. */
 export function makeJob(table: TableName, variant: string, seed: number, config: ExperimentConfig): Job {
-  const parsed = parseExperimentConfig(config, `${table} table, ${variant}, seed ${seed}`);
-  return { ...runJob(parsed), table, variant, seed };
+  return { ...runJob(jobConfig(table, variant, seed, config)), table, variant, seed };
 }
 
 /** A table's rows (variant name and config, seed not yet set) for a preset and data: what its grid's jobs are made of. */

@@ -2,7 +2,6 @@
 export * from "../runs";
 export * from "./presets";
 export * from "./study-tables";
-export * from "./store";
 export * from "./rows";
 export * from "./teacher";
 export * from "./grids";

@@ -110,13 +110,13 @@ function planCost(tables: readonly TableResult<"shipped">[], seeds: StudyPlan["s
   const groups = new Map<string, number>();
   for (const t of tables) {
     for (const v of t.variants) {
-      const first = (t.meta.grid ?? []).find((g) => g.variant === v && g.seed === 0);
+      const first = t.meta.grid.find((g) => g.variant === v && g.seed === 0);
       const key = first?.hash ?? `${t.table}/${v}`;
       groups.set(key, Math.max(groups.get(key) ?? 0, seeds[t.table][v]));
     }
   }
-  const encoderRuns = tables.flatMap((t) => t.runs).filter((r) => r.config?.model.kind !== "ngram" && typeof r.seconds === "number");
-  const minutesPerRun = encoderRuns.reduce((s, r) => s + (r.seconds as number), 0) / Math.max(1, encoderRuns.length) / 60;
+  const encoderRuns = tables.flatMap((t) => t.runs).filter((r) => r.config.model.kind !== "ngram");
+  const minutesPerRun = encoderRuns.reduce((s, r) => s + r.info.seconds.total, 0) / Math.max(1, encoderRuns.length) / 60;
   const runs = [...groups.values()].reduce((a, b) => a + b, 0);
   const shards = 2;
   return { runs, minutesPerRun, shards, hours: (runs * minutesPerRun) / shards / 60 };

@@ -33,9 +33,9 @@ import { describeEncoder } from "./encoders";
 import { existingRuns, runJobs, type GridRunOptions } from "./run";
 import { formatDuration } from "../tools/times";
 import { STUDY_SEEDS, TABLE_SPECS } from "./study-tables";
-import { reportedPredictionSplit, type PredictionSplit, type RunRecord } from "../runs";
-import { hasSavedPredictions, predictionSource, savedPredictions, shippedRuns } from "./results";
-import { reportedSplit } from "./tables";
+import { reportedMetrics, reportedSplit, type PredictionSplit, type RunRecord } from "../runs/record";
+import { hasSavedPredictions, savedPredictions } from "../runs/predictions";
+import { shippedRuns } from "./results";
 
 export interface WeightSetting {
   /** shown in the tables and the progress titles */
@@ -194,7 +194,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   console.log(plan.line);
   const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped });
   const split = reportedSplit(done);
-  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
+  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: reportedMetrics(r, split), split }));
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
   const others = list.filter((s) => s.name !== reference);
   const comparisons = others.flatMap((s) => (["Macro-F1", "F1 Range"] as const).map((m) => compareVariants(records, reference, s.name, m)));
@@ -204,7 +204,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     seeds,
     split,
     runs,
-    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => predictionSource(r, split))])),
+    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => ({ split, rows: savedPredictions(r, split), run: r.hash }))])),
     records,
     summary: summaryFrame(list, reference, records, comparisons),
     verdicts: comparisons.map((c) => formatComparison(c, { encoder: describeEncoder(runs[reference][0].config.model, { short: true }) })),
@@ -280,7 +280,7 @@ const classScore = (records: readonly RunScore[], name: string, zh: string, k: "
  * explicit second choice. A run saved before selection predictions existed offers its dev split as the first.
  */
 function previewOf(run: RunRecord, seed: number): string {
-  const reported = reportedPredictionSplit(run);
+  const reported = reportedSplit([run]);
   const first: PredictionSplit = hasSavedPredictions(run, "selection") ? "selection" : "dev";
   const splits: Record<string, ProbSplit> = { [first]: predictionsToSplit(savedPredictions(run, first)) };
   if (reported !== first) splits[reported] = predictionsToSplit(savedPredictions(run, reported));

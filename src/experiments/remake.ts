@@ -7,7 +7,7 @@
 import * as path from "node:path";
 import { tCritical } from "../metrics/compare";
 import type { Metrics } from "../metrics";
-import type { ResultRun, RunInfo, RunRecord, ShippedInfo } from "../runs/record";
+import type { RunInfo, RunRecord } from "../runs/record";
 import { readResultsFile } from "./results";
 
 /** The fewest shipped seeds of a variant that give a prediction range (its sd needs ≥ 2, and 2 make t(0.975, 1) = 12.7). */
@@ -17,7 +17,7 @@ export const SEED_NOISE_RULE =
   "within the 95% prediction range of one more seed of the variant's shipped runs: mean ± t(0.975, n−1)·sd·√(1 + 1/n)";
 
 /** A run's numerics in words: its string, or, for a run made before they were recorded, what it does carry (nothing inferred). */
-export function numericsWords(info: Pick<RunInfo | ShippedInfo, "numerics" | "cpu" | "blasCore"> | undefined): string {
+export function numericsWords(info: Pick<RunInfo, "numerics" | "cpu" | "blasCore"> | undefined): string {
   if (info?.numerics) return info.numerics;
   return `not recorded (made before numerics were recorded; CPU ${info?.cpu ?? "not recorded"}, OpenBLAS core ${info?.blasCore?.split(" ")[0] ?? "not recorded"})`;
 }
@@ -53,24 +53,24 @@ const METRICS = [
 const pct = (x: number): string => (100 * x).toFixed(4);
 
 /** The shipped runs of a results file that share `shipped`'s variant (its seeds), `shipped` among them. */
-export function variantRuns(file: string, shipped: Pick<ResultRun, "variant">): ResultRun[] {
-  return readResultsFile(path.resolve(file)).runs.filter((r) => r.variant === shipped.variant && r.splits);
+export function variantRuns(file: string, shipped: Pick<RunRecord, "variant">): RunRecord[] {
+  return readResultsFile(path.resolve(file)).records.filter((r) => r.variant === shipped.variant);
 }
 
 /**
  * The re-made run beside the shipped one, split by split: "the same"/"different" digit for digit when both ran under
  * the same numerics, else each metric against the prediction range of the variant's shipped seeds (`peers`).
  */
-export function comparedWithShipped(run: Pick<RunRecord, "hash" | "metrics" | "info">, shipped: ResultRun & { hash: string }, peers: readonly ResultRun[], thisCpu: string): string {
-  const exact = sameNumerics(run.info.numerics, shipped.info?.numerics);
-  const splits = (["selection", "dev", "test"] as const).filter((k) => run.metrics[k] && shipped.splits?.[k]);
+export function comparedWithShipped(run: Pick<RunRecord, "hash" | "metrics" | "info">, shipped: RunRecord & { variant: string }, peers: readonly RunRecord[], thisCpu: string): string {
+  const exact = sameNumerics(run.info.numerics, shipped.info.numerics);
+  const splits = (["selection", "dev", "test"] as const).filter((k) => run.metrics[k] && shipped.metrics[k]);
   const lines = splits.map((k) => {
-    const [a, b] = [run.metrics[k]!, shipped.splits![k]!];
+    const [a, b] = [run.metrics[k]!, shipped.metrics[k]!];
     const nums = METRICS.map(([m, name]) => `${name} ${pct(a[m])} (shipped ${pct(b[m])})`).join(", ");
     if (exact) return `  ${k}: ${nums}: ${a.micro_f1 === b.micro_f1 && a.macro_f1 === b.macro_f1 ? "the same" : "different"}`;
     return `  ${k}: ${nums}: ${withinNoise(k, a, peers, shipped.variant)}`;
   });
-  const where = shipped.info?.cpu ? ` (shipped from ${shipped.info.cpu}; this machine: ${thisCpu})` : "";
+  const where = shipped.info.cpu ? ` (shipped from ${shipped.info.cpu}; this machine: ${thisCpu})` : "";
   const name = run.hash === shipped.hash ? `run ${run.hash}` : `run ${run.hash} (the shipped run is ${shipped.hash}: the config or the data differ)`;
   const numerics = [
     `  numerics: this run ${numericsWords(run.info)}; the shipped run ${numericsWords(shipped.info)}`,
@@ -80,9 +80,9 @@ export function comparedWithShipped(run: Pick<RunRecord, "hash" | "metrics" | "i
 }
 
 /** One split's metrics against the variant's shipped seeds: "within seed noise", "outside seed noise", or why it cannot say. */
-function withinNoise(split: Split, a: Metrics, peers: readonly ResultRun[], variant: string): string {
+function withinNoise(split: Split, a: Metrics, peers: readonly RunRecord[], variant: string): string {
   const verdicts = METRICS.map(([m, name]) => {
-    const range = predictionRange(peers.flatMap((r) => (r.splits?.[split] ? [r.splits[split]![m]] : [])));
+    const range = predictionRange(peers.flatMap((r) => (r.metrics[split] ? [r.metrics[split]![m]] : [])));
     if (!range) return { ok: undefined, text: `${name}: too few shipped seeds of ${variant} to judge (${MIN_SEEDS_FOR_RANGE} needed)` };
     const ok = a[m] >= range.lo && a[m] <= range.hi;
     return { ok, text: `${name} ${ok ? "inside" : "OUTSIDE"} ${pct(range.lo)}–${pct(range.hi)} (${range.n} seeds)` };

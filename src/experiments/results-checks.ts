@@ -11,18 +11,66 @@ import * as path from "node:path";
 import { LABEL_NAMES } from "../data/labels";
 import { confusionMatrix, metricsDifference, metricsFromConfusion, type Metrics } from "../metrics";
 import { DEFAULT_SELECTION } from "../data/selection";
-import { canonicalJson, configDiff, hashOfParts, parseExperimentConfig, type ExperimentConfig } from "../runs/config";
-import type { PredictionSplit, ResultRun } from "../runs/record";
-import { tableVariants } from "./grids";
+import { canonicalJson, configDiff, hashOfParts, type ConfigHashParts, type ExperimentConfig, type ValidConfig } from "../runs/config";
+import type { EpochRow, PredictionSplit, RunSeconds, SplitMetrics } from "../runs/record";
+import { compactPredictionsFile } from "../runs/predictions";
+import { jobConfig, tableVariants } from "./grids";
 import { PRESET_NAMES, presetConfig, type PresetName } from "./presets";
 import { STUDY_CHECKPOINTS, TABLE_SPECS, checkpointVariant, type TableName, type VariantSpec } from "./study-tables";
+
+/** The part of a run's record (run.json) that is shipped: where and how fast it ran. */
+export interface ShippedInfo {
+  backend: string;
+  threads?: number;
+  cpu?: string;
+  blasCore?: string;
+  startedAt: string;
+  seconds: RunSeconds;
+  numerics?: string;
+  bestEpoch: number;
+  trainRows: number;
+  selectionRows?: number;
+  devRows: number;
+  testRows: number;
+  node: string;
+}
+
+/**
+ * A run as a results file ships it (results/study/<table>.json runs[]): its table row, the reported split's metrics,
+ * and what stands in for its folder: every split's metrics, curve, info, fingerprints, predictions. The file's format
+ * only: read, it is a RunRecord (asRunRecord), which is what everything after the reader sees.
+ */
+export interface ResultRun {
+  variant: string;
+  seed: number;
+  /** the run folder's name (configHash) */
+  hash: string;
+  /** the split `metrics` are from */
+  split: "dev" | "test";
+  /** the run's full saved config */
+  config: ExperimentConfig;
+  /** the reported split's metrics */
+  metrics: Metrics;
+  /** the split the best epoch was chosen on, when there was one */
+  selection?: Pick<Metrics, "micro_f1" | "macro_f1" | "f1_range">;
+  /** seconds the run took to train and evaluate */
+  seconds: number;
+  /** what the hash was made of besides the config's settings (checked on load) */
+  identity: Pick<ConfigHashParts, "data" | "model">;
+  /** every split's metrics (selection, dev, test), so the run stands in for its folder */
+  splits: SplitMetrics;
+  history: EpochRow[];
+  info: ShippedInfo;
+  /** compact predictions, predictions/<hash>-<split>.jsonl beside the file, with each file's sha256 */
+  predictions: Partial<Record<PredictionSplit, string>>;
+}
 
 /** A run of a results file that is not believed: where it is, and the field and problem. */
 export interface RejectedRun {
   index: number;
   variant: string;
   seed: number;
-  hash: string | null;
+  hash: string;
   /** "runs[3] (Weighted Loss, seed 0): metrics.macro_f1: …" with the file in front */
   message: string;
 }
@@ -85,13 +133,12 @@ function predictionsConfusion(file: string, digest: string): number[][] {
 }
 
 /**
- * A run's numbers agree with themselves: each metrics record with its confusion matrix; (format 2) the reported
- * metrics with `splits`, the selection headline with `splits.selection`, and each split's matrix with its predictions.
+ * A run's numbers agree with themselves: each metrics record with its confusion matrix, the reported metrics with
+ * `splits`, the selection headline with `splits.selection`, and each split's matrix with its compact predictions
+ * (beside the results file, in `resultsDir`).
  */
-export function checkRunMetrics(run: ResultRun, predictionsDir: string, format2: boolean): void {
+export function checkRunMetrics(run: ResultRun, resultsDir: string): void {
   checkMetrics("metrics", run.metrics);
-  if (!format2 || run.hash === null) return;
-  if (!run.splits) throw new RunProblem("splits: missing (a format-2 run ships every split's metrics)");
   for (const s of ["selection", "dev", "test"] as const) {
     const m = run.splits[s];
     if (m) checkMetrics(`splits.${s}`, m);
@@ -107,12 +154,11 @@ export function checkRunMetrics(run: ResultRun, predictionsDir: string, format2:
       if (Math.abs(run.selection[f] - sel[f]) > 1e-9) throw new RunProblem(`selection.${f}: ${run.selection[f]} stored, but splits.selection has ${sel[f]}`);
     }
   }
-  const digests = run.predictions ?? {};
-  if (!digests[run.split]) throw new RunProblem(`predictions.${run.split}: missing (a format-2 run ships the predictions its metrics are computed from)`);
-  for (const [s, digest] of Object.entries(digests) as [PredictionSplit, string][]) {
+  if (!run.predictions[run.split]) throw new RunProblem(`predictions.${run.split}: missing (a run ships the predictions its metrics are computed from)`);
+  for (const [s, digest] of Object.entries(run.predictions) as [PredictionSplit, string][]) {
     const m = run.splits[s];
     if (!m) throw new RunProblem(`predictions.${s}: a predictions file without splits.${s}`);
-    const own = predictionsConfusion(path.join(predictionsDir, `${run.hash}-${s}.jsonl`), digest);
+    const own = predictionsConfusion(compactPredictionsFile(resultsDir, run.hash, s), digest);
     const d = metricsDifference(m, metricsFromConfusion(own));
     if (d) throw new RunProblem(`splits.${s}.${d.replace(" vs ", " stored, but its shipped predictions give ")}`);
   }
@@ -126,22 +172,22 @@ export interface SpecMatch {
   variants: VariantSpec[];
 }
 
-/** The job config the spec makes for a variant and seed (selection "auto" taken as the run resolved it). */
-function expectedConfig(v: VariantSpec, seed: number, run: ExperimentConfig): ExperimentConfig {
+/** The job config the spec makes for a variant and seed (grids.ts jobConfig; selection "auto" taken as the run resolved it). */
+function expectedConfig(table: TableName, v: VariantSpec, seed: number, run: ValidConfig): ValidConfig {
   const autoOutcomes = [canonicalJson({ from: "dev" }), canonicalJson({ from: "train", ...DEFAULT_SELECTION })];
   const selection = v.config.selection === "auto" && autoOutcomes.includes(canonicalJson(run.selection)) ? run.selection : v.config.selection;
-  return parseExperimentConfig({ ...v.config, selection, seed }, `the ${v.name} row`);
+  return jobConfig(table, v.name, seed, { ...v.config, selection });
 }
 
 /** How a run's config differs from its table's job for its variant and seed (empty: it is that job). */
-function specDifferences(table: TableName, m: SpecMatch, variant: string, seed: number, cfg: ExperimentConfig): string[] {
+function specDifferences(table: TableName, m: SpecMatch, variant: string, seed: number, cfg: ValidConfig): string[] {
   const v = m.variants.find((x) => x.name === variant) ?? otherCheckpoint(table, m, variant, cfg);
   if (!v) return [`variant: "${variant}" is not a row of the ${table} table (its rows: ${m.variants.map((x) => `"${x.name}"`).join(", ")})`];
-  return configDiff(expectedConfig(v, seed, cfg), cfg).map((d) => `config.${d}`);
+  return configDiff(expectedConfig(table, v, seed, cfg), cfg).map((d) => `config.${d}`);
 }
 
 /** A models-table row of a checkpoint that is not under models/ here (the machine that ran it had it). */
-function otherCheckpoint(table: TableName, m: SpecMatch, variant: string, cfg: ExperimentConfig): VariantSpec | undefined {
+function otherCheckpoint(table: TableName, m: SpecMatch, variant: string, cfg: ValidConfig): VariantSpec | undefined {
   if (table !== "models" || cfg.model.kind !== "checkpoint" || cfg.model.name !== variant) return undefined;
   return checkpointVariant({ ...presetConfig(m.preset), data: cfg.data }, m.preset, { name: variant, dir: cfg.model.dir });
 }
@@ -150,7 +196,7 @@ function otherCheckpoint(table: TableName, m: SpecMatch, variant: string, cfg: E
  * The preset whose spec rows the file's runs are (the one most of them match exactly), with its rows; the data is
  * the first run's. Undefined when no run carries a checked config.
  */
-export function matchSpec(table: TableName, runs: readonly { variant: string; seed: number; config: ExperimentConfig }[]): SpecMatch | undefined {
+export function matchSpec(table: TableName, runs: readonly { variant: string; seed: number; config: ValidConfig }[]): SpecMatch | undefined {
   if (runs.length === 0) return undefined;
   const data = runs[0].config.data;
   let best: { m: SpecMatch; n: number } | undefined;
@@ -163,7 +209,7 @@ export function matchSpec(table: TableName, runs: readonly { variant: string; se
 }
 
 /** A run is its table's job: its variant is a row of the spec and its config the one that row makes for its seed. */
-export function checkRunSpec(table: TableName, m: SpecMatch, run: ResultRun, cfg: ExperimentConfig): void {
+export function checkRunSpec(table: TableName, m: SpecMatch, run: ResultRun, cfg: ValidConfig): void {
   const diffs = specDifferences(table, m, run.variant, run.seed, cfg);
   if (diffs.length) {
     throw new RunProblem(
@@ -175,7 +221,7 @@ export function checkRunSpec(table: TableName, m: SpecMatch, run: ResultRun, cfg
 }
 
 /** The rows a grid of this data must hold: every row but a machine's own checkpoints; the demo data's demo rows. */
-function requiredVariants(table: TableName, m: SpecMatch, cfg: ExperimentConfig): string[] {
+function requiredVariants(table: TableName, m: SpecMatch, cfg: ValidConfig): string[] {
   if (cfg.data.kind === "demo") return [...TABLE_SPECS[table].demoVariants];
   return m.variants.filter((v) => v.config.model.kind !== "checkpoint").map((v) => v.name);
 }
@@ -189,7 +235,7 @@ export function gridProblem(
   table: TableName,
   m: SpecMatch,
   grid: readonly { variant: string; seed: number; hash: string }[],
-  trusted: readonly { variant: string; seed: number; hash: string; config: ExperimentConfig; identity: NonNullable<ResultRun["identity"]> }[],
+  trusted: readonly { variant: string; seed: number; hash: string; config: ValidConfig; identity: ResultRun["identity"] }[],
 ): string | undefined {
   const key = (v: string, s: number) => `${v}\0${s}`;
   const seen = new Set<string>();
@@ -212,7 +258,7 @@ export function gridProblem(
     if (!same) continue; // no believed run of this row: its fingerprints are not recorded, so the hash cannot be recomputed
     const v = m.variants.find((x) => x.name === g.variant) ?? otherCheckpoint(table, m, g.variant, same.config);
     if (!v) continue;
-    const { data: _d, model: _m, ...settings } = expectedConfig(v, g.seed, same.config);
+    const { data: _d, model: _m, ...settings } = expectedConfig(table, v, g.seed, same.config);
     const hash = hashOfParts({ settings, ...same.identity });
     if (hash !== g.hash) return `grid: ${g.variant}, seed ${g.seed} has hash ${g.hash}, but the spec's config gives ${hash}`;
   }

@@ -13,7 +13,7 @@ import { selectionSplit } from "../data/selection";
 import { augmentTrain, chooseHardClasses } from "../augment";
 import { classCounts, type ClassWeightSpec } from "../train";
 import { Rng } from "../random";
-import { fromProjectPath, type ExperimentConfig, type LossSpec } from "../runs/config";
+import { fromProjectPath, type ExperimentConfig, type LossSpec, type ValidConfig } from "../runs/config";
 import type { ClassProbs } from "../train/inference";
 import type { EpochRow, PredictionSplit, RunInfo, RunRecord, SplitMetrics } from "../runs/record";
 
@@ -95,7 +95,6 @@ export function runRows(cfg: RowsSpec, dataset: Dataset): RunRows {
   const dev = capRows(dataset.dev, cfg.maxEvalRows, cfg.seed);
   const test = capRows(dataset.test, cfg.maxEvalRows, cfg.seed);
   const sel = cfg.selection;
-  if (sel === "auto") throw new Error("selection \"auto\" must be resolved by parseExperimentConfig first");
   const { fit, selection } = sel.from === "dev" ? { fit: train, selection: dev } : selectionSplit(train, sel);
   if (!cfg.augment) return { fit, selection, dev, test };
   const hardClasses = chooseHardClasses({ rule: cfg.augment.hardRule, trainLabels: fit.map((r) => labelIndex(r.r)) });
@@ -104,7 +103,7 @@ export function runRows(cfg: RowsSpec, dataset: Dataset): RunRows {
 }
 
 /** The fields of a config that decide which rows a run trains on and is scored on. */
-export type RowsSpec = Pick<ExperimentConfig, "data" | "selection" | "maxTrainRows" | "maxEvalRows" | "augment" | "seed">;
+export type RowsSpec = Pick<ValidConfig, "data" | "selection" | "maxTrainRows" | "maxEvalRows" | "augment" | "seed">;
 
 /** The fields of a loss spec that say how classes are weighted. */
 export type WeightsSpec = Pick<LossSpec, "scheme" | "manual" | "alpha" | "devF1" | "beta">;

@@ -18,10 +18,10 @@ import { BertForRelationClassification, loadPretrained, parseConfig, shapeConfig
 import { studyBatchSampler } from "../augment";
 import { train, evaluate, computeClassWeights, createProgress, toTrainConfig, type TrainExtras, type TrainResult } from "../train";
 import { notebookProgress } from "../report/progress";
-import { fromProjectPath, parseExperimentConfig, type ExperimentConfig } from "../runs/config";
+import { fromProjectPath, parseExperimentConfig, type ExperimentConfig, type ValidConfig } from "../runs/config";
 import type { RunInfo, RunRecord, RunSeconds, SplitMetrics } from "../runs/record";
 import { predictionRows } from "../runs/predictions";
-import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter } from "./store";
+import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter } from "../runs/store";
 import { classWeightSpec, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
 import { fitNgram } from "./baseline";
 import { makeTeacher, rowsDigest, type TeacherRecord } from "./teacher";
@@ -59,7 +59,7 @@ interface Prepared {
   notes: string[];
 }
 
-async function prepareModel(cfg: ExperimentConfig, train: Row[], tmpDir: string): Promise<Prepared> {
+async function prepareModel(cfg: ValidConfig, train: Row[], tmpDir: string): Promise<Prepared> {
   const m = cfg.model;
   const configured = m.kind === "checkpoint" ? m.dir : m.kind === "preset" ? m.pretrained : null;
   const dir = configured ? fromProjectPath(configured) : null;
@@ -92,7 +92,7 @@ export interface RunInputs {
 }
 
 /** The distillation options of a run: its teacher's probabilities, checked to be fitted on the rows this run trains on. */
-function distillFrom(cfg: ExperimentConfig, fit: readonly Row[], teacher?: TeacherRecord): TrainExtras["distill"] {
+function distillFrom(cfg: ValidConfig, fit: readonly Row[], teacher?: TeacherRecord): TrainExtras["distill"] {
   const d = cfg.distill;
   if (!d) return undefined;
   if (!teacher) throw new Error("distill: this run reads its n-gram teacher, a job of its own (runJob names it); make it first");
@@ -103,7 +103,7 @@ function distillFrom(cfg: ExperimentConfig, fit: readonly Row[], teacher?: Teach
 }
 
 /** Fine-tune an encoder on a run's rows, score it, and save it into `writer`'s temp folder (model/). */
-async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoder(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const backend = await initBackend({ verbose: false });
   // the run's product precision until it ends (float32 again after, for whatever the process does next)
   const precision = usePrecision(cfg.precision ?? "f32");
@@ -114,7 +114,7 @@ async function fitEncoder(cfg: ExperimentConfig, hash: string, finalDir: string,
   }
 }
 
-async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const started = Date.now();
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
   const prepared = Date.now();
@@ -188,7 +188,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: Experim
 }
 
 /** Train one run (an encoder, or the n-gram baseline) into `writer`'s temp folder and return what it will hold once committed. */
-async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
+async function trainRun(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
   const t0 = Date.now();
   const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
   opts.onDataReport?.(formatDataReport(data));
@@ -214,8 +214,12 @@ async function trainRun(cfg: ExperimentConfig, hash: string, finalDir: string, w
 
 /** Run (or load) one experiment; the jobs it reads (runJob's needs) are made, or loaded, first. */
 export async function runExperiment(input: ExperimentConfig, opts: RunOptions = {}): Promise<RunRecord> {
-  const job = runJob(parseExperimentConfig(input), opts.label, opts.hash);
-  return makeRun(job, opts, making(opts));
+  return runConfig(parseExperimentConfig(input), opts);
+}
+
+/** Run (or load) the experiment of a config validated at its edge (the CLI's flags and file, a grid's job). */
+export async function runConfig(config: ValidConfig, opts: RunOptions = {}): Promise<RunRecord> {
+  return makeRun(runJob(config, opts.label, opts.hash), opts, making(opts));
 }
 
 /** Train (or load) the run of a job; `inputs` makes what it reads, called only when it has to train. */
@@ -373,7 +377,7 @@ export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridR
 }
 
 /** The runs that already exist for these jobs (run folders, or runs shipped in results files; nothing is trained), and the jobs that have none yet. */
-export function existingRuns<J extends { hash: string; config: ExperimentConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR, shipped?: ReadonlyMap<string, RunRecord>): { runs: JobRun<J>[]; missing: J[] } {
+export function existingRuns<J extends { hash: string; config: ValidConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR, shipped?: ReadonlyMap<string, RunRecord>): { runs: JobRun<J>[]; missing: J[] } {
   const runs: JobRun<J>[] = [];
   const missing: J[] = [];
   for (const job of jobs) {

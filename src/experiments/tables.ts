@@ -33,15 +33,15 @@ import {
 } from "../report";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_RUNS_DIR, runDir } from "./store";
-import type { PredictionSplit, ResultRun } from "../runs/record";
+import { reportedMetrics, reportedSplit, type PredictionSplit, type RunRecord } from "../runs/record";
+import { hasSavedPredictions, savedPredictions, sentencesProblem } from "../runs/predictions";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
 import { describeEncoder } from "./encoders";
-import { readResultsFile, sentencesProblem, shippedPredictions, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
+import { gridProgress, readResultsFile, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
 
 export interface TableRequest {
   preset: PresetName;
@@ -82,7 +82,7 @@ interface TableView {
 interface TableSources {
   runs: { runs: JobRun<Job>[]; missing: Job[] };
   /** `runs` are those believed; `rejected` those left out of every number here, each named with its field */
-  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: ResultRun[]; missing: GridJobRef[]; rejected: RejectedRun[] };
+  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: (RunRecord & { variant: string })[]; missing: GridJobRef[]; rejected: RejectedRun[] };
 }
 
 /** One study table of ours: `TableResult<"runs">` from a grid's run folders, `TableResult<"shipped">` from results/study. */
@@ -123,31 +123,20 @@ export function studyFrame(table: TableName, records: readonly RunScore[]): Data
   return dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases, orientation: spec.studyOrientation }));
 }
 
-/** The split a set of runs is reported on: test when every run has one, else dev. */
-export function reportedSplit(runs: readonly { metrics: { test: unknown } }[]): "test" | "dev" {
-  return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
-}
-
 function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult<"runs"> {
   const split = reportedSplit(runs);
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: (split === "test" ? r.metrics.test : null) ?? r.metrics.dev, split }));
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: reportedMetrics(r, split), split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
-  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, missing), tableEncoder(table, runs));
+  const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, new Set(runs.map((r) => r.hash))), tableEncoder(table, runs));
   return { ...view, source: "runs", runs, missing };
 }
 
-/** Runs present of a grid's jobs, counted as distinct config hashes (jobs shared by two rows count once). */
-function gridProgress(grid: readonly { hash: string }[], missing: readonly { hash: string }[]): TableView["progress"] {
-  const total = new Set(grid.map((g) => g.hash)).size;
-  return { done: total - new Set(missing.map((m) => m.hash)).size, total };
-}
-
 /** The encoders of a table's runs, short (describeEncoder), baseline's first: what its verdicts are measured on. */
-function tableEncoder(table: TableName, runs: readonly { variant: string; config: ExperimentConfig | null }[]): string {
+function tableEncoder(table: TableName, runs: readonly { variant?: string; config: ExperimentConfig }[]): string {
   const baseline = TABLE_SPECS[table].baseline;
   const ordered = [...runs.filter((r) => r.variant === baseline), ...runs.filter((r) => r.variant !== baseline)];
   // one description per distinct model (each reads its checkpoint's config.json), not one per run
-  const models = new Map(ordered.flatMap((r) => (r.config ? [[JSON.stringify(r.config.model), r.config.model] as const] : [])));
+  const models = new Map(ordered.map((r) => [JSON.stringify(r.config.model), r.config.model] as const));
   const names = [...new Set([...models.values()].map((m) => describeEncoder(m, { short: true })))];
   return names.length ? names.join("; ") : "an encoder its results file does not record";
 }
@@ -293,25 +282,18 @@ export interface ErrorAnalysisRequest {
   golds?: readonly string[];
 }
 
-/** A run folder on this machine, or a shipped run (results.ts: its compact predictions beside its results file). */
-type RunLocation = { variant: string; dir?: string; hash?: string | null } | ResultRun;
-
 /**
  * The saved predictions of every run of a variant (folders, or shipped files), or why they cannot be shown: some run's
  * are missing, or a shipped run's sentences are not on this machine (sentencesProblem).
  */
-function variantPredictions(runs: readonly RunLocation[], variant: string, split: string, runsDir: string, resultsDir?: string): PredictionSource[] | string {
+function variantPredictions(runs: readonly RunRecord[], variant: string, split: PredictionSplit): PredictionSource[] | string {
   const mine = runs.filter((x) => x.variant === variant);
   for (const run of mine) {
-    const problem = "predictions" in run && run.predictions?.[split as PredictionSplit] ? sentencesProblem(run, split as PredictionSplit) : undefined;
+    const problem = hasSavedPredictions(run, split) ? sentencesProblem(run, split) : undefined;
     if (problem) return problem;
   }
-  const found = mine.flatMap((run): PredictionSource[] => {
-    if ("predictions" in run && run.predictions?.[split as PredictionSplit]) return [{ split: split as PredictionSplit, rows: shippedPredictions(run, split as PredictionSplit, resultsDir) }];
-    const dir = "dir" in run && run.dir ? run.dir : run.hash ? runDir(run.hash, runsDir) : undefined;
-    return dir !== undefined && fs.existsSync(path.join(dir, `predictions-${split}.jsonl`)) ? [{ dir }] : [];
-  });
-  return found.length === mine.length && found.length > 0 ? found : "the runs' saved predictions are not on this machine";
+  if (mine.length === 0 || !mine.every((run) => hasSavedPredictions(run, split))) return "the runs' saved predictions are not on this machine";
+  return mine.map((run) => ({ split, rows: savedPredictions(run, split), run: run.hash }));
 }
 
 /**
@@ -319,7 +301,7 @@ function variantPredictions(runs: readonly RunLocation[], variant: string, split
  * confused pairs of that same summed matrix, and — when every seed's saved predictions are on this machine — the
  * most confident mistakes of each pair over the seeds.
  */
-export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { runs: readonly RunLocation[] }, opts: ErrorAnalysisRequest = {}): void {
+export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { runs: readonly RunRecord[] }, opts: ErrorAnalysisRequest = {}): void {
   const v = opts.variant ?? headlineVariant(r.table);
   const recs = r.records.filter((x) => x.variant === v);
   if (recs.length === 0) {
@@ -330,7 +312,7 @@ export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { ru
   const summed = sumConfusion(recs.map((x) => x.metrics));
   showChart(confusionMatrixChart(summed, { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
   const pairOpts = { pairs: opts.pairs ?? 3, golds: opts.golds };
-  const sources = variantPredictions(r.runs, v, split, opts.runsDir ?? DEFAULT_RUNS_DIR, opts.resultsDir);
+  const sources = variantPredictions(r.runs, v, split as PredictionSplit);
   if (typeof sources !== "string") {
     showHtml(errorAnalysisHtml(sources, { ...pairOpts, examples: opts.examples ?? 4, split: split as PredictionSplit }));
   } else {
@@ -346,18 +328,17 @@ export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { ru
 export function loadResults(table: TableName, dir = studyResultsDir()): TableResult<"shipped"> | null {
   const file = path.resolve(dir, `${table}.json`);
   if (!fs.existsSync(file)) return null;
-  const { runs, rejected, ...meta } = readResultsFile(file, table);
+  const { runs: entries, records: runs, rejected, ...meta } = readResultsFile(file, table);
   if (runs.length === 0 && rejected.length > 0) {
     throw new Error(`${rejected.map((r) => r.message).join("\n")}\nno run of ${path.relative(process.cwd(), file)} proves itself; restore it from git (git checkout -- ${path.relative(process.cwd(), file)}) or re-export it`);
   }
   if (runs.length === 0) return null;
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: r.metrics, split: r.split }));
+  const split = entries[0].split;
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
   // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
-  const variants = [...new Set([...(meta.grid ?? []).map((g) => g.variant), ...runs.map((r) => r.variant)])];
-  const have = new Set(runs.map((r) => r.hash).filter((h): h is string => h !== null));
-  const missing = (meta.grid ?? []).filter((g) => !have.has(g.hash));
-  // a file without its grid (written before grids were recorded) counts only the runs it has
-  const progress = gridProgress(meta.grid ?? [...have].map((hash) => ({ hash })), missing);
-  const view = tableView(table, runs[0].split, records, variants, progress, tableEncoder(table, runs));
+  const variants = [...new Set([...meta.grid.map((g) => g.variant), ...runs.map((r) => r.variant)])];
+  const have = new Set(runs.map((r) => r.hash));
+  const missing = meta.grid.filter((g) => !have.has(g.hash));
+  const view = tableView(table, split, records, variants, gridProgress(meta.grid, have), tableEncoder(table, runs));
   return { ...view, source: "shipped", file, meta, runs, missing, rejected };
 }

@@ -11,11 +11,11 @@ import { NUM_LABELS } from "../data/labels";
 import type { Row } from "../data/types";
 import { outOfFoldNgramProbs } from "../model/ngram";
 import { computeClassWeights } from "../train";
-import { canonicalJson, dataFingerprint, type ExperimentConfig } from "../runs/config";
+import { canonicalJson, dataFingerprint, type ValidConfig } from "../runs/config";
 import type { RunRecord } from "../runs/record";
 import { classWeightSpec, fitLabels, loadExperimentData, runRows, type RowsSpec, type WeightsSpec } from "./rows";
 import { fileDigest } from "../runs/digest";
-import { lockRun, readSeal, runDir, RunFolderError, RunWriter, DEFAULT_RUNS_DIR, RUN_MARKER } from "./store";
+import { lockRun, readSeal, runDir, RunFolderError, RunWriter, DEFAULT_RUNS_DIR, RUN_MARKER } from "../runs/store";
 
 /** What a teacher is fitted on and with: the rows of its runs, the folds, and the loss whose class weights it takes. */
 export interface TeacherSpec extends RowsSpec {
@@ -40,7 +40,7 @@ const PROBS_FILE = "probs.f32";
 const RECORD_FILE = "teacher.json";
 
 /** The teacher a (validated) config distils from, or undefined when it does not distil. */
-export function teacherSpec(cfg: ExperimentConfig): TeacherSpec | undefined {
+export function teacherSpec(cfg: ValidConfig): TeacherSpec | undefined {
   const d = cfg.distill;
   if (!d) return undefined;
   const { data, selection, maxTrainRows, maxEvalRows, augment, seed } = cfg;

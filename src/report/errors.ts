@@ -1,19 +1,16 @@
 /**
  * Error analysis of one run: which (gold, predicted) pairs it confuses most, and the misclassified sentences of a
  * pair with both entities highlighted and the probabilities the model gave the gold and the predicted class.
- * Reads the run folder's predictions-<split>.jsonl (every run saves them).
+ * Reads a run's saved predictions of one split, as the run store hands them out (runs/predictions.ts savedPredictions).
  */
 import type { DataFrame } from "danfojs-node";
 import { LABEL_NAMES, labelIndex, normalizeLabel, type Label } from "../data/labels";
 import { confusionMatrix, type Metrics } from "../metrics";
-import { loadPredictions, reportedPredictionSplit, savedReportedSplit, type Prediction, type PredictionSplit, type RunRecord } from "../runs";
+import type { Prediction, PredictionSplit, RunRecord } from "../runs/record";
 import { bilingualLabel } from "./charts";
 import { escapeHtml, tableHtml } from "./display";
 import { loadDanfo } from "./danfo";
 import { ReportInputError } from "./tables";
-
-/** A run folder: a loaded run, or just its path. */
-export type RunRef = RunRecord | { dir: string };
 
 /** Anything holding a confusion matrix in label order (rows = gold, columns = predicted). */
 export type ConfusionSource = Metrics | RunRecord | number[][];
@@ -172,14 +169,13 @@ function label(raw: string, what: string): Label {
   return l;
 }
 
-/** The run's predictions of a split (default: its reported split) and that split's name. */
-export function runPredictions(ref: RunRef, split?: PredictionSplit): { split: PredictionSplit; rows: Prediction[] } {
-  const s = split ?? ("metrics" in ref ? reportedPredictionSplit(ref) : savedReportedSplit(ref.dir));
-  return { split: s, rows: loadPredictions(ref.dir, s) };
+/** One run's saved predictions of one split (runs/predictions.ts savedPredictions reads them, from a folder or a results file). */
+export interface PredictionSource {
+  split: PredictionSplit;
+  rows: readonly Prediction[];
+  /** the run's name (its hash), for a caption */
+  run?: string;
 }
-
-/** Where a run's saved predictions are: its folder (or loaded run), or the rows themselves (e.g. shipped with a results file). */
-export type PredictionSource = RunRef | { split: PredictionSplit; rows: readonly Prediction[] };
 
 /** Saved predictions of one split, one list per run (seed). */
 interface SplitPredictions {
@@ -190,7 +186,8 @@ interface SplitPredictions {
 /** The predictions of several runs of one split; runs reporting different splits are refused. */
 function predictionsOf(refs: readonly PredictionSource[], split?: PredictionSplit): SplitPredictions {
   if (refs.length === 0) throw new ReportInputError("error analysis: no runs");
-  const each = refs.map((r) => ("rows" in r ? r : runPredictions(r, split)));
+  const each = refs.filter((r) => split === undefined || r.split === split);
+  if (each.length === 0) throw new ReportInputError(`error analysis: no run's ${split} predictions were given`);
   const splits = [...new Set(each.map((e) => e.split))];
   if (splits.length > 1) throw new ReportInputError(`error analysis: the runs report different splits (${splits.join(", ")}); pass { split }`);
   return { split: splits[0], runs: each.map((e) => e.rows) };
@@ -283,7 +280,7 @@ export function errorAnalysisHtml(refs: PredictionSource | readonly PredictionSo
   const rows = preds.runs.reduce((n, r) => n + r.length, 0);
   if (pairs.length === 0) return `<p>no misclassified ${preds.split} rows${opts.golds ? ` of ${opts.golds.join(", ")}` : ""}</p>`;
   const one = list.length === 1 ? list[0] : undefined;
-  const where = one ? ("dir" in one ? ` of run ${one.dir.split(/[\\/]/).pop()}` : "") : ` summed over ${list.length} runs (as in the confusion matrix)`;
+  const where = one ? (one.run ? ` of run ${one.run}` : "") : ` summed over ${list.length} runs (as in the confusion matrix)`;
   const parts = [tableHtml(confusedPairsTable(pairs), { caption: `most confused pairs${where}, ${preds.split} split (${rows} rows)` })];
   for (const p of pairs) {
     const ex = pairExamples(preds, p.gold, p.pred, opts.examples ?? 4);

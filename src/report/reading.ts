@@ -5,6 +5,7 @@
 import { metricValue, summarize, type RunScore, type MetricRow } from "../metrics/records";
 import { LABEL_NAMES } from "../data/labels";
 import { bilingualLabel } from "./charts";
+import { formatMeanStd } from "./tables";
 import { MAX_PLANNED_SEEDS, verdictAgainst, type ComparisonLine, type SampleComparison, type Verdict } from "../metrics/compare";
 
 /** "+1.23" / "−0.40" (a real minus sign), two decimals. */
@@ -96,7 +97,7 @@ export function rankVariants(records: readonly RunScore[], metric: MetricRow = "
   return variants
     .map((v) => ({ v, s: summarize(records.filter((r) => r.variant === v).map((r) => metricValue(r.metrics, metric))) }))
     .sort((x, y) => y.s.mean - x.s.mean)
-    .map(({ v, s }) => `${v} ${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}`);
+    .map(({ v, s }) => `${v} ${formatMeanStd(s)}`);
 }
 
 export interface ClassShift {

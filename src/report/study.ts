@@ -46,7 +46,6 @@ export const StudyTablesSchema = z.object({
   loss: z.string(),
 });
 
-export type StudyTable = z.infer<typeof StudyTableSchema>;
 export type StudyTables = z.infer<typeof StudyTablesSchema>;
 export type StudyTableName = keyof StudyTables["tables"];
 

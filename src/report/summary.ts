@@ -1,8 +1,9 @@
 /** Plain-text summaries for terminals and logs (notebooks get DataFrames and charts instead). */
 import { LABELS } from "../data/labels";
-import type { Metrics } from "../metrics";
-import type { RunRecord } from "../runs/record";
+import { METRIC_ROWS, metricValue, summarize, type Metrics } from "../metrics";
+import { reportedMetrics, reportedSplit, type RunRecord } from "../runs/record";
 import { padDisplay } from "./display";
+import { formatMeanStd } from "./tables";
 
 const pct = (x: number): string => (100 * x).toFixed(2).padStart(6);
 
@@ -39,39 +40,21 @@ export function formatRunSummary(run: RunRecord, opts: { perClass?: boolean } = 
   return out.join("\n");
 }
 
-const HEADLINE: [string, (m: Metrics) => number][] = [
-  ["Macro-P", (m) => m.macro_precision],
-  ["Macro-R", (m) => m.macro_recall],
-  ["Macro-F1", (m) => m.macro_f1],
-  ["Micro-F1", (m) => m.micro_f1],
-  ["F1 Range", (m) => m.f1_range],
-];
-
-function meanStd(xs: number[]): { mean: number; std: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, std };
-}
-
-/** A study table as text: rows = metrics, columns = variants, "mean ± std" in % over seeds (test split, else dev). */
-export function formatGridTable(
-  table: string,
-  runs: (RunRecord & { variant: string })[],
-  missing: number,
-): string {
+/** A study table as text: rows = metrics, columns = variants, "mean ± std" in % over seeds (the reported split). */
+export function formatGridTable(table: string, runs: readonly (RunRecord & { variant: string })[], missing: number): string {
   const variants = [...new Set(runs.map((r) => r.variant))];
-  const split = runs.every((r) => r.metrics.test) ? "test" : "dev";
+  const split = reportedSplit(runs);
   const cells = variants.map((v) => {
     const rs = runs.filter((r) => r.variant === v);
-    return HEADLINE.map(([, f]) => meanStd(rs.map((r) => 100 * f(split === "test" && r.metrics.test ? r.metrics.test : r.metrics.dev))));
+    return METRIC_ROWS.map((row) => formatMeanStd(summarize(rs.map((r) => metricValue(reportedMetrics(r, split), row)))));
   });
   const w = Math.max(16, ...variants.map((v) => v.length + 2));
   const lines = [
     `== ${table} (${split} split, % mean ± std over seeds${missing ? `; ${missing} runs missing` : ""})`,
     "".padEnd(10) + variants.map((v) => v.padStart(w)).join(""),
   ];
-  HEADLINE.forEach(([name], i) => {
-    lines.push(name.padEnd(10) + cells.map((c) => `${c[i].mean.toFixed(2)} ± ${c[i].std.toFixed(2)}`.padStart(w)).join(""));
+  METRIC_ROWS.forEach((name, i) => {
+    lines.push(name.padEnd(10) + cells.map((c) => c[i].padStart(w)).join(""));
   });
   return lines.join("\n");
 }

@@ -19,10 +19,13 @@ export class ReportInputError extends Error {
 
 export const MISSING = "–";
 
-/** "90.24 ± 0.31"; one seed gives "90.24" (no spread to show); none gives "–". */
+/**
+ * Mean ± std as every table shows it (notebooks, reports, the terminal): "90.24 ± 0.31". One seed has no spread (its
+ * sample std is undefined: summarize gives NaN, never 0), so it shows its mean alone, "90.24"; no seed at all is "–".
+ */
 export function formatMeanStd(s: Summary, digits = 2): string {
   if (s.n === 0 || !Number.isFinite(s.mean)) return MISSING;
-  if (s.n === 1 || !Number.isFinite(s.std)) return s.mean.toFixed(digits);
+  if (!Number.isFinite(s.std)) return s.mean.toFixed(digits);
   return `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
 }
 

@@ -1,5 +1,8 @@
 /**
- * One typed experiment config. Validated once at the edge (CLI, notebook, file, grid) with zod, typed after.
+ * One typed experiment config. An `ExperimentConfig` is what a preset, a table spec, a file or the CLI's flags make;
+ * `parseExperimentConfig` validates it once, at the edge where it comes in (the CLI, a notebook's or a script's
+ * runExperiment, a grid's job, a results file, a run folder's config.json), into a `ValidConfig`: the only kind the
+ * engine (runs, grids, teachers, rows, the store, hashes) takes, and trusts without checking again.
  * Paths in a validated config are relative to the project root, so a saved config means the same in every
  * checkout; its hash covers the content of the data and model files it names, never where they are, so a copied
  * or moved checkout (or a shipped runs/ folder) finds the same runs.
@@ -52,7 +55,6 @@ export const ModelSpecSchema = z.discriminatedUnion("kind", [
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
 export const WeightSchemeSchema = z.enum(CLASS_WEIGHT_SCHEMES as unknown as [ClassWeightScheme, ...ClassWeightScheme[]]);
-export type WeightScheme = z.infer<typeof WeightSchemeSchema>;
 
 export const LossSpecSchema = z.strictObject({
   scheme: WeightSchemeSchema,
@@ -73,7 +75,6 @@ export const AugmentSpecSchema = z.strictObject({
   /** augmented copies per original hard-class row */
   multiplier: z.number().nonnegative().max(100),
 });
-export type AugmentSpec = z.infer<typeof AugmentSpecSchema>;
 
 export const DistillSpecSchema = z.strictObject({
   teacher: z.literal("ngram"),
@@ -83,7 +84,6 @@ export const DistillSpecSchema = z.strictObject({
   /** fit the teacher with the student's class weights, so a weighted student is not pulled back to the unweighted prior */
   classWeighted: z.boolean(),
 });
-export type DistillSpec = z.infer<typeof DistillSpecSchema>;
 
 /**
  * Where the best epoch (and early stopping) is chosen: the data's dev split when a test split is reported, else a
@@ -133,6 +133,15 @@ export const ExperimentConfigSchema = z.strictObject({
 });
 export type ExperimentConfig = z.infer<typeof ExperimentConfigSchema>;
 
+declare const VALID: unique symbol;
+
+/**
+ * A config that parseExperimentConfig made: its schema checked, its paths project-relative, its selection resolved
+ * (never "auto"). Nothing else makes one (withoutClassWeights derives one from another), so a function that takes it
+ * never validates again.
+ */
+export type ValidConfig = Omit<ExperimentConfig, "selection"> & { selection: Exclude<SelectionSpec, "auto">; readonly [VALID]: true };
+
 export class ConfigError extends Error {
   constructor(where: string, issues: string[]) {
     super(`invalid experiment config (${where}):\n  ${issues.join("\n  ")}`);
@@ -144,7 +153,7 @@ export class ConfigError extends Error {
  * Validate an unknown value (a parsed file, CLI flags merged onto a preset) into an ExperimentConfig: unknown keys
  * are refused, paths become project-relative, and selection "auto" is resolved against the data's splits.
  */
-export function parseExperimentConfig(value: unknown, where = "config"): ExperimentConfig {
+export function parseExperimentConfig(value: unknown, where = "config"): ValidConfig {
   const res = ExperimentConfigSchema.safeParse(value);
   if (!res.success) {
     throw new ConfigError(
@@ -159,11 +168,19 @@ export function parseExperimentConfig(value: unknown, where = "config"): Experim
     }
   }
   const hasTest = dataFiles(cfg.data).test !== undefined;
-  if (cfg.selection === "auto") cfg.selection = hasTest ? { from: "dev" } : { from: "train", ...DEFAULT_SELECTION };
-  if (cfg.selection.from === "dev" && !hasTest) {
+  const selection = cfg.selection === "auto" ? (hasTest ? { from: "dev" as const } : { from: "train" as const, ...DEFAULT_SELECTION }) : cfg.selection;
+  if (selection.from === "dev" && !hasTest) {
     throw new ConfigError(where, ["selection: choosing epochs on dev needs a test split to report (the data has none); use \"auto\" or { from: \"train\", fraction, seed }"]);
   }
-  return cfg;
+  return { ...cfg, selection } as ValidConfig;
+}
+
+/**
+ * The same config trained without class weights (where a `hard_classes` loss reads which classes are hard): only the
+ * loss changes, to a scheme that is valid whatever the rest is, so it stays a ValidConfig without a second check.
+ */
+export function withoutClassWeights(cfg: ValidConfig): ValidConfig {
+  return { ...cfg, loss: { ...cfg.loss, scheme: "none", alpha: undefined, devF1: undefined, beta: undefined, manual: undefined } };
 }
 
 /** Read a config file (a run's config.json, or a few fields to apply over a preset); errors name the file. */
@@ -211,7 +228,7 @@ export function modelFingerprint(dir: string, files = ["config.json", "model.saf
   return h.digest("hex").slice(0, 16);
 }
 
-/** The project's root folder (this file sits in src/experiments, or dist/experiments once built). */
+/** The project's root folder (this file sits in src/runs, or dist/runs once built). */
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 /** A path as configs store it: relative to the project root, forward slashes. A relative input is taken as project-relative. */
@@ -299,8 +316,8 @@ function modelIdentity(m: ModelSpec): object {
  * Short, stable hash of a config (what names its run folder): its settings, plus the content of the data files and
  * model folder it names — not their paths, so a run means the same wherever the project lives.
  */
-export function configHash(input: ExperimentConfig): string {
-  return hashOfParts(configHashParts(input));
+export function configHash(config: ValidConfig): string {
+  return hashOfParts(configHashParts(config));
 }
 
 /** What a config's hash is made of: its settings, and the content (not the paths) of the data and model it reads. */
@@ -310,8 +327,8 @@ export interface ConfigHashParts {
   model: object;
 }
 
-export function configHashParts(input: ExperimentConfig): ConfigHashParts {
-  const { data, model, ...settings } = parseExperimentConfig(input);
+export function configHashParts(config: ValidConfig): ConfigHashParts {
+  const { data, model, ...settings } = config;
   return { settings, data: { kind: data.kind, content: dataFingerprint(data) }, model: modelIdentity(model) };
 }
 

@@ -1,4 +1,5 @@
-/** src/runs: what a run is — its config (schema, hash), its record, its saved predictions. */
+/** src/runs: the run store — what a run is (its config: schema, validation, hash; its record) and where it lives (run folders, saved predictions). */
 export * from "./config";
 export * from "./record";
+export * from "./store";
 export * from "./predictions";

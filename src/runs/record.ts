@@ -1,8 +1,9 @@
 /**
  * A finished run, as every layer sees it: what a grid returns, a table assembles, a notebook shows and a run folder
- * holds (config.json, metrics.json, history.json, run.json). One record type, one saved-prediction row, one epoch row.
+ * holds (config.json, metrics.json, history.json, run.json), or a results file ships in its stead. One record type, one
+ * saved-prediction row, one epoch row; the rule for the split a table reports.
  */
-import type { ConfigHashParts, ExperimentConfig } from "./config";
+import type { ConfigHashParts, ValidConfig } from "./config";
 import type { Metrics } from "../metrics";
 import type { EpochRow } from "../train/progress";
 
@@ -16,17 +17,29 @@ export interface SplitMetrics {
   test: Metrics | null;
 }
 
-/** A finished run: its config and hash (the folder's name), its metrics, its training curve and how it ran. */
+/**
+ * A finished run, wherever it lives: its config and hash (the folder's name), its metrics, its training curve and how
+ * it ran; where it is (a run folder, or a results file that ships it); and, from a grid, the table row it ran as.
+ */
 export interface RunRecord {
   hash: string;
-  /** the run folder on this machine */
-  dir: string;
-  config: ExperimentConfig;
+  /** the run folder on this machine; absent for a run a results file ships instead (`shipped`) */
+  dir?: string;
+  config: ValidConfig;
   metrics: SplitMetrics;
   history: EpochRow[];
   info: RunInfo;
-  /** set when a shipped results-file entry stands in for a folder not on this machine (dir = that file) */
-  shipped?: ResultRun;
+  /** a run shipped in a results file (results/study), standing in for a folder not on this machine */
+  shipped?: {
+    /** the results file */
+    file: string;
+    /** sha256 of each split's compact predictions beside it (runs/predictions.ts reads them) */
+    predictions: Partial<Record<PredictionSplit, string>>;
+    /** what its hash was made of besides the config's settings (checked when the file was read) */
+    identity: Pick<ConfigHashParts, "data" | "model">;
+  };
+  /** the row of a table a grid ran it as (a run can be a row of two tables: each grid names it its own way) */
+  variant?: string;
 }
 
 export interface RunInfo {
@@ -99,53 +112,15 @@ export interface Prediction {
 
 export type PredictionSplit = "selection" | "dev" | "test";
 
-/** The split a run's tables report (test when it has one, else dev): the predictions the error analysis reads. */
-export function reportedPredictionSplit(run: Pick<RunRecord, "metrics">): "dev" | "test" {
-  return run.metrics.test ? "test" : "dev";
-}
-
-/** The part of a run's record (run.json) that is shipped: where and how fast it ran. */
-export interface ShippedInfo {
-  backend: string;
-  threads?: number;
-  cpu?: string;
-  blasCore?: string;
-  startedAt: string;
-  seconds: RunSeconds;
-  numerics?: string;
-  bestEpoch: number;
-  trainRows: number;
-  selectionRows?: number;
-  devRows: number;
-  testRows: number;
-  node: string;
-}
-
 /**
- * A run as a results file ships it (results/study/<table>.json runs[]): its table row, the reported split's metrics,
- * and (format 2) what stands in for its folder: every split's metrics, curve, info, fingerprints, predictions.
+ * The split a table of runs reports, the rule stated once: test when every run has one, else dev (one run: its test
+ * split when it has one). Its metrics and saved predictions are what tables, summaries and error analysis read.
  */
-export interface ResultRun {
-  variant: string;
-  seed: number;
-  /** the run folder's name (configHash); null for an n-gram row shipped before the n-gram baseline was a run */
-  hash: string | null;
-  /** the split `metrics` are from */
-  split: "dev" | "test";
-  /** the run's full saved config (null with a null hash) */
-  config: ExperimentConfig | null;
-  /** the reported split's metrics */
-  metrics: Metrics;
-  /** the split the best epoch was chosen on, when there was one */
-  selection?: Pick<Metrics, "micro_f1" | "macro_f1" | "f1_range">;
-  /** seconds the run took to train and evaluate */
-  seconds?: number;
-  /** format 2, runs with a hash: what the hash was made of besides the config's settings (checked on load) */
-  identity?: Pick<ConfigHashParts, "data" | "model">;
-  /** format 2: every split's metrics (selection, dev, test), so the run stands in for its folder */
-  splits?: SplitMetrics;
-  history?: EpochRow[];
-  info?: ShippedInfo;
-  /** format 2: compact predictions, predictions/<hash>-<split>.jsonl beside the file, with each file's sha256 */
-  predictions?: Partial<Record<PredictionSplit, string>>;
+export function reportedSplit(runs: readonly Pick<RunRecord, "metrics">[]): "dev" | "test" {
+  return runs.length > 0 && runs.every((r) => r.metrics.test) ? "test" : "dev";
+}
+
+/** A run's metrics on the split its table reports (reportedSplit). */
+export function reportedMetrics(run: Pick<RunRecord, "metrics">, split: "dev" | "test"): Metrics {
+  return (split === "test" ? run.metrics.test : null) ?? run.metrics.dev;
 }

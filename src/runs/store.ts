@@ -1,6 +1,7 @@
 /**
- * Run folders on disk, keyed by config hash: runs/<hash>/{config.json, metrics.json, confusion.json,
- * predictions-*.jsonl, history.json, run.json, model/, .medrel-run}.
+ * The run store: run folders on disk, keyed by config hash, and their layout, named here and nowhere else:
+ * runs/<hash>/{config.json, metrics.json, confusion.json, predictions-<split>.jsonl, history.json, run.json, model/,
+ * .medrel-run}. (A run shipped in a results file instead of a folder: runs/predictions.ts reads its predictions.)
  * A run is written into a temp folder and renamed into place when complete, so a folder that exists is whole.
  * One process at a time trains a given run (a lock file beside it; the second process waits, then loads the
  * first's result). Nothing that is not ours is ever removed or overwritten: a folder counts as ours when it holds
@@ -9,9 +10,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { configHash, type ExperimentConfig } from "../runs/config";
-import type { EpochRow, RunInfo, RunRecord, SplitMetrics } from "../runs/record";
-import { fileDigest } from "../runs/digest";
+import { configHash, parseExperimentConfig, type ValidConfig } from "./config";
+import type { EpochRow, PredictionSplit, RunInfo, RunRecord, SplitMetrics } from "./record";
+import { fileDigest } from "./digest";
 
 /** runs/ of the checkout, or MEDREL_RUNS_DIR (a shared folder on a cluster; a scratch folder for the notebook tests) */
 export const DEFAULT_RUNS_DIR = process.env.MEDREL_RUNS_DIR ? path.resolve(process.env.MEDREL_RUNS_DIR) : path.resolve(__dirname, "..", "..", "runs");
@@ -21,6 +22,11 @@ export const CKPT_SUFFIX = ".ckpt";
 export const RUN_MARKER = ".medrel-run";
 
 const REQUIRED = ["config.json", "metrics.json", "history.json", "run.json"];
+
+/** A run folder's saved predictions of one split (predictions.ts reads them, run.ts writes them). */
+export function predictionsFile(dir: string, split: PredictionSplit): string {
+  return path.join(dir, `predictions-${split}.jsonl`);
+}
 
 /** Where the run with this hash lives. */
 export function runDir(hash: string, runsDir = DEFAULT_RUNS_DIR): string {
@@ -114,11 +120,22 @@ export function loadRun(dir: string): RunRecord | undefined {
   return {
     hash: name,
     dir,
-    config: readJson<ExperimentConfig>(dir, "config.json"),
+    config: readConfig(dir),
     metrics: readJson<SplitMetrics>(dir, "metrics.json"),
     history: readJson<EpochRow[]>(dir, "history.json"),
     info: readJson<RunInfo>(dir, "run.json"),
   };
+}
+
+/** A run folder's config.json, validated: where a run's config comes back in from a file, once. */
+function readConfig(dir: string): ValidConfig {
+  const file = path.join(dir, "config.json");
+  const raw = readJson<unknown>(dir, "config.json");
+  try {
+    return parseExperimentConfig(raw, file);
+  } catch (e) {
+    throw new RunFolderError(`${file}: not a valid config (${(e as Error).message}); the run is not trusted: ${RETRAIN_HINT}`);
+  }
 }
 
 /**
@@ -127,16 +144,10 @@ export function loadRun(dir: string): RunRecord | undefined {
  * (RunFolderError naming the file); elsewhere (an --out folder, which may hold another config's run) it is false.
  */
 export function isRunOf(run: RunRecord, hash: string): boolean {
-  const file = path.join(run.dir, "config.json");
-  let actual: string;
-  try {
-    actual = configHash(run.config);
-  } catch (e) {
-    throw new RunFolderError(`${file}: not a valid config (${(e as Error).message}); the run is not trusted: ${RETRAIN_HINT}`);
-  }
+  const actual = configHash(run.config);
   if (actual === hash) return true;
-  if (path.basename(run.dir) === hash) {
-    throw new RunFolderError(`${file}: hashes to ${actual}, but the folder is named as run ${hash} (edited after the run was written?); the run is not trusted: ${RETRAIN_HINT}`);
+  if (run.dir && path.basename(run.dir) === hash) {
+    throw new RunFolderError(`${path.join(run.dir, "config.json")}: hashes to ${actual}, but the folder is named as run ${hash} (edited after the run was written?); the run is not trusted: ${RETRAIN_HINT}`);
   }
   return false;
 }
