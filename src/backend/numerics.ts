@@ -4,7 +4,6 @@
  * re-make under other numerics is compared within seed noise instead (experiments/remake.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { BackendInfo } from "./select";
 import type { PrecisionInUse } from "./precision";
 
 /**
@@ -18,8 +17,14 @@ export const PRODUCT_CHUNKING = "chunk-v1";
 /** What the n-gram baseline runs on: plain JavaScript doubles, no kernels. */
 export const NGRAM_NUMERICS = "f64 · js";
 
-/** The parts of a backend that decide its numerics (BackendInfo's, and tf's version). */
-export type NumericsParts = Pick<BackendInfo, "name" | "blas" | "blasCore" | "denormalsFlushed"> & { tfjs: string };
+/** The parts of a backend that decide its numerics (select.ts's BackendInfo has them), and tf's version. */
+export interface NumericsParts {
+  name: string;
+  blas?: string;
+  blasCore?: string;
+  denormalsFlushed: boolean;
+  tfjs: string;
+}
 
 /**
  * "f32 · openblas 0.3.21 Cooperlake · ftz · chunk-v1" (WASM with our OpenBLAS addon; "bf16 onednn 2.6.3 · openblas …" or

@@ -30,7 +30,7 @@ import type { RelationTokenizer } from "../encoding";
 import { writeSafetensors, type HostTensor } from "../model";
 import { writeFolder, type AdamW } from "../train";
 import { decodeSecondMoment, decodeSigned, encodeSecondMoment, encodeSigned, fromF16, toF16, type Quantized } from "./quantize";
-import type { CurvePoint, PretrainConfig, PretrainState } from "./pretrain";
+import type { CurvePoint, PretrainConfig, PretrainState } from "./state";
 
 export const SNAPSHOT_FORMAT = "medrel-pretrain-snapshot/1";
 export const DEFAULT_BUDGET_BYTES = 60 * 1024 * 1024;
