@@ -172,7 +172,8 @@ function planBlock(plan: StudyPlan): string {
   });
   const seeds = Object.entries(plan.seeds).map(([t, v]) => `${t}: ${Object.entries(v).map(([k, n]) => `${k} ${n}`).join(", ")}`);
   return [
-    `Planned for: ${plan.grid}. Test: ${plan.test}; at most ${plan.maxSeedsPerVariant} seeds a variant.`,
+    `Planned for: ${plan.grid}. Test: ${plan.test}; at most ${plan.maxSeedsPerVariant} seeds a variant.` +
+      (plan.override?.precision ? ` Every job runs with ${plan.override.precision} products (the config field \`precision\`; see *bf16 products* under Speed).` : ""),
     "",
     "| comparison | metric | the study's difference | today's spread (sd of paired differences) | seeds for 80% power | planned seeds | what they can decide |",
     "|---|---|---:|---:|---:|---:|---|",

@@ -37,5 +37,6 @@ test("the committed plan is what npm run plan makes from the files it names, unc
     const sha = createHash("sha256").update(fs.readFileSync(path.join(PROJECT_ROOT, f.file))).digest("hex");
     assert.equal(sha, f.sha256, `${f.file} changed since the plan was made from it`);
   }
-  assert.deepEqual(JSON.parse(JSON.stringify(studyPlan(shipped(), plan.grid))), plan);
+  assert.deepEqual(JSON.parse(JSON.stringify(studyPlan(shipped(), plan.grid, plan.override))), plan);
+  assert.deepEqual(plan.override, { precision: "bf16" }, "the grid's numerics are fixed in the plan, before its first run");
 });

@@ -14,11 +14,13 @@ const program = new Command()
   .name("plan")
   .description("Fix the seeds of the next study grid by a power calculation on today's shipped runs")
   .option("--grid <words>", "what the planned grid is", "the study's four tables on the study's data, quick preset, on the new checkpoint (issue: an encoder that beats the n-gram)")
+  .option("--precision <p>", "the grid's product precision (every job's config; bf16 was adopted on the selection split)", "bf16")
   .option("--replace", "write a new plan over the committed one (only for a new grid, before its first run)")
   .parse();
 
 runMain(async () => {
-  const opts = program.opts<{ grid: string; replace?: boolean }>();
+  const opts = program.opts<{ grid: string; precision: string; replace?: boolean }>();
+  if (opts.precision !== "f32" && opts.precision !== "bf16") throw new Error(`--precision must be f32 or bf16, got "${opts.precision}"`);
   const file = path.join(PROJECT_ROOT, STUDY_PLAN_FILE);
   const tables = TABLE_NAMES.map((t) => loadResults(t)).filter((t): t is TableResult<"shipped"> => t !== null);
   if (tables.length !== TABLE_NAMES.length) throw new Error(`plan: results/study lacks ${TABLE_NAMES.length - tables.length} of the four tables; the plan reads today's spreads from all four`);
@@ -28,7 +30,7 @@ runMain(async () => {
     for (const [t, v] of Object.entries(existing.seeds)) console.log(`  ${t}: ${Object.entries(v).map(([k, n]) => `${k} ${n}`).join(", ")}`);
     return;
   }
-  const plan = studyPlan(tables, opts.grid);
+  const plan = studyPlan(tables, opts.grid, { precision: opts.precision });
   fs.writeFileSync(file, JSON.stringify(plan, null, 1) + "\n");
   for (const c of plan.comparisons) console.log(`${c.table}: ${c.b} − ${c.a} (${c.metric}): ${c.note}`);
   console.log(`${plan.cost.runs} fine-tunings, about ${plan.cost.hours.toFixed(1)} h on ${plan.cost.shards} shards at today's ${plan.cost.minutesPerRun.toFixed(1)} min per run: ${STUDY_PLAN_FILE} written; commit it before the first run`);

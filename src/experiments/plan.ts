@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { PLANNED_POWER, seedsToDetect, type MetricRow } from "../metrics";
 import { STUDY_SEEDS, type TableName } from "./study-tables";
 import { studyDifference, tableComparisonLines, type TableResult } from "./tables";
-import { PROJECT_ROOT } from "../runs/config";
+import { PROJECT_ROOT, type ExperimentConfig } from "../runs/config";
 import { signedPoints } from "../report/reading";
 
 /** The most seeds any variant gets (a 2-core machine's budget: see the plan's hours). */
@@ -54,6 +54,11 @@ export interface StudyPlan {
   ensemble: { seeds: number; note: string };
   /** distinct fine-tunings (a run shared by two tables counts once), and the hours they take at today's pace */
   cost: { runs: number; minutesPerRun: number; shards: number; hours: number };
+  /**
+   * settings every job of the grid takes over its table's config, fixed before the first run (the numerics: bf16
+   * products, adopted on the selection split, bench/results/precision-selection.json); absent in plans made before it
+   */
+  override?: Partial<Pick<ExperimentConfig, "precision">>;
 }
 
 function planNote(c: Pick<PlannedComparison, "seedsForPower" | "planned" | "study">): string {
@@ -64,7 +69,7 @@ function planNote(c: Pick<PlannedComparison, "seedsForPower" | "planned" | "stud
 }
 
 /** The plan from today's shipped tables (all four, loaded from results/study). */
-export function studyPlan(tables: readonly TableResult<"shipped">[], grid: string): StudyPlan {
+export function studyPlan(tables: readonly TableResult<"shipped">[], grid: string, override?: StudyPlan["override"]): StudyPlan {
   const comparisons: PlannedComparison[] = [];
   for (const t of tables) {
     for (const c of tableComparisonLines(t.table, t.records, t.variants)) {
@@ -98,6 +103,7 @@ export function studyPlan(tables: readonly TableResult<"shipped">[], grid: strin
       note: "the encoder's and the n-gram's class probabilities averaged per seed (the same seed's two runs), the weight chosen on the selection split: no fine-tuning of its own",
     },
     cost: planCost(tables, seeds),
+    ...(override ? { override } : {}),
   };
 }
 
