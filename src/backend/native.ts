@@ -252,7 +252,9 @@ export function loadNative(): { addon?: NativeAddon; error?: string } {
     const addon = require(file) as NativeAddon;
     const abi = addon.abiVersion?.() ?? 1;
     if (abi !== NATIVE_ABI) {
-      cached = { error: `${file} was built from another medrel_native.c (ABI ${abi}, this code needs ${NATIVE_ABI}): run \`bash src/backend/native/build.sh\`` };
+      // an addon newer than this code means the code is the stale one (dist/ not rebuilt since a pull): say which
+      const fix = abi > NATIVE_ABI ? "this code is older than the addon: rebuild it (`npm run build` for dist/, which the notebooks import)" : "run `bash src/backend/native/build.sh`";
+      cached = { error: `${file} was built from another medrel_native.c (ABI ${abi}, this code needs ${NATIVE_ABI}): ${fix}` };
       return cached;
     }
     addon.setThreads(threads);
