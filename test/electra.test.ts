@@ -14,8 +14,8 @@ import { RelationTokenizer } from "../src/encoding";
 import { isLinearWeight, loadPretrained, shapeConfig, transpose2d } from "../src/model";
 import { categoricalSampler, discriminatorHeadShapes, Electra, isElectraLinear } from "../src/model/electra";
 import { Rng } from "../src/random";
-import { DEFAULT_PRETRAIN_CONFIG, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
-import { maxAbs, maxAbsDiff, PRETRAIN_SENTENCES } from "./helpers";
+import { runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
+import { maxAbs, maxAbsDiff, PRETRAIN_SENTENCES, tinyPretrainConfig } from "./helpers";
 
 const ready = initBackend({ verbose: false });
 
@@ -126,23 +126,7 @@ test("ELECTRA pre-training: the discriminator learns, the export is a BERT check
   await ready;
   const rng = new Rng(9);
   const texts = Array.from({ length: 64 }, (_, i) => PRETRAIN_SENTENCES[i % PRETRAIN_SENTENCES.length].slice(rng.int(6)));
-  const cfg: PretrainConfig = {
-    ...DEFAULT_PRETRAIN_CONFIG,
-    shape: { layers: 1, hidden: 32, heads: 2, intermediate: 64, maxPosition: 64 },
-    maxLength: 48,
-    batchSize: 16,
-    lr: 5e-3,
-    warmupRatio: 0.1,
-    totalSteps: 30,
-    minFreq: 1,
-    saveEvery: 10,
-    logEvery: 5,
-    seed: 3,
-    objective: "electra",
-    generator: { hidden: 8, layers: 1, heads: 1, intermediate: 32 },
-    maskProb: 0.85,
-    randomProb: 0,
-  };
+  const cfg: PretrainConfig = tinyPretrainConfig({ totalSteps: 30 }, true);
   const quiet = { log: () => undefined };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-electra-"));
   const t = await runPretrain(cfg, texts, path.join(dir, "work"), quiet);

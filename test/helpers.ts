@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type * as TF from "@tensorflow/tfjs";
 import type { ModelInputs } from "../src/model";
+import type { PretrainConfig } from "../src/pretrain/state";
 
 /** The largest |a[i] − b[i]| (lengths must match). */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -83,3 +84,26 @@ export const PRETRAIN_SENTENCES = [
   "高血压的并发症包括脑卒中、心力衰竭和肾功能不全。",
   "新生儿黄疸多数为生理性，可通过光疗治疗，严重者需换血。",
 ];
+
+/**
+ * The pre-training tests' tiny config (1 layer × 32, 48 tokens, batch 16), `over` on top; with `electra`, the
+ * ELECTRA fields of those tests (a generator 1 × 8, 85% [MASK], no random replacement).
+ */
+export function tinyPretrainConfig(over: Partial<PretrainConfig> = {}, electra = false): PretrainConfig {
+  // loaded here, not at the top: the numeric helpers above serve tests that never load TensorFlow.js
+  const { DEFAULT_PRETRAIN_CONFIG } = require("../src/pretrain/pretrain") as typeof import("../src/pretrain/pretrain");
+  return {
+    ...DEFAULT_PRETRAIN_CONFIG,
+    shape: { layers: 1, hidden: 32, heads: 2, intermediate: 64, maxPosition: 64 },
+    maxLength: 48,
+    batchSize: 16,
+    lr: 5e-3,
+    warmupRatio: 0.1,
+    minFreq: 1,
+    saveEvery: 10,
+    logEvery: 5,
+    seed: 3,
+    ...(electra ? { objective: "electra" as const, generator: { hidden: 8, layers: 1, heads: 1, intermediate: 32 }, maskProb: 0.85, randomProb: 0 } : {}),
+    ...over,
+  };
+}

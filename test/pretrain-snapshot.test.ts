@@ -13,9 +13,9 @@ import { execFileSync } from "node:child_process";
 import { initBackend } from "../src/backend/select";
 import { Rng } from "../src/random";
 import { decodeSecondMoment, decodeSigned, encodeSecondMoment, encodeSigned, QUANT_BLOCK } from "../src/pretrain/quantize";
-import { DEFAULT_PRETRAIN_CONFIG, runPretrain, type PretrainConfig, type Pretrainer } from "../src/pretrain/pretrain";
+import { runPretrain, type PretrainConfig, type Pretrainer } from "../src/pretrain/pretrain";
 import { commitSnapshot, gitLedger, writeSnapshot, type SnapshotFormat } from "../src/pretrain/snapshot";
-import { PRETRAIN_SENTENCES as SENTENCES } from "./helpers";
+import { PRETRAIN_SENTENCES as SENTENCES, tinyPretrainConfig } from "./helpers";
 
 
 // the production backend (WASM + OpenBLAS kernels, AdamW moments on the host): the bits that must repeat are its bits
@@ -33,23 +33,8 @@ function texts(): string[] {
 }
 
 function config(objective: "mlm" | "electra"): PretrainConfig {
-  return {
-    ...DEFAULT_PRETRAIN_CONFIG,
-    shape: { layers: 1, hidden: 32, heads: 2, intermediate: 64, maxPosition: 64 },
-    maxLength: 40,
-    batchSize: 8,
-    lr: 5e-3,
-    warmupRatio: 0.1,
-    totalSteps: 12,
-    minFreq: 1,
-    saveEvery: 3,
-    // curve points every 3 steps, snapshots every 4: a resume starts mid-window
-    logEvery: 3,
-    seed: 5,
-    ...(objective === "electra"
-      ? { objective, generator: { hidden: 8, layers: 1, heads: 1, intermediate: 32 }, discWeight: 50, maskProb: 0.85, randomProb: 0 }
-      : {}),
-  };
+  // curve points every 3 steps, snapshots every 4: a resume starts mid-window
+  return tinyPretrainConfig({ maxLength: 40, batchSize: 8, totalSteps: 12, saveEvery: 3, logEvery: 3, seed: 5, ...(objective === "electra" ? { discWeight: 50 } : {}) }, objective === "electra");
 }
 
 test("quantize: moments survive as 8-bit log codes; v rounds up and never to 0; signs and zeros kept", () => {

@@ -17,8 +17,8 @@ import { Rng } from "../src/random";
 import { buildCorpus, defaultCorpusSources, evaluationExclusions, formatCorpusReport, CorpusError } from "../src/pretrain/corpus";
 import { loadRows, selectionSplit } from "../src/data";
 import { buildExample, jiebaSegmenter, maskWholeWords, protectedIds, tokenizeWords } from "../src/pretrain/masking";
-import { DEFAULT_PRETRAIN_CONFIG, pretrainLr, REWARM_STEPS, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
-import { assertClose, PRETRAIN_SENTENCES as SENTENCES } from "./helpers";
+import { pretrainLr, REWARM_STEPS, runPretrain, type PretrainConfig } from "../src/pretrain/pretrain";
+import { assertClose, PRETRAIN_SENTENCES as SENTENCES, tinyPretrainConfig } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..");
 const SHARED = path.resolve(ROOT, "../shared/data");
@@ -202,19 +202,7 @@ test("pre-training: a few steps lower the MLM loss; a killed run resumes exactly
   const texts: string[] = [];
   const rng = new Rng(9);
   for (let i = 0; i < 64; i++) texts.push(SENTENCES[i % SENTENCES.length].slice(rng.int(6)));
-  const cfg: PretrainConfig = {
-    ...DEFAULT_PRETRAIN_CONFIG,
-    shape: { layers: 1, hidden: 32, heads: 2, intermediate: 64, maxPosition: 64 },
-    maxLength: 48,
-    batchSize: 16,
-    lr: 5e-3,
-    warmupRatio: 0.1,
-    totalSteps: 40,
-    minFreq: 1,
-    saveEvery: 10,
-    logEvery: 5,
-    seed: 3,
-  };
+  const cfg: PretrainConfig = tinyPretrainConfig({ totalSteps: 40 });
   const quiet = { log: () => undefined };
   const a = tmpDir();
   const full = await runPretrain(cfg, texts, a, quiet);
