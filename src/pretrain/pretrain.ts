@@ -560,6 +560,8 @@ export async function runPretrain(
       break;
     }
     if (opts.stopAtStep !== undefined && trainer.state.step >= opts.stopAtStep) break;
+    // a step resolves through microtasks only, so without this turn of the event loop a SIGTERM's handler never runs
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const r = await trainer.step();
     const now = Date.now();
     trainer.state.seconds += (now - last) / 1000;
