@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { initBackend } from "../src/backend/select";
 import { Rng } from "../src/random";
 import { decodeSecondMoment, decodeSigned, encodeSecondMoment, encodeSigned, QUANT_BLOCK } from "../src/pretrain/quantize";
@@ -174,4 +174,42 @@ test("snapshot budget: the ledger counts every committed version, a snapshot pas
     commitSnapshot(snapDir, { root: out, budgetBytes: l2.bytes + 10 });
   }, /refused/);
   t.dispose();
+});
+
+const SHARED_DATA = path.resolve(__dirname, "..", "..", "shared", "data");
+
+test("npm run pretrain: a SIGTERM to npm ends the run with its snapshot, state and export (the machine is taken away)", { skip: !fs.existsSync(SHARED_DATA) && "../shared/data is absent" }, async () => {
+  const dir = tmpDir();
+  const out = path.join(dir, "out");
+  // a run far longer than the test: only the signal ends it. Steps of ≈ 0.1 s: a launcher that kills its child when
+  // it does not answer a signal within a few ms (tsx's does, after 60 ms) fails here
+  const args = ["run", "--silent", "pretrain", "--", "--objective", "electra", "--layers", "2", "--hidden", "64", "--heads", "1", "--intermediate", "256",
+    "--batch-size", "32", "--max-length", "64", "--steps", "1000000", "--data-dir", SHARED_DATA, "--out", out, "--work", path.join(dir, "work")];
+  const child = spawn("npm", args, { cwd: path.resolve(__dirname, ".."), stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDREL_BLAS_THREADS: "1" } });
+  let log = "";
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no training step within 120 s:\n${log}`)), 120_000);
+    const onData = (b: Buffer): void => {
+      log += b.toString();
+      if (/step 20\/1000000/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+  });
+  child.kill("SIGTERM"); // to npm itself, as a machine's shutdown or a job scheduler sends it
+  // npm exits as soon as it has passed the signal on; the trainer finishes its step and writes
+  await exited;
+  const deadline = Date.now() + 60_000;
+  while (!/exported step \d+/.test(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const stopped = Number(/stopping at step (\d+) \(signal\)/.exec(log)?.[1]);
+  assert.ok(stopped >= 20, `the trainer saw the signal:\n${log.slice(-2000)}`);
+  assert.match(log, new RegExp(`snapshot at step ${stopped}:`));
+  assert.match(log, new RegExp(`exported step ${stopped} to`));
+  assert.ok(fs.existsSync(path.join(out, "model.safetensors")) && fs.existsSync(path.join(out, "snapshot")));
+  const state = JSON.parse(fs.readFileSync(path.join(dir, "work", "state", "state.json"), "utf8")) as { step: number };
+  assert.equal(state.step, stopped, "state/ saved at the step the signal ended");
 });
