@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { ExperimentConfigSchema, parseExperimentConfig, presetConfig } from "../src/experiments";
+import { presetConfig } from "../src/experiments";
+import { ExperimentConfigSchema, parseExperimentConfig } from "../src/runs";
 import { DEFAULT_HYPERPARAMS, HYPERPARAM_KEYS, toTrainConfig, trainConfig } from "../src/train";
 import { addSchemaOptions } from "../src/cli/common";
 

@@ -12,18 +12,14 @@ import {
   presetConfig,
   PRESET_NAMES,
   runConfig,
-  parseExperimentConfig,
-  readConfigFile,
   shippedRun,
   MODELS_DIR,
   type ExperimentConfig,
-  type DataSpec,
-  type ModelSpec,
-  WeightSchemeSchema,
-  ExperimentConfigSchema,
+  comparedWithShipped,
+  variantRuns,
 } from "../experiments";
+import { readConfigFile, type DataSpec, type ModelSpec, WeightSchemeSchema, parseExperimentConfig, ExperimentConfigSchema } from "../runs";
 import { formatRunSummary } from "../report/summary";
-import { comparedWithShipped, variantRuns } from "../experiments/remake";
 import { cpuModel } from "../backend/cpu";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import { runMain, floatArg, choiceArg, addSchemaOptions } from "./common";
