@@ -26,7 +26,7 @@ import * as path from "node:path";
 import { reportedMetrics, reportedSplit, type RunRecord } from "../runs/record";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
-import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
+import { existingRuns, runJobs, type GridRunOptions } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
 import { describeEncoder } from "./encoders";
@@ -69,7 +69,7 @@ interface TableView {
 
 /** Where a table's runs come from: run folders (a grid trained or cached here) or a shipped results file. */
 interface TableSources {
-  runs: { runs: JobRun<Job>[]; missing: Job[] };
+  runs: { runs: (RunRecord & { variant: string })[]; missing: Job[] };
   /** `runs` are those believed; `rejected` those left out of every number here, each named with its field */
   shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: (RunRecord & { variant: string })[]; missing: GridJobRef[]; rejected: RejectedRun[] };
 }
@@ -112,9 +112,9 @@ export function studyFrame(table: TableName, records: readonly RunScore[]): Data
   return dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases, orientation: spec.studyOrientation }));
 }
 
-function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult<"runs"> {
+function assemble(table: TableName, jobs: Job[], runs: (RunRecord & { variant: string })[], missing: Job[]): TableResult<"runs"> {
   const split = reportedSplit(runs);
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: reportedMetrics(r, split), split }));
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
   const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, new Set(runs.map((r) => r.hash))), tableEncoder(table, runs));
   return { ...view, source: "runs", runs, missing };

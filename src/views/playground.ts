@@ -201,7 +201,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   console.log(plan.line);
   const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped });
   const split = reportedSplit(done);
-  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: reportedMetrics(r, split), split }));
+  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
   const others = list.filter((s) => s.name !== reference);
   const comparisons = others.flatMap((s) => (["Macro-F1", "F1 Range"] as const).map((m) => compareVariants(records, reference, s.name, m)));
