@@ -11,7 +11,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   presetConfig,
-  fromScratch,
   runExperiment,
   runJobs,
   gridJobs,
@@ -23,7 +22,7 @@ import {
 } from "../src/experiments";
 import { loadTeacher } from "../src/experiments/teacher";
 import { gridPlan } from "../src/experiments/grids";
-import { configHash, canonicalJson, cleanIncompleteRuns, loadRun, ConfigError, parseExperimentConfig } from "../src/runs";
+import { configHash, canonicalJson, cleanIncompleteRuns, loadRun, ConfigError, parseExperimentConfig, fromScratch } from "../src/runs";
 import { cachedTable } from "../src/experiments/tables";
 import { generateDemo, writeDataset, LABEL_NAMES } from "../src/data";
 import { selectVariants } from "../src/cli/reproduce";

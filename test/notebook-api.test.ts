@@ -16,7 +16,6 @@ import {
   studyResultsCommand,
   configDiff,
   presetConfig,
-  fromScratch,
   headlineVariant,
   loadExperimentData,
   TABLE_SPECS,
@@ -26,6 +25,7 @@ import {
   tableComparisonLines,
   STUDY_DATA_DIR,
 } from "../src/experiments";
+import { fromScratch } from "../src/runs";
 import { tableSummary } from "../src/experiments/tables";
 import { classWeightPlayground, describeWeights, progressLine, readTwoRows, encoderReadingsFrame, tableReportSections, identicalVariantLines, notebookData, playgroundSeeds, retrainPlan } from "../src/views";
 import type { RunRecord } from "../src/runs";

@@ -3,7 +3,7 @@
  * (src/runs), the shipped results files and the tables assembled from runs. What notebooks display is src/views.
  * This face names only what the CLIs, the views, the notebooks and the scripts use; tests may read a file inside.
  */
-export { presetConfig, fromScratch, isPresetName, notebookPreset, PRESET_NAMES, MODELS_DIR, STUDY_DATA_DIR, PRETRAINED_TINY_DIR, type PresetName } from "./presets";
+export { presetConfig, isPresetName, notebookPreset, PRESET_NAMES, MODELS_DIR, STUDY_DATA_DIR, PRETRAINED_TINY_DIR, type PresetName } from "./presets";
 export {
   TABLE_NAMES,
   TABLE_SPECS,
