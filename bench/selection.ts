@@ -16,8 +16,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { presetConfig, runExperiment, type ExperimentConfig } from "../src/experiments";
-import { loadExperimentData } from "../src/experiments/rows";
+import { presetConfig, runExperiment, type ExperimentConfig, loadExperimentData } from "../src/experiments";
 import { DEFAULT_SELECTION, selectionSplit } from "../src/data/selection";
 import { labelIndex } from "../src/data/labels";
 import { trainNgramBaseline } from "../src/model/ngram";

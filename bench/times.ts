@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
 import { choiceArg, runMain } from "../src/cli/common";
-import { PRESET_NAMES, type PresetName } from "../src/experiments/presets";
+import { PRESET_NAMES, type PresetName } from "../src/experiments";
 import { listNotebooks } from "../src/tools/notebooks";
 import { COMMITTED_TIMES, formatDuration, timed } from "../src/tools/times";
 

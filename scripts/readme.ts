@@ -6,13 +6,26 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readStudyPlan, STUDY_PLAN_FILE, type StudyPlan } from "../src/experiments/plan";
-import { loadResults, STUDY_RESULTS_DIR, TABLE_NAMES, TABLE_SPECS, studyResultsCommand, resultsProgress, tableComparisonLines, studyDifference, type TableResult } from "../src/experiments";
+import {
+  readStudyPlan,
+  STUDY_PLAN_FILE,
+  type StudyPlan,
+  loadResults,
+  STUDY_RESULTS_DIR,
+  TABLE_NAMES,
+  TABLE_SPECS,
+  studyResultsCommand,
+  resultsProgress,
+  tableComparisonLines,
+  studyDifference,
+  type TableResult,
+  numericsWords,
+  SEED_NOISE_RULE,
+} from "../src/experiments";
 import { compareSamples, metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, signedPoints, verdictPhrase } from "../src/report";
 import { QUICK_SPEED_FILE, type QuickSpeed } from "../bench/quick-speed";
 import { renderGridBlock } from "../bench/grid";
-import { numericsWords, SEED_NOISE_RULE } from "../src/experiments/remake";
 import { readResults, renderReadmeTable } from "../bench/readme-table";
 import { coreWords } from "../bench/throughput-results";
 import type { BlasCoreChoice } from "../src/backend/cpu";

@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { ExperimentConfigSchema, parseExperimentConfig, presetConfig } from "../src/experiments";
+import { presetConfig } from "../src/experiments";
+import { ExperimentConfigSchema, configFrom, configHash, parseExperimentConfig } from "../src/runs";
 import { DEFAULT_HYPERPARAMS, HYPERPARAM_KEYS, toTrainConfig, trainConfig } from "../src/train";
 import { addSchemaOptions } from "../src/cli/common";
 
@@ -37,4 +38,21 @@ test("one set of defaults: the quick preset's hyperparameters are the trainer's 
     assert.equal(trainConfig()[k], DEFAULT_HYPERPARAMS[k], k);
   }
   assert.deepEqual([DEFAULT_HYPERPARAMS.lr, DEFAULT_HYPERPARAMS.batchSize, DEFAULT_HYPERPARAMS.seed, DEFAULT_HYPERPARAMS.epochs], [1e-3, 32, 0, 3]);
+});
+
+test("configFrom: a whole config file is the run itself, a partial one applies over the preset, flags apply last; validated once", () => {
+  const quick = presetConfig("quick");
+  const smoke = presetConfig("smoke");
+  // a whole config (a run's config.json) ignores the preset: the same hash as the file's own
+  const whole = parseExperimentConfig(smoke);
+  assert.equal(configHash(configFrom(quick, smoke, {}, "t")), configHash(whole));
+  // a partial file over the preset, then flags over both
+  const partial = configFrom(quick, { epochs: 2, seed: 5 }, { fields: { seed: 7 } }, "t");
+  assert.deepEqual([partial.epochs, partial.seed, partial.encoding], [2, 7, quick.encoding]);
+  // --weights manual takes the study's weights unless the config has its own; --from-scratch keeps the shape
+  const manual = configFrom(quick, undefined, { weights: "manual", fromScratch: true }, "t");
+  assert.equal(manual.loss.scheme, "manual");
+  assert.ok(manual.loss.manual && Object.keys(manual.loss.manual).length > 0);
+  assert.equal(manual.model.kind === "preset" && manual.model.pretrained, null);
+  assert.throws(() => configFrom(quick, { epochs: -1 }, {}, "bad.json and flags"), /bad\.json and flags/);
 });

@@ -11,25 +11,19 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   presetConfig,
-  fromScratch,
-  configHash,
-  canonicalJson,
-  parseExperimentConfig,
   runExperiment,
   runJobs,
   gridJobs,
   shardJobs,
   parseShard,
-  cleanIncompleteRuns,
-  cachedTable,
-  loadRun,
-  ConfigError,
   TABLE_SPECS,
   NGRAM_VARIANT,
-  loadTeacher,
-  gridPlan,
   type ExperimentConfig,
 } from "../src/experiments";
+import { loadTeacher } from "../src/experiments/teacher";
+import { gridPlan } from "../src/experiments/grids";
+import { configHash, canonicalJson, cleanIncompleteRuns, loadRun, ConfigError, parseExperimentConfig, fromScratch } from "../src/runs";
+import { cachedTable } from "../src/experiments/tables";
 import { generateDemo, writeDataset, LABEL_NAMES } from "../src/data";
 import { selectVariants } from "../src/cli/reproduce";
 import { killWhen } from "./helpers";

@@ -11,32 +11,23 @@ import * as os from "node:os";
 import { LABEL_NAMES } from "../src/data/labels";
 import type { Metrics, RunScore } from "../src/metrics";
 import {
-  tableSummary,
   loadResults,
   missingResultsMessage,
   studyResultsCommand,
   configDiff,
   presetConfig,
-  fromScratch,
-  classWeightPlayground,
-  describeWeights,
   headlineVariant,
-  progressLine,
-  readTwoRows,
-  encoderReadingsFrame,
   loadExperimentData,
   TABLE_SPECS,
   PRETRAINED_VARIANT,
   FROM_SCRATCH_VARIANT,
   PRETRAINED_TINY_DIR,
-  tableReportSections,
-  identicalVariantLines,
   tableComparisonLines,
-  notebookData,
-  playgroundSeeds,
-  retrainPlan,
   STUDY_DATA_DIR,
 } from "../src/experiments";
+import { fromScratch } from "../src/runs";
+import { tableSummary } from "../src/experiments/tables";
+import { classWeightPlayground, describeWeights, progressLine, readTwoRows, encoderReadingsFrame, tableReportSections, identicalVariantLines, notebookData, playgroundSeeds, retrainPlan } from "../src/views";
 import type { RunRecord } from "../src/runs";
 import { reportHtml } from "../src/report";
 import { RelationTokenizer } from "../src/encoding";

@@ -58,7 +58,7 @@ test("notebooks 02–05 render the study's table from data/study-tables.json: on
   for (const [file, table] of [["02_models", "models"], ["03_encodings", "encodings"], ["04_weighted_loss", "loss"], ["05_augmentation", "augmentation"]]) {
     const cells = read(path.join(path.dirname(notebooks[0]), `${file}.ipynb`)).cells;
     const code = cells.filter((c) => c.cell_type === "code").map(source);
-    assert.deepEqual(code.filter((c) => c.includes("studySection(")), [`const section = await experiments.studySection("${table}", { preset: PRESET });`], file);
+    assert.deepEqual(code.filter((c) => c.includes("studySection(")), [`const section = await views.studySection("${table}", { preset: PRESET });`], file);
     for (const c of code) assert.doesNotMatch(c, /loadResults|demoTable|showErrorAnalysis|showTableResult/, `${file}: a repeated cell is back`);
     const prose = cells.filter((c) => c.cell_type === "markdown").map(source).join("\n");
     const typed = numbers.filter((n) => prose.includes(n));

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { loadResults, readStudyPlan, studyPlan, MAX_SEEDS_PER_VARIANT, TABLE_NAMES, type TableResult } from "../src/experiments";
+import { loadResults, readStudyPlan, studyPlan, TABLE_NAMES, type TableResult } from "../src/experiments";
+import { MAX_SEEDS_PER_VARIANT } from "../src/experiments/plan";
 import { seedsToDetect, compareVariants } from "../src/metrics";
 import { PROJECT_ROOT } from "../src/runs/config";
 

@@ -11,21 +11,20 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import {
   gridJobs,
-  cachedTable,
-  classWeightPlayground,
   runJobs,
   existingRuns,
   exportResults,
   loadResults,
   shippedRuns,
-  savedPredictions,
-  progressLine,
   shippedRun,
   NGRAM_VARIANT,
-  readResultsFile,
   STUDY_DATA_DIR,
   type Job,
 } from "../src/experiments";
+import { cachedTable } from "../src/experiments/tables";
+import { readResultsFile } from "../src/experiments/results";
+import { savedPredictions } from "../src/runs";
+import { classWeightPlayground, progressLine } from "../src/views";
 import { reproduceGrid } from "../src/cli/reproduce";
 import * as report from "../src/report";
 

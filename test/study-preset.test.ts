@@ -13,7 +13,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../src/backend/select";
 import { BertForRelationClassification, saveCheckpoint, shapeConfig } from "../src/model";
-import { presetConfig, loadRun, STUDY_CHECKPOINTS } from "../src/experiments";
+import { presetConfig } from "../src/experiments";
+import { loadRun } from "../src/runs";
+import { STUDY_CHECKPOINTS } from "../src/experiments/study-tables";
 import { STUDY_MANUAL_WEIGHTS } from "../src/train";
 import { LABEL_NAMES } from "../src/data";
 

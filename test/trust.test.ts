@@ -13,21 +13,14 @@ import * as tf from "@tensorflow/tfjs";
 import { unzipSync, zipSync } from "fflate";
 import { promisify } from "node:util";
 import {
-  RUN_MARKER,
-  cleanIncompleteRuns,
-  configHash,
-  dataFingerprint,
-  ensureFolder,
   existingRuns,
-  loadRun,
-  lockRun,
-  modelFingerprint,
   presetConfig,
-  processStartTicks,
-  parseExperimentConfig,
   runExperiment,
   type ExperimentConfig,
 } from "../src/experiments";
+import { readResultsFile } from "../src/experiments/results";
+import { RUN_MARKER, cleanIncompleteRuns, configHash, dataFingerprint, ensureFolder, loadRun, lockRun, modelFingerprint, processStartTicks, hashOfParts, sentencesProblem, savedPredictions, parseExperimentConfig } from "../src/runs";
+import { leftOutLines, showErrorAnalysis } from "../src/views";
 import { initBackend } from "../src/backend/select";
 import { DEMO_DIR, loadRows } from "../src/data";
 import { buildCharTokenizer, encodeDataset, type RelationTokenizer } from "../src/encoding";
@@ -41,15 +34,9 @@ import {
   STUDY_DATA_DIR,
   TABLE_NAMES,
   exportResults,
-  hashOfParts,
-  leftOutLines,
   loadResults,
-  readResultsFile,
   resultsProgress,
-  sentencesProblem,
-  savedPredictions,
   shippedRun,
-  showErrorAnalysis,
   type TableName,
 } from "../src/experiments";
 import { metricsFromConfusion, type Metrics } from "../src/metrics";

@@ -8,22 +8,17 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { SHAPE_NAMES, type ShapeName } from "../model/config";
 import {
-  fromScratch,
   presetConfig,
   PRESET_NAMES,
   runConfig,
-  parseExperimentConfig,
-  readConfigFile,
   shippedRun,
   MODELS_DIR,
   type ExperimentConfig,
-  type DataSpec,
-  type ModelSpec,
-  WeightSchemeSchema,
-  ExperimentConfigSchema,
+  comparedWithShipped,
+  variantRuns,
 } from "../experiments";
+import { configFrom, readConfigFile, type ConfigFlags, type DataSpec, type ModelSpec, WeightSchemeSchema, ExperimentConfigSchema } from "../runs";
 import { formatRunSummary } from "../report/summary";
-import { comparedWithShipped, variantRuns } from "../experiments/remake";
 import { cpuModel } from "../backend/cpu";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import { runMain, floatArg, choiceArg, addSchemaOptions } from "./common";
@@ -96,23 +91,17 @@ async function main(): Promise<void> {
 
   // FILE#HASH: a run shipped in a results file (results/study), re-made from its config and compared with it below
   const shipped = f.config?.includes("#") ? shippedRun(f.config) : undefined;
-  const fileCfg = shipped ? shipped.config : f.config ? readConfigFile(f.config) : undefined;
-  // a whole config (a run's config.json, a shipped run's) is the run itself: the preset must not fill its absent options
-  let cfg: ExperimentConfig = fileCfg && ExperimentConfigSchema.safeParse(fileCfg).success ? (fileCfg as ExperimentConfig) : { ...presetConfig(f.preset), ...fileCfg };
-  const data = resolveData(f);
-  if (data) cfg.data = data;
-  if (f.model) cfg.model = resolveModel(f.model);
-  if (f.fromScratch) {
-    cfg.model = fromScratch(cfg.model);
-  }
-  if (f.weights) {
-    cfg.loss = { ...cfg.loss, scheme: f.weights };
-    if (f.weights === "manual" && !cfg.loss.manual) cfg.loss.manual = { ...STUDY_MANUAL_WEIGHTS };
-  }
+  const file = shipped ? shipped.config : f.config ? readConfigFile(f.config) : undefined;
   const given = program.opts<Record<string, unknown>>();
-  cfg = { ...cfg, ...Object.fromEntries(fields.filter((k) => given[k] !== undefined).map((k) => [k, given[k]])) };
-  // the edge: preset, file and flags validated once here, and trusted from here on
-  const valid = parseExperimentConfig(cfg, f.config ? `${f.config} and flags` : "flags");
+  const flags: ConfigFlags = {
+    fields: Object.fromEntries(fields.filter((k) => given[k] !== undefined).map((k) => [k, given[k]])),
+    data: resolveData(f),
+    model: f.model ? resolveModel(f.model) : undefined,
+    fromScratch: f.fromScratch,
+    weights: f.weights,
+  };
+  // the edge: preset, file and flags made into one config and validated once here, and trusted from here on
+  const valid = configFrom(presetConfig(f.preset), file, flags, f.config ? `${f.config} and flags` : "flags");
 
   const checkpointSeconds = f.checkpointMinutes === undefined ? undefined : 60 * f.checkpointMinutes;
   const run = await runConfig(valid, { out: f.out, force: f.force, strict: f.strict, checkpointSeconds, onDataReport: (text) => console.log(text) });

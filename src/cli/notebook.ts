@@ -10,11 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { choiceArg, portArg, runMain } from "./common";
-import { PRESET_NAMES, type PresetName } from "../experiments/presets";
+import { PRESET_NAMES, type PresetName, existingRuns, TABLE_NAMES, TABLE_SPECS, tableJobs } from "../experiments";
 import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../runs/store";
-import { existingRuns } from "../experiments/run";
-import { TABLE_NAMES, TABLE_SPECS } from "../experiments/study-tables";
-import { tableJobs } from "../experiments/tables";
 import {
   CHECKOUT_TSLAB,
   executeNotebook,

@@ -22,7 +22,7 @@ import { runMain } from "./common";
  * A line of `npm run predict`'s output: a saved Prediction's row and predicted label, with the English name, the
  * confidence, every label's probability by name, and the gold label when the input has one.
  */
-export type PredictedRow = Pick<Prediction, "id" | "sentence" | "h" | "t" | "pred"> & {
+type PredictedRow = Pick<Prediction, "id" | "sentence" | "h" | "t" | "pred"> & {
   pred_en: string;
   confidence: number;
   probs: Record<string, number>;

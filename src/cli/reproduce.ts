@@ -24,15 +24,13 @@ import {
   shippedRuns,
   studyResultsDir,
   existingRuns,
-  ensureFolder,
-  DEFAULT_RUNS_DIR,
   type TableName,
   type PresetName,
   type Job,
   type RunJob,
-  type RunRecord,
   type TeacherRecord,
 } from "../experiments";
+import { ensureFolder, DEFAULT_RUNS_DIR, type RunRecord } from "../runs";
 import { formatDuration } from "../train/progress";
 import { formatGridTable } from "../report/summary";
 import { runMain, choiceArg } from "./common";

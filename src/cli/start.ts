@@ -13,18 +13,16 @@ import { threadsPerWorker } from "../backend/native";
 import { initBackend, describeBackend } from "../backend/select";
 import { loadDemo, formatLoadReport } from "../data";
 import {
-  DEFAULT_RUNS_DIR,
-  RUN_MARKER,
   STUDY_SEEDS,
   TABLE_NAMES,
   TABLE_SPECS,
   describeTableSeeds,
   demoTable,
   loadResults,
-  tableReportSections,
-  type ReportedTable,
   type TableName,
 } from "../experiments";
+import { DEFAULT_RUNS_DIR, RUN_MARKER } from "../runs";
+import { tableReportSections, type ReportedTable } from "../views";
 import { tableText, writeReportHtml, escapeHtml, type ReportSection } from "../report";
 import { listNotebooks, executeNotebook, exportNotebookHtml, machineInfo, recordTime, runsFolderCondition, timed, timesFile, type Machine } from "../tools";
 import { runMain } from "./common";

@@ -1,15 +1,50 @@
-/** src/experiments: presets, the study's table specs, the run cache, the jobs of a grid (runs and teachers), tables, the playground; the config and the run record come from src/runs. */
-export * from "../runs";
-export * from "./presets";
-export * from "./study-tables";
-export * from "./rows";
-export * from "./teacher";
-export * from "./grids";
-export * from "./run";
-export * from "./tables";
-export * from "./results";
-export * from "./playground";
-export * from "./notebook";
-export * from "./section";
-export * from "./encoders";
-export * from "./plan";
+/**
+ * src/experiments, the engine: presets, the study's table specs, a grid's jobs, running them into the run store
+ * (src/runs), the shipped results files and the tables assembled from runs. What notebooks display is src/views.
+ * This face names only what the CLIs, the views, the notebooks and the scripts use; tests may read a file inside.
+ */
+export { presetConfig, isPresetName, notebookPreset, PRESET_NAMES, MODELS_DIR, STUDY_DATA_DIR, PRETRAINED_TINY_DIR, type PresetName } from "./presets";
+export {
+  TABLE_NAMES,
+  TABLE_SPECS,
+  STUDY_SEEDS,
+  NGRAM_VARIANT,
+  PRETRAINED_VARIANT,
+  FROM_SCRATCH_VARIANT,
+  describeTableSeeds,
+  type TableName,
+  type VariantSpec,
+} from "./study-tables";
+export { gridJobs, makeJob, parseShard, shardJobs, type Job, type RunJob } from "./grids";
+export { runExperiment, runConfig, runJobs, existingRuns, type GridRunOptions } from "./run";
+export { loadExperimentData, formatDataReport } from "./rows";
+export type { TeacherRecord } from "./teacher";
+export {
+  loadResults,
+  demoTable,
+  tableJobs,
+  tableComparisonLines,
+  studyDifference,
+  headlineVariant,
+  headlineChangeChart,
+  type TableRequest,
+  type TableResult,
+} from "./tables";
+export {
+  exportResults,
+  exportDrops,
+  ExportConflictError,
+  EXPORT_CONFLICT_HINT,
+  shippedRun,
+  shippedRuns,
+  resultsProgress,
+  missingResultsMessage,
+  studyResultsCommand,
+  studyResultsDir,
+  STUDY_RESULTS_DIR,
+} from "./results";
+export { describeEncoder } from "./encoders";
+export { studyPlan, readStudyPlan, STUDY_PLAN_FILE, type StudyPlan } from "./plan";
+export { comparedWithShipped, variantRuns, numericsWords, SEED_NOISE_RULE } from "./remake";
+// a notebook writes its own config and reads how two differ
+export { configDiff, type ExperimentConfig } from "../runs/config";

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_MAX_LENGTH } from "../encoding";
-import type { ExperimentConfig, ModelSpec } from "../runs/config";
+import type { ExperimentConfig } from "../runs/config";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import { DEFAULT_HYPERPARAMS, DEFAULT_LOSS_OPTIONS } from "../train/config";
 
@@ -70,16 +70,6 @@ export function presetConfig(name: PresetName): ExperimentConfig {
         weightDecay: 0.01,
       };
   }
-}
-
-/**
- * The "from scratch" twin of a preset model: random init in the SAME architecture as its pretrained checkpoint
- * (so the ablation measures the initial weights only), with a character vocabulary from train.
- */
-export function fromScratch(model: ModelSpec): ModelSpec {
-  if (model.kind !== "preset") throw new Error("--from-scratch applies to the embedded presets, not to a checkpoint folder");
-  if (!model.pretrained) return model;
-  return { kind: "preset", preset: model.preset, pretrained: null, shapeFrom: model.pretrained };
 }
 
 export function isPresetName(s: string): s is PresetName {

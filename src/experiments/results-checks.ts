@@ -1,6 +1,7 @@
 /**
- * Whether a shipped run is believed (results.ts readResultsFile calls these): it agrees with itself (every metric
- * recomputed from its confusion matrix, that matrix recomputed from its compact predictions, the reported split equal
+ * A results file's format (results/study/<table>.json: its grid, its runs) and whether a shipped run is believed
+ * (results.ts readResultsFile calls these): it agrees with itself (every metric recomputed from its confusion matrix,
+ * that matrix recomputed from its compact predictions, the reported split equal
  * to its `splits` entry) and with its table (its config is the job the table's spec makes for its variant and seed; its
  * hash is a job of the file's grid, and that grid is the spec's whole grid). A run that fails is named with its field
  * and left out; a grid that is not the spec's is an error for the whole file.
@@ -19,7 +20,7 @@ import { PRESET_NAMES, presetConfig, type PresetName } from "./presets";
 import { STUDY_CHECKPOINTS, TABLE_SPECS, checkpointVariant, type TableName, type VariantSpec } from "./study-tables";
 
 /** The part of a run's record (run.json) that is shipped: where and how fast it ran. */
-export interface ShippedInfo {
+interface ShippedInfo {
   backend: string;
   threads?: number;
   cpu?: string;
@@ -40,7 +41,7 @@ export interface ShippedInfo {
  * and what stands in for its folder: every split's metrics, curve, info, fingerprints, predictions. The file's format
  * only: read, it is a RunRecord (asRunRecord), which is what everything after the reader sees.
  */
-export interface ResultRun {
+interface ResultRun {
   variant: string;
   seed: number;
   /** the run folder's name (configHash) */
@@ -63,6 +64,27 @@ export interface ResultRun {
   info: ShippedInfo;
   /** compact predictions, predictions/<hash>-<split>.jsonl beside the file, with each file's sha256 */
   predictions: Partial<Record<PredictionSplit, string>>;
+}
+
+/** A job of the grid a file belongs to: what "n of N runs" counts. */
+export interface GridJobRef {
+  variant: string;
+  seed: number;
+  hash: string;
+}
+
+/** results/study/<table>.json: a table's grid and the runs of it done, each standing in for its run folder. */
+export interface ResultsFile {
+  format: number;
+  table: TableName;
+  /** the command that produced the file */
+  command: string;
+  generatedAt: string;
+  /** wall time of the whole grid that produced it (all tables of the command), seconds */
+  gridSeconds?: number;
+  /** every job of the grid, done or not */
+  grid: GridJobRef[];
+  runs: ResultRun[];
 }
 
 /** A run of a results file that is not believed: where it is, and the field and problem. */

@@ -18,9 +18,12 @@ import { PROJECT_ROOT, configHashParts, hashOfParts, parseExperimentConfig, type
 import { reportedMetrics, reportedSplit, type PredictionSplit, type RunInfo, type RunRecord } from "../runs/record";
 import { compactPredictionsFile, hasSavedPredictions, savedPredictions } from "../runs/predictions";
 import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
-import { RunProblem, checkRunMetrics, checkRunSpec, gridProblem, matchSpec, type RejectedRun, type ResultRun, type ShippedInfo } from "./results-checks";
+import { RunProblem, checkRunMetrics, checkRunSpec, gridProblem, matchSpec, type GridJobRef, type RejectedRun, type ResultsFile } from "./results-checks";
 
-export type { RejectedRun, ResultRun } from "./results-checks";
+export type { GridJobRef, RejectedRun, ResultsFile } from "./results-checks";
+
+/** One run as a results file ships it: the file's format only (read, it is a RunRecord: asRunRecord). */
+type ResultRun = ResultsFile["runs"][number];
 
 /** The results format this code writes and reads (every shipped file is format 2: its runs stand in for their folders). */
 export const RESULTS_FORMAT = 2;
@@ -58,27 +61,7 @@ export function gridProgress(grid: readonly { hash: string }[], done: ReadonlySe
   return { done: [...hashes].filter((h) => done.has(h)).length, total: hashes.size };
 }
 
-// ---- the file format --------------------------------------------------------------------------
-
-/** A job of the grid a file belongs to: what "n of N runs" counts. */
-export interface GridJobRef {
-  variant: string;
-  seed: number;
-  hash: string;
-}
-
-export interface ResultsFile {
-  format: number;
-  table: TableName;
-  /** the command that produced the file */
-  command: string;
-  generatedAt: string;
-  /** wall time of the whole grid that produced it (all tables of the command), seconds */
-  gridSeconds?: number;
-  /** every job of the grid, done or not */
-  grid: GridJobRef[];
-  runs: ResultRun[];
-}
+// ---- the file format: its schema (its types are results-checks.ts's) ------------------------
 
 const num = z.number().finite();
 const MetricsSchema = z.object({
@@ -277,7 +260,7 @@ function writeShipped(file: string, text: string | null): void {
 
 const sha256 = (text: string | Buffer): string => createHash("sha256").update(text).digest("hex");
 
-function shippedInfo(run: RunRecord): ShippedInfo {
+function shippedInfo(run: RunRecord): ResultRun["info"] {
   const i = run.info;
   return {
     backend: i.backend,
@@ -297,7 +280,7 @@ function shippedInfo(run: RunRecord): ShippedInfo {
 }
 
 /** One finished run of a grid (its table row named) as a results-file entry, its compact predictions written beside. */
-export function resultRun(dir: string, run: RunRecord & { variant: string }, split: "dev" | "test"): ResultRun {
+function resultRun(dir: string, run: RunRecord & { variant: string }, split: "dev" | "test"): ResultRun {
   // a shipped run is written back as the entry it was read from, as the job it stands for here: one run can be a row
   // of two tables (the quick preset's run is Entity_marked2, the pretrained model and Weighted+Aug)
   if (run.shipped) {
@@ -468,7 +451,7 @@ export function shippedRuns(dir = studyResultsDir()): Map<string, RunRecord> {
 }
 
 /** How much of each table's grid a results folder holds (a table whose file is absent is left out). */
-export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultRun[]; rejected: RejectedRun[] }[] {
+export function resultsProgress(dir = studyResultsDir()): { table: TableName; done: number; total: number; grid: GridJobRef[]; runs: ResultsFile["runs"]; rejected: RejectedRun[] }[] {
   return TABLE_NAMES.flatMap((table) => {
     const file = path.resolve(dir, `${table}.json`);
     if (!fs.existsSync(file)) return [];

@@ -323,13 +323,12 @@ function makeTeacherJob(job: TeacherJob, m: Making): Promise<TeacherRecord> {
   });
 }
 
-/** A job's run, with the job's own fields (variant, seed, …) beside it. */
-export type JobRun<J> = RunRecord & Omit<J, "config" | "needs" | "kind">;
+/** A job's run as the one record type: the table row a grid's job runs it as (its variant) named on it. */
+type RunOf<J> = J extends { variant: string } ? RunRecord & { variant: string } : RunRecord;
 
-/** A job's own fields (table, variant, seed, hash, label): what its JobRun carries beside the run. */
-function jobFields<J extends object>(job: J): Omit<J, "config" | "needs" | "kind"> {
-  const { config: _c, needs: _n, kind: _k, ...rest } = job as J & { config?: unknown; needs?: unknown; kind?: unknown };
-  return rest as Omit<J, "config" | "needs" | "kind">;
+function jobRun<J>(run: RunRecord, job: J): RunOf<J> {
+  const variant = (job as { variant?: string }).variant;
+  return (variant === undefined ? run : { ...run, variant }) as RunOf<J>;
 }
 
 export interface GridRunOptions extends RunOptions {
@@ -355,7 +354,7 @@ function teacherWanted(teacher: TeacherJob, plan: readonly GridJob[], opts: RunO
  * the given run jobs, in order. Runs that exist are loaded; a grid killed mid-way and re-run redoes only the
  * missing runs.
  */
-export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridRunOptions = {}): Promise<JobRun<Extract<J, RunJob>>[]> {
+export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridRunOptions = {}): Promise<RunOf<Extract<J, RunJob>>[]> {
   const m = making(opts);
   const plan = gridPlan(jobs);
   const total = plan.filter((j) => j.kind === "run").length;
@@ -368,21 +367,21 @@ export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridR
     const run = await makeRun(job, { ...opts, out: undefined, verbose: false, hash: job.hash, label: jobLabel(job) }, m);
     opts.onJob?.(++done, total, run);
   }
-  const out: JobRun<Extract<J, RunJob>>[] = [];
+  const out: RunOf<Extract<J, RunJob>>[] = [];
   for (const job of jobs) {
     if (job.kind !== "run") continue;
-    out.push({ ...(await m.runs.get(job.hash)!), ...jobFields(job as Extract<J, RunJob>) });
+    out.push(jobRun(await m.runs.get(job.hash)!, job as Extract<J, RunJob>));
   }
   return out;
 }
 
 /** The runs that already exist for these jobs (run folders, or runs shipped in results files; nothing is trained), and the jobs that have none yet. */
-export function existingRuns<J extends { hash: string; config: ValidConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR, shipped?: ReadonlyMap<string, RunRecord>): { runs: JobRun<J>[]; missing: J[] } {
-  const runs: JobRun<J>[] = [];
+export function existingRuns<J extends { hash: string; config: ValidConfig }>(jobs: J[], runsDir = DEFAULT_RUNS_DIR, shipped?: ReadonlyMap<string, RunRecord>): { runs: RunOf<J>[]; missing: J[] } {
+  const runs: RunOf<J>[] = [];
   const missing: J[] = [];
   for (const job of jobs) {
     const r = loadRun(runDir(job.hash, runsDir)) ?? shipped?.get(job.hash);
-    if (r && isRunOf(r, job.hash)) runs.push({ ...r, ...jobFields(job) });
+    if (r && isRunOf(r, job.hash)) runs.push(jobRun(r, job));
     else missing.push(job);
   }
   return { runs, missing };

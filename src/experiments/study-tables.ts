@@ -10,8 +10,8 @@ import { STUDY_ENCODINGS } from "../encoding/types";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { MetricRow } from "../metrics/records";
 import type { StudyOrientation, StudyTableName } from "../report/study";
-import type { ExperimentConfig } from "../runs/config";
-import { fromScratch, MODELS_DIR, type PresetName } from "./presets";
+import { fromScratch, type ExperimentConfig } from "../runs/config";
+import { MODELS_DIR, type PresetName } from "./presets";
 
 export type TableName = "models" | "encodings" | "loss" | "augmentation";
 export const TABLE_NAMES: readonly TableName[] = ["models", "encodings", "loss", "augmentation"];

@@ -19,25 +19,14 @@ import {
   dropEmptyColumns,
   perClassShifts,
   studyMetric,
-  showTable,
-  showChart,
-  showSentences,
-  showHtml,
-  confusionMatrixChart,
-  confusedPairsTable,
-  errorAnalysisHtml,
-  sumConfusion,
-  confusedPairs,
   type PlotlyFigure,
-  type PredictionSource,
 } from "../report";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { reportedMetrics, reportedSplit, type PredictionSplit, type RunRecord } from "../runs/record";
-import { hasSavedPredictions, savedPredictions, sentencesProblem } from "../runs/predictions";
+import { reportedMetrics, reportedSplit, type RunRecord } from "../runs/record";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
-import { existingRuns, runJobs, type GridRunOptions, type JobRun } from "./run";
+import { existingRuns, runJobs, type GridRunOptions } from "./run";
 import type { PresetName } from "./presets";
 import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
 import { describeEncoder } from "./encoders";
@@ -80,7 +69,7 @@ interface TableView {
 
 /** Where a table's runs come from: run folders (a grid trained or cached here) or a shipped results file. */
 interface TableSources {
-  runs: { runs: JobRun<Job>[]; missing: Job[] };
+  runs: { runs: (RunRecord & { variant: string })[]; missing: Job[] };
   /** `runs` are those believed; `rejected` those left out of every number here, each named with its field */
   shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: (RunRecord & { variant: string })[]; missing: GridJobRef[]; rejected: RejectedRun[] };
 }
@@ -123,9 +112,9 @@ export function studyFrame(table: TableName, records: readonly RunScore[]): Data
   return dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases, orientation: spec.studyOrientation }));
 }
 
-function assemble(table: TableName, jobs: Job[], runs: JobRun<Job>[], missing: Job[]): TableResult<"runs"> {
+function assemble(table: TableName, jobs: Job[], runs: (RunRecord & { variant: string })[], missing: Job[]): TableResult<"runs"> {
   const split = reportedSplit(runs);
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.seed, metrics: reportedMetrics(r, split), split }));
+  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
   const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, new Set(runs.map((r) => r.hash))), tableEncoder(table, runs));
   return { ...view, source: "runs", runs, missing };
@@ -253,73 +242,6 @@ export function headlineChangeChart(r: Pick<TableView, "table" | "records" | "en
   const verdict = differenceWords(r.table, compareVariants(r.records, h.a, h.b, metric));
   const title = `Per-class F1 change, ${h.b} − ${h.a} (points, 95% interval over seeds; ★ = hard class)<br><sub>${metric} ${verdict}; on ${r.encoder}</sub>`;
   return perClassChangeChart(r.records, h.a, [h.b], { title, height: 520 });
-}
-
-/** What a notebook shows of a table (the study-data results or the demo grid): ours beside the study's, the summary, per class, the readings. */
-export function showTableResult(r: Pick<TableView, "table" | "split" | "frame" | "perClass" | "chart" | "records" | "variants" | "summary" | "readings" | "encoder">, opts: { caption?: string } = {}): void {
-  const seeds = new Set(r.records.map((x) => x.seed)).size;
-  showTable(r.frame, { caption: opts.caption ?? `ours (${r.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
-  showSentences(r.summary, "In words (computed from the runs above):");
-  showChart(r.chart);
-  const change = headlineChangeChart(r);
-  if (change) showChart(change);
-  showTable(r.perClass, { caption: `per-class F1 (%, ${r.split} split, mean ± std over seeds)` });
-  showSentences(r.readings, "Readings (95% interval over seeds, the smallest difference these seeds detect at 80% power, the verdict against the study's own difference):");
-}
-
-export interface ErrorAnalysisRequest {
-  /** default the table's headline variant (headlineVariant) */
-  variant?: string;
-  /** confused pairs to list (default 3; with `golds`, per gold class) */
-  pairs?: number;
-  /** example sentences per pair (default 4) */
-  examples?: number;
-  /** where run folders are looked up for results files (default runs/) */
-  runsDir?: string;
-  /** where shipped runs' compact predictions are (default results/study, or MEDREL_RESULTS_DIR) */
-  resultsDir?: string;
-  /** only what these gold classes are taken for (e.g. the study's hard classes, STUDY_HARD_CLASSES) */
-  golds?: readonly string[];
-}
-
-/**
- * The saved predictions of every run of a variant (folders, or shipped files), or why they cannot be shown: some run's
- * are missing, or a shipped run's sentences are not on this machine (sentencesProblem).
- */
-function variantPredictions(runs: readonly RunRecord[], variant: string, split: PredictionSplit): PredictionSource[] | string {
-  const mine = runs.filter((x) => x.variant === variant);
-  for (const run of mine) {
-    const problem = hasSavedPredictions(run, split) ? sentencesProblem(run, split) : undefined;
-    if (problem) return problem;
-  }
-  if (mine.length === 0 || !mine.every((run) => hasSavedPredictions(run, split))) return "the runs' saved predictions are not on this machine";
-  return mine.map((run) => ({ split, rows: savedPredictions(run, split), run: run.hash }));
-}
-
-/**
- * Where a table's variant (default its headline one) goes wrong: its confusion matrix summed over the seeds, the most
- * confused pairs of that same summed matrix, and — when every seed's saved predictions are on this machine — the
- * most confident mistakes of each pair over the seeds.
- */
-export function showErrorAnalysis(r: Pick<TableView, "table" | "records"> & { runs: readonly RunRecord[] }, opts: ErrorAnalysisRequest = {}): void {
-  const v = opts.variant ?? headlineVariant(r.table);
-  const recs = r.records.filter((x) => x.variant === v);
-  if (recs.length === 0) {
-    console.log(`no runs of ${v} in this table`);
-    return;
-  }
-  const split = recs[0].split ?? "dev";
-  const summed = sumConfusion(recs.map((x) => x.metrics));
-  showChart(confusionMatrixChart(summed, { title: `${v}: confusion matrix, ${split} split, summed over ${recs.length} seeds` }));
-  const pairOpts = { pairs: opts.pairs ?? 3, golds: opts.golds };
-  const sources = variantPredictions(r.runs, v, split as PredictionSplit);
-  if (typeof sources !== "string") {
-    showHtml(errorAnalysisHtml(sources, { ...pairOpts, examples: opts.examples ?? 4, split: split as PredictionSplit }));
-  } else {
-    showTable(confusedPairsTable(confusedPairs(summed, pairOpts)), {
-      caption: `${v}: most confused pairs summed over ${recs.length} seeds, as in the matrix above (no example sentences: ${sources})`,
-    });
-  }
 }
 
 // ---- shipped results (results/study) as the notebooks show them ------------------------------

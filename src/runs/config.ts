@@ -18,7 +18,7 @@ import type { SplitName } from "../data/types";
 import { DEMO_DIR } from "../data/demo";
 import { DEFAULT_SELECTION } from "../data/selection";
 import { POOLINGS, SHAPE_NAMES, type Pooling, type ShapeName } from "../model/config";
-import { CLASS_WEIGHT_SCHEMES, type ClassWeightScheme } from "../train/class-weights";
+import { CLASS_WEIGHT_SCHEMES, STUDY_MANUAL_WEIGHTS, type ClassWeightScheme } from "../train/class-weights";
 import { HyperparamsSchema, LossOptionsSchema } from "../train/config";
 import { fileDigest } from "./digest";
 
@@ -173,6 +173,45 @@ export function parseExperimentConfig(value: unknown, where = "config"): ValidCo
     throw new ConfigError(where, ["selection: choosing epochs on dev needs a test split to report (the data has none); use \"auto\" or { from: \"train\", fraction, seed }"]);
   }
   return { ...cfg, selection } as ValidConfig;
+}
+
+/** What a command line asks of a run besides a preset and a file: scalar fields, and the flags that change one. */
+export interface ConfigFlags {
+  /** scalar fields given as flags of the same name (seed, epochs, lr, …) */
+  fields?: Partial<ExperimentConfig>;
+  data?: DataSpec;
+  model?: ModelSpec;
+  /** the model's from-scratch twin (fromScratch) */
+  fromScratch?: boolean;
+  /** the loss's class-weight scheme; manual without weights of its own takes the study's */
+  weights?: ClassWeightScheme;
+}
+
+/**
+ * The config a command asks for, made and validated once: a whole config from a file (a run's config.json, a shipped
+ * run's) is the run itself, so the preset does not fill its absent options; a partial one applies over the preset;
+ * flags apply last.
+ */
+export function configFrom(preset: ExperimentConfig, file: Partial<ExperimentConfig> | undefined, flags: ConfigFlags, where: string): ValidConfig {
+  const cfg: ExperimentConfig = file && ExperimentConfigSchema.safeParse(file).success ? { ...(file as ExperimentConfig) } : { ...preset, ...file };
+  if (flags.data) cfg.data = flags.data;
+  if (flags.model) cfg.model = flags.model;
+  if (flags.fromScratch) cfg.model = fromScratch(cfg.model);
+  if (flags.weights) {
+    cfg.loss = { ...cfg.loss, scheme: flags.weights };
+    if (flags.weights === "manual" && !cfg.loss.manual) cfg.loss.manual = { ...STUDY_MANUAL_WEIGHTS };
+  }
+  return parseExperimentConfig({ ...cfg, ...flags.fields }, where);
+}
+
+/**
+ * The "from scratch" twin of a preset model: random init in the SAME architecture as its pretrained checkpoint
+ * (so the ablation measures the initial weights only), with a character vocabulary from train.
+ */
+export function fromScratch(model: ModelSpec): ModelSpec {
+  if (model.kind !== "preset") throw new Error("--from-scratch applies to the embedded presets, not to a checkpoint folder");
+  if (!model.pretrained) return model;
+  return { kind: "preset", preset: model.preset, pretrained: null, shapeFrom: model.pretrained };
 }
 
 /**

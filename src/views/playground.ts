@@ -23,19 +23,26 @@ import {
   type PredictionSource,
 } from "../report";
 import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunScore } from "../metrics";
-import { makeJob, type Job } from "./grids";
+import {
+  makeJob,
+  type Job,
+  presetConfig,
+  type PresetName,
+  describeEncoder,
+  existingRuns,
+  runJobs,
+  type GridRunOptions,
+  STUDY_SEEDS,
+  TABLE_SPECS,
+  shippedRuns,
+} from "../experiments";
 import { loadDanfo } from "../report/danfo";
 import { LABELS, LABEL_NAMES, normalizeLabel } from "../data/labels";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
-import { presetConfig, type PresetName } from "./presets";
-import { describeEncoder } from "./encoders";
-import { existingRuns, runJobs, type GridRunOptions } from "./run";
 import { formatDuration } from "../tools/times";
-import { STUDY_SEEDS, TABLE_SPECS } from "./study-tables";
 import { reportedMetrics, reportedSplit, type PredictionSplit, type RunRecord } from "../runs/record";
 import { hasSavedPredictions, savedPredictions } from "../runs/predictions";
-import { shippedRuns } from "./results";
 
 export interface WeightSetting {
   /** shown in the tables and the progress titles */
@@ -194,7 +201,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   console.log(plan.line);
   const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped });
   const split = reportedSplit(done);
-  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.seed, metrics: reportedMetrics(r, split), split }));
+  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
   const others = list.filter((s) => s.name !== reference);
   const comparisons = others.flatMap((s) => (["Macro-F1", "F1 Range"] as const).map((m) => compareVariants(records, reference, s.name, m)));
@@ -289,7 +296,7 @@ function previewOf(run: RunRecord, seed: number): string {
     splits,
     source: `the unweighted run ${run.hash} (seed ${seed})`,
     retrainCode:
-      `const mine = await experiments.classWeightPlayground({ settings: [{ name: "unweighted", weights: {} }, ` +
+      `const mine = await views.classWeightPlayground({ settings: [{ name: "unweighted", weights: {} }, ` +
       `{ name: "mine", weights: __WEIGHTS__ }], preset: PRESET, data: DATA, seeds: SEEDS });`,
   });
 }

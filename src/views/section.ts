@@ -1,5 +1,5 @@
 /**
- * One call per table notebook (02–05): `await experiments.studySection("loss", { preset: PRESET })` shows, in order,
+ * One call per table notebook (02–05): `await views.studySection("loss", { preset: PRESET })` shows, in order,
  * the study's published table (data/study-tables.json), ours on the study's data (results/study: the table, its
  * summary, per-class F1 with error bars over seeds, the t-test readings, and what the study's hard classes are taken
  * for, with the sentences when the runs' predictions are on this machine), then the demo grid, labelled as the
@@ -10,10 +10,18 @@ import { STUDY_HARD_CLASSES } from "../data/labels";
 import { PROJECT_ROOT } from "../runs/config";
 import { DEMO_HARD_TRAIN_SHARE } from "../data/demo";
 import { publishedTable, showHtml, showTable, showSentences, escapeHtml, loadStudyTables, type ReportSection } from "../report";
-import type { PresetName } from "./presets";
-import { missingResultsMessage } from "./results";
-import { TABLE_SPECS, type TableName } from "./study-tables";
-import { demoTable, headlineChangeChart, loadResults, showErrorAnalysis, showTableResult, type TableRequest, type TableResult } from "./tables";
+import {
+  type PresetName,
+  missingResultsMessage,
+  TABLE_SPECS,
+  type TableName,
+  demoTable,
+  headlineChangeChart,
+  loadResults,
+  type TableRequest,
+  type TableResult,
+} from "../experiments";
+import { showErrorAnalysis, showTableResult } from "./tables";
 
 export interface SectionRequest {
   preset: PresetName;

@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { initBackend, type BackendInfo } from "../backend/select";
 import type { DataSpec } from "../runs/config";
-import { STUDY_DATA_DIR, notebookPreset, type PresetName } from "./presets";
+import { STUDY_DATA_DIR, notebookPreset, type PresetName } from "../experiments";
 
 export interface NotebookContext {
   /** the data the notebook's own cells read: the demo, or a folder laid out as the study's (MEDREL_DATA wins) */
