@@ -1,8 +1,17 @@
 /** Numeric comparisons shared by the test files (against PyTorch / scikit-learn / scipy fixtures), and the fixtures' batch as model inputs. */
 import assert from "node:assert/strict";
 import type * as TF from "@tensorflow/tfjs";
+import type { Metrics } from "../src/metrics";
 import type { ModelInputs } from "../src/model";
 import type { PretrainConfig } from "../src/pretrain/state";
+
+/** A run's score as tables and readings read it, written by hand (src/runs/record.ts scoresOf makes them from runs). */
+export interface RunScore {
+  variant: string;
+  seed: number;
+  metrics: Metrics;
+  split?: string;
+}
 
 /** The largest |a[i] − b[i]| (lengths must match). */
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -9,7 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
 import { LABEL_NAMES } from "../src/data/labels";
-import type { Metrics, RunScore } from "../src/metrics";
+import type { Metrics } from "../src/metrics";
+import type { RunScore } from "./helpers";
 import {
   loadResults,
   missingResultsMessage,

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { formatComparison, noVerdictReason, rankVariants, readingVerdict, verdictPhrase } from "../src/report";
-import { compareSamples, compareVariants, seedsToDetect, tCritical, verdictAgainst, type MetricRow, type RunScore, type SampleComparison } from "../src/metrics";
+import { compareSamples, compareVariants, seedsToDetect, tCritical, verdictAgainst, type MetricRow, type SampleComparison } from "../src/metrics";
+import type { RunScore } from "./helpers";
 import { headlineChangeChart, loadResults, STUDY_RESULTS_DIR, studyDifference, tableComparisonLines, TABLE_NAMES, type TableName } from "../src/experiments";
 import { classificationMetrics, type Metrics } from "../src/metrics";
 

@@ -5,7 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import vm from "node:vm";
 import type { Metrics } from "../src/metrics";
-import { classificationMetrics, summarize, type RunScore } from "../src/metrics";
+import { classificationMetrics, summarize } from "../src/metrics";
+import type { RunScore } from "./helpers";
 import { TABLE_SPECS } from "../src/experiments/study-tables";
 import { LABEL_NAMES } from "../src/data/labels";
 import {

@@ -84,9 +84,10 @@ test("compact predictions join back to the data's sentences; an edited predictio
   const pg = await classWeightPlayground({ preset: "smoke", data: { kind: "dir", dir: STUDY_DATA_DIR }, seeds: [0], resultsDir: dir, runsDir: pgRuns, progress: false });
   assert.deepEqual(fs.readdirSync(pgRuns), [], "nothing trained: both settings were shipped");
   assert.deepEqual([pg.runs.unweighted[0].hash, pg.runs["study weights"][0].hash], [jobs[0].hash, jobs[1].hash]);
-  assert.deepEqual(pg.predictions.unweighted[0], { split: "dev", rows, run: jobs[0].hash });
+  assert.equal(pg.split, "dev");
+  assert.deepEqual(savedPredictions(pg.runs.unweighted[0], pg.split), rows);
   assert.match(pg.preview, new RegExp(`the unweighted run ${jobs[0].hash}`));
-  assert.match(report.errorAnalysisHtml(pg.predictions["study weights"], { pairs: 1, examples: 1 }), /<mark class="medrel-head"/);
+  assert.match(report.errorAnalysisHtml(pg.runs["study weights"], { pairs: 1, examples: 1 }), /<mark class="medrel-head"/);
   const file = path.join(dir, "predictions", `${jobs[0].hash}-dev.jsonl`);
   fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/"pred":"[^"]+"/, '"pred":"同义词"'));
   assert.throws(() => savedPredictions(t.runs[0], "dev"), new RegExp(`${jobs[0].hash}-dev\\.jsonl: its content does not match the digest`));

@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import { TABLE_NAMES, TABLE_SPECS, loadResults, tableComparisonLines, type TableName } from "../src/experiments";
-import { METRIC_ROWS, metricValue, summarize, type RunScore } from "../src/metrics";
+import { METRIC_ROWS, metricValue, summarize, type Metrics } from "../src/metrics";
 
 export const STUDY_RESULTS = path.join(__dirname, "..", "results", "study");
 
@@ -35,8 +35,8 @@ export function tableNumbers(table: TableName, keep?: ReadonlySet<string>): Tabl
   const result = loadResults(table, STUDY_RESULTS);
   if (!result) return null;
   const hashOf = new Map(result.runs.map((r) => [runKey({ variant: r.variant, seed: r.config.seed }), r.hash]));
-  const records: RunScore[] = result.records.filter((r) => !keep || keep.has(runKey(r)));
-  const metrics = (m: RunScore["metrics"]) => Object.fromEntries(METRIC_ROWS.map((row) => [row, num(metricValue(m, row))]));
+  const records = result.records.filter((r) => !keep || keep.has(runKey(r)));
+  const metrics = (m: Metrics) => Object.fromEntries(METRIC_ROWS.map((row) => [row, num(metricValue(m, row))]));
   const runs = Object.fromEntries(records.map((r) => [runKey(r), { hash: hashOf.get(runKey(r)) ?? null, metrics: metrics(r.metrics) }]));
   const variants = [...new Set(records.map((r) => r.variant))];
   const summary = Object.fromEntries(

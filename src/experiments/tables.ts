@@ -3,7 +3,7 @@
  * study's, the per-class table and chart, the readings, and which runs are missing.
  */
 import type { DataFrame } from "danfojs-node";
-import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunScore } from "../metrics";
+import { compareVariants, metricValue, summarize, type ComparisonLine, type Metrics, type MetricRow } from "../metrics";
 import {
   studyTableFrame,
   perClassTable,
@@ -23,7 +23,7 @@ import {
 } from "../report";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { reportedMetrics, reportedSplit, type RunRecord } from "../runs/record";
+import { reportedSplit, scoresOf, type RunRecord } from "../runs/record";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions } from "./run";
@@ -43,6 +43,9 @@ export interface TableRequest {
   variants?: readonly string[];
 }
 
+/** A run's score as a table reads it (scoresOf makes them from the runs; readings take hand-made ones too). */
+type Score = { variant: string; seed: number; metrics: Metrics; split?: string };
+
 /** What a table shows, however its runs were found: ours beside the study's, per class, readings, progress. */
 interface TableView {
   table: TableName;
@@ -52,7 +55,7 @@ interface TableView {
   frame: DataFrame;
   perClass: DataFrame;
   chart: PlotlyFigure;
-  records: RunScore[];
+  records: Score[];
   /** every variant of the grid (with or without runs), in the spec's order */
   variants: string[];
   /** the comparisons the spec names, as sentences (tableReadings) */
@@ -107,14 +110,14 @@ export async function cachedTable(table: TableName, req: TableRequest): Promise<
 }
 
 /** Ours beside the study's, laid out as the study's slide (the spec's key and orientation); columns with no run dropped. */
-export function studyFrame(table: TableName, records: readonly RunScore[]): DataFrame {
+export function studyFrame(table: TableName, records: readonly Score[]): DataFrame {
   const spec = TABLE_SPECS[table];
   return dropEmptyColumns(studyTableFrame(spec.studyKey, records, { aliases: spec.aliases, orientation: spec.studyOrientation }));
 }
 
 function assemble(table: TableName, jobs: Job[], runs: (RunRecord & { variant: string })[], missing: Job[]): TableResult<"runs"> {
   const split = reportedSplit(runs);
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
+  const records = scoresOf(runs, split);
   if (records.length === 0) throw new Error(`table ${table}: no runs exist yet (run it, or check the preset and data)`);
   const view = tableView(table, split, records, [...new Set(jobs.map((j) => j.variant))], gridProgress(jobs, new Set(runs.map((r) => r.hash))), tableEncoder(table, runs));
   return { ...view, source: "runs", runs, missing };
@@ -131,7 +134,7 @@ function tableEncoder(table: TableName, runs: readonly { variant?: string; confi
 }
 
 /** The parts every table result has, from its scores: frames, chart, readings, summary, seeds per variant. */
-function tableView(table: TableName, split: "test" | "dev", records: RunScore[], variants: string[], progress: TableView["progress"], encoder: string): TableView {
+function tableView(table: TableName, split: "test" | "dev", records: Score[], variants: string[], progress: TableView["progress"], encoder: string): TableView {
   const seeds = Object.fromEntries(variants.map((v) => [v, records.filter((r) => r.variant === v).map((r) => r.seed)]));
   const scored = { table, records, variants, encoder };
   return {
@@ -155,7 +158,7 @@ function tableView(table: TableName, split: "test" | "dev", records: RunScore[],
  * its metrics, beyond seed noise or not. Variants are the table's (those in `variants`, default the records');
  * a comparison naming a variant the table does not have throws.
  */
-export function tableComparisonLines(table: TableName, records: readonly RunScore[], variants?: readonly string[]): ComparisonLine[] {
+export function tableComparisonLines(table: TableName, records: readonly Score[], variants?: readonly string[]): ComparisonLine[] {
   const spec = TABLE_SPECS[table];
   const names = variants ?? [...new Set(records.map((r) => r.variant))];
   return tableComparisons(spec, names).flatMap((c) => spec.metrics.map((m) => compareVariants(records, c.a, c.b, m, c.test)));
@@ -256,7 +259,7 @@ export function loadResults(table: TableName, dir = studyResultsDir()): TableRes
   }
   if (runs.length === 0) return null;
   const split = entries[0].split;
-  const records: RunScore[] = runs.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
+  const records = scoresOf(runs, split);
   // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
   const variants = [...new Set([...meta.grid.map((g) => g.variant), ...runs.map((r) => r.variant)])];
   const have = new Set(runs.map((r) => r.hash));

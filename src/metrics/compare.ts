@@ -9,7 +9,8 @@
  */
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import tCdf from "@stdlib/stats-base-dists-t-cdf";
-import { metricValue, summarize, type RunScore, type MetricRow } from "./records";
+import type { Metrics } from "./classification";
+import { metricValue, summarize, type MetricRow } from "./records";
 
 export type ComparisonTest = "paired" | "welch";
 
@@ -128,7 +129,7 @@ export function compareSamples(ma: ReadonlyMap<number, number>, mb: ReadonlyMap<
  * something else).
  */
 export function compareVariants(
-  records: readonly RunScore[],
+  records: readonly { variant: string; seed: number; metrics: Metrics }[],
   a: string,
   b: string,
   metric: MetricRow = "Macro-F1",

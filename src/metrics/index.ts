@@ -8,7 +8,7 @@ export {
   MetricsInputError,
 } from "./classification";
 export type { Metrics, ClassScores, MetricsOptions } from "./classification";
-export { METRIC_ROWS, metricValue, summarize, type RunScore, type MetricRow, type Summary } from "./records";
+export { METRIC_ROWS, metricValue, summarize, type MetricRow, type Summary } from "./records";
 export {
   compareVariants,
   compareSamples,

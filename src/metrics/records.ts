@@ -1,17 +1,8 @@
 /**
- * Runs as the tables see them: one score per (variant, seed) with the metrics of the reported split (a view of a
- * run's record, src/runs/record.ts), the study's headline metrics in %, and mean ± std over seeds.
+ * Scores as the tables see them: the study's headline metrics in %, and mean ± std over seeds. A run's score is
+ * whatever holds { variant, seed, metrics } (a view of a run's record, src/runs/record.ts): this layer names no run type.
  */
 import type { Metrics } from "./classification";
-
-/** A finished run as a table row sees it: which variant (a study column / row name or alias), which seed, its metrics on one split. */
-export interface RunScore {
-  variant: string;
-  seed: number;
-  metrics: Metrics;
-  /** evaluation split, e.g. "dev" or "test" */
-  split?: string;
-}
 
 export const METRIC_ROWS = ["Macro-P", "Macro-R", "Macro-F1", "Micro-F1", "F1 Range"] as const;
 export type MetricRow = (typeof METRIC_ROWS)[number];

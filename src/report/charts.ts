@@ -6,7 +6,7 @@
 import { LABELS, STUDY_HARD_CLASSES, normalizeLabel } from "../data/labels";
 import { compareSamples } from "../metrics/compare";
 import type { Metrics } from "../metrics";
-import { summarize, type RunScore } from "../metrics/records";
+import { summarize } from "../metrics/records";
 import { ReportInputError } from "./tables";
 import type { EpochRow } from "../train/progress";
 
@@ -67,7 +67,7 @@ export interface PerClassChartOptions extends ChartOptions {
 }
 
 /** Per-class scores as grouped bars: one group per label, one bar per variant (mean over seeds, std as error bar). */
-export function perClassF1Chart(runs: readonly RunScore[], opts: PerClassChartOptions = {}): PlotlyFigure {
+export function perClassF1Chart(runs: readonly { variant: string; metrics: Metrics; split?: string }[], opts: PerClassChartOptions = {}): PlotlyFigure {
   const metric = opts.metric ?? "f1";
   const chosen = runs.filter((r) => opts.split === undefined || r.split === opts.split);
   if (chosen.length === 0) throw new ReportInputError("perClassF1Chart: no runs to plot");
@@ -110,7 +110,7 @@ export interface ChangeChartOptions extends ChartOptions {
  * seeds (metrics.compareSamples: paired on shared seeds) as error bars; the marked (hard) classes in their own colour
  * and starred. The axis is scaled to the changes, so a one-point move is visible, and always shows ±1.
  */
-export function perClassChangeChart(runs: readonly RunScore[], a: string, bs: readonly string[], opts: ChangeChartOptions = {}): PlotlyFigure {
+export function perClassChangeChart(runs: readonly { variant: string; seed: number; metrics: Metrics }[], a: string, bs: readonly string[], opts: ChangeChartOptions = {}): PlotlyFigure {
   const ref = runs.filter((r) => r.variant === a);
   if (ref.length === 0) throw new ReportInputError(`perClassChangeChart: no runs of the reference "${a}"`);
   const marked = new Set((opts.marked ?? STUDY_HARD_CLASSES).map((l) => normalizeLabel(l) ?? l));

@@ -1,12 +1,13 @@
 /**
  * Error analysis of one run: which (gold, predicted) pairs it confuses most, and the misclassified sentences of a
  * pair with both entities highlighted and the probabilities the model gave the gold and the predicted class.
- * Reads a run's saved predictions of one split, as the run store hands them out (runs/predictions.ts savedPredictions).
+ * Takes the runs themselves and reads their saved predictions of one split through the run store (savedPredictions).
  */
 import type { DataFrame } from "danfojs-node";
 import { LABEL_NAMES, labelIndex, normalizeLabel, type Label } from "../data/labels";
 import { confusionMatrix, type Metrics } from "../metrics";
-import type { Prediction, PredictionSplit, RunRecord } from "../runs/record";
+import { savedPredictions } from "../runs/predictions";
+import { reportedSplit, type Prediction, type PredictionSplit, type RunRecord } from "../runs/record";
 import { bilingualLabel } from "./charts";
 import { escapeHtml, tableHtml } from "./display";
 import { loadDanfo } from "./danfo";
@@ -169,28 +170,17 @@ function label(raw: string, what: string): Label {
   return l;
 }
 
-/** One run's saved predictions of one split (runs/predictions.ts savedPredictions reads them, from a folder or a results file). */
-export interface PredictionSource {
-  split: PredictionSplit;
-  rows: readonly Prediction[];
-  /** the run's name (its hash), for a caption */
-  run?: string;
-}
-
 /** Saved predictions of one split, one list per run (seed). */
 interface SplitPredictions {
   split: PredictionSplit;
   runs: readonly (readonly Prediction[])[];
 }
 
-/** The predictions of several runs of one split; runs reporting different splits are refused. */
-function predictionsOf(refs: readonly PredictionSource[], split?: PredictionSplit): SplitPredictions {
-  if (refs.length === 0) throw new ReportInputError("error analysis: no runs");
-  const each = refs.filter((r) => split === undefined || r.split === split);
-  if (each.length === 0) throw new ReportInputError(`error analysis: no run's ${split} predictions were given`);
-  const splits = [...new Set(each.map((e) => e.split))];
-  if (splits.length > 1) throw new ReportInputError(`error analysis: the runs report different splits (${splits.join(", ")}); pass { split }`);
-  return { split: splits[0], runs: each.map((e) => e.rows) };
+/** The saved predictions of several runs on one split: `split`, or the one their tables report (reportedSplit). */
+function predictionsOf(runs: readonly RunRecord[], split?: PredictionSplit): SplitPredictions {
+  if (runs.length === 0) throw new ReportInputError("error analysis: no runs");
+  const s = split ?? reportedSplit(runs);
+  return { split: s, runs: runs.map((r) => savedPredictions(r, s)) };
 }
 
 /** The confusion matrix of saved predictions (rows = gold, columns = predicted). */
@@ -223,10 +213,10 @@ function pairExamples(p: SplitPredictions, gold: Label, pred: Label, limit: numb
 }
 
 /** The misclassified rows of one (gold, predicted) pair of a run (or of saved predictions), entities highlighted. */
-export function errors(ref: PredictionSource, opts: ErrorOptions): ErrorExamples {
+export function errors(run: RunRecord, opts: ErrorOptions): ErrorExamples {
   const gold = label(opts.gold, "gold");
   const pred = label(opts.pred, "predicted");
-  const base = pairExamples(predictionsOf([ref], opts.split), gold, pred, opts.limit ?? 5);
+  const base = pairExamples(predictionsOf([run], opts.split), gold, pred, opts.limit ?? 5);
   return { ...base, html: errorExamplesHtml(base) };
 }
 
@@ -271,8 +261,8 @@ export interface ErrorAnalysisOptions {
  * matrix summed over those runs — counted from their saved predictions, as a table; then the most confident mistakes
  * of each pair: one HTML block for a notebook cell.
  */
-export function errorAnalysisHtml(refs: PredictionSource | readonly PredictionSource[], opts: ErrorAnalysisOptions = {}): string {
-  const list: readonly PredictionSource[] = Array.isArray(refs) ? refs : [refs as PredictionSource];
+export function errorAnalysisHtml(runs: RunRecord | readonly RunRecord[], opts: ErrorAnalysisOptions = {}): string {
+  const list: readonly RunRecord[] = Array.isArray(runs) ? runs : [runs as RunRecord];
   const preds = predictionsOf(list, opts.split);
   // (a list of matrices would read as one matrix to sumConfusion: add them here)
   const cm = preds.runs.map(predictionConfusion).reduce((acc, m) => acc.map((row, i) => row.map((v, j) => v + m[i][j])));
@@ -280,7 +270,7 @@ export function errorAnalysisHtml(refs: PredictionSource | readonly PredictionSo
   const rows = preds.runs.reduce((n, r) => n + r.length, 0);
   if (pairs.length === 0) return `<p>no misclassified ${preds.split} rows${opts.golds ? ` of ${opts.golds.join(", ")}` : ""}</p>`;
   const one = list.length === 1 ? list[0] : undefined;
-  const where = one ? (one.run ? ` of run ${one.run}` : "") : ` summed over ${list.length} runs (as in the confusion matrix)`;
+  const where = one ? ` of run ${one.hash}` : ` summed over ${list.length} runs (as in the confusion matrix)`;
   const parts = [tableHtml(confusedPairsTable(pairs), { caption: `most confused pairs${where}, ${preds.split} split (${rows} rows)` })];
   for (const p of pairs) {
     const ex = pairExamples(preds, p.gold, p.pred, opts.examples ?? 4);

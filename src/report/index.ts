@@ -109,7 +109,6 @@ export {
   errors,
   errorAnalysisHtml,
   ENTITY_LEGEND,
-  type PredictionSource,
   type ConfusionSource,
   type ConfusedPair,
   type ErrorExample,

@@ -2,7 +2,8 @@
  * Plain-language readings of comparisons (src/metrics/compare.ts computes them): which variant leads, by how much,
  * and whether that is beyond seed noise.
  */
-import { metricValue, summarize, type RunScore, type MetricRow } from "../metrics/records";
+import type { Metrics } from "../metrics/classification";
+import { metricValue, summarize, type MetricRow } from "../metrics/records";
 import { LABEL_NAMES } from "../data/labels";
 import { bilingualLabel } from "./charts";
 import { formatMeanStd } from "./tables";
@@ -92,7 +93,7 @@ export function formatComparison(c: ComparisonLine, opts: { reference?: number; 
 }
 
 /** Variants ranked by mean of a metric (best first), as "name mean ± std" strings. */
-export function rankVariants(records: readonly RunScore[], metric: MetricRow = "Macro-F1"): string[] {
+export function rankVariants(records: readonly { variant: string; metrics: Metrics }[], metric: MetricRow = "Macro-F1"): string[] {
   const variants = [...new Set(records.map((r) => r.variant))];
   return variants
     .map((v) => ({ v, s: summarize(records.filter((r) => r.variant === v).map((r) => metricValue(r.metrics, metric))) }))
@@ -111,7 +112,7 @@ export interface ClassShift {
 }
 
 /** Per-class F1 of variant b against variant a (means over seeds, %), largest gain first. */
-export function perClassShifts(records: readonly RunScore[], a: string, b: string): ClassShift[] {
+export function perClassShifts(records: readonly { variant: string; metrics: Metrics }[], a: string, b: string): ClassShift[] {
   const mean = (v: string, zh: string): number => summarize(records.filter((r) => r.variant === v).map((r) => 100 * (r.metrics.per_class[zh]?.f1 ?? NaN))).mean;
   return LABEL_NAMES.map((zh) => ({ label: bilingualLabel(zh), a: mean(a, zh), b: mean(b, zh), diff: mean(b, zh) - mean(a, zh) }))
     .filter((s) => Number.isFinite(s.diff))

@@ -5,7 +5,8 @@
  */
 import type { DataFrame } from "danfojs-node";
 import { LABELS } from "../data/labels";
-import { METRIC_ROWS, metricValue, summarize, type MetricRow, type RunScore, type Summary } from "../metrics/records";
+import { METRIC_ROWS, metricValue, summarize, type MetricRow, type Summary } from "../metrics/records";
+import type { Metrics } from "../metrics/classification";
 import { loadDanfo } from "./danfo";
 import { loadStudyTables, type StudyOrientation, type StudyTableName, type StudyTables } from "./study";
 
@@ -34,6 +35,15 @@ export function formatVariation(d: number, digits = 2): string {
   if (!Number.isFinite(d)) return MISSING;
   const s = d.toFixed(digits);
   return d >= 0 && !s.startsWith("-") ? `+${s}` : s;
+}
+
+/** One run's score as a table reads it (its row or column name or alias, its seed, its metrics on one split); any holder will do. */
+interface Score {
+  variant: string;
+  seed: number;
+  metrics: Metrics;
+  /** evaluation split, e.g. "dev" or "test" */
+  split?: string;
 }
 
 export interface TableOptions {
@@ -66,10 +76,10 @@ function studyNameOf(variant: string, names: readonly string[], opts: TableOptio
 
 /** Runs filtered to one split, checked for duplicates, grouped by study name (first-seen order). */
 function groupRuns(
-  runs: readonly RunScore[],
+  runs: readonly Score[],
   names: readonly string[],
   opts: TableOptions,
-): Map<string, RunScore[]> {
+): Map<string, Score[]> {
   let chosen = runs;
   if (opts.split !== undefined) {
     chosen = runs.filter((r) => r.split === opts.split);
@@ -79,7 +89,7 @@ function groupRuns(
       throw new ReportInputError(`runs mix splits ${splits.join(", ")}; pass { split } to choose one`);
     }
   }
-  const groups = new Map<string, RunScore[]>();
+  const groups = new Map<string, Score[]>();
   const seen = new Map<string, string>();
   for (const r of chosen) {
     if (!Number.isFinite(r.seed)) throw new ReportInputError(`run of variant "${r.variant}" has seed ${r.seed}`);
@@ -109,7 +119,7 @@ function makeFrame(columns: [string, Column][], index: string[]): DataFrame {
 }
 
 /** Tables whose rows are metrics and whose columns are variants (model, loss, augmentation). */
-function metricRowsTable(table: StudyTableName, runs: readonly RunScore[], opts: TableOptions, tables: StudyTables): DataFrame {
+function metricRowsTable(table: StudyTableName, runs: readonly Score[], opts: TableOptions, tables: StudyTables): DataFrame {
   const study = tables.tables[table];
   const digits = opts.digits ?? 2;
   const rowNames = Object.keys(study.rows) as MetricRow[];
@@ -156,24 +166,24 @@ export function orientationOf(key: StudyTableName, tables: StudyTables = loadStu
 }
 
 /** The study table `key` with our runs beside it, laid out as the study's slide (opts.orientation, the spec's). */
-export function studyTableFrame(key: StudyTableName, runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
+export function studyTableFrame(key: StudyTableName, runs: readonly Score[], opts: TableOptions = {}): DataFrame {
   const tables = loadStudyTables();
   const orientation = opts.orientation ?? orientationOf(key, tables);
   return orientation === "variants-as-rows" ? variantRowsTable(key, runs, opts, tables) : metricRowsTable(key, runs, opts, tables);
 }
 
 /** Study Table "Pretrained Model Comparison": rows Macro-P…Micro-F1, columns BioBERT, Chinese-RoBERTa-wwm-ext, MedBERT (+ other variants). */
-export function modelTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
+export function modelTable(runs: readonly Score[], opts: TableOptions = {}): DataFrame {
   return metricRowsTable("model_comparison", runs, opts, loadStudyTables());
 }
 
 /** Study Table "Weighted Loss": rows Macro-P…F1 Range, columns Regular Loss, Weighted Loss, Variation. */
-export function weightedLossTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
+export function weightedLossTable(runs: readonly Score[], opts: TableOptions = {}): DataFrame {
   return metricRowsTable("weighted_loss", runs, opts, loadStudyTables());
 }
 
 /** Study Table "Sample Augmentation": rows Macro-P…F1 Range, columns Weighted Loss, Weighted+Aug, Variation. */
-export function augmentationTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
+export function augmentationTable(runs: readonly Score[], opts: TableOptions = {}): DataFrame {
   return metricRowsTable("augmentation", runs, opts, loadStudyTables());
 }
 
@@ -181,12 +191,12 @@ export function augmentationTable(runs: readonly RunScore[], opts: TableOptions 
  * Study Table "Encoding Strategy Impact" (transposed like the slide): rows Basic1, Basic2, QA,
  * Entity_marked1, Entity_marked2 (+ other variants), columns Macro-P, Macro-R, Macro-F1, Micro-F1.
  */
-export function encodingTable(runs: readonly RunScore[], opts: TableOptions = {}): DataFrame {
+export function encodingTable(runs: readonly Score[], opts: TableOptions = {}): DataFrame {
   return variantRowsTable("encoding_ablation", runs, opts, loadStudyTables());
 }
 
 /** Tables whose rows are variants and whose columns are metrics (the encodings table). */
-function variantRowsTable(key: StudyTableName, runs: readonly RunScore[], opts: TableOptions, tables: StudyTables): DataFrame {
+function variantRowsTable(key: StudyTableName, runs: readonly Score[], opts: TableOptions, tables: StudyTables): DataFrame {
   const study = tables.tables[key];
   const digits = opts.digits ?? 2;
   const metrics = study.columns as MetricRow[];
@@ -250,7 +260,7 @@ export interface PerClassOptions extends Omit<TableOptions, "variantMap" | "alia
  * Per-class scores in %: rows = the 10 labels (Chinese names, as Metrics.per_class keys), columns
  * "label" (English), one "mean ± std" column per variant (first-seen order), and "support".
  */
-export function perClassTable(runs: readonly RunScore[], opts: PerClassOptions = {}): DataFrame {
+export function perClassTable(runs: readonly Score[], opts: PerClassOptions = {}): DataFrame {
   const metric = opts.metric ?? "f1";
   const digits = opts.digits ?? 2;
   const groups = groupRuns(runs, [], { split: opts.split });
@@ -286,7 +296,7 @@ export function dropEmptyColumns(df: DataFrame): DataFrame {
 }
 
 /** Every run as one row: variant, seed, split and the headline metrics in % (for inspection). */
-export function runsTable(runs: readonly RunScore[]): DataFrame {
+export function runsTable(runs: readonly Score[]): DataFrame {
   const columns: [string, Column][] = [
     ["variant", runs.map((r) => r.variant)],
     ["seed", runs.map((r) => r.seed)],

@@ -124,3 +124,8 @@ export function reportedSplit(runs: readonly Pick<RunRecord, "metrics">[]): "dev
 export function reportedMetrics(run: Pick<RunRecord, "metrics">, split: "dev" | "test"): Metrics {
   return (split === "test" ? run.metrics.test : null) ?? run.metrics.dev;
 }
+
+/** Each run's score on the reported split, as tables, readings and charts read it: its row (variant), seed and metrics. */
+export function scoresOf(runs: readonly (RunRecord & { variant: string })[], split: "dev" | "test") {
+  return runs.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
+}

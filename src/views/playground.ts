@@ -20,9 +20,8 @@ import {
   predictionsToSplit,
   type PlotlyFigure,
   type ProbSplit,
-  type PredictionSource,
 } from "../report";
-import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow, type RunScore } from "../metrics";
+import { compareVariants, metricValue, summarize, type ComparisonLine, type MetricRow } from "../metrics";
 import {
   makeJob,
   type Job,
@@ -41,7 +40,7 @@ import { LABELS, LABEL_NAMES, normalizeLabel } from "../data/labels";
 import { STUDY_MANUAL_WEIGHTS } from "../train/class-weights";
 import type { DataSpec, ExperimentConfig } from "../runs/config";
 import { formatDuration } from "../tools/times";
-import { reportedMetrics, reportedSplit, type PredictionSplit, type RunRecord } from "../runs/record";
+import { reportedSplit, scoresOf, type PredictionSplit, type RunRecord } from "../runs/record";
 import { hasSavedPredictions, savedPredictions } from "../runs/predictions";
 
 export interface WeightSetting {
@@ -85,6 +84,8 @@ export interface PlaygroundRequest {
   progress?: GridRunOptions["progress"];
 }
 
+type Score = ReturnType<typeof scoresOf>[number];
+
 export interface PlaygroundResult {
   /** the settings as run (weights in canonical labels), the reference first */
   settings: WeightSetting[];
@@ -93,11 +94,9 @@ export interface PlaygroundResult {
   seeds: number[];
   /** the split the numbers are from: test when every run has one, else dev */
   split: "test" | "dev";
-  /** setting name → its runs, in seed order (a run shipped in results/study stands in for its folder) */
+  /** setting name → its runs, in seed order (a run shipped in results/study stands in for its folder); report.errorAnalysisHtml reads their predictions */
   runs: Record<string, RunRecord[]>;
-  /** setting name → where each run's predictions on the reported split are (for report.errorAnalysisHtml) */
-  predictions: Record<string, PredictionSource[]>;
-  records: RunScore[];
+  records: Score[];
   /** per setting: weights, Macro-F1, Micro-F1 and F1 range (mean ± std), change vs unweighted and its verdict */
   summary: DataFrame;
   /** every setting against the unweighted one on Macro-F1 and the F1 range, as sentences */
@@ -201,7 +200,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   console.log(plan.line);
   const done = await runJobs(jobs, { runsDir: req.runsDir, progress: req.progress, shipped });
   const split = reportedSplit(done);
-  const records: RunScore[] = done.map((r) => ({ variant: r.variant, seed: r.config.seed, metrics: reportedMetrics(r, split), split }));
+  const records = scoresOf(done, split);
   const runs = Object.fromEntries(list.map((s) => [s.name, done.filter((r) => r.variant === s.name)]));
   const others = list.filter((s) => s.name !== reference);
   const comparisons = others.flatMap((s) => (["Macro-F1", "F1 Range"] as const).map((m) => compareVariants(records, reference, s.name, m)));
@@ -211,7 +210,6 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
     seeds,
     split,
     runs,
-    predictions: Object.fromEntries(list.map((s) => [s.name, runs[s.name].map((r) => ({ split, rows: savedPredictions(r, split), run: r.hash }))])),
     records,
     summary: summaryFrame(list, reference, records, comparisons),
     verdicts: comparisons.map((c) => formatComparison(c, { encoder: describeEncoder(runs[reference][0].config.model, { short: true }) })),
@@ -226,7 +224,7 @@ export async function classWeightPlayground(req: PlaygroundRequest): Promise<Pla
   };
 }
 
-function meanOf(records: readonly RunScore[], name: string, f: (r: RunScore) => number): ReturnType<typeof summarize> {
+function meanOf(records: readonly Score[], name: string, f: (r: Score) => number): ReturnType<typeof summarize> {
   return summarize(records.filter((r) => r.variant === name).map(f));
 }
 
@@ -238,7 +236,7 @@ function verdictCell(c: ComparisonLine | undefined): string {
   return `${formatVariation(c.diff)} (95% interval ${formatInterval(c.ci)}), ${verdictPhrase(c, readingVerdict(c, undefined))}`;
 }
 
-function summaryFrame(list: WeightSetting[], reference: string, records: RunScore[], comparisons: ComparisonLine[]): DataFrame {
+function summaryFrame(list: WeightSetting[], reference: string, records: Score[], comparisons: ComparisonLine[]): DataFrame {
   const { DataFrame } = loadDanfo();
   const metric = (m: MetricRow) => list.map((s) => formatMeanStd(meanOf(records, s.name, (r) => metricValue(r.metrics, m))));
   const verdict = (m: MetricRow) => list.map((s) => verdictCell(comparisons.find((c) => c.b === s.name && c.metric === m && s.name !== reference)));
@@ -261,7 +259,7 @@ function summaryFrame(list: WeightSetting[], reference: string, records: RunScor
  * compares, side by side: narrow enough for a 1024-pixel projector with three settings); precision and recall in a
  * table of their own (precisionRecallFrame).
  */
-function perClassFrame(list: WeightSetting[], reference: string, records: RunScore[]): DataFrame {
+function perClassFrame(list: WeightSetting[], reference: string, records: Score[]): DataFrame {
   const cols: Record<string, string[]> = { label: LABELS.map((l) => l.en) };
   for (const s of list) cols[`F1 · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(classScore(records, s.name, zh, "f1")));
   for (const s of list.filter((x) => x.name !== reference)) {
@@ -271,7 +269,7 @@ function perClassFrame(list: WeightSetting[], reference: string, records: RunSco
 }
 
 /** Per class, precision and recall of every setting (mean ± std): what a class weight trades. */
-function precisionRecallFrame(list: WeightSetting[], records: RunScore[]): DataFrame {
+function precisionRecallFrame(list: WeightSetting[], records: Score[]): DataFrame {
   const cols: Record<string, string[]> = {};
   for (const k of ["precision", "recall"] as const) {
     for (const s of list) cols[`${k === "precision" ? "P" : "R"} · ${s.name}`] = LABEL_NAMES.map((zh) => formatMeanStd(classScore(records, s.name, zh, k)));
@@ -279,7 +277,7 @@ function precisionRecallFrame(list: WeightSetting[], records: RunScore[]): DataF
   return new (loadDanfo().DataFrame)(cols, { index: [...LABEL_NAMES] });
 }
 
-const classScore = (records: readonly RunScore[], name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
+const classScore = (records: readonly Score[], name: string, zh: string, k: "precision" | "recall" | "f1") => meanOf(records, name, (r) => 100 * r.metrics.per_class[zh][k]);
 
 /**
  * The decision-rule preview on one unweighted run's saved probabilities: the selection split first (the split the

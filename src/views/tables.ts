@@ -12,10 +12,9 @@ import {
   errorAnalysisHtml,
   sumConfusion,
   confusedPairs,
-  type PredictionSource,
 } from "../report";
 import type { PredictionSplit, RunRecord } from "../runs/record";
-import { hasSavedPredictions, savedPredictions, sentencesProblem } from "../runs/predictions";
+import { hasSavedPredictions, sentencesProblem } from "../runs/predictions";
 import { headlineChangeChart, headlineVariant, type TableResult } from "../experiments";
 
 /** What a notebook shows of a table (the study-data results or the demo grid): ours beside the study's, the summary, per class, the readings. */
@@ -46,17 +45,17 @@ export interface ErrorAnalysisRequest {
 }
 
 /**
- * The saved predictions of every run of a variant (folders, or shipped files), or why they cannot be shown: some run's
- * are missing, or a shipped run's sentences are not on this machine (sentencesProblem).
+ * Every run of a variant, when each one's saved predictions can be shown (folders, or shipped files), or why not: some
+ * run's are missing, or a shipped run's sentences are not on this machine (sentencesProblem).
  */
-function variantPredictions(runs: readonly RunRecord[], variant: string, split: PredictionSplit): PredictionSource[] | string {
+function variantPredictions(runs: readonly RunRecord[], variant: string, split: PredictionSplit): RunRecord[] | string {
   const mine = runs.filter((x) => x.variant === variant);
   for (const run of mine) {
     const problem = hasSavedPredictions(run, split) ? sentencesProblem(run, split) : undefined;
     if (problem) return problem;
   }
   if (mine.length === 0 || !mine.every((run) => hasSavedPredictions(run, split))) return "the runs' saved predictions are not on this machine";
-  return mine.map((run) => ({ split, rows: savedPredictions(run, split), run: run.hash }));
+  return mine;
 }
 
 /**
