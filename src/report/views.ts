@@ -9,7 +9,7 @@ import type { Dataset, Row } from "../data/types";
 import type { LoadReport } from "../data/checks";
 import { describeRows } from "../data/describe";
 import type { SplitOverlap } from "../data/split";
-import { renderEncoding, encodeRowWithInfo, DEFAULT_MAX_LENGTH, type RelationTokenizer } from "../encoding";
+import { renderEncoding, encodeRowWithInfo, type RelationTokenizer } from "../encoding";
 import { STUDY_ENCODINGS, type EncodingName } from "../encoding/types";
 import type { Metrics } from "../metrics";
 import type { AugmentReport } from "../augment/augment";
@@ -39,7 +39,7 @@ export function encodingExamples(
   const maxTokens = opts.maxTokens ?? 40;
   const out = encs.map((e) => {
     const text = renderEncoding(row, e, { faithful: opts.faithful });
-    const { encoded, info } = encodeRowWithInfo(tokenizer, row, { encoding: e, maxLength: opts.maxLength ?? DEFAULT_MAX_LENGTH, faithful: opts.faithful });
+    const { encoded, info } = encodeRowWithInfo(tokenizer, row, { encoding: e, maxLength: opts.maxLength, faithful: opts.faithful });
     const toks = encoded.inputIds.map((id) => tokenizer.idToToken(id) ?? "?");
     return {
       encoding: e,
@@ -163,7 +163,7 @@ export function encodingPositionsHtml(
 ): string {
   const maxTokens = opts.maxTokens ?? 64;
   const blocks = (opts.encodings ?? STUDY_ENCODINGS).map((e) => {
-    const { encoded } = encodeRowWithInfo(tokenizer, row, { encoding: e, maxLength: opts.maxLength ?? DEFAULT_MAX_LENGTH });
+    const { encoded } = encodeRowWithInfo(tokenizer, row, { encoding: e, maxLength: opts.maxLength });
     const headEnd = encoded.headEnd ?? encoded.headPos + 1;
     const tailEnd = encoded.tailEnd ?? encoded.tailPos + 1;
     const chips = encoded.inputIds.slice(0, maxTokens).map((id, i) => {
