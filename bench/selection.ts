@@ -5,7 +5,7 @@
  * cache (runs/<hash>/), so a killed bench resumes. Only selection-split figures are printed or written.
  *
  *   --data-dir ../shared/data  --seeds 0,1,2  --checkpoint DIR (default data/pretrained/quick)
- *   --set '{"epochs":4}' (fields over the quick preset)  --name NAME  --json FILE (records every candidate)
+ *   --set '{"epochs":4}' (fields over the quick preset; null drops one: '{"distill":null}')  --name NAME  --json FILE (records every candidate)
  *   --ngram: the n-gram baseline instead, fitted on the same train rows (train minus the slice), scored on the slice
  *   --table FILE: print the per-candidate table of a results file (what the READMEs show) and exit
  *
@@ -97,6 +97,8 @@ async function main(): Promise<void> {
       continue;
     }
     const cfg: ExperimentConfig = { ...base, ...set, data: { kind: "dir", dir: dataDir }, model: { kind: "preset", preset: "tiny", pretrained: checkpoint }, seed };
+    // null in --set drops an optional preset field (e.g. {"distill":null}: no distillation, no teacher fitted)
+    for (const [k, v] of Object.entries(set)) if (v === null) delete (cfg as unknown as Record<string, unknown>)[k];
     const r = await runExperiment(cfg, { verbose: false, label: `${name}, seed ${seed}` });
     const m = r.metrics.selection;
     if (!m) throw new Error(`run ${r.dir} has no selection metrics (its data has a test split, so it selected on dev)`);
