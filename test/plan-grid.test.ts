@@ -76,6 +76,12 @@ test("reproduce --plan: each row its planned seeds, every job the override; the 
   const strip = (text: string) => ({ ...(JSON.parse(text) as object), generatedAt: "", gridSeconds: 0 });
   assert.deepEqual(strip(fs.readFileSync(file, "utf8")), strip(before));
 
+  // a shard on a new machine (no run folders, no export) names the strength's folder: its shipped runs count as done
+  const shardRuns = tmp("shard-runs");
+  await reproduce({ tables: ["encodings"], preset: "smoke", plan, runsDir: shardRuns, resultsDir: out, shard: { index: 1, count: 2 }, quiet: true });
+  assert.deepEqual(fs.readdirSync(shardRuns), [], "nothing retrained");
+  await assert.rejects(reproduce({ ...opts, plan, resultsDir: tmp("other") }), /--export .* and --results-dir .*: an export takes the runs of its own folder as done; give one folder/);
+
   // tampered copies: without the recorded override every run is refused, naming the file, the run and the field
   const noOverride = tmp("no-override");
   fs.cpSync(out, noOverride, { recursive: true });

@@ -1,10 +1,11 @@
 /**
  * npm run reproduce -- --table models|encodings|loss|augmentation|all [--preset quick|study] [--data-dir DIR]
- *                      [--shard i/n] [--seeds N | --plan FILE] [--variants A,B] [--export DIR] [--strict] [--runs-dir DIR]
+ *                      [--shard i/n] [--seeds N | --plan FILE] [--variants A,B] [--export DIR | --results-dir DIR] [--strict] [--runs-dir DIR]
  * Runs (or loads) the grid behind each study table and prints our numbers beside the study's; --export writes
  * each table's runs as <DIR>/<table>.json (results/study/ for the study's data). --plan FILE (results/study-plan.json)
  * gives each row its planned seeds and every job the plan's override; the files record both, and each encoder
- * strength has its own folder (results/study-<name>/, today's grid staying in results/study/).
+ * strength has its own folder (results/study-<name>/, today's grid staying in results/study/): shards that do not
+ * export name it with --results-dir, so the runs git carried there count as done.
  */
 import * as path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
@@ -53,6 +54,7 @@ interface Flags {
   export?: string;
   strict?: boolean;
   runsDir?: string;
+  resultsDir?: string;
   train?: boolean;
   replace?: boolean;
 }
@@ -79,6 +81,8 @@ export interface ReproduceOptions {
   runsDir?: string;
   /** let --export drop runs of the files there that this grid does not make (default: refuse, naming them) */
   replace?: boolean;
+  /** the results folder whose shipped runs count as done: default `export`'s, else results/study (MEDREL_RESULTS_DIR) */
+  resultsDir?: string;
 }
 
 /** Keep the jobs of the named variants; a name that no selected table has is an error that lists the valid ones. */
@@ -127,6 +131,9 @@ export function reproduceGrid(o: Pick<ReproduceOptions, "tables" | "preset" | "d
 
 /** Run the grids of the given tables (this shard's part) and print each table from whatever runs exist. */
 export async function reproduce(o: ReproduceOptions): Promise<void> {
+  if (o.export && o.resultsDir && path.resolve(o.export) !== path.resolve(o.resultsDir)) {
+    throw new InvalidArgumentError(`--export ${o.export} and --results-dir ${o.resultsDir}: an export takes the runs of its own folder as done; give one folder`);
+  }
   const { seeds, byTable, recipes } = reproduceGrid(o);
   const runsDir = o.runsDir ? path.resolve(o.runsDir) : DEFAULT_RUNS_DIR;
   if (o.export) {
@@ -135,7 +142,7 @@ export async function reproduce(o: ReproduceOptions): Promise<void> {
     if (!o.replace) refuseDrops(path.resolve(o.export), [...byTable].map(([t, jobs]) => [t, new Set(jobs.map((j) => j.hash))]));
   }
   // runs shipped in results files count as done: a grid continues on a new machine from what git carried
-  const shipped = shippedRuns(o.export ? path.resolve(o.export) : studyResultsDir());
+  const shipped = shippedRuns(path.resolve(o.export ?? o.resultsDir ?? studyResultsDir()));
   const all = [...byTable.values()].flat();
   const mine = shardJobs(o.variants ? selectVariants(all, o.variants) : all, o.shard);
   const runJobsOfMine = mine.filter((j): j is RunJob => j.kind === "run");
@@ -241,6 +248,7 @@ async function main(): Promise<void> {
     .option("--export <dir>", "write each table's finished runs (full configs, compact predictions) to <dir>/<table>.json; a partial grid is written partial and the missing runs named. Runs already in <dir> count as done")
     .option("--no-train", "train nothing: load and export (or show) the runs that exist, e.g. while shards still run")
     .option("--strict", "fail on the first bad data row instead of skipping and reporting it")
+    .option("--results-dir <dir>", "the results folder whose shipped runs count as done when not exporting (a strength's, e.g. results/study-electra, for shards of a --plan grid); default results/study")
     .option("--runs-dir <dir>", "folder of run folders (default $MEDREL_RUNS_DIR, else runs/; a shared folder for a cluster)")
     .option("--replace", "let --export drop the runs of a results file there that this grid does not make (another data set or preset, or runs that do not prove themselves); default: refuse and name them")
     .option("--quiet", "print only one line per run (no tables)")
@@ -259,6 +267,7 @@ async function main(): Promise<void> {
     export: f.export,
     strict: f.strict,
     runsDir: f.runsDir,
+    resultsDir: f.resultsDir,
     train: f.train,
     replace: f.replace,
   });
