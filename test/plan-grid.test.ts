@@ -11,6 +11,8 @@ import * as path from "node:path";
 import { reproduce } from "../src/cli/reproduce";
 import { TABLE_NAMES, loadResults, presetConfig, runExperiment, shippedRun } from "../src/experiments";
 import { readResultsFile } from "../src/experiments/results";
+import { tableVariants } from "../src/experiments/grids";
+import { FROM_SCRATCH_VARIANT, NGRAM_VARIANT, PRETRAINED_VARIANT } from "../src/experiments/study-tables";
 import { applyOverride, configFrom, configHash } from "../src/runs/config";
 
 process.env.MEDREL_PROGRESS = "silent";
@@ -39,6 +41,16 @@ test("applyOverride: null removes an optional field, keeps a field whose value n
   assert.equal(cfg.augment, null);
   assert.equal(cfg.precision, "bf16");
   assert.equal(applyOverride(quick, undefined), quick);
+});
+
+test("a grid's override applies to the preset before the table derives its rows: a new checkpoint is the pretrained row's and the from-scratch row's shape, never the n-gram row's", () => {
+  const electra = "data/pretrained/electra";
+  const rows = tableVariants("models", { preset: "smoke", override: { model: { kind: "preset", preset: "tiny", pretrained: electra }, distill: null } });
+  const model = (name: string) => rows.find((r) => r.name === name)!.config.model;
+  assert.deepEqual(model(PRETRAINED_VARIANT), { kind: "preset", preset: "tiny", pretrained: electra });
+  assert.deepEqual(model(FROM_SCRATCH_VARIANT), { kind: "preset", preset: "tiny", pretrained: null, shapeFrom: electra });
+  assert.deepEqual(model(NGRAM_VARIANT), { kind: "ngram" });
+  assert.ok(rows.every((r) => r.config.distill === undefined));
 });
 
 test("reproduce --plan: each row its planned seeds, every job the override; the file records both, its checks apply them, a tampered file is refused; FILE#HASH re-makes a run", { timeout: 300_000 }, async () => {

@@ -52,7 +52,11 @@ export interface GridOptions {
   seeds?: readonly number[] | VariantSeeds;
   /** folder of real checkpoints (models/<name>/config.json) for the models table */
   modelsDir?: string;
-  /** applied to every config last (applyOverride: null removes a field), e.g. a notebook's class-weight map, a plan's */
+  /**
+   * applied to the preset's config before the table derives its rows from it (applyOverride: null removes a field), so
+   * each row keeps what makes it that row: a plan's `model` is the pretrained row's and the from-scratch row's shape,
+   * never the n-gram row's
+   */
   override?: ConfigOverride;
   /** only these rows of the table (a name the table does not have throws) */
   variants?: readonly string[];
@@ -90,10 +94,14 @@ export function makeJob(table: TableName, variant: string, seed: number, config:
   return { ...runJob(jobConfig(table, variant, seed, config)), table, variant, seed };
 }
 
-/** A table's rows (variant name and config, seed not yet set) for a preset and data: what its grid's jobs are made of. */
-export function tableVariants(table: TableName, opts: Pick<GridOptions, "preset" | "data" | "modelsDir">): VariantSpec[] {
-  const base: ExperimentConfig = { ...presetConfig(opts.preset), ...(opts.data ? { data: opts.data } : {}) };
-  return TABLE_SPECS[table].variants(base, { preset: opts.preset, modelsDir: opts.modelsDir });
+/** The config a table's rows derive from: the preset's, on the data, with the grid's override. */
+export function gridBase(opts: Pick<GridOptions, "preset" | "data" | "override">): ExperimentConfig {
+  return applyOverride({ ...presetConfig(opts.preset), ...(opts.data ? { data: opts.data } : {}) }, opts.override);
+}
+
+/** A table's rows (variant name and config, seed not yet set) for a preset, data and override: what its grid's jobs are made of. */
+export function tableVariants(table: TableName, opts: Pick<GridOptions, "preset" | "data" | "modelsDir" | "override">): VariantSpec[] {
+  return TABLE_SPECS[table].variants(gridBase(opts), { preset: opts.preset, modelsDir: opts.modelsDir });
 }
 
 /** Seeds per row of a table as a study plan fixes them: a count n each, meaning seeds 0..n−1. */
@@ -121,7 +129,7 @@ export function gridJobs(table: TableName, opts: GridOptions): Job[] {
   if (unknown.length) throw new Error(`table ${table}: no variant ${unknown.map((v) => `"${v}"`).join(", ")} (it has ${all.map((x) => `"${x.name}"`).join(", ")})`);
   return all
     .filter((v) => !opts.variants || opts.variants.includes(v.name))
-    .flatMap((v) => rowSeeds(table, v.name, seeds).map((seed) => makeJob(table, v.name, seed, { ...applyOverride(v.config, opts.override), seed })));
+    .flatMap((v) => rowSeeds(table, v.name, seeds).map((seed) => makeJob(table, v.name, seed, { ...v.config, seed })));
 }
 
 /** The jobs a job reads. */

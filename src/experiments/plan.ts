@@ -56,9 +56,9 @@ export interface StudyPlan {
   /** distinct fine-tunings (a run shared by two tables counts once), and the hours they take at today's pace */
   cost: { runs: number; minutesPerRun: number; shards: number; hours: number };
   /**
-   * settings every job of the grid takes over its table's config (applyOverride: null removes a field, e.g.
-   * `"distill": null`), fixed before the first run (the numerics: bf16 products, adopted on the selection split,
-   * bench/results/precision-selection.json); absent in plans made before it
+   * settings every job of the grid takes, applied to the preset before the tables derive their rows (grids.ts
+   * gridBase; applyOverride: null removes a field, e.g. `"distill": null`), fixed before the first run (the numerics:
+   * bf16 products, adopted on the selection split, bench/results/precision-selection.json); absent in plans made before it
    */
   override?: ConfigOverride;
 }

@@ -12,11 +12,11 @@ import * as path from "node:path";
 import { LABEL_NAMES } from "../data/labels";
 import { confusionMatrix, metricsDifference, metricsFromConfusion, type Metrics } from "../metrics";
 import { DEFAULT_SELECTION } from "../data/selection";
-import { applyOverride, canonicalJson, configDiff, hashOfParts, type ConfigHashParts, type ConfigOverride, type ExperimentConfig, type ValidConfig } from "../runs/config";
+import { canonicalJson, configDiff, hashOfParts, type ConfigHashParts, type ConfigOverride, type ExperimentConfig, type ValidConfig } from "../runs/config";
 import type { EpochRow, PredictionSplit, RunSeconds, SplitMetrics } from "../runs/record";
 import { compactPredictionsFile } from "../runs/predictions";
-import { jobConfig, rowSeeds, tableVariants, type VariantSeeds } from "./grids";
-import { PRESET_NAMES, presetConfig, type PresetName } from "./presets";
+import { gridBase, jobConfig, rowSeeds, tableVariants, type VariantSeeds } from "./grids";
+import { PRESET_NAMES, type PresetName } from "./presets";
 import { STUDY_CHECKPOINTS, TABLE_SPECS, checkpointVariant, type TableName, type VariantSpec } from "./study-tables";
 
 /** The part of a run's record (run.json) that is shipped: where and how fast it ran. */
@@ -85,7 +85,7 @@ export interface ResultsFile {
   /** every job of the grid, done or not */
   grid: GridJobRef[];
   runs: ResultRun[];
-  /** fields every job took over its table's config (applyOverride; a study plan's); absent: none, as in every file before plans */
+  /** fields every job took, applied to the preset before its rows (grids.ts gridBase; a study plan's); absent: none, as in every file before plans */
   override?: ConfigOverride;
   /** seeds per variant (0..n−1 each; a study plan's); absent: every row has the seeds the grid lists */
   seeds?: Record<string, number>;
@@ -201,28 +201,24 @@ export interface SpecMatch extends GridRecipe {
   variants: VariantSpec[];
 }
 
-/**
- * The job config the spec makes for a variant and seed, with the file's override (as grids.ts gridJobs makes it;
- * selection "auto" taken as the run resolved it).
- */
-function expectedConfig(table: TableName, v: VariantSpec, seed: number, run: ValidConfig, override: ConfigOverride | undefined): ValidConfig {
-  const base = applyOverride(v.config, override);
+/** The job config the spec makes for a variant and seed (grids.ts jobConfig; selection "auto" taken as the run resolved it). */
+function expectedConfig(table: TableName, v: VariantSpec, seed: number, run: ValidConfig): ValidConfig {
   const autoOutcomes = [canonicalJson({ from: "dev" }), canonicalJson({ from: "train", ...DEFAULT_SELECTION })];
-  const selection = base.selection === "auto" && autoOutcomes.includes(canonicalJson(run.selection)) ? run.selection : base.selection;
-  return jobConfig(table, v.name, seed, { ...base, selection });
+  const selection = v.config.selection === "auto" && autoOutcomes.includes(canonicalJson(run.selection)) ? run.selection : v.config.selection;
+  return jobConfig(table, v.name, seed, { ...v.config, selection });
 }
 
 /** How a run's config differs from its table's job for its variant and seed (empty: it is that job). */
 function specDifferences(table: TableName, m: SpecMatch, variant: string, seed: number, cfg: ValidConfig): string[] {
   const v = m.variants.find((x) => x.name === variant) ?? otherCheckpoint(table, m, variant, cfg);
   if (!v) return [`variant: "${variant}" is not a row of the ${table} table (its rows: ${m.variants.map((x) => `"${x.name}"`).join(", ")})`];
-  return configDiff(expectedConfig(table, v, seed, cfg, m.override), cfg).map((d) => `config.${d}`);
+  return configDiff(expectedConfig(table, v, seed, cfg), cfg).map((d) => `config.${d}`);
 }
 
 /** A models-table row of a checkpoint that is not under models/ here (the machine that ran it had it). */
 function otherCheckpoint(table: TableName, m: SpecMatch, variant: string, cfg: ValidConfig): VariantSpec | undefined {
   if (table !== "models" || cfg.model.kind !== "checkpoint" || cfg.model.name !== variant) return undefined;
-  return checkpointVariant({ ...presetConfig(m.preset), data: cfg.data }, m.preset, { name: variant, dir: cfg.model.dir });
+  return checkpointVariant(gridBase({ preset: m.preset, data: cfg.data, override: m.override }), m.preset, { name: variant, dir: cfg.model.dir });
 }
 
 /**
@@ -234,7 +230,7 @@ export function matchSpec(table: TableName, runs: readonly { variant: string; se
   const data = runs[0].config.data;
   let best: { m: SpecMatch; n: number } | undefined;
   for (const preset of PRESET_NAMES) {
-    const m: SpecMatch = { ...recipe, preset, variants: tableVariants(table, { preset, data }) };
+    const m: SpecMatch = { ...recipe, preset, variants: tableVariants(table, { preset, data, override: recipe.override }) };
     const n = runs.filter((r) => specDifferences(table, m, r.variant, r.seed, r.config).length === 0).length;
     if (!best || n > best.n) best = { m, n };
   }
@@ -300,7 +296,7 @@ export function gridProblem(
     if (!same) continue; // no believed run of this row: its fingerprints are not recorded, so the hash cannot be recomputed
     const v = m.variants.find((x) => x.name === g.variant) ?? otherCheckpoint(table, m, g.variant, same.config);
     if (!v) continue;
-    const { data: _d, model: _m, ...settings } = expectedConfig(table, v, g.seed, same.config, m.override);
+    const { data: _d, model: _m, ...settings } = expectedConfig(table, v, g.seed, same.config);
     const hash = hashOfParts({ settings, ...same.identity });
     if (hash !== g.hash) return `grid: ${g.variant}, seed ${g.seed} has hash ${g.hash}, but the spec's config gives ${hash}`;
   }
