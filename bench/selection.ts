@@ -17,6 +17,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { presetConfig, runExperiment, type ExperimentConfig, loadExperimentData } from "../src/experiments";
+import { applyOverride, type ConfigOverride } from "../src/runs/config";
 import { DEFAULT_SELECTION, selectionSplit } from "../src/data/selection";
 import { labelIndex } from "../src/data/labels";
 import { trainNgramBaseline } from "../src/model/ngram";
@@ -33,7 +34,7 @@ const KNOWN = new Set(["data-dir", "seeds", "checkpoint", "set", "name", "json",
 export interface SelectionRecord {
   name: string;
   checkpoint: string;
-  set: Partial<ExperimentConfig>;
+  set: ConfigOverride;
   seeds: number[];
   /** per seed: selection-split micro/macro-F1 (fractions), best epoch (0-based), seconds, where it ran (absent in records written before) */
   runs: { seed: number; hash: string; micro_f1: number; macro_f1: number; bestEpoch: number; seconds: number; cpu?: string; threads?: number; at?: string }[];
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
   const ngram = process.argv.includes("--ngram");
   const dataDir = path.resolve(arg("data-dir") ?? path.join(__dirname, "..", "..", "shared", "data"));
   const seeds = (arg("seeds") ?? "0,1,2").split(",").map(Number);
-  const set = JSON.parse(arg("set") ?? "{}") as Partial<ExperimentConfig>;
+  const set = JSON.parse(arg("set") ?? "{}") as ConfigOverride;
   const base = presetConfig("quick");
   const checkpoint = arg("checkpoint") ? path.resolve(arg("checkpoint")!) : base.model.kind === "preset" ? base.model.pretrained : null;
   if (!checkpoint) throw new Error("no checkpoint (run npm run pretrain, or pass --checkpoint)");
@@ -96,9 +97,8 @@ async function main(): Promise<void> {
       runs.push(ngramOnSelection({ ...base, data: { kind: "dir", dir: dataDir }, seed }));
       continue;
     }
-    const cfg: ExperimentConfig = { ...base, ...set, data: { kind: "dir", dir: dataDir }, model: { kind: "preset", preset: "tiny", pretrained: checkpoint }, seed };
     // null in --set drops an optional preset field (e.g. {"distill":null}: no distillation, no teacher fitted)
-    for (const [k, v] of Object.entries(set)) if (v === null) delete (cfg as unknown as Record<string, unknown>)[k];
+    const cfg: ExperimentConfig = { ...applyOverride(base, set), data: { kind: "dir", dir: dataDir }, model: { kind: "preset", preset: "tiny", pretrained: checkpoint }, seed };
     const r = await runExperiment(cfg, { verbose: false, label: `${name}, seed ${seed}` });
     const m = r.metrics.selection;
     if (!m) throw new Error(`run ${r.dir} has no selection metrics (its data has a test split, so it selected on dev)`);

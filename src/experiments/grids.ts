@@ -5,8 +5,8 @@
  * reads, so what a grid does is its job list; `--shard i/n` deals that list, so any scheduler can split a grid
  * across processes or machines.
  */
-import type { ExperimentConfig, DataSpec, ValidConfig } from "../runs/config";
-import { configHash, parseExperimentConfig, withoutClassWeights } from "../runs/config";
+import type { ExperimentConfig, DataSpec, ValidConfig, ConfigOverride } from "../runs/config";
+import { applyOverride, configHash, parseExperimentConfig, withoutClassWeights } from "../runs/config";
 import { presetConfig, type PresetName } from "./presets";
 import { TABLE_SPECS, type TableName, type VariantSpec } from "./study-tables";
 import { teacherHash, teacherSpec, type TeacherSpec } from "./teacher";
@@ -48,11 +48,16 @@ export interface Job extends RunJob {
 export interface GridOptions {
   preset: PresetName;
   data?: DataSpec;
-  seeds?: readonly number[];
+  /** the same seeds for every row, or a count per row (seeds 0..n−1 each, a study plan's): a row it does not name throws */
+  seeds?: readonly number[] | VariantSeeds;
   /** folder of real checkpoints (models/<name>/config.json) for the models table */
   modelsDir?: string;
-  /** applied to every config last (e.g. a notebook's class-weight map) */
-  override?: Partial<ExperimentConfig>;
+  /**
+   * applied to the preset's config before the table derives its rows from it (applyOverride: null removes a field), so
+   * each row keeps what makes it that row: a plan's `model` is the pretrained row's and the from-scratch row's shape,
+   * never the n-gram row's
+   */
+  override?: ConfigOverride;
   /** only these rows of the table (a name the table does not have throws) */
   variants?: readonly string[];
 }
@@ -89,10 +94,30 @@ export function makeJob(table: TableName, variant: string, seed: number, config:
   return { ...runJob(jobConfig(table, variant, seed, config)), table, variant, seed };
 }
 
-/** A table's rows (variant name and config, seed not yet set) for a preset and data: what its grid's jobs are made of. */
-export function tableVariants(table: TableName, opts: Pick<GridOptions, "preset" | "data" | "modelsDir">): VariantSpec[] {
-  const base: ExperimentConfig = { ...presetConfig(opts.preset), ...(opts.data ? { data: opts.data } : {}) };
-  return TABLE_SPECS[table].variants(base, { preset: opts.preset, modelsDir: opts.modelsDir });
+/** The config a table's rows derive from: the preset's, on the data, with the grid's override. */
+export function gridBase(opts: Pick<GridOptions, "preset" | "data" | "override">): ExperimentConfig {
+  return applyOverride({ ...presetConfig(opts.preset), ...(opts.data ? { data: opts.data } : {}) }, opts.override);
+}
+
+/** A table's rows (variant name and config, seed not yet set) for a preset, data and override: what its grid's jobs are made of. */
+export function tableVariants(table: TableName, opts: Pick<GridOptions, "preset" | "data" | "modelsDir" | "override">): VariantSpec[] {
+  return TABLE_SPECS[table].variants(gridBase(opts), { preset: opts.preset, modelsDir: opts.modelsDir });
+}
+
+/** Seeds per row of a table as a study plan fixes them: a count n each, meaning seeds 0..n−1. */
+export type VariantSeeds = Readonly<Record<string, number>>;
+
+/** Seeds 0..n−1. */
+export function seedRange(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** The seeds of one row: the grid's list, or the row's count (a row the counts do not name is an error naming it). */
+export function rowSeeds(table: TableName, variant: string, seeds: readonly number[] | VariantSeeds): readonly number[] {
+  if (Array.isArray(seeds)) return seeds as readonly number[];
+  const n = (seeds as VariantSeeds)[variant];
+  if (n === undefined) throw new Error(`table ${table}: the seeds per variant name no count for "${variant}" (they name ${Object.keys(seeds).map((v) => `"${v}"`).join(", ")})`);
+  return seedRange(n);
 }
 
 /** All jobs of one table's grid. */
@@ -104,7 +129,7 @@ export function gridJobs(table: TableName, opts: GridOptions): Job[] {
   if (unknown.length) throw new Error(`table ${table}: no variant ${unknown.map((v) => `"${v}"`).join(", ")} (it has ${all.map((x) => `"${x.name}"`).join(", ")})`);
   return all
     .filter((v) => !opts.variants || opts.variants.includes(v.name))
-    .flatMap((v) => seeds.map((seed) => makeJob(table, v.name, seed, { ...v.config, ...(opts.override ?? {}), seed })));
+    .flatMap((v) => rowSeeds(table, v.name, seeds).map((seed) => makeJob(table, v.name, seed, { ...v.config, seed })));
 }
 
 /** The jobs a job reads. */

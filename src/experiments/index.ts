@@ -15,7 +15,7 @@ export {
   type TableName,
   type VariantSpec,
 } from "./study-tables";
-export { gridJobs, makeJob, parseShard, shardJobs, type Job, type RunJob } from "./grids";
+export { gridJobs, makeJob, parseShard, shardJobs, seedRange, type Job, type RunJob, type VariantSeeds } from "./grids";
 export { runExperiment, runConfig, runJobs, existingRuns, type GridRunOptions } from "./run";
 export { loadExperimentData, formatDataReport } from "./rows";
 export type { TeacherRecord } from "./teacher";
@@ -42,9 +42,10 @@ export {
   studyResultsCommand,
   studyResultsDir,
   STUDY_RESULTS_DIR,
+  type GridRecipe,
 } from "./results";
 export { describeEncoder } from "./encoders";
-export { studyPlan, readStudyPlan, STUDY_PLAN_FILE, type StudyPlan } from "./plan";
+export { studyPlan, readStudyPlan, readPlanGrid, STUDY_PLAN_FILE, type PlanGrid, type StudyPlan } from "./plan";
 export { comparedWithShipped, variantRuns, numericsWords, SEED_NOISE_RULE } from "./remake";
 // a notebook writes its own config and reads how two differ
 export { configDiff, type ExperimentConfig } from "../runs/config";

@@ -9,10 +9,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import { PLANNED_POWER, seedsToDetect, type MetricRow } from "../metrics";
-import { STUDY_SEEDS, type TableName } from "./study-tables";
+import { STUDY_SEEDS, TABLE_NAMES, type TableName } from "./study-tables";
 import { studyDifference, tableComparisonLines, type TableResult } from "./tables";
-import { PROJECT_ROOT, type ExperimentConfig } from "../runs/config";
+import { ConfigOverrideSchema, PROJECT_ROOT, type ConfigOverride } from "../runs/config";
 import { signedPoints } from "../report/reading";
 
 /** The most seeds any variant gets (a 2-core machine's budget: see the plan's hours). */
@@ -55,10 +56,11 @@ export interface StudyPlan {
   /** distinct fine-tunings (a run shared by two tables counts once), and the hours they take at today's pace */
   cost: { runs: number; minutesPerRun: number; shards: number; hours: number };
   /**
-   * settings every job of the grid takes over its table's config, fixed before the first run (the numerics: bf16
-   * products, adopted on the selection split, bench/results/precision-selection.json); absent in plans made before it
+   * settings every job of the grid takes, applied to the preset before the tables derive their rows (grids.ts
+   * gridBase; applyOverride: null removes a field, e.g. `"distill": null`), fixed before the first run (the numerics:
+   * bf16 products, adopted on the selection split, bench/results/precision-selection.json); absent in plans made before it
    */
-  override?: Partial<Pick<ExperimentConfig, "precision">>;
+  override?: ConfigOverride;
 }
 
 function planNote(c: Pick<PlannedComparison, "seedsForPower" | "planned" | "study">): string {
@@ -133,4 +135,26 @@ export function readStudyPlan(file = path.join(PROJECT_ROOT, STUDY_PLAN_FILE)): 
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as StudyPlan) : null;
 }
 
+/** What a plan fixes of its grid's jobs: the seeds per variant of each table, and the override every job takes. */
+export type PlanGrid = Pick<StudyPlan, "seeds" | "override">;
 
+const PlanGridSchema = z.object({
+  seeds: z.partialRecord(z.enum(TABLE_NAMES as [TableName, ...TableName[]]), z.record(z.string(), z.number().int().min(1).max(MAX_SEEDS_PER_VARIANT))),
+  override: ConfigOverrideSchema.optional(),
+});
+
+/** A plan file's seeds and override, checked (what `reproduce --plan` runs); a problem names the file and the field. */
+export function readPlanGrid(file: string): PlanGrid {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`--plan ${file}: not readable as JSON (${(e as Error).message})`);
+  }
+  const res = PlanGridSchema.safeParse(raw);
+  if (!res.success) {
+    const i = res.error.issues[0];
+    throw new Error(`--plan ${file}: field ${i.path.join(".") || "(root)"}: ${i.message}`);
+  }
+  return { seeds: res.data.seeds as StudyPlan["seeds"], ...(res.data.override ? { override: res.data.override } : {}) };
+}

@@ -12,11 +12,11 @@ import * as path from "node:path";
 import { LABEL_NAMES } from "../data/labels";
 import { confusionMatrix, metricsDifference, metricsFromConfusion, type Metrics } from "../metrics";
 import { DEFAULT_SELECTION } from "../data/selection";
-import { canonicalJson, configDiff, hashOfParts, type ConfigHashParts, type ExperimentConfig, type ValidConfig } from "../runs/config";
+import { canonicalJson, configDiff, hashOfParts, type ConfigHashParts, type ConfigOverride, type ExperimentConfig, type ValidConfig } from "../runs/config";
 import type { EpochRow, PredictionSplit, RunSeconds, SplitMetrics } from "../runs/record";
 import { compactPredictionsFile } from "../runs/predictions";
-import { jobConfig, tableVariants } from "./grids";
-import { PRESET_NAMES, presetConfig, type PresetName } from "./presets";
+import { gridBase, jobConfig, rowSeeds, tableVariants, type VariantSeeds } from "./grids";
+import { PRESET_NAMES, type PresetName } from "./presets";
 import { STUDY_CHECKPOINTS, TABLE_SPECS, checkpointVariant, type TableName, type VariantSpec } from "./study-tables";
 
 /** The part of a run's record (run.json) that is shipped: where and how fast it ran. */
@@ -85,6 +85,10 @@ export interface ResultsFile {
   /** every job of the grid, done or not */
   grid: GridJobRef[];
   runs: ResultRun[];
+  /** fields every job took, applied to the preset before its rows (grids.ts gridBase; a study plan's); absent: none, as in every file before plans */
+  override?: ConfigOverride;
+  /** seeds per variant (0..n−1 each; a study plan's); absent: every row has the seeds the grid lists */
+  seeds?: Record<string, number>;
 }
 
 /** A run of a results file that is not believed: where it is, and the field and problem. */
@@ -188,8 +192,11 @@ export function checkRunMetrics(run: ResultRun, resultsDir: string): void {
 
 // ---- agrees with its table --------------------------------------------------------------------
 
-/** The spec's rows for one preset and the file's data, and which preset the file's runs were made with. */
-export interface SpecMatch {
+/** What a results file records of how its jobs were made besides its table's spec (a study plan's), none in older files. */
+export type GridRecipe = Pick<ResultsFile, "override" | "seeds">;
+
+/** The spec's rows for one preset and the file's data, which preset the file's runs were made with, and the file's recipe. */
+export interface SpecMatch extends GridRecipe {
   preset: PresetName;
   variants: VariantSpec[];
 }
@@ -211,19 +218,19 @@ function specDifferences(table: TableName, m: SpecMatch, variant: string, seed: 
 /** A models-table row of a checkpoint that is not under models/ here (the machine that ran it had it). */
 function otherCheckpoint(table: TableName, m: SpecMatch, variant: string, cfg: ValidConfig): VariantSpec | undefined {
   if (table !== "models" || cfg.model.kind !== "checkpoint" || cfg.model.name !== variant) return undefined;
-  return checkpointVariant({ ...presetConfig(m.preset), data: cfg.data }, m.preset, { name: variant, dir: cfg.model.dir });
+  return checkpointVariant(gridBase({ preset: m.preset, data: cfg.data, override: m.override }), m.preset, { name: variant, dir: cfg.model.dir });
 }
 
 /**
- * The preset whose spec rows the file's runs are (the one most of them match exactly), with its rows; the data is
- * the first run's. Undefined when no run carries a checked config.
+ * The preset whose spec rows, with the file's recipe, the file's runs are (the one most of them match exactly), with
+ * its rows; the data is the first run's. Undefined when no run carries a checked config.
  */
-export function matchSpec(table: TableName, runs: readonly { variant: string; seed: number; config: ValidConfig }[]): SpecMatch | undefined {
+export function matchSpec(table: TableName, runs: readonly { variant: string; seed: number; config: ValidConfig }[], recipe: GridRecipe = {}): SpecMatch | undefined {
   if (runs.length === 0) return undefined;
   const data = runs[0].config.data;
   let best: { m: SpecMatch; n: number } | undefined;
   for (const preset of PRESET_NAMES) {
-    const m = { preset, variants: tableVariants(table, { preset, data }) };
+    const m: SpecMatch = { ...recipe, preset, variants: tableVariants(table, { preset, data, override: recipe.override }) };
     const n = runs.filter((r) => specDifferences(table, m, r.variant, r.seed, r.config).length === 0).length;
     if (!best || n > best.n) best = { m, n };
   }
@@ -237,7 +244,7 @@ export function checkRunSpec(table: TableName, m: SpecMatch, run: ResultRun, cfg
     throw new RunProblem(
       diffs[0].startsWith("variant:")
         ? diffs[0]
-        : `config: not the ${table} table's "${run.variant}" job for seed ${run.seed} (preset ${m.preset}): ${diffs.slice(0, 3).join("; ")}${diffs.length > 3 ? ` and ${diffs.length - 3} more` : ""} (spec → file)`,
+        : `config: not the ${table} table's "${run.variant}" job for seed ${run.seed} (preset ${m.preset}${m.override ? `, the file's override ${JSON.stringify(m.override)}` : ""}): ${diffs.slice(0, 3).join("; ")}${diffs.length > 3 ? ` and ${diffs.length - 3} more` : ""} (spec → file)`,
     );
   }
 }
@@ -249,9 +256,10 @@ function requiredVariants(table: TableName, m: SpecMatch, cfg: ValidConfig): str
 }
 
 /**
- * The file's grid is the spec's grid for its data, preset and seeds: no job of a row missing for a seed the grid has,
- * no row the spec lacks, no job twice; a job of a row that has a believed run carries the hash the spec's config and
- * that run's fingerprints give. Returns a problem, or undefined.
+ * The file's grid is the spec's grid for its data, preset, override and seeds: no job of a row missing for a seed the
+ * grid has (with seeds per variant: for one of the row's own seeds, and no seed past them), no row the spec lacks, no
+ * job twice; a job of a row that has a believed run carries the hash the spec's config and that run's fingerprints
+ * give. Returns a problem, or undefined.
  */
 export function gridProblem(
   table: TableName,
@@ -268,11 +276,19 @@ export function gridProblem(
     if (!checkpointRow && !m.variants.some((v) => v.name === g.variant)) return `grid: "${g.variant}" is not a row of the ${table} table`;
   }
   const seeds = [...new Set(grid.map((g) => g.seed))].sort((a, b) => a - b);
+  const perVariant: VariantSeeds | undefined = m.seeds;
+  if (perVariant) {
+    const extra = grid.find((g) => perVariant[g.variant] !== undefined && g.seed >= perVariant[g.variant]);
+    if (extra) return `grid: ${extra.variant}, seed ${extra.seed} is past the file's ${perVariant[extra.variant]} seeds of that row (seeds: ${JSON.stringify(perVariant)})`;
+  }
   const cfg = trusted[0]?.config;
   if (cfg) {
-    const lacking = requiredVariants(table, m, cfg).flatMap((v) => seeds.filter((s) => !seen.has(key(v, s))).map((s) => `${v} seed ${s}`));
+    const unnamed = perVariant ? requiredVariants(table, m, cfg).filter((v) => perVariant[v] === undefined) : [];
+    if (unnamed.length) return `grid: the file's seeds per variant name no count for ${unnamed.map((v) => `"${v}"`).join(", ")}, a row of the ${table} table`;
+    const lacking = requiredVariants(table, m, cfg).flatMap((v) => rowSeeds(table, v, perVariant ?? seeds).filter((s) => !seen.has(key(v, s))).map((s) => `${v} seed ${s}`));
     if (lacking.length) {
-      return `grid: lacks ${lacking.length} job(s) of the ${table} table for seeds ${seeds.join(", ")} (${lacking.slice(0, 4).join(", ")}${lacking.length > 4 ? ", …" : ""}); a grid lists every job, done or not`;
+      const which = perVariant ? `for each row's own seeds (${JSON.stringify(perVariant)})` : `for seeds ${seeds.join(", ")}`;
+      return `grid: lacks ${lacking.length} job(s) of the ${table} table ${which} (${lacking.slice(0, 4).join(", ")}${lacking.length > 4 ? ", …" : ""}); a grid lists every job, done or not`;
     }
   }
   for (const g of grid) {

@@ -14,13 +14,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import type { Metrics } from "../metrics";
-import { PROJECT_ROOT, configHashParts, hashOfParts, parseExperimentConfig, type ValidConfig } from "../runs/config";
+import { ConfigError, ConfigOverrideSchema, PROJECT_ROOT, configHashParts, hashOfParts, parseExperimentConfig, type ValidConfig } from "../runs/config";
 import { reportedMetrics, reportedSplit, type PredictionSplit, type RunInfo, type RunRecord } from "../runs/record";
 import { compactPredictionsFile, hasSavedPredictions, savedPredictions } from "../runs/predictions";
 import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
-import { RunProblem, checkRunMetrics, checkRunSpec, gridProblem, matchSpec, type GridJobRef, type RejectedRun, type ResultsFile } from "./results-checks";
+import { RunProblem, checkRunMetrics, checkRunSpec, gridProblem, matchSpec, type GridJobRef, type GridRecipe, type RejectedRun, type ResultsFile } from "./results-checks";
 
-export type { GridJobRef, RejectedRun, ResultsFile } from "./results-checks";
+export type { GridJobRef, GridRecipe, RejectedRun, ResultsFile } from "./results-checks";
 
 /** One run as a results file ships it: the file's format only (read, it is a RunRecord: asRunRecord). */
 type ResultRun = ResultsFile["runs"][number];
@@ -98,6 +98,8 @@ const FileSchema = z.object({
   gridSeconds: num.optional(),
   grid: z.array(z.object({ variant: z.string(), seed: z.number().int(), hash: z.string() })),
   runs: z.array(RunSchema),
+  override: ConfigOverrideSchema.optional(),
+  seeds: z.record(z.string(), z.number().int().positive()).optional(),
 });
 
 /** A results file that is not what this code wrote: the file and what is wrong with it. */
@@ -166,7 +168,14 @@ function readResults(file: string, table?: TableName): CheckedResults {
   });
   // then against its table: the spec's job for its variant and seed, once, in the file's grid, on the file's split
   const checked = [...configs].map(([i, config]) => ({ i, run: parsed.runs[i], config }));
-  const spec = matchSpec(parsed.table, checked.map(({ run, config }) => ({ variant: run.variant, seed: run.seed, config })));
+  let spec: ReturnType<typeof matchSpec>;
+  try {
+    spec = matchSpec(parsed.table, checked.map(({ run, config }) => ({ variant: run.variant, seed: run.seed, config })), { override: parsed.override, seeds: parsed.seeds });
+  } catch (e) {
+    // the spec's rows with the file's override are not a valid config: the file's recipe is wrong, not one run
+    if (e instanceof ConfigError) throw new ResultsFileError(file, `override ${JSON.stringify(parsed.override)}: ${e.message}`);
+    throw e;
+  }
   const first = new Map<string, number>();
   const grid = new Map(parsed.grid.map((g) => [g.hash, g] as const));
   parsed.runs.forEach((run, i) => {
@@ -326,6 +335,8 @@ export interface ExportRequest {
   gridSeconds?: number;
   /** drop the runs of the file already there that this export does not carry (another grid's, or ones left out); default: refuse */
   replace?: boolean;
+  /** how the grid's jobs were made besides the spec (a study plan's override and seeds per variant), recorded in the file */
+  recipe?: GridRecipe;
 }
 
 /** An export that would drop runs of the results file already there: nothing was written. */
@@ -411,6 +422,9 @@ export function exportResults(dir: string, req: ExportRequest): { file: string; 
     gridSeconds: req.gridSeconds,
     grid: req.grid.map(({ variant, seed, hash }) => ({ variant, seed, hash })),
     runs,
+    // only a plan's grid writes them: files without a plan stay byte for byte as before
+    ...(req.recipe?.override ? { override: req.recipe.override } : {}),
+    ...(req.recipe?.seeds ? { seeds: req.recipe.seeds } : {}),
   };
   const out = path.join(dir, `${req.table}.json`);
   if (!sameExceptDate(out, file)) {

@@ -24,7 +24,7 @@ import {
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { reportedSplit, scoresOf, type RunRecord } from "../runs/record";
-import type { DataSpec, ExperimentConfig } from "../runs/config";
+import type { ConfigOverride, DataSpec, ExperimentConfig } from "../runs/config";
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions } from "./run";
 import type { PresetName } from "./presets";
@@ -36,7 +36,7 @@ export interface TableRequest {
   preset: PresetName;
   data?: DataSpec;
   seeds?: readonly number[];
-  override?: Partial<ExperimentConfig>;
+  override?: ConfigOverride;
   runsDir?: string;
   progress?: GridRunOptions["progress"];
   /** only these rows of the table (e.g. the spec's demoVariants) */

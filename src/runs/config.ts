@@ -205,6 +205,29 @@ export function configFrom(preset: ExperimentConfig, file: Partial<ExperimentCon
 }
 
 /**
+ * Fields set over a config, as a plan or a results file writes them in JSON: null removes an optional field
+ * (`{"distill": null}`: fine-tuning without distillation), since JSON has no way to write "absent".
+ */
+export type ConfigOverride = { [K in keyof ExperimentConfig]?: ExperimentConfig[K] | null };
+
+/** An override as read from a file: only the config's fields, each valid or null. */
+export const ConfigOverrideSchema = z.strictObject(
+  Object.fromEntries(Object.entries(ExperimentConfigSchema.shape).map(([k, s]) => [k, (s as z.ZodType).nullable().optional()])),
+) as unknown as z.ZodType<ConfigOverride>;
+
+/**
+ * `cfg` with `override` applied: its fields spread over, then each field it sets to null removed, except where null
+ * is the field's own value (`augment: null`, no augmentation). The one place an override is applied.
+ */
+export function applyOverride(cfg: ExperimentConfig, override: ConfigOverride | undefined): ExperimentConfig {
+  if (!override) return cfg;
+  const out: Record<string, unknown> = { ...cfg, ...override };
+  const shape: Record<string, z.ZodType> = ExperimentConfigSchema.shape;
+  for (const [k, v] of Object.entries(override)) if (v === null && !shape[k]?.safeParse(null).success) delete out[k];
+  return out as ExperimentConfig;
+}
+
+/**
  * The "from scratch" twin of a preset model: random init in the SAME architecture as its pretrained checkpoint
  * (so the ablation measures the initial weights only), with a character vocabulary from train.
  */
