@@ -71,11 +71,25 @@ export interface BaseStepResult {
 
 /** bench:selection's records: checkpoints and levers on the selection split. */
 function selectionBlock(records: SelectionRecord[]): string {
+  // every candidate against the n-gram floor on the seeds both ran (paired by seed: the same selection slice)
+  const ngram = records.find((r) => r.checkpoint === "none");
+  const micro = (r: SelectionRecord, seeds: number[]): Map<number, number> => new Map(r.runs.filter((x) => seeds.includes(x.seed)).map((x) => [x.seed, 100 * x.micro_f1]));
+  const vsNgram = (r: SelectionRecord): string => {
+    if (!ngram || r === ngram) return "–";
+    const seeds = r.seeds.filter((s) => ngram.seeds.includes(s));
+    if (seeds.length === 0) return "–";
+    const c = compareSamples(micro(ngram, seeds), micro(r, seeds));
+    return seeds.length < 2 ? `${signedPoints(c.diff)} (1 seed)` : `${signedPoints(c.diff)} ${formatInterval(c.ci)}`;
+  };
   const rows = records.map((r) => {
     const min = r.runs.reduce((a, x) => a + x.seconds, 0) / r.runs.length / 60;
-    return `| ${r.name} | ${fmt(r.micro.mean, r.micro.std)} | ${fmt(r.macro.mean, r.macro.std)} | ${r.seeds.join(", ")} | ${r.checkpoint === "none" ? "–" : r.runs.map((x) => x.bestEpoch + 1).join(", ")} | ${min.toFixed(1)} |`;
+    return `| ${r.name} | ${fmt(r.micro.mean, r.micro.std)} | ${vsNgram(r)} | ${fmt(r.macro.mean, r.macro.std)} | ${r.seeds.join(", ")} | ${r.checkpoint === "none" ? "–" : r.runs.map((x) => x.bestEpoch + 1).join(", ")} | ${min.toFixed(1)} |`;
   });
-  return ["| setting | selection micro-F1 | selection macro-F1 | seeds | best epoch | min / run |", "|---|---:|---:|---|---|---:|", ...rows].join("\n");
+  return [
+    "| setting | selection micro-F1 | − n-gram, same seeds (95% interval, paired) | selection macro-F1 | seeds | best epoch | min / run |",
+    "|---|---:|---:|---:|---|---|---:|",
+    ...rows,
+  ].join("\n");
 }
 
 /**
