@@ -70,15 +70,19 @@ export interface BaseStepResult {
 }
 
 /** bench:selection's records: checkpoints and levers on the selection split. */
+/** A record's metric (in %) on the given seeds, keyed by seed: one side of a paired comparison. */
+function bySeed(r: SelectionRecord, seeds: readonly number[], k: "micro_f1" | "macro_f1"): Map<number, number> {
+  return new Map(r.runs.filter((x) => seeds.includes(x.seed)).map((x) => [x.seed, 100 * x[k]]));
+}
+
 function selectionBlock(records: SelectionRecord[]): string {
   // every candidate against the n-gram floor on the seeds both ran (paired by seed: the same selection slice)
   const ngram = records.find((r) => r.checkpoint === "none");
-  const micro = (r: SelectionRecord, seeds: number[]): Map<number, number> => new Map(r.runs.filter((x) => seeds.includes(x.seed)).map((x) => [x.seed, 100 * x.micro_f1]));
   const vsNgram = (r: SelectionRecord): string => {
     if (!ngram || r === ngram) return "–";
     const seeds = r.seeds.filter((s) => ngram.seeds.includes(s));
     if (seeds.length === 0) return "–";
-    const c = compareSamples(micro(ngram, seeds), micro(r, seeds));
+    const c = compareSamples(bySeed(ngram, seeds, "micro_f1"), bySeed(r, seeds, "micro_f1"));
     return seeds.length < 2 ? `${signedPoints(c.diff)} (1 seed)` : `${signedPoints(c.diff)} ${formatInterval(c.ci)}`;
   };
   const rows = records.map((r) => {
@@ -100,14 +104,13 @@ export function precisionBlock(records: SelectionRecord[]): string {
   const [f32, bf16] = ["f32", "bf16"].map((p) => records.find((r) => (r.set.precision ?? "f32") === p));
   if (!f32 || !bf16) throw new Error(`${path.relative(process.cwd(), PRECISION_SELECTION)}: needs one f32 and one bf16 record`);
   const seeds = f32.runs.map((r) => r.seed).filter((s) => bf16.runs.some((b) => b.seed === s));
-  const by = (r: SelectionRecord, k: "micro_f1" | "macro_f1"): Map<number, number> => new Map(r.runs.filter((x) => seeds.includes(x.seed)).map((x) => [x.seed, 100 * x[k]]));
   const min = (r: SelectionRecord): number => r.runs.reduce((a, x) => a + x.seconds, 0) / r.runs.length / 60;
   const rows = seeds.map((s) => {
     const [a, b] = [f32, bf16].map((r) => r.runs.find((x) => x.seed === s)!);
     return `| ${s} | ${(100 * a.micro_f1).toFixed(2)} | ${(100 * b.micro_f1).toFixed(2)} | ${signedPoints(100 * (b.micro_f1 - a.micro_f1))} | ${(100 * a.macro_f1).toFixed(2)} | ${(100 * b.macro_f1).toFixed(2)} | ${(a.seconds / 60).toFixed(1)} | ${(b.seconds / 60).toFixed(1)} |`;
   });
   const line = (k: "micro_f1" | "macro_f1", name: string): string => {
-    const c = compareSamples(by(f32, k), by(bf16, k));
+    const c = compareSamples(bySeed(f32, seeds, k), bySeed(bf16, seeds, k));
     return `${name} ${signedPoints(c.diff)}, 95% interval ${formatInterval(c.ci)} (paired, ${seeds.length} seeds; these seeds detect ±${c.detectable.toFixed(2)})`;
   };
   return [
