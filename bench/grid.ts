@@ -7,6 +7,7 @@
  *
  *   npm run bench:grid -- [--shards 2] [--threads 1] [--jobs 4] [--preset quick|smoke] [--seed-from 1000] [--precision bf16]
  *                         [--table encodings] [--variant Basic1,Entity_marked2] [--data-dir ../shared/data] [--out FILE]
+ *                         [--set '{"lengthAligned":true}'] (fields over the preset before the rows, as a plan's override)
  *
  * Seeds start far from the shipped ones (0..n-1), so no run is taken from results/study. Measure on an idle
  * machine: anything beside it shares the cores, and the load average in the file says so.
@@ -23,6 +24,7 @@ import { type RunRecord } from "../src/runs";
 import type { RunSeconds } from "../src/runs";
 import { cpuModel } from "../src/backend/cpu";
 import { PRECISIONS, type Precision } from "../src/backend/precision";
+import { ConfigOverrideSchema, type ConfigOverride } from "../src/runs/config";
 import { cpuSlug } from "./throughput-results";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -52,6 +54,8 @@ export interface GridEntry {
   threads: number;
   /** the jobs' product precision (absent in entries made before it was recorded: f32) */
   precision?: Precision;
+  /** fields set over the preset (bench:grid --set), absent when none */
+  set?: ConfigOverride;
   /** `cpuid`: "family 25 model 17" (/proc/cpuinfo): "AMD EPYC" names Zen 4 and Zen 5 alike */
   machine: { cpu: string; cpuid?: string; cores: number; blasCore?: string; numerics?: string; node: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
   wallSeconds: number;
@@ -77,6 +81,8 @@ interface Options {
   out?: string;
   /** the jobs' product precision (absent: the preset's) */
   precision?: Precision;
+  /** fields over the preset before the table's rows are derived (a plan's override; JSON on the command line) */
+  set?: ConfigOverride;
 }
 
 const positive = (flag: string) => (v: string): number => {
@@ -84,6 +90,18 @@ const positive = (flag: string) => (v: string): number => {
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${v}"`);
   return n;
 };
+
+function parseOverride(v: string): ConfigOverride {
+  let json: unknown;
+  try {
+    json = JSON.parse(v);
+  } catch (e) {
+    throw new InvalidArgumentError(`--set is not JSON: ${(e as Error).message}`);
+  }
+  const r = ConfigOverrideSchema.safeParse(json);
+  if (!r.success) throw new InvalidArgumentError(`--set: ${r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
+  return r.data;
+}
 
 /** The rows the bench runs ("Basic1,Entity_marked2": a comma-separated list). */
 const variantsOf = (o: Pick<Options, "variant">): string[] => o.variant.split(",").map((v) => v.trim()).filter(Boolean);
@@ -95,9 +113,15 @@ const variantsOf = (o: Pick<Options, "variant">): string[] => o.variant.split(",
 function benchJobs(o: Options) {
   const variants = variantsOf(o);
   const seeds = Array.from({ length: Math.ceil(o.jobs / variants.length) }, (_, i) => o.seedFrom + i);
-  const grid = gridJobs(o.table, { preset: o.preset, data: resolveData({ dataDir: o.dataDir }), seeds, variants, ...(o.precision ? { override: { precision: o.precision } } : {}) });
+  const grid = gridJobs(o.table, { preset: o.preset, data: resolveData({ dataDir: o.dataDir }), seeds, variants, override: benchOverride(o) });
   const runs = grid.filter((j) => j.kind === "run").sort((a, b) => a.seed - b.seed || variants.indexOf(a.variant) - variants.indexOf(b.variant)).slice(0, o.jobs);
   return grid.filter((j) => j.kind !== "run" || runs.includes(j));
+}
+
+/** The plan-style override the jobs run under: --set's fields, and --precision over them. */
+function benchOverride(o: Pick<Options, "set" | "precision">): ConfigOverride | undefined {
+  const out: ConfigOverride = { ...o.set, ...(o.precision ? { precision: o.precision } : {}) };
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** One shard: its part of the grid, exactly as `reproduce --shard i/n` runs it. */
@@ -136,7 +160,7 @@ async function measure(o: Options): Promise<void> {
   const jobs = benchJobs(o);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "medrel-bench-grid-"));
   const runsDir = path.join(work, "runs");
-  const common = [...(o.precision ? ["--precision", o.precision] : []), "--preset", o.preset, "--jobs", String(o.jobs), "--seed-from", String(o.seedFrom), "--table", o.table, "--variant", o.variant, "--data-dir", o.dataDir, "--runs-dir", runsDir];
+  const common = [...(o.precision ? ["--precision", o.precision] : []), ...(o.set ? ["--set", JSON.stringify(o.set)] : []), "--preset", o.preset, "--jobs", String(o.jobs), "--seed-from", String(o.seedFrom), "--table", o.table, "--variant", o.variant, "--data-dir", o.dataDir, "--runs-dir", runsDir];
   const loadAverageAtStart = os.loadavg();
   console.log(`[medrel] bench:grid: ${o.jobs} ${o.preset} runs of ${o.table} · ${o.variant} on ${o.shards} shard(s) × ${o.threads} thread(s) (load average ${loadAverageAtStart[0].toFixed(1)}), into ${runsDir}`);
   const t0 = Date.now();
@@ -158,7 +182,8 @@ async function measure(o: Options): Promise<void> {
       seeds: runs.map((r) => r.seed),
       shards: o.shards,
       threads: o.threads,
-      precision: o.precision ?? presetConfig(o.preset).precision ?? "f32",
+      precision: o.precision ?? o.set?.precision ?? presetConfig(o.preset).precision ?? "f32",
+      ...(o.set ? { set: o.set } : {}),
       machine: { cpu: first?.cpu ?? cpuModel(), cpuid: cpuFamily(), cores: os.availableParallelism(), blasCore: first?.blasCore, numerics: first?.numerics, node: process.version, loadAverageAtStart, loadAverageAtEnd },
       wallSeconds,
       runsPerHour: (3600 * runs.length) / wallSeconds,
@@ -203,19 +228,19 @@ export function readGridFile(file: string): GridEntry[] {
 export function renderGridBlock(dir = GRID_RESULTS_DIR): string | undefined {
   const entries = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort().flatMap((f) => readGridFile(path.join(dir, f))) : [];
   const latest = new Map<string, GridEntry>();
-  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.machine.cpuid}|${e.shards}|${e.threads}|${e.precision ?? "f32"}|${e.table}|${e.variant}`, e);
+  for (const e of entries.filter((x) => x.preset === "quick")) latest.set(`${e.machine.cpu}|${e.machine.cpuid}|${e.shards}|${e.threads}|${e.precision ?? "f32"}|${e.table}|${e.variant}|${JSON.stringify(e.set ?? {})}`, e);
   if (latest.size === 0) return undefined;
   const min = (s: number): string => (s / 60).toFixed(1);
   const rows = [...latest.values()].map((e) => {
     const p = e.perRun;
     const perRun = GRID_PHASES.reduce((a, k) => a + p[k], 0);
     return (
-      `| ${e.machine.cpu}${e.machine.cpuid ? ` (${e.machine.cpuid})` : ""} | ${e.precision ?? "f32"} | ${e.shards} × ${e.threads} | **${e.runsPerHour.toFixed(1)}** | ${e.runs.length} (${e.table}: ${e.variant}; ${e.teachers.length} teacher${e.teachers.length === 1 ? "" : "s"}) | ${min(perRun)} | ${min(p.teacher)} | ${min(p.data + p.model + p.encode)} | ${min(p.steps)} | ` +
+      `| ${e.machine.cpu}${e.machine.cpuid ? ` (${e.machine.cpuid})` : ""} | ${e.precision ?? "f32"}${e.set ? ` · \`${JSON.stringify(e.set)}\`` : ""} | ${e.shards} × ${e.threads} | **${e.runsPerHour.toFixed(1)}** | ${e.runs.length} (${e.table}: ${e.variant}; ${e.teachers.length} teacher${e.teachers.length === 1 ? "" : "s"}) | ${min(perRun)} | ${min(p.teacher)} | ${min(p.data + p.model + p.encode)} | ${min(p.steps)} | ` +
       `${min(p.selection + p.eval)} | ${min(p.checkpoints + p.write)} | ${min(p.other)} | ${e.machine.loadAverageAtStart[0].toFixed(1)} / ${e.machine.loadAverageAtEnd[0].toFixed(1)} | ${e.date.slice(0, 10)} |`
     );
   });
   return [
-    "| CPU | products | shards × BLAS threads | quick fine-tunings per hour | runs | process-min per run | teacher | data, model, encoding | training steps | evaluation (per epoch + final) | checkpoints, writing | other | load average start / end | measured |",
+    "| CPU | products · fields set | shards × BLAS threads | quick fine-tunings per hour | runs | process-min per run | teacher | data, model, encoding | training steps | evaluation (per epoch + final) | checkpoints, writing | other | load average start / end | measured |",
     "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ...rows,
     "",
@@ -243,6 +268,7 @@ async function main(): Promise<void> {
     .option("--variant <names>", "the table's rows to run, comma-separated (each seed's rows share its n-gram teacher, as in a grid)", "Basic1,Entity_marked2")
     .option("--data-dir <dir>", "the data (a folder laid out as the study's)", path.join(ROOT, "..", "shared", "data"))
     .option("--precision <p>", `the jobs' product precision: ${PRECISIONS.join(" | ")} (default: the preset's, f32)`, choiceArg("--precision", PRECISIONS))
+    .option("--set <json>", "fields over the preset before the rows are derived, as a plan's override (null drops one)", parseOverride)
     .option("--out <file>", "append to this file instead of bench/results/grid/<cpu>.json")
     .option("--worker <i/n>", "(internal) run shard i of n")
     .option("--runs-dir <dir>", "(internal) the shards' runs folder")

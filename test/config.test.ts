@@ -13,7 +13,7 @@ test("every hyperparameter is a field of the experiment config, a flag of npm ru
   const cmd = new Command().exitOverride();
   const flags = addSchemaOptions(cmd, ExperimentConfigSchema.shape);
   for (const k of HYPERPARAM_KEYS) assert.ok(flags.includes(k), `--${k} is a flag`);
-  assert.deepEqual(flags.filter((k) => !(HYPERPARAM_KEYS as string[]).includes(k)), ["encoding", "faithful", "pooling", "maxLength", "sampler", "samplerEpoch", "precision", "maxTrainRows", "maxEvalRows"]);
+  assert.deepEqual(flags.filter((k) => !(HYPERPARAM_KEYS as string[]).includes(k)), ["encoding", "faithful", "pooling", "maxLength", "sampler", "samplerEpoch", "lengthAligned", "precision", "maxTrainRows", "maxEvalRows"]);
   cmd.parse(["--max-grad-norm", "0.5", "--schedule", "step", "--faithful", "--max-length", "64", "--early-stopping-patience", "2"], { from: "user" });
   assert.deepEqual(cmd.opts(), { maxGradNorm: 0.5, schedule: "step", faithful: true, maxLength: 64, earlyStoppingPatience: 2 });
   // an optional field (absent from the hash when unset) is a flag too, and checked the same way

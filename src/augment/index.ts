@@ -15,6 +15,7 @@ export {
   prioritySampler,
   stagedSampler,
   studyBatchSampler,
+  lengthAlignedSampler,
 } from "./samplers";
 export {
   type HardClassRule,

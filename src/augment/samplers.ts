@@ -252,3 +252,60 @@ export function studyBatchSampler(labels: readonly number[], opts: StudySamplerO
     { epochs: 1, sampler: prioritySampler(labels, { hard, hardPerBatch: 4, otherPerBatch: 1, batches }) },
   ]);
 }
+
+/**
+ * Length-aligned quota batches: the inner sampler's epoch — the same rows, each batch with the same rows of each class —
+ * regrouped within chunks of `chunkBatches` batches so that a batch holds rows of similar length. Within a chunk, each
+ * class's rows are sorted by length (ties keep the draw's order) and dealt back batch by batch; batch order is shuffled
+ * after, as `bucketedSampler` does for unconstrained batches. A class-balanced batch of random rows pads about a third
+ * of its tokens on the study's data; this keeps the quotas and drops most of the padding.
+ */
+export function lengthAlignedSampler(inner: BatchSampler, labels: readonly number[], lengths: readonly number[], chunkBatches = 50): BatchSampler {
+  checkLabels(labels);
+  if (lengths.length !== labels.length) throw new SamplerError("lengths", `${lengths.length} lengths for ${labels.length} labels`);
+  checkCount("chunkBatches", chunkBatches, 1);
+  return (epoch: number, rng: Rng): number[][] => {
+    const batches = inner(epoch, rng);
+    const out: number[][] = [];
+    for (let s = 0; s < batches.length; s += chunkBatches) out.push(...alignChunk(batches.slice(s, s + chunkBatches), labels, lengths));
+    return rng.shuffle(out);
+  };
+}
+
+function alignChunk(chunk: readonly number[][], labels: readonly number[], lengths: readonly number[]): number[][] {
+  const byClass = new Map<number, number[]>();
+  for (const b of chunk) for (const r of b) (byClass.get(labels[r]) ?? byClass.set(labels[r], []).get(labels[r])!).push(r);
+  const out = chunk.map((): number[] => []);
+  for (const [c, rows] of byClass) {
+    rows.sort((a, b) => lengths[a] - lengths[b]);
+    let k = 0;
+    chunk.forEach((b, j) => {
+      for (const r of b) if (labels[r] === c) out[j].push(rows[k++]);
+    });
+  }
+  separateRepeats(out, labels);
+  return out;
+}
+
+/**
+ * A row drawn twice in a chunk (its class's pool reshuffled mid-chunk) sorts next to itself and may land twice in one
+ * batch; swap the second copy with the nearest batch's row of its class that neither batch holds yet.
+ */
+function separateRepeats(batches: number[][], labels: readonly number[]): void {
+  batches.forEach((batch, j) => {
+    for (let p = 0; p < batch.length; p++) {
+      const r = batch[p];
+      if (batch.indexOf(r) === p) continue;
+      swap: for (let d = 1; d < batches.length; d++) {
+        for (const j2 of [j - d, j + d]) {
+          const other = batches[j2];
+          if (!other || other.includes(r)) continue;
+          const q = other.findIndex((x) => labels[x] === labels[r] && !batch.includes(x));
+          if (q < 0) continue;
+          [batch[p], other[q]] = [other[q], r];
+          break swap;
+        }
+      }
+    }
+  });
+}

@@ -15,7 +15,7 @@ import type { Row } from "../data/types";
 import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encoding";
 import type { Encoded } from "../encoding/types";
 import { BertForRelationClassification, loadPretrained, parseConfig, shapeConfig, saveCheckpoint } from "../model";
-import { studyBatchSampler } from "../augment";
+import { lengthAlignedSampler, studyBatchSampler, type BatchSampler } from "../augment";
 import { train, evaluate, computeClassWeights, createProgress, toTrainConfig, type TrainExtras, type TrainResult } from "../train";
 import { notebookProgress } from "../report/progress";
 import { fromProjectPath, parseExperimentConfig, type ExperimentConfig, type ValidConfig } from "../runs/config";
@@ -102,6 +102,13 @@ function distillFrom(cfg: ValidConfig, fit: readonly Row[], teacher?: TeacherRec
   return { alpha: d.alpha, temperature: d.temperature, teacherProbs: teacher.probs };
 }
 
+/** The study's balanced-then-priority batches, length-aligned when the config asks (less padding, same quotas). */
+function studySampler(cfg: ValidConfig, fitEnc: readonly Encoded[]): BatchSampler {
+  const labels = fitEnc.map((e) => e.label as number);
+  const study = studyBatchSampler(labels, { batches: cfg.samplerEpoch });
+  return cfg.lengthAligned ? lengthAlignedSampler(study, labels, fitEnc.map((e) => e.inputIds.length)) : study;
+}
+
 /** Fine-tune an encoder on a run's rows, score it, and save it into `writer`'s temp folder (model/). */
 async function fitEncoder(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const backend = await initBackend({ verbose: false });
@@ -125,7 +132,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidCo
   const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg.loss, fitLabels, inputs.reference));
   const tc = toTrainConfig(cfg, {
     classWeights: weights,
-    sampler: cfg.sampler === "study" ? studyBatchSampler(fitLabels, { batches: cfg.samplerEpoch }) : undefined,
+    sampler: cfg.sampler === "study" ? studySampler(cfg, fitEnc) : undefined,
     // an interrupted run resumes from its last finished epoch (weights, AdamW state, step) when re-run
     checkpointDir: `${finalDir}${CKPT_SUFFIX}`,
     // a long epoch (a base model at 300 tokens: hours) also saves mid-epoch, so a killed run loses minutes, not an epoch

@@ -114,6 +114,12 @@ export const ExperimentConfigSchema = z.strictObject({
    * data, an epoch of a few batches)
    */
   samplerEpoch: z.enum(["rows", "first_exhausted"]).describe("how many batches make a study-sampler epoch"),
+  /**
+   * `study` sampler: deal each class's rows out by length within chunks of 50 batches, so a batch keeps its class quotas
+   * and holds rows of similar length (augment/samplers.ts lengthAlignedSampler); a `shuffle` epoch always buckets by
+   * length. Absent = off, the study's random class-balanced batches (and absent from the hash)
+   */
+  lengthAligned: z.boolean().optional().describe("study sampler: rows of similar length share a batch, class quotas kept"),
   augment: AugmentSpecSchema.nullable(),
   /** the trainer's hyperparameters (src/train/config.ts lists them) */
   ...HyperparamsSchema.shape,
