@@ -245,9 +245,10 @@ export function renderGridBlock(dir = GRID_RESULTS_DIR): string | undefined {
     ...rows,
     "",
     "Whole quick-preset fine-tunings of the study's data (the rows named, seeds from 1000; rows of one seed share its n-gram teacher, as a grid's do: the next grid's 100 runs fit 42), run as `reproduce` runs a grid from an empty runs folder, by " +
-      "`npm run bench:grid -- --shards S --threads T [--precision bf16]` (bench/results/grid/<cpu>.json, each run's phases from its run.json). Process-minutes per run = shards × wall time / runs, " +
+      "`npm run bench:grid -- --shards S --threads T [--precision bf16] [--set JSON]` (bench/results/grid/<cpu>.json, each run's phases from its run.json). Process-minutes per run = shards × wall time / runs, " +
       "split into phases; other = process start, backend set-up and a shard idle at the end. " +
-      "Rows differ in work, not only in speed: the encodings table's rows train with the study's balanced sampler (batches drawn across lengths, about a third of each one padding), the loss table's with length-bucketed batches; compare a row only with rows of the same table.",
+      "Rows differ in work, not only in speed: the encodings table's rows train with the study's balanced sampler (batches drawn across lengths: about a third of each one padding, unless `lengthAligned` deals each class's rows out by length), the loss table's Regular Loss row is the quick preset itself (length-bucketed batches); compare a row only with rows of the same table. " +
+      "`--set` (the column beside products) runs the jobs under a plan-style override, e.g. the next grid's.",
   ].join("\n");
 }
 

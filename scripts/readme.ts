@@ -97,31 +97,54 @@ function selectionBlock(records: SelectionRecord[]): string {
 }
 
 /**
+ * Two bench:selection records seed by seed (b against a, on the seeds both ran), with the paired difference b − a and
+ * its interval; `tail` says how the runs were made.
+ */
+function pairedBlock(a: SelectionRecord, b: SelectionRecord, [nameA, nameB]: [string, string], tail: string): string {
+  const seeds = a.runs.map((r) => r.seed).filter((s) => b.runs.some((x) => x.seed === s));
+  const min = (r: SelectionRecord): number => r.runs.reduce((t, x) => t + x.seconds, 0) / r.runs.length / 60;
+  const rows = seeds.map((s) => {
+    const [x, y] = [a, b].map((r) => r.runs.find((q) => q.seed === s)!);
+    return `| ${s} | ${(100 * x.micro_f1).toFixed(2)} | ${(100 * y.micro_f1).toFixed(2)} | ${signedPoints(100 * (y.micro_f1 - x.micro_f1))} | ${(100 * x.macro_f1).toFixed(2)} | ${(100 * y.macro_f1).toFixed(2)} | ${(x.seconds / 60).toFixed(1)} | ${(y.seconds / 60).toFixed(1)} |`;
+  });
+  const line = (k: "micro_f1" | "macro_f1", name: string): string => {
+    const c = compareSamples(bySeed(a, seeds, k), bySeed(b, seeds, k));
+    return `${name} ${signedPoints(c.diff)}, 95% interval ${formatInterval(c.ci)} (paired, ${seeds.length} seeds; these seeds detect ±${c.detectable.toFixed(2)})`;
+  };
+  return [
+    `| seed | micro-F1 ${nameA} | micro-F1 ${nameB} | ${nameB} − ${nameA} | macro-F1 ${nameA} | macro-F1 ${nameB} | min ${nameA} | min ${nameB} |`,
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+    `${nameB} − ${nameA} on the selection split: ${line("micro_f1", "micro-F1")}; ${line("macro_f1", "macro-F1")}. ` +
+      `Minutes per run: ${min(a).toFixed(1)} (${nameA}) and ${min(b).toFixed(1)} (${nameB}), ${tail}`,
+  ].join("\n");
+}
+
+/**
  * bf16 against f32 products on the selection split, seed by seed, with the paired difference and its interval: the
  * evidence bf16 was adopted on (records: bench:selection's, the f32 one first).
  */
 export function precisionBlock(records: SelectionRecord[]): string {
   const [f32, bf16] = ["f32", "bf16"].map((p) => records.find((r) => (r.set.precision ?? "f32") === p));
   if (!f32 || !bf16) throw new Error(`${path.relative(process.cwd(), PRECISION_SELECTION)}: needs one f32 and one bf16 record`);
-  const seeds = f32.runs.map((r) => r.seed).filter((s) => bf16.runs.some((b) => b.seed === s));
-  const min = (r: SelectionRecord): number => r.runs.reduce((a, x) => a + x.seconds, 0) / r.runs.length / 60;
-  const rows = seeds.map((s) => {
-    const [a, b] = [f32, bf16].map((r) => r.runs.find((x) => x.seed === s)!);
-    return `| ${s} | ${(100 * a.micro_f1).toFixed(2)} | ${(100 * b.micro_f1).toFixed(2)} | ${signedPoints(100 * (b.micro_f1 - a.micro_f1))} | ${(100 * a.macro_f1).toFixed(2)} | ${(100 * b.macro_f1).toFixed(2)} | ${(a.seconds / 60).toFixed(1)} | ${(b.seconds / 60).toFixed(1)} |`;
-  });
-  const line = (k: "micro_f1" | "macro_f1", name: string): string => {
-    const c = compareSamples(bySeed(f32, seeds, k), bySeed(bf16, seeds, k));
-    return `${name} ${signedPoints(c.diff)}, 95% interval ${formatInterval(c.ci)} (paired, ${seeds.length} seeds; these seeds detect ±${c.detectable.toFixed(2)})`;
-  };
-  return [
-    "| seed | micro-F1 f32 | micro-F1 bf16 | bf16 − f32 | macro-F1 f32 | macro-F1 bf16 | min f32 | min bf16 |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ...rows,
-    "",
-    `bf16 − f32 on the selection split: ${line("micro_f1", "micro-F1")}; ${line("macro_f1", "macro-F1")}. ` +
-      `Minutes per run: ${min(f32).toFixed(1)} (f32) and ${min(bf16).toFixed(1)} (bf16), two runs side by side at one thread each (the two arms at once; the machine had other work). ` +
-      "`npm run bench:selection -- --seeds 0,1,2 --name NAME --json bench/results/precision-selection.json` (and `--set '{\"precision\":\"bf16\"}'`).",
-  ].join("\n");
+  return pairedBlock(f32, bf16, ["f32", "bf16"],
+    "two runs side by side at one thread each (the two arms at once; the machine had other work). " +
+      "`npm run bench:selection -- --seeds 0,1,2 --name NAME --json bench/results/precision-selection.json` (and `--set '{\"precision\":\"bf16\"}'`).");
+}
+
+/**
+ * Length-aligned study batches against the study's random balanced ones (the same checkpoint and fields otherwise), from
+ * bench:selection's candidate records: the evidence `lengthAligned` was judged on. Undefined until both were run.
+ */
+export function lengthAlignedBlock(records: SelectionRecord[]): string | undefined {
+  const aligned = records.find((r) => r.set.lengthAligned === true);
+  if (!aligned) return undefined;
+  const { lengthAligned: _, ...rest } = aligned.set;
+  const random = records.find((r) => r !== aligned && r.checkpoint === aligned.checkpoint && JSON.stringify(r.set) === JSON.stringify(rest));
+  if (!random) return undefined;
+  return pairedBlock(random, aligned, ["random", "aligned"],
+    `the two arms at once at one thread each, beside other work (${aligned.checkpoint}, \`${JSON.stringify(rest)}\`; the records "${random.name}" and "${aligned.name}" of bench/results/pretrain-selection.json).`);
 }
 
 const fmt = (m: number, s: number): string => (Number.isFinite(s) ? `${m.toFixed(2)} ± ${s.toFixed(2)}` : m.toFixed(2));
@@ -341,6 +364,8 @@ export function renderBlocks(): Map<string, string> {
     const records = JSON.parse(fs.readFileSync(PRETRAIN_SELECTION, "utf8")) as SelectionRecord[];
     out.set("pretrain-selection", selectionBlock(records));
     out.set("pretrain-selection-runs", candidateTable(records));
+    const aligned = lengthAlignedBlock(records);
+    if (aligned) out.set("length-aligned-selection", aligned);
   }
   if (fs.existsSync(PRECISION_SELECTION)) out.set("precision-selection", precisionBlock(JSON.parse(fs.readFileSync(PRECISION_SELECTION, "utf8")) as SelectionRecord[]));
   const grid = renderGridBlock();
