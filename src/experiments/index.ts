@@ -46,6 +46,20 @@ export {
   type GridRecipe,
 } from "./results";
 export { describeEncoder } from "./encoders";
+export {
+  loadStrengths,
+  strengthDirs,
+  strengthEffects,
+  strengthEffectsChart,
+  effectCell,
+  missingStrengthLine,
+  comparisonName,
+  strengthRows,
+  NEXT_STRENGTH_COMMAND,
+  type StrengthRow,
+  type Strength,
+  type StrengthEffect,
+} from "./strengths";
 export { ensembleRow, ensembleLines, writeHeldoutNgrams, ENSEMBLE_WEIGHTS, type EnsembleResult, type EnsembleSeed } from "./ensemble";
 export { studyPlan, readStudyPlan, readPlanGrid, STUDY_PLAN_FILE, type PlanGrid, type StudyPlan } from "./plan";
 export { comparedWithShipped, variantRuns, numericsWords, SEED_NOISE_RULE } from "./remake";
