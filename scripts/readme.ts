@@ -21,6 +21,13 @@ import {
   type TableResult,
   numericsWords,
   SEED_NOISE_RULE,
+  ensembleLines,
+  loadStrengths,
+  strengthDirs,
+  strengthEffects,
+  strengthRows,
+  missingStrengthLine,
+  type Strength,
 } from "../src/experiments";
 import { compareSamples, metricValue, summarize, MAX_PLANNED_SEEDS, type MetricRow } from "../src/metrics";
 import { MIN_VERDICT_SEEDS, formatInterval, readingVerdict, signedPoints, verdictPhrase } from "../src/report";
@@ -217,6 +224,29 @@ function readingsBlock(tables: TableResult<"shipped">[]): string {
   return lines.join("\n");
 }
 
+/**
+ * Each table's named effects at each encoder strength (results/study and any results/study-<name>): effect [95%
+ * interval] verdict per strength beside the study's own value, or the line that says the second is not run yet.
+ */
+function strengthsBlock(strengths: Strength[]): string {
+  const effects = strengthEffects(strengths);
+  const lines = [
+    `| table | comparison | the study's | ${strengths.map((s) => `${s.label}, \`${path.relative(path.dirname(README), s.dir)}/\``).join(" | ")} |`,
+    `|---|---|---:|${strengths.map(() => "---|").join("")}`,
+  ];
+  for (const t of TABLE_NAMES) {
+    for (const r of strengthRows(t, strengths, effects)) lines.push(`| ${TABLE_SPECS[t].title} | ${r.comparison} | ${r.study === undefined ? "–" : signedPoints(r.study)} | ${r.cells.join(" | ")} |`);
+  }
+  const missing = missingStrengthLine(strengths);
+  return [
+    ...lines,
+    "",
+    "Each cell: our effect in points [95% interval over seeds] and its verdict against the study's own value (against 0 where the study's table has none), " +
+      "the words of the readings above. A strength is one results folder, named by the checkpoint its runs' configs record. " +
+      (missing ?? ""),
+  ].join("\n");
+}
+
 /** The next grid's seeds, fixed by a power calculation before its first run (results/study-plan.json). */
 function planBlock(plan: StudyPlan): string {
   const rows = plan.comparisons.map((c) => {
@@ -340,6 +370,7 @@ const MISSING_SOURCE: Record<string, string> = {
   quality: "_Not in this checkout yet: `npm run reproduce -- --table all --data-dir ../shared/data --seeds 5 --export results/study` writes `results/study/`, then `npm run readme`._",
   "study-readings": "_Rendered from `results/study/` once it exists (see above)._",
   "study-numerics": "_Rendered from `results/study/` once it exists (see above)._",
+  "study-strengths": "_Rendered from `results/study/` (and any `results/study-<name>/`) once it exists (see above)._",
   "study-plan": "_Not planned yet: `npm run plan` writes `results/study-plan.json` from today's shipped runs._",
   speed: "_Not measured in this checkout yet: `npm run bench:throughput` writes bench/results/throughput/<cpu>.json, then `npm run readme`._",
   base: "_Not measured in this checkout yet: `npm run bench:base -- --batch 16 --seq 300`, then `npm run readme`._",
@@ -353,9 +384,11 @@ export function renderBlocks(): Map<string, string> {
   const out = new Map<string, string>();
   const shipped = TABLE_NAMES.map((t) => loadResults(t, STUDY_RESULTS_DIR)).filter((t): t is TableResult<"shipped"> => t !== null);
   const models = shipped.find((t) => t.table === "models");
-  if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models)] : [])].join("\n"));
+  if (shipped.length) out.set("quality", [progressLine(), ...(models ? ["", qualityBlock(models), ...ensembleLines(models.ensemble).flatMap((l) => ["", l])] : [])].join("\n"));
   if (shipped.length) out.set("study-readings", readingsBlock(shipped));
   if (shipped.length) out.set("study-numerics", numericsBlock());
+  const strengths = loadStrengths(strengthDirs(path.dirname(STUDY_RESULTS_DIR)));
+  if (strengths.length) out.set("study-strengths", strengthsBlock(strengths));
   const plan = readStudyPlan();
   if (plan) out.set("study-plan", planBlock(plan));
   const speed = readResults();

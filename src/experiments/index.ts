@@ -11,6 +11,7 @@ export {
   NGRAM_VARIANT,
   PRETRAINED_VARIANT,
   FROM_SCRATCH_VARIANT,
+  ENSEMBLE_VARIANT,
   describeTableSeeds,
   type TableName,
   type VariantSpec,
@@ -45,6 +46,21 @@ export {
   type GridRecipe,
 } from "./results";
 export { describeEncoder } from "./encoders";
+export {
+  loadStrengths,
+  strengthDirs,
+  strengthEffects,
+  strengthEffectsChart,
+  effectCell,
+  missingStrengthLine,
+  comparisonName,
+  strengthRows,
+  NEXT_STRENGTH_COMMAND,
+  type StrengthRow,
+  type Strength,
+  type StrengthEffect,
+} from "./strengths";
+export { ensembleRow, ensembleLines, writeHeldoutNgrams, ENSEMBLE_WEIGHTS, type EnsembleResult, type EnsembleSeed } from "./ensemble";
 export { studyPlan, readStudyPlan, readPlanGrid, STUDY_PLAN_FILE, type PlanGrid, type StudyPlan } from "./plan";
 export { comparedWithShipped, variantRuns, numericsWords, SEED_NOISE_RULE } from "./remake";
 // a notebook writes its own config and reads how two differ

@@ -85,10 +85,12 @@ export function studyPlan(tables: readonly TableResult<"shipped">[], grid: strin
       comparisons.push({ ...row, note: planNote(row) });
     }
   }
+  // the grid's rows only: a computed row (the models table's ensemble) has no jobs to plan
+  const gridRows = (t: TableResult<"shipped">) => [...new Set(t.meta.grid.map((g) => g.variant))];
   const seeds = Object.fromEntries(
     tables.map((t) => {
       const of = (v: string) => Math.max(STUDY_SEEDS.length, ...comparisons.filter((c) => c.table === t.table && (c.a === v || c.b === v)).map((c) => c.planned));
-      return [t.table, Object.fromEntries(t.variants.map((v) => [v, of(v)]))];
+      return [t.table, Object.fromEntries(gridRows(t).map((v) => [v, of(v)]))];
     }),
   ) as StudyPlan["seeds"];
   return {
@@ -104,7 +106,7 @@ export function studyPlan(tables: readonly TableResult<"shipped">[], grid: strin
       seeds: STUDY_SEEDS.length,
       note: "the encoder's and the n-gram's class probabilities averaged per seed (the same seed's two runs), the weight chosen on the selection split: no fine-tuning of its own",
     },
-    cost: planCost(tables, seeds),
+    cost: planCost(tables, seeds, gridRows),
     ...(override ? { override } : {}),
   };
 }
@@ -114,10 +116,10 @@ export function studyPlan(tables: readonly TableResult<"shipped">[], grid: strin
  * the augmentation tables) shares its runs, so it counts once with the larger of the two seed counts. Minutes per
  * run are today's mean over the shipped encoder runs (two shards side by side, one BLAS thread each).
  */
-function planCost(tables: readonly TableResult<"shipped">[], seeds: StudyPlan["seeds"]): StudyPlan["cost"] {
+function planCost(tables: readonly TableResult<"shipped">[], seeds: StudyPlan["seeds"], gridRows: (t: TableResult<"shipped">) => string[]): StudyPlan["cost"] {
   const groups = new Map<string, number>();
   for (const t of tables) {
-    for (const v of t.variants) {
+    for (const v of gridRows(t)) {
       const first = t.meta.grid.find((g) => g.variant === v && g.seed === 0);
       const key = first?.hash ?? `${t.table}/${v}`;
       groups.set(key, Math.max(groups.get(key) ?? 0, seeds[t.table][v]));

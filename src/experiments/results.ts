@@ -9,14 +9,13 @@
  * A file may be partial ("n of N runs"). Every file is validated on load: schema, and each run's hash recomputed
  * from its config and recorded fingerprints; a message names the file and what is wrong.
  */
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import type { Metrics } from "../metrics";
 import { ConfigError, ConfigOverrideSchema, PROJECT_ROOT, configHashParts, hashOfParts, parseExperimentConfig, type ValidConfig } from "../runs/config";
 import { reportedMetrics, reportedSplit, type PredictionSplit, type RunInfo, type RunRecord } from "../runs/record";
-import { compactPredictionsFile, hasSavedPredictions, savedPredictions } from "../runs/predictions";
+import { compactPredictionsFile, compactPredictionsText, hasSavedPredictions, savedPredictions } from "../runs/predictions";
 import { STUDY_SEEDS, TABLE_SPECS, TABLE_NAMES, type TableName } from "./study-tables";
 import { RunProblem, checkRunMetrics, checkRunSpec, gridProblem, matchSpec, type GridJobRef, type GridRecipe, type RejectedRun, type ResultsFile } from "./results-checks";
 
@@ -230,8 +229,6 @@ function checkRunHash(file: string, run: ResultRun, i: number): ValidConfig {
 
 // ---- writing ----------------------------------------------------------------------------------
 
-const round3 = (p: number): number => Math.round(p * 1000) / 1000;
-
 /** predictions/<hash>-<split>.jsonl: id, gold, predicted and probabilities to 3 decimals (sentences stay in the data). */
 function writeCompactPredictions(dir: string, run: RunRecord, split: PredictionSplit): string | undefined {
   const file = compactPredictionsFile(dir, run.hash, split);
@@ -243,10 +240,9 @@ function writeCompactPredictions(dir: string, run: RunRecord, split: PredictionS
     return digest;
   }
   if (!hasSavedPredictions(run, split)) return undefined;
-  const rows = savedPredictions(run, split).map((p) => JSON.stringify({ id: p.id, label: p.label, pred: p.pred, probs: p.probs.map(round3) }));
-  const text = rows.join("\n") + "\n";
+  const { text, sha256: digest } = compactPredictionsText(savedPredictions(run, split));
   writeShipped(file, text);
-  return sha256(text);
+  return digest;
 }
 
 /**
@@ -266,8 +262,6 @@ function writeShipped(file: string, text: string | null): void {
     throw new Error(`--export: cannot write ${path.relative(process.cwd(), file) || file} (${err.code ?? "error"}: ${err.message}); a read-only folder or a full disk?`);
   }
 }
-
-const sha256 = (text: string | Buffer): string => createHash("sha256").update(text).digest("hex");
 
 function shippedInfo(run: RunRecord): ResultRun["info"] {
   const i = run.info;

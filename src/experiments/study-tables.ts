@@ -63,6 +63,8 @@ export interface TableSpec {
 export const NGRAM_VARIANT = "n-gram TF-IDF + LR (no pretraining)";
 export const PRETRAINED_VARIANT = "tiny (pretrained in-domain)";
 export const FROM_SCRATCH_VARIANT = "tiny (from scratch)";
+/** The models table's computed row (ensemble.ts): no run of its own, so no job of any grid. */
+export const ENSEMBLE_VARIANT = "ensemble: encoder + n-gram (weight chosen on selection)";
 const REGULAR = "Regular Loss";
 const WEIGHTED = "Weighted Loss";
 const WEIGHTED_AUG = "Weighted+Aug";
@@ -187,10 +189,12 @@ export const TABLE_SPECS: Readonly<Record<TableName, TableSpec>> = {
     comparisons(names) {
       // what pre-training buys over the same architecture from scratch, and over the n-gram floor (whose seed ties
       // nothing to the encoder's, hence Welch); with no from-scratch row (the study preset) every model vs the floor
-      const encoders = names.filter((v) => v !== FROM_SCRATCH_VARIANT && v !== NGRAM_VARIANT);
+      const encoders = names.filter((v) => v !== FROM_SCRATCH_VARIANT && v !== NGRAM_VARIANT && v !== ENSEMBLE_VARIANT);
       const out: Comparison[] = names.includes(FROM_SCRATCH_VARIANT) ? encoders.map((b) => ({ a: FROM_SCRATCH_VARIANT, b })) : [];
       const vsFloor = names.includes(FROM_SCRATCH_VARIANT) ? encoders.filter((v) => v === PRETRAINED_VARIANT) : encoders;
       if (names.includes(NGRAM_VARIANT)) out.push(...vsFloor.map((b): Comparison => ({ a: NGRAM_VARIANT, b, test: "welch" })));
+      // the ensemble's seed s averages the encoder's and the n-gram's seed-s runs, so it pairs with each of them
+      if (names.includes(ENSEMBLE_VARIANT)) out.push(...[NGRAM_VARIANT, PRETRAINED_VARIANT].filter((a) => names.includes(a)).map((a) => ({ a, b: ENSEMBLE_VARIANT })));
       return out;
     },
   },

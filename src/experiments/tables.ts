@@ -28,7 +28,8 @@ import type { ConfigOverride, DataSpec, ExperimentConfig } from "../runs/config"
 import { gridJobs, type Job } from "./grids";
 import { existingRuns, runJobs, type GridRunOptions } from "./run";
 import type { PresetName } from "./presets";
-import { TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
+import { ENSEMBLE_VARIANT, TABLE_SPECS, tableComparisons, type Comparison, type TableName } from "./study-tables";
+import { ensembleRow, type EnsembleResult } from "./ensemble";
 import { describeEncoder } from "./encoders";
 import { gridProgress, readResultsFile, studyResultsDir, type GridJobRef, type RejectedRun, type ResultsFile } from "./results";
 
@@ -74,7 +75,15 @@ interface TableView {
 interface TableSources {
   runs: { runs: (RunRecord & { variant: string })[]; missing: Job[] };
   /** `runs` are those believed; `rejected` those left out of every number here, each named with its field */
-  shipped: { file: string; meta: Omit<ResultsFile, "runs">; runs: (RunRecord & { variant: string })[]; missing: GridJobRef[]; rejected: RejectedRun[] };
+  shipped: {
+    file: string;
+    meta: Omit<ResultsFile, "runs">;
+    runs: (RunRecord & { variant: string })[];
+    missing: GridJobRef[];
+    rejected: RejectedRun[];
+    /** the models table's computed ensemble row (its records are among `records`), or why it is absent; other tables: undefined */
+    ensemble?: EnsembleResult;
+  };
 }
 
 /** One study table of ours: `TableResult<"runs">` from a grid's run folders, `TableResult<"shipped">` from results/study. */
@@ -259,11 +268,13 @@ export function loadResults(table: TableName, dir = studyResultsDir()): TableRes
   }
   if (runs.length === 0) return null;
   const split = entries[0].split;
-  const records = scoresOf(runs, split);
+  // the models table's ensemble row is computed from two of its rows' shipped predictions (no run of its own)
+  const ensemble = table === "models" ? ensembleRow(path.dirname(file), runs, split) : undefined;
+  const records: Score[] = [...scoresOf(runs, split), ...(ensemble?.seeds ?? [])];
   // every variant of the grid, in its order, with runs or not (a partial table's readings say which have none yet)
-  const variants = [...new Set([...meta.grid.map((g) => g.variant), ...runs.map((r) => r.variant)])];
+  const variants = [...new Set([...meta.grid.map((g) => g.variant), ...runs.map((r) => r.variant)]), ...(ensemble?.seeds.length ? [ENSEMBLE_VARIANT] : [])];
   const have = new Set(runs.map((r) => r.hash));
   const missing = meta.grid.filter((g) => !have.has(g.hash));
   const view = tableView(table, split, records, variants, gridProgress(meta.grid, have), tableEncoder(table, runs));
-  return { ...view, source: "shipped", file, meta, runs, missing, rejected };
+  return { ...view, source: "shipped", file, meta, runs, missing, rejected, ...(ensemble ? { ensemble } : {}) };
 }

@@ -351,3 +351,61 @@ export function sentenceLengthHistogram(rows: Splits<{ sentence: string }>, opts
     config: CONFIG,
   };
 }
+
+/** One effect at one strength: where it is drawn, its value, its 95% interval, and the hover's verdict. */
+export interface EffectPoint {
+  /** the comparison (the x category) */
+  x: string;
+  /** the strength it was measured at (one trace each) */
+  group: string;
+  diff: number;
+  ci: readonly [number, number];
+  /** e.g. the verdict in words, shown on hover */
+  note: string;
+}
+
+/**
+ * Effects (points) with their 95% intervals as error bars, one trace per group (encoder strength) side by side within
+ * each comparison, and each comparison's reference value (the study's own, one run each) as an open diamond.
+ */
+export function effectsByGroupChart(points: readonly EffectPoint[], references: readonly { x: string; value: number }[], opts: ChartOptions = {}): PlotlyFigure {
+  if (points.length === 0) throw new ReportInputError("effectsByGroupChart: no effects to plot");
+  const groups = [...new Set(points.map((p) => p.group))];
+  const data: PlotlyTrace[] = groups.map((g, i) => {
+    const mine = points.filter((p) => p.group === g);
+    const [lo, hi] = [mine.map((p) => (Number.isFinite(p.ci[0]) ? p.diff - p.ci[0] : 0)), mine.map((p) => (Number.isFinite(p.ci[1]) ? p.ci[1] - p.diff : 0))];
+    return {
+      type: "scatter",
+      mode: "markers",
+      name: g,
+      x: mine.map((p) => p.x),
+      y: mine.map((p) => p.diff),
+      offsetgroup: String(i),
+      marker: { size: 10, color: ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"][i % 4] },
+      error_y: { type: "data", symmetric: false, array: hi, arrayminus: lo, visible: true },
+      customdata: mine.map((p) => [p.ci[0], p.ci[1], p.note]),
+      hovertemplate: `${g}<br>%{x}<br>%{y:+.2f} points (95% interval %{customdata[0]:+.2f} … %{customdata[1]:+.2f})<br>%{customdata[2]}<extra></extra>`,
+    };
+  });
+  if (references.length) {
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      name: "the study's own value",
+      x: references.map((r) => r.x),
+      y: references.map((r) => r.value),
+      marker: { symbol: "diamond-open", size: 13, color: "#d62728", line: { width: 2 } },
+      hovertemplate: "the study's own value<br>%{x}<br>%{y:+.2f} points (one run each)<extra></extra>",
+    });
+  }
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts, { title: "Effects at each encoder strength (points, 95% interval over seeds; ◇ = the study's value)", height: 480 }),
+      scattermode: "group",
+      xaxis: { title: { text: "comparison" }, type: "category", ...SLANTED },
+      yaxis: { title: { text: "effect (points)" }, zeroline: true, zerolinewidth: 2 },
+    },
+    config: CONFIG,
+  };
+}

@@ -38,6 +38,7 @@ export {
   trainingCurvesChart,
   labelDistributionChart,
   sentenceLengthHistogram,
+  effectsByGroupChart,
   bilingualLabel,
   CJK_FONT_FAMILY,
   type PlotlyFigure,
@@ -49,6 +50,7 @@ export {
   type ConfusionDiffOptions,
   type EpochPoint,
   type LengthHistogramOptions,
+  type EffectPoint,
 } from "./charts";
 export {
   showTable,

@@ -86,33 +86,65 @@ export function savedPredictions(run: RunRecord, split: PredictionSplit): Predic
   return run.shipped ? shippedPredictions(run, split) : loadPredictions(run.dir!, split);
 }
 
+/** A row of a compact predictions file: a Prediction without its sentence (that stays in the data). */
+export type CompactPrediction = Pick<Prediction, "id" | "label" | "pred" | "probs">;
+
 /**
- * A shipped run's predictions on one split with their sentences joined back from the data file by id (the file
- * ships id, gold, predicted and probabilities only). The compact file's digest and each row's gold label are checked.
+ * A compact predictions file read back, its content checked against the digest that vouches for it (a results file's,
+ * or ensemble.json's) and each row's fields: what needs no sentence (metrics, the ensemble) reads this.
  */
-function shippedPredictions(run: RunRecord, split: PredictionSplit): Prediction[] {
-  const shipped = run.shipped!;
-  const digest = shipped.predictions[split];
-  if (!digest) throw new Error(`${run.variant ?? `run ${run.hash}`}, seed ${run.config.seed}: no shipped ${split} predictions`);
-  const file = compactPredictionsFile(path.dirname(shipped.file), run.hash, split);
+export function readCompactPredictions(file: string, digest: string): CompactPrediction[] {
   const where = path.relative(process.cwd(), file) || file;
   if (!fs.existsSync(file)) throw new PredictionsFileError(`${where}: missing (it ships beside its results file)`);
   const text = fs.readFileSync(file);
   if (sha256(text) !== digest) throw new PredictionsFileError(`${where}: its content does not match the digest its results file records (edited or truncated); restore it from git`);
-  const missing = sentencesProblem(run, split);
-  if (missing) throw new PredictionsFileError(`${where}: ${missing}`);
-  const rows = sentencesById(run.config, split);
   return text
     .toString("utf8")
     .split("\n")
     .filter((l) => l.trim())
     .map((line, i) => {
-      const p = JSON.parse(line) as { id: string; label: string; pred: string; probs: number[] };
-      const r = rows.get(p.id);
-      if (!r) throw new PredictionsFileError(`${where}: line ${i + 1}: id ${p.id} is not in the ${split} data (${dataSource(run.config, split)})`);
-      if (r.r !== p.label) throw new PredictionsFileError(`${where}: line ${i + 1}: id ${p.id} has gold ${p.label} but the data says ${r.r}: the data changed since these results were made`);
-      return { id: p.id, sentence: r.sentence, h: r.h, t: r.t, label: p.label, pred: p.pred, probs: p.probs };
+      const p = JSON.parse(line) as Partial<CompactPrediction>;
+      const probsOk = Array.isArray(p.probs) && p.probs.length === LABEL_NAMES.length && p.probs.every((x) => typeof x === "number" && Number.isFinite(x));
+      if (typeof p.id !== "string" || !LABEL_NAMES.includes(p.label as never) || !LABEL_NAMES.includes(p.pred as never) || !probsOk) {
+        throw new PredictionsFileError(`${where}: line ${i + 1}: expected id, label and pred (classes) and ${LABEL_NAMES.length} probabilities in label order`);
+      }
+      return p as CompactPrediction;
     });
+}
+
+const round3 = (p: number): number => Math.round(p * 1000) / 1000;
+
+/** Rows as a compact predictions file ships them (id, gold, predicted, probabilities to 3 decimals), and its digest. */
+export function compactPredictionsText(rows: readonly CompactPrediction[]): { text: string; sha256: string } {
+  const text = rows.map((p) => JSON.stringify({ id: p.id, label: p.label, pred: p.pred, probs: p.probs.map(round3) })).join("\n") + "\n";
+  return { text, sha256: sha256(text) };
+}
+
+/** A shipped run's compact predictions of one split (no sentences), checked against the digest its results file records. */
+export function shippedCompactPredictions(run: RunRecord, split: PredictionSplit): { file: string; rows: CompactPrediction[] } {
+  const shipped = run.shipped;
+  const digest = shipped?.predictions[split];
+  if (!shipped || !digest) throw new Error(`${run.variant ?? `run ${run.hash}`}, seed ${run.config.seed}: no shipped ${split} predictions`);
+  const file = compactPredictionsFile(path.dirname(shipped.file), run.hash, split);
+  return { file, rows: readCompactPredictions(file, digest) };
+}
+
+/**
+ * A shipped run's predictions on one split with their sentences joined back from the data file by id (the file
+ * ships id, gold, predicted and probabilities only). The compact file's digest and each row's gold label are checked.
+ */
+function shippedPredictions(run: RunRecord, split: PredictionSplit): Prediction[] {
+  const { file, rows: compact } = shippedCompactPredictions(run, split);
+  const where = path.relative(process.cwd(), file) || file;
+  const missing = sentencesProblem(run, split);
+  if (missing) throw new PredictionsFileError(`${where}: ${missing}`);
+  const rows = sentencesById(run.config, split);
+  return compact.map((p, i) => {
+    const r = rows.get(p.id);
+    if (!r) throw new PredictionsFileError(`${where}: line ${i + 1}: id ${p.id} is not in the ${split} data (${dataSource(run.config, split)})`);
+    if (r.r !== p.label) throw new PredictionsFileError(`${where}: line ${i + 1}: id ${p.id} has gold ${p.label} but the data says ${r.r}: the data changed since these results were made`);
+    return { id: p.id, sentence: r.sentence, h: r.h, t: r.t, label: p.label, pred: p.pred, probs: p.probs };
+  });
 }
 
 /**

@@ -4,3 +4,4 @@ export * from "./section";
 export * from "./tables";
 export * from "./playground";
 export * from "./encoders";
+export * from "./strengths";

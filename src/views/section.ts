@@ -20,6 +20,7 @@ import {
   loadResults,
   type TableRequest,
   type TableResult,
+  ensembleLines,
 } from "../experiments";
 import { showErrorAnalysis, showTableResult } from "./tables";
 
@@ -100,6 +101,8 @@ function showStudyData(table: TableName, shipped: TableResult<"shipped"> | null,
   showTableResult(shipped, { caption: `ours on the study's data (${shipped.split} split, % mean ± std over ${seeds} seeds) beside the study's` });
   const same = identicalVariantLines(shipped);
   if (same.length) showSentences(same, "Identical rows:");
+  const ensemble = ensembleLines(shipped.ensemble);
+  if (ensemble.length) showSentences(ensemble, "The ensemble row:");
   const v = TABLE_SPECS[table].headline?.b ?? TABLE_SPECS[table].baseline;
   const hard = `What ${STUDY_HARD_CLASSES.join(" and ")}, the study's hard classes, are taken for by ${v}, summed over its seeds:`;
   showHtml(`<p style="font-weight:bold;margin:10px 0 4px 0">${escapeHtml(hard)}</p>`, hard);
@@ -138,7 +141,9 @@ export async function studySection(table: TableName, req: SectionRequest): Promi
 }
 
 /** What a report section reads of a table result (study-data or demo): ours beside the study's, in words, per class. */
-export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress" | "variants" | "encoder">;
+export type ReportedTable = Pick<TableResult, "table" | "frame" | "summary" | "readings" | "chart" | "split" | "records" | "progress" | "variants" | "encoder"> & {
+  ensemble?: TableResult<"shipped">["ensemble"];
+};
 
 const h3 = (text: string): string => `<h3 style="margin:18px 0 4px 0">${escapeHtml(text)}</h3>`;
 
@@ -156,7 +161,7 @@ export function tableReportSections(table: TableName, study: ReportedTable | nul
       text: progress,
       table: study.frame,
       tableCaption: `ours on the study's data (${study.split} split, % mean ± std over ${seeds} seeds) beside the study's published numbers (test split, one run each)`,
-      list: [...study.summary, ...identicalVariantLines(study), ...study.readings],
+      list: [...study.summary, ...identicalVariantLines(study), ...ensembleLines(study.ensemble), ...study.readings],
     });
     out.push({ figure: study.chart });
     const change = headlineChangeChart(study);
