@@ -110,18 +110,19 @@ function studySampler(cfg: ValidConfig, fitEnc: readonly Encoded[]): BatchSample
 }
 
 /** Fine-tune an encoder on a run's rows, score it, and save it into `writer`'s temp folder (model/). */
-async function fitEncoder(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoder(job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const backend = await initBackend({ verbose: false });
   // the run's product precision until it ends (float32 again after, for whatever the process does next)
-  const precision = usePrecision(cfg.precision ?? "f32");
+  const precision = usePrecision(job.config.precision ?? "f32");
   try {
-    return await fitEncoderAt(backendNumerics(backend, precision), backend, cfg, hash, finalDir, writer, opts, data, rows, inputs);
+    return await fitEncoderAt(backendNumerics(backend, precision), backend, job, finalDir, writer, opts, data, rows, inputs);
   } finally {
     usePrecision("f32");
   }
 }
 
-async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoderAt(numerics: string, backend: BackendInfo, job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+  const { config: cfg, hash, label } = job;
   const started = Date.now();
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
   const prepared = Date.now();
@@ -141,7 +142,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidCo
     distill: distillFrom(cfg, rows.fit, inputs.teacher),
   });
   const t0 = Date.now();
-  const progress = opts.progress === false ? false : createProgress({ label: opts.label ?? `run ${hash}`, notebook: notebookProgress });
+  const progress = opts.progress === false ? false : createProgress({ label: label ?? `run ${hash}`, notebook: notebookProgress });
   const result: TrainResult = await train(prep.model, fitEnc, selectionEnc, tc, { progress });
   const t1 = Date.now();
   const selection = await evaluate(prep.model, selectionEnc);
@@ -195,13 +196,14 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidCo
 }
 
 /** Train one run (an encoder, or the n-gram baseline) into `writer`'s temp folder and return what it will hold once committed. */
-async function trainRun(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
+async function trainRun(job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
+  const { config: cfg, hash } = job;
   const t0 = Date.now();
   const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
   opts.onDataReport?.(formatDataReport(data));
   const rows = runRows(cfg, data.dataset);
   const dataSeconds = (Date.now() - t0) / 1000;
-  const fitted = cfg.model.kind === "ngram" ? fitNgram(cfg, data, rows) : await fitEncoder(cfg, hash, finalDir, writer, opts, data, rows, inputs);
+  const fitted = cfg.model.kind === "ngram" ? fitNgram(cfg, data, rows) : await fitEncoder(job, finalDir, writer, opts, data, rows, inputs);
   const { metrics, history, predictions } = fitted;
   const t1 = Date.now();
   writer.json("config.json", cfg);
@@ -231,7 +233,7 @@ export async function runConfig(config: ValidConfig, opts: RunOptions = {}): Pro
 
 /** Train (or load) the run of a job; `inputs` makes what it reads, called only when it has to train. */
 async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<RunInputs>): Promise<RunRecord> {
-  const { config: cfg, hash } = job;
+  const { hash } = job;
   const runsDir = opts.runsDir ?? DEFAULT_RUNS_DIR;
   const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
   // a folder is loaded only when it proves itself: sealed files unchanged (loadRun), config.json hashing to `hash`
@@ -255,7 +257,7 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
     cleanIncompleteRuns(path.dirname(finalDir));
     const writer = new RunWriter(finalDir, hash);
     try {
-      const run = await trainRun(cfg, hash, finalDir, writer, { ...opts, label: opts.label ?? job.label }, given);
+      const run = await trainRun(job, finalDir, writer, opts, given);
       const kept = writer.commit();
       if (kept.length) console.warn(`[medrel] run ${hash}: kept ${kept.length} file(s) you added to ${finalDir} in the new run folder: ${kept.join(", ")}`);
       fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
@@ -371,7 +373,8 @@ export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridR
       if (teacherWanted(job, plan, opts)) opts.onTeacher?.(await makeTeacherJob(job, m));
       continue;
     }
-    const run = await makeRun(job, { ...opts, out: undefined, verbose: false, hash: job.hash, label: jobLabel(job) }, m);
+    // the job carries its label (the progress display's name for it), as runConfig's and every need's do
+    const run = await makeRun({ ...job, label: jobLabel(job) }, { ...opts, out: undefined, verbose: false }, m);
     opts.onJob?.(++done, total, run);
   }
   const out: RunOf<Extract<J, RunJob>>[] = [];
