@@ -12,6 +12,7 @@ import { usePrecision } from "../backend/precision";
 import { backendNumerics } from "../backend/numerics";
 import { LABEL_NAMES, NUM_LABELS } from "../data/labels";
 import type { Row } from "../data/types";
+import type { LoadMode } from "../data/checks";
 import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encoding";
 import type { Encoded } from "../encoding/types";
 import { BertForRelationClassification, loadPretrained, parseConfig, shapeConfig, saveCheckpoint } from "../model";
@@ -22,9 +23,9 @@ import { fromProjectPath, parseExperimentConfig, type ExperimentConfig, type Val
 import type { RunInfo, RunRecord, RunSeconds, SplitMetrics } from "../runs/record";
 import { predictionRows } from "../runs/predictions";
 import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter } from "../runs/store";
-import { classWeightSpec, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
+import { classWeightSpec, fitLabels, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
 import { fitNgram } from "./baseline";
-import { makeTeacher, rowsDigest, type TeacherRecord } from "./teacher";
+import { makeTeacher, rowsDigest, type TeacherFit, type TeacherRecord, type TeacherSpec } from "./teacher";
 import { gridPlan, runJob, type GridJob, type Job, type RunJob, type TeacherJob } from "./grids";
 
 export interface RunOptions {
@@ -129,8 +130,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, job: RunJob,
   const enc = (rs: Row[]): Encoded[] => (rs.length ? encodeDataset(prep.tokenizer, rs, { encoding: cfg.encoding, maxLength: cfg.maxLength, faithful: cfg.faithful }).encoded : []);
   const [fitEnc, selectionEnc, devEnc, testEnc] = [enc(rows.fit), enc(rows.selection), enc(rows.dev), enc(rows.test)];
   const encoded = Date.now();
-  const fitLabels = fitEnc.map((e) => e.label as number);
-  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg.loss, fitLabels, inputs.reference));
+  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg.loss, fitLabels(rows.fit), inputs.reference));
   const tc = toTrainConfig(cfg, {
     classWeights: weights,
     sampler: cfg.sampler === "study" ? studySampler(cfg, fitEnc) : undefined,
@@ -199,7 +199,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, job: RunJob,
 async function trainRun(job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
   const { config: cfg, hash } = job;
   const t0 = Date.now();
-  const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
+  const data = loadExperimentData(cfg, loadMode(opts));
   opts.onDataReport?.(formatDataReport(data));
   const rows = runRows(cfg, data.dataset);
   const dataSeconds = (Date.now() - t0) / 1000;
@@ -274,6 +274,11 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
   }
 }
 
+/** How a run and its teacher load their data: failing on the first bad row, or skipping and reporting it. */
+function loadMode(opts: RunOptions): LoadMode {
+  return opts.strict ? "strict" : "lenient";
+}
+
 /** Make the folder a run (or teacher) is written into, naming it as the user gave it when it cannot be a folder. */
 function ensureRunsFolder(dir: string, opts: RunOptions): void {
   ensureFolder(dir, opts.out ? "--out's parent folder" : opts.runsDir ? "runs folder" : process.env.MEDREL_RUNS_DIR ? "MEDREL_RUNS_DIR" : "runs folder");
@@ -328,8 +333,18 @@ function makeTeacherJob(job: TeacherJob, m: Making): Promise<TeacherRecord> {
   const reference = job.needs.reference;
   return memo(m.teachers, job.hash, async () => {
     ensureRunsFolder(m.deps.runsDir ?? DEFAULT_RUNS_DIR, m.deps);
-    return makeTeacher(job.spec, job.hash, { runsDir: m.deps.runsDir, reference: reference && (() => makeRun(reference, m.deps, m)) });
+    return makeTeacher(job.spec, job.hash, {
+      runsDir: m.deps.runsDir,
+      reference: reference && (() => makeRun(reference, m.deps, m)),
+      fit: (ref) => teacherFit(job.spec, m.deps, ref),
+    });
   });
+}
+
+/** What a teacher is fitted on: its runs' training rows, loaded as they load them, and their loss's class weights. */
+function teacherFit(spec: TeacherSpec, opts: RunOptions, reference?: RunRecord): TeacherFit {
+  const fit = runRows(spec, loadExperimentData(spec, loadMode(opts)).dataset).fit;
+  return { rows: fit, classWeights: spec.weights && computeClassWeights(classWeightSpec(spec.weights, fitLabels(fit), reference)) };
 }
 
 /** A job's run as the one record type: the table row a grid's job runs it as (its variant) named on it. */
