@@ -23,7 +23,7 @@ import { fromProjectPath, parseExperimentConfig, type ExperimentConfig, type Val
 import type { RunInfo, RunRecord, RunSeconds, SplitMetrics } from "../runs/record";
 import { predictionRows } from "../runs/predictions";
 import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter } from "../runs/store";
-import { classWeightSpec, fitLabels, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
+import { classWeightSpec, fitLabels, formatDataReport, loadExperimentData, runRows, type Fitted, type RunRows } from "./rows";
 import { fitNgram } from "./baseline";
 import { makeTeacher, rowsDigest, type TeacherFit, type TeacherRecord, type TeacherSpec } from "./teacher";
 import { gridPlan, runJob, type GridJob, type Job, type RunJob, type TeacherJob } from "./grids";
@@ -111,18 +111,18 @@ function studySampler(cfg: ValidConfig, fitEnc: readonly Encoded[]): BatchSample
 }
 
 /** Fine-tune an encoder on a run's rows, score it, and save it into `writer`'s temp folder (model/). */
-async function fitEncoder(job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoder(job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const backend = await initBackend({ verbose: false });
   // the run's product precision until it ends (float32 again after, for whatever the process does next)
   const precision = usePrecision(job.config.precision ?? "f32");
   try {
-    return await fitEncoderAt(backendNumerics(backend, precision), backend, job, finalDir, writer, opts, data, rows, inputs);
+    return await fitEncoderAt(backendNumerics(backend, precision), backend, job, finalDir, writer, opts, rows, inputs);
   } finally {
     usePrecision("f32");
   }
 }
 
-async function fitEncoderAt(numerics: string, backend: BackendInfo, job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoderAt(numerics: string, backend: BackendInfo, job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const { config: cfg, hash, label } = job;
   const started = Date.now();
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
@@ -182,7 +182,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, job: RunJob,
     vocabSize: prep.tokenizer.vocabSize,
     parameters: prep.model.numParameters(),
     bestEpoch: result.bestEpoch,
-    dataReport: [formatDataReport(data), ...prep.notes],
+    dataReport: prep.notes,
     augmentReport: rows.augmentReport,
     classWeights: weights,
     teacherClassWeights: cfg.distill?.classWeighted && weights ? weights : null,
@@ -200,10 +200,11 @@ async function trainRun(job: RunJob, finalDir: string, writer: RunWriter, opts: 
   const { config: cfg, hash } = job;
   const t0 = Date.now();
   const data = loadExperimentData(cfg, loadMode(opts));
-  opts.onDataReport?.(formatDataReport(data));
+  const dataReport = formatDataReport(data);
+  opts.onDataReport?.(dataReport);
   const rows = runRows(cfg, data.dataset);
   const dataSeconds = (Date.now() - t0) / 1000;
-  const fitted = cfg.model.kind === "ngram" ? fitNgram(cfg, data, rows) : await fitEncoder(job, finalDir, writer, opts, data, rows, inputs);
+  const fitted = cfg.model.kind === "ngram" ? fitNgram(rows, cfg.seed) : await fitEncoder(job, finalDir, writer, opts, rows, inputs);
   const { metrics, history, predictions } = fitted;
   const t1 = Date.now();
   writer.json("config.json", cfg);
@@ -216,7 +217,8 @@ async function trainRun(job: RunJob, finalDir: string, writer: RunWriter, opts: 
   }
   // run.json last, so that its write phase covers every other file
   const s = fitted.info.seconds;
-  const info: RunInfo = { ...fitted.info, seconds: { ...s, data: dataSeconds, write: (s.write ?? 0) + (Date.now() - t1) / 1000 } };
+  // the data's load report first, then the model's notes on it
+  const info: RunInfo = { ...fitted.info, dataReport: [dataReport, ...fitted.info.dataReport], seconds: { ...s, data: dataSeconds, write: (s.write ?? 0) + (Date.now() - t1) / 1000 } };
   writer.json("run.json", info);
   return { hash, dir: finalDir, config: cfg, metrics, history, info };
 }
