@@ -2,26 +2,16 @@
  * The no-pretraining baseline row of every model table as an ordinary run (model `{kind: "ngram"}`): a character
  * 1–3-gram TF-IDF logistic regression (src/model/ngram.ts) trained on the train split's rows (row caps applied; it
  * chooses no epoch, so no selection slice is held out) and scored on dev and test, in a run folder like any other.
+ * What it cannot do (class weights, augmentation, distillation) its config may not ask (parseExperimentConfig).
  */
 import { labelIndex, NUM_LABELS } from "../data/labels";
 import type { Row } from "../data/types";
 import { classificationMetrics } from "../metrics";
 import { trainNgramBaseline, type NgramModel } from "../model/ngram";
 import type { ClassProbs } from "../train/inference";
-import type { ValidConfig } from "../runs/config";
 import type { RunInfo, SplitMetrics } from "../runs/record";
 import { NGRAM_NUMERICS } from "../backend/numerics";
-import { capRows, formatDataReport, type ExperimentData, type Fitted, type RunRows } from "./rows";
-
-/** What the n-gram model cannot do, refused rather than ignored. */
-function refuseEncoderOnly(cfg: ValidConfig): void {
-  const unsupported = [
-    cfg.loss.scheme !== "none" ? `loss.scheme "${cfg.loss.scheme}"` : "",
-    cfg.augment ? "augment" : "",
-    cfg.distill ? "distill" : "",
-  ].filter(Boolean);
-  if (unsupported.length) throw new Error(`model "ngram": ${unsupported.join(", ")} apply to encoder runs only; set them off for the n-gram baseline`);
-}
+import type { Fitted, RunRows } from "./rows";
 
 function scored(model: NgramModel, rows: readonly Row[]): { out: ClassProbs; metrics: SplitMetrics["dev"] } {
   const { preds, probs } = model.predict(rows);
@@ -29,12 +19,11 @@ function scored(model: NgramModel, rows: readonly Row[]): { out: ClassProbs; met
   return { out, metrics: classificationMetrics(rows.map((r) => labelIndex(r.r)), preds) };
 }
 
-/** Train and score the n-gram baseline of a config (its data, seed and row caps). */
-export function fitNgram(cfg: ValidConfig, data: ExperimentData, rows: RunRows): Fitted {
-  refuseEncoderOnly(cfg);
+/** Train the n-gram baseline on a run's (capped) train split with the run's seed, and score it on dev and test. */
+export function fitNgram(rows: RunRows, seed: number): Fitted {
   const started = Date.now();
-  const train = capRows(data.dataset.train, cfg.maxTrainRows, cfg.seed);
-  const model = trainNgramBaseline(train, { seed: cfg.seed });
+  const train = rows.train;
+  const model = trainNgramBaseline(train, { seed });
   const t1 = Date.now();
   const dev = scored(model, rows.dev);
   const test = rows.test.length ? scored(model, rows.test) : null;
@@ -50,7 +39,7 @@ export function fitNgram(cfg: ValidConfig, data: ExperimentData, rows: RunRows):
     vocabSize: model.numFeatures,
     parameters: model.numFeatures * NUM_LABELS,
     bestEpoch: -1,
-    dataReport: [formatDataReport(data), `character 1–3-gram TF-IDF features: ${model.numFeatures}`],
+    dataReport: [`character 1–3-gram TF-IDF features: ${model.numFeatures}`],
     classWeights: null,
     node: process.version,
   };

@@ -82,6 +82,8 @@ export function capRows(rows: Row[], n: number, seed: number): Row[] {
 
 /** The rows of one run: `fit` trains, `selection` chooses the epoch, `dev` and `test` are only reported. */
 export interface RunRows {
+  /** the train split, capped: what a model that chooses no epoch (the n-gram baseline) trains on */
+  train: Row[];
   fit: Row[];
   selection: Row[];
   dev: Row[];
@@ -96,10 +98,10 @@ export function runRows(cfg: RowsSpec, dataset: Dataset): RunRows {
   const test = capRows(dataset.test, cfg.maxEvalRows, cfg.seed);
   const sel = cfg.selection;
   const { fit, selection } = sel.from === "dev" ? { fit: train, selection: dev } : selectionSplit(train, sel);
-  if (!cfg.augment) return { fit, selection, dev, test };
+  if (!cfg.augment) return { train, fit, selection, dev, test };
   const hardClasses = chooseHardClasses({ rule: cfg.augment.hardRule, trainLabels: fit.map((r) => labelIndex(r.r)) });
   const res = augmentTrain(fit, { hardClasses, strategies: cfg.augment.strategies, multiplier: cfg.augment.multiplier, seed: cfg.seed }, { dev: [...selection, ...dev], test });
-  return { fit: res.rows, selection, dev, test, augmentReport: res.report };
+  return { train, fit: res.rows, selection, dev, test, augmentReport: res.report };
 }
 
 /** The fields of a config that decide which rows a run trains on and is scored on. */
@@ -146,6 +148,7 @@ export function fitLabels(rows: readonly Row[]): number[] {
 export interface Fitted {
   metrics: SplitMetrics;
   history: EpochRow[];
+  /** its dataReport holds the model's own notes; run.ts puts the data's load report before them */
   info: RunInfo;
   /** each scored split's rows and the model's output on them (predictions-<split>.jsonl) */
   predictions: Partial<Record<PredictionSplit, { rows: readonly Row[]; out: ClassProbs }>>;

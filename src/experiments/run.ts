@@ -12,6 +12,7 @@ import { usePrecision } from "../backend/precision";
 import { backendNumerics } from "../backend/numerics";
 import { LABEL_NAMES, NUM_LABELS } from "../data/labels";
 import type { Row } from "../data/types";
+import type { LoadMode } from "../data/checks";
 import { RelationTokenizer, buildCharTokenizer, encodeDataset } from "../encoding";
 import type { Encoded } from "../encoding/types";
 import { BertForRelationClassification, loadPretrained, parseConfig, shapeConfig, saveCheckpoint } from "../model";
@@ -22,9 +23,9 @@ import { fromProjectPath, parseExperimentConfig, type ExperimentConfig, type Val
 import type { RunInfo, RunRecord, RunSeconds, SplitMetrics } from "../runs/record";
 import { predictionRows } from "../runs/predictions";
 import { CKPT_SUFFIX, DEFAULT_RUNS_DIR, cleanIncompleteRuns, ensureFolder, isRunOf, loadRun, lockRun, runDir, RunWriter } from "../runs/store";
-import { classWeightSpec, formatDataReport, loadExperimentData, runRows, type ExperimentData, type Fitted, type RunRows } from "./rows";
+import { classWeightSpec, fitLabels, formatDataReport, loadExperimentData, runRows, type Fitted, type RunRows } from "./rows";
 import { fitNgram } from "./baseline";
-import { makeTeacher, rowsDigest, type TeacherRecord } from "./teacher";
+import { makeTeacher, rowsDigest, type TeacherFit, type TeacherRecord, type TeacherSpec } from "./teacher";
 import { gridPlan, runJob, type GridJob, type Job, type RunJob, type TeacherJob } from "./grids";
 
 export interface RunOptions {
@@ -110,26 +111,26 @@ function studySampler(cfg: ValidConfig, fitEnc: readonly Encoded[]): BatchSample
 }
 
 /** Fine-tune an encoder on a run's rows, score it, and save it into `writer`'s temp folder (model/). */
-async function fitEncoder(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoder(job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
   const backend = await initBackend({ verbose: false });
   // the run's product precision until it ends (float32 again after, for whatever the process does next)
-  const precision = usePrecision(cfg.precision ?? "f32");
+  const precision = usePrecision(job.config.precision ?? "f32");
   try {
-    return await fitEncoderAt(backendNumerics(backend, precision), backend, cfg, hash, finalDir, writer, opts, data, rows, inputs);
+    return await fitEncoderAt(backendNumerics(backend, precision), backend, job, finalDir, writer, opts, rows, inputs);
   } finally {
     usePrecision("f32");
   }
 }
 
-async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, data: ExperimentData, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+async function fitEncoderAt(numerics: string, backend: BackendInfo, job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, rows: RunRows, inputs: RunInputs): Promise<Fitted> {
+  const { config: cfg, hash, label } = job;
   const started = Date.now();
   const prep = await prepareModel(cfg, rows.fit, writer.tmp);
   const prepared = Date.now();
   const enc = (rs: Row[]): Encoded[] => (rs.length ? encodeDataset(prep.tokenizer, rs, { encoding: cfg.encoding, maxLength: cfg.maxLength, faithful: cfg.faithful }).encoded : []);
   const [fitEnc, selectionEnc, devEnc, testEnc] = [enc(rows.fit), enc(rows.selection), enc(rows.dev), enc(rows.test)];
   const encoded = Date.now();
-  const fitLabels = fitEnc.map((e) => e.label as number);
-  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg.loss, fitLabels, inputs.reference));
+  const weights = cfg.loss.scheme === "none" ? null : computeClassWeights(classWeightSpec(cfg.loss, fitLabels(rows.fit), inputs.reference));
   const tc = toTrainConfig(cfg, {
     classWeights: weights,
     sampler: cfg.sampler === "study" ? studySampler(cfg, fitEnc) : undefined,
@@ -141,7 +142,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidCo
     distill: distillFrom(cfg, rows.fit, inputs.teacher),
   });
   const t0 = Date.now();
-  const progress = opts.progress === false ? false : createProgress({ label: opts.label ?? `run ${hash}`, notebook: notebookProgress });
+  const progress = opts.progress === false ? false : createProgress({ label: label ?? `run ${hash}`, notebook: notebookProgress });
   const result: TrainResult = await train(prep.model, fitEnc, selectionEnc, tc, { progress });
   const t1 = Date.now();
   const selection = await evaluate(prep.model, selectionEnc);
@@ -181,7 +182,7 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidCo
     vocabSize: prep.tokenizer.vocabSize,
     parameters: prep.model.numParameters(),
     bestEpoch: result.bestEpoch,
-    dataReport: [formatDataReport(data), ...prep.notes],
+    dataReport: prep.notes,
     augmentReport: rows.augmentReport,
     classWeights: weights,
     teacherClassWeights: cfg.distill?.classWeighted && weights ? weights : null,
@@ -195,13 +196,15 @@ async function fitEncoderAt(numerics: string, backend: BackendInfo, cfg: ValidCo
 }
 
 /** Train one run (an encoder, or the n-gram baseline) into `writer`'s temp folder and return what it will hold once committed. */
-async function trainRun(cfg: ValidConfig, hash: string, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
+async function trainRun(job: RunJob, finalDir: string, writer: RunWriter, opts: RunOptions, inputs: RunInputs): Promise<RunRecord> {
+  const { config: cfg, hash } = job;
   const t0 = Date.now();
-  const data = loadExperimentData(cfg, opts.strict ? "strict" : "lenient");
-  opts.onDataReport?.(formatDataReport(data));
+  const data = loadExperimentData(cfg, loadMode(opts));
+  const dataReport = formatDataReport(data);
+  opts.onDataReport?.(dataReport);
   const rows = runRows(cfg, data.dataset);
   const dataSeconds = (Date.now() - t0) / 1000;
-  const fitted = cfg.model.kind === "ngram" ? fitNgram(cfg, data, rows) : await fitEncoder(cfg, hash, finalDir, writer, opts, data, rows, inputs);
+  const fitted = cfg.model.kind === "ngram" ? fitNgram(rows, cfg.seed) : await fitEncoder(job, finalDir, writer, opts, rows, inputs);
   const { metrics, history, predictions } = fitted;
   const t1 = Date.now();
   writer.json("config.json", cfg);
@@ -214,7 +217,8 @@ async function trainRun(cfg: ValidConfig, hash: string, finalDir: string, writer
   }
   // run.json last, so that its write phase covers every other file
   const s = fitted.info.seconds;
-  const info: RunInfo = { ...fitted.info, seconds: { ...s, data: dataSeconds, write: (s.write ?? 0) + (Date.now() - t1) / 1000 } };
+  // the data's load report first, then the model's notes on it
+  const info: RunInfo = { ...fitted.info, dataReport: [dataReport, ...fitted.info.dataReport], seconds: { ...s, data: dataSeconds, write: (s.write ?? 0) + (Date.now() - t1) / 1000 } };
   writer.json("run.json", info);
   return { hash, dir: finalDir, config: cfg, metrics, history, info };
 }
@@ -231,7 +235,7 @@ export async function runConfig(config: ValidConfig, opts: RunOptions = {}): Pro
 
 /** Train (or load) the run of a job; `inputs` makes what it reads, called only when it has to train. */
 async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<RunInputs>): Promise<RunRecord> {
-  const { config: cfg, hash } = job;
+  const { hash } = job;
   const runsDir = opts.runsDir ?? DEFAULT_RUNS_DIR;
   const finalDir = opts.out ? path.resolve(opts.out) : runDir(hash, runsDir);
   // a folder is loaded only when it proves itself: sealed files unchanged (loadRun), config.json hashing to `hash`
@@ -255,7 +259,7 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
     cleanIncompleteRuns(path.dirname(finalDir));
     const writer = new RunWriter(finalDir, hash);
     try {
-      const run = await trainRun(cfg, hash, finalDir, writer, { ...opts, label: opts.label ?? job.label }, given);
+      const run = await trainRun(job, finalDir, writer, opts, given);
       const kept = writer.commit();
       if (kept.length) console.warn(`[medrel] run ${hash}: kept ${kept.length} file(s) you added to ${finalDir} in the new run folder: ${kept.join(", ")}`);
       fs.rmSync(`${finalDir}${CKPT_SUFFIX}`, { recursive: true, force: true });
@@ -270,6 +274,11 @@ async function trainOrLoad(job: RunJob, opts: RunOptions, inputs: () => Promise<
   } finally {
     release();
   }
+}
+
+/** How a run and its teacher load their data: failing on the first bad row, or skipping and reporting it. */
+function loadMode(opts: RunOptions): LoadMode {
+  return opts.strict ? "strict" : "lenient";
 }
 
 /** Make the folder a run (or teacher) is written into, naming it as the user gave it when it cannot be a folder. */
@@ -326,8 +335,18 @@ function makeTeacherJob(job: TeacherJob, m: Making): Promise<TeacherRecord> {
   const reference = job.needs.reference;
   return memo(m.teachers, job.hash, async () => {
     ensureRunsFolder(m.deps.runsDir ?? DEFAULT_RUNS_DIR, m.deps);
-    return makeTeacher(job.spec, job.hash, { runsDir: m.deps.runsDir, reference: reference && (() => makeRun(reference, m.deps, m)) });
+    return makeTeacher(job.spec, job.hash, {
+      runsDir: m.deps.runsDir,
+      reference: reference && (() => makeRun(reference, m.deps, m)),
+      fit: (ref) => teacherFit(job.spec, m.deps, ref),
+    });
   });
+}
+
+/** What a teacher is fitted on: its runs' training rows, loaded as they load them, and their loss's class weights. */
+function teacherFit(spec: TeacherSpec, opts: RunOptions, reference?: RunRecord): TeacherFit {
+  const fit = runRows(spec, loadExperimentData(spec, loadMode(opts)).dataset).fit;
+  return { rows: fit, classWeights: spec.weights && computeClassWeights(classWeightSpec(spec.weights, fitLabels(fit), reference)) };
 }
 
 /** A job's run as the one record type: the table row a grid's job runs it as (its variant) named on it. */
@@ -371,7 +390,8 @@ export async function runJobs<J extends GridJob>(jobs: readonly J[], opts: GridR
       if (teacherWanted(job, plan, opts)) opts.onTeacher?.(await makeTeacherJob(job, m));
       continue;
     }
-    const run = await makeRun(job, { ...opts, out: undefined, verbose: false, hash: job.hash, label: jobLabel(job) }, m);
+    // the job carries its label (the progress display's name for it), as runConfig's and every need's do
+    const run = await makeRun({ ...job, label: jobLabel(job) }, { ...opts, out: undefined, verbose: false }, m);
     opts.onJob?.(++done, total, run);
   }
   const out: RunOf<Extract<J, RunJob>>[] = [];

@@ -2,7 +2,8 @@
  * The distillation teacher of a run: the n-gram model cross-fitted on the run's training rows (it never scores a row
  * it saw), fitted with the run's class weights when the config says so, its class probabilities saved per row. It is
  * a job of its own (runs/teacher-<hash>/), named by what it is fitted on, so every run with the same training rows
- * and weights reads one teacher, and a grid lists, shards and ships it like its runs.
+ * and weights reads one teacher, and a grid lists, shards and ships it like its runs. Its maker (run.ts) hands it
+ * those rows and weights, made as a run makes its own; this file fits, stores and reads it back.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -10,10 +11,9 @@ import * as path from "node:path";
 import { NUM_LABELS } from "../data/labels";
 import type { Row } from "../data/types";
 import { outOfFoldNgramProbs } from "../model/ngram";
-import { computeClassWeights } from "../train";
 import { canonicalJson, dataFingerprint, type ValidConfig } from "../runs/config";
 import type { RunRecord } from "../runs/record";
-import { classWeightSpec, fitLabels, loadExperimentData, runRows, type RowsSpec, type WeightsSpec } from "./rows";
+import type { RowsSpec, WeightsSpec } from "./rows";
 import { fileDigest } from "../runs/digest";
 import { lockRun, readSeal, runDir, RunFolderError, RunWriter, DEFAULT_RUNS_DIR, RUN_MARKER } from "../runs/store";
 
@@ -85,28 +85,42 @@ export function loadTeacher(dir: string): TeacherRecord | undefined {
   return { hash: rec.hash, dir, probs, rows: rec.rows, fit: rec.fit, classWeights: rec.classWeights };
 }
 
+/** What a teacher is fitted on, made by its maker only when it has to be fitted: its runs' training rows and class weights. */
+export interface TeacherFit {
+  /** the training rows of its runs, in their order */
+  rows: readonly Row[];
+  /** its runs' class weights (spec.weights); null: fitted unweighted */
+  classWeights: number[] | null;
+}
+
 /** Fit a teacher into `writer`'s temp folder. */
-function fitTeacher(spec: TeacherSpec, hash: string, writer: RunWriter, reference?: RunRecord): void {
+function fitTeacher(spec: TeacherSpec, hash: string, writer: RunWriter, fit: TeacherFit, reference?: RunRecord): void {
   const started = Date.now();
-  const rows = runRows(spec, loadExperimentData(spec).dataset);
-  const classWeights = spec.weights ? computeClassWeights(classWeightSpec(spec.weights, fitLabels(rows.fit), reference)) : null;
-  const probs = outOfFoldNgramProbs(rows.fit, { seed: spec.seed, folds: spec.folds, classWeights: classWeights ?? undefined });
+  const { rows, classWeights } = fit;
+  const probs = outOfFoldNgramProbs(rows, { seed: spec.seed, folds: spec.folds, classWeights: classWeights ?? undefined });
   fs.writeFileSync(path.join(writer.tmp, PROBS_FILE), Buffer.from(probs.buffer, probs.byteOffset, probs.byteLength));
   writer.json(RECORD_FILE, {
     hash,
     spec,
     reference: reference?.hash ?? null,
-    rows: rows.fit.length,
+    rows: rows.length,
     classes: NUM_LABELS,
-    fit: rowsDigest(rows.fit),
+    fit: rowsDigest(rows),
     classWeights,
     startedAt: new Date(started).toISOString(),
     seconds: (Date.now() - started) / 1000,
   });
 }
 
-/** Fit (or load) a teacher; `reference` is the run its hard_classes weights read, made first by the caller. */
-export async function makeTeacher(spec: TeacherSpec, hash: string, opts: { runsDir?: string; reference?: () => Promise<RunRecord | undefined> } = {}): Promise<TeacherRecord> {
+/**
+ * Fit (or load) a teacher; `reference` is the run its hard_classes weights read, made first by the caller (before
+ * the teacher's lock), and `fit` makes its rows and weights from it, under the lock.
+ */
+export async function makeTeacher(
+  spec: TeacherSpec,
+  hash: string,
+  opts: { runsDir?: string; reference?: () => Promise<RunRecord | undefined>; fit: (reference?: RunRecord) => TeacherFit },
+): Promise<TeacherRecord> {
   const dir = runDir(hash, opts.runsDir ?? DEFAULT_RUNS_DIR);
   const hit = loadTeacher(dir);
   if (hit) return hit;
@@ -117,7 +131,7 @@ export async function makeTeacher(spec: TeacherSpec, hash: string, opts: { runsD
     if (done) return done;
     const writer = new RunWriter(dir, hash);
     try {
-      fitTeacher(spec, hash, writer, reference);
+      fitTeacher(spec, hash, writer, opts.fit(reference), reference);
       writer.commit();
     } catch (e) {
       writer.abort();

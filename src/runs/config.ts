@@ -173,6 +173,11 @@ export function parseExperimentConfig(value: unknown, where = "config"): ValidCo
       if (!LABEL_NAMES.includes(k as Label)) throw new ConfigError(where, [`loss.manual: unknown label "${k}"`]);
     }
   }
+  if (cfg.model.kind === "ngram") {
+    // what the n-gram baseline cannot do is refused here, once, rather than ignored by its run
+    const encoderOnly = [cfg.loss.scheme !== "none" ? `loss.scheme "${cfg.loss.scheme}"` : "", cfg.augment ? "augment" : "", cfg.distill ? "distill" : ""].filter(Boolean);
+    if (encoderOnly.length) throw new ConfigError(where, [`model "ngram": ${encoderOnly.join(", ")} apply to encoder runs only; set them off for the n-gram baseline`]);
+  }
   const hasTest = dataFiles(cfg.data).test !== undefined;
   const selection = cfg.selection === "auto" ? (hasTest ? { from: "dev" as const } : { from: "train" as const, ...DEFAULT_SELECTION }) : cfg.selection;
   if (selection.from === "dev" && !hasTest) {
