@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { GRID_PHASES, readGridFile, renderGridBlock } from "../bench/grid";
 import { TABLE_HEADER, readResult, readResults, renderReadmeTable } from "../bench/readme-table";
 import { runJson } from "../bench/throughput";
@@ -222,7 +222,11 @@ test("bench:grid runs real jobs as reproduce does (shards side by side), records
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "medrel-grid-")), "amd-epyc.json");
   const args = ["--import", "tsx", "bench/grid.ts", "--preset", "smoke", "--table", "loss", "--variant", "Regular Loss", "--jobs", "2", "--shards", "2", "--threads", "1", "--out", out];
   execFileSync(process.execPath, args, { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
-  execFileSync(process.execPath, [...args.slice(0, -4), "--shards", "1", "--precision", "bf16", "--out", out], { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
+  // the second: one shard, bf16, and a plan-style override that drops distillation (so no teacher is fitted)
+  execFileSync(process.execPath, [...args.slice(0, -4), "--shards", "1", "--precision", "bf16", "--set", '{"distill":null}', "--out", out], { cwd: path.resolve(__dirname, ".."), stdio: "pipe" });
+  const bad = spawnSync(process.execPath, [...args.slice(0, -2), "--set", '{"epochs":"three"}', "--out", out], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--set: epochs: /, "a bad override is refused naming its field, before any job runs");
   const [two, one] = readGridFile(out);
   assert.equal(two.shards, 2);
   assert.equal(one.shards, 1, "a second measurement is appended");
@@ -235,6 +239,8 @@ test("bench:grid runs real jobs as reproduce does (shards side by side), records
   if (two.machine.blasCore) assert.match(one.machine.numerics ?? "", /^bf16/);
   assert.equal(two.machine.loadAverageAtEnd.length, 3);
   assert.equal(two.teachers.length, 2, "the quick recipe distils: each seed's teacher is fitted and counted");
+  assert.deepEqual(one.set, { distill: null }, "the override is recorded");
+  assert.equal(one.teachers.length, 0, "with distillation dropped no teacher is fitted");
   // the phases add up to the grid's process-seconds per run
   const total = GRID_PHASES.reduce((a, k) => a + two.perRun[k], 0);
   assert.ok(Math.abs(total - (2 * two.wallSeconds) / 2) < 0.01 || two.perRun.other === 0, `phases ${total} vs process-seconds per run ${two.wallSeconds}`);
@@ -244,7 +250,7 @@ test("bench:grid runs real jobs as reproduce does (shards side by side), records
   const block = renderGridBlock(path.dirname(out))!;
   // the CPU as run.json names it, with its family and model where /proc/cpuinfo gives them ("AMD EPYC" is Zen 4 and 5)
   const cpu = one.machine.cpu.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  assert.match(block, new RegExp(`\\| ${cpu}( \\(family \\d+ model \\d+\\))? \\| bf16 \\| 1 × 1 \\| \\*\\*[\\d.]+\\*\\* \\| 2 \\(loss: Regular Loss; 2 teachers\\) \\|`));
+  assert.match(block, new RegExp(`\\| ${cpu}( \\(family \\d+ model \\d+\\))? \\| bf16 · \`\\{"distill":null\\}\` \\| 1 × 1 \\| \\*\\*[\\d.]+\\*\\* \\| 2 \\(loss: Regular Loss; 0 teachers\\) \\|`));
   if (fs.existsSync("/proc/cpuinfo")) assert.match(one.machine.cpuid ?? "", /^family \d+ model \d+$/);
   assert.doesNotMatch(block, /\| 2 × 1 \|/);
 });
