@@ -24,7 +24,7 @@ import { type RunRecord } from "../src/runs";
 import type { RunSeconds } from "../src/runs";
 import { cpuModel } from "../src/backend/cpu";
 import { PRECISIONS, type Precision } from "../src/backend/precision";
-import { ConfigOverrideSchema, type ConfigOverride } from "../src/runs/config";
+import { parseConfigOverride, type ConfigOverride } from "../src/runs/config";
 import { cpuSlug } from "./throughput-results";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -91,16 +91,13 @@ const positive = (flag: string) => (v: string): number => {
   return n;
 };
 
+/** --set's JSON, validated (commander prints the error under the option's name). */
 function parseOverride(v: string): ConfigOverride {
-  let json: unknown;
   try {
-    json = JSON.parse(v);
+    return parseConfigOverride(v, "--set");
   } catch (e) {
-    throw new InvalidArgumentError(`--set is not JSON: ${(e as Error).message}`);
+    throw new InvalidArgumentError((e as Error).message);
   }
-  const r = ConfigOverrideSchema.safeParse(json);
-  if (!r.success) throw new InvalidArgumentError(`--set: ${r.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`).join("; ")}`);
-  return r.data;
 }
 
 /** The rows the bench runs ("Basic1,Entity_marked2": a comma-separated list). */

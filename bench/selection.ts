@@ -17,7 +17,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { presetConfig, runExperiment, type ExperimentConfig, loadExperimentData } from "../src/experiments";
-import { applyOverride, type ConfigOverride } from "../src/runs/config";
+import { applyOverride, parseConfigOverride, type ConfigOverride } from "../src/runs/config";
 import { DEFAULT_SELECTION, selectionSplit } from "../src/data/selection";
 import { labelIndex } from "../src/data/labels";
 import { trainNgramBaseline } from "../src/model/ngram";
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const ngram = process.argv.includes("--ngram");
   const dataDir = path.resolve(arg("data-dir") ?? path.join(__dirname, "..", "..", "shared", "data"));
   const seeds = (arg("seeds") ?? "0,1,2").split(",").map(Number);
-  const set = JSON.parse(arg("set") ?? "{}") as ConfigOverride;
+  const set = parseConfigOverride(arg("set") ?? "{}", "--set");
   const base = presetConfig("quick");
   const checkpoint = arg("checkpoint") ? path.resolve(arg("checkpoint")!) : base.model.kind === "preset" ? base.model.pretrained : null;
   if (!checkpoint) throw new Error("no checkpoint (run npm run pretrain, or pass --checkpoint)");

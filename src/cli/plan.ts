@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
 import { loadResults, readStudyPlan, studyPlan, STUDY_PLAN_FILE, TABLE_NAMES, type TableResult } from "../experiments";
-import { ConfigOverrideSchema, PROJECT_ROOT } from "../runs/config";
+import { PROJECT_ROOT, parseConfigOverride } from "../runs/config";
 import { runMain } from "./common";
 
 const program = new Command()
@@ -22,8 +22,7 @@ const program = new Command()
 runMain(async () => {
   const opts = program.opts<{ grid: string; precision: string; override?: string; replace?: boolean }>();
   if (opts.precision !== "f32" && opts.precision !== "bf16") throw new Error(`--precision must be f32 or bf16, got "${opts.precision}"`);
-  const more = ConfigOverrideSchema.safeParse(opts.override === undefined ? {} : JSON.parse(opts.override));
-  if (!more.success) throw new Error(`--override: ${more.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  const more = opts.override === undefined ? {} : parseConfigOverride(opts.override, "--override");
   const file = path.join(PROJECT_ROOT, STUDY_PLAN_FILE);
   const tables = TABLE_NAMES.map((t) => loadResults(t)).filter((t): t is TableResult<"shipped"> => t !== null);
   if (tables.length !== TABLE_NAMES.length) throw new Error(`plan: results/study lacks ${TABLE_NAMES.length - tables.length} of the four tables; the plan reads today's spreads from all four`);
@@ -33,7 +32,7 @@ runMain(async () => {
     for (const [t, v] of Object.entries(existing.seeds)) console.log(`  ${t}: ${Object.entries(v).map(([k, n]) => `${k} ${n}`).join(", ")}`);
     return;
   }
-  const plan = studyPlan(tables, opts.grid, { precision: opts.precision, ...more.data });
+  const plan = studyPlan(tables, opts.grid, { precision: opts.precision, ...more });
   fs.writeFileSync(file, JSON.stringify(plan, null, 1) + "\n");
   for (const c of plan.comparisons) console.log(`${c.table}: ${c.b} − ${c.a} (${c.metric}): ${c.note}`);
   console.log(`${plan.cost.runs} fine-tunings, about ${plan.cost.hours.toFixed(1)} h on ${plan.cost.shards} shards at today's ${plan.cost.minutesPerRun.toFixed(1)} min per run: ${STUDY_PLAN_FILE} written; commit it before the first run`);

@@ -162,10 +162,7 @@ export class ConfigError extends Error {
 export function parseExperimentConfig(value: unknown, where = "config"): ValidConfig {
   const res = ExperimentConfigSchema.safeParse(value);
   if (!res.success) {
-    throw new ConfigError(
-      where,
-      res.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`),
-    );
+    throw new ConfigError(where, issueLines(res.error));
   }
   const cfg = { ...res.data, data: projectData(res.data.data), model: projectModel(res.data.model) };
   if (cfg.loss.manual) {
@@ -225,6 +222,27 @@ export type ConfigOverride = { [K in keyof ExperimentConfig]?: ExperimentConfig[
 export const ConfigOverrideSchema = z.strictObject(
   Object.fromEntries(Object.entries(ExperimentConfigSchema.shape).map(([k, s]) => [k, (s as z.ZodType).nullable().optional()])),
 ) as unknown as z.ZodType<ConfigOverride>;
+
+/** A failed parse's issues, one "path: message" each (what every config error lists). */
+function issueLines(err: z.ZodError): string[] {
+  return err.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+}
+
+/**
+ * An override given as JSON on a command line (`flag` names it in errors: --set, --override), validated and returned
+ * as written (key order kept: records that store it compare it as text).
+ */
+export function parseConfigOverride(json: string, flag: string): ConfigOverride {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`${flag} is not JSON: ${(e as Error).message}`);
+  }
+  const res = ConfigOverrideSchema.safeParse(value);
+  if (!res.success) throw new Error(`${flag}: ${issueLines(res.error).join("; ")}`);
+  return value as ConfigOverride;
+}
 
 /**
  * `cfg` with `override` applied: its fields spread over, then each field it sets to null removed, except where null
