@@ -73,11 +73,14 @@ export interface StrengthEffect {
   verdict: Verdict;
 }
 
-/** Every strength folder under `root`, loaded (a folder whose tables all fail to load throws, naming the file). */
-export function loadStrengths(dirs = strengthDirs()): Strength[] {
+/**
+ * Every strength folder under `root`, loaded (a folder whose tables all fail to load throws, naming the file); `tables`
+ * to read only those (a notebook shows one: each table read is every run's hash and predictions checked).
+ */
+export function loadStrengths(dirs = strengthDirs(), tables: readonly TableName[] = TABLE_NAMES): Strength[] {
   const out = dirs.map((dir) => {
-    const tables = TABLE_NAMES.map((t) => loadResults(t, dir)).filter((t): t is TableResult<"shipped"> => t !== null);
-    return { dir, label: strengthLabel(tables), tables };
+    const loaded = tables.map((t) => loadResults(t, dir)).filter((t): t is TableResult<"shipped"> => t !== null);
+    return { dir, label: strengthLabel(loaded), tables: loaded };
   });
   // two folders of one checkpoint (a re-run) stay two strengths: the folder tells them apart
   return out.map((s) => (out.filter((x) => x.label === s.label).length > 1 ? { ...s, label: `${s.label}, ${path.basename(s.dir)}/` } : s));

@@ -10,7 +10,7 @@ import { loadStrengths, missingStrengthLine, strengthDirs, strengthEffects, stre
 
 /** One table's effects at every strength folder there is (results/study, results/study-<name>; `dirs` to choose). */
 export function showStrengths(table: TableName, opts: { dirs?: readonly string[] } = {}): void {
-  const strengths = loadStrengths([...(opts.dirs ?? strengthDirs())]);
+  const strengths = loadStrengths([...(opts.dirs ?? strengthDirs())], [table]);
   const effects = strengthEffects(strengths);
   const missing = missingStrengthLine(strengths);
   if (missing) showSentences([missing]);
